@@ -1,0 +1,1 @@
+"""Dialogue: understanding a message, conversation state, grounded generators, the engine."""

@@ -1,0 +1,69 @@
+"""The dialogue engine's public value types: turns, recommendations, turn results.
+
+These are the contract between the engine and its callers (the UI, the CLI,
+the feedback store). They hold catalogue items and plain values, never gradio
+payloads. Adapting them to a chat widget is one pure function in ``ui/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from workbench.catalog import Item
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of a conversation."""
+
+    role: Role
+    text: str
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One slate entry: a catalogue item, its rank and score, where the score came from, and why."""
+
+    item: Item
+    rank: int  # 1-based
+    score: float
+    sources: Mapping[str, float] = field(default_factory=dict)
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item.item_id,
+            "title": self.item.display_title,
+            "rank": self.rank,
+            "score": float(self.score),
+            "sources": {k: float(v) for k, v in self.sources.items()},
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """Everything one engine turn produced."""
+
+    reply: str
+    recommendations: tuple[Recommendation, ...] = ()
+    intent: str = "other"
+    grounding_fixes: int = 0  # titles removed or replaced in the generated reply
+    generator: str = "template"  # backend:model that wrote the reply
+    fell_back: bool = False  # an LLM failed or timed out and the template generator answered
+    notes: tuple[str, ...] = ()  # e.g. "Took 'Heat' as Heat (1995)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reply": self.reply,
+            "items": [r.to_dict() for r in self.recommendations],
+            "intent": self.intent,
+            "grounding_fixes": self.grounding_fixes,
+            "generator": self.generator,
+            "fell_back": self.fell_back,
+            "notes": list(self.notes),
+        }

@@ -1,0 +1,152 @@
+"""Item filters: genres, years, people and excluded ids, applied to catalogue items.
+
+Catalogue genres are free text ("Animated", "Animation", "Romance Film",
+"Action/Adventure", "Children's/Family"). :func:`genre_keys` maps any of them
+onto a small canonical vocabulary (:data:`CANONICAL_GENRES`) so that "no
+horror" excludes "Supernatural horror" and "animated" matches "Animation".
+
+It knows items; it does not know FAISS, scores or gradio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from workbench.catalog import Catalog, Item
+
+#: Canonical genre names a user or a filter can name.
+CANONICAL_GENRES = (
+    "action", "adventure", "animation", "biography", "comedy", "crime", "documentary", "drama",
+    "family", "fantasy", "history", "horror", "musical", "mystery", "romance", "science fiction",
+    "sports", "superhero", "thriller", "war", "western", "teen", "noir", "spy", "disaster",
+    "martial arts", "indie", "supernatural", "zombie", "satire", "mockumentary", "slasher",
+    "christmas", "dance", "anime", "psychological", "political", "musical",
+)
+
+# word-level synonyms applied before matching
+_WORD_SYNONYMS = {
+    "animated": "animation", "cartoon": "animation", "cartoons": "animation",
+    "children": "family", "childrens": "family", "kids": "family", "kid": "family",
+    "romantic": "romance", "romcom": "romance comedy",
+    "scifi": "science fiction", "sci": "science", "sf": "science fiction",
+    "biographical": "biography", "biopic": "biography",
+    "historical": "history", "period": "history",
+    "comedies": "comedy", "funny": "comedy", "comic": "comedy",
+    "dramas": "drama", "dramatic": "drama",
+    "scary": "horror", "horrors": "horror",
+    "thrillers": "thriller", "suspense": "thriller",
+    "documentaries": "documentary", "docs": "documentary",
+    "westerns": "western", "musicals": "musical", "sport": "sports",
+    "superheroes": "superhero", "independent": "indie", "zombies": "zombie",
+    "teenage": "teen", "teens": "teen", "espionage": "spy",
+    "xmas": "christmas", "mysteries": "mystery", "detective": "mystery",
+}
+
+
+@lru_cache(maxsize=4096)
+def genre_keys(text: str) -> frozenset[str]:
+    """The canonical genres named by ``text`` (a raw catalogue genre or a user's words)."""
+    low = text.lower().replace("sci-fi", "science fiction").replace("rom-com", "romance comedy")
+    words = re.findall(r"[a-z]+", low.replace("'", ""))
+    expanded: list[str] = []
+    for w in words:
+        expanded.extend(_WORD_SYNONYMS.get(w, w).split())
+    bag = set(expanded)
+    return frozenset(g for g in CANONICAL_GENRES if set(g.split()) <= bag)
+
+
+def item_genre_keys(item: Item) -> frozenset[str]:
+    keys: set[str] = set()
+    for g in item.genres:
+        keys |= genre_keys(g)
+    return frozenset(keys)
+
+
+def _norm_person(name: str) -> str:
+    return " ".join(re.findall(r"\w+", name.lower()))
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """Constraints on items. Empty sets / ``None`` mean "no constraint".
+
+    ``genres`` match if the item has *any* of them; ``exclude_genres`` reject an
+    item with any of them; ``people`` match a director or cast member (any of
+    them); ``year_min``/``year_max`` are inclusive and reject items with no year.
+    """
+
+    genres: frozenset[str] = field(default_factory=frozenset)
+    exclude_genres: frozenset[str] = field(default_factory=frozenset)
+    year_min: int | None = None
+    year_max: int | None = None
+    people: frozenset[str] = field(default_factory=frozenset)
+    exclude_ids: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def make(
+        cls,
+        genres: Iterable[str] = (),
+        exclude_genres: Iterable[str] = (),
+        year_min: int | None = None,
+        year_max: int | None = None,
+        people: Iterable[str] = (),
+        exclude_ids: Iterable[str] = (),
+    ) -> ItemFilter:
+        """Normalise free-text genres and names into a filter."""
+        g: set[str] = set()
+        for x in genres:
+            g |= genre_keys(x)
+        xg: set[str] = set()
+        for x in exclude_genres:
+            xg |= genre_keys(x)
+        return cls(
+            frozenset(g), frozenset(xg), year_min, year_max,
+            frozenset(_norm_person(p) for p in people if p.strip()), frozenset(exclude_ids),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.genres or self.exclude_genres or self.people or self.exclude_ids) and (
+            self.year_min is None and self.year_max is None
+        )
+
+    def matches(self, item: Item) -> bool:
+        if item.item_id in self.exclude_ids or any(a in self.exclude_ids for a in item.aliases):
+            return False
+        if self.year_min is not None and (item.year is None or item.year < self.year_min):
+            return False
+        if self.year_max is not None and (item.year is None or item.year > self.year_max):
+            return False
+        if self.genres or self.exclude_genres:
+            keys = item_genre_keys(item)
+            if self.genres and not (keys & self.genres):
+                return False
+            if keys & self.exclude_genres:
+                return False
+        if self.people:
+            names = {_norm_person(p) for p in (*item.directors, *item.cast)}
+            if not (names & self.people):
+                return False
+        return True
+
+    def allowed_ids(self, catalog: Catalog) -> set[str]:
+        """Canonical ids of the catalogue items that pass."""
+        return {item.item_id for item in catalog if self.matches(item)}
+
+    def merge(self, other: ItemFilter) -> ItemFilter:
+        """Both filters at once (the intersection of what they allow)."""
+
+        def tighter(a: int | None, b: int | None, pick) -> int | None:
+            return b if a is None else a if b is None else pick(a, b)
+
+        return ItemFilter(
+            self.genres | other.genres,
+            self.exclude_genres | other.exclude_genres,
+            tighter(self.year_min, other.year_min, max),
+            tighter(self.year_max, other.year_max, min),
+            self.people | other.people,
+            self.exclude_ids | other.exclude_ids,
+        )
