@@ -1,0 +1,1 @@
+"""Dialogue generators: template (default fallback), transformers (local causal LMs), OpenAI-compatible HTTP."""

@@ -1,0 +1,38 @@
+"""The generator protocol: ``stream(request)`` yields text pieces; ``generate`` is their join.
+
+A generator writes the reply *around* a slate the recommender already chose.
+It never chooses items: the engine grounds whatever it writes against the
+slate (see ``workbench.dialogue.grounding``) before a user sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from workbench.dialogue.types import Recommendation, Turn
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What a generator gets for one reply."""
+
+    turns: tuple[Turn, ...]  # the conversation so far, ending with the user's new message
+    recommendations: tuple[Recommendation, ...] = ()  # the slate, best first, with reasons
+    intent: str = "recommend"  # what the engine understood the user wants
+    notes: tuple[str, ...] = ()  # facts the reply should mention ("I took Heat as Heat (1995)")
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Anything that streams a reply for a :class:`GenerationRequest`."""
+
+    @property
+    def name(self) -> str:
+        """``backend:model``, recorded with every reply and annotation."""
+        ...
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]: ...
+
+    def generate(self, request: GenerationRequest) -> str: ...
