@@ -1,0 +1,75 @@
+"""Settings: typed, validated, read from the environment in one place, and documented."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from workbench.config import Settings
+from workbench.errors import ConfigError
+
+
+def test_defaults_need_no_environment():
+    s = Settings.from_env({})
+    assert s.k == 5 and s.generator == "auto" and s.port == 7860
+
+
+def test_env_values_are_coerced_to_field_types():
+    s = Settings.from_env({"WORKBENCH_K": "8", "WORKBENCH_GENERATOR_TIMEOUT_S": "2.5"})
+    assert s.k == 8 and s.generator_timeout_s == 2.5
+
+
+def test_conventional_variables_are_read():
+    s = Settings.from_env({"OPENAI_API_KEY": "sk-x", "FEEDBACK_HUB_REPO": "me/fb", "SPACE_ID": "me/app"})
+    assert s.openai_api_key == "sk-x" and s.feedback_hub_repo == "me/fb"
+    assert s.on_space and s.resolved_host == "0.0.0.0"
+
+
+def test_prefixed_variable_wins_over_conventional_one():
+    s = Settings.from_env({"WORKBENCH_OPENAI_API_KEY": "a", "OPENAI_API_KEY": "b"})
+    assert s.openai_api_key == "a"
+
+
+@pytest.mark.parametrize(
+    "env, fragment",
+    [
+        ({"WORKBENCH_K": "many"}, "WORKBENCH_K"),
+        ({"WORKBENCH_K": "0"}, "'k'"),
+        ({"WORKBENCH_GENERATOR": "gpt9"}, "'generator'"),
+        ({"WORKBENCH_TYPO": "1"}, "WORKBENCH_TYPO"),
+        ({"WORKBENCH_AUTH": "nopassword"}, "'auth'"),
+        ({"WORKBENCH_PORT": "70000"}, "'port'"),
+    ],
+)
+def test_bad_settings_fail_at_start_naming_the_field(env, fragment):
+    """Guards against typos or ill-typed values passing silently."""
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        Settings.from_env(env)
+
+
+def test_settings_are_frozen():
+    s = Settings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.k = 3  # type: ignore[misc]
+
+
+def test_every_setting_is_documented_in_the_readme():
+    """datasette-style: the README's configuration table names every setting's variable."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [row["env"][0] for row in Settings.describe() if row["env"][0] not in readme]
+    assert not missing, f"README lacks settings: {missing}"
+
+
+def test_only_config_reads_the_environment():
+    """Settings are read in one place: no other module calls os.environ / os.getenv."""
+    offenders = []
+    for path in (PROJECT_ROOT / "workbench").rglob("*.py"):
+        if path.name == "config.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"os\.environ\b(?!\.copy)|os\.getenv\(", text):
+            offenders.append(str(path.relative_to(PROJECT_ROOT)))
+    assert not offenders, f"environment read outside config.py: {offenders}"
