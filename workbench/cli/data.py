@@ -12,6 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = dsub.add_parser("build-default", help="rebuild assets/ from the shared ReDial data")
     b.add_argument("--shared-data", type=Path, default=None, help="the shared data folder")
     b.add_argument("--out", type=Path, default=None, help="output folder (default: assets/)")
+    b.add_argument(
+        "--no-tags", action="store_true",
+        help="leave out the keyword tags derived from the descriptions",
+    )
     b.set_defaults(func=_build_default)
 
 
@@ -23,6 +27,13 @@ def _build_default(args: argparse.Namespace) -> int:
         kwargs["shared_data"] = args.shared_data
     if args.out:
         kwargs["out_dir"] = args.out
+    if not args.no_tags:
+        from workbench.tags import KeywordTagger
+
+        shared = args.shared_data or default_data.DEFAULT_SHARED_DATA
+        metadata = shared / "movie-metadata" / "redial_catalogue.jsonl"
+        if metadata.exists():  # a missing file is reported by build_default
+            kwargs["tagger"] = KeywordTagger.fit_jsonl(metadata)
     catalog, interactions = default_data.build_default(**kwargs)
     print(
         f"catalogue: {len(catalog)} items ({sum(len(i.aliases) for i in catalog)} alias ids), "
