@@ -122,6 +122,11 @@ class Settings:
         False, "Running on a Hugging Face Space (set from SPACE_ID automatically).",
         env=("SPACE_ID",),
     )
+    oauth_client_id: str = _setting(
+        "", "Hugging Face OAuth client id, set by Spaces when the README front matter has "
+        "`hf_oauth: true`; on a Space it turns on \"Sign in with Hugging Face\" for annotators.",
+        env=("OAUTH_CLIENT_ID",),
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -154,6 +159,11 @@ class Settings:
     @property
     def resolved_host(self) -> str:
         return self.host or ("0.0.0.0" if self.on_space else "127.0.0.1")
+
+    @property
+    def use_hf_login(self) -> bool:
+        """Annotators sign in with Hugging Face (a Space with `hf_oauth: true`)."""
+        return self.on_space and bool(self.oauth_client_id)
 
     @property
     def auth_pair(self) -> tuple[str, str] | None:
