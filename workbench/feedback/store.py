@@ -1,0 +1,433 @@
+"""The feedback store: append-only JSONL shards that never lose or duplicate a record.
+
+Layout: ``<data_dir>/shard-<host>-<pid>-<uuid>.jsonl``. Each store object in
+each process writes its own shard, so writers never share a file. One append
+is one ``os.write`` of one complete line (``O_APPEND``) followed by ``fsync``;
+:meth:`FeedbackStore.append` returns only after both, so an acknowledged record
+survives a killed process or a power cut.
+
+Reading merges every ``*.jsonl`` under the data directory (hidden folders
+skipped), so shards downloaded back from the Hub can sit beside local ones:
+
+* a torn last line (a crash mid-write) is reported in :attr:`ReadResult.torn_lines`
+  and skipped; every complete line before it is kept;
+* a record seen twice (same ``record_id``: a re-downloaded shard, a retried
+  append) is returned once and counted in :attr:`ReadResult.duplicates`;
+* records come back sorted by ``(created_at, record_id)``, the same order
+  whatever the shard layout.
+
+After a failed write the shard is abandoned and the next append opens a new
+one, so a new record is never glued onto a torn line.
+
+Optional Hub sync (:meth:`FeedbackStore.start_hub_sync`) runs a
+``huggingface_hub.CommitScheduler`` over the data directory; appends take the
+scheduler's lock so that an upload never snapshots half a line.
+
+It knows files and records; it does not know gradio or how records are exported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import FeedbackError
+from workbench.feedback.record import FeedbackRecord, validate_record
+
+if TYPE_CHECKING:
+    from workbench.catalog import Catalog
+    from workbench.config import Settings
+
+#: A shard is closed and a new one started past this size, so that Hub sync
+#: (which re-uploads a changed file whole) keeps uploading small files.
+MAX_SHARD_BYTES = 8 * 1024 * 1024
+#: Minutes between background uploads when Hub sync is on.
+HUB_SYNC_EVERY_MINUTES = 5.0
+#: Folder of the Hub dataset repo the shards are uploaded to.
+HUB_PATH_IN_REPO = "data"
+SHARD_PREFIX = "shard-"
+SHARD_SUFFIX = ".jsonl"
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that did not yield a record: where it is and why."""
+
+    path: str
+    line: int  # 1-based
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What :meth:`FeedbackStore.read` found.
+
+    Attributes:
+        records: every distinct record, sorted by ``(created_at, record_id)``.
+        torn_lines: incomplete last lines of shards (a write cut short by a crash).
+        invalid_lines: complete lines that are not a valid record (damaged files).
+        duplicates: lines skipped because their ``record_id`` was already read.
+        shards: how many shard files were read.
+    """
+
+    records: tuple[FeedbackRecord, ...]
+    torn_lines: tuple[BadLine, ...] = ()
+    invalid_lines: tuple[BadLine, ...] = ()
+    duplicates: int = 0
+    shards: int = 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[FeedbackRecord]:
+        return iter(self.records)
+
+    @property
+    def problems(self) -> tuple[BadLine, ...]:
+        return self.torn_lines + self.invalid_lines
+
+
+@dataclass
+class _ShardCache:
+    """Records parsed from the complete lines of one shard, up to byte ``offset``."""
+
+    offset: int = 0
+    lines: int = 0
+    records: list[tuple[FeedbackRecord, int]] | None = None  # (record, line number)
+    invalid: list[BadLine] | None = None
+    ino: int = -1
+
+
+class FeedbackStore:
+    """Append-only, crash-safe store of :class:`FeedbackRecord` under ``data_dir``.
+
+    Safe to share between threads of one process and to use from many processes
+    at once (each writes its own shard). Creating the store touches nothing;
+    the directory and the shard are created on the first append.
+
+    Args:
+        data_dir: folder of the shards.
+        catalog: when given, every item id of an appended record must exist in it.
+    """
+
+    def __init__(self, data_dir: str | Path, *, catalog: Catalog | None = None):
+        self.data_dir = Path(data_dir)
+        self.catalog = catalog
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._shard: Path | None = None
+        self._shard_bytes = 0
+        self._pid = -1
+        self._cache: dict[Path, _ShardCache] = {}
+        self._scheduler: Any = None
+
+    def __repr__(self) -> str:
+        sync = f", hub={self._scheduler.repo_id!r}" if self._scheduler is not None else ""
+        return f"FeedbackStore({str(self.data_dir)!r}{sync})"
+
+    # writing ----------------------------------------------------------
+    @property
+    def shard_path(self) -> Path | None:
+        """The shard this process writes to (``None`` before the first append)."""
+        return self._shard if self._pid == os.getpid() else None
+
+    def append(self, record: FeedbackRecord) -> str:
+        """Validate and durably save one record; return its ``record_id``.
+
+        Returns only after the line is written and fsynced. Appending the same
+        record again (a retry) is harmless: readers return each ``record_id`` once.
+
+        Raises:
+            FeedbackError: the record is invalid (nothing is written) or the disk write failed.
+        """
+        return self.append_many([record])[0]
+
+    def append_many(self, records: Iterable[FeedbackRecord]) -> list[str]:
+        """Validate all ``records`` first, then save them with one write and one fsync.
+
+        If any record is invalid, nothing is written.
+        """
+        records = list(records)
+        payload = bytearray()
+        for i, record in enumerate(records):
+            try:
+                validate_record(record, self.catalog)
+            except FeedbackError as exc:
+                where = f"record {i + 1} of {len(records)}: " if len(records) > 1 else ""
+                raise FeedbackError(f"{where}{exc}; nothing was saved") from None
+            payload += encode_line(record)
+        if not payload:
+            return []
+        with self._lock:
+            self._write(bytes(payload))
+        return [r.record_id for r in records]
+
+    def _write(self, data: bytes) -> None:
+        fd = self._shard_fd(len(data))
+        sync_lock = getattr(self._scheduler, "lock", None)
+        try:
+            if sync_lock is not None:
+                with sync_lock:
+                    self._write_all(fd, data)
+            else:
+                self._write_all(fd, data)
+        except OSError as exc:
+            # The shard may now end in a torn line: never append to it again.
+            self._abandon_shard()
+            raise FeedbackError(
+                f"{self.data_dir}: could not save feedback ({exc.strerror or exc}); nothing was acknowledged"
+            ) from exc
+
+    def _write_all(self, fd: int, data: bytes) -> None:
+        written = os.write(fd, data)
+        if written != len(data):
+            # Regular files only write short on errors such as a full disk; the
+            # remainder could be retried, but a line split over two writes is
+            # exactly what a concurrent upload must not see. Treat it as a failure.
+            raise OSError(0, f"short write ({written} of {len(data)} bytes)")
+        os.fsync(fd)
+        self._shard_bytes += written
+
+    def _shard_fd(self, incoming: int) -> int:
+        pid = os.getpid()
+        if self._fd is not None and pid != self._pid:
+            # A forked child inherited the parent's descriptor: it writes its own shard.
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+        if self._fd is not None and self._shard_bytes + incoming > MAX_SHARD_BYTES and self._shard_bytes:
+            self._abandon_shard()
+        if self._fd is None:
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())[:40]
+                path = self.data_dir / f"{SHARD_PREFIX}{host}-{pid}-{uuid.uuid4().hex[:12]}{SHARD_SUFFIX}"
+                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+                _fsync_dir(self.data_dir)  # the new file's directory entry must survive a crash too
+            except OSError as exc:
+                self._fd = None
+                raise FeedbackError(
+                    f"{self.data_dir}: cannot create a feedback shard ({exc.strerror or exc})"
+                ) from exc
+            self._shard, self._pid, self._shard_bytes = path, pid, 0
+        return self._fd
+
+    def _abandon_shard(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        self._fd = None
+
+    def close(self) -> None:
+        """Stop Hub sync (after a last upload) and close this process's shard."""
+        with self._lock:
+            self._abandon_shard()
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            try:
+                scheduler.trigger().result()
+            finally:
+                scheduler.stop()
+
+    def __enter__(self) -> FeedbackStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # reading ----------------------------------------------------------
+    def shards(self) -> list[Path]:
+        """Every shard file under the data directory (hidden folders skipped), in name order."""
+        if not self.data_dir.is_dir():
+            return []
+        found = []
+        for path in self.data_dir.rglob(f"*{SHARD_SUFFIX}"):
+            rel = path.relative_to(self.data_dir)
+            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                continue
+            found.append(path)
+        return sorted(found, key=lambda p: str(p.relative_to(self.data_dir)))
+
+    def read(self) -> ReadResult:
+        """Every record, each once, sorted by ``(created_at, record_id)``.
+
+        Never raises for damaged lines: torn and invalid lines are reported in
+        the result and every complete valid record is returned.
+        """
+        with self._lock:
+            paths = self.shards()
+            for gone in set(self._cache) - set(paths):
+                del self._cache[gone]
+            by_id: dict[str, FeedbackRecord] = {}
+            torn: list[BadLine] = []
+            invalid: list[BadLine] = []
+            duplicates = 0
+            for path in paths:
+                parsed, tail_records, tail_problem = self._read_shard(path)
+                invalid.extend(parsed.invalid or [])
+                if tail_problem is not None:
+                    torn.append(tail_problem)
+                for record, _line in [*(parsed.records or []), *tail_records]:
+                    if record.record_id in by_id:
+                        duplicates += 1
+                    else:
+                        by_id[record.record_id] = record
+        records = sorted(by_id.values(), key=lambda r: (r.created, r.record_id))
+        return ReadResult(tuple(records), tuple(torn), tuple(invalid), duplicates, len(paths))
+
+    def __len__(self) -> int:
+        return len(self.read().records)
+
+    def _read_shard(
+        self, path: Path
+    ) -> tuple[_ShardCache, list[tuple[FeedbackRecord, int]], BadLine | None]:
+        """Parse the new complete lines of ``path`` (cached) and look at its unterminated tail."""
+        try:
+            with open(path, "rb") as f:
+                stat = os.fstat(f.fileno())
+                cache = self._cache.get(path)
+                if cache is None or cache.ino != stat.st_ino or stat.st_size < cache.offset:
+                    cache = _ShardCache(records=[], invalid=[], ino=stat.st_ino)
+                    self._cache[path] = cache
+                f.seek(cache.offset)
+                data = f.read()
+        except OSError as exc:
+            bad = BadLine(str(path), 0, f"cannot read shard ({exc.strerror or exc})")
+            return _ShardCache(records=[], invalid=[bad]), [], None
+        end = data.rfind(b"\n") + 1  # bytes up to the last complete line
+        assert cache.records is not None and cache.invalid is not None
+        for raw in data[:end].split(b"\n")[:-1]:
+            cache.lines += 1
+            if not raw.strip():
+                continue
+            try:
+                cache.records.append((parse_line(raw), cache.lines))
+            except FeedbackError as exc:
+                cache.invalid.append(BadLine(str(path), cache.lines, str(exc)))
+        cache.offset += end
+        tail = data[end:]
+        if not tail.strip():
+            return cache, [], None
+        # An unterminated last line: a whole record whose newline was lost is kept;
+        # anything else is a write cut short. It is re-examined on every read (a
+        # writer may still be finishing it) and never cached.
+        line = cache.lines + 1
+        try:
+            return cache, [(parse_line(tail), line)], None
+        except FeedbackError:
+            return cache, [], BadLine(str(path), line, f"torn line ({len(tail)} bytes without a newline)")
+
+    # Hub sync -----------------------------------------------------------
+    @property
+    def hub_sync(self) -> Any:
+        """The running ``CommitScheduler`` (or ``None`` when Hub sync is off)."""
+        return self._scheduler
+
+    def start_hub_sync(
+        self,
+        repo_id: str,
+        *,
+        token: str | None = None,
+        every_minutes: float = HUB_SYNC_EVERY_MINUTES,
+        scheduler_cls: Any = None,
+    ) -> Any:
+        """Upload the shards to the Hub dataset ``repo_id`` in the background.
+
+        Uses ``huggingface_hub.CommitScheduler`` (``repo_type="dataset"``, shards under
+        ``data/`` so that ``load_dataset(repo_id)`` reads them). The repo is created
+        (private) if it does not exist. ``scheduler_cls`` replaces the scheduler class
+        (tests inject a fake).
+
+        Raises:
+            FeedbackError: the scheduler could not start (no network, bad token, bad repo id).
+        """
+        if self._scheduler is not None:
+            raise FeedbackError(f"{self}: Hub sync already running")
+        if scheduler_cls is None:
+            from huggingface_hub import CommitScheduler as scheduler_cls
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            scheduler = scheduler_cls(
+                repo_id=repo_id,
+                repo_type="dataset",
+                folder_path=self.data_dir,
+                path_in_repo=HUB_PATH_IN_REPO,
+                every=every_minutes,
+                token=token or None,
+                private=True,
+                allow_patterns=[f"*{SHARD_SUFFIX}", f"**/*{SHARD_SUFFIX}"],
+            )
+        except Exception as exc:  # network, auth and validation errors all stop the sync
+            raise FeedbackError(
+                f"feedback_hub_repo {repo_id!r}: cannot start Hub sync ({type(exc).__name__}: {exc}); "
+                "check the repo id and HF_TOKEN, or unset FEEDBACK_HUB_REPO to save locally only"
+            ) from exc
+        self._scheduler = scheduler
+        return scheduler
+
+
+def open_store(settings: Settings, catalog: Catalog | None = None, *, scheduler_cls: Any = None) -> FeedbackStore:
+    """The store configured by ``settings``: its data directory, and Hub sync only when
+    ``feedback_hub_repo`` is set (nothing touches the network otherwise)."""
+    store = FeedbackStore(settings.resolved_feedback_dir, catalog=catalog)
+    if settings.feedback_hub_repo:
+        store.start_hub_sync(
+            settings.feedback_hub_repo, token=settings.hf_token or None, scheduler_cls=scheduler_cls
+        )
+    return store
+
+
+# ---------------------------------------------------------------------------
+# line format
+
+
+def encode_line(record: FeedbackRecord) -> bytes:
+    """One shard line: the record's dict form as compact UTF-8 JSON plus ``\\n``.
+
+    ``json.dumps`` escapes newlines inside strings, so the only ``\\n`` byte is the
+    terminator (U+2028 and friends stay raw, which is why lines are split on bytes).
+    """
+    text = json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8") + b"\n"
+
+
+def parse_line(raw: bytes, where: str = "record") -> FeedbackRecord:
+    """Parse one shard line (with or without its newline).
+
+    Raises:
+        FeedbackError: the line is not UTF-8, not JSON, or not a well-formed record.
+    """
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise FeedbackError(f"{where}: not valid UTF-8 at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise FeedbackError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    return FeedbackRecord.from_dict(data, where)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems do not support fsync on directories
+    finally:
+        os.close(fd)
