@@ -43,6 +43,10 @@ class GenerationError(WorkbenchError):
     """A dialogue generator failed (model load, endpoint error, timeout)."""
 
 
+class DialogueError(WorkbenchError):
+    """A chat message or conversation state was invalid (too long, empty, wrong session)."""
+
+
 class FeedbackError(WorkbenchError):
     """A feedback record is invalid or could not be stored or read."""
 
