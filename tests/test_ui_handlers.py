@@ -1,0 +1,318 @@
+"""UI handlers as plain functions over fake services (scripted engine, real feedback store).
+
+Guards: streaming into a session, errors that leave the session usable, per-session
+isolation, saving/auto-saving/undo never losing or duplicating judgements, reply likes,
+settings parsing, slate rendering.
+"""
+
+from __future__ import annotations
+
+import pytest
+from ui_support import make_services
+
+from workbench.errors import ConfigError, FeedbackError, WorkbenchError
+from workbench.ui.app import save_clicked
+from workbench.ui.chat_panel import (
+    _Unsaved,
+    autosave,
+    clear_conversation,
+    exchange_for_message,
+    like_reply,
+    new_session,
+    stream_turn,
+    sync_judgements,
+    undo_turn,
+)
+from workbench.ui.feedback_panel import autosave_on_close, resolve_annotator, save_pending
+from workbench.ui.format import turns_to_messages
+from workbench.ui.session import CardJudgement
+from workbench.ui.settings_panel import MAX_SLATE, TurnPrefs, parse_prefs
+from workbench.ui.slate import parse_cards, parse_slate_values, render_slate
+
+
+@pytest.fixture
+def services(tiny_catalog, tmp_path):
+    return make_services(tiny_catalog, tmp_path / "feedback")
+
+
+def run(services, session, message, prefs=None):
+    """Drive a turn to the end; return the pieces of reply text seen while streaming."""
+    seen = []
+    for exchange, _choice in stream_turn(services, session, message, prefs or TurnPrefs(k=3)):
+        seen.append(exchange.reply)
+    return seen
+
+
+def slate_values(comment="", cards=()):
+    """Flat widget values as the browser sends them: comment, then verdict/rating per slot."""
+    flat = [comment]
+    cards = list(cards) + [(None, None)] * (MAX_SLATE - len(cards))
+    for verdict, rating in cards:
+        flat += [verdict, rating]
+    return flat
+
+
+def stored(services):
+    return list(services.store.read())
+
+
+# -- turns -------------------------------------------------------------------
+
+
+def test_turn_streams_growing_reply_then_final_result_with_catalogue_items(services, tiny_catalog):
+    session = new_session(services)
+    seen = run(services, session, "a family film with Tom Hanks")
+    assert len(seen) >= 3 and seen[-1].startswith(seen[1])  # text grew piece by piece
+    (ex,) = session.exchanges
+    assert ex.done and ex.reply == ex.result.reply
+    assert len(ex.recommendations) == 3
+    assert all(r.item.item_id in tiny_catalog for r in ex.recommendations)
+    assert [m["role"] for m in turns_to_messages(session.turns())] == ["user", "assistant"]
+
+
+def test_settings_reach_the_engine(services):
+    session = new_session(services)
+    prefs = parse_prefs("template", "", 2, ["comedy"], ["horror"], 1990, 2005)
+    run(services, session, "anything", prefs)
+    call = services.engine.calls[-1]
+    assert call["k"] == 2
+    assert call["filters"].genres == {"comedy"} and call["filters"].exclude_genres == {"horror"}
+    assert (call["filters"].year_min, call["filters"].year_max) == (1990, 2005)
+    for rec in session.exchanges[-1].recommendations:
+        assert 1990 <= rec.item.year <= 2005
+
+
+def test_core_error_mid_turn_leaves_session_as_before_and_usable(services):
+    """A WorkbenchError raised while streaming must not leave a half turn behind."""
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    before = (len(session.exchanges), list(session.conversation.turns))
+    with pytest.raises(WorkbenchError, match="exploded"):
+        run(services, session, "boom")
+    assert (len(session.exchanges), list(session.conversation.turns)) == before
+    run(services, session, "Heat")  # and the app keeps working
+    assert len(session.exchanges) == 2
+
+
+def test_two_sessions_never_share_turns_or_slates(services):
+    a, b = new_session(services), new_session(services)
+    run(services, a, "Toy Story family")
+    run(services, b, "Heat crime")
+    assert a.session_id != b.session_id
+    assert [t.text for t in a.turns() if t.role == "user"] == ["Toy Story family"]
+    assert [t.text for t in b.turns() if t.role == "user"] == ["Heat crime"]
+    assert a.conversation is not b.conversation
+    assert a.slate_exchange.recommendations != b.slate_exchange.recommendations
+
+
+def test_undo_returns_message_and_restores_engine_state(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    run(services, session, "Heat")
+    assert undo_turn(session) == "Heat"
+    assert len(session.exchanges) == 1
+    assert [t.text for t in session.conversation.turns if t.role == "user"] == ["Toy Story"]
+    undo_turn(session)
+    with pytest.raises(WorkbenchError, match="nothing to undo"):
+        undo_turn(session)
+
+
+def test_clear_starts_new_conversation_with_new_id(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    old = session.session_id
+    clear_conversation(services, session)
+    assert session.exchanges == [] and session.session_id != old
+    assert session.conversation.turns == []
+
+
+# -- judgements and saving ------------------------------------------------------
+
+
+def test_save_writes_one_record_per_turn_with_labels_ratings_and_comment(services, tiny_catalog):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    recs = session.slate_exchange.recommendations
+    values = slate_values("nice picks <b>!</b>", [("like", "5"), ("not_seen", None), (None, "2")])
+    _, message = save_clicked(services, session, "ann", None, values)
+    assert message == "Saved 4 judgements in 1 record."  # 3 cards + the comment, one record per turn
+    (rec,) = stored(services)
+    assert rec.annotator == "ann" and rec.turn_index == 0 and rec.session_id == session.session_id
+    assert rec.comment == "nice picks <b>!</b>"  # stored verbatim; escaping is the renderer's job
+    by_id = {j.item_id: j for j in rec.slate}
+    assert (by_id[recs[0].item.item_id].label, by_id[recs[0].item.item_id].rating) == ("like", 5)
+    assert by_id[recs[1].item.item_id].label == "not_seen"
+    assert by_id[recs[2].item.item_id].rating == 2
+    assert rec.catalog_hash == tiny_catalog.content_hash and rec.index_id == "test-index"
+    assert rec.reply == session.slate_exchange.reply and rec.user_message == "Toy Story"
+    assert rec.generator_backend == "template"
+
+
+def test_saving_twice_does_not_duplicate_and_a_change_is_a_new_record(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    values = slate_values(cards=[("like", None)])
+    save_clicked(services, session, "ann", None, values)
+    _, message = save_clicked(services, session, "ann", None, values)
+    assert message == "Nothing new to save."
+    assert len(stored(services)) == 1
+    save_clicked(services, session, "ann", None, slate_values(cards=[("dislike", None)]))
+    assert [r.slate[0].label for r in stored(services)] == ["like", "dislike"]
+
+
+def test_save_without_identity_warns_and_keeps_judgements(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    with pytest.raises(FeedbackError, match="enter your name"):
+        save_clicked(services, session, "  ", None, slate_values(cards=[("like", "4")]))
+    assert stored(services) == []
+    assert session.pending_count == 1
+    save_clicked(services, session, "ann", None, slate_values(cards=[("like", "4")]))
+    assert len(stored(services)) == 1 and session.pending_count == 0
+
+
+def test_signed_in_username_wins_over_name_field():
+    class Profile:
+        username = "hf-user"
+
+    assert resolve_annotator("typed name", Profile()) == "hf-user"
+    assert resolve_annotator("  typed   name ", None) == "typed name"
+    with pytest.raises(FeedbackError, match="limit"):
+        resolve_annotator("x" * 500, None)
+
+
+def test_next_message_autosaves_when_identity_known(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    sync_judgements(session, slate_values(cards=[(None, "3")]))
+    note = autosave(services, session, "ann")
+    assert note.startswith("Saved 1 feedback record")
+    assert len(stored(services)) == 1 and session.pending_count == 0
+    assert autosave(services, session, "ann") is None
+
+
+def test_next_message_without_identity_warns_and_keeps_judgements(services):
+    """Unsaved judgements are never silently dropped when the slate moves on."""
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    sync_judgements(session, slate_values(cards=[("dislike", None)]))
+    with pytest.raises(_Unsaved, match="1 judgement not saved"):
+        autosave(services, session, "")
+    run(services, session, "Heat")  # a new slate replaces the old one on screen
+    assert session.pending_count == 1
+    save_pending(services, session, "ann")
+    (rec,) = stored(services)
+    assert rec.turn_index == 0 and rec.slate[0].label == "dislike"
+
+
+def test_judgements_on_an_undone_turn_stay_saveable(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    sync_judgements(session, slate_values(cards=[("like", None)]))
+    undo_turn(session)
+    clear_conversation(services, session)
+    assert save_pending(services, session, "ann") == 1
+    assert stored(services)[0].user_message == "Toy Story"
+
+
+def test_reply_like_maps_message_index_to_its_turn(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    run(services, session, "Heat")
+    ex = like_reply(session, 3, True)  # messages: u0 a0 u1 a1
+    assert ex is session.exchanges[1]
+    like_reply(session, 1, False)
+    assert exchange_for_message(session, 0) is session.exchanges[0]
+    assert save_pending(services, session, "ann") == 2
+    labels = {r.turn_index: r.reply_label for r in stored(services)}
+    assert labels == {0: "dislike", 1: "like"}
+
+
+def test_reply_like_removed_is_not_saved(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    like_reply(session, 1, True)
+    like_reply(session, 1, "")  # the browser sends "" when a like is toggled off
+    assert session.pending_count == 0
+    with pytest.raises(WorkbenchError):
+        exchange_for_message(session, 7)
+
+
+def test_invalid_judgement_saves_nothing(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    with pytest.raises(WorkbenchError, match="card 2: rating must be 1-5"):
+        save_clicked(services, session, "ann", None, slate_values(cards=[("like", None), (None, "9")]))
+    assert stored(services) == []
+
+
+def test_closing_a_tab_saves_pending_judgements_of_a_known_annotator(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    sync_judgements(session, slate_values(cards=[("like", None)]))
+    autosave_on_close(services, session)  # no identity yet: nothing to attribute
+    assert stored(services) == []
+    session.annotator = "ann"
+    autosave_on_close(services, session)
+    assert len(stored(services)) == 1
+    autosave_on_close(services, None)  # a tab that never chatted
+
+
+# -- parsing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("nope", "", 3, [], [], None, None), "generator backend"),
+        (("auto", "", 0, [], [], None, None), "number of recommendations"),
+        (("auto", "", 11, [], [], None, None), "number of recommendations"),
+        (("auto", "", 3, ["westerns!"], [], None, None), "unknown genre"),
+        (("auto", "", 3, [], [], 2010, 1990), "is after"),
+        (("auto", "", 3, [], [], 1200, None), "year from"),
+    ],
+)
+def test_bad_settings_are_named(args, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        parse_prefs(*args)
+
+
+def test_empty_filters_mean_no_filter():
+    assert parse_prefs("auto", "", 4, [], [], None, None) == TurnPrefs("auto", "", 4, None)
+
+
+def test_cards_parse_and_reject_rating_an_unseen_film():
+    assert parse_cards(["like", "4", None, None]) == [CardJudgement("like", 4), CardJudgement()]
+    with pytest.raises(WorkbenchError, match="card 1: an item you haven't seen cannot be rated"):
+        parse_cards(["not_seen", "3"])
+    with pytest.raises(WorkbenchError, match="verdict"):
+        parse_cards(["love", None])
+    with pytest.raises(WorkbenchError, match="limit"):
+        parse_slate_values(["x" * 5000, None, None])
+
+
+# -- slate ----------------------------------------------------------------------------
+
+
+def test_slate_shows_one_card_per_item_and_hides_the_rest(services):
+    out = render_slate(None)
+    assert "Recommendations" in out[0]
+    session = new_session(services)
+    run(services, session, "Toy Story", TurnPrefs(k=4))
+    out = render_slate(session)
+    header, _empty, _comment, *cards = out
+    assert "turn 1" in header
+    slots = [cards[i:i + 4] for i in range(0, len(cards), 4)]
+    assert len(slots) == MAX_SLATE
+    visible = [s for s in slots if s[0]["visible"]]
+    assert len(visible) == 4
+    for (_, html, verdict, rating), rec in zip(visible, session.slate_exchange.recommendations, strict=True):
+        assert rec.item.title in html and verdict is None and rating is None
+
+
+def test_slate_shows_saved_judgements_back(services):
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    save_clicked(services, session, "ann", None, slate_values("ok", [("like", "5")]))
+    header, _empty, comment, _group, _html, verdict, rating, *_ = render_slate(session)
+    assert "saved" in header and verdict == "like" and rating == "5" and comment["value"] == "ok"

@@ -1,0 +1,160 @@
+"""``build_demo(services)``: the Gradio Blocks app. It builds and wires; it never launches.
+
+Layout: a header with the status line; the chat panel beside the
+recommendation slate and its feedback bar; a collapsible settings panel; the
+named API endpoints (``/chat``, ``/feedback``, ``/status``). Each browser tab
+owns one :class:`~workbench.ui.session.ChatSession` in a ``gr.State``, so two
+users never see each other's turns, slates or judgements.
+
+:func:`launch_options` holds what Gradio 6 takes at ``launch()`` (theme, CSS,
+favicon), so ``app.py``, the tests and the benchmarks start the same page.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from workbench.errors import WorkbenchError
+from workbench.services import Services
+from workbench.ui.api import make_registry, register_api
+from workbench.ui.chat_panel import build_chat_panel, ensure_session, sync_judgements, wire_chat
+from workbench.ui.feedback_panel import (
+    autosave_on_close,
+    build_feedback_bar,
+    pending_markdown,
+    resolve_annotator,
+    save_pending,
+)
+from workbench.ui.session import ChatSession
+from workbench.ui.settings_panel import build_settings_panel
+from workbench.ui.slate import build_slate, render_slate
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
+#: Turns (UI and /chat) that may run at once; more wait in the queue.
+TURN_CONCURRENCY = 8
+#: Requests that may wait in the queue before new ones are turned away.
+MAX_QUEUE = 256
+#: How often the header re-checks a loading LLM (seconds).
+STATUS_POLL_S = 2.0
+
+
+def launch_options() -> dict[str, Any]:
+    """Keyword arguments for ``demo.launch`` that style the page (theme, CSS, favicon)."""
+    opts: dict[str, Any] = {
+        "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="pink", neutral_hue="slate"),
+        "css_paths": [ASSETS / "style.css"],
+        "footer_links": ["api", "gradio"],
+    }
+    if (ASSETS / "logo.svg").exists():
+        opts["favicon_path"] = ASSETS / "logo.svg"
+    return opts
+
+
+def header_html(services: Services) -> str:
+    esc = html.escape
+    return (
+        '<div id="wb-header">'
+        '<div class="wb-brand"><span class="wb-logo">🎬</span>'
+        "<div><h1>Chat-Rec Workbench</h1>"
+        "<p>Talk about films; get recommendations from the catalogue with reasons; rate them.</p></div></div>"
+        f'<div class="wb-meta">{esc(services.describe())}</div>'
+        "</div>"
+    )
+
+
+def save_clicked(
+    services: Services, session: ChatSession | None, name: str, profile: Any, slate_values: list[Any]
+) -> tuple[ChatSession, str]:
+    """The Save button: sync the on-screen judgements, then write every pending one.
+
+    Returns the session and a confirmation; raises WorkbenchError (shown as a warning).
+    """
+    session = ensure_session(services, session)
+    sync_judgements(session, slate_values)
+    annotator = resolve_annotator(name, profile)
+    pending = session.pending_count
+    if not pending:
+        return session, "Nothing new to save."
+    saved = save_pending(services, session, annotator)
+    return session, f"Saved {pending} judgement{'s' if pending != 1 else ''} in {saved} record{'s' if saved != 1 else ''}."
+
+
+def build_demo(services: Services) -> gr.Blocks:
+    """The whole app for ``services``. Never launches; the caller does."""
+    with gr.Blocks(title="Chat-Rec Workbench", fill_width=True, analytics_enabled=False) as demo:
+        state = gr.State(None, delete_callback=functools.partial(autosave_on_close, services))
+        gr.HTML(header_html(services), elem_id="wb-header-block")
+        generator_status = gr.Markdown(services.generators.status(), elem_id="wb-generator-status",
+                                       elem_classes=["wb-status"])
+        with gr.Row(equal_height=False, elem_id="wb-main"):
+            with gr.Column(scale=6, min_width=380, elem_id="wb-chat-col"):
+                chat = build_chat_panel()
+            with gr.Column(scale=5, min_width=340, elem_id="wb-slate-col"):
+                slate = build_slate()
+                feedback = build_feedback_bar(services)
+        settings = build_settings_panel(services)
+        with gr.Accordion("About this app and its API", open=False, elem_id="wb-about"):
+            gr.Markdown(ABOUT)
+
+        wire_chat(services, state, chat, slate, settings, feedback)
+
+        def save(profile: gr.OAuthProfile | None, session: ChatSession | None, name: str, *values: Any):
+            try:
+                session, message = save_clicked(services, session, name, profile, list(values))
+            except WorkbenchError as exc:
+                gr.Warning(str(exc))
+                return session, pending_markdown(session if isinstance(session, ChatSession) else None)
+            gr.Info(message)
+            return session, pending_markdown(session)
+
+        feedback.save.click(save, [state, feedback.name, *slate.values], [state, feedback.status],
+                            api_visibility="private").then(
+            lambda s: render_slate(s, keep_values=True), [state], slate.outputs, queue=False,
+            api_visibility="private")
+
+        def count_pending(session: ChatSession | None, *values: Any) -> str:
+            if not isinstance(session, ChatSession):
+                return pending_markdown(None)
+            try:
+                sync_judgements(session, list(values))
+            except WorkbenchError:
+                pass  # shown when saving; the count is best effort
+            return pending_markdown(session)
+
+        for widget in slate.values:
+            widget.input(count_pending, [state, *slate.values], feedback.status, queue=False,
+                         show_progress="hidden", trigger_mode="always_last", api_visibility="private")
+
+        timer = gr.Timer(STATUS_POLL_S, active=services.generators.loading)
+
+        def poll() -> tuple[str, Any]:
+            return services.generators.status(), gr.Timer(active=services.generators.loading)
+
+        timer.tick(poll, None, [generator_status, timer], queue=False, show_progress="hidden",
+                   api_visibility="private")
+        demo.load(poll, None, [generator_status, timer], queue=False, api_visibility="private")
+
+        register_api(services, make_registry(services))
+    demo.queue(default_concurrency_limit=TURN_CONCURRENCY, max_size=MAX_QUEUE)
+    return demo
+
+
+ABOUT = """
+**How it works.** Each message is understood (films you name and how you feel about them, genres,
+decades, people), candidates come from collaborative filtering, content similarity and a FAISS
+semantic index over the catalogue, and the hybrid ranks them. The reply is written around that slate
+by the generator you choose; every title in it is checked against the slate, so it never names a
+film that is not in the catalogue.
+
+**Annotating.** Like, dislike, rate 1-5 or mark *haven't seen it* on each card, like or dislike a
+reply with the thumbs under it, add a comment, then press **Save**. Sending your next message also
+saves what is pending when your name is set; without a name you are warned and nothing is lost.
+
+**API.** `/chat` (message, session_id) returns the reply and the items as JSON; `/feedback` saves a
+judgement for a turn; `/status` describes the server. See "Use via API" at the bottom of the page.
+"""

@@ -1,0 +1,342 @@
+"""The chat panel: a streamed conversation with the engine, with retry, undo and clear.
+
+Handlers are plain functions of ``(services, session, parsed values)`` so that
+tests call them without a browser; :func:`wire_chat` binds them to the
+widgets. Each turn calls one core function, ``engine.stream``, and formats what
+it yields. A :class:`~workbench.errors.WorkbenchError` becomes a warning toast
+(never a traceback) and leaves the session as it was before the turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from workbench.dialogue.types import TurnResult
+from workbench.errors import WorkbenchError
+from workbench.services import GeneratorChoice, Services
+from workbench.ui.feedback_panel import FeedbackBar, pending_label, pending_markdown, resolve_annotator, save_pending
+from workbench.ui.format import status_markdown, turns_to_messages
+from workbench.ui.session import ChatSession, Exchange, new_session_id
+from workbench.ui.settings_panel import SettingsPanel, TurnPrefs, parse_prefs
+from workbench.ui.slate import Slate, parse_slate_values, render_slate
+
+log = logging.getLogger(__name__)
+
+#: Longest message a user may send (the feedback store accepts up to 4,000 characters).
+MAX_MESSAGE_CHARS = 2000
+
+EXAMPLES = (
+    "I loved Toy Story and Up, something for a family night?",
+    "no horror please, a 90s thriller like Heat",
+    "Something like Inception but older",
+    "A comedy with Tom Hanks",
+)
+
+PLACEHOLDER = (
+    "### What do you feel like watching?\n"
+    "Name films you loved or hated, a mood, a decade, a director or an actor. "
+    "Recommendations appear on the right: rate them to help improve the recommender."
+)
+
+
+# ---------------------------------------------------------------------------
+# plain handlers
+
+
+def new_session(services: Services, session_id: str | None = None) -> ChatSession:
+    sid = session_id or new_session_id()
+    return ChatSession(services.engine.new_state(sid), sid)
+
+
+def ensure_session(services: Services, session: ChatSession | None) -> ChatSession:
+    return session if isinstance(session, ChatSession) else new_session(services)
+
+
+def check_message(message: str | None) -> str:
+    text = (message or "").strip()
+    if not text:
+        raise WorkbenchError("type a message first")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise WorkbenchError(f"message has {len(text)} characters (limit {MAX_MESSAGE_CHARS})")
+    return text
+
+
+def stream_turn(
+    services: Services, session: ChatSession, message: str, prefs: TurnPrefs
+) -> Iterator[tuple[Exchange, GeneratorChoice]]:
+    """Run one engine turn into a new exchange, yielding after every streamed piece.
+
+    On a :class:`WorkbenchError` the exchange is removed again (the engine only
+    commits a completed turn) and the error propagates.
+    """
+    choice = services.generators.choose(prefs.backend, prefs.model)
+    exchange = session.begin(message)
+    yield exchange, choice
+    try:
+        for piece in services.engine.stream(
+            session.conversation, message, k=prefs.k, filters=prefs.filters, generator=choice.generator
+        ):
+            if isinstance(piece, TurnResult):
+                exchange.result = piece
+                exchange.reply = piece.reply
+            else:
+                exchange.reply += piece
+            yield exchange, choice
+        if exchange.result is None:
+            raise WorkbenchError("the dialogue engine ended a turn without a result")
+    except BaseException:
+        if session.exchanges and session.exchanges[-1] is exchange:
+            session.drop_last()
+        raise
+
+
+def turn_status(services: Services, exchange: Exchange | None, choice: GeneratorChoice | None) -> str:
+    """The status line under the chat for the last turn."""
+    parts: list[str] = []
+    result = exchange.result if exchange is not None else None
+    if result is not None:
+        parts.append(f"Reply by {result.generator}")
+        if result.fell_back:
+            parts.append("the LLM failed or timed out, so the template generator answered")
+        if result.grounding_fixes:
+            parts.append(f"{result.grounding_fixes} title(s) not in the slate were removed from the reply")
+        parts.extend(result.notes)
+    elif choice is not None:
+        parts.append(f"Writing with {choice.name}…")
+    if choice is not None and choice.note:
+        parts.append(choice.note)
+    if not parts:
+        parts.append(services.generators.status())
+    return status_markdown(parts)
+
+
+def sync_judgements(session: ChatSession, slate_values: list[Any]) -> None:
+    """Copy what the slate widgets show into the session's judgements of the slate's turn."""
+    ex = session.slate_exchange
+    if ex is None or not slate_values:
+        return
+    comment, cards = parse_slate_values(slate_values)
+    session.set_slate_judgements(ex, cards[: len(ex.recommendations)], comment)
+
+
+def autosave(services: Services, session: ChatSession, annotator: str) -> str | None:
+    """Before a new turn: save pending judgements if we know who made them; else say they wait.
+
+    Returns a message for the user (info or warning) or ``None`` when nothing is pending.
+    """
+    n = session.pending_count
+    if not n:
+        return None
+    if annotator:
+        saved = save_pending(services, session, annotator)
+        return f"Saved {saved} feedback record{'s' if saved != 1 else ''} ({pending_label(n)})."
+    raise _Unsaved(
+        f"{pending_label(n)} not saved yet: enter your name and press Save. They are kept until you do."
+    )
+
+
+class _Unsaved(WorkbenchError):
+    """Judgements are pending and there is nobody to attribute them to (a warning, not a failure)."""
+
+
+def exchange_for_message(session: ChatSession, index: int) -> Exchange:
+    """The exchange that chat message ``index`` belongs to (as laid out by ``turns_to_messages``)."""
+    i = 0
+    for ex in session.exchanges:
+        n = len(ex.turns())
+        if index < i + n:
+            return ex
+        i += n
+    raise WorkbenchError(f"message {index} is not in this conversation")
+
+
+def like_reply(session: ChatSession, index: int, liked: bool | str) -> Exchange:
+    """Record a like/dislike (or its removal) of the reply at chat message ``index``."""
+    ex = exchange_for_message(session, index)
+    if not ex.done:
+        raise WorkbenchError("wait for the reply to finish before judging it")
+    verdict = {True: "like", False: "dislike"}.get(liked) if isinstance(liked, bool) else None
+    if isinstance(liked, str) and liked:
+        verdict = {"like": "like", "dislike": "dislike"}.get(liked.lower())
+    session.set_reply_judgement(ex, verdict)
+    return ex
+
+
+def undo_turn(session: ChatSession) -> str:
+    """Undo the last exchange in the engine and on screen; returns its user message."""
+    if not session.exchanges:
+        raise WorkbenchError("nothing to undo")
+    message = session.conversation.undo()
+    ex = session.drop_last()
+    return message if message is not None else (ex.user if ex else "")
+
+
+def clear_conversation(services: Services, session: ChatSession) -> None:
+    """A new conversation with a new id; unsaved judgements are kept."""
+    sid = new_session_id()
+    session.reset(services.engine.new_state(sid), sid)
+
+
+# ---------------------------------------------------------------------------
+# the widgets
+
+
+@dataclass
+class ChatPanel:
+    chatbot: gr.Chatbot
+    message: gr.Textbox
+    send: gr.Button
+    retry: gr.Button
+    undo: gr.Button
+    clear: gr.Button
+    status: gr.Markdown
+
+
+def build_chat_panel() -> ChatPanel:
+    """The chat column (call inside a Blocks context)."""
+    chatbot = gr.Chatbot(
+        label="Conversation", height=600, elem_id="wb-chat", sanitize_html=True, allow_tags=False,
+        placeholder=PLACEHOLDER, examples=[{"text": e} for e in EXAMPLES],
+        feedback_options=("Like", "Dislike"), buttons=["copy"], layout="bubble",
+    )
+    with gr.Row(equal_height=True, elem_id="wb-input-row"):
+        message = gr.Textbox(
+            placeholder="Tell me what you like…", show_label=False, container=False, scale=6,
+            max_length=MAX_MESSAGE_CHARS, autofocus=True, elem_id="wb-message", submit_btn=False,
+        )
+        send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="wb-send")
+    with gr.Row(elem_id="wb-chat-actions"):
+        retry = gr.Button("↻ Retry", size="sm", elem_id="wb-retry")
+        undo = gr.Button("↶ Undo", size="sm", elem_id="wb-undo")
+        clear = gr.Button("🗑 New conversation", size="sm", elem_id="wb-clear")
+    status = gr.Markdown("", elem_id="wb-turn-status", elem_classes=["wb-status"])
+    return ChatPanel(chatbot, message, send, retry, undo, clear, status)
+
+
+def _warn(exc: WorkbenchError) -> None:
+    gr.Warning(str(exc))
+
+
+def wire_chat(
+    services: Services,
+    state: gr.State,
+    chat: ChatPanel,
+    slate: Slate,
+    settings: SettingsPanel,
+    feedback: FeedbackBar,
+) -> None:
+    """Attach the chat panel's events (send, examples, retry, undo, clear, like)."""
+    n_slate = len(slate.values)
+    n_prefs = len(settings.inputs)
+    turn_outputs = [state, chat.chatbot, chat.message, chat.status, feedback.status]
+
+    def run(session: ChatSession, message: str, prefs: TurnPrefs, restore: str = "") -> Iterator[tuple]:
+        try:
+            exchange = choice = None
+            for exchange, choice in stream_turn(services, session, message, prefs):
+                yield (session, turns_to_messages(session.turns()), "",
+                       turn_status(services, exchange, choice), gr.skip())
+        except WorkbenchError as exc:
+            _warn(exc)
+            yield (session, turns_to_messages(session.turns()), restore or message,
+                   turn_status(services, session.slate_exchange, None), pending_markdown(session))
+
+    def send(profile: gr.OAuthProfile | None, message: str, session: ChatSession | None, name: str,
+             *values: Any) -> Iterator[tuple]:
+        session = ensure_session(services, session)
+        prefs_values, slate_values = values[:n_prefs], list(values[n_prefs:n_prefs + n_slate])
+        try:
+            text = check_message(message)
+            prefs = parse_prefs(*prefs_values)
+            annotator = resolve_annotator(name, profile)
+            if annotator:
+                session.annotator = annotator
+            sync_judgements(session, slate_values)
+        except WorkbenchError as exc:
+            _warn(exc)
+            yield session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        try:
+            note = autosave(services, session, annotator)
+            if note:
+                gr.Info(note)
+        except _Unsaved as exc:
+            gr.Warning(str(exc))
+        except WorkbenchError as exc:  # saving failed: keep the judgements pending, still answer
+            _warn(exc)
+        yield from run(session, text, prefs)
+
+    def retry(profile: gr.OAuthProfile | None, session: ChatSession | None, name: str,
+              *values: Any) -> Iterator[tuple]:
+        session = ensure_session(services, session)
+        try:
+            prefs = parse_prefs(*values[:n_prefs])
+            sync_judgements(session, list(values[n_prefs:n_prefs + n_slate]))
+            message = undo_turn(session)
+        except WorkbenchError as exc:
+            _warn(exc)
+            yield session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        yield from run(session, message, prefs)
+
+    def undo(session: ChatSession | None, *slate_values: Any) -> tuple:
+        session = ensure_session(services, session)
+        try:
+            sync_judgements(session, list(slate_values))
+            message = undo_turn(session)
+        except WorkbenchError as exc:
+            _warn(exc)
+            return session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return (session, turns_to_messages(session.turns()), message,
+                status_markdown(["Undone: the last message is back in the box"]), pending_markdown(session))
+
+    def clear(session: ChatSession | None, *slate_values: Any) -> tuple:
+        session = ensure_session(services, session)
+        try:
+            sync_judgements(session, list(slate_values))
+        except WorkbenchError as exc:
+            _warn(exc)
+        clear_conversation(services, session)
+        return session, [], "", status_markdown(["New conversation"]), pending_markdown(session)
+
+    def like(session: ChatSession | None, data: gr.LikeData) -> tuple:
+        session = ensure_session(services, session)
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        try:
+            like_reply(session, index, data.liked)
+        except WorkbenchError as exc:
+            _warn(exc)
+        return session, pending_markdown(session)
+
+    def show_slate(session: ChatSession | None) -> list[Any]:
+        return render_slate(session)
+
+    common = {"api_visibility": "private"}
+    after = {"fn": show_slate, "inputs": [state], "outputs": slate.outputs, "queue": False, **common}
+
+    send_inputs = [chat.message, state, feedback.name, *settings.inputs, *slate.values]
+    chat.message.submit(send, send_inputs, turn_outputs, concurrency_id="turn", **common).then(**after)
+    chat.send.click(send, send_inputs, turn_outputs, concurrency_id="turn", **common).then(**after)
+
+    def pick_example(data: gr.SelectData) -> str:
+        value = data.value
+        return value.get("text", "") if isinstance(value, dict) else str(value)
+
+    chat.chatbot.example_select(pick_example, None, chat.message, queue=False, **common).then(
+        send, send_inputs, turn_outputs, concurrency_id="turn", **common
+    ).then(**after)
+
+    retry_inputs = [state, feedback.name, *settings.inputs, *slate.values]
+    chat.retry.click(retry, retry_inputs, turn_outputs, concurrency_id="turn", **common).then(**after)
+    chat.chatbot.retry(retry, retry_inputs, turn_outputs, concurrency_id="turn", **common).then(**after)
+    undo_inputs = [state, *slate.values]
+    chat.undo.click(undo, undo_inputs, turn_outputs, **common).then(**after)
+    chat.chatbot.undo(undo, undo_inputs, turn_outputs, **common).then(**after)
+    chat.clear.click(clear, undo_inputs, turn_outputs, **common).then(**after)
+    chat.chatbot.clear(clear, undo_inputs, turn_outputs, **common).then(**after)
+    chat.chatbot.like(like, [state], [state, feedback.status], **common)

@@ -1,0 +1,124 @@
+"""Pure formatting: our turns and recommendations -> what Gradio components display.
+
+Everything a user, a catalogue file or a generator wrote is escaped here before
+it reaches the page, so HTML or script in a message, a title or a comment is
+shown as text and never executed. The chat widget additionally runs its own
+sanitiser (``sanitize_html=True``); escaping first means a payload such as
+``<img src=x onerror=alert(1)>`` is *displayed* rather than silently dropped.
+
+It knows our value types and HTML; it does not import gradio or call the core.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from workbench.dialogue.types import Recommendation, Turn
+
+#: How many cast members a slate card shows.
+CARD_CAST = 3
+
+#: Human names for per-source scores (unknown sources show their raw key).
+SOURCE_LABELS = {
+    "cf": "Collaborative filtering",
+    "content": "Content similarity",
+    "dense": "Semantic search",
+    "lexical": "Keyword match",
+    "popularity": "Popularity",
+    "hybrid": "Hybrid",
+}
+
+
+def escape_text(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` so markdown/HTML renderers show ``text`` literally."""
+    return html.escape(text, quote=False)
+
+
+def turns_to_messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
+    """Our :class:`Turn` list -> Gradio ``Chatbot`` messages (``{"role", "content"}`` dicts).
+
+    Texts are HTML-escaped (markdown still renders), so a user who types a tag
+    sees the tag. Message ``i`` corresponds to ``turns[i]``: the mapping the
+    like/undo handlers rely on.
+    """
+    return [{"role": t.role, "content": escape_text(t.text)} for t in turns]
+
+
+def _attr(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _join(values: Iterable[str], limit: int | None = None) -> str:
+    vals = [v for v in values if v]
+    if limit is not None and len(vals) > limit:
+        vals = vals[:limit] + ["…"]
+    return ", ".join(vals)
+
+
+def format_sources(sources: Mapping[str, float]) -> list[tuple[str, str]]:
+    """``[(label, "0.812"), ...]`` sorted by contribution, for the score detail."""
+    rows = sorted(sources.items(), key=lambda kv: (-float(kv[1]), kv[0]))
+    return [(SOURCE_LABELS.get(k, k), f"{float(v):.3f}") for k, v in rows]
+
+
+def card_html(rec: Recommendation, *, saved: bool = False) -> str:
+    """One slate card: title, year, genres, director, main cast, reason, per-source scores.
+
+    Every catalogue field and the reason are escaped.
+    """
+    item = rec.item
+    e = _attr
+    year = f' <span class="wb-year">({item.year})</span>' if item.year else ""
+    genres = _join(item.genres)
+    lines = [
+        '<div class="wb-card" data-item-id="' + e(item.item_id) + '">',
+        '<div class="wb-card-head">'
+        f'<span class="wb-rank">{int(rec.rank)}</span>'
+        f'<span class="wb-title">{e(item.title)}</span>{year}'
+        + ('<span class="wb-saved" title="saved">saved ✓</span>' if saved else "")
+        + "</div>",
+    ]
+    if genres:
+        lines.append(f'<div class="wb-genres">{e(genres)}</div>')
+    people = []
+    if item.directors:
+        people.append(f"<b>Director</b> {e(_join(item.directors, 2))}")
+    if item.cast:
+        people.append(f"<b>Cast</b> {e(_join(item.cast, CARD_CAST))}")
+    if people:
+        lines.append('<div class="wb-people">' + " · ".join(people) + "</div>")
+    if rec.reason:
+        lines.append(f'<div class="wb-reason">{e(rec.reason)}</div>')
+    rows = "".join(f"<tr><td>{e(label)}</td><td>{e(value)}</td></tr>" for label, value in format_sources(rec.sources))
+    lines.append(
+        '<details class="wb-scores"><summary>Score '
+        f"{float(rec.score):.3f}</summary>"
+        + (f"<table>{rows}</table>" if rows else "<p>No per-source scores.</p>")
+        + "</details>"
+    )
+    lines.append("</div>")
+    return "".join(lines)
+
+
+def slate_to_json(recommendations: Sequence[Recommendation]) -> list[dict[str, Any]]:
+    """The slate as JSON-ready dicts (API output): ids, titles, facts, scores, reasons."""
+    out = []
+    for rec in recommendations:
+        d = rec.to_dict()
+        d.update(
+            {
+                "year": rec.item.year,
+                "genres": list(rec.item.genres),
+                "directors": list(rec.item.directors),
+                "cast": list(rec.item.cast[:CARD_CAST]),
+            }
+        )
+        out.append(d)
+    return out
+
+
+def status_markdown(parts: Sequence[str]) -> str:
+    """A one-line status (parts joined by `` · ``), escaped."""
+    return " · ".join(escape_text(p) for p in parts if p)

@@ -1,0 +1,250 @@
+"""Per-user app sessions: one conversation, the exchanges shown, and unsaved judgements.
+
+A :class:`ChatSession` is what one browser tab (a ``gr.State``) or one API
+client (a ``session_id`` in :class:`SessionRegistry`) owns: the engine's
+conversation state, the exchanges displayed (each with the slate it showed),
+and the annotator's *unsaved* judgements. A judgement keeps a reference to the
+exchange it was made on, so undo, retry or a new conversation never orphan it:
+it stays saveable until saved. Saving is the feedback store's job; this module
+only keeps track of what is pending.
+
+Pure Python: no gradio, no storage, no models.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from workbench.dialogue.types import Recommendation, Turn, TurnResult
+from workbench.errors import WorkbenchError
+
+#: Item verdicts the slate offers (store label -> button text).
+VERDICT_LABELS = {"like": "👍 Like", "dislike": "👎 Dislike", "not_seen": "Haven't seen it"}
+#: Reply verdicts (``Chatbot.like``).
+REPLY_VERDICTS = ("like", "dislike")
+#: Allowed characters and length of a client-chosen API session id.
+SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+_exchange_ids = itertools.count(1)
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(eq=False)
+class Exchange:
+    """One user message, the reply shown for it and the slate (the engine's result)."""
+
+    index: int  # 0-based turn index within its conversation
+    session_id: str
+    user: str
+    history: tuple[Turn, ...]  # the conversation before this exchange
+    reply: str = ""
+    result: TurnResult | None = None
+    uid: int = field(default_factory=lambda: next(_exchange_ids))
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+    @property
+    def recommendations(self) -> tuple[Recommendation, ...]:
+        return self.result.recommendations if self.result else ()
+
+    def turns(self) -> tuple[Turn, ...]:
+        """This exchange as turns (the assistant turn only once it has text)."""
+        out = [Turn("user", self.user)]
+        if self.reply:
+            out.append(Turn("assistant", self.reply))
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class CardJudgement:
+    """What the annotator set on one slate card: a verdict and/or a 1-5 rating."""
+
+    verdict: str | None = None  # a key of VERDICT_LABELS
+    rating: int | None = None  # 1-5
+
+    @property
+    def empty(self) -> bool:
+        return self.verdict is None and self.rating is None
+
+
+@dataclass(frozen=True)
+class TurnJudgement:
+    """Everything the annotator said about one exchange: its items, its reply, a comment.
+
+    This is what one feedback record stores. ``items`` holds only judged items.
+    """
+
+    items: tuple[tuple[str, CardJudgement], ...] = ()
+    reply: str | None = None  # "like" / "dislike"
+    comment: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.items and self.reply is None and not self.comment.strip()
+
+    def item(self, item_id: str) -> CardJudgement:
+        return dict(self.items).get(item_id, CardJudgement())
+
+    @property
+    def count(self) -> int:
+        """How many judgements this holds (items, reply, comment each count once)."""
+        return len(self.items) + (self.reply is not None) + bool(self.comment.strip())
+
+
+class ChatSession:
+    """One user's conversation and unsaved judgements. Not shared between users."""
+
+    def __init__(self, conversation: Any, session_id: str | None = None):
+        self.session_id = session_id or new_session_id()
+        self.conversation = conversation  # the engine's ConversationState
+        self.exchanges: list[Exchange] = []
+        self.annotator = ""  # last identity seen, for saving when the session ends
+        self._judged: dict[int, tuple[Exchange, TurnJudgement]] = {}  # exchange uid -> current
+        self._saved: dict[int, TurnJudgement] = {}  # exchange uid -> last saved
+        self.saved_records = 0
+        self.lock = threading.Lock()  # one turn at a time per session (API clients may race)
+        self.last_used = time.monotonic()
+
+    # conversation -------------------------------------------------------
+    def turns(self) -> list[Turn]:
+        return [t for ex in self.exchanges for t in ex.turns()]
+
+    def begin(self, message: str) -> Exchange:
+        ex = Exchange(len(self.exchanges), self.session_id, message, tuple(self.turns()))
+        self.exchanges.append(ex)
+        return ex
+
+    def drop_last(self) -> Exchange | None:
+        """Remove the last exchange from view (undo/retry/failed turn); its judgements stay pending."""
+        return self.exchanges.pop() if self.exchanges else None
+
+    def reset(self, conversation: Any, session_id: str | None = None) -> None:
+        """Start a new conversation; unsaved judgements are kept."""
+        self.conversation = conversation
+        self.session_id = session_id or new_session_id()
+        self.exchanges = []
+
+    @property
+    def slate_exchange(self) -> Exchange | None:
+        """The exchange whose slate is on screen (the last finished one)."""
+        for ex in reversed(self.exchanges):
+            if ex.done:
+                return ex
+        return None
+
+    def exchange(self, index: int) -> Exchange:
+        if not 0 <= index < len(self.exchanges):
+            raise WorkbenchError(
+                f"turn {index} does not exist in session {self.session_id!r} "
+                f"(it has {len(self.exchanges)} turn(s), numbered from 0)"
+            )
+        return self.exchanges[index]
+
+    # judgements ---------------------------------------------------------
+    def judgement(self, exchange: Exchange) -> TurnJudgement:
+        """What is currently set on ``exchange`` (saved or not)."""
+        current = self._judged.get(exchange.uid)
+        return current[1] if current else self._saved.get(exchange.uid, TurnJudgement())
+
+    def _set(self, exchange: Exchange, judgement: TurnJudgement) -> None:
+        self._judged[exchange.uid] = (exchange, judgement)
+
+    def set_slate_judgements(
+        self, exchange: Exchange, cards: Iterable[CardJudgement], comment: str | None = None
+    ) -> None:
+        """Sync the on-screen cards (in slate order) and the turn comment into ``exchange``'s judgement."""
+        recs = exchange.recommendations
+        cards = list(cards)
+        if len(cards) < len(recs):
+            raise WorkbenchError(f"expected {len(recs)} card judgements, got {len(cards)}")
+        items = tuple((r.item.item_id, c) for r, c in zip(recs, cards, strict=False) if not c.empty)
+        old = self.judgement(exchange)
+        self._set(exchange, replace(old, items=items, comment=old.comment if comment is None else comment.strip()))
+
+    def set_reply_judgement(self, exchange: Exchange, verdict: str | None) -> None:
+        if verdict is not None and verdict not in REPLY_VERDICTS:
+            raise WorkbenchError(f"reply judgement must be one of {REPLY_VERDICTS}, got {verdict!r}")
+        self._set(exchange, replace(self.judgement(exchange), reply=verdict))
+
+    @property
+    def pending(self) -> list[tuple[Exchange, TurnJudgement]]:
+        """Unsaved judgements (non-empty and different from what was saved), oldest first."""
+        return [
+            (ex, j) for ex, j in self._judged.values()
+            if not j.empty and self._saved.get(ex.uid) != j
+        ]
+
+    @property
+    def pending_count(self) -> int:
+        return sum(j.count for _, j in self.pending)
+
+    def mark_saved(self, saved: Iterable[tuple[Exchange, TurnJudgement]]) -> None:
+        for ex, j in saved:
+            self._saved[ex.uid] = j
+            self.saved_records += 1
+
+    def is_saved(self, exchange: Exchange) -> bool:
+        """The exchange's current judgement is saved (nothing pending on it)."""
+        saved = self._saved.get(exchange.uid)
+        return saved is not None and saved == self.judgement(exchange)
+
+
+class SessionRegistry:
+    """API sessions by id: bounded (least recently used evicted) and expiring after ``ttl_s``."""
+
+    def __init__(
+        self, factory: Callable[[str], ChatSession], *, max_sessions: int = 1000, ttl_s: float = 3600.0
+    ):
+        self._factory = factory
+        self._sessions: OrderedDict[str, ChatSession] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_sessions = max_sessions
+        self.ttl_s = ttl_s
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def get(self, session_id: str = "") -> ChatSession:
+        """The session with this id; a new one (with this id, or a fresh id when empty)."""
+        session_id = (session_id or "").strip()
+        if session_id and not SESSION_ID_PATTERN.fullmatch(session_id):
+            raise WorkbenchError(
+                "session_id: use 1-64 letters, digits or `_ . : -`, "
+                f"got {session_id[:80]!r}"
+            )
+        now = time.monotonic()
+        with self._lock:
+            for sid in [s for s, sess in self._sessions.items() if now - sess.last_used > self.ttl_s]:
+                del self._sessions[sid]
+            session = self._sessions.get(session_id) if session_id else None
+            if session is None:
+                session = self._factory(session_id or new_session_id())
+                self._sessions[session.session_id] = session
+                while len(self._sessions) > self.max_sessions:
+                    self._sessions.popitem(last=False)
+            self._sessions.move_to_end(session.session_id)
+            session.last_used = now
+            return session
+
+    def find(self, session_id: str) -> ChatSession:
+        """An existing session (raises when unknown or expired)."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if session is None:
+            raise WorkbenchError(
+                f"session_id {session_id[:80]!r} is unknown or expired; call /chat first"
+            )
+        return session

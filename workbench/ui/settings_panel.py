@@ -1,0 +1,141 @@
+"""The settings panel: generator backend and model, number of recommendations, filters.
+
+The panel's values are inputs of every turn, so a change applies to the next
+turn of that browser session only (other users are not affected).
+:func:`parse_prefs` turns the raw widget values into :class:`TurnPrefs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from workbench.config import GENERATOR_BACKENDS
+from workbench.errors import ConfigError
+from workbench.filters import CANONICAL_GENRES, ItemFilter
+from workbench.services import Services
+
+#: The most cards the slate shows (the UI pre-builds this many slots).
+MAX_SLATE = 10
+YEAR_MIN, YEAR_MAX = 1900, 2030
+
+BACKEND_LABELS = {
+    "auto": "Auto (LLM when loaded, else template)",
+    "template": "Template (instant, deterministic)",
+    "transformers": "Local LLM (transformers)",
+    "openai": "OpenAI-compatible endpoint",
+}
+
+
+@dataclass(frozen=True)
+class TurnPrefs:
+    """What the settings panel asks of the next turn."""
+
+    backend: str = "auto"
+    model: str = ""
+    k: int = 5
+    filters: ItemFilter | None = None
+
+
+def _year(value: Any, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        year = int(float(value))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a year, got {value!r}") from None
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise ConfigError(f"{name}: year must be {YEAR_MIN}-{YEAR_MAX}, got {year}")
+    return year
+
+
+def parse_prefs(
+    backend: str | None,
+    model: str | None,
+    k: Any,
+    genres: list[str] | None,
+    exclude_genres: list[str] | None,
+    year_from: Any,
+    year_to: Any,
+) -> TurnPrefs:
+    """Widget values -> :class:`TurnPrefs`; bad values raise :class:`ConfigError` naming the field."""
+    backend = backend or "auto"
+    if backend not in GENERATOR_BACKENDS:
+        raise ConfigError(f"generator backend must be one of {', '.join(GENERATOR_BACKENDS)}, got {backend!r}")
+    try:
+        k_int = int(k) if k not in (None, "") else 5
+    except (TypeError, ValueError):
+        raise ConfigError(f"number of recommendations: expected 1-{MAX_SLATE}, got {k!r}") from None
+    if not 1 <= k_int <= MAX_SLATE:
+        raise ConfigError(f"number of recommendations: expected 1-{MAX_SLATE}, got {k_int}")
+    lo, hi = _year(year_from, "year from"), _year(year_to, "year to")
+    if lo is not None and hi is not None and lo > hi:
+        raise ConfigError(f"year range: 'from' ({lo}) is after 'to' ({hi})")
+    unknown = [g for g in (genres or []) + (exclude_genres or []) if g not in CANONICAL_GENRES]
+    if unknown:
+        raise ConfigError(f"genre filter: unknown genre {unknown[0]!r}")
+    filters = ItemFilter.make(genres=genres or (), exclude_genres=exclude_genres or (), year_min=lo, year_max=hi)
+    return TurnPrefs(backend, (model or "").strip(), k_int, None if filters.is_empty else filters)
+
+
+@dataclass
+class SettingsPanel:
+    backend: gr.Dropdown
+    model: gr.Dropdown
+    k: gr.Slider
+    genres: gr.Dropdown
+    exclude_genres: gr.Dropdown
+    year_from: gr.Number
+    year_to: gr.Number
+
+    @property
+    def inputs(self) -> list[gr.components.Component]:
+        return [self.backend, self.model, self.k, self.genres, self.exclude_genres, self.year_from, self.year_to]
+
+
+def model_update(services: Services, backend: str) -> dict[str, Any]:
+    """The model dropdown for ``backend``: its configured model plus any already loaded."""
+    choices = services.generators.model_choices(backend if backend != "auto" else "transformers")
+    return gr.update(
+        choices=choices,
+        value=choices[0] if choices else None,
+        interactive=backend in ("transformers", "openai"),
+    )
+
+
+def build_settings_panel(services: Services) -> SettingsPanel:
+    """The collapsible settings panel (call inside a Blocks context)."""
+    s = services.settings
+    genres = sorted(set(CANONICAL_GENRES))
+    with gr.Accordion("Settings: generator, number of recommendations, filters", open=False,
+                      elem_id="wb-settings"):
+        gr.Markdown("Changes apply from your next message, for this browser tab only.",
+                    elem_classes=["wb-hint"])
+        with gr.Row():
+            backend = gr.Dropdown(
+                [(BACKEND_LABELS[b], b) for b in GENERATOR_BACKENDS], value=s.generator,
+                label="Generator", elem_id="wb-backend",
+            )
+            start_backend = s.generator if s.generator != "auto" else "transformers"
+            models = services.generators.model_choices(start_backend)
+            model = gr.Dropdown(
+                models, value=models[0] if models else None, label="Model",
+                allow_custom_value=services.generators.allow_custom_models,
+                interactive=s.generator in ("transformers", "openai"), elem_id="wb-model",
+                info="Hub id or local path" if services.generators.allow_custom_models else None,
+            )
+            k = gr.Slider(1, MAX_SLATE, value=min(s.k, MAX_SLATE), step=1, label="Recommendations",
+                          elem_id="wb-k")
+        with gr.Row():
+            include = gr.Dropdown(genres, multiselect=True, label="Only these genres", elem_id="wb-genres")
+            exclude = gr.Dropdown(genres, multiselect=True, label="Never these genres",
+                                  elem_id="wb-exclude-genres")
+            year_from = gr.Number(None, label="Released from", precision=0, minimum=YEAR_MIN,
+                                  maximum=YEAR_MAX, elem_id="wb-year-from")
+            year_to = gr.Number(None, label="Released until", precision=0, minimum=YEAR_MIN,
+                                maximum=YEAR_MAX, elem_id="wb-year-to")
+    backend.change(lambda b: model_update(services, b), backend, model, queue=False,
+                   api_visibility="private")
+    return SettingsPanel(backend, model, k, include, exclude, year_from, year_to)

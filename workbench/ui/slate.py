@@ -1,0 +1,162 @@
+"""The recommendation slate: one card per recommended item, each with a feedback widget.
+
+The slate shows the engine's recommendations for the last finished turn (items
+always come from the catalogue: the engine's slate, never parsed from text).
+:data:`~workbench.ui.settings_panel.MAX_SLATE` card slots are built once and
+shown or hidden, so the page layout stays stable and each card's widgets
+(like / dislike / haven't seen it, a 1-5 rating) keep fixed ids. One comment box
+under the cards is about the whole turn (the feedback record has one comment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from workbench.errors import WorkbenchError
+from workbench.ui.format import card_html
+from workbench.ui.session import VERDICT_LABELS, CardJudgement, ChatSession
+from workbench.ui.settings_panel import MAX_SLATE
+
+#: Longest comment accepted from a card (the feedback store enforces its own limit too).
+MAX_COMMENT_CHARS = 2000
+RATINGS = ("1", "2", "3", "4", "5")
+EMPTY_SLATE = (
+    '<div class="wb-empty">Recommendations appear here after your first message. '
+    "Rate them to help improve the recommender.</div>"
+)
+#: Widgets per card slot, in the order they appear in :attr:`Slate.values`.
+FIELDS_PER_CARD = 2
+
+
+@dataclass
+class CardSlot:
+    group: gr.Group
+    html: gr.HTML
+    verdict: gr.Radio
+    rating: gr.Radio
+
+
+@dataclass
+class Slate:
+    header: gr.Markdown
+    empty: gr.HTML
+    cards: list[CardSlot]
+    comment: gr.Textbox
+
+    @property
+    def values(self) -> list[gr.components.Component]:
+        """The turn comment, then every card's widgets (verdict, rating per card), as event inputs."""
+        return [self.comment] + [w for c in self.cards for w in (c.verdict, c.rating)]
+
+    @property
+    def outputs(self) -> list[gr.components.Component]:
+        """What :func:`render_slate` fills, in its order."""
+        out: list[gr.components.Component] = [self.header, self.empty, self.comment]
+        for c in self.cards:
+            out += [c.group, c.html, c.verdict, c.rating]
+        return out
+
+
+def parse_cards(values: Sequence[Any]) -> list[CardJudgement]:
+    """Flat widget values (verdict, rating per card) -> one :class:`CardJudgement` per card."""
+    if len(values) % FIELDS_PER_CARD:
+        raise ValueError(f"expected {FIELDS_PER_CARD} values per card, got {len(values)} values")
+    out = []
+    for slot in range(len(values) // FIELDS_PER_CARD):
+        verdict, rating = values[slot * FIELDS_PER_CARD: (slot + 1) * FIELDS_PER_CARD]
+        if verdict in ("", None):
+            verdict = None
+        elif verdict not in VERDICT_LABELS:
+            raise WorkbenchError(
+                f"card {slot + 1}: verdict must be one of {', '.join(VERDICT_LABELS)}, got {verdict!r}"
+            )
+        if rating in ("", None):
+            rating = None
+        else:
+            try:
+                rating = int(rating)
+            except (TypeError, ValueError):
+                raise WorkbenchError(f"card {slot + 1}: rating must be 1-5, got {rating!r}") from None
+            if not 1 <= rating <= 5:
+                raise WorkbenchError(f"card {slot + 1}: rating must be 1-5, got {rating}")
+        if verdict == "not_seen" and rating is not None:
+            raise WorkbenchError(f"card {slot + 1}: an item you haven't seen cannot be rated")
+        out.append(CardJudgement(verdict, rating))
+    return out
+
+
+def parse_slate_values(values: Sequence[Any]) -> tuple[str, list[CardJudgement]]:
+    """:attr:`Slate.values` -> (turn comment, card judgements)."""
+    comment, *cards = values
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise WorkbenchError(f"comment has {len(comment)} characters (limit {MAX_COMMENT_CHARS})")
+    return comment, parse_cards(cards)
+
+
+def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> list[Any]:
+    """Values/updates for :attr:`Slate.outputs` showing ``session``'s current slate.
+
+    The widgets show what is set on that turn (saved or not); ``keep_values``
+    leaves them as they are and refreshes only the cards and their badges.
+    """
+    ex = session.slate_exchange if session is not None else None
+    recs = ex.recommendations if ex is not None else ()
+    judgement = session.judgement(ex) if session is not None and ex is not None else None
+    saved = session is not None and ex is not None and session.is_saved(ex)
+    header = "### Recommendations"
+    if recs:
+        header += f" · turn {ex.index + 1}" + (" · saved ✓" if saved else "")
+    empty_html = EMPTY_SLATE if ex is None else '<div class="wb-empty">No recommendations this turn.</div>'
+    out: list[Any] = [header, gr.update(visible=not recs, value=empty_html)]
+    out.append(gr.skip() if keep_values else gr.update(
+        value=judgement.comment if judgement else "", interactive=ex is not None))
+    for slot in range(MAX_SLATE):
+        if slot < len(recs):
+            rec = recs[slot]
+            card = judgement.item(rec.item.item_id) if judgement else CardJudgement()
+            out += [gr.update(visible=True), card_html(rec)]
+            if keep_values:
+                out += [gr.skip(), gr.skip()]
+            else:
+                out += [card.verdict, str(card.rating) if card.rating else None]
+        else:
+            out += [gr.update(visible=False), "", None, None]
+    return out
+
+
+def build_slate() -> Slate:
+    """The slate column (call inside a Blocks context)."""
+    header = gr.Markdown("### Recommendations", elem_id="wb-slate-header")
+    empty = gr.HTML(EMPTY_SLATE, elem_id="wb-slate-empty")
+    cards = []
+    with gr.Column(elem_id="wb-slate-cards"):
+        for slot in range(MAX_SLATE):
+            with gr.Group(visible=False, elem_classes=["wb-card-slot"], elem_id=f"wb-card-{slot}") as group:
+                html = gr.HTML("", elem_classes=["wb-card-html"])
+                with gr.Row(elem_classes=["wb-feedback-row"], equal_height=True):
+                    verdict = gr.Radio(
+                        [(label, key) for key, label in VERDICT_LABELS.items()], value=None,
+                        show_label=False, container=False, elem_classes=["wb-verdict"], scale=3,
+                        elem_id=f"wb-verdict-{slot}",
+                    )
+                    rating = gr.Radio(
+                        list(RATINGS), value=None, label="Rating", show_label=False, container=False,
+                        elem_classes=["wb-rating"], elem_id=f"wb-rating-{slot}", scale=2,
+                    )
+            cards.append(CardSlot(group, html, verdict, rating))
+    comment = gr.Textbox(
+        "", placeholder="Comment on this turn's reply or recommendations (optional)", show_label=False,
+        lines=2, max_length=MAX_COMMENT_CHARS, interactive=False, elem_id="wb-comment",
+    )
+    for card in cards:  # a film you haven't seen has no rating, and rating it means you have seen it
+        card.verdict.input(lambda v, r: None if v == "not_seen" else gr.skip(), [card.verdict, card.rating],
+                           card.rating, queue=False, show_progress="hidden", api_visibility="private")
+        card.rating.input(lambda v, r: None if r and v == "not_seen" else gr.skip(),
+                          [card.verdict, card.rating], card.verdict, queue=False, show_progress="hidden",
+                          api_visibility="private")
+    return Slate(header, empty, cards, comment)
