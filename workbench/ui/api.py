@@ -48,8 +48,8 @@ def chat_api(services: Services, registry: SessionRegistry, message: str, sessio
     prefs = TurnPrefs(backend="", model="", k=int(k) or services.settings.k)
     with session.lock:
         exchange = choice = None
-        for exchange, choice in stream_turn(services, session, text, prefs):
-            pass
+        for step in stream_turn(services, session, text, prefs):
+            exchange, choice = step
     assert exchange is not None and exchange.result is not None and choice is not None
     result = exchange.result
     return {

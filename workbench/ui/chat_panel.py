@@ -19,7 +19,13 @@ import gradio as gr
 from workbench.dialogue.types import TurnResult
 from workbench.errors import WorkbenchError
 from workbench.services import GeneratorChoice, Services
-from workbench.ui.feedback_panel import FeedbackBar, pending_label, pending_markdown, resolve_annotator, save_pending
+from workbench.ui.feedback_panel import (
+    FeedbackBar,
+    pending_label,
+    pending_markdown,
+    resolve_annotator,
+    save_pending,
+)
 from workbench.ui.format import status_markdown, turns_to_messages
 from workbench.ui.session import ChatSession, Exchange, new_session_id
 from workbench.ui.settings_panel import SettingsPanel, TurnPrefs, parse_prefs
