@@ -127,13 +127,12 @@ class GeneratorPool:
         backend = backend or self.settings.generator
         if backend == "auto":
             backend = "transformers"
-        if backend == "template":
+        if backend == "template" or (backend == "openai" and not self.settings.openai_base_url):
             return
         model = model or self.default_model(backend)
-        slot = self._slot(backend, model)
+        self._slot(backend, model)
         if wait:
             self.wait(backend, model)
-        del slot
 
     def _slot(self, backend: str, model: str) -> _Slot:
         key = (backend, model)
