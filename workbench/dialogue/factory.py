@@ -1,0 +1,116 @@
+"""Building a :class:`~workbench.dialogue.engine.ChatEngine` from settings.
+
+:func:`build_recommender` fits the hybrid recommender (EASE + item kNN + content + popularity) on
+an interactions table; :func:`build_engine` loads the catalogue, the embedder, the saved index and
+the generator named by the settings and wires them into an engine. The CLI uses it; the app's
+``build_services`` can reuse it or pass its own parts.
+
+It knows which components exist and how they fit; it does not know gradio.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from workbench.catalog import Catalog
+from workbench.config import Settings
+from workbench.interactions import Interactions
+
+log = logging.getLogger(__name__)
+
+
+def build_recommender(
+    catalog: Catalog,
+    interactions: Interactions,
+    item_vectors: Any = None,
+    *,
+    weights: Mapping[str, float] | None = None,
+    knn_neighbors: int = 100,
+    ease_lambda: float = 500.0,
+    content_neighbors: int = 50,
+) -> Any:
+    """A fitted :class:`~workbench.recommend.HybridScorer`.
+
+    Args:
+        catalog: the items (aliases resolve through it; content covers every item).
+        interactions: what CF learns from.
+        item_vectors: ``len(catalog) x dim`` item embeddings in catalogue order, or anything
+            with ``vectors_for(ids)`` (an item index); ``None`` leaves content out.
+        weights: fixed source weights; ``None`` tunes them on a validation split of
+            ``interactions``.
+    """
+    from workbench.recommend import ContentScorer, EASEScorer, HybridScorer, ItemKNNScorer, PopularityScorer
+
+    content = None
+    if item_vectors is not None:
+        if hasattr(item_vectors, "vectors_for"):
+            content = ContentScorer.from_index(item_vectors, list(catalog.ids), neighbors=content_neighbors,
+                                               catalog=catalog)
+        else:
+            content = ContentScorer(list(catalog.ids), item_vectors, neighbors=content_neighbors,
+                                    catalog=catalog)
+    hybrid = HybridScorer(
+        EASEScorer(ease_lambda, catalog=catalog),
+        content,
+        PopularityScorer(catalog=catalog),
+        knn=ItemKNNScorer(knn_neighbors, catalog=catalog),
+        weights=weights,
+        catalog=catalog,
+    )
+    from workbench.recommend.base import interaction_matrix, interactions_hash
+
+    # Columns over the whole catalogue, so CF and content share one item universe.
+    X, _, _ = interaction_matrix(interactions, catalog=catalog, item_ids=list(catalog.ids))
+    return hybrid.fit_matrix(X, list(catalog.ids), interactions_hash(interactions))
+
+
+def load_generator(settings: Settings) -> Any:
+    """The generator the settings name; ``auto`` is the transformers model if it loads, else template."""
+    from workbench.dialogue.generators import template
+
+    try:  # the generators package's own loader, when present
+        from workbench.dialogue.generators import load_generator as package_loader  # type: ignore[attr-defined]
+    except ImportError:
+        package_loader = None
+    if package_loader is not None:
+        return package_loader(settings)
+    backend = settings.generator
+    if backend == "template":
+        return template.TemplateGenerator()
+    if backend == "openai":
+        from workbench.dialogue.generators.openai import OpenAIGenerator  # type: ignore[import-not-found]
+
+        return OpenAIGenerator.from_settings(settings)
+    from workbench.dialogue.generators.transformers import TransformersGenerator
+
+    gen = TransformersGenerator(settings.generator_model, device=settings.device,
+                                max_new_tokens=settings.max_new_tokens, cache_dir=settings.cache_dir,
+                                timeout_s=settings.generator_timeout_s)
+    if backend == "transformers":
+        return gen.load()
+    try:
+        return gen.load()
+    except Exception as exc:  # auto: any load failure means the template answers
+        log.warning("generator: %s did not load (%s); using the template generator", gen.name, exc)
+        return template.TemplateGenerator()
+
+
+def build_engine(settings: Settings, *, generator: Any = None, with_generator: bool = True) -> Any:
+    """A :class:`~workbench.dialogue.engine.ChatEngine` over the configured catalogue and index."""
+    from workbench.catalog import load_catalog
+    from workbench.dialogue.engine import ChatEngine
+    from workbench.embed import load_embedder
+    from workbench.interactions import load_interactions
+    from workbench.retrieve import open_retriever
+
+    catalog = load_catalog(settings.catalog, settings.catalog_columns or None)
+    embedder = load_embedder(settings.embed_model, settings.device, settings.cache_dir)
+    retriever = open_retriever(catalog, embedder, settings.index_dir, settings.index_kind)
+    interactions = load_interactions(settings.interactions)
+    recommender = build_recommender(catalog, interactions, retriever.index)
+    if generator is None and with_generator:
+        generator = load_generator(settings)
+    return ChatEngine(catalog, retriever, recommender, generator, k=settings.k,
+                      timeout_s=settings.generator_timeout_s)
