@@ -1,0 +1,246 @@
+"""The template generator: deterministic, instant replies with varied phrasing.
+
+Used when no language model is configured and as the fallback whenever one
+fails or times out. It names the slate's items by display title, weaves in each
+item's reason and the request's notes, and picks its phrasing with a random
+generator seeded by the request's content, so the same request always gets the
+same reply while different requests read differently.
+
+It knows requests and recommendations; it does not know models, the catalogue or gradio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Iterator, Sequence
+
+from workbench.dialogue.generators.base import GenerationRequest
+from workbench.dialogue.types import Recommendation
+
+#: Intents the template generator has phrasings for; anything else is treated as "other".
+INTENTS = ("recommend", "more_like", "refine", "why", "feedback", "greeting", "chitchat", "other")
+_INTENT_ALIASES = {
+    "chit_chat": "chitchat", "smalltalk": "chitchat", "small_talk": "chitchat", "hello": "greeting",
+    "recommendation": "recommend", "more": "more_like", "similar": "more_like", "explain": "why",
+}
+
+_OPENERS = {
+    "recommend": (
+        "Here are a few films you might enjoy.",
+        "I think these would suit you.",
+        "Based on what you told me, try these.",
+        "A few picks for you.",
+        "You could start with these.",
+    ),
+    "more_like": (
+        "If you want more in that vein, try these.",
+        "Here are some films in the same spirit.",
+        "More like that, coming up.",
+        "These share a lot with what you liked.",
+    ),
+    "refine": (
+        "Here is the updated list.",
+        "Got it, I adjusted the picks.",
+        "Noted. With that in mind, here are new suggestions.",
+        "Fair enough, here is a revised selection.",
+    ),
+    "feedback": (
+        "Thanks for letting me know.",
+        "Noted, thanks.",
+        "Good to know, I will keep that in mind.",
+        "Thanks, that helps me tune the picks.",
+    ),
+    "greeting": (
+        "Hi there!",
+        "Hello!",
+        "Hey, good to see you.",
+        "Hi! Ready to find a film?",
+    ),
+    "chitchat": (
+        "Happy to chat.",
+        "Sounds good.",
+        "I hear you.",
+        "Nice.",
+    ),
+    "other": (
+        "I am best at recommending films.",
+        "I may not be able to help with that, but I can suggest films.",
+        "Let me stick to what I know best: films.",
+    ),
+}
+_FEEDBACK_FOLLOWUPS = (
+    "With that in mind, here is what I would suggest next.",
+    "Here are a few more to consider.",
+    "That points me to these.",
+)
+_GREETING_FOLLOWUPS = (
+    "Here are a few popular picks to get started.",
+    "While you think about it, here are some crowd favourites.",
+    "To get us going, try these.",
+)
+_PROMPTS = (
+    "Tell me a film you loved, or the kind of movie you are in the mood for, and I will suggest a few.",
+    "What was the last film you really enjoyed? I can find more like it.",
+    "Name a genre, an actor or a film you like, and I will take it from there.",
+)
+_ITEM_LINES = (
+    "{title}: {reason}.",
+    "{title}, {reason_lc}.",
+    "{title} ({reason_lc}).",
+    "There is {title}: {reason_lc}.",
+)
+_ITEM_LINES_NO_REASON = (
+    "{title}.",
+    "{title} is worth a look.",
+    "Try {title}.",
+)
+_WHY_LINES = (
+    "I suggested {title} because {reason_lc}.",
+    "{title} made the list because {reason_lc}.",
+    "Why {title}? Mainly because {reason_lc}.",
+)
+_WHY_NO_REASON = (
+    "{title} scored well for what you asked for, though I have no specific reason to show.",
+    "I suggested {title} because it ranked highly for your request.",
+)
+_CLOSERS = (
+    "Tell me which ones you have seen, and I can refine the list.",
+    "Want something older, lighter or from another genre? Just say so.",
+    "Let me know what you think of them.",
+    "If none of these fit, tell me more about what you are after.",
+    "Say more like one of them, and I will find similar films.",
+)
+_EMPTY = (
+    "I could not find films that match all of that. Try loosening a constraint, for example a genre or a decade.",
+    "Nothing in the catalogue fits all of those conditions. Could you relax one of them?",
+    "I came up empty for that combination. Maybe drop one of the filters?",
+)
+
+
+def _normalise_intent(intent: str) -> str:
+    intent = (intent or "other").strip().lower()
+    intent = _INTENT_ALIASES.get(intent, intent)
+    return intent if intent in INTENTS else "other"
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    return text if text[-1] in ".!?)" else text + "."
+
+
+def _lower_first(text: str) -> str:
+    # keep acronyms and proper nouns ("Michael Mann", "DiCaprio") as they are
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        first = text.split(" ", 1)[0]
+        if first.lower() in _LOWERABLE:
+            return text[0].lower() + text[1:]
+    return text
+
+
+_LOWERABLE = frozenset(
+    "because since matches similar shares directed starring also it its a an the this from with like "
+    "liked popular loved highly recommended a fits fans people you your in".split()
+)
+
+
+def _strip_end(text: str) -> str:
+    return " ".join(text.split()).rstrip(" .;,")
+
+
+class TemplateGenerator:
+    """Deterministic, instant replies built from phrase templates.
+
+    Args:
+        seed: mixed into the per-request seed, so two generators with different
+            seeds phrase the same request differently.
+    """
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    @property
+    def name(self) -> str:
+        return "template"
+
+    def _rng(self, request: GenerationRequest) -> random.Random:
+        h = hashlib.sha256()
+        h.update(str(self.seed).encode())
+        h.update(request.intent.encode())
+        for turn in request.turns:
+            h.update(f"\x00{turn.role}\x01{turn.text}".encode())
+        for rec in request.recommendations:
+            h.update(f"\x02{rec.item.item_id}\x03{rec.reason}".encode())
+        for note in request.notes:
+            h.update(f"\x04{note}".encode())
+        return random.Random(int.from_bytes(h.digest()[:8], "big"))
+
+    def generate(self, request: GenerationRequest) -> str:
+        rng = self._rng(request)
+        intent = _normalise_intent(request.intent)
+        recs = request.recommendations
+        parts: list[str] = []
+        if intent == "why":
+            parts += self._why(rng, recs)
+        else:
+            parts.append(rng.choice(_OPENERS[intent]))
+        parts += [_sentence(n) for n in request.notes if n.strip()]
+        if intent in ("greeting", "chitchat", "other"):
+            if recs:
+                parts.append(rng.choice(_GREETING_FOLLOWUPS))
+                parts += self._items(rng, recs)
+            else:
+                parts.append(rng.choice(_PROMPTS))
+        elif intent == "why":
+            if not recs:
+                parts.append("Which of the films would you like me to explain?")
+        elif recs:
+            if intent == "feedback":
+                parts.append(rng.choice(_FEEDBACK_FOLLOWUPS))
+            parts += self._items(rng, recs)
+            parts.append(rng.choice(_CLOSERS))
+        elif intent == "feedback":
+            parts.append(rng.choice(_PROMPTS))
+        else:
+            parts.append(rng.choice(_EMPTY))
+        return " ".join(p for p in parts if p)
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        """Yield the reply word by word (each piece carries its trailing space)."""
+        yield from re.findall(r"\s*\S+", self.generate(request))
+
+    # pieces ---------------------------------------------------------------
+    def _items(self, rng: random.Random, recs: Sequence[Recommendation]) -> list[str]:
+        lines = []
+        for rec in recs:
+            title = rec.item.display_title
+            reason = _strip_end(rec.reason)
+            if reason:
+                template = rng.choice(_ITEM_LINES)
+                lines.append(template.format(title=title, reason=reason, reason_lc=_lower_first(reason)))
+            else:
+                lines.append(rng.choice(_ITEM_LINES_NO_REASON).format(title=title))
+        return lines
+
+    def _why(self, rng: random.Random, recs: Sequence[Recommendation]) -> list[str]:
+        out = []
+        for rec in recs:
+            title = rec.item.display_title
+            reason = _strip_end(rec.reason)
+            if reason:
+                out.append(rng.choice(_WHY_LINES).format(title=title, reason_lc=_because(reason)))
+            else:
+                out.append(rng.choice(_WHY_NO_REASON).format(title=title))
+        return out
+
+
+def _because(reason: str) -> str:
+    """Turn a reason into a clause that reads after 'because'."""
+    low = _lower_first(reason)
+    for prefix in ("because ", "since "):
+        if low.lower().startswith(prefix):
+            return low[len(prefix):]
+    return f"it {low}" if low.split(" ", 1)[0] in ("matches", "shares", "fits") else low

