@@ -1,0 +1,264 @@
+"""The hybrid: collaborative filtering + content + a popularity prior, blended.
+
+Each source's scores are standardised per user (z-scores over the items that
+source knows) and summed with weights. The weights are either given or learned
+by :meth:`HybridScorer.fit` on a validation split carved out of the training
+interactions (never a test split), then every source is refitted on all of the
+training data. Fallbacks follow from the blend: an item nobody interacted with
+gets no CF score and is ranked by content (and the prior); a user with no
+usable history gets content + popularity, or popularity alone.
+
+Every recommended item carries each source's raw score in ``sources``.
+It knows scorers and matrices; it does not know FAISS, text or gradio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from workbench.catalog import Catalog, Vocabulary
+from workbench.errors import RecommenderError
+from workbench.interactions import Interactions
+from workbench.recommend.base import (
+    MatrixScorer,
+    history_matrix,
+    interaction_matrix,
+    interactions_hash,
+    read_model,
+    row_zscore,
+    write_model,
+)
+from workbench.recommend.popularity import PopularityScorer
+from workbench.recommend.tuning import blend, grid_search, holdout_split
+
+#: Default weight grid searched for each non-anchor source when tuning.
+DEFAULT_GRID: dict[str, tuple[float, ...]] = {
+    "content": (0.0, 0.025, 0.05, 0.1, 0.2),
+    "popularity": (0.0, 0.025, 0.05),
+    "knn": (0.0, 0.1, 0.25, 0.5),
+    "cf": (0.0, 0.25, 0.5, 1.0),
+}
+#: Weights used when tuning is off and none are given.
+DEFAULT_WEIGHTS = {"cf": 1.0, "knn": 0.25, "content": 0.1, "popularity": 0.05}
+
+
+class HybridScorer(MatrixScorer):
+    """Blend of CF, kNN, content and popularity sources.
+
+    Args:
+        cf: a CF scorer (EASE or ALS), source "cf".
+        content: a :class:`~workbench.recommend.content.ContentScorer`, source "content".
+        popularity: the prior; a fresh :class:`PopularityScorer` when omitted.
+        knn: optional item-kNN scorer, source "knn".
+        weights: fixed weights per source; when omitted and ``tune`` is true they are learned.
+        tune: learn weights on a validation split of the training data in :meth:`fit`.
+        validation_fraction: share of each user's positives held out for tuning.
+        min_items: users with fewer positives are not held out from.
+        seed: seed of the validation split.
+        grid: weights to try per source (the anchor, "cf" when present, stays at 1).
+        tune_k: cut-off of the NDCG that tuning maximises.
+        catalog: optional catalogue used to resolve aliases and ``filters``.
+    """
+
+    kind = "hybrid"
+    source = "hybrid"
+
+    def __init__(
+        self,
+        cf: MatrixScorer | None = None,
+        content: MatrixScorer | None = None,
+        popularity: MatrixScorer | None = None,
+        *,
+        knn: MatrixScorer | None = None,
+        weights: Mapping[str, float] | None = None,
+        tune: bool = True,
+        validation_fraction: float = 0.2,
+        min_items: int = 3,
+        seed: int = 0,
+        grid: Mapping[str, Sequence[float]] | None = None,
+        tune_k: int = 10,
+        catalog: Catalog | None = None,
+    ):
+        super().__init__(catalog)
+        comps: dict[str, MatrixScorer] = {}
+        for name, comp in (("cf", cf), ("knn", knn), ("content", content),
+                           ("popularity", popularity or PopularityScorer(catalog=catalog))):
+            if comp is not None:
+                comps[name] = comp
+        self.components = comps
+        self.anchor = "cf" if "cf" in comps else ("content" if "content" in comps else "popularity")
+        if weights is not None:
+            unknown = set(weights) - set(comps)
+            if unknown:
+                raise RecommenderError(
+                    f"HybridScorer: weights for unknown source(s) {sorted(unknown)}; "
+                    f"sources are {sorted(comps)}"
+                )
+            self.weights = {n: float(weights.get(n, 0.0)) for n in comps}
+            self.tune = False
+        else:
+            self.weights = {n: DEFAULT_WEIGHTS.get(n, 0.0) for n in comps}
+            self.weights[self.anchor] = 1.0
+            self.tune = tune
+        self.validation_fraction = validation_fraction
+        self.min_items = min_items
+        self.seed = seed
+        self.grid = dict(DEFAULT_GRID if grid is None else grid)
+        self.tune_k = tune_k
+        self.validation_ndcg: float | None = None
+        self._positions: dict[str, np.ndarray] = {}
+
+    # fitting ------------------------------------------------------------------
+    def fit(self, interactions: Interactions) -> HybridScorer:
+        """Learn weights on a validation split (if tuning), then fit every source on all data."""
+        if not isinstance(interactions, Interactions):
+            raise RecommenderError(
+                f"HybridScorer.fit expects Interactions, got {type(interactions).__name__}"
+            )
+        X, _, vocab = interaction_matrix(interactions, catalog=self.catalog)
+        if X.shape[1] == 0:
+            raise RecommenderError("HybridScorer.fit: no positive interactions (value > 0) to fit on")
+        self.fit_matrix(X, vocab.ids, interactions_hash(interactions))
+        return self
+
+    def fit_matrix(self, X: sp.csr_matrix, item_ids: Sequence[str], data_hash: str = "") -> HybridScorer:
+        """Fit on a binary users x items matrix whose columns are ``item_ids``."""
+        X = sp.csr_matrix(X, dtype=np.float32)
+        if self.tune and len(self.components) > 1:
+            kept, held = holdout_split(X, self.validation_fraction, self.min_items, self.seed)
+            users = np.flatnonzero(np.diff(held.indptr) > 0)
+            if users.size:
+                self._fit_components(kept, item_ids, data_hash)
+                zs = self._zscores(kept[users])
+                grid = {n: self.grid.get(n, (0.0,)) for n in self.components if n != self.anchor}
+                self.weights, self.validation_ndcg = grid_search(
+                    zs, kept[users], held[users], self.anchor, grid, k=self.tune_k
+                )
+        self._fit_components(X, item_ids, data_hash)
+        self.data_hash = data_hash
+        return self
+
+    def _fit_components(self, X: sp.csr_matrix, item_ids: Sequence[str], data_hash: str) -> None:
+        for comp in self.components.values():
+            comp.fit_matrix(X, item_ids, data_hash)
+        self._set_universe(item_ids)
+
+    def _set_universe(self, item_ids: Sequence[str]) -> None:
+        ids: list[str] = []
+        seen: set[str] = set()
+        for group in (item_ids, *(c.item_ids for c in self.components.values())):
+            for i in group:
+                if i not in seen:
+                    seen.add(i)
+                    ids.append(i)
+        self.vocabulary = Vocabulary(ids)
+        self._positions = {
+            name: np.asarray(self.vocabulary.numbers(comp.item_ids), dtype=np.int64)
+            for name, comp in self.components.items()
+        }
+
+    # scoring ---------------------------------------------------------------------
+    def _raw_scores(self, X: sp.csr_matrix) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per source: raw scores (NaN where the source does not know the item) and
+        z-scores (0 there), both users x universe; plus which rows had history for it."""
+        raw: dict[str, np.ndarray] = {}
+        active: dict[str, np.ndarray] = {}
+        n_users, n_items = X.shape
+        for name, comp in self.components.items():
+            pos = self._positions[name]
+            Xc = X[:, pos]
+            R = np.full((n_users, n_items), np.nan, dtype=np.float32)
+            R[:, pos] = comp.score_matrix(Xc)
+            raw[name] = R
+            active[name] = np.diff(sp.csr_matrix(Xc).indptr) > 0
+        return raw, active
+
+    def _zscores(self, X: sp.csr_matrix) -> dict[str, np.ndarray]:
+        raw, active = self._raw_scores(X)
+        return self._standardise(raw, active)
+
+    def _standardise(self, raw: Mapping[str, np.ndarray], active: Mapping[str, np.ndarray]
+                     ) -> dict[str, np.ndarray]:
+        zs: dict[str, np.ndarray] = {}
+        for name, R in raw.items():
+            pos = self._positions[name]
+            Z = np.zeros_like(R)
+            Z[:, pos] = row_zscore(R[:, pos])
+            if name != "popularity":
+                Z[~active[name]] = 0.0  # a source with nothing to go on says nothing
+            zs[name] = Z
+        return zs
+
+    def _blend_rows(self, zs: Mapping[str, np.ndarray], active: Mapping[str, np.ndarray]) -> np.ndarray:
+        S = blend(zs, self.weights)
+        if "popularity" in zs:
+            # Cold start: rows where no weighted personal source had history fall back on the prior.
+            personal = [n for n in zs if n != "popularity" and self.weights.get(n, 0) != 0]
+            n_rows = S.shape[0]
+            cold = np.ones(n_rows, dtype=bool)
+            for n in personal:
+                cold &= ~active[n]
+            if cold.any():
+                S[cold] = zs["popularity"][cold]
+        return S
+
+    def score_matrix(self, X: sp.csr_matrix) -> np.ndarray:
+        self._vocab()
+        X = sp.csr_matrix(X, dtype=np.float32)
+        raw, active = self._raw_scores(X)
+        return self._blend_rows(self._standardise(raw, active), active)
+
+    def _scores_with_sources(self, hist: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        X = history_matrix([hist], self._vocab())
+        raw, active = self._raw_scores(X)
+        final = self._blend_rows(self._standardise(raw, active), active)[0]
+        return final, {name: R[0] for name, R in raw.items()}
+
+    # persistence ------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Each source in its own sub-directory, the weights in this ``meta.json``."""
+        vocab = self._vocab()
+        path = Path(directory)
+        for name, comp in self.components.items():
+            comp.save(path / name)
+        params = {
+            "weights": self.weights,
+            "components": {name: comp.kind for name, comp in self.components.items()},
+            "validation_ndcg": self.validation_ndcg,
+        }
+        return write_model(path, self.kind, params, len(vocab), self.data_hash,
+                           {"item_ids": np.asarray(vocab.ids, dtype=str)})
+
+    @classmethod
+    def load(cls, directory: str | Path, *, catalog: Catalog | None = None,
+             interactions: Interactions | None = None) -> HybridScorer:
+        from workbench.recommend.persist import load_scorer
+
+        meta, arrays = read_model(directory, cls.kind, interactions)
+        comps = {}
+        for name, kind in meta["params"]["components"].items():
+            comp = load_scorer(Path(directory) / name, catalog=catalog)
+            if comp.kind != kind:
+                raise RecommenderError(
+                    f"{Path(directory) / name}: holds a {comp.kind!r} model, manifest says {kind!r}"
+                )
+            comps[name] = comp
+        obj = cls(comps.get("cf"), comps.get("content"), comps.get("popularity"), knn=comps.get("knn"),
+                  weights=meta["params"]["weights"], catalog=catalog)
+        obj.validation_ndcg = meta["params"].get("validation_ndcg")
+        obj.data_hash = meta["data_hash"]
+        obj._set_universe(arrays["item_ids"].tolist())
+        if len(obj.vocabulary) != meta["item_count"]:
+            raise RecommenderError(
+                f"{Path(directory) / 'meta.json'}: item_count {meta['item_count']} but the sources "
+                f"cover {len(obj.vocabulary)} items; save the model again"
+            )
+        return obj
+
+    def describe(self) -> str:
+        parts = [f"{name}={w:g}" for name, w in self.weights.items()]
+        return "hybrid(" + ", ".join(parts) + ")"

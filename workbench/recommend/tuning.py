@@ -1,0 +1,90 @@
+"""Carving a validation split out of training data, and choosing blend weights on it.
+
+The hybrid's weights are learned here and only here: on items held out from
+the *training* interactions, never on a test split. It knows matrices and
+metrics; it does not know models' internals, files or gradio.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from workbench.evaluate.metrics import ranking_metrics, top_k_matrix
+
+
+def holdout_split(
+    X: sp.spmatrix, fraction: float = 0.2, min_items: int = 3, seed: int = 0
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Split each row of ``X`` with at least ``min_items`` entries: hold out
+    ``max(1, round(fraction * n))`` of them at random (seeded), keep the rest.
+
+    Returns ``(kept, held_out)``, both the shape of ``X``; rows with fewer
+    entries are kept whole.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    X = sp.csr_matrix(X)
+    rng = np.random.default_rng(seed)
+    keep_mask = np.ones(X.nnz, dtype=bool)
+    for r in range(X.shape[0]):
+        start, end = X.indptr[r], X.indptr[r + 1]
+        n = end - start
+        if n < min_items:
+            continue
+        n_out = max(1, int(round(fraction * n)))
+        out = rng.choice(n, size=n_out, replace=False)
+        keep_mask[start + out] = False
+    coo = X.tocoo()
+    kept = sp.csr_matrix((coo.data[keep_mask], (coo.row[keep_mask], coo.col[keep_mask])), shape=X.shape)
+    held = sp.csr_matrix((coo.data[~keep_mask], (coo.row[~keep_mask], coo.col[~keep_mask])), shape=X.shape)
+    return kept, held
+
+
+def blend(zscores: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """The weighted sum of per-source standardised scores."""
+    total = None
+    for name, Z in zscores.items():
+        w = weights.get(name, 0.0)
+        if w == 0:
+            continue
+        total = w * Z if total is None else total + w * Z
+    if total is None:
+        first = next(iter(zscores.values()))
+        return np.zeros_like(first)
+    return total
+
+
+def grid_search(
+    zscores: Mapping[str, np.ndarray],
+    exclude: sp.spmatrix,
+    relevant: sp.spmatrix,
+    anchor: str,
+    grid: Mapping[str, Sequence[float]],
+    k: int = 10,
+) -> tuple[dict[str, float], float]:
+    """Best weights (the ``anchor`` source fixed at 1) by mean NDCG@k on ``relevant``.
+
+    Ties keep the earlier (smaller-weight) combination, so a source that does
+    not help gets weight 0.
+    """
+    # Excluded items get -inf once in the anchor; any finite blend keeps them last.
+    ex = sp.coo_matrix(exclude)
+    zscores = dict(zscores)
+    anchored = np.array(zscores[anchor], dtype=np.float32, copy=True)
+    anchored[ex.row, ex.col] = -np.inf
+    zscores[anchor] = anchored
+    others = [name for name in zscores if name != anchor]
+    choices = [list(grid.get(name, (0.0,))) for name in others]
+    best: dict[str, float] = {anchor: 1.0, **{n: 0.0 for n in others}}
+    best_score = -1.0
+    for combo in itertools.product(*choices):
+        weights = {anchor: 1.0, **dict(zip(others, combo, strict=True))}
+        top = top_k_matrix(blend(zscores, weights), k)
+        score = ranking_metrics(top, relevant, [k])[k]["ndcg"]
+        if score > best_score + 1e-9:
+            best, best_score = weights, score
+    return best, best_score
