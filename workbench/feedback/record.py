@@ -217,7 +217,7 @@ class FeedbackRecord:
         Raises:
             FeedbackError: naming ``where`` and the field that is missing or ill-typed.
         """
-        if not isinstance(data, Mapping):
+        if not _is_mapping(data):
             raise FeedbackError(f"{where}: expected an object, got {type(data).__name__}")
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
@@ -459,11 +459,18 @@ def validate_record(record: FeedbackRecord, catalog: Catalog | None = None) -> N
 # helpers
 
 
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # fast path: the ABC check is slow
+
+
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _is_number(value: Any) -> bool:
+    t = type(value)
+    if t is float or t is int:  # fast path; the ABC check below is slow
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -515,7 +522,7 @@ def _check_types(record: FeedbackRecord, where: str) -> None:
 
 
 def _turn_dict(turn: Any, i: int, where: str = "field 'conversation'") -> dict[str, str]:
-    if isinstance(turn, Mapping):
+    if _is_mapping(turn):
         role = turn.get("role")
         text = turn["text"] if "text" in turn else turn.get("content")
     else:
@@ -529,6 +536,8 @@ def _turn_dict(turn: Any, i: int, where: str = "field 'conversation'") -> dict[s
 
 
 def _plain_number(value: Any) -> Any:
+    if type(value) is float:
+        return value
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, float)):
@@ -558,12 +567,12 @@ def _number(value: Any, where: str) -> float:
 def _sources(value: Any, where: str) -> dict[str, float]:
     if value is None:
         return {}
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         pairs = list(value.items())
     elif isinstance(value, list):
         pairs = []
         for s in value:
-            if not isinstance(s, Mapping) or set(s) != {"source", "score"}:
+            if not _is_mapping(s) or set(s) != {"source", "score"}:
                 raise FeedbackError(f"{where}: each source must be {{'source', 'score'}}, got {s!r}")
             pairs.append((s["source"], s["score"]))
     else:
@@ -579,7 +588,7 @@ def _sources(value: Any, where: str) -> dict[str, float]:
 
 
 def _judgement_from_dict(row: Any, where: str) -> ItemJudgement:
-    if not isinstance(row, Mapping):
+    if not _is_mapping(row):
         raise FeedbackError(f"{where}: expected an object, got {type(row).__name__}")
     unknown = set(row) - {"item_id", "title", "rank", "score", "sources", "label", "rating", "reason"}
     if unknown:
