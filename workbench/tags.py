@@ -43,7 +43,9 @@ BOILERPLATE = frozenset(
     theatrical u.s united states follows follow following titled title eponymous same name
     character characters adaptation adapted mr mrs motion idea overall plays played titular series
     book debut directorial co-direction primarily covering chronological half two-part
-    eighth sixth seventh ninth tenth eleventh twelfth entry entries chapter
+    eighth sixth seventh ninth tenth eleventh twelfth entry entries chapter whose tells heads learns
+    meet meets portrays portray later published short includes including supporting attempt centers
+    begins began made make makes named titled introducing wrote co-wrote
     """.split()
 )
 _SPLIT = re.compile(r"[^\w'-]+|_")
@@ -84,12 +86,14 @@ def _runs(words: list[str | None]) -> list[list[str]]:
 _CAPS = re.compile(r"\b[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*)*")
 
 
-def _person_words(text: str, people_words: set[str]) -> set[str]:
-    """Words of capitalised runs made only of known first/last names (writers, producers)."""
+def _person_words(text: str, people_words: set[str], first_names: set[str]) -> set[str]:
+    """Words of capitalised runs that look like people (writers, producers): made only of
+    known name words, or two or more words starting with a known first name."""
     out: set[str] = set()
     for m in _CAPS.finditer(text):
         words = [w.strip(".'-") for w in fold(m.group(0)).split()]
-        if words and all(w in people_words for w in words):
+        if words and (all(w in people_words for w in words)
+                      or (len(words) >= 2 and words[0] in first_names)):
             out.update(words)
     return out
 
@@ -114,6 +118,7 @@ class KeywordTagger:
         self._idf: dict[str, float] = {}
         self._default_idf = 1.0
         self._people_words: set[str] = set()
+        self._first_names: set[str] = set()
 
     def fit(self, descriptions: Iterable[str]) -> KeywordTagger:
         df: Counter[str] = Counter()
@@ -135,7 +140,10 @@ class KeywordTagger:
         for r in rows:
             for key in ("directors", "cast"):
                 for name in r.get(key) or []:
-                    tagger._people_words.update(w.strip(".'-") for w in fold(str(name)).split())
+                    words = [w.strip(".'-") for w in fold(str(name)).split()]
+                    tagger._people_words.update(words)
+                    if len(words) >= 2:
+                        tagger._first_names.add(words[0])
         return tagger.fit(str(r.get(tagger.field) or "") for r in rows)
 
     @classmethod
@@ -179,4 +187,5 @@ class KeywordTagger:
     def __call__(self, row: Mapping[str, Any]) -> list[str]:
         """Tags for a raw metadata row (``default_data.build_catalog``'s tagger hook)."""
         text = str(row.get(self.field) or "")
-        return self.tags(text, exclude_words=_own_words(row) | _person_words(text, self._people_words))
+        return self.tags(text, exclude_words=_own_words(row) | _person_words(
+            text, self._people_words, self._first_names))
