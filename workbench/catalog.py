@@ -298,7 +298,19 @@ def load_catalog(
                 f"{name}: unsupported catalogue format {kind or '(no extension)'!r}; "
                 "use .csv, .jsonl, .json, .parquet, a saved datasets directory or a Hub id"
             )
-    return Catalog((_row_to_item(row, i, name, mapping) for i, row in rows), source=name)
+    items = []
+    first_seen: dict[str, str] = {}
+    for pos, row in rows:
+        item = _row_to_item(row, pos, name, mapping)
+        for key in (item.item_id, *item.aliases):
+            if key in first_seen:  # name the file position, not the in-memory row
+                raise CatalogError(
+                    f"{name}: {pos}: field {mapping.id!r}: duplicate id {key!r} "
+                    f"(first used at {first_seen[key]})"
+                )
+            first_seen[key] = pos
+        items.append(item)
+    return Catalog(items, source=name)
 
 
 def _open_text(path: Path) -> str:
