@@ -213,6 +213,7 @@ def records(draw):
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(batch=st.lists(records(), min_size=1, max_size=4))

@@ -200,7 +200,7 @@ def test_importing_feedback_does_not_import_datasets_or_the_hub():
     """Guards import-time side effects: the UI imports records without paying for datasets/hub."""
     code = (
         "import sys, workbench.feedback, workbench.feedback.store, workbench.feedback.export, "
-        "workbench.feedback.stats, workbench.cli.feedback; "
+        "workbench.feedback.stats, workbench.feedback.hub, workbench.cli.feedback; "
         "print(sorted(m for m in ('datasets', 'huggingface_hub', 'gradio') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -449,3 +449,69 @@ def test_hub_sync_failure_is_a_clear_error(tmp_path):
 
     with pytest.raises(FeedbackError, match="'org/x': cannot start Hub sync .*unset FEEDBACK_HUB_REPO"):
         FeedbackStore(tmp_path).start_hub_sync("org/x", scheduler_cls=broken)
+
+
+class FakeApi:
+    def __init__(self, has_readme=False, fail=False):
+        self.has_readme, self.fail, self.uploads = has_readme, fail, []
+
+    def file_exists(self, repo_id, filename, repo_type=None):
+        if self.fail:
+            raise OSError("offline")
+        assert (filename, repo_type) == ("README.md", "dataset")
+        return self.has_readme
+
+    def upload_file(self, **kwargs):
+        self.uploads.append(kwargs)
+
+
+def test_hub_sync_writes_the_dataset_card_once(tmp_path):
+    """Guards the typed Hub dataset: a new repo gets the card; an existing README is left alone;
+    a failing card upload does not stop syncing."""
+    for api, uploads in ((FakeApi(), 1), (FakeApi(has_readme=True), 0), (FakeApi(fail=True), 0)):
+        with_api = type("WithApi", (FakeScheduler,), {"api": api})
+        store = FeedbackStore(tmp_path)
+        assert store.start_hub_sync("org/feedback", scheduler_cls=with_api) is store.hub_sync
+        assert len(api.uploads) == uploads
+        if uploads:
+            (upload,) = api.uploads
+            assert (upload["path_in_repo"], upload["repo_id"], upload["repo_type"]) == (
+                "README.md", "org/feedback", "dataset")
+            assert b"path: data/**/*.jsonl" in upload["path_or_fileobj"]
+
+
+def test_dataset_card_makes_datasets_read_the_declared_features(tmp_path):
+    """Guards what the card is for, with datasets' own loader on a local copy of the repo layout:
+    shards whose optional columns are all empty still load with FEEDBACK_FEATURES."""
+    import datasets
+
+    from workbench.feedback.hub import dataset_card
+    from workbench.feedback.record import FEEDBACK_FEATURES
+
+    records = [make_record(
+        annotator="a", session_id="s", turn_index=i, conversation=[], user_message="m", reply="r",
+        generator_backend="template", generator_model="", slate=[], judgements={}, comment="only a comment",
+    ) for i in range(3)]
+    (tmp_path / "repo" / "data").mkdir(parents=True)
+    (tmp_path / "repo" / "data" / "shard-a.jsonl").write_bytes(b"".join(encode_line(r) for r in records))
+    (tmp_path / "repo" / "README.md").write_text(dataset_card("org/feedback"), encoding="utf-8")
+    ds = datasets.load_dataset(str(tmp_path / "repo"), split="train", cache_dir=str(tmp_path / "cache"))
+    assert ds.features == FEEDBACK_FEATURES
+    assert ds.to_list() == [r.to_dict() for r in records]
+
+
+def test_open_store_refuses_an_unusable_feedback_dir(tmp_path):
+    """Guards start-up: a feedback_dir under a file fails with the setting's name, before any Save."""
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FeedbackError, match="setting 'feedback_dir': .* is not writable .*not a folder"):
+        open_store(Settings(feedback_dir=str(tmp_path / "file" / "fb")))
+
+
+def test_same_id_with_different_content_is_reported(tmp_path):
+    """Guards silent divergence: a hand-edited copy of a record is flagged, not merged quietly."""
+    record = build_record(13, 0)
+    edited = record.to_dict() | {"comment": "edited"}
+    (tmp_path / "shard-a.jsonl").write_bytes(encode_line(record))
+    (tmp_path / "shard-b.jsonl").write_text(json.dumps(edited) + "\n", encoding="utf-8")
+    result = FeedbackStore(tmp_path).read()
+    assert result.records == (record,) and result.conflicts == (record.record_id,)

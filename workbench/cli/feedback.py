@@ -51,6 +51,9 @@ def _read(args: argparse.Namespace) -> tuple[Any, Any]:
     result = store.read()
     for bad in result.problems:
         print(f"warning: {bad}", file=sys.stderr)
+    for record_id in result.conflicts:
+        print(f"warning: record {record_id} appears in two shards with different content; "
+              "kept the first", file=sys.stderr)
     return settings, (store, result)
 
 

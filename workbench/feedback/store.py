@@ -78,6 +78,8 @@ class ReadResult:
         invalid_lines: complete lines that are not a valid record (damaged files).
         duplicates: lines skipped because their ``record_id`` was already read.
         shards: how many shard files were read.
+        conflicts: ids read twice with *different* content (a shard edited by hand);
+            the copy in the first shard (by path) is kept.
     """
 
     records: tuple[FeedbackRecord, ...]
@@ -85,6 +87,7 @@ class ReadResult:
     invalid_lines: tuple[BadLine, ...] = ()
     duplicates: int = 0
     shards: int = 0
+    conflicts: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.records)
@@ -123,7 +126,8 @@ class FeedbackStore:
     def __init__(self, data_dir: str | Path, *, catalog: Catalog | None = None):
         self.data_dir = Path(data_dir)
         self.catalog = catalog
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards this process's shard
+        self._read_lock = threading.Lock()  # guards the read cache; reads never block appends
         self._fd: int | None = None
         self._shard: Path | None = None
         self._shard_bytes = 0
@@ -268,7 +272,7 @@ class FeedbackStore:
         Never raises for damaged lines: torn and invalid lines are reported in
         the result and every complete valid record is returned.
         """
-        with self._lock:
+        with self._read_lock:
             paths = self.shards()
             for gone in set(self._cache) - set(paths):
                 del self._cache[gone]
@@ -276,18 +280,22 @@ class FeedbackStore:
             torn: list[BadLine] = []
             invalid: list[BadLine] = []
             duplicates = 0
+            conflicts: list[str] = []
             for path in paths:
                 parsed, tail_records, tail_problem = self._read_shard(path)
                 invalid.extend(parsed.invalid or [])
                 if tail_problem is not None:
                     torn.append(tail_problem)
                 for record, _line in [*(parsed.records or []), *tail_records]:
-                    if record.record_id in by_id:
+                    first = by_id.get(record.record_id)
+                    if first is not None:
                         duplicates += 1
+                        if first != record:
+                            conflicts.append(record.record_id)
                     else:
                         by_id[record.record_id] = record
         records = sorted(by_id.values(), key=lambda r: (r.created, r.record_id))
-        return ReadResult(tuple(records), tuple(torn), tuple(invalid), duplicates, len(paths))
+        return ReadResult(tuple(records), tuple(torn), tuple(invalid), duplicates, len(paths), tuple(conflicts))
 
     def __len__(self) -> int:
         return len(self.read().records)
@@ -348,9 +356,10 @@ class FeedbackStore:
         """Upload the shards to the Hub dataset ``repo_id`` in the background.
 
         Uses ``huggingface_hub.CommitScheduler`` (``repo_type="dataset"``, shards under
-        ``data/`` so that ``load_dataset(repo_id)`` reads them). The repo is created
-        (private) if it does not exist. ``scheduler_cls`` replaces the scheduler class
-        (tests inject a fake).
+        ``data/``). The repo is created (private) if it does not exist, and given a
+        dataset card declaring the record features (unless it has a README already),
+        so that ``load_dataset(repo_id)`` reads typed rows. ``scheduler_cls`` replaces
+        the scheduler class (tests inject a fake).
 
         Raises:
             FeedbackError: the scheduler could not start (no network, bad token, bad repo id).
@@ -377,13 +386,26 @@ class FeedbackStore:
                 "check the repo id and HF_TOKEN, or unset FEEDBACK_HUB_REPO to save locally only"
             ) from exc
         self._scheduler = scheduler
+        api = getattr(scheduler, "api", None)
+        if api is not None:
+            from workbench.feedback.hub import ensure_dataset_card
+
+            ensure_dataset_card(api, getattr(scheduler, "repo_id", repo_id), HUB_PATH_IN_REPO)
         return scheduler
 
 
 def open_store(settings: Settings, catalog: Catalog | None = None, *, scheduler_cls: Any = None) -> FeedbackStore:
     """The store configured by ``settings``: its data directory, and Hub sync only when
     ``feedback_hub_repo`` is set (nothing touches the network otherwise)."""
-    store = FeedbackStore(settings.resolved_feedback_dir, catalog=catalog)
+    data_dir = settings.resolved_feedback_dir
+    existing = next((p for p in (data_dir, *data_dir.absolute().parents) if p.exists()), None)
+    if existing is not None and (not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK)):
+        # Fail at start-up, not at an annotator's first Save.
+        raise FeedbackError(
+            f"setting 'feedback_dir': {data_dir} is not writable ({existing} is "
+            f"{'not a folder' if not existing.is_dir() else 'read-only'})"
+        )
+    store = FeedbackStore(data_dir, catalog=catalog)
     if settings.feedback_hub_repo:
         store.start_hub_sync(
             settings.feedback_hub_repo, token=settings.hf_token or None, scheduler_cls=scheduler_cls
