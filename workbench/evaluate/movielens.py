@@ -155,7 +155,7 @@ def _title_key(title: str) -> str:
     m = re.match(r"^(.*), (The|A|An|Les|La|Le|L'|Il|Das|Der|Die|El)$", t.strip())
     if m:
         t = f"{m.group(2)} {m.group(1)}"
-    return " ".join(re.findall(r"[a-z0-9]+", t.lower().replace("&", "and")))
+    return " ".join(re.findall(r"[^\W_]+", t.lower().replace("&", "and")))
 
 
 def read_wikipedia_facts(wiki_dir: str | Path) -> dict[tuple[str, int], dict[str, list[str]]]:

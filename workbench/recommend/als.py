@@ -64,10 +64,15 @@ class ALSScorer(MatrixScorer):
         self.model = None
 
     def _new_model(self):
+        import warnings
+
         cls = _implicit_als()
-        return cls(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-                   iterations=self.iterations, random_state=self.random_state,
-                   num_threads=self.num_threads)
+        with warnings.catch_warnings():
+            # implicit warns about OpenBLAS threads at construction; the models here are small.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return cls(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
+                       iterations=self.iterations, random_state=self.random_state,
+                       num_threads=self.num_threads)
 
     def _fit_matrix(self, X: sp.csr_matrix) -> None:
         self.model = self._new_model()

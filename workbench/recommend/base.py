@@ -194,6 +194,9 @@ class MatrixScorer:
 
     kind: ClassVar[str] = "base"
     source: ClassVar[str] = "score"
+    #: The score of an item this scorer has never seen, when that is known (popularity: 0);
+    #: ``None`` means "no opinion", and the hybrid treats the item as average for this source.
+    missing_score: ClassVar[float | None] = None
 
     def __init__(self, catalog: Catalog | None = None):
         self.catalog = catalog

@@ -171,7 +171,8 @@ class HybridScorer(MatrixScorer):
         for name, comp in self.components.items():
             pos = self._positions[name]
             Xc = X[:, pos]
-            R = np.full((n_users, n_items), np.nan, dtype=np.float32)
+            fill = np.nan if comp.missing_score is None else comp.missing_score
+            R = np.full((n_users, n_items), fill, dtype=np.float32)
             R[:, pos] = comp.score_matrix(Xc)
             raw[name] = R
             active[name] = np.diff(sp.csr_matrix(Xc).indptr) > 0
@@ -185,9 +186,12 @@ class HybridScorer(MatrixScorer):
                      ) -> dict[str, np.ndarray]:
         zs: dict[str, np.ndarray] = {}
         for name, R in raw.items():
-            pos = self._positions[name]
-            Z = np.zeros_like(R)
-            Z[:, pos] = row_zscore(R[:, pos])
+            if self.components[name].missing_score is not None:
+                Z = row_zscore(R)  # every item has a real score for this source
+            else:
+                pos = self._positions[name]
+                Z = np.zeros_like(R)
+                Z[:, pos] = row_zscore(R[:, pos])
             if name != "popularity":
                 Z[~active[name]] = 0.0  # a source with nothing to go on says nothing
             zs[name] = Z

@@ -25,6 +25,7 @@ class PopularityScorer(MatrixScorer):
 
     kind = "popularity"
     source = "popularity"
+    missing_score = 0.0  # an item nobody interacted with has zero interactions
 
     def __init__(self, catalog: Catalog | None = None):
         super().__init__(catalog)
