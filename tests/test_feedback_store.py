@@ -208,7 +208,8 @@ def test_same_record_in_two_shards_is_returned_once(tmp_path):
     hub_copy.mkdir(parents=True)
     (hub_copy / store.shard_path.name).write_bytes(store.shard_path.read_bytes())
     (tmp_path / ".cache").mkdir()  # hidden folders (huggingface download metadata) are skipped
-    (tmp_path / ".cache" / "x.jsonl").write_bytes(b"garbage\n")
+    (tmp_path / ".cache" / "shard-x.jsonl").write_bytes(b"garbage\n")
+    (tmp_path / "export.jsonl").write_bytes(b"an export saved next to the shards is not a shard\n")
     result = FeedbackStore(tmp_path).read()
     assert result.records == tuple(records)
     assert result.duplicates == 4 and result.shards == 2 and result.problems == ()
@@ -426,7 +427,7 @@ def test_scheduler_built_with_folder_repo_and_token_when_configured(tmp_path, ti
     kw = scheduler.kwargs
     assert kw["repo_id"] == "org/feedback" and kw["repo_type"] == "dataset"
     assert Path(kw["folder_path"]) == tmp_path / "fb" and kw["token"] == "hf_x"
-    assert kw["path_in_repo"] == "data" and "*.jsonl" in kw["allow_patterns"]
+    assert kw["path_in_repo"] == "data" and kw["allow_patterns"] == ["shard-*.jsonl"]
 
     # While an upload snapshots files (holding the lock) an append waits: no half line is uploaded.
     scheduler.lock.acquire()

@@ -6,7 +6,7 @@ is one ``os.write`` of one complete line (``O_APPEND``) followed by ``fsync``;
 :meth:`FeedbackStore.append` returns only after both, so an acknowledged record
 survives a killed process or a power cut.
 
-Reading merges every ``*.jsonl`` under the data directory (hidden folders
+Reading merges every ``shard-*.jsonl`` under the data directory (hidden folders
 skipped), so shards downloaded back from the Hub can sit beside local ones:
 
 * a torn last line (a crash mid-write) is reported in :attr:`ReadResult.torn_lines`
@@ -255,11 +255,14 @@ class FeedbackStore:
 
     # reading ----------------------------------------------------------
     def shards(self) -> list[Path]:
-        """Every shard file under the data directory (hidden folders skipped), in name order."""
+        """Every shard (``shard-*.jsonl``) under the data directory, hidden folders skipped, in path order.
+
+        Other files (an export written next to the shards, notes) are ignored.
+        """
         if not self.data_dir.is_dir():
             return []
         found = []
-        for path in self.data_dir.rglob(f"*{SHARD_SUFFIX}"):
+        for path in self.data_dir.rglob(f"{SHARD_PREFIX}*{SHARD_SUFFIX}"):
             rel = path.relative_to(self.data_dir)
             if any(part.startswith(".") for part in rel.parts) or not path.is_file():
                 continue
@@ -378,7 +381,7 @@ class FeedbackStore:
                 every=every_minutes,
                 token=token or None,
                 private=True,
-                allow_patterns=[f"*{SHARD_SUFFIX}", f"**/*{SHARD_SUFFIX}"],
+                allow_patterns=[f"{SHARD_PREFIX}*{SHARD_SUFFIX}"],  # our shards, not copies in subfolders
             )
         except Exception as exc:  # network, auth and validation errors all stop the sync
             raise FeedbackError(
