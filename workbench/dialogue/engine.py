@@ -32,7 +32,7 @@ import numpy as np
 from workbench.catalog import Catalog, Item
 from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.state import ConversationState, TurnLog
-from workbench.dialogue.types import Recommendation, Turn, TurnResult
+from workbench.dialogue.types import Recommendation, Turn, TurnResult  # noqa: F401 (re-exported)
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
 from workbench.filters import ItemFilter, _norm_person, genre_keys, item_genre_keys

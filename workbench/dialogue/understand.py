@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from workbench.catalog import Catalog, Item
+from workbench.catalog import Catalog
 from workbench.filters import ItemFilter, genre_keys
 
 Stance = Literal["liked", "disliked", "seen", "not_seen", "neutral"]
@@ -509,7 +509,7 @@ class Understander:
 
         best = key
         best_pop = mine
-        for cand, score, _ in process.extract(key, self._by_first.get(key.split(" ", 1)[0], []),
+        for cand, _score, _ in process.extract(key, self._by_first.get(key.split(" ", 1)[0], []),
                                               scorer=fuzz.ratio, score_cutoff=90, limit=5):
             pop = max((self._pop.get(i, 0.0) for i in self._index[cand]), default=0.0)
             if cand != key and pop > 20 * max(best_pop, 1.0):

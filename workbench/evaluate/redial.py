@@ -1,0 +1,377 @@
+"""The ReDial conversational recommendation protocol, run through the chat engine.
+
+For every recommender message that mentions a movie, the engine gets all earlier messages of
+the conversation (seeker messages as user turns, recommender messages as assistant turns) and
+ranks the catalogue with its own candidate generation (:meth:`ChatEngine.gather` +
+:meth:`ChatEngine.combine`, the code path of every app turn, no LLM). Each movie that message
+mentions and that was not mentioned earlier is one sample; Recall@1/10/50 is the share of samples
+found in the top 1/10/50. Already-mentioned movies are never ranked.
+
+Everything the evaluated engine learns comes from the training dialogues: the co-mention
+interactions CF and kNN are fitted on, the popularity prior, the name-resolution popularity and
+the merge weights (tuned on a validation split carved from the training dialogues). The
+catalogue's ``mentions`` counts were computed over all of ReDial, test included, and are never
+used here.
+
+``mentions="gold"`` keeps ReDial's ``@movieId`` markers (linked items, the setting of published
+baselines); ``mentions="text"`` replaces each marker with the movie's title and lets the engine
+link it.
+
+It knows dialogues, the engine and metrics; it does not know gradio.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.catalog import Catalog
+from workbench.errors import EvaluationError
+from workbench.interactions import Interactions
+
+#: Published results on ReDial (Recall@1 / @10 / @50), for reference only.
+PUBLISHED_ANCHORS: tuple[tuple[str, float, float, float], ...] = (
+    ("KBRD (published)", 0.028, 0.169, 0.366),
+    ("KGSF (published)", 0.037, 0.179, 0.362),
+    ("UniCRS (published)", 0.050, 0.215, 0.413),
+)
+KS = (1, 10, 50)
+MENTION_MODES = ("gold", "text")
+_ID_RE = re.compile(r"@(\d+)")
+_YEAR_RE = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One evaluation point: the conversation before a recommender message, and one movie it names."""
+
+    conversation: str
+    prefix: tuple[tuple[str, str], ...]  # (role, text) of every earlier message
+    target: str  # canonical item id
+    position: int  # index of the recommender message
+
+
+@dataclass
+class SystemResult:
+    system: str
+    recall: dict[int, float] = field(default_factory=dict)
+    n: int = 0
+    weights: dict[str, Any] = field(default_factory=dict)
+    published: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"system": self.system}
+        for k in KS:
+            d[f"recall@{k}"] = round(self.recall.get(k, 0.0), 4)
+        if self.published:
+            d["published"] = True
+        else:
+            d["n"] = self.n
+        if self.weights:
+            d["weights"] = self.weights
+        return d
+
+
+def load_dialogues(path: str | Path) -> list[dict[str, Any]]:
+    """Read a ReDial JSONL file; errors name the file, line and field."""
+    path = Path(path)
+    if not path.exists():
+        raise EvaluationError(f"{path}: ReDial file not found")
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                conv = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise EvaluationError(f"{path}: line {lineno}: invalid JSON ({exc.msg})") from None
+            for key in ("messages", "initiatorWorkerId"):
+                if key not in conv:
+                    raise EvaluationError(f"{path}: line {lineno}: field {key!r} is missing")
+            if not isinstance(conv["messages"], list):
+                raise EvaluationError(f"{path}: line {lineno}: field 'messages' must be a list")
+            for j, msg in enumerate(conv["messages"]):
+                if not isinstance(msg, dict) or "text" not in msg or "senderWorkerId" not in msg:
+                    raise EvaluationError(
+                        f"{path}: line {lineno}: messages[{j}] needs 'text' and 'senderWorkerId'"
+                    )
+            conv.setdefault("conversationId", str(lineno))
+            out.append(conv)
+    if not out:
+        raise EvaluationError(f"{path}: no dialogues")
+    return out
+
+
+def _canonical(catalog: Catalog, movie_id: str) -> str | None:
+    item = catalog.get(movie_id)
+    return item.item_id if item is not None else None
+
+
+def message_text(text: str, conv: Mapping[str, Any], catalog: Catalog, mentions: str) -> str:
+    """The message as the engine sees it: ``@id`` kept (gold) or replaced by the title (text)."""
+    if mentions == "gold":
+        return text
+
+    def title(m: re.Match[str]) -> str:
+        item = catalog.get(m.group(1))
+        if item is not None:
+            return item.title
+        name = (conv.get("movieMentions") or {}).get(m.group(1)) or ""
+        return _YEAR_RE.sub("", name).strip() or "that movie"
+
+    return _ID_RE.sub(title, text)
+
+
+def samples(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog, mentions: str = "gold") -> list[Sample]:
+    """Every (prefix, new movie) pair of the protocol."""
+    if mentions not in MENTION_MODES:
+        raise EvaluationError(f"mentions must be one of {MENTION_MODES}, got {mentions!r}")
+    out: list[Sample] = []
+    for conv in dialogues:
+        seeker = conv["initiatorWorkerId"]
+        prefix: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for pos, msg in enumerate(conv["messages"]):
+            role = "user" if msg["senderWorkerId"] == seeker else "assistant"
+            ids = [c for c in (_canonical(catalog, i) for i in _ID_RE.findall(msg["text"])) if c]
+            if role == "assistant" and prefix:
+                for target in dict.fromkeys(ids):
+                    if target not in seen:
+                        out.append(Sample(str(conv["conversationId"]), tuple(prefix), target, pos))
+            seen.update(ids)
+            prefix.append((role, message_text(msg["text"], conv, catalog, mentions)))
+    return out
+
+
+def train_interactions(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog) -> Interactions:
+    """Co-mentions: every movie a training conversation names is a positive for that conversation."""
+    rows = []
+    for conv in dialogues:
+        ids = {c for c in (_canonical(catalog, i) for m in conv["messages"] for i in _ID_RE.findall(m["text"]))
+               if c}
+        for item_id in sorted(ids):
+            rows.append((f"redial:{conv['conversationId']}", item_id, "mentioned", 1.0))
+    if not rows:
+        raise EvaluationError("training dialogues mention no catalogue movie")
+    return Interactions.from_rows(rows)
+
+
+def train_popularity(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog) -> dict[str, float]:
+    """How often training recommenders suggested each movie, plus half its seeker mentions."""
+    counts: Counter[str] = Counter()
+    for conv in dialogues:
+        seeker = conv["initiatorWorkerId"]
+        for msg in conv["messages"]:
+            weight = 0.5 if msg["senderWorkerId"] == seeker else 1.0
+            for i in set(_ID_RE.findall(msg["text"])):
+                c = _canonical(catalog, i)
+                if c:
+                    counts[c] += weight
+    return dict(counts)
+
+
+# ---------------------------------------------------------------------------
+# running
+
+
+def gather_all(engine: Any, sample_list: Sequence[Sample], *, progress: Callable[[int, int], None] | None = None
+               ) -> list[Any]:
+    """The engine's candidates for every sample, replaying each conversation once, in order."""
+    out: list[Any] = []
+    conv: str | None = None
+    state: Any = None
+    done = 0
+    last_user: Any = None
+    key: tuple[str, int] | None = None
+    cands: Any = None
+    for n, s in enumerate(sample_list):
+        if s.conversation != conv or len(s.prefix) < done:
+            conv, state, done, last_user = s.conversation, engine.new_state(f"redial:{s.conversation}"), 0, None
+        for role, text in s.prefix[done:]:
+            u = engine.observe(state, role, text)
+            if role == "user":
+                last_user = u
+        done = len(s.prefix)
+        if key != (s.conversation, s.position):
+            key = (s.conversation, s.position)
+            cands = engine.gather(state, last_user)
+        out.append(cands)
+        if progress is not None:
+            progress(n + 1, len(sample_list))
+    return out
+
+
+def recall_of(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], weights: Any = None
+              ) -> dict[int, float]:
+    hits = {k: 0 for k in KS}
+    kmax = max(KS)
+    for c, s in zip(cands, sample_list, strict=True):
+        ranked = engine.combine(c, kmax, weights).ids
+        for k in KS:
+            if s.target in ranked[:k]:
+                hits[k] += 1
+    n = max(len(sample_list), 1)
+    return {k: hits[k] / n for k in KS}
+
+
+def tune_weights(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample],
+                 grid: Mapping[str, Sequence[Any]], base: Any) -> tuple[Any, dict[int, float]]:
+    """Grid search over engine weights, maximising R@10 + R@50 + 2 R@1 on validation samples."""
+    best, best_score, best_recall = base, -1.0, {}
+    names = list(grid)
+    for values in itertools.product(*(grid[n] for n in names)):
+        w = replace(base, **dict(zip(names, values, strict=True)))
+        r = recall_of(engine, cands, sample_list, w)
+        score = 2 * r[1] + r[10] + r[50]
+        if score > best_score:
+            best, best_score, best_recall = w, score, r
+    return best, best_recall
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """One evaluated configuration: which recommender the engine uses and which weights it tunes."""
+
+    name: str
+    recommender: str  # "none", "knn" or "hybrid"
+    base: dict[str, Any]
+    grid: dict[str, tuple[Any, ...]]
+
+
+SYSTEMS: tuple[SystemSpec, ...] = (
+    SystemSpec("popularity (train)", "none",
+               {"recommender": 0.0, "dense": 0.0, "lexical": 0.0, "attribute": 0.0, "prior": 1.0}, {}),
+    SystemSpec("co-mention kNN + popularity", "knn",
+               {"dense": 0.0, "lexical": 0.0, "attribute": 0.0},
+               {"prior": (0.1, 0.25, 0.5, 1.0, 2.0)}),
+    SystemSpec("+ content (catalogue facts, embeddings)", "hybrid",
+               {"dense": 0.0, "lexical": 0.0, "attribute": 0.0},
+               {"prior": (0.1, 0.25, 0.5, 1.0, 2.0)}),
+    SystemSpec("full engine (+ stated genres/people, semantic search)", "hybrid",
+               {},
+               {"prior": (0.25, 0.5, 1.0), "dense": (0.0, 0.2, 0.5), "attribute": (0.0, 0.2, 0.5),
+                "lexical": (0.0, 0.1), "hard_constraints": (False,)}),
+)
+
+
+def split_validation(dialogues: Sequence[Mapping[str, Any]], fraction: float = 0.2, seed: int = 0
+                     ) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    order = list(range(len(dialogues)))
+    random.Random(seed).shuffle(order)
+    n_val = max(1, int(len(order) * fraction))
+    val = set(order[:n_val])
+    return [d for i, d in enumerate(dialogues) if i not in val], [d for i, d in enumerate(dialogues) if i in val]
+
+
+def build_eval_engine(catalog: Catalog, retriever: Any, item_vectors: Any, train: Sequence[Mapping[str, Any]],
+                      recommender: str) -> Any:
+    """An engine whose every learned part comes from ``train`` (no catalogue mention counts)."""
+    from workbench.dialogue.engine import ChatEngine
+    from workbench.dialogue.factory import build_recommender
+    from workbench.dialogue.generators.template import TemplateGenerator
+    from workbench.recommend import ItemKNNScorer
+    from workbench.recommend.base import interaction_matrix, interactions_hash
+
+    interactions = train_interactions(train, catalog)
+    pop = train_popularity(train, catalog)
+    rec: Any = None
+    if recommender == "knn":
+        X, _, _ = interaction_matrix(interactions, catalog=catalog, item_ids=list(catalog.ids))
+        rec = ItemKNNScorer(100, catalog=catalog).fit_matrix(X, list(catalog.ids), interactions_hash(interactions))
+    elif recommender == "hybrid":
+        rec = build_recommender(catalog, interactions, item_vectors,
+                                weights={"cf": 0.5, "knn": 1.0, "content": 0.5, "popularity": 0.0})
+    return ChatEngine(catalog, retriever, rec, TemplateGenerator(), popularity=pop)
+
+
+def evaluate(
+    catalog: Catalog,
+    retriever: Any,
+    item_vectors: Any,
+    train: Sequence[Mapping[str, Any]],
+    test: Sequence[Mapping[str, Any]],
+    *,
+    mentions: str = "gold",
+    systems: Sequence[SystemSpec] = SYSTEMS,
+    tune: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run every system; returns the JSON report (``dataset``, ``mentions``, ``n``, ``results``)."""
+    from workbench.dialogue.engine import EngineWeights
+
+    test_samples = samples(test, catalog, mentions)
+    if not test_samples:
+        raise EvaluationError("the evaluation dialogues hold no recommender message with a new movie")
+    fit_part, val_part = split_validation(train)
+    val_samples = samples(val_part, catalog, mentions)
+    results: list[SystemResult] = []
+    engines: dict[str, tuple[Any, Any]] = {}
+    tested: dict[str, tuple[Any, Any]] = {}
+    for spec in systems:
+        t0 = time.perf_counter()
+        base = replace(EngineWeights(), **spec.base)
+        weights = base
+        if tune and spec.grid and val_samples:
+            key = spec.recommender
+            if key not in engines:
+                val_engine = build_eval_engine(catalog, retriever, item_vectors, fit_part, spec.recommender)
+                engines[key] = (val_engine, gather_all(val_engine, val_samples))
+            val_engine, val_cands = engines[key]
+            weights, val_recall = tune_weights(val_engine, val_cands, val_samples, spec.grid, base)
+            log(f"{spec.name}: tuned on {len(val_samples)} validation samples -> "
+                f"R@1/10/50 {val_recall[1]:.3f}/{val_recall[10]:.3f}/{val_recall[50]:.3f}")
+        if spec.recommender not in tested:
+            engine = build_eval_engine(catalog, retriever, item_vectors, train, spec.recommender)
+            tested[spec.recommender] = (engine, gather_all(engine, test_samples))
+        engine, cands = tested[spec.recommender]
+        recall = recall_of(engine, cands, test_samples, weights)
+        changed = {k: v for k, v in weights.to_dict().items() if v != getattr(EngineWeights(), k)}
+        results.append(SystemResult(spec.name, recall, len(test_samples), changed))
+        log(f"{spec.name}: R@1 {recall[1]:.3f}  R@10 {recall[10]:.3f}  R@50 {recall[50]:.3f} "
+            f"({time.perf_counter() - t0:.0f} s)")
+    anchors = [SystemResult(name, {1: r1, 10: r10, 50: r50}, published=True)
+               for name, r1, r10, r50 in PUBLISHED_ANCHORS]
+    return {
+        "dataset": "redial",
+        "mentions": mentions,
+        "n": len(test_samples),
+        "results": [r.to_dict() for r in results],
+        "published": [a.to_dict() for a in anchors],
+        "train_dialogues": len(train),
+        "validation_dialogues": len(val_part),
+        "test_dialogues": len(test),
+    }
+
+
+def format_table(report: Mapping[str, Any]) -> str:
+    """A plain-text table of the report, published anchors last and labelled."""
+    rows = [*report["results"], *report.get("published", [])]
+    width = max(len(r["system"]) for r in rows)
+    lines = [f"ReDial, mentions={report['mentions']}, n={report['n']} samples",
+             f"{'system':<{width}}  R@1    R@10   R@50"]
+    for r in rows:
+        lines.append(f"{r['system']:<{width}}  {r['recall@1']:.3f}  {r['recall@10']:.3f}  {r['recall@50']:.3f}")
+    return "\n".join(lines)
+
+
+def iter_targets(sample_list: Sequence[Sample]) -> Iterator[str]:
+    for s in sample_list:
+        yield s.target
+
+
+__all__ = [
+    "KS", "PUBLISHED_ANCHORS", "Sample", "SystemSpec", "SYSTEMS", "evaluate", "format_table", "gather_all",
+    "load_dialogues", "recall_of", "samples", "train_interactions", "train_popularity", "tune_weights",
+    "np",
+]
