@@ -1,0 +1,204 @@
+"""The chat engine: grounded slates across turns, reasons from facts, fallbacks, limits, concurrency."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.dialogue_fixtures import tiny_engine
+from workbench.dialogue.engine import FALLBACK_NOTICE, MAX_MESSAGE_CHARS
+from workbench.dialogue.generators.base import GenerationRequest
+from workbench.dialogue.types import TurnResult
+from workbench.errors import DialogueError
+from workbench.filters import item_genre_keys
+
+
+class InventingGenerator:
+    """An LLM stand-in that recommends films that do not exist (and one that is not on the slate)."""
+
+    name = "fake:inventor"
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        yield "You should watch The Midnight Garden (2019) and Toy Story. "
+        yield "Also try \"Shadows of Yesterday\". "
+        if request.recommendations:
+            yield f"My top pick is {request.recommendations[0].item.display_title}."
+
+    def generate(self, request: GenerationRequest) -> str:
+        return "".join(self.stream(request))
+
+
+class FailingGenerator:
+    name = "fake:failing"
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        yield "Let me think"
+        raise RuntimeError("connection reset")
+
+    def generate(self, request: GenerationRequest) -> str:
+        return "".join(self.stream(request))
+
+
+class SlowGenerator:
+    name = "fake:slow"
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        time.sleep(2.0)
+        yield "too late"
+
+    def generate(self, request: GenerationRequest) -> str:
+        return "".join(self.stream(request))
+
+
+@pytest.fixture
+def engine(tiny_catalog, hash_embedder):
+    return tiny_engine(tiny_catalog, hash_embedder, k=3)
+
+
+def test_invented_titles_never_reach_the_user(engine, tiny_catalog):
+    """A generator naming non-existent films is grounded: no invented title, streamed or final."""
+    state = engine.new_state("s")
+    pieces = list(engine.stream(state, "I loved Heat, recommend something", generator=InventingGenerator()))
+    result = pieces[-1]
+    assert isinstance(result, TurnResult)
+    streamed = "".join(p for p in pieces if isinstance(p, str))
+    for text in (streamed, result.reply):
+        assert "Midnight Garden" not in text and "Shadows of Yesterday" not in text
+    assert result.grounding_fixes >= 2
+    slate_ids = {r.item.item_id for r in result.recommendations}
+    assert "1" not in slate_ids or "Toy Story" in result.reply  # Toy Story only if it is on the slate
+    assert all(r.item.item_id in tiny_catalog for r in result.recommendations)
+
+
+def test_nothing_recommended_twice_and_mentions_excluded(engine):
+    """Across turns no item comes back, and items the user named are never recommended."""
+    state = engine.new_state("s")
+    shown: list[str] = []
+    for msg in ["I loved Heat", "something else", "anything else?", "more please"]:
+        result = engine.respond(state, msg)
+        ids = [r.item.item_id for r in result.recommendations]
+        assert not set(ids) & set(shown)
+        assert "3" not in ids
+        shown += ids
+    assert len(shown) == len(set(shown)) >= 6
+
+
+def test_exclusions_and_constraints_are_respected(engine, tiny_catalog):
+    """'no horror' removes every horror film; 'from the 90s' keeps only 1990-1999."""
+    state = engine.new_state("s")
+    r1 = engine.respond(state, "recommend me something, no horror")
+    assert r1.recommendations
+    assert all("horror" not in item_genre_keys(r.item) for r in r1.recommendations)
+    r2 = engine.respond(state, "from the 90s")
+    assert r2.intent == "refine"
+    assert all(1990 <= r.item.year <= 1999 for r in r2.recommendations)
+    assert all("horror" not in item_genre_keys(r.item) for r in r2.recommendations)
+
+
+def test_disliked_items_are_never_recommended(engine):
+    state = engine.new_state("s")
+    r = engine.respond(state, "I hated Alien and I hated Inception. Recommend a sci-fi film")
+    assert {"7", "10"}.isdisjoint(r.item.item_id for r in r.recommendations)
+
+
+def test_reasons_state_only_true_facts(engine, tiny_catalog):
+    """Every person a reason names works on the item; every liked title is one the user liked."""
+    state = engine.new_state("s")
+    r = engine.respond(state, "I loved Heat and Star Wars")
+    assert r.recommendations
+    liked_titles = {tiny_catalog[i].display_title for i in state.liked}
+    all_people = {p for it in tiny_catalog for p in (*it.directors, *it.cast)}
+    all_titles = {it.display_title for it in tiny_catalog}
+    for rec in r.recommendations:
+        assert rec.reason
+        for person in all_people:
+            if person in rec.reason:
+                assert person in (*rec.item.directors, *rec.item.cast), (person, rec.reason)
+        for title in all_titles:
+            if f"liked {title}" in rec.reason:
+                assert title in liked_titles
+    collateral = next((x for x in r.recommendations if x.item.item_id == "5"), None)
+    if collateral is not None:
+        assert "Michael Mann" in collateral.reason
+
+
+def test_why_explains_a_previous_pick(engine):
+    state = engine.new_state("s")
+    first = engine.respond(state, "I loved Heat")
+    second_title = first.recommendations[1].item
+    why = engine.respond(state, "why the second one?")
+    assert why.intent == "why"
+    assert [r.item for r in why.recommendations] == [second_title]
+    assert state.recommended == [r.item.item_id for r in first.recommendations]
+
+
+def test_llm_failure_falls_back_to_template(engine):
+    """An exception mid-stream: the template answers, the result says so, the reply says so."""
+    state = engine.new_state("s")
+    r = engine.respond(state, "I loved Heat", generator=FailingGenerator())
+    assert r.fell_back and r.recommendations
+    assert FALLBACK_NOTICE in r.reply and r.generator.startswith("template")
+
+
+def test_llm_timeout_falls_back_to_template(tiny_catalog, hash_embedder):
+    engine = tiny_engine(tiny_catalog, hash_embedder, k=3, timeout_s=0.2)
+    state = engine.new_state("s")
+    t0 = time.perf_counter()
+    r = engine.respond(state, "I loved Heat", generator=SlowGenerator())
+    assert time.perf_counter() - t0 < 1.5
+    assert r.fell_back and FALLBACK_NOTICE in r.reply and "too late" not in r.reply
+
+
+def test_message_limit_is_a_clear_error(engine):
+    state = engine.new_state("s")
+    with pytest.raises(DialogueError, match="MAX_MESSAGE_CHARS"):
+        engine.respond(state, "a" * (MAX_MESSAGE_CHARS + 1))
+    with pytest.raises(DialogueError, match="empty"):
+        engine.respond(state, "   ")
+    assert state.turns == []
+
+
+def test_state_changes_only_when_the_turn_completes(engine):
+    """An abandoned stream leaves the state as it was; a completed one records turn and slate."""
+    state = engine.new_state("s")
+    it = engine.stream(state, "I loved Heat")
+    next(it)
+    it.close()
+    assert state.turns == [] and state.recommended == []
+    engine.respond(state, "I loved Heat")
+    assert len(state.turns) == 2 and len(state.log) == 1 and state.log[0].candidates
+    assert state.undo() == "I loved Heat" and state.turns == []
+
+
+def test_concurrent_sessions_do_not_share_state(engine):
+    """One engine, many threads, many states: each state only holds its own conversation."""
+    results: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def chat(n: int) -> None:
+        try:
+            st = engine.new_state(f"s{n}")
+            msg = "I loved Heat" if n % 2 else "I loved Star Wars"
+            engine.respond(st, msg)
+            engine.respond(st, "something else")
+            results[n] = st.liked
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=chat, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for n, liked in results.items():
+        assert liked == (["3"] if n % 2 else ["8"])
+
+
+def test_greeting_gets_no_slate(engine):
+    state = engine.new_state("s")
+    r = engine.respond(state, "hello!")
+    assert r.intent == "greeting" and r.recommendations == () and r.reply

@@ -1,0 +1,137 @@
+"""Understanding a message: title linking (typos, articles, ambiguity, @ids), stance, constraints, intent."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.dialogue.understand import Understander, normalize_title
+
+
+@pytest.fixture
+def u(tiny_catalog):
+    return Understander(tiny_catalog)
+
+
+# (message, expected linked ids in order)
+LINKING = [
+    ("toy story", ["1"]),  # lowercase
+    ("I loved Toy Story!", ["1"]),
+    ("the conjuring scared me", ["6"]),  # article typed
+    ("Conjuring was scary", ["6"]),  # article missing
+    ("Heat (1986) is underrated", ["4"]),  # year picks the 1986 film
+    ("Heat 1995", ["3"]),
+    ("star wars", ["8"]),
+    ("what about @80?", ["8"]),  # alias id resolves to the canonical item
+    ("inceptoin was great", ["10"]),  # typo
+    ("forest gump made me cry", ["11"]),  # typo in a two-word title
+    ("amelie is charming", ["12"]),  # accents folded
+    ("return of the jedi and alien", ["9", "7"]),
+    ("Have you seen Up?", ["2"]),  # a short title capitalised mid-sentence
+]
+
+
+@pytest.mark.parametrize("text,expected", LINKING)
+def test_links_titles_as_people_type_them(u, text, expected):
+    """Guards linking of partial/lowercase/typo'd/year-qualified titles and ReDial @ids."""
+    got = [m.item_id for m in u.understand(text).mentions]
+    assert got == expected
+
+
+@pytest.mark.parametrize("text", [
+    "what's up with you",  # "Up" in lowercase
+    "I saw it yesterday",  # "It"-like pronouns
+    "it was too much heat for me",  # a common word, no cue
+    "Up to you really",  # sentence-initial capitalised common word
+    "I was born after 2010",  # a year, not a title
+])
+def test_common_words_are_not_taken_for_titles(u, text):
+    """Guards against false positives from short titles made of everyday words."""
+    assert u.understand(text).mentions == ()
+
+
+def test_ambiguous_name_resolves_by_popularity_and_says_so(u):
+    """'Heat' without a year is the more popular Heat (1995), and a note tells the user."""
+    r = u.understand("I loved Heat")
+    assert [m.item_id for m in r.mentions] == ["3"]
+    assert r.notes and "Heat (1995)" in r.notes[0]
+
+
+def test_ambiguity_follows_the_given_popularity(tiny_catalog):
+    """An evaluation's own popularity (not the catalogue's mentions) decides ambiguous names."""
+    u = Understander(tiny_catalog, popularity={"3": 1.0, "4": 10.0})
+    assert [m.item_id for m in u.understand("I loved Heat").mentions] == ["4"]
+
+
+@pytest.mark.parametrize("text,stances", [
+    ("I hated Alien", ["disliked"]),
+    ("never seen Alien", ["not_seen"]),
+    ("I haven't watched Inception yet", ["not_seen"]),
+    ("I've seen Collateral", ["seen"]),
+    ("Collateral was awesome", ["liked"]),
+    ("Have you seen Alien?", ["neutral"]),  # a question, not the user's view
+    ("I liked Inception but hated Alien", ["liked", "disliked"]),
+    ("I loved Inception, Alien and Up", ["liked", "liked", "liked"]),
+    ("not a fan of Toy Story", ["disliked"]),
+    ("I didn't like Amelie", ["disliked"]),
+])
+def test_stance_per_mention(u, text, stances):
+    """Guards per-mention stance, including contrast clauses and questions."""
+    assert [m.stance for m in u.understand(text).mentions] == stances
+
+
+def test_constraints_genres_moods_decades(u):
+    """'something scary from the 90s' -> horror, 1990-1999."""
+    c = u.understand("something scary from the 90s").constraints
+    assert c.genres == {"horror"} and (c.year_min, c.year_max) == (1990, 1999)
+    assert u.understand("something feel-good").constraints.genres == {"comedy"}
+
+
+@pytest.mark.parametrize("text,year_min,year_max", [
+    ("after 2010", 2011, None), ("since 2010", 2010, None), ("before 1980", None, 1979),
+    ("between 1990 and 2000", 1990, 2000), ("80s movies", 1980, 1989), ("from the 2000s", 2000, 2009),
+])
+def test_year_ranges(u, text, year_min, year_max):
+    c = u.understand(text).constraints
+    assert (c.year_min, c.year_max) == (year_min, year_max)
+
+
+def test_exclusions_and_people(u):
+    """'no horror, not animated' excludes both; people resolve to catalogue names (last names too)."""
+    c = u.understand("no horror, not animated please").constraints
+    assert c.exclude_genres == {"horror", "animation"} and not c.genres
+    assert u.understand("not a fan of horror").constraints.exclude_genres == {"horror"}
+    assert u.understand("something with Tom Hanks").constraints.people == {"tom hanks"}
+    assert u.understand("directed by Nolan").constraints.people == {"christopher nolan"}
+    assert u.understand("anything with tom hanks").constraints.people == {"tom hanks"}
+
+
+@pytest.mark.parametrize("text,slate,intent,target", [
+    ("hi there!", [], "greeting", None),
+    ("thanks!", ["1"], "chitchat", None),
+    ("recommend me a thriller", [], "recommend", None),
+    ("I loved Collateral", [], "recommend", None),
+    ("more like Inception", [], "more_like", "10"),
+    ("something similar to the second one", ["3", "5"], "more_like", "5"),
+    ("why the second one?", ["3", "5"], "why", "5"),
+    ("why did you pick Collateral?", ["3", "5"], "why", "5"),
+    ("I've seen that one", ["3", "5"], "feedback", "3"),
+    ("loved the second one", ["3", "5"], "feedback", "5"),
+    ("something older", ["3", "5"], "refine", None),
+    ("no horror please", ["3", "5"], "refine", None),
+    ("what is the capital of France", [], "other", None),
+])
+def test_intents(u, text, slate, intent, target):
+    """Guards the intent table: recommend, more_like, refine, why, feedback, greeting, chitchat, other."""
+    r = u.understand(text, last_slate=slate)
+    assert (r.intent, r.target) == (intent, target)
+
+
+def test_feedback_carries_the_stance(u):
+    r = u.understand("I hated the first one", last_slate=["3", "5"])
+    assert (r.intent, r.target, r.target_stance) == ("feedback", "3", "disliked")
+
+
+def test_normalize_title():
+    assert normalize_title("The Dark Knight") == "dark knight"
+    assert normalize_title("Rocky II") == "rocky 2"
+    assert normalize_title("Amélie") == "amelie"
