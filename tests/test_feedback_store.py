@@ -516,3 +516,18 @@ def test_same_id_with_different_content_is_reported(tmp_path):
     (tmp_path / "shard-b.jsonl").write_text(json.dumps(edited) + "\n", encoding="utf-8")
     result = FeedbackStore(tmp_path).read()
     assert result.records == (record,) and result.conflicts == (record.record_id,)
+
+
+def test_shard_deleted_while_running_does_not_swallow_later_appends(tmp_path):
+    """Guards against acknowledged-but-invisible records: after someone deletes (or moves) the
+    open shard, the next append goes to a new shard instead of the unlinked file."""
+    store = FeedbackStore(tmp_path)
+    store.append(build_record(14, 0))
+    store.shard_path.unlink()
+    later = build_record(14, 1)
+    store.append(later)
+    assert FeedbackStore(tmp_path).read().records == (later,)
+    store.shard_path.rename(tmp_path / "elsewhere.txt")
+    last = build_record(14, 2)
+    store.append(last)
+    assert FeedbackStore(tmp_path).read().records == (last,)

@@ -177,20 +177,37 @@ class FeedbackStore:
         return [r.record_id for r in records]
 
     def _write(self, data: bytes) -> None:
-        fd = self._shard_fd(len(data))
         sync_lock = getattr(self._scheduler, "lock", None)
-        try:
-            if sync_lock is not None:
-                with sync_lock:
+        for _attempt in range(2):
+            fd = self._shard_fd(len(data))
+            if not self._shard_in_place(fd):
+                # Deleted or moved away (a cleanup while the app runs): a write there
+                # would be acknowledged yet invisible. Start a new shard instead.
+                self._abandon_shard()
+                continue
+            try:
+                if sync_lock is not None:
+                    with sync_lock:
+                        self._write_all(fd, data)
+                else:
                     self._write_all(fd, data)
-            else:
-                self._write_all(fd, data)
-        except OSError as exc:
-            # The shard may now end in a torn line: never append to it again.
-            self._abandon_shard()
-            raise FeedbackError(
-                f"{self.data_dir}: could not save feedback ({exc.strerror or exc}); nothing was acknowledged"
-            ) from exc
+            except OSError as exc:
+                # The shard may now end in a torn line: never append to it again.
+                self._abandon_shard()
+                raise FeedbackError(
+                    f"{self.data_dir}: could not save feedback ({exc.strerror or exc}); nothing was acknowledged"
+                ) from exc
+            if self._shard_in_place(fd):
+                return
+            self._abandon_shard()  # vanished during the write: write it again, readers dedupe by id
+        raise FeedbackError(f"{self.data_dir}: feedback shards keep disappearing; nothing was acknowledged")
+
+    def _shard_in_place(self, fd: int) -> bool:
+        """Whether this process's open shard is still the file at its path."""
+        try:
+            return self._shard is not None and os.stat(self._shard).st_ino == os.fstat(fd).st_ino
+        except OSError:
+            return False
 
     def _write_all(self, fd: int, data: bytes) -> None:
         written = os.write(fd, data)
