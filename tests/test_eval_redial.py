@@ -1,0 +1,120 @@
+"""The ReDial protocol on hand-built dialogues over the tiny catalogue."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from tests.dialogue_fixtures import tiny_retriever
+from workbench.catalog import Catalog
+from workbench.errors import EvaluationError
+from workbench.evaluate import redial
+
+SEEKER, REC = 1, 2
+
+
+def _conv(cid: str, *messages: tuple[int, str]) -> dict:
+    return {
+        "conversationId": cid, "initiatorWorkerId": SEEKER, "respondentWorkerId": REC,
+        "messages": [{"text": t, "senderWorkerId": s, "messageId": i} for i, (s, t) in enumerate(messages)],
+        "movieMentions": {},
+    }
+
+
+TRAIN = [
+    _conv("t1", (SEEKER, "hi, I loved @3"), (REC, "then try @5"), (SEEKER, "great")),
+    _conv("t2", (SEEKER, "I like @3 a lot"), (REC, "you will like @5 and @10")),
+    _conv("t3", (SEEKER, "I liked @8"), (REC, "@9 is the sequel"), (SEEKER, "and @7?")),
+    _conv("t4", (SEEKER, "space movies like @8"), (REC, "@9 then")),
+    _conv("t5", (SEEKER, "kids movie please"), (REC, "@1 or @2")),
+]
+TEST = [
+    _conv("d1", (SEEKER, "hello"), (REC, "hi, what do you like?"), (SEEKER, "I loved @3"),
+          (REC, "have you seen @5 ?"), (SEEKER, "no"), (REC, "or @3 again, or @10")),
+    _conv("d2", (SEEKER, "I like @80"), (REC, "@9 is great")),
+    _conv("d3", (REC, "@1 maybe?"), (SEEKER, "ok")),  # nothing before: not a sample
+]
+
+
+def test_samples_follow_the_protocol(tiny_catalog):
+    """One sample per new movie in a recommender message with earlier context; repeats excluded."""
+    s = redial.samples(TEST, tiny_catalog, "gold")
+    assert [(x.conversation, x.target) for x in s] == [("d1", "5"), ("d1", "10"), ("d2", "9")]
+    assert s[1].prefix[-1] == ("user", "no")
+
+
+def test_text_mode_replaces_ids_with_titles(tiny_catalog):
+    s = redial.samples(TEST, tiny_catalog, "text")
+    assert s[0].prefix[2] == ("user", "I loved Heat")
+    assert "@" not in " ".join(t for x in s for _, t in x.prefix)
+
+
+def test_engine_learns_from_train_and_finds_co_mentioned_movies(tiny_catalog, hash_embedder):
+    """After 'I loved Heat', co-mentions in train put Collateral at the top."""
+    retriever = tiny_retriever(tiny_catalog, hash_embedder)
+    engine = redial.build_eval_engine(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
+                                      TRAIN, "knn")
+    s = redial.samples(TEST, tiny_catalog, "gold")
+    cands = redial.gather_all(engine, s)
+    ranked = engine.combine(cands[0], 5).ids
+    assert ranked[0] == "5"
+    assert "3" not in ranked  # already mentioned
+    r = redial.recall_of(engine, cands, s)
+    assert r[1] >= 1 / 3 and r[50] == 1.0
+
+
+def test_catalogue_mention_counts_do_not_leak(tiny_catalog, hash_embedder):
+    """The evaluated engine must ignore the catalogue's mention counts (they include test data)."""
+    flipped = Catalog([dataclasses.replace(i, mentions=1000 - i.mentions) for i in tiny_catalog], "flipped")
+    s = redial.samples(TEST, tiny_catalog, "text")
+    rankings = []
+    for cat in (tiny_catalog, flipped):
+        retriever = tiny_retriever(cat, hash_embedder)
+        engine = redial.build_eval_engine(cat, retriever, hash_embedder.encode(cat.texts()), TRAIN, "hybrid")
+        rankings.append([engine.combine(c, 12).ids for c in redial.gather_all(engine, s)])
+    assert rankings[0] == rankings[1]
+
+
+def test_report_shape_and_published_anchors(tiny_catalog, hash_embedder, tmp_path):
+    retriever = tiny_retriever(tiny_catalog, hash_embedder)
+    report = redial.evaluate(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()), TRAIN * 3,
+                             TEST, mentions="gold", log=lambda _: None)
+    assert report["dataset"] == "redial" and report["mentions"] == "gold" and report["n"] == 3
+    assert len(report["results"]) == len(redial.SYSTEMS)
+    for row in report["results"]:
+        assert set(row) >= {"system", "recall@1", "recall@10", "recall@50"}
+        assert 0 <= row["recall@1"] <= row["recall@10"] <= row["recall@50"] <= 1
+    assert [a["system"] for a in report["published"]][-1] == "UniCRS (published)"
+    json.dumps(report)
+    assert "UniCRS (published)" in redial.format_table(report)
+
+
+def test_bad_files_name_the_line(tmp_path):
+    p = tmp_path / "bad.jsonl"
+    p.write_text('{"messages": [], "initiatorWorkerId": 1}\n{oops\n')
+    with pytest.raises(EvaluationError, match=r"bad.jsonl: line 2"):
+        redial.load_dialogues(p)
+    p.write_text('{"initiatorWorkerId": 1}\n')
+    with pytest.raises(EvaluationError, match="'messages'"):
+        redial.load_dialogues(p)
+
+
+def test_cli_registers_redial():
+    from workbench.cli import build_parser
+
+    args = build_parser().parse_args(["eval", "redial", "--train", "a", "--data", "b", "--mentions", "text"])
+    assert args.mentions == "text" and callable(args.func)
+
+
+def test_chat_json_line_shape(tiny_catalog, hash_embedder):
+    from tests.dialogue_fixtures import tiny_engine
+    from workbench.cli.chat import turn_json
+
+    engine = tiny_engine(tiny_catalog, hash_embedder, k=2)
+    line = turn_json(engine.respond(engine.new_state("s"), "I loved Heat"))
+    assert set(line) == {"reply", "items", "intent", "grounding_fixes"}
+    assert len(line["items"]) == 2
+    assert set(line["items"][0]) == {"item_id", "title", "score", "reason"}
+    json.dumps(line)
