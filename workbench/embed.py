@@ -158,7 +158,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        model = self.model
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = get_dim()
         if dim is None:  # some models only know it after a forward pass
             dim = int(self.encode(["x"]).shape[1])
         return int(dim)

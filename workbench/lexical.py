@@ -43,6 +43,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def fold(text: str) -> str:
     """Lowercase ASCII: accents removed (``"Amélie"`` -> ``"amelie"``)."""
+    if text.isascii():
+        return text.lower()
     nfkd = unicodedata.normalize("NFKD", text)
     return "".join(c for c in nfkd if not unicodedata.combining(c)).lower()
 
