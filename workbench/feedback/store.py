@@ -232,7 +232,9 @@ class FeedbackStore:
             self._abandon_shard()
         if self._fd is None:
             try:
-                self.data_dir.mkdir(parents=True, exist_ok=True)
+                if not self.data_dir.is_dir():
+                    self.data_dir.mkdir(parents=True, exist_ok=True)
+                    _fsync_dir(self.data_dir.parent)
                 host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())[:40]
                 path = self.data_dir / f"{SHARD_PREFIX}{host}-{pid}-{uuid.uuid4().hex[:12]}{SHARD_SUFFIX}"
                 self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
