@@ -81,9 +81,9 @@ _GREETING_FOLLOWUPS = (
     "To get us going, try these.",
 )
 _PROMPTS = (
-    "Tell me a film you loved, or the kind of movie you are in the mood for, and I will suggest a few.",
-    "What was the last film you really enjoyed? I can find more like it.",
-    "Name a genre, an actor or a film you like, and I will take it from there.",
+    "What is a film you loved, or the kind of movie you are in the mood for?",
+    "I can find more like the last film you really enjoyed. Which one was it?",
+    "Which genre, actor or film do you like? I will take it from there.",
 )
 _ITEM_LINES = (
     "{title}: {reason}.",
@@ -134,10 +134,9 @@ def _sentence(text: str) -> str:
 
 def _lower_first(text: str) -> str:
     # keep acronyms and proper nouns ("Michael Mann", "DiCaprio") as they are
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        first = text.split(" ", 1)[0]
-        if first.lower() in _LOWERABLE:
-            return text[0].lower() + text[1:]
+    first = text.split(" ", 1)[0]
+    if first[:1].isupper() and first.lower() in _LOWERABLE and not (len(first) > 1 and first.isupper()):
+        return text[0].lower() + text[1:]
     return text
 
 

@@ -1,0 +1,217 @@
+"""Grounding: no title that is not on the slate reaches the user, in whole replies or mid-stream."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import TINY_ITEMS
+from workbench.catalog import Catalog, Item
+from workbench.dialogue.grounding import Grounder, ground, ground_stream
+from workbench.dialogue.types import Recommendation
+
+# The tiny catalogue plus titles that are also everyday words or names.
+EXTRA_ITEMS = [
+    Item("13", "It", 2017, ("Horror",)),
+    Item("14", "Her", 2013, ("Romance",)),
+    Item("15", "Life", 2017, ("Science Fiction",)),
+    Item("16", "The Family", 2013, ("Comedy",)),
+    Item("17", "Paul", 2011, ("Comedy",)),
+    Item("18", "Aliens", 1986, ("Science Fiction",)),
+    Item("19", "L.A. Confidential", 1997, ("Crime",)),
+    Item("20", "2012", 2009, ("Action",)),
+    Item("21", "Dr. Strangelove", 1964, ("Comedy",)),
+    Item("22", "Home", 2015, ("Animation",)),
+]
+CATALOG = Catalog([*TINY_ITEMS, *EXTRA_ITEMS], source="grounding-test")
+BY_ID = {item.item_id: item for item in CATALOG}
+HEAT, HEAT86, COLLATERAL, INCEPTION, UP, TOY_STORY = (BY_ID[i] for i in ("3", "4", "5", "10", "2", "1"))
+SLATE = (HEAT, COLLATERAL, INCEPTION)
+
+# (reply, expected grounded reply, expected fix count): slate = Heat (1995), Collateral, Inception.
+CASES = [
+    pytest.param("I recommend Heat (1995) and Collateral (2004). Both are tense.",
+                 "I recommend Heat (1995) and Collateral (2004). Both are tense.", 0, id="slate-titles-kept"),
+    pytest.param('You will love "Echoes of Eternity." Also try Heat.',
+                 "Also try Heat.", 1, id="invented-in-quotes"),
+    pytest.param("Try **The Silent Harbor** tonight. Collateral (2004) is great.",
+                 "Collateral (2004) is great.", 1, id="invented-in-bold"),
+    pytest.param("Try *Midnight Echo* or Heat.", "Try Heat.", 1, id="invented-in-italics-cut-from-pair"),
+    pytest.param("*Midnight Echo* is moody.", "", 1, id="invented-in-italics-drops-sentence"),
+    pytest.param("Inception (2010) is great. The Lost Kingdom (2003) is too.",
+                 "Inception (2010) is great.", 1, id="invented-title-with-year"),
+    pytest.param("Try Heat (1995), Alien (1979) and Inception (2010).",
+                 "Try Heat (1995) and Inception (2010).", 1, id="catalogue-title-cut-from-list"),
+    pytest.param("Try Heat, Collateral, Aliens, or Inception.",
+                 "Try Heat, Collateral, or Inception.", 1, id="oxford-list-keeps-style"),
+    pytest.param("If you liked Alien, you will like Inception. Heat is a classic.",
+                 "Heat is a classic.", 1, id="catalogue-title-not-on-slate"),
+    pytest.param("Forrest Gump is long. Heat it is.", "Heat it is.", 1, id="sentence-start-title"),
+    pytest.param("forrest gump fans love Heat.", "", 1, id="lowercase-distinctive-title"),
+    pytest.param("Her choice was Heat (1986).", "Her choice was Heat (1995).", 1,
+                 id="same-title-wrong-film-replaced"),
+    pytest.param("Inception (2012) bends minds.", "Inception (2010) bends minds.", 1, id="wrong-year-fixed"),
+    pytest.param("Watch Colateral (2004) and Inceptoin (2010)!",
+                 "Watch Collateral (2004) and Inception (2010)!", 2, id="near-miss-spellings"),
+    pytest.param("I think **Inceptoin** is the one.", "I think **Inception (2010)** is the one.", 1,
+                 id="near-miss-in-bold-keeps-markup"),
+    pytest.param('Try "Heat" tonight.', 'Try "Heat" tonight.', 0, id="bare-slate-title-in-quotes"),
+    pytest.param("@3 is great, and so is @7.", "", 1, id="redial-id-not-on-slate"),
+    pytest.param("@3 is great.", "Heat (1995) is great.", 0, id="redial-id-on-slate-rendered"),
+    pytest.param("L.A. Confidential is like Heat. Collateral too.", "Collateral too.", 1,
+                 id="title-with-initials-not-split"),
+    pytest.param("1. Heat (1995): heist.\n2. Aliens (1986): space.\n3. Collateral (2004): taxi.",
+                 "1. Heat (1995): heist.\n3. Collateral (2004): taxi.", 1, id="numbered-list-line-dropped"),
+    pytest.param("Like Paul, I love Heat.", "", 1, id="one-word-title-mid-sentence"),
+    # false positives: everyday words that are also titles
+    pytest.param("It was up to you. Her choice was Heat.", "It was up to you. Her choice was Heat.", 0,
+                 id="short-common-titles-ignored"),
+    pytest.param("Life is short, so watch Heat. The family will love Collateral.",
+                 "Life is short, so watch Heat. The family will love Collateral.", 0,
+                 id="common-words-at-sentence-start"),
+    pytest.param("Paul Rudd is not in Heat, but Al Pacino is.",
+                 "Paul Rudd is not in Heat, but Al Pacino is.", 0, id="name-containing-title"),
+    pytest.param("In 2012 it was shown again. Heat is a Crime film.",
+                 "In 2012 it was shown again. Heat is a Crime film.", 0, id="number-title-and-genre-ignored"),
+    pytest.param("**Why you will like it:** Heat is tense.", "**Why you will like it:** Heat is tense.", 0,
+                 id="bold-heading-is-not-a-title"),
+    pytest.param("Dr. Strangelove is funny. Heat is great.", "Heat is great.", 1,
+                 id="abbreviation-does-not-split-sentence"),
+]
+
+
+@pytest.mark.parametrize(("reply", "expected", "fixes"), CASES)
+def test_ground_table(reply: str, expected: str, fixes: int) -> None:
+    """Each tricky reply grounds to exactly the expected text with the expected fix count."""
+    out = ground(reply, SLATE, CATALOG)
+    assert out.text == expected
+    assert out.fixes == fixes == len(out.events)
+
+
+def test_allowed_items_may_be_named() -> None:
+    """Films the user mentioned (allowed) stay in the reply; others are still removed."""
+    reply = "Since you liked Toy Story (1995), try Heat (1995). Alien (1979) is also great."
+    out = ground(reply, SLATE, CATALOG, allowed=[TOY_STORY])
+    assert out.text == "Since you liked Toy Story (1995), try Heat (1995)."
+    assert out.fixes == 1
+    assert out.mentioned == ("3",)  # allowed items do not count as slate mentions
+
+
+def test_accepts_recommendations_and_reports_slate_mentions() -> None:
+    """Recommendations work as slate entries and `mentioned` lists the slate items named, in order."""
+    recs = [Recommendation(item, rank, 1.0 / rank) for rank, item in enumerate(SLATE, 1)]
+    out = ground("Inception is clever and Heat is tense.", recs, CATALOG)
+    assert out.mentioned == ("10", "3")
+    assert out.names_slate_item
+
+
+def test_reply_that_names_nothing_on_the_slate_is_flagged() -> None:
+    """When grounding leaves no slate title, the caller can tell and add a slate summary."""
+    out = ground("You should watch **Neon Ghosts** (2019). It is fun.", SLATE, CATALOG)
+    assert out.text == "It is fun."
+    assert not out.names_slate_item
+    assert out.events[0].kind == "removed" and out.events[0].reason == "not in the catalogue"
+
+
+def test_ambiguous_title_resolves_to_the_slate_item() -> None:
+    """"Heat" without a year is the slate's Heat (1995), not Heat (1986), and is not a fix."""
+    out = ground("Heat is a great heist film.", [HEAT], CATALOG)
+    assert out.fixes == 0 and out.mentioned == ("3",)
+    out86 = ground("Heat is a great heist film.", [HEAT86], CATALOG)
+    assert out86.fixes == 0 and out86.mentioned == ("4",)
+
+
+def test_slate_item_outside_catalogue_is_recognised() -> None:
+    """A slate item the catalogue lacks is still recognised (and its near misses replaced)."""
+    extra = Item("x1", "Moonlit Harbour", 2020)
+    out = ground('Try "Moonlit Harbor" tonight.', [extra], CATALOG)
+    assert out.text == 'Try "Moonlit Harbour (2020)" tonight.'
+
+
+def test_mentions_finds_catalogue_items_in_text() -> None:
+    """Grounder.mentions finds the catalogue items a text names (used to build `allowed`)."""
+    found = Grounder(CATALOG).mentions("I loved Toy Story and Heat (1986), not it.")
+    assert [i.item_id for i in found] == ["1", "4"]
+
+
+def test_grounding_is_idempotent_on_its_output() -> None:
+    """Grounding a grounded reply changes nothing more (no fix is counted twice)."""
+    for case in CASES:
+        first = ground(case.values[0], SLATE, CATALOG)
+        again = ground(first.text, SLATE, CATALOG)
+        assert again.text == first.text and again.fixes == 0, case.id
+
+
+# ---------------------------------------------------------------------------
+# streaming
+
+INVENTED = ["Echoes of Eternity", "The Silent Harbor", "Neon Ghosts", "Midnight Echo"]
+NOT_ON_SLATE = ["Alien", "Forrest Gump", "Toy Story", "Aliens", "Amélie"]
+SENTENCES = [
+    "Heat (1995) is a tense heist film.",
+    "You might enjoy Collateral, a taxi thriller.",
+    "Inception bends your mind!",
+    'Also try "{inv}" if you like twists.',
+    "**{inv} (2003)** is another pick.",
+    "Try Heat, {cat} and Inception.",
+    "{cat} (1979) is a classic too.",
+    "Dr. Strangelove is a satire.",
+    "It was up to you.",
+    "L.A. Confidential is set in Los Angeles.",
+    "Is it *{inv}*?",
+]
+
+
+def _split(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    pieces, last = [], 0
+    for p in points:
+        pieces.append(text[last:p])
+        last = p
+    pieces.append(text[last:])
+    return pieces
+
+
+@st.composite
+def replies(draw: st.DrawFn) -> str:
+    chosen = draw(st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=6))
+    seps = draw(st.lists(st.sampled_from([" ", "  ", "\n", "\n\n", " \n"]), min_size=len(chosen),
+                         max_size=len(chosen)))
+    out = []
+    for sentence, sep in zip(chosen, seps, strict=True):
+        out.append(sentence.format(inv=draw(st.sampled_from(INVENTED)),
+                                   cat=draw(st.sampled_from(NOT_ON_SLATE))) + sep)
+    return "".join(out)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=replies(), cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=25))
+def test_stream_never_yields_an_invented_title_for_any_split(text: str, cuts: list[int]) -> None:
+    """For any split of the token stream: no yielded prefix holds an invented or off-slate title,
+    and the streamed text equals grounding the whole reply at once."""
+    stream = ground_stream(_split(text, cuts), SLATE, CATALOG)
+    shown = ""
+    for piece in stream:
+        shown += piece
+        for title in INVENTED:
+            assert title not in shown
+        for title in NOT_ON_SLATE:
+            assert not re.search(rf"\b{re.escape(title)}\b", shown), (title, shown)
+    whole = ground(text, SLATE, CATALOG)
+    assert shown == whole.text
+    assert stream.fixes == whole.fixes
+    assert tuple(stream.mentioned) == whole.mentioned
+
+
+def test_stream_holds_text_until_the_sentence_is_complete() -> None:
+    """Nothing of a sentence is shown before its end is known (so it can still be dropped)."""
+    pieces = ["Heat is ", "great. Try ", '"Neon ', 'Ghosts" too', ". Bye", "!"]
+    stream = ground_stream(iter(pieces), SLATE, CATALOG)
+    assert next(stream) == "Heat is great."
+    assert next(stream) == " Bye!"
+    with pytest.raises(StopIteration):
+        next(stream)
+    assert stream.fixes == 1 and stream.names_slate_item
