@@ -25,6 +25,10 @@ EXTRA_ITEMS = [
     Item("20", "2012", 2009, ("Action",)),
     Item("21", "Dr. Strangelove", 1964, ("Comedy",)),
     Item("22", "Home", 2015, ("Animation",)),
+    Item("23", "The Star", 2017, ("Animation",)),
+    Item("24", "The Sixth Sense", 1999, ("Thriller",)),
+    Item("25", "Saw", 2004, ("Horror",)),
+    Item("26", "Scary Movie", 2000, ("Comedy",)),
 ]
 CATALOG = Catalog([*TINY_ITEMS, *EXTRA_ITEMS], source="grounding-test")
 BY_ID = {item.item_id: item for item in CATALOG}
@@ -80,6 +84,10 @@ CASES = [
                  id="bold-heading-is-not-a-title"),
     pytest.param("Dr. Strangelove is funny. Heat is great.", "Heat is great.", 1,
                  id="abbreviation-does-not-split-sentence"),
+    pytest.param("Saw it twice, and Heat too. A scary movie fan will like Collateral.",
+                 "Saw it twice, and Heat too. A scary movie fan will like Collateral.", 0,
+                 id="everyday-phrases-that-are-titles"),
+    pytest.param("Like Sixth Sense (1999), Heat has a twist.", "", 1, id="title-missing-its-article"),
 ]
 
 
@@ -89,6 +97,15 @@ def test_ground_table(reply: str, expected: str, fixes: int) -> None:
     out = ground(reply, SLATE, CATALOG)
     assert out.text == expected
     assert out.fixes == fixes == len(out.events)
+
+
+def test_article_before_a_slate_title_is_not_another_film() -> None:
+    """"the Star Wars (1977) films" names the slate's Star Wars, not the film "The Star"."""
+    star_wars, sixth = BY_ID["8"], BY_ID["24"]
+    out = ground("I like the Star Wars (1977) films.", [star_wars], CATALOG)
+    assert out.fixes == 0 and out.mentioned == ("8",)
+    out = ground("Try Sixth Sense (1999) tonight.", [sixth], CATALOG)
+    assert out.fixes == 0 and out.mentioned == ("24",)
 
 
 def test_allowed_items_may_be_named() -> None:

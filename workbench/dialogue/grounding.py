@@ -75,6 +75,11 @@ COMMON_WORDS = frozenset(
     these they thing things this those though thriller through thus to together too try under
     until up us very war watch way we welcome well western what whatever when where whether which
     while who whole why wild will with within without wonderful would wow yes yet you your yours
+    alive black boy boys city closer college cop creature dance detective dogs drive epic escape fan
+    final flick friend friends game ghost girl girls gone haven heist help hero holiday holidays hope
+    house jump kids killers king lol lost loved mafia man mask may men mom money mother moving murder
+    night obsessed out people pieces popcorn remember rent revenge run saw scary sister spy star stay
+    super superhero taxi time twins vacation wanted water weekend woman women world yeah
     """.split()
 )
 # Small words that may sit inside a capitalised title ("Return of the Jedi").
@@ -197,10 +202,11 @@ class _TitleIndex:
                 entry.items.append(item)
             return
         letters = sum(c.isalpha() for c in item.title)
-        strong = (
-            len(key) >= 2
-            and letters >= STRONG_TITLE_LETTERS
-            and any(w not in COMMON_WORDS and w not in _CONNECTORS for w in key)
+        plain = [w in COMMON_WORDS or w in _CONNECTORS for w in key]
+        # "Forrest Gump" and "The Dark Knight Rises" are titles in any case; "scary movie",
+        # "game night" or "girls night out" are also everyday phrases, so need capitals.
+        strong = letters >= STRONG_TITLE_LETTERS and (
+            (len(key) == 2 and not any(plain)) or (len(key) >= 3 and not all(plain))
         )
         self.entries[key] = _TitleEntry(
             items=[item], words=tuple(t[1] for t in toks), strong=strong,
@@ -393,8 +399,8 @@ def _resolve_marked(ctx: _Context, m: re.Match[str]) -> _Mention | None:
     ym = _INNER_YEAR_RE.match(inner)
     if ym:
         title, year = ym.group("title"), int(ym.group("year"))
-    key = _key(title)
-    if key and key in ctx.index.entries or key in ctx.ok_by_key:
+    key = _known_key(ctx, _key(title))
+    if key:
         mention = _resolve(ctx, key, year, m.start(), m.end(), m.group())
         if mention.action == "replace":
             # keep the markup around the corrected title
@@ -424,6 +430,8 @@ def _scan(ctx: _Context, sentence: str, lo: int, hi: int, mentions: list[_Mentio
             in_ok = key in ctx.ok_by_key
             if entry is None and not in_ok:
                 continue
+            if key[0] in _ARTICLES and key not in ctx.ok_by_key and _ok_title_at(ctx, toks, i + 1):
+                break  # "the Hangover (2010)" names the slate's Hangover, not "The Hangover"
             start, end = toks[i][2], toks[i + length - 1][3]
             ym = _YEAR_AFTER_RE.match(sentence, end, hi)
             if not _accept(ctx, entry, key, toks, i, length, sentence, lo, ym is not None):
@@ -461,7 +469,32 @@ def _scan(ctx: _Context, sentence: str, lo: int, hi: int, mentions: list[_Mentio
         if not phrase or any(m.start <= phrase[0][2] < m.end for m in mentions):
             continue
         start = phrase[0][2]
-        mentions.append(_invented(ctx, sentence[start : ym.start()].strip(), start, ym.end()))
+        known = _known_key(ctx, tuple(t[0] for t in phrase))
+        if known:  # "Sixth Sense (1999)" for "The Sixth Sense (1999)"
+            mentions.append(_resolve(ctx, known, int(ym.group(1)), start, ym.end(), ""))
+        else:
+            mentions.append(_invented(ctx, sentence[start : ym.start()].strip(), start, ym.end()))
+
+
+def _known_key(ctx: _Context, key: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``key`` itself, or with a leading article added or removed, if it is a known title."""
+    if not key:
+        return None
+    variants = [key, ("the", *key)]
+    if key[0] in _ARTICLES and len(key) > 1:
+        variants.append(key[1:])
+    for variant in variants:
+        if variant in ctx.ok_by_key or variant in ctx.index.entries:
+            return variant
+    return None
+
+
+def _ok_title_at(ctx: _Context, toks: list[tuple[str, str, int, int]], i: int) -> bool:
+    """Whether a slate/allowed title starts at token ``i``."""
+    return any(
+        tuple(t[0] for t in toks[i : i + length]) in ctx.ok_by_key
+        for length in range(1, min(MAX_TITLE_WORDS, len(toks) - i) + 1)
+    )
 
 
 def _accept(ctx: _Context, entry: _TitleEntry | None, key: tuple[str, ...],
@@ -484,6 +517,10 @@ def _accept(ctx: _Context, entry: _TitleEntry | None, key: tuple[str, ...],
     )
     if not same_case:
         return False
+    end = toks[i + length - 1][3]
+    if i + length < len(toks) and _is_capitalised(toks[i + length][1]) \
+            and not sentence[end : toks[i + length][2]].strip():
+        return False  # part of a longer proper noun ("The Star Trek movies", "Paul Rudd")
     if length >= 2:
         return True
     word = written[0]
@@ -491,7 +528,7 @@ def _accept(ctx: _Context, entry: _TitleEntry | None, key: tuple[str, ...],
         return False
     if key[0] in ctx.safe_words:
         return False  # "Drama", "Mann": a genre or a person of the slate, not a title
-    start, end = toks[i][2], toks[i][3]
+    start = toks[i][2]
     sentence_start = not sentence[:start].strip(" \t\"'“‘*_-•>#([")
     if sentence_start and key[0] in COMMON_WORDS:
         return False
@@ -499,8 +536,6 @@ def _accept(ctx: _Context, entry: _TitleEntry | None, key: tuple[str, ...],
     if i > 0 and _is_capitalised(toks[i - 1][1]) and not toks[i - 1][1].endswith(("'s", "’s")) \
             and not sentence[toks[i - 1][3] : start].strip() and toks[i - 1][2] >= 0 \
             and not (toks[i - 1][2] == toks[0][2] and toks[i - 1][0] in COMMON_WORDS):
-        return False
-    if i + 1 < len(toks) and _is_capitalised(toks[i + 1][1]) and not sentence[end : toks[i + 1][2]].strip():
         return False
     return True
 
@@ -512,7 +547,14 @@ def _list_groups(sentence: str, mentions: list[_Mention]) -> list[list[_Mention]
             groups[-1].append(m)
         else:
             groups.append([m])
-    return groups
+    out: list[list[_Mention]] = []
+    for group in groups:
+        gap = sentence[group[0].end : group[-1].start] if len(group) == 2 else ""
+        if len(group) == 2 and not re.search(r"\b(and|or)\b|[&/]", gap):
+            out += [[group[0]], [group[1]]]  # "Like X, Heat has..." is a clause, not a list
+        else:
+            out.append(group)
+    return out
 
 
 def _render(sentence: str, m: _Mention) -> str:
