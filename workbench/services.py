@@ -16,11 +16,16 @@ It knows how components fit together; it does not know gradio.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
+import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from workbench import __version__
@@ -60,10 +65,10 @@ class _Slot:
 
 
 def _default_make(settings: Settings) -> Callable[[str, str], Any]:
-    """Build a generator for ``(backend, model)`` through the generators package."""
+    """Build (and load) a generator for ``(backend, model)`` through the dialogue factory."""
 
     def make(backend: str, model: str) -> Any:
-        from workbench.dialogue.generators import load_generator
+        from workbench.dialogue.factory import load_generator
 
         if backend == "openai":
             s = dataclasses.replace(settings, generator="openai", openai_model=model or settings.openai_model)
@@ -235,7 +240,7 @@ class GeneratorPool:
         choice = self.choose()
         if choice.ready:
             return f"Generator: {choice.name}"
-        return f"Generator: {choice.name} ({choice.note})"
+        return f"Generator: {choice.name} · {choice.note}"
 
     @property
     def loading(self) -> bool:
@@ -245,6 +250,89 @@ class GeneratorPool:
 
 def _name(generator: Any, default: str = "template") -> str:
     return str(getattr(generator, "name", default) or default)
+
+
+# ---------------------------------------------------------------------------
+# background start-up work
+
+
+class BackgroundTasks:
+    """Named start-up jobs on daemon threads (embedder warm-up, recommender fit), with a status."""
+
+    def __init__(self) -> None:
+        self._state: dict[str, str] = {}  # name -> running | done | failed: reason
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def run(self, name: str, fn: Callable[[], Any], label: str = "") -> None:
+        def target() -> None:
+            t0 = time.monotonic()
+            try:
+                fn()
+                self._state[name] = "done"
+                log.info("%s done in %.1fs", name, time.monotonic() - t0)
+            except Exception as exc:
+                self._state[name] = f"failed: {exc}"
+                log.warning("%s failed: %s", name, exc)
+
+        with self._lock:
+            self._state[name] = "running"
+            thread = threading.Thread(target=target, name=f"startup-{name}", daemon=True)
+            self._threads[name] = thread
+        thread.start()
+
+    def state(self, name: str) -> str | None:
+        return self._state.get(name)
+
+    @property
+    def running(self) -> list[str]:
+        return [n for n, s in self._state.items() if s == "running"]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every job has finished; True when none is still running."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in list(self._threads.values()):
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not self.running
+
+
+#: Bump when what the recommender cache holds changes meaning.
+RECOMMENDER_CACHE_VERSION = 1
+
+
+def recommender_cache_dir(settings: Settings, catalog: Any, interactions: Any, index_id: str) -> Path:
+    """Where the fitted recommender for this catalogue, interactions and index is cached."""
+    from workbench.recommend.base import interactions_hash
+
+    key = hashlib.sha256(
+        f"{RECOMMENDER_CACHE_VERSION}|{catalog.content_hash}|{interactions_hash(interactions)}|{index_id}".encode()
+    ).hexdigest()[:16]
+    return Path(settings.cache_dir) / "recommenders" / key
+
+
+def load_or_fit_recommender(settings: Settings, catalog: Any, interactions: Any, index: Any,
+                            index_id: str) -> Any:
+    """The fitted hybrid recommender: from the cache when it is there, else fitted and cached."""
+    from workbench.dialogue.factory import build_recommender
+    from workbench.recommend import load_scorer
+    from workbench.recommend.base import MANIFEST
+
+    directory = recommender_cache_dir(settings, catalog, interactions, index_id)
+    if (directory / MANIFEST).exists():
+        try:
+            return load_scorer(directory, catalog=catalog, interactions=interactions)
+        except (WorkbenchError, OSError, ValueError, KeyError) as exc:
+            log.warning("recommender cache %s unusable (%s); refitting", directory, exc)
+    recommender = build_recommender(catalog, interactions, index)
+    try:
+        tmp = directory.with_name(f"{directory.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        recommender.save(tmp)
+        if directory.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+        os.replace(tmp, directory)
+    except OSError as exc:  # a read-only cache only costs a refit next time
+        log.warning("could not cache the fitted recommender in %s: %s", directory, exc)
+    return recommender
 
 
 # ---------------------------------------------------------------------------
@@ -262,10 +350,11 @@ class Services:
     generators: GeneratorPool
     embedder: Any = None
     retriever: Any = None
-    recommender: Any = None
+    recommender: Any = None  # None until the background fit finishes
     app_version: str = __version__
     index_id: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    background: BackgroundTasks = field(default_factory=BackgroundTasks)
 
     def describe(self) -> str:
         """One line for the page header: catalogue size, index, version."""
@@ -275,14 +364,103 @@ class Services:
         parts.append(f"v{self.app_version}")
         return " · ".join(parts)
 
+    @property
+    def busy(self) -> bool:
+        """Something is still loading in the background (an LLM, the recommenders)."""
+        return self.generators.loading or bool(self.background.running)
 
-def build_services(settings: Settings, *, load_generator_in_background: bool = True) -> Services:
+    def status(self) -> str:
+        """The generator's status plus any start-up work still running, for the header."""
+        parts = [self.generators.status()]
+        state = self.background.state("recommenders")
+        if state == "running":
+            parts.append("collaborative filtering is loading; until then recommendations come "
+                         "from search and popularity")
+        elif state and state.startswith("failed"):
+            parts.append(f"collaborative filtering unavailable ({state[len('failed: '):]})")
+        return " · ".join(parts)
+
+
+def index_id_of(meta: dict[str, Any], index_dir: str) -> str:
+    """A short, stable id for a saved index: its folder name and a hash of its manifest."""
+    digest = hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{Path(index_dir).name}@{digest}"
+
+
+def build_services(
+    settings: Settings,
+    *,
+    load_generator_in_background: bool = True,
+    fit_in_background: bool = True,
+) -> Services:
     """Wire every component from ``settings``.
+
+    Loads the catalogue, the embedder and the saved index, and opens the
+    feedback store. The fitted recommender is loaded from a cache under
+    ``settings.cache_dir`` or, on a first start, fitted and cached; both happen
+    in a background thread while the app already answers with retrieval and
+    popularity. The configured LLM, unless told not to,
+    starts loading in another background thread; the template generator
+    answers until it is ready. Timings of each step are in ``Services.timings``.
 
     Args:
         settings: the configuration.
-        load_generator_in_background: start loading the configured LLM in a
-            background thread (the app); ``False`` loads nothing until a turn
-            asks for it (tests and the CLI may prefer ``generators.start(wait=True)``).
+        load_generator_in_background: start loading the configured LLM now
+            (the app). ``False`` loads nothing until a turn asks for it.
+        fit_in_background: ``False`` fits the recommenders before returning
+            (tests, benchmarks, the CLI).
+
+    Raises:
+        WorkbenchError: a file, index or setting is wrong (the message says which).
     """
-    raise NotImplementedError("wired when the engine and store land")
+    from workbench.catalog import load_catalog
+    from workbench.dialogue.engine import ChatEngine
+    from workbench.dialogue.generators.template import TemplateGenerator
+    from workbench.embed import load_embedder
+    from workbench.feedback import open_store
+    from workbench.interactions import load_interactions
+    from workbench.retrieve import open_retriever
+
+    timings: dict[str, float] = {}
+
+    def step(name: str, t0: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - t0, 3)
+        return now
+
+    t = start = time.perf_counter()
+    catalog = load_catalog(settings.catalog, settings.catalog_columns or None)
+    t = step("catalog", t)
+    # No embedding cache for serving: it only helps index builds, and would store every user query.
+    embedder = load_embedder(settings.embed_model, settings.device)
+    retriever = open_retriever(catalog, embedder, settings.index_dir, settings.index_kind)
+    index_id = index_id_of(dict(getattr(retriever.index, "meta", {}) or {}), settings.index_dir)
+    t = step("index", t)
+    interactions = load_interactions(settings.interactions, known_ids=None)
+    template = TemplateGenerator()
+    engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s)
+    store = open_store(settings, catalog)
+    generators = GeneratorPool(settings, template, allow_custom_models=not settings.on_space)
+    services = Services(
+        settings=settings, catalog=catalog, engine=engine, store=store, generators=generators,
+        embedder=embedder, retriever=retriever, index_id=index_id, timings=timings,
+    )
+    t = step("engine", t)
+
+    def fit() -> None:
+        recommender = load_or_fit_recommender(settings, catalog, interactions, retriever.index, index_id)
+        # One attribute assignment: a turn reads the engine's recommender once per gather.
+        engine.recommender = services.recommender = recommender
+
+    if fit_in_background:
+        services.background.run("recommenders", fit)
+    else:
+        fit()
+        t = step("recommenders", t)
+    if load_generator_in_background:
+        generators.start()
+    # The sentence-transformers model loads lazily; warm it so the first turn does not pay for it.
+    services.background.run("embedder", lambda: embedder.encode(["warm up"]))
+    timings["total"] = round(time.perf_counter() - start, 3)
+    log.info("services ready in %.2fs: %s", timings["total"], timings)
+    return services

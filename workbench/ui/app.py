@@ -12,7 +12,6 @@ favicon), so ``app.py``, the tests and the benchmarks start the same page.
 
 from __future__ import annotations
 
-import functools
 import html
 from pathlib import Path
 from typing import Any
@@ -87,9 +86,14 @@ def save_clicked(
 def build_demo(services: Services) -> gr.Blocks:
     """The whole app for ``services``. Never launches; the caller does."""
     with gr.Blocks(title="Chat-Rec Workbench", fill_width=True, analytics_enabled=False) as demo:
-        state = gr.State(None, delete_callback=functools.partial(autosave_on_close, services))
+        def on_session_end(session: Any) -> None:
+            autosave_on_close(services, session)
+
+        # A plain function, not functools.partial: Gradio deep-copies component configs on every
+        # page load, and a partial would drag the whole Services (catalogue, models) into that copy.
+        state = gr.State(None, delete_callback=on_session_end)
         gr.HTML(header_html(services), elem_id="wb-header-block")
-        generator_status = gr.Markdown(services.generators.status(), elem_id="wb-generator-status",
+        generator_status = gr.Markdown(services.status(), elem_id="wb-generator-status",
                                        elem_classes=["wb-status"])
         with gr.Row(equal_height=False, elem_id="wb-main"):
             with gr.Column(scale=6, min_width=380, elem_id="wb-chat-col"):
@@ -130,10 +134,10 @@ def build_demo(services: Services) -> gr.Blocks:
             widget.input(count_pending, [state, *slate.values], feedback.status, queue=False,
                          show_progress="hidden", trigger_mode="always_last", api_visibility="private")
 
-        timer = gr.Timer(STATUS_POLL_S, active=services.generators.loading)
+        timer = gr.Timer(STATUS_POLL_S, active=services.busy)
 
         def poll() -> tuple[str, Any]:
-            return services.generators.status(), gr.Timer(active=services.generators.loading)
+            return services.status(), gr.Timer(active=services.busy)
 
         timer.tick(poll, None, [generator_status, timer], queue=False, show_progress="hidden",
                    api_visibility="private")

@@ -141,12 +141,12 @@ def build_slate() -> Slate:
                 with gr.Row(elem_classes=["wb-feedback-row"], equal_height=True):
                     verdict = gr.Radio(
                         [(label, key) for key, label in VERDICT_LABELS.items()], value=None,
-                        show_label=False, container=False, elem_classes=["wb-verdict"], scale=3,
+                        show_label=False, container=False, elem_classes=["wb-verdict"], scale=3, min_width=300,
                         elem_id=f"wb-verdict-{slot}",
                     )
                     rating = gr.Radio(
                         list(RATINGS), value=None, label="Rating", show_label=False, container=False,
-                        elem_classes=["wb-rating"], elem_id=f"wb-rating-{slot}", scale=2,
+                        elem_classes=["wb-rating"], elem_id=f"wb-rating-{slot}", scale=2, min_width=250,
                     )
             cards.append(CardSlot(group, html, verdict, rating))
     comment = gr.Textbox(

@@ -1,0 +1,25 @@
+"""Chat-Rec Workbench: ``python app.py`` serves the app (also what Hugging Face Spaces runs).
+
+Settings come from the environment (``WORKBENCH_*``; see the README), so this file stays tiny:
+settings -> services -> demo -> launch.
+"""
+
+import logging
+
+from workbench.config import Settings
+from workbench.services import build_services
+from workbench.ui import build_demo, launch_options
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    services = build_services(settings)
+    demo = build_demo(services)
+    demo.launch(
+        server_name=settings.resolved_host,
+        server_port=settings.port,
+        auth=settings.auth_pair,
+        auth_message="Chat-Rec Workbench: sign in with the user and password you were given.",
+        show_error=False,
+        **launch_options(),
+    )
