@@ -40,8 +40,10 @@ from workbench.scored import ScoredItems
 
 #: Longest user message the engine accepts (characters).
 MAX_MESSAGE_CHARS = 2000
-#: Candidates taken from each source before merging.
-CANDIDATE_POOL = 200
+#: Candidates taken from the recommender before merging.
+CANDIDATE_POOL = 100
+#: Candidates taken from the retriever (semantic + lexical search) before merging.
+SEARCH_POOL = 50
 #: Intents that produce a new slate.
 SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback"})
 #: Said (and recorded) when the LLM failed and the template generator answered instead.
@@ -91,8 +93,8 @@ class Candidates:
     """Per-source scores over the catalogue (0-1, rows in catalogue order) for one turn."""
 
     sources: dict[str, np.ndarray]
-    allowed: np.ndarray  # bool mask: passes hard constraints and exclusions
-    soft_allowed: np.ndarray  # bool mask: passes exclusions only
+    allowed: np.ndarray  # bool mask: passes every constraint and exclusion
+    soft_allowed: np.ndarray  # bool mask: passes exclusions and ruled-out genres only
     raw: dict[str, dict[str, float]] = field(default_factory=dict)  # source -> item -> raw score
 
 
@@ -278,14 +280,15 @@ class ChatEngine:
         soft = np.ones(len(self._ids), dtype=bool)
         soft[excluded_rows] = False
         hard_flt = replace(constraints, exclude_ids=frozenset())
-        if not w.hard_constraints:
-            # only what the user ruled out stays a filter; the rest weighs in as attributes
-            hard_flt = ItemFilter(exclude_genres=constraints.exclude_genres)
+        # what the user ruled out is always a filter; what they asked for is one too unless the
+        # weights say constraints only weigh in (as the "attribute" source)
+        ruled_out = ItemFilter(exclude_genres=constraints.exclude_genres)
+        for i in constraints.exclude_ids:
+            if i in self.catalog:
+                soft[self._row[self.catalog.canonical_id(i)]] = False
+        if not ruled_out.is_empty:
+            soft &= self._filter_mask(ruled_out)
         allowed = soft & self._filter_mask(hard_flt) if not hard_flt.is_empty else soft.copy()
-        if constraints.exclude_ids:
-            for i in constraints.exclude_ids:
-                if i in self.catalog:
-                    allowed[self._row[self.catalog.canonical_id(i)]] = False
         sources: dict[str, np.ndarray] = {}
         raw: dict[str, dict[str, float]] = {}
         # history: liked items first; "more like X" puts X in front
@@ -296,7 +299,8 @@ class ChatEngine:
         if u is not None and u.intent == "more_like" and u.target:
             history = {u.target: 1.0}
         if self.recommender is not None and history and w.recommender:
-            rec = self.recommender.recommend(history, pool, exclude=sorted(excluded))
+            # exclusions are applied by the mask in combine(); passing them here costs a per-item scan
+            rec = self.recommender.recommend(history, pool)
             sources["recommender"], raw["recommender"] = self._scatter(rec)
             for name in ("cf", "knn", "content", "popularity"):
                 vals = {i: s[name] for i, s in zip(rec.ids, rec.sources, strict=True) if name in s}
@@ -304,7 +308,7 @@ class ChatEngine:
                     raw[name] = vals
         q = self.query_text(state, u) if query is None else query
         if self.retriever is not None and (w.dense or w.lexical) and len(q.split()) >= 2:
-            found = self.retriever.search(q, pool, exclude=sorted(excluded))
+            found = self.retriever.search(q, min(pool, SEARCH_POOL))
             dense = ScoredItems.from_scores(found.ids, [s.get("dense", 0.0) for s in found.sources],
                                             found.sources)
             lexical = ScoredItems.from_scores(found.ids, [s.get("lexical", 0.0) for s in found.sources],
@@ -327,7 +331,7 @@ class ChatEngine:
             weight = getattr(w, name, 0.0)
             if weight:
                 total += weight * vec
-        mask = cands.allowed
+        mask = cands.allowed if w.hard_constraints else cands.soft_allowed
         if not mask.any():
             return ScoredItems()
         scores = np.where(mask, total, -np.inf)

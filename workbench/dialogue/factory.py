@@ -20,6 +20,10 @@ from workbench.interactions import Interactions
 
 log = logging.getLogger(__name__)
 
+#: Source weights of the chat engine's recommender (fixed: tuning over the whole catalogue is slow at
+#: start-up; the ReDial evaluation uses the same values).
+RECOMMENDER_WEIGHTS = {"cf": 0.5, "knn": 1.0, "content": 0.5, "popularity": 0.0}
+
 
 def build_recommender(
     catalog: Catalog,
@@ -38,32 +42,41 @@ def build_recommender(
         interactions: what CF learns from.
         item_vectors: ``len(catalog) x dim`` item embeddings in catalogue order, or anything
             with ``vectors_for(ids)`` (an item index); ``None`` leaves content out.
-        weights: fixed source weights; ``None`` tunes them on a validation split of
-            ``interactions``.
+        weights: fixed source weights (default :data:`RECOMMENDER_WEIGHTS`); pass ``{}`` to
+            tune them on a validation split of ``interactions`` instead.
     """
     from workbench.recommend import ContentScorer, EASEScorer, HybridScorer, ItemKNNScorer, PopularityScorer
 
+    # The scorers work on canonical catalogue ids (the engine never passes aliases or filters), so
+    # they are built without the catalogue: its per-item Python checks cost ~40 ms per call.
+    _ = catalog
+    catalog_for_scorers = None
     content = None
     if item_vectors is not None:
         if hasattr(item_vectors, "vectors_for"):
             content = ContentScorer.from_index(item_vectors, list(catalog.ids), neighbors=content_neighbors,
-                                               catalog=catalog)
+                                               catalog=catalog_for_scorers)
         else:
             content = ContentScorer(list(catalog.ids), item_vectors, neighbors=content_neighbors,
-                                    catalog=catalog)
+                                    catalog=catalog_for_scorers)
     hybrid = HybridScorer(
-        EASEScorer(ease_lambda, catalog=catalog),
+        EASEScorer(ease_lambda, catalog=catalog_for_scorers),
         content,
-        PopularityScorer(catalog=catalog),
-        knn=ItemKNNScorer(knn_neighbors, catalog=catalog),
-        weights=weights,
-        catalog=catalog,
+        PopularityScorer(catalog=catalog_for_scorers),
+        knn=ItemKNNScorer(knn_neighbors, catalog=catalog_for_scorers),
+        weights=(RECOMMENDER_WEIGHTS if weights is None else weights) or None,
+        catalog=catalog_for_scorers,
     )
-    from workbench.recommend.base import interaction_matrix, interactions_hash
+    if hybrid.tune:
+        from workbench.recommend.base import interaction_matrix, interactions_hash
 
-    # Columns over the whole catalogue, so CF and content share one item universe.
-    X, _, _ = interaction_matrix(interactions, catalog=catalog, item_ids=list(catalog.ids))
-    return hybrid.fit_matrix(X, list(catalog.ids), interactions_hash(interactions))
+        # Tuning needs one item universe for every source: columns over the whole catalogue.
+        X, _, _ = interaction_matrix(interactions, catalog=catalog, item_ids=list(catalog.ids))
+        return hybrid.fit_matrix(X, list(catalog.ids), interactions_hash(interactions))
+    # CF over the interacted items only (EASE is cubic in items); content still covers the catalogue.
+    canonical = interactions.frame.assign(
+        item_id=interactions.frame["item_id"].map(lambda i: catalog.canonical_id(i) if i in catalog else i))
+    return hybrid.fit(Interactions(canonical))
 
 
 def load_generator(settings: Settings) -> Any:

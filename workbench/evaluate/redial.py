@@ -258,10 +258,10 @@ SYSTEMS: tuple[SystemSpec, ...] = (
     SystemSpec("+ content (catalogue facts, embeddings)", "hybrid",
                {"dense": 0.0, "lexical": 0.0, "attribute": 0.0},
                {"prior": (0.1, 0.25, 0.5, 1.0, 2.0)}),
-    SystemSpec("full engine (+ stated genres/people, semantic search)", "hybrid",
-               {},
-               {"prior": (0.25, 0.5, 1.0), "dense": (0.0, 0.2, 0.5), "attribute": (0.0, 0.2, 0.5),
-                "lexical": (0.0, 0.1), "hard_constraints": (False,)}),
+    SystemSpec("full engine (+ stated genres/people/years, semantic search)", "hybrid",
+               {"hard_constraints": False},
+               {"recommender": (0.5, 1.0), "prior": (0.25, 0.5, 1.0), "attribute": (0.5, 1.0, 2.0),
+                "dense": (0.0, 0.2), "lexical": (0.0, 0.1)}),
 )
 
 
