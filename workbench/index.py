@@ -88,8 +88,9 @@ def choose_kind(n_items: int, kind: str = "auto") -> str:
 
 
 def ivf_nlist(n_items: int) -> int:
-    """IVF cells for ``n_items``: about 4 sqrt(n), at most n / 39 (FAISS's training minimum)."""
-    return max(1, min(int(4 * math.sqrt(n_items)), n_items // 39 or 1))
+    """IVF cells for ``n_items``: about 2 sqrt(n) (2,000 at 1M), at most n / 39 (FAISS's training
+    minimum). Fewer, larger cells train and assign faster on few cores and need fewer probes."""
+    return max(1, min(int(2 * math.sqrt(n_items)), n_items // 39 or 1))
 
 
 def rebuild_command(out_dir: str | Path, meta: Mapping[str, Any] | None = None) -> str:
