@@ -363,21 +363,24 @@ class ChatEngine:
         anchors = list(reversed(state.liked))
         if u is not None and u.intent == "more_like" and u.target:
             anchors = [u.target, *[a for a in anchors if a != u.target]]
-        for anchor_id in anchors[:6]:
+        best: tuple[float, Item, str] | None = None
+        for pos, anchor_id in enumerate(anchors[:6]):
             anchor = self.catalog.get(anchor_id)
             if anchor is None:
                 continue
-            shared = _shared_facts(anchor, item)
-            if shared:
-                verb = "you asked for more like" if u is not None and u.target == anchor_id and \
-                    u.intent == "more_like" else "you liked"
-                parts.append(f"because {verb} {anchor.display_title}: {shared}")
-                break
-        else:
-            if anchors and (sources.get("cf", 0) > 0 or sources.get("knn", 0) > 0):
-                anchor = self.catalog.get(anchors[0])
-                if anchor is not None:
-                    parts.append(f"often liked by people who liked {anchor.display_title}")
+            strength = _shared_strength(anchor, item) - 0.01 * pos  # ties go to the most recent
+            if strength > 0 and u is not None and u.intent == "more_like" and anchor_id == u.target:
+                strength += 100.0  # "more like X": explain through X whenever it shares anything
+            if strength > 0 and (best is None or strength > best[0]):
+                best = (strength, anchor, _shared_facts(anchor, item))
+        if best is not None:
+            anchor = best[1]
+            verb = "you asked for more like" if u is not None and u.target == anchor.item_id and \
+                u.intent == "more_like" else "you liked"
+            parts.append(f"because {verb} {anchor.display_title}: {best[2]}")
+        elif state.history() and (sources.get("cf", 0) > 0 or sources.get("knn", 0) > 0):
+            # CF scored it from the whole history: say that, not which single film
+            parts.append("people who liked the films you mentioned also liked it")
         asked = _asked_facts(item, state.constraints)
         if asked:
             parts.append(asked + ", as you asked")
@@ -556,6 +559,13 @@ def _genre_phrase(keys: Collection[str]) -> str:
     picked = [g for g in order if g in keys][:2]
     picked += sorted(g for g in keys if g not in order)[: max(0, 2 - len(picked))]
     return " ".join(picked)
+
+
+def _shared_strength(anchor: Item, item: Item) -> float:
+    """How much two items share: a director 3, each shared cast member 2, each genre 1."""
+    return (3.0 * bool(set(item.directors) & set(anchor.directors))
+            + 2.0 * len(set(item.cast) & set(anchor.cast))
+            + 1.0 * len(item_genre_keys(item) & item_genre_keys(anchor)))
 
 
 def _shared_facts(anchor: Item, item: Item) -> str:

@@ -1,0 +1,108 @@
+"""Per-turn latency of the chat engine without an LLM: understanding + recommending.
+
+Replays the seeker messages of ReDial's test dialogues (``@id`` markers replaced by titles, so
+the linker does real work) through one engine built from the settings (default catalogue,
+saved index, hybrid recommender) with the template generator, one conversation per dialogue.
+Timed per turn: ``understand`` (linking, stance, constraints, intent), ``recommend`` (gather +
+merge: recommender, retriever, attributes, prior) and ``turn`` (the whole ``respond`` call with
+the template reply and grounding). Prints a table and writes ``bench/results/dialogue_turn.json``.
+
+    python bench/dialogue_turn.py [--dialogues N] [--test PATH]
+
+Target: p50 of ``recommend`` + ``understand`` under 30 ms on the default catalogue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def pct(values: list[float], q: float) -> float:
+    from workbench.dialogue.engine import p_quantile
+
+    return p_quantile(values, q)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--test", type=Path, default=ROOT.parent / "shared" / "data" / "redial" / "test.jsonl")
+    parser.add_argument("--dialogues", type=int, default=150, help="dialogues replayed (0: all)")
+    parser.add_argument("--index-dir", default=None)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "dialogue_turn.json")
+    args = parser.parse_args()
+
+    from workbench.config import Settings
+    from workbench.dialogue.factory import build_engine
+    from workbench.dialogue.generators.template import TemplateGenerator
+    from workbench.evaluate.redial import load_dialogues, message_text
+
+    overrides = {"generator": "template"}
+    if args.index_dir:
+        overrides["index_dir"] = args.index_dir
+    settings = Settings.from_env(**overrides)
+    t0 = time.perf_counter()
+    engine = build_engine(settings, generator=TemplateGenerator())
+    build_s = time.perf_counter() - t0
+    dialogues = load_dialogues(args.test)
+    if args.dialogues:
+        dialogues = dialogues[: args.dialogues]
+    # warm up (first encode loads the embedding model)
+    engine.respond(engine.new_state("warmup"), "I loved Heat, anything similar from the 90s?")
+
+    und, rec, turn = [], [], []
+    for conv in dialogues:
+        state = engine.new_state(str(conv["conversationId"]))
+        for msg in conv["messages"]:
+            if msg["senderWorkerId"] != conv["initiatorWorkerId"]:
+                continue
+            text = message_text(msg["text"], conv, engine.catalog, "text")[:2000].strip()
+            if not text:
+                continue
+            probe = state.copy()
+            t = time.perf_counter()
+            u = engine.understand(probe, text)
+            t1 = time.perf_counter()
+            probe.apply(u)
+            probe.add_turn("user", text)
+            engine.combine(engine.gather(probe, u), engine.k)
+            t2 = time.perf_counter()
+            engine.respond(state, text)
+            t3 = time.perf_counter()
+            und.append((t1 - t) * 1000)
+            rec.append((t2 - t1) * 1000)
+            turn.append((t3 - t2) * 1000)
+    both = [a + b for a, b in zip(und, rec, strict=True)]
+    rows = [("understand", und), ("recommend", rec), ("understand+recommend", both), ("respond (template)", turn)]
+    report = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus, {platform.python_version()}",
+        "catalog_items": len(engine.catalog),
+        "dialogues": len(dialogues),
+        "turns": len(und),
+        "engine_build_s": round(build_s, 2),
+        "target": "understand+recommend p50 < 30 ms",
+        "results": [{"stage": name, "p50_ms": round(pct(v, 0.5), 2), "p99_ms": round(pct(v, 0.99), 2),
+                     "mean_ms": round(sum(v) / len(v), 2)} for name, v in rows],
+    }
+    print(f"{len(und)} seeker turns from {len(dialogues)} dialogues, {len(engine.catalog)} items, "
+          f"engine built in {build_s:.1f} s ({report['machine']})")
+    print(f"{'stage':<22} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
+    for r in report["results"]:
+        print(f"{r['stage']:<22} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['mean_ms']:>8.1f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
