@@ -88,8 +88,14 @@ _PROMPTS = (
 _ITEM_LINES = (
     "{title}: {reason}.",
     "{title}, {reason_lc}.",
-    "{title} ({reason_lc}).",
+    "{title}: {reason_lc}.",
+    "{title} — {reason_lc}.",
     "There is {title}: {reason_lc}.",
+)
+_ITEM_LINES_BECAUSE = (
+    "{title}, {reason_lc}.",
+    "{title} — {reason_lc}.",
+    "Try {title}, {reason_lc}.",
 )
 _ITEM_LINES_NO_REASON = (
     "{title}.",
@@ -129,7 +135,7 @@ def _sentence(text: str) -> str:
     text = " ".join(text.split())
     if not text:
         return ""
-    return text if text[-1] in ".!?)" else text + "."
+    return text if re.search(r"[.!?][\"')\]]*$", text) else text + "."
 
 
 def _lower_first(text: str) -> str:
@@ -142,7 +148,7 @@ def _lower_first(text: str) -> str:
 
 _LOWERABLE = frozenset(
     "because since matches similar shares directed starring also it its a an the this from with like "
-    "liked popular loved highly recommended a fits fans people you your in".split()
+    "liked popular loved highly recommended a fits fans people you your in often close".split()
 )
 
 
@@ -184,7 +190,7 @@ class TemplateGenerator:
         parts: list[str] = []
         if intent == "why":
             parts += self._why(rng, recs)
-        else:
+        elif recs or intent not in ("recommend", "more_like", "refine"):
             parts.append(rng.choice(_OPENERS[intent]))
         parts += [_sentence(n) for n in request.notes if n.strip()]
         if intent in ("greeting", "chitchat", "other"):
@@ -218,7 +224,8 @@ class TemplateGenerator:
             title = rec.item.display_title
             reason = _strip_end(rec.reason)
             if reason:
-                template = rng.choice(_ITEM_LINES)
+                because = reason.split(" ", 1)[0].lower() in ("because", "since")
+                template = rng.choice(_ITEM_LINES_BECAUSE if because else _ITEM_LINES)
                 lines.append(template.format(title=title, reason=reason, reason_lc=_lower_first(reason)))
             else:
                 lines.append(rng.choice(_ITEM_LINES_NO_REASON).format(title=title))
@@ -236,10 +243,25 @@ class TemplateGenerator:
         return out
 
 
+_IS_WORDS = frozenset("a an the one another popular similar highly well part often close from".split())
+_WAS_WORDS = frozenset(
+    "directed written produced made set released loved liked rated praised recommended mentioned".split()
+)
+_IT_WORDS = frozenset("matches shares fits has stars features combines mixes follows".split())
+
+
 def _because(reason: str) -> str:
     """Turn a reason into a clause that reads after 'because'."""
     low = _lower_first(reason)
-    for prefix in ("because ", "since "):
-        if low.lower().startswith(prefix):
-            return low[len(prefix):]
-    return f"it {low}" if low.split(" ", 1)[0] in ("matches", "shares", "fits") else low
+    first = low.split(" ", 1)[0].lower()
+    if first in ("because", "since"):
+        return low.split(" ", 1)[1] if " " in low else ""
+    if first in _IS_WORDS:
+        return f"it is {low[0].lower()}{low[1:]}"
+    if first in _WAS_WORDS:
+        return f"it was {low[0].lower()}{low[1:]}"
+    if first in ("starring", "featuring", "with"):
+        return "it features " + low.split(" ", 1)[1] if " " in low else low
+    if first in _IT_WORDS:
+        return f"it {low[0].lower()}{low[1:]}"
+    return low
