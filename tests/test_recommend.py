@@ -230,3 +230,45 @@ def test_fit_and_fit_matrix_agree():
     a = EASEScorer(lambda_=3.0).fit(COOC)
     b = EASEScorer(lambda_=3.0).fit_matrix(X, vocab.ids)
     assert a.recommend(["A"], k=5) == b.recommend(["A"], k=5)
+
+
+# --- value weighting ------------------------------------------------------------------
+
+
+def test_value_weighting_keeps_the_strongest_signal_scaled():
+    """Guards "value" weighting: the strongest value per (user, item) over the largest value overall."""
+    data = Interactions.from_rows([
+        ("u", "A", "rating", 5.0), ("u", "B", "rating", 2.0), ("u", "B", "rating", 4.0),
+        ("v", "A", "rating", 1.0), ("v", "C", "disliked", -1.0),
+    ])
+    X, users, vocab = interaction_matrix(data, weighting="value")
+    assert X[users.index("u"), vocab.number("A")] == pytest.approx(1.0)
+    assert X[users.index("u"), vocab.number("B")] == pytest.approx(0.8)
+    assert X[users.index("v"), vocab.number("A")] == pytest.approx(0.2)
+    assert "C" not in vocab  # negative values are not positives
+    with pytest.raises(RecommenderError, match="weighting"):
+        interaction_matrix(data, weighting="log")
+
+
+def test_value_weighted_history_favours_neighbours_of_highly_rated_items():
+    """Guards value-weighted scoring: the neighbour of the 5-star item outranks the 1-star item's."""
+    data = Interactions.from_rows(
+        [(f"a{u}", i, "rating", 5.0) for u in range(5) for i in ("A", "A2")]
+        + [(f"b{u}", i, "rating", 5.0) for u in range(5) for i in ("B", "B2")]
+    )
+    rec = EASEScorer(lambda_=1.0, weighting="value").fit(data)
+    out = rec.recommend({"A": 5.0, "B": 1.0}, k=2)
+    assert out.ids == ("A2", "B2")
+    binary = EASEScorer(lambda_=1.0).fit(data).recommend({"A": 5.0, "B": 1.0}, k=2)
+    assert binary.scores[0] == pytest.approx(binary.scores[1])  # binary input cannot tell them apart
+
+
+def test_weighting_survives_save_and_load(tmp_path):
+    """Guards the manifest: a value-weighted model loads value-weighted with its scale."""
+    data = Interactions.from_rows([("u", "A", "rating", 4.0), ("u", "B", "rating", 2.0),
+                                   ("v", "A", "rating", 3.0), ("v", "C", "rating", 5.0)])
+    rec = EASEScorer(lambda_=1.0, weighting="value").fit(data)
+    rec.save(tmp_path / "m")
+    loaded = EASEScorer.load(tmp_path / "m")
+    assert loaded.weighting == "value" and loaded.value_scale == 5.0
+    assert loaded.recommend({"A": 4.0}, k=2) == rec.recommend({"A": 4.0}, k=2)

@@ -107,3 +107,17 @@ def test_holdout_split_is_seeded_and_partitions_rows():
     np.testing.assert_array_equal(np.diff(held.indptr), expected)
     again, held2 = holdout_split(X, 0.2, min_items=3, seed=7)
     assert (held2 != held).nnz == 0
+
+
+def test_value_weighted_hybrid_round_trips(tmp_path):
+    """Guards save/load of a value-weighted, tuned hybrid: weights, weighting and results survive."""
+    data, ids, vecs = _clustered(seed=2)
+    rec = HybridScorer(cf=EASEScorer(lambda_=50.0), content=ContentScorer(ids, vecs, neighbors=9),
+                       weighting="value").fit(data)
+    before = rec.recommend({"i0": 1.0, "i4": 1.0}, k=5)
+    rec.save(tmp_path / "h")
+    loaded = HybridScorer.load(tmp_path / "h", interactions=data)
+    assert loaded.weights == rec.weights and loaded.weighting == "value"
+    after = loaded.recommend({"i0": 1.0, "i4": 1.0}, k=5)
+    assert after.ids == before.ids
+    np.testing.assert_allclose(after.scores, before.scores, rtol=1e-4, atol=1e-5)

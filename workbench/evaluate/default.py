@@ -26,6 +26,7 @@ from workbench.evaluate.movielens import (
     CONTENT_NEIGHBORS,
     EvalReport,
     SystemFactory,
+    TrainTest,
     default_systems,
     evaluate_systems,
 )
@@ -73,6 +74,26 @@ def split_likes(
     return sp.csr_matrix(train), held, users, items
 
 
+def strongest_values(interactions: Interactions, catalog: Catalog | None, users: list[str],
+                     items: list[str], train: sp.csr_matrix) -> tuple[sp.csr_matrix, float]:
+    """The strongest positive value per training (user, item), over the largest value."""
+    frame = interactions.frame
+    pos = frame[frame["value"] > 0]
+    scale = float(pos["value"].max()) if len(pos) else 1.0
+    urow = {u: r for r, u in enumerate(users)}
+    icol = {i: c for c, i in enumerate(items)}
+    best: dict[tuple[int, int], float] = {}
+    for user, item, value in zip(pos["user"].astype(str), pos["item_id"].astype(str), pos["value"],
+                                 strict=True):
+        if catalog is not None and item in catalog:
+            item = catalog.canonical_id(item)
+        key = (urow[user], icol[item])
+        best[key] = max(best.get(key, 0.0), float(value))
+    coo = train.tocoo()
+    vals = np.array([best[(r, c)] / scale for r, c in zip(coo.row, coo.col, strict=True)], dtype=np.float32)
+    return sp.csr_matrix((vals, (coo.row, coo.col)), shape=train.shape), scale
+
+
 def evaluate_default(
     catalog_path: str | Path,
     interactions_path: str | Path,
@@ -107,7 +128,9 @@ def evaluate_default(
         content_scorer = _content_scorer(catalog, items, content, embed_model, cache_dir)
         label = {"minilm": "MiniLM", "hash": "hash embedder"}.get(content, content)
         systems = default_systems(content_scorer, label, tune_k=max(ks))
-    results, seconds = evaluate_systems(systems, [(train, {"liked": held})], items, ks, progress)
+    values, scale = strongest_values(interactions, catalog, users, items, train)
+    split_data = TrainTest(train, values, scale, {"liked": held})
+    results, seconds = evaluate_systems(systems, [split_data], items, ks, progress)
     split = (
         f"leave-some-out over the liked items of {Path(interactions_path).name}: "
         f"{fraction:.0%} of each user's likes held out (users with >= {min_likes} likes, seed {seed})"

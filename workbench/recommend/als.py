@@ -45,6 +45,7 @@ class ALSScorer(MatrixScorer):
         iterations: ALS sweeps.
         random_state: seed (results are reproducible with one thread).
         num_threads: threads for fitting (0: all cores).
+        weighting: "binary" or "value" (values scale the confidence).
         catalog: optional catalogue used to resolve aliases and ``filters``.
     """
 
@@ -53,8 +54,8 @@ class ALSScorer(MatrixScorer):
 
     def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 2.0,
                  iterations: int = 15, random_state: int = 0, num_threads: int = 0,
-                 catalog: Catalog | None = None):
-        super().__init__(catalog)
+                 catalog: Catalog | None = None, *, weighting: str = "binary"):
+        super().__init__(catalog, weighting)
         self.factors = int(factors)
         self.regularization = float(regularization)
         self.alpha = float(alpha)

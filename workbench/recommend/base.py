@@ -90,11 +90,16 @@ def normalize_history(history: History | None) -> dict[str, float]:
 
 
 def history_matrix(
-    histories: Sequence[Mapping[str, float]], vocabulary: Vocabulary, *, binary: bool = True
+    histories: Sequence[Mapping[str, float]],
+    vocabulary: Vocabulary,
+    *,
+    binary: bool = True,
+    value_scale: float = 1.0,
 ) -> sp.csr_matrix:
     """A users x items CSR matrix of histories over ``vocabulary`` (unknown ids are skipped).
 
-    With ``binary`` a liked item counts 1 and a disliked item -1 (the sign of its value).
+    With ``binary`` a liked item counts 1 and a disliked item -1 (the sign of its value);
+    otherwise an entry is ``value / value_scale`` clipped to [-1, 1].
     """
     rows: list[int] = []
     cols: list[int] = []
@@ -104,12 +109,25 @@ def history_matrix(
             if item_id in vocabulary and value != 0:
                 rows.append(r)
                 cols.append(vocabulary.number(item_id))
-                vals.append(float(np.sign(value)) if binary else float(value))
+                if binary:
+                    vals.append(float(np.sign(value)))
+                else:
+                    vals.append(float(np.clip(value / value_scale, -1.0, 1.0)))
     return sp.csr_matrix(
         (np.asarray(vals, dtype=np.float32), (rows, cols)),
         shape=(len(histories), len(vocabulary)),
         dtype=np.float32,
     )
+
+
+#: How interactions become matrix entries: 1 per positive interaction, or its value scaled to (0, 1].
+WEIGHTINGS = ("binary", "value")
+
+
+def value_scale(interactions: Interactions, threshold: float = 0.0) -> float:
+    """The largest positive value (what "value" weighting divides by); 1.0 when there is none."""
+    values = interactions.positives(threshold)["value"]
+    return float(values.max()) if len(values) else 1.0
 
 
 def interaction_matrix(
@@ -118,8 +136,12 @@ def interaction_matrix(
     catalog: Catalog | None = None,
     threshold: float = 0.0,
     item_ids: Sequence[str] | None = None,
+    weighting: str = "binary",
 ) -> tuple[sp.csr_matrix, list[str], Vocabulary]:
-    """Binary users x items matrix of the positive interactions (``value > threshold``).
+    """Users x items matrix of the positive interactions (``value > threshold``).
+
+    ``weighting="binary"``: 1 per (user, item); ``"value"``: the largest value the user gave
+    the item divided by :func:`value_scale` (a 4-star rating is 0.8, a suggestion 0.5).
 
     Returns the matrix, the user ids (row order) and the item vocabulary (column
     order: ``item_ids`` when given, else the positively interacted items, sorted).
@@ -133,16 +155,22 @@ def interaction_matrix(
     vocab = Vocabulary(item_ids if item_ids is not None else sorted(set(items)))
     user_ids = sorted(set(users))
     user_row = {u: r for r, u in enumerate(user_ids)}
+    if weighting not in WEIGHTINGS:
+        raise RecommenderError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     keep = items.isin(set(vocab.ids)).to_numpy()
     rows = users[keep].map(user_row).to_numpy()
     cols = np.fromiter((vocab.number(i) for i in items[keep]), dtype=np.int64, count=int(keep.sum()))
-    X = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)),
-        shape=(len(user_ids), len(vocab)),
-        dtype=np.float32,
-    )
-    X.sum_duplicates()
-    X.data[:] = 1.0  # several signals for one (user, item) still mean one interaction
+    if weighting == "value":
+        values = frame["value"].to_numpy(dtype=np.float32)[keep] / value_scale(interactions, threshold)
+    else:
+        values = np.ones(len(rows), dtype=np.float32)
+    # Several signals for one (user, item) still mean one interaction: keep the strongest.
+    coo = sp.coo_matrix((values, (rows, cols)), shape=(len(user_ids), len(vocab)), dtype=np.float32)
+    order = np.lexsort((-coo.data, coo.col, coo.row))
+    r, c, v = coo.row[order], coo.col[order], coo.data[order]
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    X = sp.csr_matrix((v[first], (r[first], c[first])), shape=coo.shape, dtype=np.float32)
     return X, user_ids, vocab
 
 
@@ -198,8 +226,12 @@ class MatrixScorer:
     #: ``None`` means "no opinion", and the hybrid treats the item as average for this source.
     missing_score: ClassVar[float | None] = None
 
-    def __init__(self, catalog: Catalog | None = None):
+    def __init__(self, catalog: Catalog | None = None, weighting: str = "binary"):
+        if weighting not in WEIGHTINGS:
+            raise RecommenderError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
         self.catalog = catalog
+        self.weighting = weighting
+        self.value_scale = 1.0
         self.vocabulary: Vocabulary | None = None
         self.data_hash: str = ""
 
@@ -210,11 +242,12 @@ class MatrixScorer:
             raise RecommenderError(
                 f"{type(self).__name__}.fit expects Interactions, got {type(interactions).__name__}"
             )
-        X, _, vocab = interaction_matrix(interactions, catalog=self.catalog)
+        X, _, vocab = interaction_matrix(interactions, catalog=self.catalog, weighting=self.weighting)
         if X.shape[1] == 0:
             raise RecommenderError(
                 f"{type(self).__name__}.fit: no positive interactions (value > 0) to fit on"
             )
+        self.value_scale = value_scale(interactions) if self.weighting == "value" else 1.0
         self.vocabulary = vocab
         self.data_hash = interactions_hash(interactions)
         self._fit_matrix(X)
@@ -223,12 +256,17 @@ class MatrixScorer:
     def _fit_matrix(self, X: sp.csr_matrix) -> None:
         raise NotImplementedError
 
-    def fit_matrix(self, X: sp.csr_matrix, item_ids: Sequence[str], data_hash: str = "") -> MatrixScorer:
-        """Fit on a prepared binary users x items matrix whose columns are ``item_ids``."""
+    def fit_matrix(self, X: sp.csr_matrix, item_ids: Sequence[str], data_hash: str = "",
+                   value_scale: float = 1.0) -> MatrixScorer:
+        """Fit on a prepared users x items matrix whose columns are ``item_ids``.
+
+        Entries are 1 (binary weighting) or values already divided by ``value_scale``.
+        """
         if X.shape[1] != len(item_ids):
             raise RecommenderError(f"fit_matrix: {X.shape[1]} columns but {len(item_ids)} item ids")
         self.vocabulary = Vocabulary(item_ids)
         self.data_hash = data_hash
+        self.value_scale = float(value_scale)
         self._fit_matrix(sp.csr_matrix(X, dtype=np.float32))
         return self
 
@@ -249,8 +287,12 @@ class MatrixScorer:
     def score(self, history: History) -> np.ndarray:
         """One history's scores over :attr:`item_ids`."""
         hist = self._canonical_history(normalize_history(history))
-        X = history_matrix([hist], self._vocab())
-        return np.asarray(self.score_matrix(X))[0]
+        return np.asarray(self.score_matrix(self.history_matrix([hist])))[0]
+
+    def history_matrix(self, histories: Sequence[Mapping[str, float]]) -> sp.csr_matrix:
+        """Histories as this scorer's input rows (binary, or values over :attr:`value_scale`)."""
+        return history_matrix(histories, self._vocab(), binary=self.weighting == "binary",
+                              value_scale=self.value_scale)
 
     def _canonical_history(self, hist: dict[str, float]) -> dict[str, float]:
         if self.catalog is None:
@@ -284,7 +326,7 @@ class MatrixScorer:
         return to_scored_items(self.item_ids, scores, sources, mask, k)
 
     def _scores_with_sources(self, hist: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        scores = self.score_matrix(history_matrix([hist], self._vocab()))[0]
+        scores = self.score_matrix(self.history_matrix([hist]))[0]
         return scores, {self.source: scores}
 
     # persistence --------------------------------------------------------------
@@ -302,7 +344,8 @@ class MatrixScorer:
         vocab = self._vocab()
         arrays = dict(self._arrays())
         arrays["item_ids"] = np.asarray(vocab.ids, dtype=str)
-        return write_model(directory, self.kind, self._params(), len(vocab), self.data_hash, arrays)
+        params = {**self._params(), "weighting": self.weighting, "value_scale": self.value_scale}
+        return write_model(directory, self.kind, params, len(vocab), self.data_hash, arrays)
 
     @classmethod
     def load(
@@ -322,6 +365,8 @@ class MatrixScorer:
         MatrixScorer.__init__(obj, catalog)
         obj.vocabulary = Vocabulary(arrays["item_ids"].tolist())
         obj.data_hash = meta["data_hash"]
+        obj.weighting = meta["params"].get("weighting", "binary")
+        obj.value_scale = float(meta["params"].get("value_scale", 1.0))
         obj._restore(meta["params"], arrays)
         return obj
 

@@ -92,8 +92,10 @@ class ContentScorer(MatrixScorer):
     def _fit_matrix(self, X: sp.csr_matrix) -> None:
         return None
 
-    def fit_matrix(self, X: sp.csr_matrix, item_ids: Sequence[str], data_hash: str = "") -> ContentScorer:
+    def fit_matrix(self, X: sp.csr_matrix, item_ids: Sequence[str], data_hash: str = "",
+                   value_scale: float = 1.0) -> ContentScorer:
         self.data_hash = data_hash
+        self.value_scale = float(value_scale)
         return self
 
     def score_matrix(self, X: sp.csr_matrix) -> np.ndarray:

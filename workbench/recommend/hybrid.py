@@ -25,11 +25,11 @@ from workbench.errors import RecommenderError
 from workbench.interactions import Interactions
 from workbench.recommend.base import (
     MatrixScorer,
-    history_matrix,
     interaction_matrix,
     interactions_hash,
     read_model,
     row_zscore,
+    value_scale,
     write_model,
 )
 from workbench.recommend.popularity import PopularityScorer
@@ -38,7 +38,8 @@ from workbench.recommend.tuning import blend, grid_search, holdout_split
 #: Default weight grid searched for each non-anchor source when tuning.
 DEFAULT_GRID: dict[str, tuple[float, ...]] = {
     "content": (0.0, 0.025, 0.05, 0.1, 0.2),
-    "popularity": (0.0, 0.025, 0.05),
+    # A negative prior weight debiases a CF model that already over-ranks popular items.
+    "popularity": (-0.15, -0.1, -0.05, 0.0, 0.05),
     "knn": (0.0, 0.1, 0.25, 0.5),
     "cf": (0.0, 0.25, 0.5, 1.0),
 }
@@ -58,9 +59,12 @@ class HybridScorer(MatrixScorer):
         tune: learn weights on a validation split of the training data in :meth:`fit`.
         validation_fraction: share of each user's positives held out for tuning.
         min_items: users with fewer positives are not held out from.
-        seed: seed of the validation split.
+        seed: seed of the (first) validation split.
+        validation_rounds: validation splits (seeds ``seed``, ``seed + 1``, ...) whose mean
+            NDCG picks the weights; more rounds give steadier weights at the cost of a fit each.
         grid: weights to try per source (the anchor, "cf" when present, stays at 1).
         tune_k: cut-off of the NDCG that tuning maximises.
+        weighting: "binary" or "value" input for every source (see :class:`MatrixScorer`).
         catalog: optional catalogue used to resolve aliases and ``filters``.
     """
 
@@ -79,15 +83,18 @@ class HybridScorer(MatrixScorer):
         validation_fraction: float = 0.2,
         min_items: int = 3,
         seed: int = 0,
+        validation_rounds: int = 1,
         grid: Mapping[str, Sequence[float]] | None = None,
         tune_k: int = 10,
         catalog: Catalog | None = None,
+        weighting: str = "binary",
     ):
-        super().__init__(catalog)
+        super().__init__(catalog, weighting)
         comps: dict[str, MatrixScorer] = {}
         for name, comp in (("cf", cf), ("knn", knn), ("content", content),
                            ("popularity", popularity or PopularityScorer(catalog=catalog))):
             if comp is not None:
+                comp.weighting = weighting  # every source reads the hybrid's input matrix
                 comps[name] = comp
         self.components = comps
         self.anchor = "cf" if "cf" in comps else ("content" if "content" in comps else "popularity")
@@ -107,6 +114,9 @@ class HybridScorer(MatrixScorer):
         self.validation_fraction = validation_fraction
         self.min_items = min_items
         self.seed = seed
+        if validation_rounds < 1:
+            raise RecommenderError(f"HybridScorer: validation_rounds must be >= 1, got {validation_rounds}")
+        self.validation_rounds = validation_rounds
         self.grid = dict(DEFAULT_GRID if grid is None else grid)
         self.tune_k = tune_k
         self.validation_ndcg: float | None = None
@@ -119,32 +129,39 @@ class HybridScorer(MatrixScorer):
             raise RecommenderError(
                 f"HybridScorer.fit expects Interactions, got {type(interactions).__name__}"
             )
-        X, _, vocab = interaction_matrix(interactions, catalog=self.catalog)
+        X, _, vocab = interaction_matrix(interactions, catalog=self.catalog, weighting=self.weighting)
         if X.shape[1] == 0:
             raise RecommenderError("HybridScorer.fit: no positive interactions (value > 0) to fit on")
-        self.fit_matrix(X, vocab.ids, interactions_hash(interactions))
+        scale = value_scale(interactions) if self.weighting == "value" else 1.0
+        self.fit_matrix(X, vocab.ids, interactions_hash(interactions), scale)
         return self
 
-    def fit_matrix(self, X: sp.csr_matrix, item_ids: Sequence[str], data_hash: str = "") -> HybridScorer:
-        """Fit on a binary users x items matrix whose columns are ``item_ids``."""
+    def fit_matrix(self, X: sp.csr_matrix, item_ids: Sequence[str], data_hash: str = "",
+                   value_scale: float = 1.0) -> HybridScorer:
+        """Fit on a users x items matrix whose columns are ``item_ids`` (see :meth:`MatrixScorer.fit_matrix`)."""
         X = sp.csr_matrix(X, dtype=np.float32)
+        self.value_scale = float(value_scale)
         if self.tune and len(self.components) > 1:
-            kept, held = holdout_split(X, self.validation_fraction, self.min_items, self.seed)
-            users = np.flatnonzero(np.diff(held.indptr) > 0)
-            if users.size:
-                self._fit_components(kept, item_ids, data_hash)
-                zs = self._zscores(kept[users])
+            rounds = []
+            for r in range(self.validation_rounds):
+                kept, held = holdout_split(X, self.validation_fraction, self.min_items, self.seed + r)
+                users = np.flatnonzero(np.diff(held.indptr) > 0)
+                if users.size:
+                    self._fit_components(kept, item_ids, data_hash, value_scale)
+                    rounds.append((self._zscores(kept[users]), kept[users], held[users]))
+            if rounds:
                 grid = {n: self.grid.get(n, (0.0,)) for n in self.components if n != self.anchor}
                 self.weights, self.validation_ndcg = grid_search(
-                    zs, kept[users], held[users], self.anchor, grid, k=self.tune_k
+                    rounds, self.anchor, grid, k=self.tune_k
                 )
-        self._fit_components(X, item_ids, data_hash)
+        self._fit_components(X, item_ids, data_hash, value_scale)
         self.data_hash = data_hash
         return self
 
-    def _fit_components(self, X: sp.csr_matrix, item_ids: Sequence[str], data_hash: str) -> None:
+    def _fit_components(self, X: sp.csr_matrix, item_ids: Sequence[str], data_hash: str,
+                        value_scale: float) -> None:
         for comp in self.components.values():
-            comp.fit_matrix(X, item_ids, data_hash)
+            comp.fit_matrix(X, item_ids, data_hash, value_scale)
         self._set_universe(item_ids)
 
     def _set_universe(self, item_ids: Sequence[str]) -> None:
@@ -217,7 +234,7 @@ class HybridScorer(MatrixScorer):
         return self._blend_rows(self._standardise(raw, active), active)
 
     def _scores_with_sources(self, hist: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        X = history_matrix([hist], self._vocab())
+        X = self.history_matrix([hist])
         raw, active = self._raw_scores(X)
         final = self._blend_rows(self._standardise(raw, active), active)[0]
         return final, {name: R[0] for name, R in raw.items()}
@@ -230,6 +247,8 @@ class HybridScorer(MatrixScorer):
         for name, comp in self.components.items():
             comp.save(path / name)
         params = {
+            "weighting": self.weighting,
+            "value_scale": self.value_scale,
             "weights": self.weights,
             "components": {name: comp.kind for name, comp in self.components.items()},
             "validation_ndcg": self.validation_ndcg,
@@ -252,7 +271,9 @@ class HybridScorer(MatrixScorer):
                 )
             comps[name] = comp
         obj = cls(comps.get("cf"), comps.get("content"), comps.get("popularity"), knn=comps.get("knn"),
-                  weights=meta["params"]["weights"], catalog=catalog)
+                  weights=meta["params"]["weights"], catalog=catalog,
+                  weighting=meta["params"].get("weighting", "binary"))
+        obj.value_scale = float(meta["params"].get("value_scale", 1.0))
         obj.validation_ndcg = meta["params"].get("validation_ndcg")
         obj.data_hash = meta["data_hash"]
         obj._set_universe(arrays["item_ids"].tolist())

@@ -60,10 +60,11 @@ class ItemKNNScorer(MatrixScorer):
     kind = "item_knn"
     source = "knn"
 
-    def __init__(self, neighbors: int = 100, catalog: Catalog | None = None):
+    def __init__(self, neighbors: int = 100, catalog: Catalog | None = None, *,
+                 weighting: str = "binary"):
         if neighbors < 1:
             raise RecommenderError(f"ItemKNNScorer: neighbors must be >= 1, got {neighbors}")
-        super().__init__(catalog)
+        super().__init__(catalog, weighting)
         self.neighbors = int(neighbors)
         self.similarity: sp.csr_matrix | None = None
 

@@ -15,6 +15,9 @@ import scipy.sparse as sp
 
 from workbench.evaluate.metrics import ranking_metrics, top_k_matrix
 
+#: Items per user (the anchor source's best) among which blend weights are compared.
+TUNING_CANDIDATES = 200
+
 
 def holdout_split(
     X: sp.spmatrix, fraction: float = 0.2, min_items: int = 3, seed: int = 0
@@ -59,32 +62,47 @@ def blend(zscores: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np
 
 
 def grid_search(
-    zscores: Mapping[str, np.ndarray],
-    exclude: sp.spmatrix,
-    relevant: sp.spmatrix,
+    rounds: Sequence[tuple[Mapping[str, np.ndarray], sp.spmatrix, sp.spmatrix]],
     anchor: str,
     grid: Mapping[str, Sequence[float]],
     k: int = 10,
 ) -> tuple[dict[str, float], float]:
-    """Best weights (the ``anchor`` source fixed at 1) by mean NDCG@k on ``relevant``.
+    """Best weights (the ``anchor`` source fixed at 1) by NDCG@k averaged over validation rounds.
 
-    Ties keep the earlier (smaller-weight) combination, so a source that does
-    not help gets weight 0.
+    Each round is ``(zscores, exclude, relevant)``: per-source standardised scores of
+    the validation users, their training items (never ranked) and their held-out items.
+    Ties keep the earlier combination in grid order.
     """
-    # Excluded items get -inf once in the anchor; any finite blend keeps them last.
-    ex = sp.coo_matrix(exclude)
-    zscores = dict(zscores)
-    anchored = np.array(zscores[anchor], dtype=np.float32, copy=True)
-    anchored[ex.row, ex.col] = -np.inf
-    zscores[anchor] = anchored
-    others = [name for name in zscores if name != anchor]
+    prepared = []
+    for zscores, exclude, relevant in rounds:
+        # Excluded items get -inf in the anchor, so they never enter the candidates.
+        ex = sp.coo_matrix(exclude)
+        anchored = np.array(zscores[anchor], dtype=np.float32, copy=True)
+        anchored[ex.row, ex.col] = -np.inf
+        # Rank only the anchor's best TUNING_CANDIDATES items per user: small blend weights
+        # reorder those, and scoring a few hundred columns per combination keeps tuning fast.
+        cand = top_k_matrix(anchored, min(TUNING_CANDIDATES, anchored.shape[1]))
+        valid = cand >= 0
+        safe = np.where(valid, cand, 0)
+        zs = {}
+        for name, Z in zscores.items():
+            src = anchored if name == anchor else np.asarray(Z, dtype=np.float32)
+            vals = np.take_along_axis(src, safe, axis=1)
+            vals[~valid] = -np.inf if name == anchor else 0.0
+            zs[name] = vals
+        prepared.append((zs, relevant, cand))
+    others = [name for name in prepared[0][0] if name != anchor]
     choices = [list(grid.get(name, (0.0,))) for name in others]
     best: dict[str, float] = {anchor: 1.0, **{n: 0.0 for n in others}}
     best_score = -1.0
     for combo in itertools.product(*choices):
         weights = {anchor: 1.0, **dict(zip(others, combo, strict=True))}
-        top = top_k_matrix(blend(zscores, weights), k)
-        score = ranking_metrics(top, relevant, [k])[k]["ndcg"]
+        scores = []
+        for zs, relevant, cand in prepared:
+            pos = top_k_matrix(blend(zs, weights), k)
+            top = np.where(pos >= 0, np.take_along_axis(cand, np.maximum(pos, 0), axis=1), -1)
+            scores.append(ranking_metrics(top, relevant, [k])[k]["ndcg"])
+        score = float(np.mean(scores))
         if score > best_score + 1e-9:
             best, best_score = weights, score
     return best, best_score
