@@ -105,3 +105,75 @@ def make_services(catalog: Catalog, feedback_dir: Path, **settings: Any) -> Serv
         generators=pool,
         index_id="test-index",
     )
+
+
+# ---------------------------------------------------------------------------
+# a real `python app.py` on a free port
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppProcess:
+    """``python app.py`` in a subprocess with the given ``WORKBENCH_*`` settings; stopped on exit."""
+
+    def __init__(self, log_path: Path, **settings: str):
+        import os
+        import subprocess
+        import sys
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+        env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WORKBENCH_PORT": str(self.port),
+                    "WORKBENCH_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"})
+        env.update({f"WORKBENCH_{k.upper()}": v for k, v in settings.items()})
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_until_served(self, timeout: float = 180.0) -> float:
+        """Seconds until ``GET /`` answered 200; raises with the log tail if the app died or timed out."""
+        import time
+        import urllib.request
+
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app.py exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as r:
+                    if r.status == 200:
+                        return time.monotonic() - start
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"app.py did not serve {self.url} within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 3000) -> str:
+        self._log.flush()
+        return self.log_path.read_bytes()[-n:].decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+    def __enter__(self) -> AppProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

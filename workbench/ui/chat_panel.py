@@ -107,7 +107,7 @@ def turn_status(services: Services, exchange: Exchange | None, choice: Generator
     result = exchange.result if exchange is not None else None
     if result is not None:
         parts.append(f"Reply by {result.generator}")
-        if result.fell_back:
+        if result.fell_back and not any("failed" in n for n in result.notes):
             parts.append("the LLM failed or timed out, so the template generator answered")
         if result.grounding_fixes:
             parts.append(f"{result.grounding_fixes} title(s) not in the slate were removed from the reply")

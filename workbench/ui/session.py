@@ -139,9 +139,13 @@ class ChatSession:
 
     @property
     def slate_exchange(self) -> Exchange | None:
-        """The exchange whose slate is on screen (the last finished one)."""
+        """The exchange whose slate is on screen: the last one that recommended something.
+
+        A turn without recommendations (chit-chat, a question) leaves the previous slate
+        up, so the annotator can keep judging it.
+        """
         for ex in reversed(self.exchanges):
-            if ex.done:
+            if ex.recommendations:
                 return ex
         return None
 

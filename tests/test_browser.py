@@ -1,0 +1,157 @@
+"""A real browser against a real ``python app.py``: Playwright driving Debian's headless Chromium.
+
+The app runs on a free local port with the template generator (fast, deterministic) and a
+temporary feedback directory. A user types a message (with an HTML payload), sees a slate,
+rates two items, saves, and the records are checked in the feedback store. A second browser
+context checks that two users never see each other's conversation.
+
+Without Chromium the tests are skipped with the reason, except under CI (``CI`` set), where
+they fail: CI's ``.ci/run`` installs ``chromium``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from ui_support import PROJECT_ROOT, AppProcess
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+XSS = "<img src=x onerror=alert(1)>"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _need_chromium() -> None:
+    missing = None
+    if not Path(CHROMIUM).exists():
+        missing = f"{CHROMIUM} not found (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "playwright (python) is not installed"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run under CI: {missing}")
+        pytest.skip(missing)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    _need_chromium()
+    tmp = tmp_path_factory.mktemp("browser-app")
+    with AppProcess(tmp / "app.log", generator="template", feedback_dir=str(tmp / "feedback")) as proc:
+        proc.wait_until_served()
+        yield proc, tmp / "feedback"
+        print(proc.log_tail())
+
+
+@pytest.fixture(scope="module")
+def browser(app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def new_page(browser, url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(url)
+    page.wait_for_selector("#wb-message textarea", timeout=60_000)
+    return page, dialogs
+
+
+def send(page, text: str) -> None:
+    page.fill("#wb-message textarea", text)
+    page.click("#wb-send")
+
+
+def toast_texts(page) -> list[str]:
+    return page.locator("[data-testid='toast-text']").all_inner_texts()
+
+
+def test_chat_rate_two_items_save_and_find_them_in_the_store(app, browser):
+    proc, feedback_dir = app
+    page, dialogs = new_page(browser, proc.url)
+    send(page, f"I loved Toy Story and Up, something for a family night? {XSS}")
+    page.wait_for_selector("#wb-card-1 .wb-title", timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelector('#wb-turn-status').innerText.includes('Reply by')", timeout=60_000
+    )
+    # the payload is shown as text and never executed
+    chat_text = page.inner_text("#wb-chat")
+    assert XSS in chat_text
+    assert page.locator("#wb-chat img[src='x']").count() == 0
+    assert dialogs == []
+    titles = page.locator(".wb-card .wb-title").all_inner_texts()
+    assert len(titles) == 5
+
+    # saving without a name warns and saves nothing
+    page.click("#wb-verdict-0 label:has(input[value='like'])")
+    page.click("#wb-rating-1 label:has(input[value='4'])")
+    page.wait_for_function(
+        "() => document.querySelector('#wb-pending').innerText.includes('2 judgements unsaved')", timeout=30_000
+    )
+    page.click("#wb-save")
+    page.wait_for_selector("[data-testid='toast-text']", timeout=30_000)
+    assert any("enter your name" in t for t in toast_texts(page))
+    from workbench.feedback import FeedbackStore
+
+    assert len(FeedbackStore(feedback_dir).read()) == 0
+
+    page.fill("#wb-annotator textarea", "browser-annotator")
+    page.click("#wb-save")
+    page.wait_for_function(
+        "() => document.querySelector('#wb-pending').innerText.includes('All saved')", timeout=30_000
+    )
+    for close in page.locator("[data-testid='toast-close']").all():  # a clean picture
+        close.click()
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser-app.png"), full_page=True)
+    if os.environ.get("WORKBENCH_UPDATE_SCREENSHOT"):  # refresh the README's picture
+        (PROJECT_ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copy(ARTIFACTS / "browser-app.png", PROJECT_ROOT / "docs" / "screenshot.png")
+
+    (record,) = FeedbackStore(feedback_dir).read()
+    assert record.annotator == "browser-annotator"
+    assert record.user_message.endswith(XSS) and record.turn_index == 0
+    judged = [(j.title, j.label, j.rating) for j in record.slate if j.judged]
+    assert judged == [(record.slate[0].title, "like", None), (record.slate[1].title, None, 4)]
+    assert [j.title.split(" (")[0] for j in record.slate] == titles
+
+    from workbench.catalog import load_catalog
+    from workbench.config import Settings
+
+    catalog = load_catalog(Settings().catalog)
+    assert all(j.item_id in catalog for j in record.slate)  # items only from the catalogue
+
+
+def test_two_users_never_see_each_others_turns(app, browser):
+    proc, _ = app
+    alice, _ = new_page(browser, proc.url)
+    bob, _ = new_page(browser, proc.url)
+    send(alice, "alice likes crime thrillers like Collateral")
+    alice.wait_for_selector("#wb-card-0 .wb-title", timeout=120_000)
+    assert "alice likes" not in bob.inner_text("#wb-chat")
+    assert bob.locator("#wb-card-0 .wb-title").count() == 0  # bob has no slate yet
+    send(bob, "bob wants animated family films like Finding Nemo")
+    bob.wait_for_selector("#wb-card-0 .wb-title", timeout=120_000)
+    bob.wait_for_function(
+        "() => document.querySelector('#wb-turn-status').innerText.includes('Reply by')", timeout=60_000
+    )
+    assert "bob wants" not in alice.inner_text("#wb-chat")
+    assert "alice likes" not in bob.inner_text("#wb-chat")
+    assert alice.locator(".wb-card .wb-title").all_inner_texts() != bob.locator(".wb-card .wb-title").all_inner_texts()
