@@ -18,6 +18,7 @@ username (``gr.LoginButton``); elsewhere, or when not signed in, the name field.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ def save_pending(services: Services, session: ChatSession, annotator: str) -> in
     if not annotator:
         raise FeedbackError(
             f"{pending_label(session.pending_count)} not saved: enter your name"
-            + (" or sign in" if services.settings.use_hf_login else "")
+            + (" or sign in" if hf_login_available(services) else "")
             + " first, then press Save"
         )
     records = [make_turn_record(services, ex, j, annotator) for ex, j in pending]
@@ -144,12 +145,28 @@ class FeedbackBar:
         return [self.name]
 
 
+def hf_login_available(services: Services) -> bool:
+    """Sign-in with Hugging Face: on a Space with ``hf_oauth: true`` and gradio's OAuth extras installed.
+
+    Without the extras (``pip install "gradio[oauth]"``; Spaces install them), Gradio would fail
+    at start-up, so the app falls back to the name field and logs why.
+    """
+    if not services.settings.use_hf_login:
+        return False
+    missing = [m for m in ("authlib", "itsdangerous") if importlib.util.find_spec(m) is None]
+    if missing:
+        log.warning("hf_oauth is on but %s is not installed (pip install 'gradio[oauth]'); "
+                    "annotators type their name instead", ", ".join(missing))
+        return False
+    return True
+
+
 def build_feedback_bar(services: Services) -> FeedbackBar:
     """Annotator identity, the pending count and the Save button (call inside a Blocks context)."""
     with gr.Group(elem_id="wb-feedback-bar"):
         with gr.Row(equal_height=True):
             login = None
-            if services.settings.use_hf_login:
+            if hf_login_available(services):
                 login = gr.LoginButton(size="sm", scale=1)
             name = gr.Textbox(
                 label="Annotator", placeholder="Your name (saved with your judgements)",

@@ -1,0 +1,79 @@
+"""build_demo smoke tests over fake services: it builds, exposes only the named API, is safe to serve."""
+
+from __future__ import annotations
+
+import copy
+
+import gradio as gr
+import pytest
+from ui_support import make_services
+
+from workbench.ui import build_demo, launch_options
+from workbench.ui.settings_panel import MAX_SLATE
+
+
+class NeverCopy:
+    """Deep-copying this means something dragged the services into per-page-load work."""
+
+    def __deepcopy__(self, memo):
+        raise AssertionError("the page config references the services")
+
+
+@pytest.fixture
+def services(tiny_catalog, tmp_path):
+    return make_services(tiny_catalog, tmp_path / "feedback")
+
+
+def blocks_of(demo, kind):
+    return [b for b in demo.blocks.values() if isinstance(b, kind)]
+
+
+def test_build_demo_returns_blocks_without_launching(services):
+    demo = build_demo(services)
+    assert isinstance(demo, gr.Blocks)
+    assert not getattr(demo, "is_running", False)
+    (chatbot,) = blocks_of(demo, gr.Chatbot)
+    assert chatbot.sanitize_html and chatbot.allow_tags is False  # no raw HTML from messages
+    assert chatbot.feedback_options == ("Like", "Dislike")
+    sliders = blocks_of(demo, gr.Slider)
+    assert [s.maximum for s in sliders] == [MAX_SLATE]
+    assert not demo.expects_oauth  # no LoginButton off a Space
+
+
+def test_only_the_named_api_is_public(services):
+    demo = build_demo(services)
+    assert set(demo.get_api_info()["named_endpoints"]) == {"/chat", "/feedback", "/status"}
+
+
+def test_page_config_does_not_reference_services(services):
+    """Regression: a functools.partial(…, services) in a component made every page load deep-copy
+    the catalogue and models (seconds per request on the real app)."""
+    services.sentinel = NeverCopy()
+    demo = build_demo(services)
+    copy.deepcopy(demo.config)  # what gradio does for every GET /
+
+
+def test_sign_in_with_hugging_face_only_on_a_space_with_oauth(tiny_catalog, tmp_path, monkeypatch):
+    import importlib.util
+
+    from workbench.ui.feedback_panel import hf_login_available
+
+    plain = make_services(tiny_catalog, tmp_path / "fb2", on_space=True)  # a Space without hf_oauth
+    assert not hf_login_available(plain) and not build_demo(plain).expects_oauth
+    oauth = make_services(tiny_catalog, tmp_path / "fb", on_space=True, oauth_client_id="abc")
+    extras = all(importlib.util.find_spec(m) for m in ("authlib", "itsdangerous"))
+    assert hf_login_available(oauth) == extras  # without gradio[oauth] it falls back to the name field
+    if extras:
+        import gradio.oauth
+
+        monkeypatch.setattr(gradio.oauth, "_get_mocked_oauth_info", lambda: {"userinfo": {}})
+        demo = build_demo(oauth)
+        assert demo.expects_oauth and len(blocks_of(demo, gr.LoginButton)) == 1
+    else:
+        assert not build_demo(oauth).expects_oauth  # and the app still starts
+
+
+def test_launch_options_point_at_existing_assets():
+    opts = launch_options()
+    assert all(p.exists() for p in opts["css_paths"])
+    assert isinstance(opts["theme"], gr.themes.Base)
