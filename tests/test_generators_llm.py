@@ -85,6 +85,17 @@ def test_stream_pieces_join_to_generate_and_start_with_the_slate(tiny_model_dir:
     assert "".join(pieces) != pieces[0]  # the model added text after the primed opening
 
 
+def test_prompt_cache_gives_the_same_reply(tiny_model_dir: Path) -> None:
+    """Reusing the cached system prompt + example changes nothing in a greedy reply (and is used)."""
+    cached = TransformersGenerator(str(tiny_model_dir), device="cpu", max_new_tokens=8, max_sentences=0)
+    plain = TransformersGenerator(str(tiny_model_dir), device="cpu", max_new_tokens=8, max_sentences=0,
+                                  cache_prompt=False)
+    for intent in ("recommend", "why"):
+        assert cached.generate(request(intent)) == plain.generate(request(intent))
+    assert cached.prompt_cache_hits == 2 and cached.cache_prompt
+    assert plain._prefix is None
+
+
 def test_unprimed_reply_is_model_text_only(tiny_model_dir: Path) -> None:
     """With prime=False the reply is only what the model decoded, capped by max_new_tokens."""
     gen = TransformersGenerator(str(tiny_model_dir), device="cpu", max_new_tokens=5, prime=False,

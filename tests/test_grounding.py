@@ -141,6 +141,19 @@ def test_ambiguous_title_resolves_to_the_slate_item() -> None:
     assert out86.fixes == 0 and out86.mentioned == ("4",)
 
 
+def test_two_films_with_one_title_can_both_be_on_the_slate() -> None:
+    """Heat (1986) and Heat (1995) both on the slate: each keeps its own year, no fixes."""
+    out = ground("Heat (1986) and Heat (1995) are both here.", [HEAT, HEAT86], CATALOG)
+    assert out.fixes == 0 and out.mentioned == ("4", "3")
+
+
+def test_slate_item_with_another_id_for_the_same_film_is_kept() -> None:
+    """A slate item whose id differs from the catalogue's copy of the same film is not "fixed"."""
+    copy = Item("other-id", "Collateral", 2004)
+    out = ground("Try Collateral (2004).", [copy], CATALOG)
+    assert out.fixes == 0 and out.mentioned == ("other-id",)
+
+
 def test_slate_item_outside_catalogue_is_recognised() -> None:
     """A slate item the catalogue lacks is still recognised (and its near misses replaced)."""
     extra = Item("x1", "Moonlit Harbour", 2020)

@@ -311,6 +311,7 @@ class _Context:
     ok_ids: set[str] = field(default_factory=set)
     slate_ids: set[str] = field(default_factory=set)
     ok_by_key: dict[tuple[str, ...], Item] = field(default_factory=dict)
+    ok_by_key_year: dict[tuple[tuple[str, ...], int | None], Item] = field(default_factory=dict)
     fuzzy_choices: dict[str, Item] = field(default_factory=dict)
     safe_words: set[str] = field(default_factory=set)
 
@@ -318,6 +319,7 @@ class _Context:
         for item in (*self.slate, *self.allowed):
             self.ok_ids.add(item.item_id)
             self.ok_by_key.setdefault(_key(item.title), item)
+            self.ok_by_key_year.setdefault((_key(item.title), item.year), item)
             self.fuzzy_choices.setdefault(_norm_for_fuzzy(item.title), item)
             for fact in (*item.cast, *item.directors, *item.genres):
                 self.safe_words.update(t[0] for t in _tokens(fact))
@@ -334,9 +336,10 @@ def _resolve(ctx: _Context, key: tuple[str, ...], year: int | None, start: int, 
     items = entry.items if entry else []
     ok_same_title = ctx.ok_by_key.get(key)
     if year is not None:
+        ok_exact = ctx.ok_by_key_year.get((key, year))
+        if ok_exact is not None:
+            return _Mention(start, end, "keep", slate_id=ctx.slate_id(ok_exact))
         exact = [i for i in items if i.year == year]
-        if exact and exact[0].item_id in ctx.ok_ids:
-            return _Mention(start, end, "keep", slate_id=ctx.slate_id(exact[0]))
         if ok_same_title is not None:
             reason = "not on the slate" if exact else "wrong year"
             return _Mention(start, end, "replace", ok_same_title.display_title,

@@ -134,6 +134,8 @@ class TransformersGenerator:
             first candidate's title) and let the model continue; keeps small models on the slate.
         max_sentences: stop once the reply has this many sentences (0: no limit); small
             models ramble past the 2-4 sentences they are asked for.
+        cache_prompt: keep the attention cache of the fixed part of the prompt (system prompt
+            and worked example) and reuse it, so each reply only encodes its own request.
     """
 
     def __init__(
@@ -148,6 +150,7 @@ class TransformersGenerator:
         repetition_penalty: float = 1.15,
         prime: bool = True,
         max_sentences: int = 4,
+        cache_prompt: bool = True,
     ):
         if max_new_tokens < 1:
             raise GenerationError(f"max_new_tokens must be positive, got {max_new_tokens}")
@@ -163,6 +166,9 @@ class TransformersGenerator:
         self.repetition_penalty = repetition_penalty
         self.prime = prime
         self.max_sentences = max_sentences
+        self.cache_prompt = cache_prompt
+        self._prefix: tuple[str, Any, Any] | None = None  # (text, input ids, attention cache)
+        self.prompt_cache_hits = 0
         self._lock = threading.Lock()
         self._model: Any = None
         self._tokenizer: Any = None
@@ -258,7 +264,9 @@ class TransformersGenerator:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         prefix = reply_prefix(request) if self.prime else ""
-        inputs = self._encode(build_messages(request), prefix).to(self._device)
+        messages = build_messages(request)
+        inputs = self._encode(messages, prefix).to(self._device)
+        past = self._prompt_cache(messages[:-1], inputs["input_ids"]) if self.cache_prompt else None
         streamer = TextIteratorStreamer(
             tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=self.timeout_s
         )
@@ -279,6 +287,8 @@ class TransformersGenerator:
             stopping_criteria=StoppingCriteriaList([_Stop()]),
             pad_token_id=tokenizer.pad_token_id,
         )
+        if past is not None:
+            kwargs[_cache_kwarg()] = past
         if self.temperature > 0:
             kwargs.update(do_sample=True, temperature=self.temperature, top_p=0.9)
         else:
@@ -327,6 +337,37 @@ class TransformersGenerator:
     def generate(self, request: GenerationRequest) -> str:
         return "".join(self.stream(request))
 
+    def _prompt_cache(self, fixed: list[dict[str, str]], input_ids: Any) -> Any:
+        """A copy of the attention cache for the fixed messages, if ``input_ids`` starts with them."""
+        try:
+            import copy
+
+            import torch
+            from transformers import DynamicCache
+
+            tokenizer = self._tokenizer
+            if not getattr(tokenizer, "chat_template", None):
+                return None
+            text = tokenizer.apply_chat_template(fixed, tokenize=False)
+            if self._prefix is None or self._prefix[0] != text:
+                ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+                ids = ids.to(self._device)
+                cache = DynamicCache(config=self._model.config)
+                with torch.inference_mode():
+                    self._model(input_ids=ids, use_cache=True, **{_cache_kwarg(): cache})
+                self._prefix = (text, ids, cache)
+            _, ids, cache = self._prefix
+            n = ids.shape[1]
+            # reuse only when the request tokenises to the same leading tokens, and leaves some
+            if input_ids.shape[1] <= n or not torch.equal(input_ids[0, :n], ids[0]):
+                return None
+            self.prompt_cache_hits += 1
+            return copy.deepcopy(cache)
+        except Exception as exc:  # an optimisation only: never fail a reply over it
+            log.debug("prompt cache unavailable for %s: %s", self.model_id, exc)
+            self.cache_prompt = False
+            return None
+
     def _encode(self, messages: list[dict[str, str]], prefix: str = "") -> Any:
         tokenizer = self._tokenizer
         if getattr(tokenizer, "chat_template", None):
@@ -336,6 +377,15 @@ class TransformersGenerator:
             text += "Assistant:" + (" " if prefix else "")
         # the chat template already holds the special tokens (BOS etc.)
         return tokenizer(text + prefix, return_tensors="pt", add_special_tokens=False)
+
+
+def _cache_kwarg() -> str:
+    """transformers 5.x renamed ``past_key_values`` to ``cache``; use whichever this version knows."""
+    try:
+        from transformers.generation.utils import ALL_CACHE_NAMES
+    except ImportError:
+        return "past_key_values"
+    return "cache" if "cache" in ALL_CACHE_NAMES else "past_key_values"
 
 
 def _cache_valid(target: Path, bundled: BundledGGUF) -> bool:
