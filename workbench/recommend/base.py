@@ -321,9 +321,21 @@ class MatrixScorer:
         hist = self._canonical_history(normalize_history(history))
         scores, sources = self._scores_with_sources(hist)
         mask = candidate_mask(
-            self.item_ids, self.catalog, hist if exclude_history else {}, exclude, filters
+            self.item_ids, self.catalog, hist if exclude_history else {}, exclude, filters,
+            vocabulary=self._vocab(), in_catalog=self._in_catalog(),
         )
         return to_scored_items(self.item_ids, scores, sources, mask, k)
+
+    def _in_catalog(self) -> np.ndarray | None:
+        """Cached :func:`catalog_mask` for the current vocabulary and catalogue."""
+        if self.catalog is None:
+            return None
+        cached = getattr(self, "_in_catalog_cache", None)
+        # Holding the objects (not their ids) so a recycled id can never match.
+        if cached is None or cached[0] is not self.vocabulary or cached[1] is not self.catalog:
+            cached = (self.vocabulary, self.catalog, catalog_mask(self.item_ids, self.catalog))
+            self._in_catalog_cache = cached
+        return cached[2]
 
     def _scores_with_sources(self, hist: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         scores = self.score_matrix(self.history_matrix([hist]))[0]
@@ -377,31 +389,45 @@ def candidate_mask(
     history: Mapping[str, float],
     exclude: Collection[str],
     filters: ItemFilter | None,
+    *,
+    vocabulary: Vocabulary | None = None,
+    in_catalog: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Boolean mask over ``item_ids`` of the items that may be recommended."""
+    """Boolean mask over ``item_ids`` of the items that may be recommended.
+
+    ``vocabulary`` (over ``item_ids``) and ``in_catalog`` (which of them the catalogue
+    holds) are optional precomputed helpers that make repeated calls cheap.
+    """
     if isinstance(exclude, (str, bytes)):
         raise RecommenderError(f"exclude must be a collection of ids, got the string {exclude!r}")
-    mask = np.ones(len(item_ids), dtype=bool)
+    if filters is not None and not filters.is_empty and catalog is None:
+        raise RecommenderError("filters need a catalogue: construct the recommender with catalog=...")
+    if catalog is not None:
+        mask = (catalog_mask(item_ids, catalog) if in_catalog is None else in_catalog).copy()
+    else:
+        mask = np.ones(len(item_ids), dtype=bool)
     drop = set(history) | {str(i) for i in exclude}
-    if filters is not None and not filters.is_empty:
-        if catalog is None:
-            raise RecommenderError(
-                "filters need a catalogue: construct the recommender with catalog=..."
-            )
     if catalog is not None:
         drop |= {catalog.canonical_id(i) for i in drop if i in catalog}
-        allowed = filters.allowed_ids(catalog) if filters is not None and not filters.is_empty else None
-        for row, item_id in enumerate(item_ids):
-            item = catalog.get(item_id)
-            if item is None or (allowed is not None and item.item_id not in allowed):
-                mask[row] = False  # never recommend what the catalogue does not hold
+        if filters is not None and not filters.is_empty:
+            allowed = filters.allowed_ids(catalog)
+            # never recommend what the catalogue does not hold, nor what the filters reject
+            mask &= np.fromiter(
+                ((item := catalog.get(i)) is not None and item.item_id in allowed for i in item_ids),
+                dtype=bool, count=len(item_ids),
+            )
     elif filters is not None:
         drop |= set(filters.exclude_ids)
     if drop:
-        for row, item_id in enumerate(item_ids):
-            if item_id in drop:
-                mask[row] = False
+        vocab = vocabulary if vocabulary is not None else Vocabulary(item_ids)
+        rows = vocab.numbers(drop, missing="drop")
+        mask[rows] = False
     return mask
+
+
+def catalog_mask(item_ids: Sequence[str], catalog: Catalog) -> np.ndarray:
+    """Which of ``item_ids`` the catalogue holds (by id or alias)."""
+    return np.fromiter((i in catalog for i in item_ids), dtype=bool, count=len(item_ids))
 
 
 def to_scored_items(
