@@ -121,6 +121,8 @@ def status_api(services: Services) -> dict[str, Any]:
         "items": len(services.catalog),
         "index_id": services.index_id,
         "generator": services.generators.status(),
+        "status": services.status(),
+        "busy": services.busy,  # an LLM or the recommenders are still loading in the background
         "app_version": services.app_version,
     }
 
@@ -174,7 +176,7 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
                                            reply_label, comment)
 
     def status() -> dict:
-        """Catalogue size, index id, generator status and app version."""
+        """Catalogue size, index id, generator and start-up status, app version."""
         return status_api(services)
 
     gr.api(chat, api_name="chat", concurrency_id="turn")

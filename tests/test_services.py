@@ -1,0 +1,81 @@
+"""build_services on a tiny catalogue (hash embedder, in-memory index): the real wiring, end to end.
+
+Guards: every component is wired (a UI turn through the real engine returns catalogue items and a
+record saves with the index id); the fitted recommender is cached and reused; background fitting
+hands the recommender to the engine when done; start-up loads no LLM unless asked.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import TINY_ITEMS
+
+from workbench.catalog import Catalog
+from workbench.config import Settings
+from workbench.interactions import Interactions
+from workbench.services import build_services, recommender_cache_dir
+from workbench.ui.chat_panel import new_session, stream_turn, sync_judgements
+from workbench.ui.feedback_panel import save_pending
+from workbench.ui.settings_panel import MAX_SLATE, TurnPrefs
+
+ROWS = [  # users who liked family films together, and crime films together
+    (u, i, "liked", 1.0)
+    for u, items in {
+        "u1": ["1", "2", "11"], "u2": ["1", "2"], "u3": ["2", "11", "12"], "u4": ["3", "5"],
+        "u5": ["3", "5", "10"], "u6": ["5", "10"], "u7": ["8", "9"], "u8": ["8", "9", "7"],
+        "u9": ["1", "11"], "u10": ["3", "10"],
+    }.items()
+    for i in items
+]
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    Catalog(TINY_ITEMS, source="tiny").save_jsonl(tmp_path / "catalog.jsonl")
+    Interactions.from_rows(ROWS).save_csv(tmp_path / "interactions.csv")
+    return Settings(
+        catalog=str(tmp_path / "catalog.jsonl"), interactions=str(tmp_path / "interactions.csv"),
+        index_dir=str(tmp_path / "no-index"), embed_model="hash-64", generator="template",
+        feedback_dir=str(tmp_path / "feedback"), cache_dir=str(tmp_path / "cache"), k=3,
+    )
+
+
+def test_services_wire_a_turn_and_a_saved_record(settings):
+    services = build_services(settings, load_generator_in_background=False, fit_in_background=False)
+    assert services.recommender is not None and services.engine.recommender is services.recommender
+    assert services.index_id.startswith("no-index@")
+    session = new_session(services)
+    for _ in stream_turn(services, session, "I loved Toy Story, something for the family?", TurnPrefs(k=3)):
+        pass
+    ex = session.slate_exchange
+    assert ex is not None and len(ex.recommendations) == 3
+    assert all(r.item.item_id in services.catalog for r in ex.recommendations)
+    sync_judgements(session, ["", "like", "5"] + [None, None] * (MAX_SLATE - 1))
+    assert save_pending(services, session, "ann") == 1
+    (record,) = services.store.read()
+    assert record.index_id == services.index_id and record.catalog_hash == services.catalog.content_hash
+    assert record.slate[0].label == "like" and record.slate[0].rating == 5
+    assert not services.generators.loading  # no LLM was asked for
+
+
+def test_fitted_recommender_is_cached_and_reused(settings):
+    first = build_services(settings, load_generator_in_background=False, fit_in_background=False)
+    directory = recommender_cache_dir(settings, first.catalog, _interactions(settings), first.index_id)
+    assert (directory / "meta.json").exists()
+    again = build_services(settings, load_generator_in_background=False, fit_in_background=False)
+    history = {"1": 1.0}
+    assert again.recommender.recommend(history, 3).ids == first.recommender.recommend(history, 3).ids
+
+
+def test_background_fit_hands_the_recommender_to_the_engine(settings):
+    services = build_services(settings, load_generator_in_background=False, fit_in_background=True)
+    assert services.background.wait(timeout=120)
+    assert services.engine.recommender is not None
+    assert services.background.state("recommenders") == "done"
+    assert not services.busy and "collaborative" not in services.status()
+
+
+def _interactions(settings):
+    from workbench.interactions import load_interactions
+
+    return load_interactions(settings.interactions)
