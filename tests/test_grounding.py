@@ -33,7 +33,7 @@ EXTRA_ITEMS = [
 CATALOG = Catalog([*TINY_ITEMS, *EXTRA_ITEMS], source="grounding-test")
 BY_ID = {item.item_id: item for item in CATALOG}
 HEAT, HEAT86, COLLATERAL, INCEPTION, UP, TOY_STORY = (BY_ID[i] for i in ("3", "4", "5", "10", "2", "1"))
-SLATE = (HEAT, COLLATERAL, INCEPTION)
+SLATE = (HEAT, COLLATERAL, INCEPTION, BY_ID["16"])  # 16: The Family (2013)
 
 # (reply, expected grounded reply, expected fix count): slate = Heat (1995), Collateral, Inception.
 CASES = [
@@ -88,6 +88,10 @@ CASES = [
                  "Saw it twice, and Heat too. A scary movie fan will like Collateral.", 0,
                  id="everyday-phrases-that-are-titles"),
     pytest.param("Like Sixth Sense (1999), Heat has a twist.", "", 1, id="title-missing-its-article"),
+    pytest.param("You will love The Collateral (2004).", "You will love Collateral (2004).", 1,
+                 id="stray-article-before-slate-title"),
+    pytest.param("Try **The Inception**.", "Try **Inception (2010)**.", 1, id="stray-article-in-bold"),
+    pytest.param("The The Family (2013) is fun.", "The Family (2013) is fun.", 1, id="doubled-article"),
 ]
 
 

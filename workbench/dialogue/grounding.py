@@ -402,9 +402,12 @@ def _resolve_marked(ctx: _Context, m: re.Match[str]) -> _Mention | None:
     ym = _INNER_YEAR_RE.match(inner)
     if ym:
         title, year = ym.group("title"), int(ym.group("year"))
-    key = _known_key(ctx, _key(title))
+    written = _key(title)
+    key = _known_key(ctx, written)
     if key:
         mention = _resolve(ctx, key, year, m.start(), m.end(), m.group())
+        if key != written and mention.action == "keep":  # "The Get Out": write the real title
+            mention = _fix_article(ctx, mention, key, year)
         if mention.action == "replace":
             # keep the markup around the corrected title
             mention.replacement = m.group().replace(m.group(name), mention.replacement, 1)
@@ -440,11 +443,22 @@ def _scan(ctx: _Context, sentence: str, lo: int, hi: int, mentions: list[_Mentio
             if not _accept(ctx, entry, key, toks, i, length, sentence, lo, ym is not None):
                 continue
             year = None
+            extra_article = False
             if ym:
                 year = int(ym.group(1))
                 consumed_years.add(ym.start(1))
                 end = ym.end()
-            mentions.append(_resolve(ctx, key, year, start, end, sentence[start:end]))
+                # "The Get Out (2017)": a model's stray article in front of a title with a year
+                if i > 0 and toks[i - 1][1] == "The" and key[0] not in ("a", "an") \
+                        and sentence[toks[i - 1][3] : start] == " " \
+                        and not any(m.end > toks[i - 1][2] for m in mentions):
+                    start, extra_article = toks[i - 1][2], True
+            mention = _resolve(ctx, key, year, start, end, sentence[start:end])
+            if extra_article and mention.action == "keep":
+                mention = _fix_article(ctx, mention, key, year)
+            elif extra_article:  # leave the article in the text; only the title is fixed
+                mention.start = toks[i][2]
+            mentions.append(mention)
             i += length
             found = True
             break
@@ -477,6 +491,15 @@ def _scan(ctx: _Context, sentence: str, lo: int, hi: int, mentions: list[_Mentio
             mentions.append(_resolve(ctx, known, int(ym.group(1)), start, ym.end(), ""))
         else:
             mentions.append(_invented(ctx, sentence[start : ym.start()].strip(), start, ym.end()))
+
+
+def _fix_article(ctx: _Context, mention: _Mention, key: tuple[str, ...], year: int | None) -> _Mention:
+    """A kept mention written with a wrong article becomes the item's display title."""
+    item = ctx.ok_by_key_year.get((key, year)) or ctx.ok_by_key.get(key)
+    if item is None:
+        return mention
+    return _Mention(mention.start, mention.end, "replace", item.display_title, mention.slate_id,
+                    "near miss")
 
 
 def _known_key(ctx: _Context, key: tuple[str, ...]) -> tuple[str, ...] | None:
