@@ -155,3 +155,30 @@ def test_two_users_never_see_each_others_turns(app, browser):
     assert "bob wants" not in alice.inner_text("#wb-chat")
     assert "alice likes" not in bob.inner_text("#wb-chat")
     assert alice.locator(".wb-card .wb-title").all_inner_texts() != bob.locator(".wb-card .wb-title").all_inner_texts()
+
+
+def test_example_prompt_reply_like_undo_and_new_conversation(app, browser):
+    proc, _ = app
+    page, _ = new_page(browser, proc.url)
+    page.click("#wb-chat button[aria-label^='Select example 2']")  # "no horror please, a 90s thriller like Heat"
+    page.wait_for_function(
+        "() => document.querySelector('#wb-turn-status').innerText.includes('Reply by')", timeout=120_000
+    )
+    assert "90s thriller like Heat" in page.inner_text("#wb-chat")
+    page.locator("#wb-chat button[aria-label='Like']").last.click()  # like the reply
+    page.wait_for_function(
+        "() => document.querySelector('#wb-pending').innerText.includes('1 judgement unsaved')", timeout=30_000
+    )
+    page.click("#wb-undo")  # the message goes back into the box, the turn leaves the chat
+    page.wait_for_function(
+        "() => document.querySelector('#wb-message textarea').value.includes('thriller like Heat')",
+        timeout=30_000,
+    )
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"#wb-chat button[aria-label='Like']\").length === 0", timeout=30_000
+    )  # no reply left on screen
+    assert "1 judgement unsaved" in page.inner_text("#wb-pending")  # undo never drops a judgement
+    page.click("#wb-clear")
+    page.wait_for_function(
+        "() => document.querySelector('#wb-turn-status').innerText.includes('New conversation')", timeout=30_000
+    )

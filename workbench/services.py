@@ -288,6 +288,13 @@ class BackgroundTasks:
     def running(self) -> list[str]:
         return [n for n, s in self._state.items() if s == "running"]
 
+    def wait_for(self, name: str, timeout: float | None = None) -> bool:
+        """Block until job ``name`` has finished (or was never started); True when it is not running."""
+        thread = self._threads.get(name)
+        if thread is not None:
+            thread.join(timeout)
+        return self._state.get(name) != "running"
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every job has finished; True when none is still running."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -295,6 +302,9 @@ class BackgroundTasks:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return not self.running
 
+
+#: Longest a turn waits for the recommenders still loading at start-up (seconds).
+RECOMMENDER_WAIT_S = 30.0
 
 #: Bump when what the recommender cache holds changes meaning.
 RECOMMENDER_CACHE_VERSION = 1
@@ -363,6 +373,15 @@ class Services:
             parts.append(f"index {self.index_id}")
         parts.append(f"v{self.app_version}")
         return " · ".join(parts)
+
+    def wait_for_recommender(self, timeout: float = RECOMMENDER_WAIT_S) -> bool:
+        """Let a turn wait (bounded) for the recommender still loading at start-up.
+
+        Recommendations without collaborative filtering are noticeably worse, so the first
+        turns after a start wait for it rather than answer from search alone; after
+        ``timeout`` they go ahead without it (and the status line says so).
+        """
+        return self.background.wait_for("recommenders", timeout)
 
     @property
     def busy(self) -> bool:

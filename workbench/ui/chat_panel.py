@@ -84,6 +84,7 @@ def stream_turn(
     exchange = session.begin(message)
     yield exchange, choice
     try:
+        services.wait_for_recommender()
         for piece in services.engine.stream(
             session.conversation, message, k=prefs.k, filters=prefs.filters, generator=choice.generator
         ):
@@ -113,7 +114,10 @@ def turn_status(services: Services, exchange: Exchange | None, choice: Generator
             parts.append(f"{result.grounding_fixes} title(s) not in the slate were removed from the reply")
         parts.extend(result.notes)
     elif choice is not None:
-        parts.append(f"Writing with {choice.name}…")
+        if services.background.state("recommenders") == "running":
+            parts.append("Waiting for collaborative filtering to finish loading (first turn after a start)…")
+        else:
+            parts.append(f"Writing with {choice.name}…")
     if choice is not None and choice.note:
         parts.append(choice.note)
     if not parts:
