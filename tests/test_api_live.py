@@ -112,3 +112,31 @@ def test_ui_handlers_are_not_public_api(live):
     _, url = live
     endpoints = set(client(url).view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert endpoints == {"/chat", "/feedback", "/status"}
+
+
+def test_password_auth_protects_page_and_api(tiny_catalog_module, tmp_path):
+    """Self-hosting with WORKBENCH_AUTH=user:password: app.py passes settings.auth_pair to launch."""
+    import urllib.error
+    import urllib.request
+
+    from workbench.config import Settings
+    from workbench.ui import build_demo
+
+    settings = Settings(auth="ann:s3cret")
+    services = make_services(tiny_catalog_module, tmp_path / "fb")
+    demo = build_demo(services)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                auth=settings.auth_pair)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with pytest.raises(Exception) as no_login:  # noqa: B017 - the client's error type varies by version
+            gradio_client.Client(url, verbose=False, download_files=False)
+        assert "401" in str(no_login.value) or "auth" in str(no_login.value).lower(), no_login.value
+        with pytest.raises(urllib.error.HTTPError) as err:  # no component config without login
+            urllib.request.urlopen(url + "config", timeout=10)
+        assert err.value.code == 401
+        c = gradio_client.Client(url, auth=settings.auth_pair, verbose=False, download_files=False)
+        assert c.predict("Toy Story", "", api_name="/chat")["items"]
+    finally:
+        demo.close()
