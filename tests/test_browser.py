@@ -67,7 +67,7 @@ def new_page(browser, url):
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
     page = context.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("dialog", lambda d: (dialogs.append(f"{d.type}:{d.message}"), d.dismiss()))
     page.goto(url)
     page.wait_for_selector("#wb-message textarea", timeout=60_000)
     return page, dialogs
@@ -125,6 +125,14 @@ def test_chat_rate_two_items_save_and_find_them_in_the_store(app, browser):
         (PROJECT_ROOT / "docs").mkdir(exist_ok=True)
         shutil.copy(ARTIFACTS / "browser-app.png", PROJECT_ROOT / "docs" / "screenshot.png")
 
+    again = page.context.new_page()  # the browser remembers who is annotating
+    again.goto(proc.url)
+    again.wait_for_selector("#wb-annotator textarea", timeout=60_000)
+    again.wait_for_function(
+        "() => document.querySelector('#wb-annotator textarea').value === 'browser-annotator'", timeout=30_000
+    )
+    again.close()
+
     (record,) = FeedbackStore(feedback_dir).read()
     assert record.annotator == "browser-annotator"
     assert record.user_message.endswith(XSS) and record.turn_index == 0
@@ -159,7 +167,7 @@ def test_two_users_never_see_each_others_turns(app, browser):
 
 def test_example_prompt_reply_like_undo_and_new_conversation(app, browser):
     proc, _ = app
-    page, _ = new_page(browser, proc.url)
+    page, dialogs = new_page(browser, proc.url)
     page.click("#wb-chat button[aria-label^='Select example 2']")  # "no horror please, a 90s thriller like Heat"
     page.wait_for_function(
         "() => document.querySelector('#wb-turn-status').innerText.includes('Reply by')", timeout=120_000
@@ -182,3 +190,6 @@ def test_example_prompt_reply_like_undo_and_new_conversation(app, browser):
     page.wait_for_function(
         "() => document.querySelector('#wb-turn-status').innerText.includes('New conversation')", timeout=30_000
     )
+    page.close(run_before_unload=True)  # leaving with an unsaved judgement asks first
+    page.wait_for_timeout(1000)
+    assert any(d.startswith("beforeunload") for d in dialogs), dialogs

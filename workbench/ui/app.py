@@ -49,6 +49,13 @@ def launch_options() -> dict[str, Any]:
         "css_paths": [ASSETS / "style.css"],
         "footer_links": ["api", "gradio"],
     }
+    # Ask before leaving a page with unsaved judgements (the browser shows its own wording).
+    opts["head"] = (
+        "<script>window.addEventListener('beforeunload', (e) => {"
+        "const p = document.querySelector('#wb-pending');"
+        "if (p && p.innerText.includes('unsaved')) { e.preventDefault(); e.returnValue = ''; }"
+        "});</script>"
+    )
     if (ASSETS / "logo.svg").exists():
         opts["favicon_path"] = ASSETS / "logo.svg"
     return opts
@@ -133,6 +140,13 @@ def build_demo(services: Services) -> gr.Blocks:
         for widget in slate.values:
             widget.input(count_pending, [state, *slate.values], feedback.status, queue=False,
                          show_progress="hidden", trigger_mode="always_last", api_visibility="private")
+
+        # Annotators type their name once per browser, not once per visit.
+        remembered = gr.BrowserState("", storage_key="chat-rec-workbench-annotator")
+        demo.load(lambda name: name or gr.skip(), remembered, feedback.name, queue=False,
+                  api_visibility="private")
+        feedback.name.change(lambda name: name, feedback.name, remembered, queue=False,
+                             api_visibility="private")
 
         timer = gr.Timer(STATUS_POLL_S, active=services.busy)
 
