@@ -5,10 +5,17 @@
 dialogue engine, feedback store, generators). The UI, the API endpoints and the
 benchmarks receive a ``Services`` and never construct components themselves.
 
-Start-up is kept fast: the committed index is loaded, the recommenders are
-fitted on the bundled interactions, and the LLM is loaded in a background
-thread *started here* (never at import). Until it is ready, turns use the
-template generator and :meth:`GeneratorPool.choose` says so.
+Start-up is kept fast (the page is served in seconds): the committed index is
+loaded synchronously; three things then happen on background threads *started
+here* (never at import):
+
+* the fitted recommender is loaded from its cache under ``cache_dir`` (or fitted
+  on the bundled interactions and cached, on a first start); the first turns
+  wait for it, bounded by :data:`RECOMMENDER_WAIT_S`;
+* the sentence-transformers model is warmed up, so the first turn does not pay
+  for loading it;
+* the configured LLM loads (:class:`GeneratorPool`); until it is ready, turns
+  use the template generator and the status line says so.
 
 It knows how components fit together; it does not know gradio.
 """
