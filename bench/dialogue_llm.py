@@ -102,7 +102,10 @@ def measure(gen: TransformersGenerator, req: GenerationRequest, grounder: Ground
     grounded = grounder.ground(text, req.recommendations)
     return {
         "message": req.turns[-1].text[:80],
+        "slate": [r.item.display_title for r in req.recommendations],
+        "raw_reply": text,
         "reply": grounded.text,
+        "fixes": [f"{f.kind} {f.span!r} ({f.reason})" for f in grounded.events],
         "first_piece_s": pieces[0][0] if pieces else total,
         "first_token_s": first_token,
         "total_s": total,

@@ -92,6 +92,10 @@ CASES = [
                  id="stray-article-before-slate-title"),
     pytest.param("Try **The Inception**.", "Try **Inception (2010)**.", 1, id="stray-article-in-bold"),
     pytest.param("The The Family (2013) is fun.", "The Family (2013) is fun.", 1, id="doubled-article"),
+    pytest.param("The Inceptio (2010) is clever.", "Inception (2010) is clever.", 1,
+                 id="near-miss-with-article-at-sentence-start"),
+    pytest.param("Try The Lost Kingdom (2003). Heat is good.", "Heat is good.", 1,
+                 id="invented-title-after-a-verb"),
 ]
 
 

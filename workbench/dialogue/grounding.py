@@ -481,8 +481,9 @@ def _scan(ctx: _Context, sentence: str, lo: int, hi: int, mentions: list[_Mentio
                 break
         while phrase and not (_is_capitalised(phrase[0][1]) or phrase[0][1][:1].isdigit()):
             phrase.pop(0)
-        if phrase and phrase[0][0] in COMMON_WORDS and phrase[0][2] == toks[0][2] and len(phrase) > 1:
-            phrase.pop(0)
+        if phrase and phrase[0][0] in COMMON_WORDS and phrase[0][0] not in _ARTICLES \
+                and phrase[0][2] == toks[0][2] and len(phrase) > 1:
+            phrase.pop(0)  # "Try The Lost Kingdom (2003)": "Try" is not part of the title
         if not phrase or any(m.start <= phrase[0][2] < m.end for m in mentions):
             continue
         start = phrase[0][2]
