@@ -275,9 +275,12 @@ def split_validation(dialogues: Sequence[Mapping[str, Any]], fraction: float = 0
 
 
 def build_eval_engine(catalog: Catalog, retriever: Any, item_vectors: Any, train: Sequence[Mapping[str, Any]],
-                      recommender: str) -> Any:
-    """An engine whose every learned part comes from ``train`` (no catalogue mention counts)."""
-    from workbench.dialogue.engine import ChatEngine
+                      recommender: str, *, search: bool = True) -> Any:
+    """An engine whose every learned part comes from ``train`` (no catalogue mention counts).
+
+    ``search=False`` skips the retriever when gathering (for systems that give it no weight).
+    """
+    from workbench.dialogue.engine import ChatEngine, EngineWeights
     from workbench.dialogue.factory import build_recommender
     from workbench.dialogue.generators.template import TemplateGenerator
     from workbench.recommend import ItemKNNScorer
@@ -292,7 +295,8 @@ def build_eval_engine(catalog: Catalog, retriever: Any, item_vectors: Any, train
     elif recommender == "hybrid":
         rec = build_recommender(catalog, interactions, item_vectors,
                                 weights={"cf": 0.5, "knn": 1.0, "content": 0.5, "popularity": 0.0})
-    return ChatEngine(catalog, retriever, rec, TemplateGenerator(), popularity=pop)
+    weights = EngineWeights() if search else EngineWeights(dense=0.0, lexical=0.0)
+    return ChatEngine(catalog, retriever, rec, TemplateGenerator(), popularity=pop, weights=weights)
 
 
 def evaluate(
@@ -316,25 +320,28 @@ def evaluate(
     fit_part, val_part = split_validation(train)
     val_samples = samples(val_part, catalog, mentions)
     results: list[SystemResult] = []
-    engines: dict[str, tuple[Any, Any]] = {}
-    tested: dict[str, tuple[Any, Any]] = {}
+    engines: dict[tuple[str, bool], tuple[Any, Any]] = {}
+    tested: dict[tuple[str, bool], tuple[Any, Any]] = {}
     for spec in systems:
         t0 = time.perf_counter()
         base = replace(EngineWeights(), **spec.base)
         weights = base
+        search = any(v for name in ("dense", "lexical")
+                     for v in (getattr(base, name), *spec.grid.get(name, ())))
+        key = (spec.recommender, search)
         if tune and spec.grid and val_samples:
-            key = spec.recommender
             if key not in engines:
-                val_engine = build_eval_engine(catalog, retriever, item_vectors, fit_part, spec.recommender)
+                val_engine = build_eval_engine(catalog, retriever, item_vectors, fit_part, spec.recommender,
+                                               search=search)
                 engines[key] = (val_engine, gather_all(val_engine, val_samples))
             val_engine, val_cands = engines[key]
             weights, val_recall = tune_weights(val_engine, val_cands, val_samples, spec.grid, base)
             log(f"{spec.name}: tuned on {len(val_samples)} validation samples -> "
                 f"R@1/10/50 {val_recall[1]:.3f}/{val_recall[10]:.3f}/{val_recall[50]:.3f}")
-        if spec.recommender not in tested:
-            engine = build_eval_engine(catalog, retriever, item_vectors, train, spec.recommender)
-            tested[spec.recommender] = (engine, gather_all(engine, test_samples))
-        engine, cands = tested[spec.recommender]
+        if key not in tested:
+            engine = build_eval_engine(catalog, retriever, item_vectors, train, spec.recommender, search=search)
+            tested[key] = (engine, gather_all(engine, test_samples))
+        engine, cands = tested[key]
         recall = recall_of(engine, cands, test_samples, weights)
         changed = {k: v for k, v in weights.to_dict().items() if v != getattr(EngineWeights(), k)}
         results.append(SystemResult(spec.name, recall, len(test_samples), changed))
