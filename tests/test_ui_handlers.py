@@ -160,6 +160,27 @@ def test_saving_twice_does_not_duplicate_and_a_change_is_a_new_record(services):
     assert [r.slate[0].label for r in stored(services)] == ["like", "dislike"]
 
 
+def test_concurrent_saves_write_each_judgement_once(services):
+    """A Save click racing an auto-save on send (or a double click) must not duplicate records."""
+    import threading
+
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    sync_judgements(session, slate_values(cards=[("like", "5")]))
+    start = threading.Barrier(8)
+
+    def save():
+        start.wait()
+        save_pending(services, session, "ann")
+
+    threads = [threading.Thread(target=save) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(stored(services)) == 1 and session.pending_count == 0
+
+
 def test_save_without_identity_warns_and_keeps_judgements(services):
     session = new_session(services)
     run(services, session, "Toy Story")

@@ -90,20 +90,21 @@ def save_pending(services: Services, session: ChatSession, annotator: str) -> in
     All or nothing: an invalid judgement raises :class:`FeedbackError` and
     nothing is written (the judgements stay pending).
     """
-    pending = session.pending
-    if not pending:
-        return 0
-    if not annotator:
-        raise FeedbackError(
-            f"{pending_label(session.pending_count)} not saved: enter your name"
-            + (" or sign in" if hf_login_available(services) else "")
-            + " first, then press Save"
-        )
-    records = [make_turn_record(services, ex, j, annotator) for ex, j in pending]
-    services.store.append_many(records)
-    session.mark_saved(pending)
-    session.annotator = annotator
-    return len(records)
+    with session.save_lock:  # a Save click and an auto-save on send must not write the same judgement twice
+        pending = session.pending
+        if not pending:
+            return 0
+        if not annotator:
+            raise FeedbackError(
+                f"{pending_label(session.pending_count)} not saved: enter your name"
+                + (" or sign in" if hf_login_available(services) else "")
+                + " first, then press Save"
+            )
+        records = [make_turn_record(services, ex, j, annotator) for ex, j in pending]
+        services.store.append_many(records)
+        session.mark_saved(pending)
+        session.annotator = annotator
+        return len(records)
 
 
 def autosave_on_close(services: Services, session: Any) -> None:

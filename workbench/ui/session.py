@@ -116,6 +116,9 @@ class ChatSession:
         self._saved: dict[int, TurnJudgement] = {}  # exchange uid -> last saved
         self.saved_records = 0
         self.lock = threading.Lock()  # one turn at a time per session (API clients may race)
+        # Save, like and send events of one tab may run at once: judgements change under this lock.
+        self._jlock = threading.RLock()
+        self.save_lock = threading.Lock()  # snapshot -> write -> mark saved, never twice at once
         self.last_used = time.monotonic()
 
     # conversation -------------------------------------------------------
@@ -164,7 +167,8 @@ class ChatSession:
         return current[1] if current else self._saved.get(exchange.uid, TurnJudgement())
 
     def _set(self, exchange: Exchange, judgement: TurnJudgement) -> None:
-        self._judged[exchange.uid] = (exchange, judgement)
+        with self._jlock:
+            self._judged[exchange.uid] = (exchange, judgement)
 
     def set_slate_judgements(
         self, exchange: Exchange, cards: Iterable[CardJudgement], comment: str | None = None
@@ -175,30 +179,34 @@ class ChatSession:
         if len(cards) < len(recs):
             raise WorkbenchError(f"expected {len(recs)} card judgements, got {len(cards)}")
         items = tuple((r.item.item_id, c) for r, c in zip(recs, cards, strict=False) if not c.empty)
-        old = self.judgement(exchange)
-        self._set(exchange, replace(old, items=items, comment=old.comment if comment is None else comment.strip()))
+        with self._jlock:
+            old = self.judgement(exchange)
+            self._set(exchange, replace(old, items=items, comment=old.comment if comment is None else comment.strip()))
 
     def set_reply_judgement(self, exchange: Exchange, verdict: str | None) -> None:
         if verdict is not None and verdict not in REPLY_VERDICTS:
             raise WorkbenchError(f"reply judgement must be one of {REPLY_VERDICTS}, got {verdict!r}")
-        self._set(exchange, replace(self.judgement(exchange), reply=verdict))
+        with self._jlock:
+            self._set(exchange, replace(self.judgement(exchange), reply=verdict))
 
     @property
     def pending(self) -> list[tuple[Exchange, TurnJudgement]]:
         """Unsaved judgements (non-empty and different from what was saved), oldest first."""
-        return [
-            (ex, j) for ex, j in self._judged.values()
-            if not j.empty and self._saved.get(ex.uid) != j
-        ]
+        with self._jlock:
+            return [
+                (ex, j) for ex, j in self._judged.values()
+                if not j.empty and self._saved.get(ex.uid) != j
+            ]
 
     @property
     def pending_count(self) -> int:
         return sum(j.count for _, j in self.pending)
 
     def mark_saved(self, saved: Iterable[tuple[Exchange, TurnJudgement]]) -> None:
-        for ex, j in saved:
-            self._saved[ex.uid] = j
-            self.saved_records += 1
+        with self._jlock:
+            for ex, j in saved:
+                self._saved[ex.uid] = j
+                self.saved_records += 1
 
     def is_saved(self, exchange: Exchange) -> bool:
         """The exchange's current judgement is saved (nothing pending on it)."""
