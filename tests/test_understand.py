@@ -135,3 +135,25 @@ def test_normalize_title():
     assert normalize_title("The Dark Knight") == "dark knight"
     assert normalize_title("Rocky II") == "rocky 2"
     assert normalize_title("Amélie") == "amelie"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_understood_without_error(tiny_catalog_items, text):
+    """Arbitrary input never crashes understanding; spans point into the message."""
+    r = tiny_catalog_items.understand(text, last_slate=["1", "3"])
+    assert r.intent in {"recommend", "more_like", "refine", "why", "feedback", "greeting", "chitchat", "other"}
+    for m in r.mentions:
+        assert 0 <= m.span[0] <= m.span[1] <= len(text)
+
+
+@pytest.fixture(scope="module")
+def tiny_catalog_items():
+    from tests.conftest import TINY_ITEMS
+    from workbench.catalog import Catalog
+
+    return Understander(Catalog(TINY_ITEMS, source="tiny"))
