@@ -173,15 +173,15 @@ def test_fallback_when_primary_raises_before_any_text() -> None:
 
 def test_fallback_when_first_token_is_late_and_primary_is_stopped() -> None:
     """Missing the first-token deadline falls back quickly and asks the slow primary to stop."""
-    primary = ScriptedGenerator(["late ", "words ", "here."], delay=0.5)
+    primary = ScriptedGenerator(["late ", "words ", "here."], delay=1.0)
     gen = FallbackGenerator(primary, first_token_timeout_s=0.1, total_timeout_s=5)
-    start = time.monotonic()
     stream = gen.stream(request())
-    text = "".join(stream)
-    assert time.monotonic() - start < 0.45
+    first = next(stream)
+    assert primary.produced == 0  # the fallback spoke before the slow model's first piece
+    text = first + "".join(stream)
     assert text.startswith(FALLBACK_NOTICE) and "late words" not in text
     assert stream.fell_back and "did not start within 0.1s" in stream.error
-    assert primary.closed.wait(2) and primary.produced <= 1
+    assert primary.closed.wait(5) and primary.produced <= 1
 
 
 def test_fallback_midway_keeps_text_and_appends_summary() -> None:
