@@ -497,7 +497,7 @@ class ItemIndex(_BaseIndex):
             return [ScoredItems() for _ in range(len(q))]
         if mask is None:
             scores, rows = self._faiss_search(q, kk, None)
-        elif n_ok <= EXACT_SUBSET_MAX:
+        elif n_ok <= EXACT_SUBSET_MAX and self.kind != "flat":
             scores, rows = self._exact(q, kk, np.flatnonzero(mask))
         elif self._gpu_index is None:
             scores, rows = self._faiss_search(q, kk, mask)
