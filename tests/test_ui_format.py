@@ -58,8 +58,8 @@ def test_card_shows_title_year_genres_director_cast_reason_and_scores():
 
 
 def test_sources_sorted_by_contribution_with_readable_names():
-    assert format_sources({"cf": 0.1, "dense": 0.7, "mystery": 0.3}) == [
-        ("Semantic search", "0.700"), ("mystery", "0.300"), ("Collaborative filtering", "0.100"),
+    assert format_sources({"cf": 0.1, "dense": 0.7, "mystery": 0.3, "popularity": 11.0}) == [
+        ("Popularity", "11"), ("Semantic search", "0.7"), ("mystery", "0.3"), ("Collaborative filtering", "0.1"),
     ]
 
 

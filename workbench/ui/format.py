@@ -22,10 +22,14 @@ CARD_CAST = 3
 
 #: Human names for per-source scores (unknown sources show their raw key).
 SOURCE_LABELS = {
+    "recommender": "Recommender (hybrid)",
     "cf": "Collaborative filtering",
+    "knn": "Item neighbours (kNN)",
     "content": "Content similarity",
     "dense": "Semantic search",
     "lexical": "Keyword match",
+    "attribute": "Matches what you asked",
+    "prior": "Popularity prior",
     "popularity": "Popularity",
     "hybrid": "Hybrid",
 }
@@ -58,9 +62,9 @@ def _join(values: Iterable[str], limit: int | None = None) -> str:
 
 
 def format_sources(sources: Mapping[str, float]) -> list[tuple[str, str]]:
-    """``[(label, "0.812"), ...]`` sorted by contribution, for the score detail."""
+    """``[(label, "0.812"), ...]`` sorted by value (3 significant digits), for the score detail."""
     rows = sorted(sources.items(), key=lambda kv: (-float(kv[1]), kv[0]))
-    return [(SOURCE_LABELS.get(k, k), f"{float(v):.3f}") for k, v in rows]
+    return [(SOURCE_LABELS.get(k, k), f"{float(v):.3g}") for k, v in rows]
 
 
 def card_html(rec: Recommendation, *, saved: bool = False) -> str:
