@@ -207,11 +207,16 @@ class _BaseIndex:
         if allowed is None:
             mask = np.ones(len(self._ids), dtype=bool)
         else:
-            mask = np.zeros(len(self._ids), dtype=bool)
-            rows = [self._rows[i] for i in allowed if i in self._rows]
+            # one dict lookup per id: this loop is the cost of a filter (~0.5 us per allowed id)
+            get = self._rows.get
+            rows = np.fromiter((get(i, -1) for i in allowed), dtype=np.int64, count=len(allowed))
+            mask = np.zeros(len(self._ids) + 1, dtype=bool)  # slot -1 absorbs unknown ids
             mask[rows] = True
-        drop = [self._rows[i] for i in exclude if i in self._rows]
-        mask[drop] = False
+            mask = mask[:-1]
+        if exclude:
+            get = self._rows.get
+            drop = [r for r in (get(i) for i in exclude) if r is not None]
+            mask[drop] = False
         return mask
 
     def _to_scored(self, scores: np.ndarray, rows: np.ndarray, k: int) -> ScoredItems:
