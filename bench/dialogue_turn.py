@@ -2,7 +2,8 @@
 
 Replays the seeker messages of ReDial's test dialogues (``@id`` markers replaced by titles, so
 the linker does real work) through one engine built from the settings (default catalogue,
-saved index, hybrid recommender) with the template generator, one conversation per dialogue.
+saved index, hybrid recommender) with the template generator and no embedding disk cache, one
+conversation per dialogue.
 Timed per turn: ``understand`` (linking, stance, constraints, intent), ``recommend`` (gather +
 merge: recommender, retriever, attributes, prior) and ``turn`` (the whole ``respond`` call with
 the template reply and grounding). Prints a table and writes ``bench/results/dialogue_turn.json``.
@@ -46,7 +47,8 @@ def main() -> int:
     from workbench.dialogue.generators.template import TemplateGenerator
     from workbench.evaluate.redial import load_dialogues, message_text
 
-    overrides = {"generator": "template"}
+    # no embedding disk cache: every query is encoded, as for a user typing something new
+    overrides = {"generator": "template", "cache_dir": ""}
     if args.index_dir:
         overrides["index_dir"] = args.index_dir
     settings = Settings.from_env(**overrides)

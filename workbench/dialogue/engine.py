@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import queue
+import re
 import threading
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -307,7 +308,10 @@ class ChatEngine:
                 if vals:
                     raw[name] = vals
         q = self.query_text(state, u) if query is None else query
-        if self.retriever is not None and (w.dense or w.lexical) and len(q.split()) >= 2:
+        # search only when the newest message describes something ("ok thanks" does not)
+        newest = u.query if u is not None else q
+        if self.retriever is not None and (w.dense or w.lexical) and len(q.split()) >= 2 \
+                and _descriptive(newest):
             found = self.retriever.search(q, min(pool, SEARCH_POOL))
             dense = ScoredItems.from_scores(found.ids, [s.get("dense", 0.0) for s in found.sources],
                                             found.sources)
@@ -550,6 +554,16 @@ class ChatEngine:
 
 # ---------------------------------------------------------------------------
 # reasons from facts
+
+
+def _descriptive(text: str) -> bool:
+    """Whether ``text`` holds a content word (not a stopword or everyday chat word)."""
+    from workbench.dialogue.understand import COMMON_WORDS, STOPWORDS, fold
+
+    for word in re.findall(r"[a-z0-9]+", fold(text)):
+        if len(word) >= 3 and word not in STOPWORDS and word not in COMMON_WORDS:
+            return True
+    return False
 
 
 def _genre_phrase(keys: Collection[str]) -> str:
