@@ -202,3 +202,18 @@ def test_greeting_gets_no_slate(engine):
     state = engine.new_state("s")
     r = engine.respond(state, "hello!")
     assert r.intent == "greeting" and r.recommendations == () and r.reply
+
+
+def test_facts_source_ranks_shared_director_first(engine):
+    """With only the catalogue-facts source, liking Heat puts the other Michael Mann film on top."""
+    from dataclasses import replace
+
+    from workbench.dialogue.engine import EngineWeights
+
+    only_facts = engine.with_weights(EngineWeights(recommender=0, dense=0, lexical=0, attribute=0, facts=1.0,
+                                                   prior=0))
+    state = only_facts.new_state("s")
+    r = only_facts.respond(state, "I loved Heat")
+    assert r.recommendations[0].item.item_id == "5"
+    assert "Michael Mann" in r.recommendations[0].reason
+    assert replace(only_facts.weights, facts=0.0).facts == 0.0

@@ -70,6 +70,7 @@ class EngineWeights:
         dense: semantic similarity of what the user wrote to the item text.
         lexical: BM25 match of what the user wrote (titles, people, tags).
         attribute: share of the requested genres / people / years an item has.
+        facts: catalogue facts shared with the liked / mentioned items (directors, cast, genres).
         prior: the engine's popularity prior.
         hard_constraints: constraints filter items out (True) or only weigh in via ``attribute``.
         history_items: most recent mentioned/liked items the recommender reads (0: all).
@@ -80,6 +81,7 @@ class EngineWeights:
     dense: float = 0.4
     lexical: float = 0.1
     attribute: float = 0.6
+    facts: float = 0.5
     prior: float = 0.15
     hard_constraints: bool = True
     history_items: int = 0
@@ -160,6 +162,7 @@ class ChatEngine:
         self._genres = [item_genre_keys(item) for item in catalog]
         self._people = [frozenset(_norm_person(p) for p in (*item.directors, *item.cast)) for item in catalog]
         self._years = np.array([item.year or 0 for item in catalog], dtype=np.int64)
+        self._facts = _facts_matrix(catalog, self._genres)
         self._filter_mask = lru_cache(maxsize=256)(self._filter_mask_uncached)
         self._attribute = lru_cache(maxsize=256)(self._attribute_uncached)
 
@@ -307,6 +310,13 @@ class ChatEngine:
                 vals = {i: s[name] for i, s in zip(rec.ids, rec.sources, strict=True) if name in s}
                 if vals:
                     raw[name] = vals
+        if history and w.facts:
+            rows = [self._row[self.catalog.canonical_id(i)] for i in history if i in self.catalog]
+            if rows:
+                prof = np.asarray(self._facts[rows].sum(axis=0)).ravel()
+                vec = self._facts @ prof
+                if vec.max() > 0:
+                    sources["facts"] = vec / vec.max()
         q = self.query_text(state, u) if query is None else query
         # search only when the newest message describes something ("ok thanks" does not)
         newest = u.query if u is not None else q
@@ -554,6 +564,28 @@ class ChatEngine:
 
 # ---------------------------------------------------------------------------
 # reasons from facts
+
+
+def _facts_matrix(catalog: Catalog, genres: Sequence[frozenset[str]]) -> Any:
+    """Items x facts (director, cast member, genre), IDF-weighted and L2-normalised rows."""
+    import scipy.sparse as sp
+
+    vocab: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    for r, item in enumerate(catalog):
+        feats = [("d:" + d, 3.0) for d in item.directors] + [("c:" + c, 2.0) for c in item.cast[:5]] + \
+            [("g:" + g, 1.0) for g in genres[r]]
+        for name, weight in feats:
+            rows.append(r)
+            cols.append(vocab.setdefault(name, len(vocab)))
+            vals.append(weight)
+    m = sp.csr_matrix((vals, (rows, cols)), shape=(len(catalog), max(len(vocab), 1)), dtype=np.float32)
+    df = np.asarray((m > 0).sum(axis=0)).ravel()
+    idf = np.log((1 + len(catalog)) / (1 + df)).astype(np.float32)
+    m = sp.csr_matrix(m.multiply(idf[None, :]))
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ m)
 
 
 def _descriptive(text: str) -> bool:

@@ -251,17 +251,18 @@ class SystemSpec:
 
 SYSTEMS: tuple[SystemSpec, ...] = (
     SystemSpec("popularity (train)", "none",
-               {"recommender": 0.0, "dense": 0.0, "lexical": 0.0, "attribute": 0.0, "prior": 1.0}, {}),
+               {"recommender": 0.0, "dense": 0.0, "lexical": 0.0, "attribute": 0.0, "facts": 0.0, "prior": 1.0},
+               {}),
     SystemSpec("co-mention kNN + popularity", "knn",
-               {"dense": 0.0, "lexical": 0.0, "attribute": 0.0},
+               {"dense": 0.0, "lexical": 0.0, "attribute": 0.0, "facts": 0.0},
                {"prior": (0.1, 0.25, 0.5, 1.0, 2.0)}),
     SystemSpec("+ content (catalogue facts, embeddings)", "hybrid",
                {"dense": 0.0, "lexical": 0.0, "attribute": 0.0},
-               {"prior": (0.1, 0.25, 0.5, 1.0, 2.0)}),
+               {"prior": (0.1, 0.25, 0.5, 1.0, 2.0), "facts": (0.0, 0.5, 1.0, 2.0)}),
     SystemSpec("full engine (+ stated genres/people/years, semantic search)", "hybrid",
                {"hard_constraints": False},
-               {"recommender": (0.5, 1.0), "prior": (0.25, 0.5, 1.0), "attribute": (0.5, 1.0, 2.0),
-                "dense": (0.0, 0.2), "lexical": (0.0, 0.1)}),
+               {"recommender": (0.25, 0.5, 1.0), "prior": (0.25, 0.5, 1.0), "attribute": (0.5, 1.0, 2.0),
+                "facts": (0.0, 0.5, 1.0, 2.0), "dense": (0.0, 0.2), "lexical": (0.0, 0.1)}),
 )
 
 
@@ -295,7 +296,7 @@ def build_eval_engine(catalog: Catalog, retriever: Any, item_vectors: Any, train
     elif recommender == "hybrid":
         rec = build_recommender(catalog, interactions, item_vectors,
                                 weights={"cf": 0.5, "knn": 1.0, "content": 0.5, "popularity": 0.0})
-    weights = EngineWeights() if search else EngineWeights(dense=0.0, lexical=0.0)
+    weights = EngineWeights(facts=1.0) if search else EngineWeights(dense=0.0, lexical=0.0, facts=1.0)
     return ChatEngine(catalog, retriever, rec, TemplateGenerator(), popularity=pop, weights=weights)
 
 
@@ -343,7 +344,7 @@ def evaluate(
             tested[key] = (engine, gather_all(engine, test_samples))
         engine, cands = tested[key]
         recall = recall_of(engine, cands, test_samples, weights)
-        changed = {k: v for k, v in weights.to_dict().items() if v != getattr(EngineWeights(), k)}
+        changed = weights.to_dict()
         results.append(SystemResult(spec.name, recall, len(test_samples), changed))
         log(f"{spec.name}: R@1 {recall[1]:.3f}  R@10 {recall[10]:.3f}  R@50 {recall[50]:.3f} "
             f"({time.perf_counter() - t0:.0f} s)")
