@@ -46,14 +46,14 @@ def test_assets_hold_facts_only_never_description_prose(default_catalog, shared_
 
 
 def test_committed_assets_match_a_fresh_build(default_catalog, shared_data):
-    """The committed catalogue is reproducible from the script (no hand edits)."""
-    from workbench import tags as tags_module  # the build uses the project's tagger when present
+    """The committed catalogue (tags included) is exactly what the build script makes: no hand edits."""
+    from workbench.tags import KeywordTagger
 
-    tagger = getattr(tags_module, "default_tagger", None)
-    tagger = tagger() if callable(tagger) else None
-    fresh = build_catalog(shared_data / "movie-metadata" / "redial_catalogue.jsonl", tagger=tagger)
+    metadata = shared_data / "movie-metadata" / "redial_catalogue.jsonl"
+    fresh = build_catalog(metadata, tagger=KeywordTagger.fit_jsonl(metadata))
     assert fresh.ids == default_catalog.ids
     assert [i.aliases for i in fresh] == [i.aliases for i in default_catalog]
+    assert fresh.content_hash == default_catalog.content_hash
 
 
 def test_interactions_refer_to_catalogue_items_and_come_from_train_only(default_catalog, shared_data):

@@ -29,6 +29,7 @@ EXTRA_ITEMS = [
     Item("24", "The Sixth Sense", 1999, ("Thriller",)),
     Item("25", "Saw", 2004, ("Horror",)),
     Item("26", "Scary Movie", 2000, ("Comedy",)),
+    Item("27", "Ant-Man", 2015, ("Superhero",), cast=("Paul Rudd",)),
 ]
 CATALOG = Catalog([*TINY_ITEMS, *EXTRA_ITEMS], source="grounding-test")
 BY_ID = {item.item_id: item for item in CATALOG}
@@ -78,6 +79,13 @@ CASES = [
                  id="common-words-at-sentence-start"),
     pytest.param("Paul Rudd is not in Heat, but Al Pacino is.",
                  "Paul Rudd is not in Heat, but Al Pacino is.", 0, id="name-containing-title"),
+    # Unmarked Title Case phrases that are no catalogue title and no known name are invented titles.
+    pytest.param("You might enjoy The Silent Harbor. Heat is tense.",
+                 "Heat is tense.", 1, id="unmarked-invented-title"),
+    pytest.param("Try Midnight Garden or Heat.", "Try Heat.", 1, id="unmarked-invented-in-list"),
+    pytest.param("Collateral (2004): Directed by Michael Mann, starring Jamie Foxx.",
+                 "Collateral (2004): Directed by Michael Mann, starring Jamie Foxx.", 0,
+                 id="clause-initial-capital-and-people-are-not-titles"),
     pytest.param("In 2012 it was shown again. Heat is a Crime film.",
                  "In 2012 it was shown again. Heat is a Crime film.", 0, id="number-title-and-genre-ignored"),
     pytest.param("**Why you will like it:** Heat is tense.", "**Why you will like it:** Heat is tense.", 0,

@@ -186,12 +186,21 @@ class _TitleIndex:
     def __init__(self, items: Iterable[Item]):
         self.entries: dict[tuple[str, ...], _TitleEntry] = {}
         self.by_id: dict[str, Item] = {}
+        # folded words of every person and genre in the catalogue: a capitalised phrase made
+        # only of these ("Tom Hanks", "Michael Mann") is a name, not a title
+        self.name_keys: set[tuple[str, ...]] = set()
+        self.first_names: set[str] = set()
         for item in items:
             self.add(item)
 
     def add(self, item: Item) -> None:
         for key_id in (item.item_id, *item.aliases):
             self.by_id.setdefault(key_id, item)
+        for fact in (*item.cast, *item.directors, *item.genres):
+            name = tuple(t[0] for t in _tokens(fact))
+            self.name_keys.add(name)
+            if len(name) >= 2:
+                self.first_names.add(name[0])
         toks = _tokens(item.title)
         key = tuple(t[0] for t in toks)
         if not key or len(key) > MAX_TITLE_WORDS:
@@ -494,6 +503,100 @@ def _scan(ctx: _Context, sentence: str, lo: int, hi: int, mentions: list[_Mentio
             mentions.append(_invented(ctx, sentence[start : ym.start()].strip(), start, ym.end()))
 
 
+_PRONOUN_I = frozenset(("i", "i'm", "i’m", "i've", "i’ve", "i'd", "i’d", "i'll", "i’ll"))
+
+
+def _scan_unmarked(ctx: _Context, sentence: str, mentions: list[_Mention]) -> None:
+    """Unmarked Title Case phrases ("You might enjoy The Silent Harbor.") that are no known title.
+
+    A run of two or more capitalised words (small connectors allowed inside) that is not a
+    catalogue title, not a sequence of people's or genre names from the catalogue joined by
+    connectors ("Al Pacino and Robert De Niro"), and not
+    inside a mention already found, is treated as an invented title: replaced by a slate item
+    when it is a near miss, else removed. This trades a few dropped sentences about places or
+    studios ("New York") for the guarantee that no invented title reaches a user.
+    """
+    toks = _tokens(sentence)
+    if not toks:
+        return
+    runs: list[list[tuple[str, str, int, int]]] = []
+    run: list[tuple[str, str, int, int]] = []
+    for t in toks:
+        gap = sentence[run[-1][3] : t[2]] if run else ""
+        gap_ok = not run or re.fullmatch(r"[\s:&'’–-]*", gap) is not None or (
+            len(run[-1][1]) == 1 and re.fullmatch(r"\.\s?", gap) is not None  # "Michael B. Jordan"
+        )
+        capital = (t[1][:1].isupper() or t[1][:1].isdigit()) and t[0] not in _PRONOUN_I
+        if gap_ok and (capital or (run and t[0] in _CONNECTORS)):
+            run.append(t)
+            continue
+        if run:
+            runs.append(run)
+        run = [t] if capital else []
+    if run:
+        runs.append(run)
+    split: list[list[tuple[str, str, int, int]]] = []
+    for run in runs:  # cut runs around titles already found ("Midnight Garden or Heat")
+        part: list[tuple[str, str, int, int]] = []
+        for t in run:
+            if any(m.start <= t[2] < m.end for m in mentions):
+                if part:
+                    split.append(part)
+                part = []
+            else:
+                part.append(t)
+        if part:
+            split.append(part)
+    for run in split:
+        while run and run[-1][0] in _CONNECTORS:
+            run.pop()
+        clause_start = run and (
+            run[0][2] == toks[0][2] or re.search(r"[:;—–(\"“]\s*$", sentence[: run[0][2]]) is not None
+        )
+        if clause_start and run[0][0] not in _ARTICLES and (
+            run[0][0] in COMMON_WORDS or run[0][0].endswith(("ed", "ing", "ly"))
+        ):
+            run.pop(0)  # clause-initial "Try", "Both", "Directed by ...", "Starring ..."
+        while run and run[0][0] in _CONNECTORS and run[0][0] not in _ARTICLES:
+            run.pop(0)
+        content = [t for t in run if t[0] not in _CONNECTORS]
+        if len(content) < 2:
+            continue
+        start, end = run[0][2], run[-1][3]
+        if any(m.start < end and start < m.end for m in mentions):
+            continue
+        key = tuple(t[0] for t in run)
+        known = _known_key(ctx, key)
+        if known:
+            mentions.append(_resolve(ctx, known, None, start, end, sentence[start:end]))
+        elif not _names_only(ctx.index.name_keys, key) and not _person_like(ctx.index.first_names, run):
+            mentions.append(_invented(ctx, sentence[start:end], start, end))
+
+
+def _person_like(first_names: set[str], run: list[tuple[str, str, int, int]]) -> bool:
+    """"Paul Rudd", "Michael B. Jordan": a known first name, then one surname (and an initial)."""
+    words = [t[0] for t in run]
+    if words[0] not in first_names:
+        return False
+    return len(words) == 2 or (len(words) == 3 and len(run[1][1]) == 1)
+
+
+def _names_only(name_keys: set[tuple[str, ...]], key: tuple[str, ...]) -> bool:
+    """Whether ``key`` is known names (people, genres) joined by connectors."""
+    n = len(key)
+    ok = [False] * (n + 1)  # ok[i]: key[:i] splits into names and connectors
+    ok[0] = True
+    for i in range(n):
+        if not ok[i]:
+            continue
+        if key[i] in _CONNECTORS:
+            ok[i + 1] = True
+        for j in range(i + 1, min(n, i + 6) + 1):
+            if key[i:j] in name_keys:
+                ok[j] = True
+    return ok[n]
+
+
 def _fix_article(ctx: _Context, mention: _Mention, key: tuple[str, ...], year: int | None) -> _Mention:
     """A kept mention written with a wrong article becomes the item's display title."""
     item = ctx.ok_by_key_year.get((key, year)) or ctx.ok_by_key.get(key)
@@ -603,6 +706,7 @@ def _ground_sentence(ctx: _Context, sentence: str) -> tuple[str | None, list[Fix
             mentions.append(mention)
         pos = m.end()
     _scan(ctx, sentence, pos, len(sentence), mentions)
+    _scan_unmarked(ctx, sentence, mentions)
     mentions.sort(key=lambda m: m.start)
     if not mentions:
         return sentence, [], []
@@ -672,6 +776,8 @@ class Grounder:
             index = _TitleIndex(())
             index.entries = dict(self._index.entries)
             index.by_id = dict(self._index.by_id)
+            index.name_keys = set(self._index.name_keys)
+            index.first_names = set(self._index.first_names)
             for item in extra:
                 index.add(item)
         return _Context(index, slate_items, allowed_items)
