@@ -12,12 +12,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="offline evaluation")
     esub = p.add_subparsers(dest="eval_command", metavar="PROTOCOL")
-    # Each protocol module adds its own parser; imported here so their imports stay lazy.
-    import importlib
+    from workbench.cli import eval_default, eval_movielens, eval_redial
 
-    for name in ("eval_movielens", "eval_default", "eval_redial"):
-        try:
-            module = importlib.import_module(f"workbench.cli.{name}")
-        except ModuleNotFoundError:
-            continue  # not built yet
+    for module in (eval_default, eval_movielens, eval_redial):
         module.register(esub, p)
