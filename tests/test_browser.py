@@ -121,7 +121,7 @@ def test_chat_rate_two_items_save_and_find_them_in_the_store(app, browser):
     page.wait_for_timeout(500)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser-app.png"), full_page=True)
-    if os.environ.get("WORKBENCH_UPDATE_SCREENSHOT"):  # refresh the README's picture
+    if os.environ.get("CHATREC_UPDATE_SCREENSHOT"):  # refresh the README's picture
         (PROJECT_ROOT / "docs").mkdir(exist_ok=True)
         shutil.copy(ARTIFACTS / "browser-app.png", PROJECT_ROOT / "docs" / "screenshot.png")
 
