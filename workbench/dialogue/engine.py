@@ -461,11 +461,19 @@ class ChatEngine:
         fell_back = False
         used = gen.name
         try:
-            stream = self.grounder.stream(self._timed(gen, request), recs, allowed=allowed)
+            inner: dict[str, Any] = {}
+            stream = self.grounder.stream(self._timed(gen, request, inner), recs, allowed=allowed)
             for piece in stream:
                 pieces.append(piece)
                 yield piece
             fixes = stream.fixes
+            # A FallbackGenerator (generators/fallback.py) recovers by itself and does not raise:
+            # read from its stream whether it fell back, so the turn reports it truthfully.
+            if getattr(inner.get("stream"), "fell_back", False):
+                fell_back = True
+                used = getattr(inner["stream"], "generator", used)
+                error = getattr(inner["stream"], "error", "")
+                notes.append(f"{gen.name} fell back to the template generator" + (f" ({error})" if error else "") + ".")
             if recs and not stream.names_slate_item:
                 summary = self._slate_summary(recs)
                 pieces.append(summary)
@@ -522,17 +530,26 @@ class ChatEngine:
         listed = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
         return f"\n\nMy picks: {listed}."
 
-    def _timed(self, gen: Generator, request: GenerationRequest) -> Iterator[str]:
-        """``gen.stream(request)`` with a deadline; raises TimeoutError when it passes."""
+    def _timed(
+        self, gen: Generator, request: GenerationRequest, inner: dict[str, Any] | None = None
+    ) -> Iterator[str]:
+        """``gen.stream(request)`` with a deadline; raises TimeoutError when it passes.
+
+        ``inner["stream"]`` receives the generator's own stream object (it may carry
+        ``fell_back``/``generator`` attributes).
+        """
+        inner = {} if inner is None else inner
         if gen is self.fallback:
-            yield from gen.stream(request)
+            inner["stream"] = gen.stream(request)
+            yield from inner["stream"]
             return
         q: queue.Queue[tuple[str, Any]] = queue.Queue()
         stop = threading.Event()
 
         def run() -> None:
             try:
-                for piece in gen.stream(request):
+                inner["stream"] = gen.stream(request)
+                for piece in inner["stream"]:
                     if stop.is_set():
                         break
                     q.put(("piece", piece))
