@@ -2,7 +2,7 @@
 
     python bench/index_search.py
 
-Loads the committed index (indexes/default, flat inner product over 6,843 x 384)
+Loads the committed index (indexes/default, flat inner product over 6,827 x 384)
 and times, one query at a time as the app does:
 * opening: ItemIndex.load and the whole open_retriever (index + BM25 + checks);
 * query encoding with the bundled MiniLM (200 realistic queries);

@@ -10,9 +10,11 @@ metadata and the ReDial *train* split, and writes into ``assets/``:
   nothing from ``test.jsonl`` (kept for evaluation).
 * ``ATTRIBUTION.md``: the licences and credits that travel with those files.
 
-ReDial lists some films under several ids ("X-Men (2000)" twice). Rows with the
-same normalised title and year collapse into one item; the most-mentioned id
-becomes canonical and the others become aliases, so ``@alias`` still resolves.
+ReDial lists some films under several ids ("X-Men (2000)" twice, "Heat" as both
+1995 and 1996). Rows with the same normalised title and the same year, or years
+one apart with the same directors or leading cast, collapse into one item; the
+most-mentioned id becomes canonical and the others become aliases, so
+``@alias`` still resolves.
 """
 
 from __future__ import annotations
@@ -78,6 +80,39 @@ def _signal(answer: dict[str, int]) -> str:
     return "mentioned"
 
 
+def _same_film(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two ReDial rows with the same title, years at most one apart, and the same people."""
+    if not (a.get("year") and b.get("year")) or abs(int(a["year"]) - int(b["year"])) > 1:
+        return False
+    if a.get("directors") and a.get("directors") == b.get("directors"):
+        return True
+    return bool(a.get("cast")) and list(a["cast"])[:3] == list(b.get("cast") or [])[:3]
+
+
+def _merge_near_duplicates(groups: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Merge groups that are one film listed under years one apart ("Heat" 1995 and 1996)."""
+    by_title: dict[str, list[int]] = defaultdict(list)
+    for g, members in enumerate(groups):
+        by_title[_norm_title(members[0]["_title"])].append(g)
+    parent = list(range(len(groups)))
+
+    def find(g: int) -> int:
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    for ids in by_title.values():
+        for i, gi in enumerate(ids):
+            for gj in ids[i + 1 :]:
+                if any(_same_film(a, b) for a in groups[gi] for b in groups[gj]):
+                    parent[find(gj)] = find(gi)
+    merged: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for g, members in enumerate(groups):
+        merged[find(g)].extend(members)
+    return list(merged.values())
+
+
 def build_catalog(
     metadata_path: Path, tagger: Callable[[dict[str, Any]], list[str]] | None = None
 ) -> Catalog:
@@ -107,9 +142,13 @@ def build_catalog(
         groups[key].append(row)
 
     items = []
-    for members in groups.values():
+    for members in _merge_near_duplicates(list(groups.values())):
         members.sort(key=lambda r: (-int(r.get("nbMentions") or 0), int(r["movieId"])))
         head = members[0]
+        # ReDial sometimes labels a film a year off ("Heat (1996)"); prefer the year that matched
+        # the Wikipedia article exactly when one of the merged rows has it.
+        exact_years = [m["year"] for m in members if m.get("match_wikipedia") == "title+year" and m.get("year")]
+        year = exact_years[0] if exact_years else head.get("year")
 
         def first(field: str, members: list[dict[str, Any]] = members) -> list[str]:
             for m in members:
@@ -124,7 +163,7 @@ def build_catalog(
             Item(
                 item_id=str(head["movieId"]),
                 title=head["_title"],
-                year=int(head["year"]) if head.get("year") else None,
+                year=int(year) if year else None,
                 genres=tuple(first("genres")),
                 directors=tuple(first("directors")),
                 cast=tuple(first("cast")),
