@@ -272,3 +272,19 @@ def test_weighting_survives_save_and_load(tmp_path):
     loaded = EASEScorer.load(tmp_path / "m")
     assert loaded.weighting == "value" and loaded.value_scale == 5.0
     assert loaded.recommend({"A": 4.0}, k=2) == rec.recommend({"A": 4.0}, k=2)
+
+
+def test_hybrid_tunes_when_content_covers_items_nobody_interacted_with():
+    """Guards the tuning IndexError in ``HybridScorer._zscores``: content knows items (G, H) the
+    interactions never mention, so the universe is wider than the interaction matrix; tuning must
+    still run, learn weights, and rank the uninteracted items only through content."""
+    ids = ["A", "B", "C", "D", "E", "F", "G", "H"]
+    many = likes({f"u{i}": (["A", "B", "C"] if i % 2 else ["D", "E", "F"]) for i in range(20)})
+    hybrid = HybridScorer(cf=EASEScorer(lambda_=1.0), content=_content(ids), tune=True,
+                          grid={"content": (0.0, 0.1), "popularity": (0.0,)})
+    hybrid.fit(many)
+    assert hybrid.validation_ndcg is not None and hybrid.weights["cf"] == 1.0
+    scores = hybrid.score_matrix(hybrid.history_matrix([{"A": 1.0}]))
+    assert scores.shape == (1, len(ids))
+    out = hybrid.recommend({"A": 1.0}, k=8)
+    assert set(out.ids) <= set(ids) and {"B", "C"} <= set(out.ids[:2])

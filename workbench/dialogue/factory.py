@@ -67,13 +67,8 @@ def build_recommender(
         weights=(RECOMMENDER_WEIGHTS if weights is None else weights) or None,
         catalog=catalog_for_scorers,
     )
-    if hybrid.tune:
-        from workbench.recommend.base import interaction_matrix, interactions_hash
-
-        # Tuning needs one item universe for every source: columns over the whole catalogue.
-        X, _, _ = interaction_matrix(interactions, catalog=catalog, item_ids=list(catalog.ids))
-        return hybrid.fit_matrix(X, list(catalog.ids), interactions_hash(interactions))
-    # CF over the interacted items only (EASE is cubic in items); content still covers the catalogue.
+    # CF over the interacted items only (EASE is cubic in items); content still covers the catalogue
+    # (tuning, when asked for, widens its validation rows to that wider universe itself).
     canonical = interactions.frame.assign(
         item_id=interactions.frame["item_id"].map(lambda i: catalog.canonical_id(i) if i in catalog else i))
     return hybrid.fit(Interactions(canonical))

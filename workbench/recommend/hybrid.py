@@ -148,7 +148,11 @@ class HybridScorer(MatrixScorer):
                 users = np.flatnonzero(np.diff(held.indptr) > 0)
                 if users.size:
                     self._fit_components(kept, item_ids, data_hash, value_scale)
-                    rounds.append((self._zscores(kept[users]), kept[users], held[users]))
+                    # The universe may hold more items than X's columns (e.g. content covers
+                    # the whole catalogue): widen to it so every source's positions index it.
+                    kept_u = self._to_universe(kept[users])
+                    held_u = self._to_universe(held[users])
+                    rounds.append((self._zscores(kept_u), kept_u, held_u))
             if rounds:
                 grid = {n: self.grid.get(n, (0.0,)) for n in self.components if n != self.anchor}
                 self.weights, self.validation_ndcg = grid_search(
@@ -163,6 +167,14 @@ class HybridScorer(MatrixScorer):
         for comp in self.components.values():
             comp.fit_matrix(X, item_ids, data_hash, value_scale)
         self._set_universe(item_ids)
+
+    def _to_universe(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """``X`` (columns = the fitted ``item_ids``, which lead the universe) widened with zero
+        columns for the universe's remaining items (those only another source knows)."""
+        extra = len(self.vocabulary) - X.shape[1]
+        if extra <= 0:
+            return sp.csr_matrix(X)
+        return sp.csr_matrix(sp.hstack([X, sp.csr_matrix((X.shape[0], extra), dtype=X.dtype)]))
 
     def _set_universe(self, item_ids: Sequence[str]) -> None:
         ids: list[str] = []
