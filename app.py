@@ -7,13 +7,17 @@ settings -> services -> demo -> launch.
 import logging
 
 from workbench.config import Settings
+from workbench.errors import WorkbenchError
 from workbench.services import build_services
 from workbench.ui import build_demo, launch_options
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env()
-    services = build_services(settings)
+    try:
+        settings = Settings.from_env()
+        services = build_services(settings)
+    except WorkbenchError as exc:  # a bad setting or data file: say what, not a traceback
+        raise SystemExit(f"error: {exc}") from None
     demo = build_demo(services)
     demo.launch(
         server_name=settings.resolved_host,
