@@ -118,3 +118,51 @@ def test_chat_json_line_shape(tiny_catalog, hash_embedder):
     assert len(line["items"]) == 2
     assert set(line["items"][0]) == {"item_id", "title", "score", "reason"}
     json.dumps(line)
+
+
+def test_fast_recall_agrees_with_recall_through_combine(tiny_catalog, hash_embedder):
+    """Guards the tuning shortcut: recall from ``position_of`` equals recall from ``combine`` slates."""
+    from dataclasses import replace
+
+    retriever = tiny_retriever(tiny_catalog, hash_embedder)
+    engine = redial.build_eval_engine(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
+                                      TRAIN, "hybrid")
+    s = redial.samples(TEST, tiny_catalog, "gold")
+    cands = redial.gather_all(engine, s)
+    for w in (engine.weights, replace(engine.weights, recommender=0.0, prior=0.0),
+              replace(engine.weights, suggested=2.0, history_dense=1.0, hard_constraints=False)):
+        assert redial.fast_recall(engine, cands, s, w) == redial.recall_of(engine, cands, s, w)
+
+
+def test_validation_folds_are_disjoint_and_cover_train():
+    """Guards tuning data: folds never put a dialogue in both fit and validation, and use every one."""
+    dialogues = [_conv(f"c{i}", (SEEKER, "hi")) for i in range(10)]
+    folds = redial.validation_folds(dialogues, 3)
+    seen = []
+    for fit, val in folds:
+        assert not {d["conversationId"] for d in fit} & {d["conversationId"] for d in val}
+        assert len(fit) + len(val) == 10
+        seen += [d["conversationId"] for d in val]
+    assert sorted(seen) == sorted(d["conversationId"] for d in dialogues)
+    assert len(redial.validation_folds(dialogues, 1)) == 1
+    with pytest.raises(EvaluationError, match="folds"):
+        redial.validation_folds(dialogues, 0)
+
+
+def test_coordinate_tuning_never_ends_below_its_start(tiny_catalog, hash_embedder):
+    """Guards coordinate ascent: the chosen weights score at least as well as the starting ones."""
+    from dataclasses import replace
+
+    retriever = tiny_retriever(tiny_catalog, hash_embedder)
+    engine = redial.build_eval_engine(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
+                                      TRAIN, "hybrid")
+    s = redial.samples(TEST, tiny_catalog, "gold")
+    cands = redial.gather_all(engine, s)
+    base = replace(engine.weights, recommender=0.0, facts=0.0, prior=1.0)
+    start = redial.fast_recall(engine, cands, s, base)
+    w, r = redial.tune_weights(engine, cands, s, {"recommender": (0.0, 1.0), "facts": (0.0, 1.0)}, base,
+                               method="coordinate")
+    assert 2 * r[1] + r[10] + r[50] >= 2 * start[1] + start[10] + start[50]
+    assert r == redial.fast_recall(engine, cands, s, w)
+    with pytest.raises(EvaluationError, match="tuning method"):
+        redial.tune_weights(engine, cands, s, {"facts": (0.0,)}, base, method="random")

@@ -21,6 +21,8 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
                    help="gold: @movieId markers as linked items; text: titles the engine must link")
     p.add_argument("--json", type=Path, default=None, dest="json_out", help="write the report here")
     p.add_argument("--no-tune", action="store_true", help="use default weights (no validation split search)")
+    p.add_argument("--folds", type=int, default=5,
+                   help="validation folds carved from --train for tuning (1: one 80/20 split)")
     p.add_argument("--index-dir", default=None, help="item index directory (default: the settings' index_dir)")
     p.set_defaults(func=_run)
 
@@ -39,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
     embedder = load_embedder(settings.embed_model, settings.device, settings.cache_dir)
     retriever = open_retriever(catalog, embedder, args.index_dir or settings.index_dir, settings.index_kind)
     report = redial.evaluate(catalog, retriever, retriever.index, train, data, mentions=args.mentions,
-                             tune=not args.no_tune, log=lambda line: print(line, file=sys.stderr))
+                             tune=not args.no_tune, folds=args.folds, log=lambda line: print(line, file=sys.stderr))
     print(redial.format_table(report))
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -72,9 +72,17 @@ class EngineWeights:
         attribute: share of the requested genres / people / years an item has.
         facts: catalogue facts shared with the liked / mentioned items (directors, cast, genres).
         prior: the engine's popularity prior.
+        history_dense: embedding similarity, over the whole catalogue, to the mentioned / liked
+            items (newest weigh most, see ``recency``); needs item vectors.
+        recent: the recommender's scores from the ``recent_items`` newest history items only.
+        suggested: the recommender's scores from the assistant's newest suggestions only (what a
+            recommender suggested before predicts what it suggests next).
         hard_constraints: constraints filter items out (True) or only weigh in via ``attribute``.
         history_items: most recent mentioned/liked items the recommender reads (0: all).
         query_turns: user messages (the newest included) semantic search reads.
+        recency: weight factor per step back in the history for ``history_dense`` (1: all equal).
+        recent_items: history items the ``recent`` source reads.
+        suggested_items: assistant suggestions the ``suggested`` source reads.
     """
 
     recommender: float = 1.0
@@ -86,6 +94,12 @@ class EngineWeights:
     hard_constraints: bool = True
     history_items: int = 0
     query_turns: int = 2
+    history_dense: float = 0.0
+    recent: float = 0.0
+    suggested: float = 0.0
+    recency: float = 0.6
+    recent_items: int = 2
+    suggested_items: int = 3
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -116,6 +130,9 @@ class ChatEngine:
             the catalogue's ``mentions``; an evaluation passes counts from its training split.
         weights: how sources are merged.
         timeout_s: seconds an LLM reply may take before the fallback answers.
+        item_vectors: ``len(catalog) x dim`` item embeddings in catalogue order for the
+            ``history_dense`` source; by default read from ``retriever.index`` when it has
+            ``vectors_for`` (``None`` there leaves the source out).
     """
 
     def __init__(
@@ -131,6 +148,7 @@ class ChatEngine:
         weights: EngineWeights | None = None,
         timeout_s: float = 30.0,
         understander: Understander | None = None,
+        item_vectors: Any = None,
     ):
         if not 1 <= k <= 50:
             raise DialogueError(f"engine: k must be 1-50, got {k}")
@@ -163,6 +181,10 @@ class ChatEngine:
         self._people = [frozenset(_norm_person(p) for p in (*item.directors, *item.cast)) for item in catalog]
         self._years = np.array([item.year or 0 for item in catalog], dtype=np.int64)
         self._facts = _facts_matrix(catalog, self._genres)
+        self._vectors = _unit_rows(item_vectors if item_vectors is not None else _index_vectors(retriever, self._ids))
+        if self._vectors is not None and self._vectors.shape[0] != len(self._ids):
+            raise DialogueError(f"engine: item_vectors has {self._vectors.shape[0]} rows; the catalogue has "
+                                f"{len(self._ids)} items (one row per item, in catalogue order)")
         self._filter_mask = lru_cache(maxsize=256)(self._filter_mask_uncached)
         self._attribute = lru_cache(maxsize=256)(self._attribute_uncached)
 
@@ -302,7 +324,7 @@ class ChatEngine:
             history = {i: history[i] for i in (*recent, *state.liked[-w.history_items:])}
         if u is not None and u.intent == "more_like" and u.target:
             history = {u.target: 1.0}
-        if self.recommender is not None and history and w.recommender:
+        if self.recommender is not None and history and (w.recommender or w.recent):
             # exclusions are applied by the mask in combine(); passing them here costs a per-item scan
             rec = self.recommender.recommend(history, pool)
             sources["recommender"], raw["recommender"] = self._scatter(rec)
@@ -317,6 +339,7 @@ class ChatEngine:
                 vec = self._facts @ prof
                 if vec.max() > 0:
                     sources["facts"] = vec / vec.max()
+        self._history_sources(state, history, w, sources, raw)
         q = self.query_text(state, u) if query is None else query
         # search only when the newest message describes something ("ok thanks" does not)
         newest = u.query if u is not None else q
@@ -337,14 +360,37 @@ class ChatEngine:
         sources["prior"] = self._prior
         return Candidates(sources, allowed, soft, raw)
 
+    def _history_sources(self, state: ConversationState, history: Mapping[str, float], w: EngineWeights,
+                         sources: dict[str, np.ndarray], raw: dict[str, dict[str, float]]) -> None:
+        """The ``history_dense``, ``recent`` and ``suggested`` sources (each only when weighted)."""
+        order = [i for i in state.mentioned if i in history]
+        listed = set(order)
+        order += [i for i in history if i not in listed]  # liked through feedback only
+        if w.history_dense and self._vectors is not None and order:
+            rows, vals = [], []
+            for age, item_id in enumerate(reversed(order)):
+                if item_id in self.catalog:
+                    rows.append(self._row[self.catalog.canonical_id(item_id)])
+                    vals.append(history[item_id] * w.recency ** age)
+            if rows:
+                profile = np.asarray(vals, dtype=np.float32) @ self._vectors[rows]
+                sources["history_dense"] = _spread(self._vectors @ profile)
+        if self.recommender is None:
+            return
+        if w.recent and w.recent_items and len(order) > w.recent_items:
+            recent = {i: history[i] for i in order[-w.recent_items:]}
+            sources["recent"], raw["recent"] = self._scatter(self.recommender.recommend(recent, CANDIDATE_POOL))
+        elif w.recent and "recommender" in sources:  # a short history is all recent
+            sources["recent"], raw["recent"] = sources["recommender"], raw["recommender"]
+        suggested = [i for i in state.recommended if i not in state.disliked][-w.suggested_items:]
+        if w.suggested and suggested:
+            rec = self.recommender.recommend(dict.fromkeys(suggested, 1.0), CANDIDATE_POOL)
+            sources["suggested"], raw["suggested"] = self._scatter(rec)
+
     def combine(self, cands: Candidates, k: int, weights: EngineWeights | None = None) -> ScoredItems:
         """Merge the sources with ``weights`` and keep the best ``k`` allowed items."""
         w = weights or self.weights
-        total = np.zeros(len(self._ids))
-        for name, vec in cands.sources.items():
-            weight = getattr(w, name, 0.0)
-            if weight:
-                total += weight * vec
+        total = self._total(cands, w)
         mask = cands.allowed if w.hard_constraints else cands.soft_allowed
         if not mask.any():
             return ScoredItems()
@@ -363,6 +409,31 @@ class ChatEngine:
                     per[name] = float(values[item_id])
             srcs.append(per)
         return ScoredItems(tuple(ids), tuple(vals), tuple(srcs))
+
+    def _total(self, cands: Candidates, w: EngineWeights) -> np.ndarray:
+        total = np.zeros(len(self._ids))
+        for name, vec in cands.sources.items():
+            weight = getattr(w, name, 0.0)
+            if weight:
+                total += weight * vec
+        return total
+
+    def position_of(self, cands: Candidates, item_ids: Sequence[str], weights: EngineWeights | None = None
+                    ) -> list[int]:
+        """0-based place of each item in ``combine(cands, len(catalog), weights)`` without building
+        it (``len(catalog)`` for an item the masks leave out): the same order, ties by catalogue row."""
+        w = weights or self.weights
+        mask = cands.allowed if w.hard_constraints else cands.soft_allowed
+        scores = np.where(mask, self._total(cands, w), -np.inf)
+        out = []
+        for item_id in item_ids:
+            row = self._row.get(self.catalog.canonical_id(item_id)) if item_id in self.catalog else None
+            if row is None or not mask[row]:
+                out.append(len(self._ids))
+                continue
+            s = scores[row]
+            out.append(int((scores > s).sum() + (scores[:row] == s).sum()))
+        return out
 
     def rank(self, state: ConversationState, u: Understanding | None = None, *, k: int | None = None,
              filters: ItemFilter | None = None) -> ScoredItems:
@@ -603,6 +674,33 @@ def _facts_matrix(catalog: Catalog, genres: Sequence[frozenset[str]]) -> Any:
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sp.csr_matrix(sp.diags(1.0 / norms) @ m)
+
+
+def _index_vectors(retriever: Any, ids: Sequence[str]) -> np.ndarray | None:
+    """The retriever's item vectors in ``ids`` order, or ``None`` when it has none to give."""
+    index = getattr(retriever, "index", None)
+    if index is None or not hasattr(index, "vectors_for"):
+        return None
+    try:
+        return np.asarray(index.vectors_for(list(ids)), dtype=np.float32)
+    except Exception:  # an index without stored vectors (e.g. a compressed one): the source is off
+        return None
+
+
+def _unit_rows(vectors: Any) -> np.ndarray | None:
+    if vectors is None:
+        return None
+    V = np.array(vectors, dtype=np.float32)
+    norms = np.linalg.norm(V, axis=1, keepdims=True)
+    return V / np.where(norms > 0, norms, 1.0)
+
+
+def _spread(vec: np.ndarray) -> np.ndarray:
+    """Scale to 0-1 from the median (0) to the maximum (1): only the better half scores."""
+    lo, hi = float(np.median(vec)), float(vec.max())
+    if hi <= lo:
+        return np.zeros(len(vec))
+    return np.clip((vec - lo) / (hi - lo), 0.0, 1.0)
 
 
 def _descriptive(text: str) -> bool:

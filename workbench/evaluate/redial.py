@@ -225,15 +225,57 @@ def recall_of(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], 
     return {k: hits[k] / n for k in KS}
 
 
+def fast_recall(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], weights: Any = None
+                ) -> dict[int, float]:
+    """:func:`recall_of` through :meth:`ChatEngine.position_of` (the same order as ``combine``,
+    without building slates): what tuning compares weights with."""
+    hits = {k: 0 for k in KS}
+    groups: dict[int, tuple[Any, list[str]]] = {}
+    for c, s in zip(cands, sample_list, strict=True):
+        groups.setdefault(id(c), (c, []))[1].append(s.target)
+    for c, targets in groups.values():
+        for place in engine.position_of(c, targets, weights):
+            for k in KS:
+                hits[k] += place < k
+    n = max(len(sample_list), 1)
+    return {k: hits[k] / n for k in KS}
+
+
+def _objective(r: Mapping[int, float]) -> float:
+    return 2 * r[1] + r[10] + r[50]
+
+
 def tune_weights(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample],
-                 grid: Mapping[str, Sequence[Any]], base: Any) -> tuple[Any, dict[int, float]]:
-    """Grid search over engine weights, maximising R@10 + R@50 + 2 R@1 on validation samples."""
+                 grid: Mapping[str, Sequence[Any]], base: Any, *, method: str = "grid", rounds: int = 2
+                 ) -> tuple[Any, dict[int, float]]:
+    """Search engine weights maximising R@10 + R@50 + 2 R@1 on validation samples.
+
+    ``method="grid"`` tries every combination; ``"coordinate"`` (for many sources) starts at
+    ``base`` and sets one weight at a time to its best grid value, ``rounds`` passes over all.
+    """
+    if method == "coordinate":
+        best = base
+        best_recall = fast_recall(engine, cands, sample_list, best)
+        best_score = _objective(best_recall)
+        for _ in range(rounds):
+            improved = False
+            for name in grid:
+                for value in grid[name]:
+                    w = replace(best, **{name: value})
+                    r = fast_recall(engine, cands, sample_list, w)
+                    if _objective(r) > best_score + 1e-9:
+                        best, best_score, best_recall, improved = w, _objective(r), r, True
+            if not improved:
+                break
+        return best, best_recall
+    if method != "grid":
+        raise EvaluationError(f"tuning method must be 'grid' or 'coordinate', got {method!r}")
     best, best_score, best_recall = base, -1.0, {}
     names = list(grid)
     for values in itertools.product(*(grid[n] for n in names)):
         w = replace(base, **dict(zip(names, values, strict=True)))
-        r = recall_of(engine, cands, sample_list, w)
-        score = 2 * r[1] + r[10] + r[50]
+        r = fast_recall(engine, cands, sample_list, w)
+        score = _objective(r)
         if score > best_score:
             best, best_score, best_recall = w, score, r
     return best, best_recall
@@ -247,6 +289,7 @@ class SystemSpec:
     recommender: str  # "none", "knn" or "hybrid"
     base: dict[str, Any]
     grid: dict[str, tuple[Any, ...]]
+    method: str = "grid"  # or "coordinate" (see tune_weights)
 
 
 SYSTEMS: tuple[SystemSpec, ...] = (
@@ -260,9 +303,16 @@ SYSTEMS: tuple[SystemSpec, ...] = (
                {"dense": 0.0, "lexical": 0.0, "attribute": 0.0},
                {"prior": (0.1, 0.25, 0.5, 1.0, 2.0), "facts": (0.0, 0.5, 1.0, 2.0)}),
     SystemSpec("full engine (+ stated genres/people/years, semantic search)", "hybrid",
-               {"hard_constraints": False},
+               {"hard_constraints": False, "history_dense": 0.0, "recent": 0.0, "suggested": 0.0},
                {"recommender": (0.25, 0.5, 1.0), "prior": (0.25, 0.5, 1.0), "attribute": (0.5, 1.0, 2.0),
                 "facts": (0.0, 0.5, 1.0, 2.0), "dense": (0.0, 0.2), "lexical": (0.0, 0.1)}),
+    SystemSpec("+ recency, item embeddings, earlier suggestions", "hybrid",
+               {"hard_constraints": False, "recommender": 0.5, "prior": 1.0, "attribute": 0.5, "facts": 1.0,
+                "dense": 0.2, "lexical": 0.1, "history_dense": 0.5, "recent": 0.25, "suggested": 0.25},
+               {name: (0.0, 0.1, 0.25, 0.5, 1.0, 2.0) for name in (
+                   "history_dense", "recent", "suggested", "recommender", "facts", "prior", "attribute", "dense",
+                   "lexical")},
+               method="coordinate"),
 )
 
 
@@ -273,6 +323,24 @@ def split_validation(dialogues: Sequence[Mapping[str, Any]], fraction: float = 0
     n_val = max(1, int(len(order) * fraction))
     val = set(order[:n_val])
     return [d for i, d in enumerate(dialogues) if i not in val], [d for i, d in enumerate(dialogues) if i in val]
+
+
+def validation_folds(dialogues: Sequence[Mapping[str, Any]], folds: int = 1, seed: int = 0
+                     ) -> list[tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]]:
+    """``(fit, validation)`` pairs carved from the training dialogues: one 80/20 split for
+    ``folds=1``, else ``folds`` disjoint validation parts covering every training dialogue once."""
+    if folds < 1:
+        raise EvaluationError(f"folds must be >= 1, got {folds}")
+    if folds == 1:
+        return [split_validation(dialogues, seed=seed)]
+    order = list(range(len(dialogues)))
+    random.Random(seed).shuffle(order)
+    out = []
+    for f in range(folds):
+        val = set(order[f::folds])
+        out.append(([d for i, d in enumerate(dialogues) if i not in val],
+                    [d for i, d in enumerate(dialogues) if i in val]))
+    return out
 
 
 def build_eval_engine(catalog: Catalog, retriever: Any, item_vectors: Any, train: Sequence[Mapping[str, Any]],
@@ -296,7 +364,10 @@ def build_eval_engine(catalog: Catalog, retriever: Any, item_vectors: Any, train
     elif recommender == "hybrid":
         rec = build_recommender(catalog, interactions, item_vectors,
                                 weights={"cf": 0.5, "knn": 1.0, "content": 0.5, "popularity": 0.0})
-    weights = EngineWeights(facts=1.0) if search else EngineWeights(dense=0.0, lexical=0.0, facts=1.0)
+    # every source on when gathering (combine weighs them); search only for systems that use it
+    weights = EngineWeights(facts=1.0, history_dense=1.0, recent=1.0, suggested=1.0)
+    if not search:
+        weights = replace(weights, dense=0.0, lexical=0.0)
     return ChatEngine(catalog, retriever, rec, TemplateGenerator(), popularity=pop, weights=weights)
 
 
@@ -310,16 +381,23 @@ def evaluate(
     mentions: str = "gold",
     systems: Sequence[SystemSpec] = SYSTEMS,
     tune: bool = True,
+    folds: int = 1,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Run every system; returns the JSON report (``dataset``, ``mentions``, ``n``, ``results``)."""
+    """Run every system; returns the JSON report (``dataset``, ``mentions``, ``n``, ``results``).
+
+    Weights are tuned on validation samples from ``folds`` splits of ``train`` (see
+    :func:`validation_folds`); each split's engine learns only from that split's fit part.
+    """
     from workbench.dialogue.engine import EngineWeights
 
     test_samples = samples(test, catalog, mentions)
     if not test_samples:
         raise EvaluationError("the evaluation dialogues hold no recommender message with a new movie")
-    fit_part, val_part = split_validation(train)
-    val_samples = samples(val_part, catalog, mentions)
+    splits = validation_folds(train, folds)
+    val_samples: list[Sample] = []
+    for _, val_part in splits:
+        val_samples += samples(val_part, catalog, mentions)
     results: list[SystemResult] = []
     engines: dict[tuple[str, bool], tuple[Any, Any]] = {}
     tested: dict[tuple[str, bool], tuple[Any, Any]] = {}
@@ -332,11 +410,15 @@ def evaluate(
         key = (spec.recommender, search)
         if tune and spec.grid and val_samples:
             if key not in engines:
-                val_engine = build_eval_engine(catalog, retriever, item_vectors, fit_part, spec.recommender,
-                                               search=search)
-                engines[key] = (val_engine, gather_all(val_engine, val_samples))
+                val_cands: list[Any] = []
+                for fit_part, val_part in splits:
+                    val_engine = build_eval_engine(catalog, retriever, item_vectors, fit_part, spec.recommender,
+                                                   search=search)
+                    val_cands += gather_all(val_engine, samples(val_part, catalog, mentions))
+                engines[key] = (val_engine, val_cands)
             val_engine, val_cands = engines[key]
-            weights, val_recall = tune_weights(val_engine, val_cands, val_samples, spec.grid, base)
+            weights, val_recall = tune_weights(val_engine, val_cands, val_samples, spec.grid, base,
+                                               method=spec.method)
             log(f"{spec.name}: tuned on {len(val_samples)} validation samples -> "
                 f"R@1/10/50 {val_recall[1]:.3f}/{val_recall[10]:.3f}/{val_recall[50]:.3f}")
         if key not in tested:
@@ -357,7 +439,8 @@ def evaluate(
         "results": [r.to_dict() for r in results],
         "published": [a.to_dict() for a in anchors],
         "train_dialogues": len(train),
-        "validation_dialogues": len(val_part),
+        "validation_dialogues": sum(len(v) for _, v in splits),
+        "validation_folds": folds,
         "test_dialogues": len(test),
     }
 
