@@ -222,7 +222,7 @@ def test_facts_source_ranks_shared_director_first(engine):
 def _only(engine, **weights):
     from workbench.dialogue.engine import EngineWeights
 
-    zero = dict(recommender=0, dense=0, lexical=0, attribute=0, facts=0, prior=0)
+    zero = dict(recommender=0, dense=0, lexical=0, attribute=0, facts=0, prior=0, history_dense=0)
     return engine.with_weights(EngineWeights(**{**zero, **weights}))
 
 

@@ -94,7 +94,7 @@ class EngineWeights:
     hard_constraints: bool = True
     history_items: int = 0
     query_turns: int = 2
-    history_dense: float = 0.0
+    history_dense: float = 0.5
     recent: float = 0.0
     suggested: float = 0.0
     recency: float = 0.6

@@ -294,13 +294,14 @@ class SystemSpec:
 
 SYSTEMS: tuple[SystemSpec, ...] = (
     SystemSpec("popularity (train)", "none",
-               {"recommender": 0.0, "dense": 0.0, "lexical": 0.0, "attribute": 0.0, "facts": 0.0, "prior": 1.0},
+               {"recommender": 0.0, "dense": 0.0, "lexical": 0.0, "attribute": 0.0, "facts": 0.0, "prior": 1.0,
+                "history_dense": 0.0},
                {}),
     SystemSpec("co-mention kNN + popularity", "knn",
-               {"dense": 0.0, "lexical": 0.0, "attribute": 0.0, "facts": 0.0},
+               {"dense": 0.0, "lexical": 0.0, "attribute": 0.0, "facts": 0.0, "history_dense": 0.0},
                {"prior": (0.1, 0.25, 0.5, 1.0, 2.0)}),
     SystemSpec("+ content (catalogue facts, embeddings)", "hybrid",
-               {"dense": 0.0, "lexical": 0.0, "attribute": 0.0},
+               {"dense": 0.0, "lexical": 0.0, "attribute": 0.0, "history_dense": 0.0},
                {"prior": (0.1, 0.25, 0.5, 1.0, 2.0), "facts": (0.0, 0.5, 1.0, 2.0)}),
     SystemSpec("full engine (+ stated genres/people/years, semantic search)", "hybrid",
                {"hard_constraints": False, "history_dense": 0.0, "recent": 0.0, "suggested": 0.0},
