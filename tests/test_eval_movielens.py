@@ -112,7 +112,10 @@ def test_cli_writes_json_and_png(fake_ml, tmp_path, capsys):
     systems = {r["system"] for r in results}
     assert any(s.startswith("Hybrid") for s in systems) and any(s.startswith("ALS") for s in systems)
     assert out.with_suffix(".png").exists()
-    assert "[published]" in capsys.readouterr().out
+    chosen = json.loads(out.read_text())["tuning"]["per_fold"][0]["chosen"]
+    assert set(chosen) == {"ease_lambda", "ease_value_lambda", "als", "content_neighbors"}
+    printed = capsys.readouterr().out
+    assert "[published]" in printed and "chosen per fold on validation data" in printed
 
 
 def test_cli_bad_data_dir_exits_2(tmp_path, capsys):
@@ -132,3 +135,77 @@ def test_real_movielens_fold_1(shared_data):
     ease = report.get("EASE", "all", 5)
     assert 0.56 < ease["precision"] < 0.62 and 0.59 < ease["ndcg"] < 0.64
     assert report.get("EASE", "rating>=4", 5)["ndcg"] > report.get("Popularity", "rating>=4", 5)["ndcg"]
+
+
+def test_ease_path_matches_ease_weights():
+    """Guards the shared-Gram shortcut: EASE for several lambdas from one eigendecomposition
+    equals a fresh EASE fit (ease_weights) at each lambda."""
+    import scipy.sparse as sp
+
+    from workbench.recommend.ease import ease_weights
+    from workbench.recommend.tuning import ease_path
+
+    rng = np.random.default_rng(3)
+    X = sp.csr_matrix((rng.random((30, 12)) < 0.3).astype(np.float32) * rng.integers(1, 6, (30, 12)) / 5)
+    lambdas = [0.5, 2.0, 10.0]
+    got = list(ease_path(X, lambdas))
+    assert [lam for lam, _ in got] == lambdas
+    for lam, B in got:
+        np.testing.assert_allclose(B, ease_weights(X, lam), atol=1e-5)
+
+
+def test_pick_best_keeps_first_of_ties():
+    """Guards the tie rule of hyperparameter choice (earlier grid entry wins, so reruns agree)."""
+    from workbench.recommend.tuning import pick_best
+
+    assert pick_best({100: 0.2, 250: 0.3, 500: 0.3}) == 250
+    with pytest.raises(ValueError):
+        pick_best({})
+
+
+def test_tuning_never_reads_the_test_fold(fake_ml):
+    """Guards against test-set tuning: the chosen hyperparameters and validation scores depend on
+    the fold's training ratings only; replacing the test ratings changes nothing."""
+    import scipy.sparse as sp
+
+    from workbench.evaluate.movielens import TrainTest, tune_fold
+
+    items = read_items(fake_ml)
+    ids = [i["item_id"] for i in items]
+    split = read_fold(fake_ml, 1, N_USERS, ids).split()
+    rng = np.random.default_rng(7)
+    other = sp.csr_matrix(rng.random((N_USERS, N_ITEMS)) < 0.3)
+    shuffled = TrainTest(split.train, split.values, split.value_scale, {"all": other, "rating>=4": other})
+    grid = [1.0, 10.0, 100.0]
+    a = tune_fold(split, ids, k=5, lambdas=grid, needs={"ease_lambda", "ease_value_lambda"})
+    b = tune_fold(shuffled, ids, k=5, lambdas=grid, needs={"ease_lambda", "ease_value_lambda"})
+    assert a == b
+    chosen, validation = a
+    assert set(chosen) == {"ease_lambda", "ease_value_lambda"} and chosen["ease_lambda"] in grid
+    assert list(validation["ease_lambda"]) == ["1", "10", "100"]
+    # and the validation split itself is carved from training entries only
+    from workbench.evaluate.movielens import validation_split
+
+    kept, held, _ = validation_split(split)
+    assert (kept + held - split.values).nnz == 0 and kept.multiply(held).nnz == 0
+
+
+def test_tuned_systems_record_choices_per_fold(fake_ml):
+    """Guards the report of per-fold choices: each fold's chosen lambda is in the JSON (extra
+    top-level key; the issue's keys and result rows unchanged) and in the printed table."""
+    from workbench.evaluate.movielens import Tuned
+
+    systems = {"EASE fixed": lambda: EASEScorer(lambda_=10.0),
+               "EASE tuned": Tuned(lambda c: EASEScorer(lambda_=c.get("ease_lambda", 10.0)), ("ease_lambda",))}
+    report = evaluate_movielens(fake_ml, folds=[1, 3], ks=[5], systems=systems)
+    data = report.to_json()
+    assert set(data) == {"dataset", "folds", "results", "tuning"} and len(data["results"]) == 2 * 2
+    per_fold = data["tuning"]["per_fold"]
+    assert [r["fold"] for r in per_fold] == [1, 3]
+    for record in per_fold:
+        lam = record["chosen"]["ease_lambda"]
+        assert record["systems"] == {"EASE tuned": {"ease_lambda": lam}}
+        assert set(record["chosen"]) == {"ease_lambda"}  # only what the systems need is tuned
+    assert "fold 3: EASE lambda=" in format_table(report)
+    untuned = evaluate_movielens(fake_ml, folds=[1], ks=[5], systems=systems, tune=False)
+    assert "tuning" not in untuned.to_json()

@@ -22,7 +22,7 @@ import json
 import re
 import textwrap
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,58 +244,206 @@ def item_texts(items: Sequence[Mapping[str, Any]], wiki_dir: str | Path | None =
 SystemFactory = Callable[[], MatrixScorer]
 
 
-#: Content neighbours per liked item and EASE's lambda in the default systems. Unlike the hybrid's
-#: blend weights (learned on validation splits of the training data in every fold), these two
-#: were fixed by hand during development, looking at five-fold results: say so when quoting them.
-CONTENT_NEIGHBORS = 20
+@dataclass(frozen=True)
+class Tuned:
+    """A system whose hyperparameters are chosen in each fold on validation data.
+
+    ``build(chosen)`` makes a fresh unfitted scorer from the fold's chosen values
+    (see :func:`tune_fold`); ``keys`` names the values it reads, for the report. Without a
+    tuner (``chosen`` empty) ``build`` falls back on the module defaults below.
+    """
+
+    build: Callable[[Mapping[str, Any]], MatrixScorer]
+    keys: tuple[str, ...] = ()
+
+
+#: The issue's fixed reference: EASE with lambda 500 (never tuned, the anchor of the bar).
 EASE_LAMBDA = 500.0
-#: Lambda for EASE on value-weighted input (ratings / 5): entries are smaller, so is the ridge.
+#: Grids searched in every fold on a validation split of that fold's training ratings.
+EASE_LAMBDA_GRID = (100.0, 250.0, 500.0, 1000.0)
+ALS_GRID = tuple(
+    {"factors": f, "regularization": r, "alpha": 1.0} for f in (24, 64) for r in (1.0, 5.0)
+)
+CONTENT_NEIGHBORS_GRID = (10, 20, 50)
+#: Share of each user's training ratings held out for choosing hyperparameters, and its seed.
+VALIDATION_FRACTION = 0.2
+VALIDATION_SEED = 0
+#: Fallbacks used only when no tuner runs (e.g. the default-catalogue evaluation). They were
+#: picked during development from MovieLens five-fold *test* results, so the MovieLens
+#: evaluation never uses them: it chooses per fold on validation data (see tune_fold).
+CONTENT_NEIGHBORS = 20
 WEIGHTED_EASE_LAMBDA = 250.0
-#: implicit's ALS settings: the best of a small sweep (factors 16-128, alpha 1-30, regularisation
-#: 0.05-5) on the five folds, so the outside reference is as fairly tuned as EASE's lambda.
 ALS_PARAMS = {"factors": 24, "regularization": 5.0, "alpha": 1.0}
+TUNING_METHOD = (
+    f"per fold, on a validation split of that fold's training ratings only ({VALIDATION_FRACTION:.0%} of "
+    f"each user's training ratings held out, users with >= 3, seed {VALIDATION_SEED}): each candidate is "
+    "fitted on the rest and scored by NDCG@{k} on the held-out ratings (mean of protocols 'all' and "
+    "'rating>=4'); the best is refitted on the whole training fold. Grids: EASE lambda "
+    f"{[int(x) for x in EASE_LAMBDA_GRID]} (binary and value-weighted), ALS "
+    f"factors x regularization {sorted({(p['factors'], p['regularization']) for p in ALS_GRID})} (alpha 1, "
+    f"15 iterations), content neighbours {list(CONTENT_NEIGHBORS_GRID)}. The hybrid uses the fold's "
+    "value-weighted EASE lambda and content neighbours and learns its blend weights on its own "
+    "validation splits of the training fold. Fixed: EASE (lambda=500) reference, ItemKNN k=100."
+)
 #: Validation splits of the training data the hybrid averages when learning its weights.
 VALIDATION_ROUNDS = 2
 
 
-def default_systems(content: MatrixScorer | None, content_label: str = "MiniLM",
-                    tune_k: int = 5, ablation: bool = False) -> dict[str, SystemFactory]:
-    """The systems compared by default, name -> factory of a fresh unfitted scorer."""
-    from workbench.recommend.als import ALSScorer, implicit_version
+class ContentVariants:
+    """Content scorers over the same item vectors with different ``neighbors``, built once each.
+
+    ``role`` keeps separate instances for separate systems (the hybrid sets its sources'
+    weighting, which must not leak into the content-only system).
+    """
+
+    def __init__(self, base: MatrixScorer):
+        self.base = base
+        self._cache: dict[tuple[int, str], MatrixScorer] = {}
+
+    def get(self, neighbors: int, role: str = "content") -> MatrixScorer:
+        from workbench.recommend.content import ContentScorer
+
+        key = (int(neighbors), role)
+        if key not in self._cache:
+            base = self.base
+            self._cache[key] = ContentScorer(list(base.item_ids), base.vectors, neighbors=int(neighbors),
+                                             catalog=base.catalog)
+        return self._cache[key]
+
+
+def _als(params: Mapping[str, Any]) -> MatrixScorer:
+    from workbench.recommend.als import ALSScorer
+
+    return ALSScorer(factors=params["factors"], regularization=params["regularization"],
+                     alpha=params["alpha"], iterations=15, random_state=0, num_threads=1)
+
+
+def default_systems(content: MatrixScorer | ContentVariants | None, content_label: str = "MiniLM",
+                    tune_k: int = 5, ablation: bool = False) -> dict[str, SystemFactory | Tuned]:
+    """The systems compared by default, name -> factory of a fresh unfitted scorer.
+
+    Every hyperparameter except the reference EASE's lambda and ItemKNN's 100 neighbours is
+    :class:`Tuned`: chosen per fold on validation data (:func:`tune_fold`).
+    """
+    from workbench.recommend.als import implicit_version
     from workbench.recommend.ease import EASEScorer
     from workbench.recommend.hybrid import HybridScorer
     from workbench.recommend.knn import ItemKNNScorer
     from workbench.recommend.popularity import PopularityScorer
 
-    systems: dict[str, SystemFactory] = {
+    if content is None or isinstance(content, ContentVariants):
+        variants = content
+    else:
+        variants = ContentVariants(content)
+
+    def value_lambda(c: Mapping[str, Any]) -> float:
+        return float(c.get("ease_value_lambda", WEIGHTED_EASE_LAMBDA))
+
+    def neighbors(c: Mapping[str, Any]) -> int:
+        return int(c.get("content_neighbors", CONTENT_NEIGHBORS))
+
+    def hybrid(c: Mapping[str, Any], with_content: bool) -> MatrixScorer:
+        return HybridScorer(
+            cf=EASEScorer(lambda_=value_lambda(c)),
+            content=variants.get(neighbors(c), "hybrid") if with_content and variants else None,
+            tune_k=tune_k, validation_rounds=VALIDATION_ROUNDS, weighting="value",
+        )
+
+    systems: dict[str, SystemFactory | Tuned] = {
         "Popularity": PopularityScorer,
         "ItemKNN (cosine, k=100)": lambda: ItemKNNScorer(neighbors=100),
-        f"ALS (implicit {implicit_version()}, outside)": lambda: ALSScorer(
-            factors=ALS_PARAMS["factors"], regularization=ALS_PARAMS["regularization"],
-            alpha=ALS_PARAMS["alpha"], iterations=15, random_state=0, num_threads=1,
-        ),
+        f"ALS (implicit {implicit_version()}, outside, tuned)": Tuned(
+            lambda c: _als(c.get("als", ALS_PARAMS)), ("als",)),
         "EASE (lambda=500)": lambda: EASEScorer(lambda_=EASE_LAMBDA),
-        f"EASE (lambda={WEIGHTED_EASE_LAMBDA:g}, value-weighted)": lambda: EASEScorer(
-            lambda_=WEIGHTED_EASE_LAMBDA, weighting="value"
-        ),
+        "EASE (lambda tuned)": Tuned(
+            lambda c: EASEScorer(lambda_=float(c.get("ease_lambda", EASE_LAMBDA))), ("ease_lambda",)),
+        "EASE (value-weighted, lambda tuned)": Tuned(
+            lambda c: EASEScorer(lambda_=value_lambda(c), weighting="value"), ("ease_value_lambda",)),
     }
     if content is not None and ablation:
-        systems["Hybrid without content (value-weighted EASE + popularity, tuned)"] = lambda: HybridScorer(
-            cf=EASEScorer(lambda_=WEIGHTED_EASE_LAMBDA), tune_k=tune_k,
-            validation_rounds=VALIDATION_ROUNDS, weighting="value",
-        )
+        systems["Hybrid without content (value-weighted EASE + popularity, tuned)"] = Tuned(
+            lambda c: hybrid(c, False), ("ease_value_lambda",))
     if content is not None:
-        systems[f"Content ({content_label})"] = lambda: content
-        systems["Hybrid (value-weighted EASE + content + popularity, tuned)"] = lambda: HybridScorer(
-            cf=EASEScorer(lambda_=WEIGHTED_EASE_LAMBDA), content=content, tune_k=tune_k,
-            validation_rounds=VALIDATION_ROUNDS, weighting="value",
-        )
+        systems[f"Content ({content_label}, neighbours tuned)"] = Tuned(
+            lambda c: variants.get(neighbors(c), "content"), ("content_neighbors",))
+        systems["Hybrid (value-weighted EASE + content + popularity, tuned)"] = Tuned(
+            lambda c: hybrid(c, True), ("ease_value_lambda", "content_neighbors"))
     else:
-        systems["Hybrid (value-weighted EASE + popularity, tuned)"] = lambda: HybridScorer(
-            cf=EASEScorer(lambda_=WEIGHTED_EASE_LAMBDA), tune_k=tune_k,
-            validation_rounds=VALIDATION_ROUNDS, weighting="value",
-        )
+        systems["Hybrid (value-weighted EASE + popularity, tuned)"] = Tuned(
+            lambda c: hybrid(c, False), ("ease_value_lambda",))
     return systems
+
+
+def validation_split(split: TrainTest, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED,
+                     min_items: int = 3) -> tuple[sp.csr_matrix, sp.csr_matrix, dict[str, sp.csr_matrix]]:
+    """Carve validation data out of the *training* ratings only.
+
+    Returns ``(kept, held, relevant)``: the kept and held-out training values (each user with
+    ``min_items`` or more loses ``fraction`` of them at random, seeded) and the held-out items
+    relevant under each protocol ("all"; "rating>=4" from the values times ``value_scale``).
+    """
+    from workbench.recommend.tuning import holdout_split
+
+    kept, held = holdout_split(split.values, fraction, min_items, seed)
+    relevant = {"all": sp.csr_matrix(held > 0),
+                "rating>=4": sp.csr_matrix(held * split.value_scale >= 4 - 1e-3)}
+    return kept, held, relevant
+
+
+def tune_fold(split: TrainTest, item_ids: Sequence[str], *, k: int = 10,
+              content: ContentVariants | None = None, als: bool = True,
+              lambdas: Sequence[float] = EASE_LAMBDA_GRID,
+              als_grid: Sequence[Mapping[str, Any]] = ALS_GRID,
+              neighbors_grid: Sequence[int] = CONTENT_NEIGHBORS_GRID,
+              needs: Collection[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Choose each tuned hyperparameter on a validation split of this fold's training data.
+
+    Each candidate is fitted on the kept training ratings and scored by NDCG@k on the
+    held-out ones (mean of the two relevance protocols); the test ratings are never looked at.
+
+    Returns ``(chosen, validation)``: ``{"ease_lambda", "ease_value_lambda", "als",
+    "content_neighbors"}`` (only those in ``needs``, when given) and each candidate's
+    validation NDCG.
+    """
+    from workbench.recommend.tuning import ease_path, pick_best, validation_ndcg
+
+    kept, held, relevant = validation_split(split)
+    users = np.flatnonzero(np.diff(held.indptr) > 0)
+    kept_bin = kept.copy()
+    kept_bin.data[:] = 1.0
+    exclude = kept_bin[users]
+    rel = {name: m[users] for name, m in relevant.items()}
+
+    def ndcg(scores: np.ndarray) -> float:
+        return round(validation_ndcg(scores, exclude, rel, k), 6)
+
+    chosen: dict[str, Any] = {}
+    validation: dict[str, Any] = {}
+    def wanted(key: str) -> bool:
+        return needs is None or key in needs
+
+    for key, X in (("ease_lambda", kept_bin), ("ease_value_lambda", kept)):
+        if not wanted(key):
+            continue
+        scores = {lam: ndcg(np.asarray(X[users] @ B)) for lam, B in ease_path(X, lambdas)}
+        chosen[key] = pick_best(scores)
+        validation[key] = {f"{lam:g}": v for lam, v in scores.items()}
+    if als and wanted("als"):
+        scores = {}
+        for i, params in enumerate(als_grid):
+            model = _als(params).fit_matrix(kept_bin, item_ids)
+            scores[i] = ndcg(model.score_matrix(kept_bin[users]))
+        chosen["als"] = dict(als_grid[pick_best(scores)])
+        validation["als"] = {_als_label(als_grid[i]): v for i, v in scores.items()}
+    if content is not None and wanted("content_neighbors"):
+        scores = {n: ndcg(content.get(n, "validation").score_matrix(kept_bin[users])) for n in neighbors_grid}
+        chosen["content_neighbors"] = pick_best(scores)
+        validation["content_neighbors"] = {str(n): v for n, v in scores.items()}
+    return chosen, validation
+
+
+def _als_label(params: Mapping[str, Any]) -> str:
+    return f"factors={params['factors']},reg={params['regularization']:g},alpha={params['alpha']:g}"
 
 
 # ---------------------------------------------------------------------------
@@ -304,7 +452,11 @@ def default_systems(content: MatrixScorer | None, content_label: str = "MiniLM",
 
 @dataclass
 class EvalReport:
-    """Results of one evaluation run: rows as in the JSON ``results`` list, plus notes."""
+    """Results of one evaluation run: rows as in the JSON ``results`` list, plus notes.
+
+    ``tuning`` holds, per fold, the hyperparameters chosen on validation data and each
+    candidate's validation score (empty when nothing was tuned).
+    """
 
     dataset: str
     folds: list[int]
@@ -314,10 +466,15 @@ class EvalReport:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     fit_seconds: dict[str, float] = field(default_factory=dict)
+    tuning: list[dict[str, Any]] = field(default_factory=list)
+    tuning_method: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        """Exactly the issue's format: dataset, folds, results."""
-        return {"dataset": self.dataset, "folds": list(self.folds), "results": self.results}
+        """The issue's format (dataset, folds, results), plus ``tuning`` when anything was tuned."""
+        out: dict[str, Any] = {"dataset": self.dataset, "folds": list(self.folds), "results": self.results}
+        if self.tuning:
+            out["tuning"] = {"method": self.tuning_method, "per_fold": self.tuning}
+        return out
 
     def systems(self) -> list[str]:
         return list(dict.fromkeys(r["system"] for r in self.results))
@@ -329,23 +486,36 @@ class EvalReport:
         raise KeyError((system, relevance, k))
 
 
+FoldTuner = Callable[[TrainTest, Sequence[str]], tuple[dict[str, Any], dict[str, Any]]]
+
+
 def evaluate_systems(
-    systems: Mapping[str, SystemFactory],
+    systems: Mapping[str, SystemFactory | Tuned],
     folds: Sequence[TrainTest],
     item_ids: Sequence[str],
     ks: Sequence[int],
     progress: Callable[[str], None] | None = None,
+    *,
+    tuner: FoldTuner | None = None,
+    fold_names: Sequence[int] | None = None,
+    tuning: list[dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Fit each system on each fold's training matrix and average the metrics over folds.
 
     Args:
-        systems: name -> factory of a fresh scorer.
+        systems: name -> factory of a fresh scorer, or a :class:`Tuned` built from the fold's
+            chosen hyperparameters.
         folds: the splits.
         item_ids: column ids of the matrices.
         ks: cut-offs.
+        tuner: chooses hyperparameters per fold from the fold's training data only.
+        fold_names: fold numbers for the tuning records (default 1, 2, ...).
+        tuning: when given, one record per fold is appended: chosen values, validation
+            scores and the hybrid's learned blend weights.
 
     Returns:
-        Result rows (system, relevance, k, metrics) and seconds spent per system.
+        Result rows (system, relevance, k, metrics) and seconds spent per system
+        (a fold's tuning time is counted under "tuning").
     """
     ks = sorted(set(int(k) for k in ks))
     kmax = max(ks)
@@ -353,14 +523,31 @@ def evaluate_systems(
     seconds: dict[str, float] = {}
     relevances: list[str] = []
     for f_index, split in enumerate(folds):
+        fold_name = fold_names[f_index] if fold_names is not None else f_index + 1
+        chosen: dict[str, Any] = {}
+        record: dict[str, Any] = {"fold": fold_name}
+        if tuner is not None:
+            start = time.perf_counter()
+            chosen, validation = tuner(split, item_ids)
+            seconds["tuning"] = seconds.get("tuning", 0.0) + time.perf_counter() - start
+            record.update(chosen=chosen, validation_ndcg=validation)
+            if progress:
+                progress(f"fold {fold_name}: tuned on validation {time.perf_counter() - start:.1f}s "
+                         f"{json.dumps(chosen)}")
+        record["systems"] = {}
         for name, factory in systems.items():
             start = time.perf_counter()
-            model = factory()
+            model = factory.build(chosen) if isinstance(factory, Tuned) else factory()
+            if isinstance(factory, Tuned) and tuner is not None:
+                record["systems"][name] = {key: chosen[key] for key in factory.keys if key in chosen}
             if model.weighting == "value":
                 X, scale = split.values, split.value_scale
             else:
                 X, scale = split.train, 1.0
             model.fit_matrix(X, item_ids, value_scale=scale)
+            if isinstance(getattr(model, "weights", None), dict):  # a tuned blend
+                record["systems"].setdefault(name, {})["blend_weights"] = {
+                    n: round(float(w), 4) for n, w in model.weights.items()}
             scores = model.score_matrix(X)
             top = top_k_matrix(scores, kmax, exclude=split.train)
             for relevance, rel in split.relevant.items():
@@ -372,7 +559,9 @@ def evaluate_systems(
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
             if progress:
                 extra = f" [{model.describe()}]" if hasattr(model, "describe") else ""
-                progress(f"fold {f_index + 1}/{len(folds)}: {name} {time.perf_counter() - start:.1f}s{extra}")
+                progress(f"fold {fold_name}: {name} {time.perf_counter() - start:.1f}s{extra}")
+        if tuning is not None and (tuner is not None or record["systems"]):
+            tuning.append(record)
     results = []
     for name in systems:
         for relevance in relevances:
@@ -404,8 +593,8 @@ def build_content_scorer(items: Sequence[Mapping[str, Any]], content: str, wiki_
         embedder = load_embedder("all-MiniLM-L6-v2", device="cpu", cache_dir=cache_dir)
     else:
         raise EvaluationError(f"--content must be minilm, hash or none, got {content!r}")
-    return ContentScorer.from_texts([i["item_id"] for i in items], texts, embedder,
-                                    neighbors=CONTENT_NEIGHBORS)
+    # No neighbour graph here: each fold builds the one for its chosen neighbours (ContentVariants).
+    return ContentScorer.from_texts([i["item_id"] for i in items], texts, embedder, neighbors=None)
 
 
 def evaluate_movielens(
@@ -416,13 +605,17 @@ def evaluate_movielens(
     content: str = "minilm",
     wiki_dir: str | Path | None = None,
     cache_dir: str | None = None,
-    systems: Mapping[str, SystemFactory] | None = None,
+    systems: Mapping[str, SystemFactory | Tuned] | None = None,
     ablation: bool = False,
+    tune: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> EvalReport:
     """Run every system on the official folds under both relevance protocols.
 
     ``ablation`` adds the hybrid without its content source, to measure what content adds.
+    With ``tune`` (the default) the :class:`Tuned` systems' hyperparameters are chosen in
+    each fold on a validation split of that fold's training ratings (:func:`tune_fold`),
+    then the systems are refitted on the whole training fold and scored on its test fold.
     """
     start = time.perf_counter()
     data_dir = Path(data_dir)
@@ -435,14 +628,24 @@ def evaluate_movielens(
     item_ids = [i["item_id"] for i in items]
     n_users = count_users(data_dir)
     notes: list[str] = []
+    variants = None
     if systems is None:
         content_scorer = build_content_scorer(items, content, wiki_dir, cache_dir, notes)
+        variants = ContentVariants(content_scorer) if content_scorer is not None else None
         label = {"minilm": "MiniLM", "hash": "hash embedder"}.get(content, content)
-        systems = default_systems(content_scorer, label, tune_k=max(ks), ablation=ablation)
+        systems = default_systems(variants, label, tune_k=max(ks), ablation=ablation)
+    needs = {key for f in systems.values() if isinstance(f, Tuned) for key in f.keys}
+    tuner = None
+    if tune and needs:
+        def tuner(split: TrainTest, ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+            return tune_fold(split, ids, k=max(ks), content=variants, needs=needs)
     fold_data = [read_fold(data_dir, f, n_users, item_ids).split() for f in folds]
-    results, seconds = evaluate_systems(systems, fold_data, item_ids, ks, progress)
+    tuning: list[dict[str, Any]] = []
+    results, seconds = evaluate_systems(systems, fold_data, item_ids, ks, progress, tuner=tuner,
+                                        fold_names=list(folds), tuning=tuning)
     return EvalReport("ml-100k", list(folds), sorted(set(ks)), results, SPLIT, notes,
-                      time.perf_counter() - start, seconds)
+                      time.perf_counter() - start, seconds, tuning if tuner else [],
+                      TUNING_METHOD.format(k=max(ks)) if tuner else "")
 
 
 # ---------------------------------------------------------------------------
@@ -467,7 +670,30 @@ def format_table(report: EvalReport, published: Sequence[Mapping[str, Any]] = PU
                 for p in published:
                     cells = [f"{p[m]:>9.4f}" if m in p else f"{'-':>9}" for m in METRICS]
                     lines.append(f"{'[published] ' + p['system']:<{width}}  " + "  ".join(cells))
+    if report.tuning:
+        lines += ["", "hyperparameters chosen per fold on validation data (never the test fold):",
+                  f"  method: {report.tuning_method}"]
+        lines += ["  " + describe_tuning(record) for record in report.tuning]
     return "\n".join(lines)
+
+
+def describe_tuning(record: Mapping[str, Any]) -> str:
+    """One line per fold: the chosen values and the hybrids' learned blend weights."""
+    chosen = record.get("chosen", {})
+    parts = []
+    if "ease_lambda" in chosen:
+        parts.append(f"EASE lambda={chosen['ease_lambda']:g}")
+    if "ease_value_lambda" in chosen:
+        parts.append(f"value-weighted EASE lambda={chosen['ease_value_lambda']:g}")
+    if "als" in chosen:
+        parts.append(f"ALS {_als_label(chosen['als'])}")
+    if "content_neighbors" in chosen:
+        parts.append(f"content neighbours={chosen['content_neighbors']}")
+    for name, info in record.get("systems", {}).items():
+        if "blend_weights" in info:
+            weights = ", ".join(f"{n}={w:g}" for n, w in info["blend_weights"].items())
+            parts.append(f"{name.split(' (')[0]} blend [{weights}]")
+    return f"fold {record['fold']}: " + "; ".join(parts)
 
 
 def write_json(report: EvalReport, path: str | Path) -> Path:

@@ -1,14 +1,17 @@
-"""Carving a validation split out of training data, and choosing blend weights on it.
+"""Carving a validation split out of training data, and choosing blend weights and
+hyperparameters on it.
 
-The hybrid's weights are learned here and only here: on items held out from
-the *training* interactions, never on a test split. It knows matrices and
+The hybrid's weights and the evaluation's hyperparameters (EASE's lambda, ALS
+settings, content neighbours) are chosen here and only here: on items held out
+from the *training* interactions, never on a test split. It knows matrices and
 metrics; it does not know models' internals, files or gradio.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -106,3 +109,47 @@ def grid_search(
         if score > best_score + 1e-9:
             best, best_score = weights, score
     return best, best_score
+
+
+# ---------------------------------------------------------------------------
+# choosing hyperparameters on a validation split
+
+
+def ease_path(X: sp.spmatrix, lambdas: Sequence[float]) -> Iterator[tuple[float, np.ndarray]]:
+    """EASE weight matrices ``B`` (float32, zero diagonal) for several ``lambdas`` at the cost of one.
+
+    One Gram matrix ``G = X^T X`` and one eigendecomposition ``G = V diag(e) V^T`` serve every
+    lambda: ``(G + lambda I)^-1 = V diag(1 / (e + lambda)) V^T`` is a matrix product, not a new
+    inverse. Equal (to float rounding) to :func:`workbench.recommend.ease.ease_weights`.
+    """
+    import scipy.linalg
+
+    G = X.T @ X
+    G = np.asarray(G.toarray() if sp.issparse(G) else G, dtype=np.float64)
+    e, V = scipy.linalg.eigh(G, check_finite=False)
+    for lam in lambdas:
+        if not lam > 0:
+            raise ValueError(f"EASE lambda must be > 0, got {lam}")
+        P = (V / (e + lam)) @ V.T
+        B = P / (-np.diag(P))[None, :]
+        B[np.diag_indices_from(B)] = 0.0
+        yield float(lam), B.astype(np.float32)
+
+
+def validation_ndcg(scores: np.ndarray, exclude: sp.spmatrix, relevant: Mapping[str, sp.spmatrix],
+                    k: int) -> float:
+    """NDCG@k of ``scores`` (users x items) on held-out items, ``exclude`` never ranked,
+    averaged over the relevance protocols in ``relevant`` (name -> users x items)."""
+    top = top_k_matrix(np.asarray(scores, dtype=np.float32), k, exclude=exclude)
+    return float(np.mean([ranking_metrics(top, rel, [k])[k]["ndcg"] for rel in relevant.values()]))
+
+
+def pick_best(scores: Mapping[Any, float]) -> Any:
+    """The candidate with the highest validation score; ties keep the earlier candidate."""
+    best, best_score = None, -np.inf
+    for candidate, score in scores.items():
+        if score > best_score + 1e-9:
+            best, best_score = candidate, score
+    if best is None:
+        raise ValueError("pick_best: no candidates")
+    return best
