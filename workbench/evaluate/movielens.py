@@ -381,13 +381,15 @@ def validation_split(split: TrainTest, fraction: float = VALIDATION_FRACTION, se
 
     Returns ``(kept, held, relevant)``: the kept and held-out training values (each user with
     ``min_items`` or more loses ``fraction`` of them at random, seeded) and the held-out items
-    relevant under each protocol ("all"; "rating>=4" from the values times ``value_scale``).
+    relevant under each protocol ("all"; when the split has it, "rating>=4" from the values
+    times ``value_scale``).
     """
     from workbench.recommend.tuning import holdout_split
 
     kept, held = holdout_split(split.values, fraction, min_items, seed)
-    relevant = {"all": sp.csr_matrix(held > 0),
-                "rating>=4": sp.csr_matrix(held * split.value_scale >= 4 - 1e-3)}
+    relevant = {"all": sp.csr_matrix(held > 0)}
+    if "rating>=4" in split.relevant:  # MovieLens ratings; other data has no rating scale
+        relevant["rating>=4"] = sp.csr_matrix(held * split.value_scale >= 4 - 1e-3)
     return kept, held, relevant
 
 
