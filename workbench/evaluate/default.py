@@ -14,8 +14,9 @@ It knows the catalogue and interactions files, systems and metrics; not gradio.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,11 +25,14 @@ from workbench.catalog import Catalog, load_catalog
 from workbench.errors import EvaluationError
 from workbench.evaluate.movielens import (
     CONTENT_NEIGHBORS,
+    ContentVariants,
     EvalReport,
     SystemFactory,
     TrainTest,
+    Tuned,
     default_systems,
     evaluate_systems,
+    tune_fold,
 )
 from workbench.interactions import Interactions, load_interactions
 from workbench.recommend.base import MatrixScorer
@@ -124,13 +128,26 @@ def evaluate_default(
         f"{held.nnz} likes held out ({fraction:.0%} per user, seed {seed}); "
         f"{len(items)} candidate items (those in the interactions file)"
     ]
+    variants = None
     if systems is None:
         content_scorer = _content_scorer(catalog, items, content, embed_model, cache_dir)
+        variants = ContentVariants(content_scorer) if content_scorer is not None else None
         label = {"minilm": "MiniLM", "hash": "hash embedder"}.get(content, content)
-        systems = default_systems(content_scorer, label, tune_k=max(ks))
+        systems = default_systems(variants, label, tune_k=max(ks))
+    # Systems named "tuned" choose their hyperparameters on a validation split of the training
+    # likes (never on the held-out likes), exactly as in the MovieLens protocol.
+    needs = {key for f in systems.values() if isinstance(f, Tuned) for key in f.keys}
+    tuner = None
+    if needs:
+        def tuner(split: TrainTest, ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+            return tune_fold(split, ids, k=max(ks), content=variants, needs=needs)
     values, scale = strongest_values(interactions, catalog, users, items, train)
     split_data = TrainTest(train, values, scale, {"liked": held})
-    results, seconds = evaluate_systems(systems, [split_data], items, ks, progress)
+    tuning: list[dict[str, Any]] = []
+    results, seconds = evaluate_systems(systems, [split_data], items, ks, progress, tuner=tuner,
+                                        tuning=tuning)
+    if tuning:
+        notes.append(f"hyperparameters chosen on validation data: {tuning[0].get('chosen', tuning[0])}")
     split = (
         f"leave-some-out over the liked items of {Path(interactions_path).name}: "
         f"{fraction:.0%} of each user's likes held out (users with >= {min_likes} likes, seed {seed})"
