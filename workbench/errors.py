@@ -24,15 +24,11 @@ class EmbeddingError(WorkbenchError):
     """An embedding model could not be loaded or used."""
 
 
-class IndexError_(WorkbenchError):
+class ItemIndexError(WorkbenchError):
     """An item index is missing, corrupt, or does not match its catalogue/model.
 
-    Named with a trailing underscore so it never shadows the builtin ``IndexError``;
-    import it as ``from workbench.errors import ItemIndexError``.
+    Not called ``IndexError`` so that it never shadows the builtin.
     """
-
-
-ItemIndexError = IndexError_
 
 
 class RecommenderError(WorkbenchError):
