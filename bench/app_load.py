@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from _common import percentile
 from app_startup import RESULTS, AppProcess
 
 CONVERSATIONS = [
@@ -36,14 +37,6 @@ CONVERSATIONS = [
     ["a romantic comedy for date night", "set in Paris", "not too long ago, after 2000",
      "I loved Amélie", "something funnier"],
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    i = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
-    return s[i]
 
 
 def run_user(url: str, messages: list[str], latencies: list[float], errors: list[str],

@@ -36,6 +36,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import percentile  # noqa: E402
+
 from workbench.catalog import Catalog, Item, load_catalog  # noqa: E402
 from workbench.config import Settings  # noqa: E402
 from workbench.dialogue.generators import (  # noqa: E402
@@ -117,14 +119,6 @@ def measure(gen: TransformersGenerator, req: GenerationRequest, grounder: Ground
     }
 
 
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    idx = min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))
-    return values[idx]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=12, help="seeker messages to sample")
@@ -186,7 +180,7 @@ def main() -> None:
 
     def summary(name: str, key: str) -> dict[str, float]:
         vals = [r[key] for r in rows[name] if r[key] == r[key]]
-        return {"p50": pct(vals, 50), "p90": pct(vals, 90),
+        return {"p50": percentile(vals, 50), "p90": percentile(vals, 90),
                 "mean": statistics.fmean(vals) if vals else float("nan")}
 
     keys = ("first_piece_s", "first_token_s", "total_s", "tokens", "tokens_per_s")
@@ -210,8 +204,8 @@ def main() -> None:
         / max(summary("prompt cache", "first_token_s")["p50"], 1e-9),
         "grounding_fixes_total": sum(r["grounding_fixes"] for r in main_rows),
         "replies_naming_slate": sum(r["names_slate_item"] for r in main_rows),
-        "template_total_s": {"p50": pct(t_template, 50), "p90": pct(t_template, 90)},
-        "llm_over_template_p50": summary("prompt cache", "total_s")["p50"] / max(pct(t_template, 50), 1e-9),
+        "template_total_s": {"p50": percentile(t_template, 50), "p90": percentile(t_template, 90)},
+        "llm_over_template_p50": summary("prompt cache", "total_s")["p50"] / max(percentile(t_template, 50), 1e-9),
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

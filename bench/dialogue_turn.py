@@ -27,13 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _common import percentile  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def pct(values: list[float], q: float) -> float:
-    from workbench.dialogue.engine import p_quantile
-
-    return p_quantile(values, q)
 
 
 def main() -> int:
@@ -109,7 +105,7 @@ def main() -> int:
         "turns": len(und),
         "engine_build_s": round(build_s, 2),
         "target": "understand+recommend p50 < 30 ms",
-        "results": [{"stage": name, "p50_ms": round(pct(v, 0.5), 2), "p99_ms": round(pct(v, 0.99), 2),
+        "results": [{"stage": name, "p50_ms": round(percentile(v, 50), 2), "p99_ms": round(percentile(v, 99), 2),
                      "mean_ms": round(sum(v) / len(v), 2)} for name, v in rows],
     }
     print(f"{len(und)} seeker turns from {len(dialogues)} dialogues, {len(engine.catalog)} items, "

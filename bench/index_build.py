@@ -18,7 +18,7 @@ import statistics
 import tempfile
 import time
 
-from _index_common import ROOT, peak_rss_mb, table, write
+from _common import ROOT, peak_rss_mb, table, write
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import argparse
 import time
 
 import numpy as np
-from _index_common import ROOT, peak_rss_mb, percentiles_ms, table, write
+from _common import ROOT, peak_rss_mb, percentiles_ms, table, write
 
 SIGMA = 0.03
 NEIGHBOURS = 10

@@ -17,7 +17,7 @@ import json
 import time
 
 import numpy as np
-from _index_common import ROOT, percentiles_ms, table, write
+from _common import ROOT, percentiles_ms, table, write
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from _index_common import ROOT, table, write
+from _common import ROOT, table, write
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ It knows the catalogue, scorers, a retriever and generators; it does not know gr
 
 from __future__ import annotations
 
-import math
 import queue
 import re
 import threading
@@ -765,11 +764,3 @@ def _article(phrase: str) -> str:
 def genre_words(text: str) -> frozenset[str]:
     """Canonical genres in ``text`` (re-exported for callers that phrase constraints)."""
     return genre_keys(text)
-
-
-def p_quantile(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile (0-1) of ``values`` by nearest rank (for latency reports)."""
-    if not values:
-        return math.nan
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]

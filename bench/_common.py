@@ -23,22 +23,29 @@ def peak_rss_mb() -> float:
 
 
 def machine() -> dict[str, Any]:
+    """What the numbers were measured on (and how busy it was: these machines are shared)."""
     import numpy as np
 
-    try:
-        import torch
-
-        threads = torch.get_num_threads()
-    except ImportError:
-        threads = None
+    torch = sys.modules.get("torch")  # only report it when the benchmark loaded it
     return {
         "cpu_count": os.cpu_count(),
-        "torch_threads": threads,
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "load_average_1m": os.getloadavg()[0],
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values`` by nearest rank; NaN when empty."""
+    import math
+
+    if not values:
+        return math.nan
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]
 
 
 def percentiles_ms(seconds: list[float]) -> dict[str, float]:
