@@ -75,7 +75,7 @@ def _default_make(settings: Settings) -> Callable[[str, str], Any]:
     """Build (and load) a generator for ``(backend, model)`` through the dialogue factory."""
 
     def make(backend: str, model: str) -> Any:
-        from workbench.dialogue.factory import load_generator
+        from workbench.dialogue.generators import load_generator
 
         if backend == "openai":
             s = dataclasses.replace(settings, generator="openai", openai_model=model or settings.openai_model)

@@ -10,15 +10,12 @@ It knows which components exist and how they fit; it does not know gradio.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from workbench.catalog import Catalog
 from workbench.config import Settings
 from workbench.interactions import Interactions
-
-log = logging.getLogger(__name__)
 
 #: Source weights of the chat engine's recommender (fixed: tuning over the whole catalogue is slow at
 #: start-up; the ReDial evaluation uses the same values).
@@ -74,37 +71,6 @@ def build_recommender(
     return hybrid.fit(Interactions(canonical))
 
 
-def load_generator(settings: Settings) -> Any:
-    """The generator the settings name; ``auto`` is the transformers model if it loads, else template."""
-    from workbench.dialogue.generators import template
-
-    try:  # the generators package's own loader, when present
-        from workbench.dialogue.generators import load_generator as package_loader  # type: ignore[attr-defined]
-    except ImportError:
-        package_loader = None
-    if package_loader is not None:
-        return package_loader(settings)
-    backend = settings.generator
-    if backend == "template":
-        return template.TemplateGenerator()
-    if backend == "openai":
-        from workbench.dialogue.generators.openai import OpenAIGenerator  # type: ignore[import-not-found]
-
-        return OpenAIGenerator.from_settings(settings)
-    from workbench.dialogue.generators.transformers import TransformersGenerator
-
-    gen = TransformersGenerator(settings.generator_model, device=settings.device,
-                                max_new_tokens=settings.max_new_tokens, cache_dir=settings.cache_dir,
-                                timeout_s=settings.generator_timeout_s)
-    if backend == "transformers":
-        return gen.load()
-    try:
-        return gen.load()
-    except Exception as exc:  # auto: any load failure means the template answers
-        log.warning("generator: %s did not load (%s); using the template generator", gen.name, exc)
-        return template.TemplateGenerator()
-
-
 def build_engine(settings: Settings, *, generator: Any = None, with_generator: bool = True) -> Any:
     """A :class:`~workbench.dialogue.engine.ChatEngine` over the configured catalogue and index."""
     from workbench.catalog import load_catalog
@@ -119,6 +85,8 @@ def build_engine(settings: Settings, *, generator: Any = None, with_generator: b
     interactions = load_interactions(settings.interactions)
     recommender = build_recommender(catalog, interactions, retriever.index)
     if generator is None and with_generator:
+        from workbench.dialogue.generators import load_generator
+
         generator = load_generator(settings)
     return ChatEngine(catalog, retriever, recommender, generator, k=settings.k,
                       timeout_s=settings.generator_timeout_s)
