@@ -36,8 +36,10 @@ leave this module); it does not know text, the catalogue or gradio.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -408,7 +410,7 @@ class ItemIndex(_BaseIndex):
         self.kind = kind
         self._index = index
         self._v = vectors if vectors is not None else _stored_vectors(index, kind)
-        self._gpu_index = _to_gpu(index, kind) if _want_gpu(use_gpu) else None
+        self._gpu_index = _to_gpu(index, kind, required=use_gpu is True) if _want_gpu(use_gpu) else None
 
     # construction -----------------------------------------------------
     @classmethod
@@ -479,7 +481,8 @@ class ItemIndex(_BaseIndex):
         if nprobe is not None and self.kind == "ivf":
             self._index.nprobe = int(nprobe)
             if self._gpu_index is not None:
-                self._gpu_index.nprobe = int(nprobe)
+                with _GPU_LOCK:
+                    self._gpu_index.nprobe = int(nprobe)
 
     def _vectors(self) -> np.ndarray:
         return self._v
@@ -527,6 +530,9 @@ class ItemIndex(_BaseIndex):
             if self.kind == "hnsw" and k > self._index.hnsw.efSearch:
                 params = faiss.SearchParametersHNSW(efSearch=k)
                 return self._index.search(q, k, params=params)
+            if index is self._gpu_index:
+                with _GPU_LOCK:  # FAISS GPU indexes are not thread-safe, not even for search
+                    return index.search(q, k)
             return index.search(q, k)
         bitmap = np.packbits(mask, bitorder="little")
         sel = faiss.IDSelectorBitmap(bitmap)
@@ -645,18 +651,33 @@ def _want_gpu(use_gpu: bool | str) -> bool:
 
 
 _GPU_RESOURCES: Any = None
+#: Serialises every call into FAISS GPU objects. FAISS GPU indexes are not thread-safe, not even
+#: for search: they share one ``StandardGpuResources`` (its scratch memory has one user at a time),
+#: and the app searches from several request threads.
+_GPU_LOCK = threading.Lock()
+_log = logging.getLogger(__name__)
 
 
-def _to_gpu(index: Any, kind: str) -> Any:
-    """A GPU copy of ``index`` for searching, or ``None`` (HNSW has no GPU version)."""
+def _to_gpu(index: Any, kind: str, *, required: bool = False) -> Any:
+    """A GPU copy of ``index`` for searching, or ``None`` (HNSW has no GPU version).
+
+    When the copy fails (an old driver, out of GPU memory) the CPU index answers instead,
+    with a warning; with ``required`` (``use_gpu=True``) it raises :class:`ItemIndexError`.
+    """
     global _GPU_RESOURCES
     if kind == "hnsw":
         return None
     import faiss
 
     try:
-        if _GPU_RESOURCES is None:
-            _GPU_RESOURCES = faiss.StandardGpuResources()
-        return faiss.index_cpu_to_gpu(_GPU_RESOURCES, 0, index)
-    except Exception:  # an old driver or out of memory: the CPU index still answers
+        with _GPU_LOCK:
+            if _GPU_RESOURCES is None:
+                _GPU_RESOURCES = faiss.StandardGpuResources()
+            return faiss.index_cpu_to_gpu(_GPU_RESOURCES, 0, index)
+    except Exception as exc:  # the CPU index still answers
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if required:
+            raise ItemIndexError(f"index: use_gpu=True but copying the {kind} index "
+                                 f"({index.ntotal} x {index.d}) to the GPU failed: {reason}") from None
+        _log.warning("index: searching the %s index on CPU; copying it to the GPU failed: %s", kind, reason)
         return None
