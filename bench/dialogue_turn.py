@@ -41,9 +41,9 @@ def main() -> int:
     args = parser.parse_args()
 
     from workbench.config import Settings
-    from workbench.dialogue.factory import build_engine
     from workbench.dialogue.generators.template import TemplateGenerator
     from workbench.evaluate.redial import load_dialogues, message_text
+    from workbench.services import build_engine
 
     # no embedding disk cache: every query is encoded, as for a user typing something new
     overrides = {"generator": "template", "cache_dir": ""}

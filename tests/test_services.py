@@ -79,3 +79,29 @@ def _interactions(settings):
     from workbench.interactions import load_interactions
 
     return load_interactions(settings.interactions)
+
+
+def test_build_engine_shares_the_apps_recommender_cache_and_wiring(settings, tmp_path, monkeypatch):
+    """The terminal chat's engine (build_engine) loads the same parts as the app and reuses the
+    recommender the app cached, so the two can never be wired differently."""
+    from dataclasses import replace
+
+    from workbench.dialogue.generators.template import TemplateGenerator
+    from workbench.services import build_engine
+
+    app = build_services(settings, load_generator_in_background=False, fit_in_background=False)
+    directory = recommender_cache_dir(settings, app.catalog, _interactions(settings), app.index_id)
+    stamp = (directory / "meta.json").stat().st_mtime_ns
+    engine = build_engine(settings, generator=TemplateGenerator())
+    assert (directory / "meta.json").stat().st_mtime_ns == stamp  # loaded, not refitted
+    history = {"1": 1.0}
+    assert engine.recommender.recommend(history, 3).ids == app.recommender.recommend(history, 3).ids
+    result = engine.respond(engine.new_state("cli"), "I loved Toy Story, something for the family?")
+    assert result.recommendations and all(r.item.item_id in app.catalog for r in result.recommendations)
+    # with caching switched off (cache_dir="") nothing is written, not even relative to the cwd
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    uncached = replace(settings, cache_dir="")
+    assert build_engine(uncached, generator=TemplateGenerator()).recommender is not None
+    assert list(workdir.iterdir()) == []

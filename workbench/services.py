@@ -334,6 +334,8 @@ def load_or_fit_recommender(settings: Settings, catalog: Any, interactions: Any,
     from workbench.recommend import load_scorer
     from workbench.recommend.base import MANIFEST
 
+    if not settings.cache_dir:  # caching switched off (benchmarks): fit every time
+        return build_recommender(catalog, interactions, index)
     directory = recommender_cache_dir(settings, catalog, interactions, index_id)
     if (directory / MANIFEST).exists():
         try:
@@ -413,6 +415,60 @@ def index_id_of(meta: dict[str, Any], index_dir: str) -> str:
     return f"{Path(index_dir).name}@{digest}"
 
 
+@dataclass
+class CoreParts:
+    """What every way of running the engine loads first: catalogue, embedder, index, interactions."""
+
+    catalog: Any
+    embedder: Any
+    retriever: Any
+    interactions: Any
+    index_id: str
+
+
+def load_core(settings: Settings, timings: dict[str, float] | None = None) -> CoreParts:
+    """Load the catalogue, the embedder, the saved index and the interactions named by ``settings``.
+
+    The one place these are wired: :func:`build_services` (the app), :func:`build_engine` (the
+    terminal chat) and the benchmarks all start here. No embedding disk cache: it only helps index
+    builds, and for serving it would store every user query. ``timings`` receives seconds per step.
+    """
+    from workbench.catalog import load_catalog
+    from workbench.embed import load_embedder
+    from workbench.interactions import load_interactions
+    from workbench.retrieve import open_retriever
+
+    t = time.perf_counter()
+    catalog = load_catalog(settings.catalog, settings.catalog_columns or None)
+    if timings is not None:
+        timings["catalog"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
+    embedder = load_embedder(settings.embed_model, settings.device)
+    retriever = open_retriever(catalog, embedder, settings.index_dir, settings.index_kind)
+    index_id = index_id_of(dict(getattr(retriever.index, "meta", {}) or {}), settings.index_dir)
+    if timings is not None:
+        timings["index"] = round(time.perf_counter() - t, 3)
+    interactions = load_interactions(settings.interactions, known_ids=None)
+    return CoreParts(catalog, embedder, retriever, interactions, index_id)
+
+
+def build_engine(settings: Settings, *, generator: Any = None) -> Any:
+    """A ready :class:`~workbench.dialogue.engine.ChatEngine` for one process (the terminal chat,
+    benchmarks): the parts of :func:`load_core`, the recommender from the same cache the app uses
+    (fitted now when absent), and ``generator`` or the one the settings name."""
+    from workbench.dialogue.engine import ChatEngine
+
+    core = load_core(settings)
+    recommender = load_or_fit_recommender(settings, core.catalog, core.interactions, core.retriever.index,
+                                          core.index_id)
+    if generator is None:
+        from workbench.dialogue.generators import load_generator
+
+        generator = load_generator(settings)
+    return ChatEngine(core.catalog, core.retriever, recommender, generator, k=settings.k,
+                      timeout_s=settings.generator_timeout_s)
+
+
 def build_services(
     settings: Settings,
     *,
@@ -439,13 +495,9 @@ def build_services(
     Raises:
         WorkbenchError: a file, index or setting is wrong (the message says which).
     """
-    from workbench.catalog import load_catalog
     from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.embed import load_embedder
     from workbench.feedback import open_store
-    from workbench.interactions import load_interactions
-    from workbench.retrieve import open_retriever
 
     timings: dict[str, float] = {}
 
@@ -454,15 +506,11 @@ def build_services(
         timings[name] = round(now - t0, 3)
         return now
 
-    t = start = time.perf_counter()
-    catalog = load_catalog(settings.catalog, settings.catalog_columns or None)
-    t = step("catalog", t)
-    # No embedding cache for serving: it only helps index builds, and would store every user query.
-    embedder = load_embedder(settings.embed_model, settings.device)
-    retriever = open_retriever(catalog, embedder, settings.index_dir, settings.index_kind)
-    index_id = index_id_of(dict(getattr(retriever.index, "meta", {}) or {}), settings.index_dir)
-    t = step("index", t)
-    interactions = load_interactions(settings.interactions, known_ids=None)
+    start = time.perf_counter()
+    core = load_core(settings, timings)
+    catalog, embedder, retriever = core.catalog, core.embedder, core.retriever
+    interactions, index_id = core.interactions, core.index_id
+    t = time.perf_counter()
     template = TemplateGenerator()
     engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s)
     store = open_store(settings, catalog)

@@ -38,8 +38,8 @@ def turn_json(result: Any) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> int:
     from workbench.config import Settings
     from workbench.dialogue.engine import TurnResult
-    from workbench.dialogue.factory import build_engine
     from workbench.errors import WorkbenchError
+    from workbench.services import build_engine
 
     overrides: dict[str, Any] = {}
     if args.generator:

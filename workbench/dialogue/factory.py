@@ -1,9 +1,9 @@
 """Building a :class:`~workbench.dialogue.engine.ChatEngine` from settings.
 
 :func:`build_recommender` fits the hybrid recommender (EASE + item kNN + content + popularity) on
-an interactions table; :func:`build_engine` loads the catalogue, the embedder, the saved index and
-the generator named by the settings and wires them into an engine. The CLI uses it; the app's
-``build_services`` can reuse it or pass its own parts.
+an interactions table: what the app (through its recommender cache), the terminal chat and the
+ReDial evaluation all recommend with. Loading the parts named by settings is
+:mod:`workbench.services`' job.
 
 It knows which components exist and how they fit; it does not know gradio.
 """
@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from workbench.catalog import Catalog
-from workbench.config import Settings
 from workbench.interactions import Interactions
 
 #: Source weights of the chat engine's recommender (fixed: tuning over the whole catalogue is slow at
@@ -69,24 +68,3 @@ def build_recommender(
     canonical = interactions.frame.assign(
         item_id=interactions.frame["item_id"].map(lambda i: catalog.canonical_id(i) if i in catalog else i))
     return hybrid.fit(Interactions(canonical))
-
-
-def build_engine(settings: Settings, *, generator: Any = None, with_generator: bool = True) -> Any:
-    """A :class:`~workbench.dialogue.engine.ChatEngine` over the configured catalogue and index."""
-    from workbench.catalog import load_catalog
-    from workbench.dialogue.engine import ChatEngine
-    from workbench.embed import load_embedder
-    from workbench.interactions import load_interactions
-    from workbench.retrieve import open_retriever
-
-    catalog = load_catalog(settings.catalog, settings.catalog_columns or None)
-    embedder = load_embedder(settings.embed_model, settings.device, settings.cache_dir)
-    retriever = open_retriever(catalog, embedder, settings.index_dir, settings.index_kind)
-    interactions = load_interactions(settings.interactions)
-    recommender = build_recommender(catalog, interactions, retriever.index)
-    if generator is None and with_generator:
-        from workbench.dialogue.generators import load_generator
-
-        generator = load_generator(settings)
-    return ChatEngine(catalog, retriever, recommender, generator, k=settings.k,
-                      timeout_s=settings.generator_timeout_s)
