@@ -165,3 +165,19 @@ def test_gpu_nprobe_and_reload(tmp_path):
     assert back.on_gpu
     back.set_search_params(nprobe=16)
     assert [r.ids for r in back.search(q, 10)] == [r.ids for r in ix.search(q, 10)]
+
+
+def test_gpu_flat_scores_a_small_allowed_set_exactly_without_asking_the_gpu():
+    """Guards the small-filter route: with a GPU copy present, a flat index scores a small allowed
+    set exactly (same results as brute force) instead of widening GPU searches; an unfiltered
+    search still goes to the GPU."""
+    v, ids, q = _data(3)
+    ix = ItemIndex.build(v, ids, kind="flat", use_gpu=False)
+    fake = _OneCallerAtATime(ix._index)
+    ix._gpu_index = fake
+    allowed = set(ids[::50])  # 60 of 3,000 items
+    got = [r.ids for r in ix.search(q, 10, allowed=allowed)]
+    assert got == [r.ids for r in BruteForceIndex(v, ids).search(q, 10, allowed=allowed)]
+    assert fake.calls == 0
+    ix.search(q, 10)
+    assert fake.calls == 1
