@@ -30,6 +30,7 @@ EXTRA_ITEMS = [
     Item("25", "Saw", 2004, ("Horror",)),
     Item("26", "Scary Movie", 2000, ("Comedy",)),
     Item("27", "Ant-Man", 2015, ("Superhero",), cast=("Paul Rudd",)),
+    Item("28", "Coco", 2017, ("Animation",), tags=("pixar animation", "day of the dead")),
 ]
 CATALOG = Catalog([*TINY_ITEMS, *EXTRA_ITEMS], source="grounding-test")
 BY_ID = {item.item_id: item for item in CATALOG}
@@ -115,6 +116,92 @@ def test_ground_table(reply: str, expected: str, fixes: int) -> None:
     assert out.fixes == fixes == len(out.events)
 
 
+# A lone capitalised word in a recommendation slot that is no catalogue title, name, genre or
+# tag word is an invented title: slate = Heat (1995), Collateral, Inception, The Family, Up.
+SLATE_WITH_UP = (*SLATE, UP)
+SINGLE_WORD_CASES = [
+    # invented, in each cue form: removed and counted
+    pytest.param("You might enjoy Zorbatron next. Heat is tense.", "Heat is tense.", 1, id="enjoy"),
+    pytest.param("Have you seen Moonfall? It is great.", "It is great.", 1, id="seen"),
+    pytest.param("I recommend Quantumania.", "", 1, id="recommend"),
+    pytest.param("I'm recommending Quantumania tonight. Heat too.", "Heat too.", 1, id="recommending"),
+    pytest.param("I suggest Zorbatron.", "", 1, id="suggest"),
+    pytest.param("Watch Zorbatron tonight. Heat is tense.", "Heat is tense.", 1, id="watch-sentence-start"),
+    pytest.param("You will love watching Zorbatron.", "", 1, id="watching"),
+    pytest.param("Try Zorbatron or Heat.", "Try Heat.", 1, id="try-cut-from-pair"),
+    pytest.param("You should check out Zorbatron.", "", 1, id="check-out"),
+    pytest.param("If you enjoyed Heat, you will love Zorbatron.", "", 1, id="love"),
+    pytest.param("You might like Zorbatron.", "", 1, id="like"),
+    pytest.param("How about Zorbatron? Heat is tense.", "Heat is tense.", 1, id="how-about"),
+    pytest.param("What about Moonfall?", "", 1, id="what-about"),
+    pytest.param("Zorbatron is a great film. Heat too.", "Heat too.", 1, id="is-a-great-film"),
+    pytest.param("Moonfall was one of the best movies of its year.", "", 1, id="one-of-the-best-movies"),
+    pytest.param("Give Zorbatron a try.", "", 1, id="give-a-try"),
+    pytest.param("Another option is Zorbatron.", "", 1, id="option-is"),
+    pytest.param("You might enjoy The Zorbatron.", "", 1, id="with-article"),
+    pytest.param("- Zorbatron: a space romp\n- Heat: a heist", "- Heat: a heist", 1, id="list-head"),
+    pytest.param("How about Inceptoin?", "How about Inception (2010)?", 1, id="near-miss-replaced"),
+    # catalogue titles: slate ones kept, others removed by the catalogue rule
+    pytest.param("You might enjoy Heat or Up.", "You might enjoy Heat or Up.", 0, id="slate-one-word-titles"),
+    pytest.param("You might enjoy Alien.", "", 1, id="catalogue-title-not-on-slate"),
+    # not titles: names, genres, tag words, common words, services, sentence starts
+    pytest.param("Have you seen Tom Hanks in it? Heat is tense.", "Have you seen Tom Hanks in it? Heat is tense.",
+                 0, id="cast-name"),
+    pytest.param("If you like Pacino, watch Heat.", "If you like Pacino, watch Heat.", 0, id="cast-surname"),
+    pytest.param("If you love DeNiro, watch Heat.", "If you love DeNiro, watch Heat.", 0,
+                 id="surname-written-together"),
+    pytest.param("Have you seen Carell in Heat?", "Have you seen Carell in Heat?", 0, id="unknown-actor-in-a-film"),
+    pytest.param("I loved Nolan's Inception.", "I loved Nolan's Inception.", 0, id="possessive"),
+    pytest.param("If you like Horror, try Heat.", "If you like Horror, try Heat.", 0, id="genre"),
+    pytest.param("Do you like Westerns?", "Do you like Westerns?", 0, id="genre-plural"),
+    pytest.param("If you love Pixar, try Up.", "If you love Pixar, try Up.", 0, id="tag-word"),
+    pytest.param("You might like Disney movies, or Heat.", "You might like Disney movies, or Heat.", 0,
+                 id="word-qualifying-a-noun"),
+    pytest.param("Do you watch Netflix? Try Heat on Netflix tonight.",
+                 "Do you watch Netflix? Try Heat on Netflix tonight.", 0, id="streaming-service"),
+    pytest.param("I think I like Heat more. How about Friday? I love Christmas.",
+                 "I think I like Heat more. How about Friday? I love Christmas.", 0, id="pronoun-day-holiday"),
+    pytest.param("Tonight is a good movie night. Heat fits.", "Tonight is a good movie night. Heat fits.", 0,
+                 id="sentence-initial-common-word"),
+    pytest.param("Try HBO or watch DVDs of Heat.", "Try HBO or watch DVDs of Heat.", 0, id="acronyms"),
+    pytest.param("Zorbatron, my cat, likes Heat.", "Zorbatron, my cat, likes Heat.", 0, id="outside-a-slot"),
+]
+
+
+@pytest.mark.parametrize(("reply", "expected", "fixes"), SINGLE_WORD_CASES)
+def test_single_word_invented_titles(reply: str, expected: str, fixes: int) -> None:
+    """A lone capitalised word in a recommendation slot that is not on the slate and not a name,
+    genre, tag or common word is removed (counted as a fix); everything else is left alone."""
+    out = ground(reply, SLATE_WITH_UP, CATALOG)
+    assert out.text == expected
+    assert out.fixes == fixes == len(out.events)
+    again = ground(out.text, SLATE_WITH_UP, CATALOG)
+    assert again.text == out.text and again.fixes == 0
+
+
+def test_single_word_invented_title_is_reported_with_its_own_reason() -> None:
+    """The fix names the word and the rule, so the ReDial benchmark can list these removals."""
+    out = ground("You might enjoy Zorbatron.", SLATE, CATALOG)
+    assert [(e.kind, e.span, e.reason) for e in out.events] == [
+        ("removed", "Zorbatron", "not in the catalogue (unmarked word)")]
+
+
+def test_single_word_title_without_its_article_names_the_slate_item() -> None:
+    """"Try Conjuring." with The Conjuring on the slate keeps the film and writes its real title."""
+    out = ground("Try Conjuring.", [BY_ID["6"]], CATALOG)
+    assert out.text == "Try The Conjuring (2013)." and out.mentioned == ("6",)
+
+
+def test_single_word_allowed_title_and_split_slate_title_are_kept() -> None:
+    """A one-word film the user mentioned (allowed) stays; so does the first word of a slate title
+    that the sentence splitter cuts at "!" ("Boo! A Madea Halloween")."""
+    out = ground("Since you loved Up, try Heat.", [HEAT], CATALOG, allowed=[UP])
+    assert out.text == "Since you loved Up, try Heat." and out.fixes == 0
+    boo = Item("x2", "Boo! A Madea Halloween", 2016)
+    out = ground("Did you like Boo! A Madea Halloween is fun.", [boo], CATALOG)
+    assert out.text.startswith("Did you like Boo!")
+
+
 def test_article_before_a_slate_title_is_not_another_film() -> None:
     """"the Star Wars (1977) films" names the slate's Star Wars, not the film "The Star"."""
     star_wars, sixth = BY_ID["8"], BY_ID["24"]
@@ -195,6 +282,7 @@ def test_grounding_is_idempotent_on_its_output() -> None:
 # streaming
 
 INVENTED = ["Echoes of Eternity", "The Silent Harbor", "Neon Ghosts", "Midnight Echo"]
+INVENTED_WORDS = ["Zorbatron", "Moonfall", "Quantumania"]
 NOT_ON_SLATE = ["Alien", "Forrest Gump", "Toy Story", "Aliens", "Amélie"]
 SENTENCES = [
     "Heat (1995) is a tense heist film.",
@@ -208,6 +296,13 @@ SENTENCES = [
     "It was up to you.",
     "L.A. Confidential is set in Los Angeles.",
     "Is it *{inv}*?",
+    "You might enjoy {word} next.",
+    "Have you seen {word}? It is great.",
+    "How about {word}, or Heat?",
+    "{word} is a great film.",
+    "- {word}: a space romp.",
+    "Have you seen Tom Hanks in it?",
+    "If you like Horror, watch Collateral on Netflix.",
 ]
 
 
@@ -229,7 +324,8 @@ def replies(draw: st.DrawFn) -> str:
     out = []
     for sentence, sep in zip(chosen, seps, strict=True):
         out.append(sentence.format(inv=draw(st.sampled_from(INVENTED)),
-                                   cat=draw(st.sampled_from(NOT_ON_SLATE))) + sep)
+                                   cat=draw(st.sampled_from(NOT_ON_SLATE)),
+                                   word=draw(st.sampled_from(INVENTED_WORDS))) + sep)
     return "".join(out)
 
 
@@ -242,12 +338,14 @@ def test_stream_never_yields_an_invented_title_for_any_split(text: str, cuts: li
     shown = ""
     for piece in stream:
         shown += piece
-        for title in INVENTED:
+        for title in (*INVENTED, *INVENTED_WORDS):
             assert title not in shown
         for title in NOT_ON_SLATE:
             assert not re.search(rf"\b{re.escape(title)}\b", shown), (title, shown)
     whole = ground(text, SLATE, CATALOG)
     assert shown == whole.text
+    for kept in ("Tom Hanks", "Horror", "Netflix"):  # names, genres, services are never cut
+        assert shown.count(kept) == text.count(kept)
     assert stream.fixes == whole.fixes
     assert tuple(stream.mentioned) == whole.mentioned
 

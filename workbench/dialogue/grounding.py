@@ -23,9 +23,15 @@ then yields it: an invented title never reaches the screen, not even mid-stream,
 and the streamed text equals :func:`ground` on the joined text for any split of
 the stream.
 
-Known limit: an invented title written with no marks at all (no quotes,
-emphasis or year, e.g. ``You might enjoy The Silent Harbor.``) is
-indistinguishable from other capitalised words and passes.
+Unmarked titles: a run of two or more capitalised words that is no catalogue
+title and no known name is taken as an invented title (``You might enjoy The
+Silent Harbor.``). A *single* capitalised word is only judged where a title is
+expected (a recommendation slot: ``watch X``, ``have you seen X``, ``how about
+X``, ``X is a great film``, a list item ``- X: ...``), see
+:func:`_scan_single_word`. Known limits: a one-word invented title outside such
+a slot ("Zorbatron has a great cast."), written in capitals ("ZORBATRON"), as
+a possessive ("Zorbatron's"), or that is a word the catalogue uses for a
+person, genre or tag ("You might enjoy Tempest.", "tempest" being a tag) passes.
 
 It knows catalogue items and text; it does not know generators, the engine or gradio.
 """
@@ -190,6 +196,9 @@ class _TitleIndex:
         # only of these ("Tom Hanks", "Michael Mann") is a name, not a title
         self.name_keys: set[tuple[str, ...]] = set()
         self.first_names: set[str] = set()
+        # every folded word of a person, genre or tag in the catalogue ("hanks", "horror",
+        # "pixar", "christmas"): a lone capitalised word that is one of these is not a title
+        self.fact_words: set[str] = set()
         for item in items:
             self.add(item)
 
@@ -199,8 +208,13 @@ class _TitleIndex:
         for fact in (*item.cast, *item.directors, *item.genres):
             name = tuple(t[0] for t in _tokens(fact))
             self.name_keys.add(name)
+            self.fact_words.update(name)
+            if len(name) >= 3:
+                self.fact_words.add("".join(name[1:]))  # "DeNiro" for Robert De Niro
             if len(name) >= 2:
                 self.first_names.add(name[0])
+        for tag in item.tags:
+            self.fact_words.update(t[0] for t in _tokens(tag))
         toks = _tokens(item.title)
         key = tuple(t[0] for t in toks)
         if not key or len(key) > MAX_TITLE_WORDS:
@@ -323,6 +337,7 @@ class _Context:
     ok_by_key_year: dict[tuple[tuple[str, ...], int | None], Item] = field(default_factory=dict)
     fuzzy_choices: dict[str, Item] = field(default_factory=dict)
     safe_words: set[str] = field(default_factory=set)
+    ok_first_words: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for item in (*self.slate, *self.allowed):
@@ -330,6 +345,8 @@ class _Context:
             self.ok_by_key.setdefault(_key(item.title), item)
             self.ok_by_key_year.setdefault((_key(item.title), item.year), item)
             self.fuzzy_choices.setdefault(_norm_for_fuzzy(item.title), item)
+            key = _key(item.title)
+            self.ok_first_words.update(key[:2] if key[:1] and key[0] in _ARTICLES else key[:1])
             for fact in (*item.cast, *item.directors, *item.genres):
                 self.safe_words.update(t[0] for t in _tokens(fact))
         self.slate_ids = {i.item_id for i in self.slate}
@@ -560,6 +577,8 @@ def _scan_unmarked(ctx: _Context, sentence: str, mentions: list[_Mention]) -> No
         while run and run[0][0] in _CONNECTORS and run[0][0] not in _ARTICLES:
             run.pop(0)
         content = [t for t in run if t[0] not in _CONNECTORS]
+        if len(content) == 1 and (len(run) == 1 or (len(run) == 2 and run[0][0] in _ARTICLES)):
+            _scan_single_word(ctx, sentence, run, mentions)
         if len(content) < 2:
             continue
         start, end = run[0][2], run[-1][3]
@@ -571,6 +590,121 @@ def _scan_unmarked(ctx: _Context, sentence: str, mentions: list[_Mention]) -> No
             mentions.append(_resolve(ctx, known, None, start, end, sentence[start:end]))
         elif not _names_only(ctx.index.name_keys, key) and not _person_like(ctx.index.first_names, run):
             mentions.append(_invented(ctx, sentence[start:end], start, end))
+
+
+# A lone capitalised word is judged only in a recommendation slot, because elsewhere a
+# capital is far more often a name, a place, a brand or a sentence start than a title.
+# Why a slot and not every lone capital: on the 11,849 ReDial test messages (bench/
+# grounding_redial.py), the same word filters without the slot check changed 636 messages
+# ("Bye", "Haha", "Tell", "Omg": sentence starts, chat words); with it, 2 (both film titles
+# typed by hand: "Ant man", "Glee"). In a slot a capital is almost always a film.
+# Cues right before the word: "watch X", "have you seen X", "try X", "I recommend X",
+# "check out X", "you might enjoy/love/like X", "how about X", "give X a try",
+# "go with X", "another option is X".
+_CUE_BEFORE_RE = re.compile(
+    r"\b(?:watch(?:ing|ed)?|see|seen|saw|try(?:ing)?|recommend(?:ing|ed|s)?|suggest(?:ing|ed|s)?"
+    r"|check(?:ing)?\s+out|enjoy(?:ing|ed|s)?|lov(?:e|es|ed|ing)|lik(?:e|es|ed)|consider(?:ing)?"
+    r"|(?:how|what)\s+about|give|go\s+(?:with|for)|queue\s+up|rewatch(?:ing)?"
+    r"|(?:option|pick|choice|recommendation|suggestion)s?\s+(?:is|are|would\s+be|might\s+be))\s+$",
+    re.IGNORECASE,
+)
+# Cues right after the word: "X is a great film", "X was one of the best movies",
+# "X would be perfect", "give X a try".
+_CUE_AFTER_RE = re.compile(
+    r"\s+(?:(?:is|was|would\s+be|makes?|remains)\s+(?:a|an|another|one)\s+(?:[\w'-]+\s+){0,3}?"
+    r"(?:film|movie|flick|pick|choice|watch|classic|thriller|comedy|drama|adventure|romance"
+    r"|documentary|musical|mystery|western|gem|masterpiece)s?\b"
+    r"|(?:would|might|could)\s+be\s+(?:perfect|ideal|great|a\s+(?:good|great|perfect)\s+(?:fit|pick))\b"
+    r"|a\s+(?:try|watch|shot|go|look)\b)",
+    re.IGNORECASE,
+)
+# "seen Carell in Heat", "like DeNiro as a boxer": a person, not a title.
+_PERSON_AFTER_RE = re.compile(r"\s+(?:in|as)\s+[\"“*_]?[A-Z]")
+# A list item whose head is the word: "- X: ...", "2. X - ...".
+_LIST_HEAD_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+$")
+_LIST_HEAD_AFTER_RE = re.compile(r"\s*(?::|\s[-–—]\s)")
+# "Disney movies", "Marvel stuff": the word qualifies a noun, so it is no title.
+_MODIFIER_AFTER_RE = re.compile(
+    r"[\s-]+(?:movies?|films?|flicks?|ones|stuff|series|shows?|franchise|universe|characters?"
+    r"|comics?|productions?|studios?|fans?|style|type|kind|genre|classics?|cartoons?|sagas?"
+    r"|trilogy|collection|originals?|specials?|version|remake|actors?|cast|books?|novels?)\b",
+    re.IGNORECASE,
+)
+# Capitalised words that are not titles and that the catalogue's people, genres and tags
+# (``_TitleIndex.fact_words``) do not already cover: days, months, holidays, services,
+# family words. Deliberately small: a word missing here costs one dropped sentence at worst.
+_NOT_TITLE_WORDS = frozenset(
+    """
+    monday tuesday wednesday thursday friday saturday sunday january february march april june
+    july august september october november december christmas xmas halloween thanksgiving easter
+    valentine valentines netflix hulu amazon prime hbo youtube redbox vudu itunes showtime starz
+    peacock imdb google oscar oscars emmy emmys academy god jesus lord dad mum mommy daddy grandma
+    grandpa sir mister miss madam buddy dude bro guys folks everybody somebody anybody nobody
+    sci scifi fi rom com romcom romcoms rpg tv dvd today tonight tomorrow yesterday
+    """.split()
+)
+_POSSESSIVE_RE = re.compile(r"['’]s?$")
+
+
+def _scan_single_word(ctx: _Context, sentence: str, run: list[tuple[str, str, int, int]],
+                      mentions: list[_Mention]) -> None:
+    """A lone capitalised word ("You might enjoy Zorbatron.") in a recommendation slot.
+
+    ``run`` is the word, or an article and the word ("The Zorbatron"). It counts as an
+    invented title (removed, or replaced when it is a near miss of a slate title, like any
+    other invented span) when all hold:
+
+    * it sits in a slot (a cue before or after it, or it heads a list item);
+    * it is written like a title: a capital then a small letter ("HBO", "DVD" are
+      acronyms), at least three letters, no possessive ("Nolan's" is a person);
+    * it is not a catalogue title (the catalogue rule already kept or removed those;
+      "Avengers" for "The Avengers" goes through that rule with the article added);
+    * it is no common word (``COMMON_WORDS``), no word of a person, genre or tag in the
+      catalogue ("Hanks", "Horror", "Pixar"), and not in the small ``_NOT_TITLE_WORDS``,
+      also after dropping a plural "s" ("Westerns");
+    * it does not qualify a noun ("Disney movies") or play a part ("Carell in Heat");
+    * it is not the first word of a slate/allowed title ("Boo! A Madea Halloween" is cut
+      into two sentences at "!").
+
+    The cost is a few regex matches per lone capital in a slot; everything else returns early.
+    """
+    word = run[-1]
+    folded, written = word[0], word[1]
+    if len(written) < 3 or not written[0].isupper() or not written[1].islower():
+        return  # "HBO", "DDl": acronyms and initials
+    if _POSSESSIVE_RE.search(folded) or not folded.isalpha():
+        return
+    for form in (folded, folded[:-1] if folded.endswith("s") else folded):  # "Westerns"
+        if form in COMMON_WORDS or form in ctx.index.fact_words or form in _NOT_TITLE_WORDS \
+                or form in ctx.safe_words:
+            return
+    key = tuple(t[0] for t in run)
+    if key in ctx.index.entries or key in ctx.ok_by_key:
+        return  # a catalogue/slate title the catalogue rule chose not to take as a title
+    start, end = run[0][2], word[3]
+    before, after = sentence[:start], sentence[end:]
+    if _MODIFIER_AFTER_RE.match(after) or _PERSON_AFTER_RE.match(after):
+        return
+    in_slot = (
+        _CUE_BEFORE_RE.search(before[-40:]) is not None
+        or _CUE_AFTER_RE.match(after) is not None
+        or (_LIST_HEAD_RE.match(before) is not None and _LIST_HEAD_AFTER_RE.match(after) is not None)
+    )
+    if not in_slot:
+        return
+    known = _known_key(ctx, key)
+    if known:  # "Avengers" written for "The Avengers"
+        mention = _resolve(ctx, known, None, start, end, sentence[start:end])
+        if mention.action == "keep":
+            mention = _fix_article(ctx, mention, known, None)
+        mentions.append(mention)
+        return
+    if folded in ctx.ok_first_words:
+        return  # "Boo" of the slate's "Boo! A Madea Halloween", cut by the sentence splitter
+    mention = _invented(ctx, sentence[start:end], start, end)
+    if mention.action == "remove":
+        mention.reason = "not in the catalogue (unmarked word)"
+    mentions.append(mention)
 
 
 def _person_like(first_names: set[str], run: list[tuple[str, str, int, int]]) -> bool:
@@ -778,6 +912,7 @@ class Grounder:
             index.by_id = dict(self._index.by_id)
             index.name_keys = set(self._index.name_keys)
             index.first_names = set(self._index.first_names)
+            index.fact_words = set(self._index.fact_words)
             for item in extra:
                 index.add(item)
         return _Context(index, slate_items, allowed_items)
