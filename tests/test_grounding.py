@@ -199,7 +199,7 @@ def test_single_word_allowed_title_and_split_slate_title_are_kept() -> None:
     assert out.text == "Since you loved Up, try Heat." and out.fixes == 0
     boo = Item("x2", "Boo! A Madea Halloween", 2016)
     out = ground("Did you like Boo! A Madea Halloween is fun.", [boo], CATALOG)
-    assert out.text.startswith("Did you like Boo!")
+    assert out.text == "Did you like Boo! A Madea Halloween is fun." and out.fixes == 0
 
 
 def test_article_before_a_slate_title_is_not_another_film() -> None:
@@ -359,3 +359,33 @@ def test_stream_holds_text_until_the_sentence_is_complete() -> None:
     with pytest.raises(StopIteration):
         next(stream)
     assert stream.fixes == 1 and stream.names_slate_item
+
+
+PUNCT_TITLES = Catalog([*CATALOG, Item("40", "Boo! A Madea Halloween", 2016, ("Comedy",)),
+                        Item("41", "Airplane!", 1980, ("Comedy",)),
+                        Item("42", "What's Up, Doc?", 1972, ("Comedy",))], source="punct-test")
+
+
+@pytest.mark.parametrize("reply", [
+    "You should watch Boo! A Madea Halloween (2016). It is silly fun.",
+    "Boo! A Madea Halloween is silly fun. So is Airplane! It never stops.",
+    "What's Up, Doc? Yes, a screwball classic.",
+])
+def test_slate_titles_with_inner_punctuation_survive_whole_and_streamed(reply: str) -> None:
+    """Guards the sentence splitter: it must not end a sentence inside a slate title ("Boo! A Madea
+    Halloween"), which cut the title in two and dropped its second half as an invented phrase."""
+    slate = [PUNCT_TITLES.get(i) for i in ("40", "41", "42")]
+    g = Grounder(PUNCT_TITLES)
+    assert g.ground(reply, slate).text == reply
+    for size in (1, 3, 7):
+        pieces = [reply[i:i + size] for i in range(0, len(reply), size)]
+        assert "".join(g.stream(pieces, slate)) == reply
+
+
+def test_days_holidays_and_services_are_not_invented_titles() -> None:
+    """Guards the multi-word rule: a capitalised run made only of days, holidays or streaming
+    services ("on Friday or at Christmas") is not an invented title; a real one still goes."""
+    g = Grounder(CATALOG)
+    kept = "Watch Heat on Friday or at Christmas. It is on Netflix or Hulu."
+    assert g.ground(kept, SLATE).text == kept
+    assert g.ground("Watch Silent Harbor Nights on Friday. Heat is great.", SLATE).text == "Heat is great."

@@ -261,12 +261,27 @@ _BOUNDARY_RE = re.compile(
 )
 
 
-def _is_boundary(text: str, m: re.Match[str]) -> bool:
+_INNER_PUNCT_RE = re.compile(r"[.!?…]+(?=\s)")
+
+
+def _title_heads(items: Iterable[Item]) -> tuple[str, ...]:
+    """Lower-cased starts of titles that hold sentence punctuation before a space ("boo!" of
+    "Boo! A Madea Halloween"): the splitter must not end a sentence there."""
+    heads = {item.title[: m.end()].lower() for item in items for m in _INNER_PUNCT_RE.finditer(item.title)}
+    return tuple(sorted(heads, key=len, reverse=True))
+
+
+def _is_boundary(text: str, m: re.Match[str], heads: Sequence[str] = ()) -> bool:
     if m.group("nl") is not None:
         return True
     nxt = text[m.end()] if m.end() < len(text) else ""
     if nxt.islower():
         return False
+    if heads:  # inside a slate title such as "Boo! A Madea Halloween" (decided on text already seen)
+        upto = text[: m.end("punct")].lower()
+        for head in heads:
+            if upto.endswith(head) and not upto[: len(upto) - len(head)][-1:].isalnum():
+                return False
     before = text[: m.start("punct")]
     word = re.search(r"([^\W_]+)$", before)
     if word and m.group("punct") == ".":
@@ -280,9 +295,10 @@ def _is_boundary(text: str, m: re.Match[str]) -> bool:
 class _SentenceSplitter:
     """Splits incoming text into (sentence, separator) pairs, stably under any chunking."""
 
-    def __init__(self) -> None:
+    def __init__(self, heads: Sequence[str] = ()) -> None:
         self._buf = ""
         self._started = False
+        self._heads = tuple(heads)  # see _title_heads
 
     def feed(self, piece: str) -> list[tuple[str, str]]:
         self._buf += piece
@@ -297,7 +313,7 @@ class _SentenceSplitter:
             m = _BOUNDARY_RE.search(self._buf, pos)
             if m is None:
                 break
-            if not _is_boundary(self._buf, m):
+            if not _is_boundary(self._buf, m, self._heads):
                 pos = m.end()
                 continue
             split_at = m.start("ws") if m.group("ws") is not None else m.start("nl")
@@ -588,6 +604,8 @@ def _scan_unmarked(ctx: _Context, sentence: str, mentions: list[_Mention]) -> No
         known = _known_key(ctx, key)
         if known:
             mentions.append(_resolve(ctx, known, None, start, end, sentence[start:end]))
+        elif all(t[0] in _NOT_TITLE_WORDS for t in content):
+            continue  # "on Friday or at Christmas", "Netflix or Hulu": days, holidays, services
         elif not _names_only(ctx.index.name_keys, key) and not _person_like(ctx.index.first_names, run):
             mentions.append(_invented(ctx, sentence[start:end], start, end))
 
@@ -700,7 +718,7 @@ def _scan_single_word(ctx: _Context, sentence: str, run: list[tuple[str, str, in
         mentions.append(mention)
         return
     if folded in ctx.ok_first_words:
-        return  # "Boo" of the slate's "Boo! A Madea Halloween", cut by the sentence splitter
+        return  # the first word of a slate title ("Boo" of "Boo! A Madea Halloween") standing alone
     mention = _invented(ctx, sentence[start:end], start, end)
     if mention.action == "remove":
         mention.reason = "not in the catalogue (unmarked word)"
@@ -1000,7 +1018,7 @@ class GroundedStream:
         return piece
 
     def _run(self) -> Iterator[str]:
-        splitter = _SentenceSplitter()
+        splitter = _SentenceSplitter(_title_heads((*self._ctx.slate, *self._ctx.allowed)))
         pending = [""]
         for chunk in self._pieces:
             if not chunk:
