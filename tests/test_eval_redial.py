@@ -87,8 +87,12 @@ def test_report_shape_and_published_anchors(tiny_catalog, hash_embedder, tmp_pat
         assert set(row) >= {"system", "recall@1", "recall@10", "recall@50"}
         assert 0 <= row["recall@1"] <= row["recall@10"] <= row["recall@50"] <= 1
     assert [a["system"] for a in report["published"]][-1] == "UniCRS (published)"
+    split = report["by_train_mentions"]
+    assert split["system"] == report["results"][-1]["system"]
+    assert sum(b["n"] for b in split["buckets"].values()) == report["n"]
     json.dumps(report)
-    assert "UniCRS (published)" in redial.format_table(report)
+    table = redial.format_table(report)
+    assert "UniCRS (published)" in table and "by how often the training dialogues mention" in table
 
 
 def test_bad_files_name_the_line(tmp_path):
@@ -166,3 +170,24 @@ def test_coordinate_tuning_never_ends_below_its_start(tiny_catalog, hash_embedde
     assert r == redial.fast_recall(engine, cands, s, w)
     with pytest.raises(EvaluationError, match="tuning method"):
         redial.tune_weights(engine, cands, s, {"facts": (0.0,)}, base, method="random")
+
+
+def test_breakdown_by_train_mentions_splits_recall_consistently(tiny_catalog, hash_embedder):
+    """Guards the per-bucket report: buckets partition the samples, each bucket's recall is the share
+    of its own samples found, and the share-weighted buckets give back the overall recall."""
+    retriever = tiny_retriever(tiny_catalog, hash_embedder)
+    engine = redial.build_eval_engine(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
+                                      TRAIN, "knn")
+    s = redial.samples(TEST, tiny_catalog, "gold")
+    cands = redial.gather_all(engine, s)
+    counts = redial.train_popularity(TRAIN, tiny_catalog)
+    assert counts["5"] == 2.0 and "10" in counts and counts.get("3", 0) >= 1  # fixture sanity
+    parts = redial.breakdown(engine, cands, s, {"5": 12.0, "9": 1.0})  # "10" is never mentioned
+    assert [parts[b]["n"] for b in ("never", "1-2", "3-9", "10+")] == [1, 1, 0, 1]
+    overall = redial.recall_of(engine, cands, s)
+    for k in redial.KS:
+        total = sum(p["n"] * p[f"recall@{k}"] for p in parts.values())
+        assert total / len(s) == pytest.approx(overall[k])
+    assert parts["10+"]["recall@1"] == float(engine.combine(cands[0], 1).ids == ("5",))
+    with pytest.raises(EvaluationError, match="candidate sets"):
+        redial.breakdown(engine, cands[:1], s, counts)

@@ -225,6 +225,39 @@ def recall_of(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], 
     return {k: hits[k] / n for k in KS}
 
 
+#: Buckets of :func:`breakdown`: how often the training dialogues mention the target.
+TRAIN_BUCKETS: tuple[tuple[str, float, float], ...] = (
+    ("never", 0.0, 0.0), ("1-2", 0.5, 2.0), ("3-9", 2.5, 9.5), ("10+", 10.0, float("inf")),
+)
+
+
+def breakdown(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], train_counts: Mapping[str, float],
+              weights: Any = None) -> dict[str, dict[str, float]]:
+    """Recall@1/10/50 per bucket of how often the training dialogues mention each target.
+
+    ``train_counts`` is :func:`train_popularity`. Shows where a system's misses are: a target the
+    training dialogues never mention can only be found from item knowledge and the text.
+    """
+    if len(cands) != len(sample_list):
+        raise EvaluationError(f"breakdown: {len(cands)} candidate sets for {len(sample_list)} samples")
+    groups: dict[int, tuple[Any, list[int]]] = {}
+    for j, c in enumerate(cands):
+        groups.setdefault(id(c), (c, []))[1].append(j)
+    places = [0] * len(sample_list)
+    for c, js in groups.values():
+        for j, place in zip(js, engine.position_of(c, [sample_list[j].target for j in js], weights), strict=True):
+            places[j] = place
+    out: dict[str, dict[str, float]] = {}
+    n = max(len(sample_list), 1)
+    for name, lo, hi in TRAIN_BUCKETS:
+        js = [j for j, s in enumerate(sample_list) if lo <= train_counts.get(s.target, 0.0) <= hi]
+        row: dict[str, float] = {"share": round(len(js) / n, 4), "n": len(js)}
+        for k in KS:
+            row[f"recall@{k}"] = round(sum(places[j] < k for j in js) / len(js), 4) if js else 0.0
+        out[name] = row
+    return out
+
+
 def fast_recall(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], weights: Any = None
                 ) -> dict[int, float]:
     """:func:`recall_of` through :meth:`ChatEngine.position_of` (the same order as ``combine``,
@@ -429,8 +462,11 @@ def evaluate(
         recall = recall_of(engine, cands, test_samples, weights)
         changed = weights.to_dict()
         results.append(SystemResult(spec.name, recall, len(test_samples), changed))
+        last = (engine, cands, weights)
         log(f"{spec.name}: R@1 {recall[1]:.3f}  R@10 {recall[10]:.3f}  R@50 {recall[50]:.3f} "
             f"({time.perf_counter() - t0:.0f} s)")
+    engine, cands, weights = last
+    by_train = breakdown(engine, cands, test_samples, train_popularity(train, catalog), weights)
     anchors = [SystemResult(name, {1: r1, 10: r10, 50: r50}, published=True)
                for name, r1, r10, r50 in PUBLISHED_ANCHORS]
     return {
@@ -439,6 +475,8 @@ def evaluate(
         "n": len(test_samples),
         "results": [r.to_dict() for r in results],
         "published": [a.to_dict() for a in anchors],
+        # the last system's recall by how often the training dialogues mention the target
+        "by_train_mentions": {"system": results[-1].system, "buckets": by_train},
         "train_dialogues": len(train),
         "validation_dialogues": sum(len(v) for _, v in splits),
         "validation_folds": folds,
@@ -454,6 +492,13 @@ def format_table(report: Mapping[str, Any]) -> str:
              f"{'system':<{width}}  R@1    R@10   R@50"]
     for r in rows:
         lines.append(f"{r['system']:<{width}}  {r['recall@1']:.3f}  {r['recall@10']:.3f}  {r['recall@50']:.3f}")
+    split = report.get("by_train_mentions")
+    if split:
+        lines.append(f"{split['system']}, by how often the training dialogues mention the target:")
+        lines.append(f"{'  train mentions':<{width}}  share  R@1    R@10   R@50")
+        for name, b in split["buckets"].items():
+            lines.append(f"{'  ' + name:<{width}}  {b['share']:.3f}  {b['recall@1']:.3f}  {b['recall@10']:.3f}  "
+                         f"{b['recall@50']:.3f}")
     return "\n".join(lines)
 
 
@@ -463,7 +508,7 @@ def iter_targets(sample_list: Sequence[Sample]) -> Iterator[str]:
 
 
 __all__ = [
-    "KS", "PUBLISHED_ANCHORS", "Sample", "SystemSpec", "SYSTEMS", "evaluate", "format_table", "gather_all",
+    "KS", "PUBLISHED_ANCHORS", "Sample", "TRAIN_BUCKETS", "breakdown", "SystemSpec", "SYSTEMS", "evaluate", "format_table", "gather_all",
     "load_dialogues", "recall_of", "samples", "train_interactions", "train_popularity", "tune_weights",
     "np",
 ]
