@@ -681,8 +681,8 @@ def _scan_single_word(ctx: _Context, sentence: str, run: list[tuple[str, str, in
       catalogue ("Hanks", "Horror", "Pixar"), and not in the small ``_NOT_TITLE_WORDS``,
       also after dropping a plural "s" ("Westerns");
     * it does not qualify a noun ("Disney movies") or play a part ("Carell in Heat");
-    * it is not the first word of a slate/allowed title ("Boo! A Madea Halloween" is cut
-      into two sentences at "!").
+    * it is not the first word of a slate/allowed title (the splitter keeps "Boo! A Madea
+      Halloween" whole, but a reply may name it by that first word alone).
 
     The cost is a few regex matches per lone capital in a slot; everything else returns early.
     """
