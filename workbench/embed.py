@@ -131,6 +131,13 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str = MINILM_NAME, device: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE):
         self._model_id, self._load_from = resolve_model(model)
+        # A fine-tuned folder's id names its weights, so the embedding cache and index
+        # manifests tell apart two fine-tunes written to the same path.
+        from workbench.finetune import model_revision
+
+        revision = model_revision(self._load_from)
+        if revision:
+            self._model_id = f"{self._model_id}@{revision}"
         self._device = device
         self.batch_size = batch_size
         self._model = None
@@ -143,7 +150,9 @@ class SentenceTransformerEmbedder:
     def model(self):  # noqa: ANN201 - a SentenceTransformer, imported lazily
         if self._model is None:
             from workbench.errors import EmbeddingError
+            from workbench.finetune import check_model_dir
 
+            check_model_dir(self._load_from)  # a fine-tuned folder: manifest and weights intact
             try:
                 from sentence_transformers import SentenceTransformer
 
