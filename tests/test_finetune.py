@@ -83,6 +83,9 @@ def test_finetuned_model_beats_its_base_on_held_out_conversations(toy):
     assert base["n"] == tuned["n"] == len(toy["held"]) and base["candidates"] == len(toy["candidates"]) == 28
     assert tuned["mrr"] > base["mrr"] + 0.25, result
     assert tuned["recall@5"] > base["recall@5"], result
+    diff, lo, hi = tuned["delta"]["mrr"]
+    assert tuned["delta"]["vs"] == "base" and "delta" not in base
+    assert diff == pytest.approx(tuned["mrr"] - base["mrr"], abs=2e-4) and 0 < lo <= diff <= hi
 
 
 def test_finetuned_folder_loads_through_load_embedder_with_its_manifest(toy):

@@ -205,9 +205,17 @@ def finetune_embedder(
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=data, loss=MultipleNegativesRankingLoss(model)
     )
-    result = trainer.train()
-    shutil.rmtree(work, ignore_errors=True)
-    model.save_pretrained(str(tmp))
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
+    try:
+        result = trainer.train()
+        model.save_pretrained(str(tmp))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     config_path = tmp / "config_sentence_transformers.json"
     config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
     config[MARKER_KEY] = MANIFEST

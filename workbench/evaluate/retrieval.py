@@ -51,13 +51,9 @@ class PairRow:
         return row
 
 
-def retrieval_metrics(
-    embedder: Any, rows: Sequence[PairRow], candidates: Sequence[str], ks: Sequence[int] = KS
-) -> dict[str, float]:
-    """Recall@k and MRR of each row's positive among ``candidates`` (positives not among them join).
-
-    Ties count against the positive (a candidate scoring equal to it ranks above it).
-    """
+def retrieval_ranks(embedder: Any, rows: Sequence[PairRow], candidates: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Each row's 0-based rank of its positive among ``candidates`` (positives not among them
+    join), and the number of candidates. Ties count against the positive."""
     if not rows:
         raise EvaluationError("retrieval metrics: no samples")
     texts = list(dict.fromkeys([*candidates, *(r.positive for r in rows)]))
@@ -75,17 +71,59 @@ def retrieval_metrics(
                 if i is not None and i != pos:
                     s[i] = -np.inf
             ranks[start + j] = int(np.sum(s >= s[pos])) - 1
+    return ranks, len(texts)
+
+
+def metrics_of(ranks: np.ndarray, ks: Sequence[int] = KS) -> dict[str, float]:
+    """Recall@k and MRR of 0-based ranks."""
     out = {f"recall@{k}": round(float(np.mean(ranks < k)), 4) for k in ks}
     out["mrr"] = round(float(np.mean(1.0 / (ranks + 1))), 4)
-    out["n"] = len(rows)
-    out["candidates"] = len(texts)
     return out
 
 
+def retrieval_metrics(
+    embedder: Any, rows: Sequence[PairRow], candidates: Sequence[str], ks: Sequence[int] = KS
+) -> dict[str, float]:
+    """Recall@k and MRR of each row's positive among ``candidates`` (positives not among them join).
+
+    Ties count against the positive (a candidate scoring equal to it ranks above it).
+    """
+    ranks, n_candidates = retrieval_ranks(embedder, rows, candidates)
+    return {**metrics_of(ranks, ks), "n": len(rows), "candidates": n_candidates}
+
+
+#: Paired bootstrap resamples for the confidence interval of a difference.
+BOOTSTRAP = 1000
+
+
 def compare(embedders: Mapping[str, Any], rows: Sequence[PairRow], candidates: Sequence[str],
-            ks: Sequence[int] = KS) -> dict[str, dict[str, float]]:
-    """:func:`retrieval_metrics` of each named embedder on the same rows and candidates."""
-    return {name: retrieval_metrics(e, rows, candidates, ks) for name, e in embedders.items()}
+            ks: Sequence[int] = KS, *, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """:func:`retrieval_metrics` of each named embedder on the same rows and candidates.
+
+    Every embedder after the first also gets ``delta``: its difference from the first per
+    metric, with a 95% paired bootstrap interval (the same resampled rows for both).
+    """
+    ranks = {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, e in embedders.items():
+        ranks[name], n_candidates = retrieval_ranks(e, rows, candidates)
+        out[name] = {**metrics_of(ranks[name], ks), "n": len(rows), "candidates": n_candidates}
+    names = list(embedders)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(rows), size=(BOOTSTRAP, len(rows)))
+    first = ranks[names[0]]
+    for name in names[1:]:
+        delta = {}
+        for metric in [f"recall@{k}" for k in ks] + ["mrr"]:
+            def per_row(r: np.ndarray, metric: str = metric) -> np.ndarray:
+                return 1.0 / (r + 1) if metric == "mrr" else (r < int(metric.split("@")[1])).astype(float)
+
+            diff = per_row(ranks[name]) - per_row(first)
+            boot = diff[draws].mean(axis=1)
+            lo, hi = np.percentile(boot, [2.5, 97.5])
+            delta[metric] = [round(float(diff.mean()), 4), round(float(lo), 4), round(float(hi), 4)]
+        out[name]["delta"] = {"vs": names[0], "ci": 0.95, **delta}
+    return out
 
 
 def split_holdout(rows: Sequence[PairRow], holdout: float, seed: int = 0) -> tuple[list[PairRow], list[PairRow]]:
@@ -241,4 +279,9 @@ def format_table(report: Mapping[str, Any]) -> str:
         for name, m in by_model.items():
             lines.append(f"{split:<8} {name:<11} {m['n']:>6}  " + "  ".join(f"{m[k]:>6.3f}" for k in ks)
                          + f"  {m['mrr']:>6.3f}")
+            if "delta" in m:
+                cells = [m["delta"][k] for k in [*ks, "mrr"]]
+                lines.append(f"{'':<8} {'difference':<11} {'95% CI':>6}  "
+                             + "  ".join(f"{d:>+6.3f}" for d, _, _ in cells)
+                             + "   (" + ", ".join(f"[{lo:+.3f}, {hi:+.3f}]" for _, lo, hi in cells) + ")")
     return "\n".join(lines)
