@@ -114,6 +114,11 @@ def test_index_build_accepts_a_finetuned_model(toy, tiny_catalog, tmp_path, caps
                  str(tmp_path / "idx"), "--device", "cpu", "--no-cache"]) == 0
     meta = json.loads((tmp_path / "idx" / "meta.json").read_text())
     assert meta["model_id"] == load_embedder(str(toy["out"])).model_id and meta["count"] == 12
+    # the id in the index manifest loads the same folder (what `search` does), and only while
+    # the folder still holds those weights
+    assert load_embedder(meta["model_id"]).model_id == meta["model_id"]
+    with pytest.raises(EmbeddingError, match="holds weights revision .* not 000000000000; rebuild the index"):
+        load_embedder(str(toy["out"]) + "@000000000000")
     from workbench.index import rebuild_command
 
     # the index's "rebuild with" hint names the folder, not the id with its weights revision
