@@ -130,7 +130,28 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(self, model: str = MINILM_NAME, device: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE):
+        # A fine-tuned folder's id names its weights ("PATH@revision"), so the embedding cache
+        # and index manifests tell apart two fine-tunes written to the same path; such an id
+        # (as an index manifest holds it) loads the folder if it still holds those weights.
+        from pathlib import Path
+
+        from workbench.finetune import model_revision
+
+        wanted = None
+        head, sep, tail = model.rpartition("@")
+        if sep and re.fullmatch(r"[0-9a-f]{12}", tail) and Path(head).expanduser().is_dir():
+            model, wanted = head, tail
         self._model_id, self._load_from = resolve_model(model)
+        revision = model_revision(self._load_from)
+        if wanted is not None and revision != wanted:
+            from workbench.errors import EmbeddingError
+
+            raise EmbeddingError(
+                f"embedding model {self._load_from!r}: holds weights revision {revision}, not {wanted}; "
+                f"rebuild the index with: python -m workbench index build --model {self._load_from}"
+            )
+        if revision:
+            self._model_id = f"{self._model_id}@{revision}"
         self._device = device
         self.batch_size = batch_size
         self._model = None
@@ -143,7 +164,9 @@ class SentenceTransformerEmbedder:
     def model(self):  # noqa: ANN201 - a SentenceTransformer, imported lazily
         if self._model is None:
             from workbench.errors import EmbeddingError
+            from workbench.finetune import check_model_dir
 
+            check_model_dir(self._load_from)  # a fine-tuned folder: manifest and weights intact
             try:
                 from sentence_transformers import SentenceTransformer
 

@@ -102,7 +102,11 @@ def rebuild_command(out_dir: str | Path, meta: Mapping[str, Any] | None = None) 
     if meta.get("catalog_source"):
         parts.append(f"--catalog {meta['catalog_source']}")
     if meta.get("model_id"):
-        parts.append(f"--model {meta['model_id']}")
+        # a fine-tuned folder's id is "PATH@weights-revision"; the command takes the path
+        model = str(meta["model_id"])
+        if "@" in model and Path(model.rsplit("@", 1)[0]).is_dir():
+            model = model.rsplit("@", 1)[0]
+        parts.append(f"--model {model}")
     parts.append(f"--out {out_dir}")
     return " ".join(parts)
 
