@@ -380,8 +380,11 @@ def test_sentence_transformers_trains_on_the_triplets_export(tmp_path, scenario,
     model_dir = tmp_path / "tiny-bert"
     model_dir.mkdir()
     chars = sorted({c.lower() for t in _all_texts(triplets) for c in t if not c.isspace()})
-    (model_dir / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]))
-    tok = BertTokenizerFast(vocab_file=str(model_dir / "vocab.txt"))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars)]
+    # transformers 5 takes the vocabulary itself (a vocab_file argument is silently ignored and
+    # every token becomes [UNK])
+    tok = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)})
+    assert "[UNK]" not in tok.tokenize(triplets[0]["anchor"]), "tiny tokenizer lost its vocabulary"
     tok.save_pretrained(model_dir)
     BertModel(BertConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                          intermediate_size=32, max_position_embeddings=512)).save_pretrained(model_dir)
