@@ -85,11 +85,8 @@ def rows_hash(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def weight_hashes(directory: Path) -> dict[str, str]:

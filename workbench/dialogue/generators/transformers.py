@@ -88,11 +88,8 @@ def find_bundled_gguf(distribution: str = BUNDLE_DISTRIBUTION) -> BundledGGUF | 
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def resolve_device(device: str = "auto") -> str:
