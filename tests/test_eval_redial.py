@@ -191,3 +191,13 @@ def test_breakdown_by_train_mentions_splits_recall_consistently(tiny_catalog, ha
     assert parts["10+"]["recall@1"] == float(engine.combine(cands[0], 1).ids == ("5",))
     with pytest.raises(EvaluationError, match="candidate sets"):
         redial.breakdown(engine, cands[:1], s, counts)
+
+
+def test_report_without_systems_still_has_its_shape(tiny_catalog, hash_embedder):
+    """Guards the report when no system is asked for: anchors only, no per-bucket split (it used to
+    index the last result of an empty list)."""
+    retriever = tiny_retriever(tiny_catalog, hash_embedder)
+    report = redial.evaluate(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()), TRAIN, TEST,
+                             systems=(), log=lambda _: None)
+    assert report["results"] == [] and report["by_train_mentions"] is None
+    assert "UniCRS (published)" in redial.format_table(report)

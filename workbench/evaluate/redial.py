@@ -225,10 +225,24 @@ def recall_of(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], 
     return {k: hits[k] / n for k in KS}
 
 
-#: Buckets of :func:`breakdown`: how often the training dialogues mention the target.
-TRAIN_BUCKETS: tuple[tuple[str, float, float], ...] = (
-    ("never", 0.0, 0.0), ("1-2", 0.5, 2.0), ("3-9", 2.5, 9.5), ("10+", 10.0, float("inf")),
-)
+#: Buckets of :func:`breakdown`: how often the training dialogues mention the target (a count
+#: weighs a seeker's mention 0.5, see :func:`train_popularity`), each up to its bound.
+TRAIN_BUCKETS: tuple[tuple[str, float], ...] = (("never", 0.0), ("1-2", 2.0), ("3-9", 9.5), ("10+", float("inf")))
+
+
+def positions(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], weights: Any = None) -> list[int]:
+    """0-based place of each sample's target in its ranking, through :meth:`ChatEngine.position_of`
+    (the order of ``combine`` without building slates); samples sharing candidates share one pass."""
+    if len(cands) != len(sample_list):
+        raise EvaluationError(f"{len(cands)} candidate sets for {len(sample_list)} samples")
+    groups: dict[int, tuple[Any, list[int]]] = {}
+    for j, c in enumerate(cands):
+        groups.setdefault(id(c), (c, []))[1].append(j)
+    places = [0] * len(sample_list)
+    for c, js in groups.values():
+        for j, place in zip(js, engine.position_of(c, [sample_list[j].target for j in js], weights), strict=True):
+            places[j] = place
+    return places
 
 
 def breakdown(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], train_counts: Mapping[str, float],
@@ -238,19 +252,14 @@ def breakdown(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], 
     ``train_counts`` is :func:`train_popularity`. Shows where a system's misses are: a target the
     training dialogues never mention can only be found from item knowledge and the text.
     """
-    if len(cands) != len(sample_list):
-        raise EvaluationError(f"breakdown: {len(cands)} candidate sets for {len(sample_list)} samples")
-    groups: dict[int, tuple[Any, list[int]]] = {}
-    for j, c in enumerate(cands):
-        groups.setdefault(id(c), (c, []))[1].append(j)
-    places = [0] * len(sample_list)
-    for c, js in groups.values():
-        for j, place in zip(js, engine.position_of(c, [sample_list[j].target for j in js], weights), strict=True):
-            places[j] = place
-    out: dict[str, dict[str, float]] = {}
+    places = positions(engine, cands, sample_list, weights)
+    members: dict[str, list[int]] = {name: [] for name, _ in TRAIN_BUCKETS}
+    for j, s in enumerate(sample_list):
+        count = train_counts.get(s.target, 0.0)
+        members[next(name for name, bound in TRAIN_BUCKETS if count <= bound)].append(j)
     n = max(len(sample_list), 1)
-    for name, lo, hi in TRAIN_BUCKETS:
-        js = [j for j, s in enumerate(sample_list) if lo <= train_counts.get(s.target, 0.0) <= hi]
+    out: dict[str, dict[str, float]] = {}
+    for name, js in members.items():
         row: dict[str, float] = {"share": round(len(js) / n, 4), "n": len(js)}
         for k in KS:
             row[f"recall@{k}"] = round(sum(places[j] < k for j in js) / len(js), 4) if js else 0.0
@@ -260,18 +269,10 @@ def breakdown(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], 
 
 def fast_recall(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], weights: Any = None
                 ) -> dict[int, float]:
-    """:func:`recall_of` through :meth:`ChatEngine.position_of` (the same order as ``combine``,
-    without building slates): what tuning compares weights with."""
-    hits = {k: 0 for k in KS}
-    groups: dict[int, tuple[Any, list[str]]] = {}
-    for c, s in zip(cands, sample_list, strict=True):
-        groups.setdefault(id(c), (c, []))[1].append(s.target)
-    for c, targets in groups.values():
-        for place in engine.position_of(c, targets, weights):
-            for k in KS:
-                hits[k] += place < k
+    """:func:`recall_of` through :func:`positions` (no slates built): what tuning compares weights with."""
+    places = positions(engine, cands, sample_list, weights)
     n = max(len(sample_list), 1)
-    return {k: hits[k] / n for k in KS}
+    return {k: sum(place < k for place in places) / n for k in KS}
 
 
 def _objective(r: Mapping[int, float]) -> float:
@@ -465,8 +466,11 @@ def evaluate(
         last = (engine, cands, weights)
         log(f"{spec.name}: R@1 {recall[1]:.3f}  R@10 {recall[10]:.3f}  R@50 {recall[50]:.3f} "
             f"({time.perf_counter() - t0:.0f} s)")
-    engine, cands, weights = last
-    by_train = breakdown(engine, cands, test_samples, train_popularity(train, catalog), weights)
+    by_train = None
+    if results:  # the last (fullest) system's misses, by how often train mentions the target
+        engine, cands, weights = last
+        by_train = {"system": results[-1].system,
+                    "buckets": breakdown(engine, cands, test_samples, train_popularity(train, catalog), weights)}
     anchors = [SystemResult(name, {1: r1, 10: r10, 50: r50}, published=True)
                for name, r1, r10, r50 in PUBLISHED_ANCHORS]
     return {
@@ -475,8 +479,7 @@ def evaluate(
         "n": len(test_samples),
         "results": [r.to_dict() for r in results],
         "published": [a.to_dict() for a in anchors],
-        # the last system's recall by how often the training dialogues mention the target
-        "by_train_mentions": {"system": results[-1].system, "buckets": by_train},
+        "by_train_mentions": by_train,
         "train_dialogues": len(train),
         "validation_dialogues": sum(len(v) for _, v in splits),
         "validation_folds": folds,
@@ -508,7 +511,7 @@ def iter_targets(sample_list: Sequence[Sample]) -> Iterator[str]:
 
 
 __all__ = [
-    "KS", "PUBLISHED_ANCHORS", "Sample", "TRAIN_BUCKETS", "breakdown", "SystemSpec", "SYSTEMS", "evaluate", "format_table", "gather_all",
+    "KS", "PUBLISHED_ANCHORS", "Sample", "TRAIN_BUCKETS", "breakdown", "positions", "SystemSpec", "SYSTEMS", "evaluate", "format_table", "gather_all",
     "load_dialogues", "recall_of", "samples", "train_interactions", "train_popularity", "tune_weights",
     "np",
 ]
