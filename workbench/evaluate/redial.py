@@ -113,6 +113,11 @@ def load_dialogues(path: str | Path) -> list[dict[str, Any]]:
     return out
 
 
+def mention_ids(text: str) -> list[str]:
+    """The ReDial movie ids a message names with ``@movieId`` markers, in order."""
+    return _ID_RE.findall(text)
+
+
 def _canonical(catalog: Catalog, movie_id: str) -> str | None:
     item = catalog.get(movie_id)
     return item.item_id if item is not None else None
@@ -144,7 +149,7 @@ def samples(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog, mentions: 
         seen: set[str] = set()
         for pos, msg in enumerate(conv["messages"]):
             role = "user" if msg["senderWorkerId"] == seeker else "assistant"
-            ids = [c for c in (_canonical(catalog, i) for i in _ID_RE.findall(msg["text"])) if c]
+            ids = [c for c in (_canonical(catalog, i) for i in mention_ids(msg["text"])) if c]
             if role == "assistant" and prefix:
                 for target in dict.fromkeys(ids):
                     if target not in seen:
@@ -158,7 +163,7 @@ def train_interactions(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog)
     """Co-mentions: every movie a training conversation names is a positive for that conversation."""
     rows = []
     for conv in dialogues:
-        ids = {c for c in (_canonical(catalog, i) for m in conv["messages"] for i in _ID_RE.findall(m["text"]))
+        ids = {c for c in (_canonical(catalog, i) for m in conv["messages"] for i in mention_ids(m["text"]))
                if c}
         for item_id in sorted(ids):
             rows.append((f"redial:{conv['conversationId']}", item_id, "mentioned", 1.0))
@@ -174,7 +179,7 @@ def train_popularity(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog) -
         seeker = conv["initiatorWorkerId"]
         for msg in conv["messages"]:
             weight = 0.5 if msg["senderWorkerId"] == seeker else 1.0
-            for i in set(_ID_RE.findall(msg["text"])):
+            for i in set(mention_ids(msg["text"])):
                 c = _canonical(catalog, i)
                 if c:
                     counts[c] += weight
@@ -512,6 +517,6 @@ def iter_targets(sample_list: Sequence[Sample]) -> Iterator[str]:
 
 __all__ = [
     "KS", "PUBLISHED_ANCHORS", "Sample", "TRAIN_BUCKETS", "breakdown", "positions", "SystemSpec", "SYSTEMS", "evaluate", "format_table", "gather_all",
-    "load_dialogues", "recall_of", "samples", "train_interactions", "train_popularity", "tune_weights",
+    "load_dialogues", "mention_ids", "recall_of", "samples", "train_interactions", "train_popularity", "tune_weights",
     "np",
 ]

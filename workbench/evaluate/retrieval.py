@@ -156,7 +156,7 @@ def redial_rows(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog) -> lis
     messages, titles in place of ``@id`` markers) -> that movie's catalogue text. Movies named
     earlier in the conversation are excluded from its ranking."""
     from workbench.catalog import render_text
-    from workbench.evaluate.redial import samples
+    from workbench.evaluate.redial import mention_ids, samples
     from workbench.feedback.export import anchor_text
 
     dialogues = list(dialogues)
@@ -175,16 +175,10 @@ def redial_rows(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog) -> lis
             continue
         last = users[-1]
         anchor = anchor_text(s.prefix[:last], s.prefix[last][1])
-        earlier = {c.item_id for _, t in g.prefix for m in _ids(t) if (c := catalog.get(m)) is not None}
+        earlier = {c.item_id for _, t in g.prefix for m in mention_ids(t) if (c := catalog.get(m)) is not None}
         earlier.discard(s.target)
         out.append(PairRow(s.conversation, anchor, text(s.target), tuple(sorted(text(i) for i in earlier))))
     return out
-
-
-def _ids(text: str) -> list[str]:
-    from workbench.evaluate.redial import _ID_RE
-
-    return _ID_RE.findall(text)
 
 
 def feedback_rows(records: Sequence[Any], catalog: Catalog) -> tuple[list[PairRow], int]:
