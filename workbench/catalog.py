@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import CatalogError
+from workbench.limits import MAX_LIST_FIELD_ITEMS, MAX_TITLE_CHARS
 
 #: The text embedded for an item. Sentences (split on ". ") whose placeholders
 #: all render empty are dropped, so items with missing facts read naturally.
@@ -27,10 +28,6 @@ from workbench.errors import CatalogError
 DEFAULT_TEXT_TEMPLATE = (
     "{title_year}. {genres}. Directed by {directors}. Starring {cast}. About {tags}."
 )
-
-#: Limits applied when loading a catalogue (named so that errors can quote them).
-MAX_TITLE_CHARS = 500
-MAX_LIST_FIELD_ITEMS = 100
 
 
 @dataclass(frozen=True)

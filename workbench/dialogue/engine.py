@@ -36,10 +36,9 @@ from workbench.dialogue.types import Recommendation, Turn, TurnResult  # noqa: F
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
 from workbench.filters import ItemFilter, _norm_person, genre_keys, item_genre_keys
+from workbench.limits import MAX_MESSAGE_CHARS
 from workbench.scored import ScoredItems
 
-#: Longest user message the engine accepts (characters).
-MAX_MESSAGE_CHARS = 2000
 #: Candidates taken from the recommender before merging.
 CANDIDATE_POOL = 100
 #: Candidates taken from the retriever (semantic + lexical search) before merging.

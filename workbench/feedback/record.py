@@ -27,6 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 from workbench import __version__
 from workbench.errors import FeedbackError
+from workbench.limits import (
+    MAX_COMMENT_CHARS,
+    MAX_CONVERSATION_TURNS,
+    MAX_ID_CHARS,
+    MAX_MESSAGE_CHARS,
+    MAX_RANK,
+    MAX_SLATE_ITEMS,
+    MAX_SOURCES,
+    MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_TURN_INDEX,
+)
 
 if TYPE_CHECKING:
     import datasets
@@ -36,16 +48,6 @@ if TYPE_CHECKING:
 #: Bumped whenever a field is added, removed or changes meaning.
 SCHEMA_VERSION = 1
 
-#: Limits checked at the boundary (named so that errors can quote them).
-MAX_COMMENT_CHARS = 2_000
-MAX_MESSAGE_CHARS = 4_000  # user message, reply, each conversation turn, item reason
-MAX_CONVERSATION_TURNS = 200
-MAX_SLATE_ITEMS = 50
-MAX_ID_CHARS = 200  # annotator, session id, item ids, backend/model ids, hashes
-MAX_TITLE_CHARS = 500
-MAX_SOURCES = 20
-MAX_TURN_INDEX = 1_000_000
-MAX_RANK = 1_000_000
 RATING_MIN, RATING_MAX = 1, 5
 
 ITEM_LABELS = ("like", "dislike", "not_seen")
@@ -387,9 +389,9 @@ def validate_record(record: FeedbackRecord, catalog: Catalog | None = None) -> N
             f"field 'conversation': {len(record.conversation)} turns (limit {MAX_CONVERSATION_TURNS})"
         )
     for i, turn in enumerate(record.conversation):
-        _check_text(f"conversation[{i}].text", turn["text"], MAX_MESSAGE_CHARS)
+        _check_text(f"conversation[{i}].text", turn["text"], MAX_TEXT_CHARS)
     _check_text("user_message", record.user_message, MAX_MESSAGE_CHARS, required=True)
-    _check_text("reply", record.reply, MAX_MESSAGE_CHARS, required=True)
+    _check_text("reply", record.reply, MAX_TEXT_CHARS, required=True)
     _check_text("generator_backend", record.generator_backend, MAX_ID_CHARS, required=True)
     _check_text("generator_model", record.generator_model, MAX_ID_CHARS)
     _check_text("comment", record.comment, MAX_COMMENT_CHARS)
@@ -408,7 +410,7 @@ def validate_record(record: FeedbackRecord, catalog: Catalog | None = None) -> N
         where = f"slate[{i}]"
         _check_text(f"{where}.item_id", j.item_id, MAX_ID_CHARS, required=True)
         _check_text(f"{where}.title", j.title, MAX_TITLE_CHARS, required=True)
-        _check_text(f"{where}.reason", j.reason, MAX_MESSAGE_CHARS)
+        _check_text(f"{where}.reason", j.reason, MAX_TEXT_CHARS)
         if j.item_id in seen_ids:
             raise FeedbackError(f"field '{where}.item_id': item {j.item_id!r} appears twice in the slate")
         seen_ids.add(j.item_id)

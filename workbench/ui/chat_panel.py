@@ -18,6 +18,7 @@ import gradio as gr
 
 from workbench.dialogue.types import TurnResult
 from workbench.errors import WorkbenchError
+from workbench.limits import MAX_MESSAGE_CHARS
 from workbench.services import GeneratorChoice, Services
 from workbench.ui.feedback_panel import (
     FeedbackBar,
@@ -32,9 +33,6 @@ from workbench.ui.settings_panel import SettingsPanel, TurnPrefs, parse_prefs
 from workbench.ui.slate import Slate, parse_slate_values, render_slate
 
 log = logging.getLogger(__name__)
-
-#: Longest message a user may send (the feedback store accepts up to 4,000 characters).
-MAX_MESSAGE_CHARS = 2000
 
 EXAMPLES = (
     "I loved Toy Story and Up, something for a family night?",

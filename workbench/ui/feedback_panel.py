@@ -27,13 +27,13 @@ from typing import Any
 import gradio as gr
 
 from workbench.errors import FeedbackError, WorkbenchError
+from workbench.limits import MAX_ANNOTATOR_CHARS
 from workbench.services import Services
 from workbench.ui.session import ChatSession, Exchange, TurnJudgement
 
 log = logging.getLogger(__name__)
 
 #: Longest annotator name accepted from the name field.
-MAX_ANNOTATOR_CHARS = 100
 
 
 def resolve_annotator(name: str | None, profile: Any = None) -> str:

@@ -15,10 +15,10 @@ import gradio as gr
 from workbench.config import GENERATOR_BACKENDS
 from workbench.errors import ConfigError
 from workbench.filters import CANONICAL_GENRES, ItemFilter
+from workbench.limits import MAX_SLATE
 from workbench.services import Services
 
 #: The most cards the slate shows (the UI pre-builds this many slots).
-MAX_SLATE = 10
 YEAR_MIN, YEAR_MAX = 1900, 2030
 
 BACKEND_LABELS = {

@@ -17,12 +17,12 @@ from typing import Any
 import gradio as gr
 
 from workbench.errors import WorkbenchError
+from workbench.limits import MAX_COMMENT_CHARS
 from workbench.ui.format import card_html
 from workbench.ui.session import VERDICT_LABELS, CardJudgement, ChatSession
 from workbench.ui.settings_panel import MAX_SLATE
 
 #: Longest comment accepted from a card (the feedback store enforces its own limit too).
-MAX_COMMENT_CHARS = 2000
 RATINGS = ("1", "2", "3", "4", "5")
 EMPTY_SLATE = (
     '<div class="wb-empty">Recommendations appear here after your first message. '
