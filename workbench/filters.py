@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from workbench.catalog import Catalog, Item
+from workbench.text import norm_person
 
 #: Canonical genre names a user or a filter can name.
 CANONICAL_GENRES = (
@@ -65,8 +66,8 @@ def item_genre_keys(item: Item) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _norm_person(name: str) -> str:
-    return " ".join(re.findall(r"\w+", name.lower()))
+# alias for dialogue/engine.py until it imports workbench.text
+_norm_person = norm_person
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class ItemFilter:
             xg |= genre_keys(x)
         return cls(
             frozenset(g), frozenset(xg), year_min, year_max,
-            frozenset(_norm_person(p) for p in people if p.strip()), frozenset(exclude_ids),
+            frozenset(norm_person(p) for p in people if p.strip()), frozenset(exclude_ids),
         )
 
     @property
@@ -127,7 +128,7 @@ class ItemFilter:
             if keys & self.exclude_genres:
                 return False
         if self.people:
-            names = {_norm_person(p) for p in (*item.directors, *item.cast)}
+            names = {norm_person(p) for p in (*item.directors, *item.cast)}
             if not (names & self.people):
                 return False
         return True

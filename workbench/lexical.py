@@ -5,7 +5,8 @@ wants the film whose title or cast holds that word. :class:`LexicalRetriever`
 indexes, per item, its title (counted twice, so a title word outweighs a tag),
 its directors and cast, and its keyword tags. Text is folded to lowercase ASCII
 (``Amélie`` matches ``amelie``), English stopwords and chat filler ("movie",
-"recommend") are dropped, and a plural ``s`` is stripped on both sides.
+"recommend"; ``workbench.text.SEARCH_STOPWORDS``) are dropped, and a plural ``s`` is stripped
+on both sides.
 
 It knows items' facts and BM25 scores; it does not know embeddings, FAISS or gradio.
 """
@@ -13,47 +14,29 @@ It knows items' facts and BM25 scores; it does not know embeddings, FAISS or gra
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection, Iterable
 
 import numpy as np
 
 from workbench.catalog import Catalog, Item
 from workbench.scored import ScoredItems
+from workbench.text import SEARCH_STOPWORDS, fold
 
 SOURCE = "lexical"
 #: Title tokens are repeated this many times in an item's document.
 TITLE_WEIGHT = 2
 
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had
-    has have having he her here hers herself him himself his how i if in into is it its itself just
-    me more most my myself no nor not of off on once only or other our ours ourselves out over own
-    same she should so some such than that the their theirs them themselves then there these they
-    this those through to too under until up very was we were what when where which while who whom
-    why will with would you your yours yourself yourselves
-    film films movie movies like want watch something recommend recommendation please show give
-    looking look one ones kind sort similar good great best really maybe also tonight
-    """.split()
-)
+# alias for tags.py until it imports workbench.text
+STOPWORDS = SEARCH_STOPWORDS
 
 _WORD = re.compile(r"[a-z0-9]+")
-
-
-def fold(text: str) -> str:
-    """Lowercase ASCII: accents removed (``"Amélie"`` -> ``"amelie"``)."""
-    if text.isascii():
-        return text.lower()
-    nfkd = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).lower()
 
 
 def tokenize(text: str) -> list[str]:
     """Words of ``text`` for BM25: folded, stopwords dropped, plural ``s`` stripped."""
     out = []
     for w in _WORD.findall(fold(text.replace("'", ""))):
-        if w in STOPWORDS or (len(w) < 2 and not w.isdigit()):
+        if w in SEARCH_STOPWORDS or (len(w) < 2 and not w.isdigit()):
             continue
         if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
             w = w[:-1]
