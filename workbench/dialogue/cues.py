@@ -1,0 +1,335 @@
+"""Cues in a message: how the user feels about what they name (stance), which constraints
+they state (genres, moods, years, people), and what they want (the intent).
+
+Each reader is a function of the message text, with linked titles and people already masked
+out, so "I loved Heat" reads "I loved ____" and a title's words never count as cues.
+
+It knows words and patterns; it does not know the catalogue, the title index, scores or gradio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from workbench.dialogue.linking import Mention, PersonMention, Stance
+from workbench.filters import ItemFilter, genre_keys
+from workbench.text import Intent, fold
+
+_LIKE_CUES = (
+    r"lov(?:e|ed|es|ing)", r"lik(?:e|ed|es)", r"enjoy(?:ed|s)?", r"adore(?:d)?", r"favou?rites?",
+    r"great", r"awesome", r"amazing", r"fantastic", r"excellent", r"brilliant", r"the best",
+    r"masterpiece", r"fan of", r"into", r"really good", r"so good", r"pretty good", r"good",
+    r"funny", r"hilarious", r"cool", r"fun", r"classic", r"a must",
+)
+_DISLIKE_CUES = (
+    r"hat(?:e|ed|es)", r"dislik(?:e|ed|es)", r"(?:did ?n[o']?t|do ?n[o']?t|does ?n[o']?t|never) "
+    r"(?:really )?(?:like|enjoy|love|care for)", r"not (?:a|much of a|really a|the biggest) fan",
+    r"not (?:really )?into", r"can'?t stand", r"boring", r"awful", r"terrible", r"horrible",
+    r"the worst", r"worst", r"overrated", r"stupid", r"dumb", r"meh", r"not (?:that |very |so )?good",
+    r"was(?:n'?t| not) (?:that |very |so )?good", r"disappoint(?:ing|ed)?", r"sucked", r"sucks",
+    r"not for me", r"too scary", r"too slow", r"annoying", r"bad", r"not great", r"a waste",
+    r"fell asleep", r"(?:did ?n[o']?t|do ?n[o']?t) (?:get|understand) (?:it|the hype)",
+)
+_NOT_SEEN_CUES = (
+    r"(?:have|has|had)n'?t (?:\w+ )?(?:seen|watched|saw)", r"(?:have|has|had) not (?:\w+ )?(?:seen|watched)",
+    r"never (?:\w+ )?(?:seen|saw|watched)", r"not (?:\w+ )?seen", r"did ?n[o']?t (?:\w+ )?(?:see|watch)",
+    r"have ?n[o']?t", r"havent", r"haven't", r"not yet", r"yet to (?:see|watch)",
+    r"want to (?:see|watch)", r"wanna (?:see|watch)", r"(?:is|it'?s) on my (?:list|watchlist)",
+)
+_SEEN_CUES = (
+    r"(?:have|has|had|'ve) (?:\w+ )?(?:seen|watched)", r"\bseen\b", r"\bsaw\b", r"\bwatched\b",
+    r"already (?:seen|watched|saw)",
+)
+
+
+def _alternation(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w'])(?:" + "|".join(patterns) + r")(?![\w'])", re.IGNORECASE)
+
+
+_LIKE_RE = _alternation(_LIKE_CUES)
+_DISLIKE_RE = _alternation(_DISLIKE_CUES)
+_NOT_SEEN_RE = _alternation(_NOT_SEEN_CUES)
+_SEEN_RE = _alternation(_SEEN_CUES)
+_QUESTION_TO_YOU_RE = re.compile(r"\b(?:have|did|do|would|will|could|ever)\s+(?:you|u|ya)\b", re.IGNORECASE)
+_CLAUSE_SPLIT_RE = re.compile(r"[.!?;]+|\bbut\b|\bthough\b|\bhowever\b|\bwhereas\b|\bwhile\b",
+                              re.IGNORECASE)
+
+
+_MOODS: dict[str, tuple[str, ...]] = {
+    "feel good": ("comedy",), "feelgood": ("comedy",), "uplifting": ("comedy", "family"),
+    "light hearted": ("comedy",), "lighthearted": ("comedy",), "hilarious": ("comedy",),
+    "laugh": ("comedy",), "laughs": ("comedy",), "creepy": ("horror",), "spooky": ("horror",),
+    "frightening": ("horror",), "terrifying": ("horror",), "gory": ("horror",),
+    "tearjerker": ("drama",), "emotional": ("drama",), "heartwarming": ("drama", "family"),
+    "date night": ("romance",), "love story": ("romance",), "action packed": ("action",),
+    "mind bending": ("science fiction", "thriller"), "suspenseful": ("thriller",),
+    "space": ("science fiction",), "aliens": ("science fiction",), "heist": ("crime",),
+    "for the kids": ("family",), "for kids": ("family",), "with my kids": ("family",),
+    "superheroes": ("superhero",), "marvel": ("superhero",), "dc": ("superhero",),
+}
+_NEG_BEFORE_RE = re.compile(
+    r"(?:\bno\b|\bnot\b|\bnothing\b|\bwithout\b|\bexcept\b|\bavoid\b|\bnon\b|\bskip\b|\bhate\b|"
+    r"\bhated\b|\bdislike\b|n'?t (?:like|want|enjoy|love|care for)|\bnot (?:a|much of a) fan of\b|"
+    r"\bnot into\b|\bsick of\b|\btired of\b|\bcan'?t stand\b|\banything but\b|\bno more\b|"
+    r"\bless\b|\bstay away from\b)[\w\s'-]{0,18}$",
+    re.IGNORECASE,
+)
+_DECADE_RE = re.compile(
+    r"(?:(?:the\s+)?(?:(19|20)?(\d)0)'?\s?s\b)|\b(fifties|sixties|seventies|eighties|nineties|noughties|2000s)\b",
+    re.IGNORECASE,
+)
+_WORD_DECADES = {"fifties": 1950, "sixties": 1960, "seventies": 1970, "eighties": 1980,
+                 "nineties": 1990, "noughties": 2000, "2000s": 2000}
+_AFTER_RE = re.compile(r"\b(after|since|newer than|later than|from|post)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+_BEFORE_RE = re.compile(r"\b(before|older than|earlier than|pre|prior to|until)\s+((?:19|20)\d\d)\b",
+                        re.IGNORECASE)
+_BETWEEN_RE = re.compile(r"\bbetween\s+((?:19|20)\d\d)\s+(?:and|to|-)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+_RANGE_RE = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|to)\s*((?:19|20)\d\d)\b")
+_RECENT_RE = re.compile(r"\b(recent|newer|latest|new releases?|this year|last year|current)\b", re.IGNORECASE)
+_OLD_RE = re.compile(r"\b(old(?:er)? (?:movies?|films?|ones?)|classics?|oldies|golden age)\b", re.IGNORECASE)
+
+_ORDINALS = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+    "fifth": 5, "5th": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
+}
+_ORDINAL_RE = re.compile(
+    r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|seventh|eighth|ninth|tenth|last)"
+    r"\s+(?:one|1|movie|film|pick|suggestion|option)?|(?:#|number\s+|no\.?\s*)(\d{1,2})\b",
+    re.IGNORECASE,
+)
+_THAT_ONE_RE = re.compile(r"\b(that one|this one|that movie|that film|this movie|this film|it)\b", re.IGNORECASE)
+
+_GREETING_RE = re.compile(
+    r"^\s*(hi+|hello+|hey+|hiya|howdy|yo|good (?:morning|afternoon|evening)|greetings)"
+    r"(?:\s+(?:there|you|again))?[\s!.,]*(?:how are you(?: doing)?|how's it going|what's up)?[\s!.?]*$",
+    re.IGNORECASE,
+)
+_CHITCHAT_RE = re.compile(
+    r"^\s*(?:thanks?(?: you)?(?: so much| a lot)?|thx|ty|bye|goodbye|see you|cheers|great|cool|ok(?:ay)?|"
+    r"sounds good|awesome|nice|perfect|how are you(?: doing)?|i'?m (?:good|fine|great)|lol|haha|"
+    r"that'?s all|that is all|no thanks?|nope|yes|yeah|sure)\b[\s!.,?]*(?:\w+[\s!.,?]*){0,4}$",
+    re.IGNORECASE,
+)
+_WHY_RE = re.compile(r"\b(why|what makes|how come|reason|explain)\b", re.IGNORECASE)
+_MORE_LIKE_RE = re.compile(
+    r"\b(more like|something like|anything like|movies? like|films? like|similar to|similar|"
+    r"in the same vein|along the lines of|same as|like that one|more of that|similar ones?)\b",
+    re.IGNORECASE,
+)
+_REFINE_RE = re.compile(
+    r"\b(something else|anything else|other (?:options|ones|suggestions|movies|picks)|more options|"
+    r"show me more|more (?:please|suggestions|recommendations)|different|instead|older|newer|more recent|"
+    r"less (?:scary|violent|dark)|only|just|but (?:older|newer|not|more|less)|narrow|not those|"
+    r"none of (?:those|these)|other than those|else)\b",
+    re.IGNORECASE,
+)
+_ASK_RE = re.compile(
+    r"\b(recommend|recommendation|suggest|suggestion|looking for|look for|in the mood|want to watch|"
+    r"wanna watch|want to see|should i watch|what to watch|something to watch|any ideas|ideas|"
+    r"what (?:would|should|can|could) i|give me|find me|show me|i'?d like|i want|i need|"
+    r"can you|could you|do you know|know any|what about|how about|movie|movies|film|films|watch)\b",
+    re.IGNORECASE,
+)
+_RESET_RE = re.compile(r"\b(start over|start again|reset|forget (?:it|that|everything|all))\b", re.IGNORECASE)
+
+
+def mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """``text`` with the characters of ``spans`` blanked (linked titles and names are no cues)."""
+    chars = list(text)
+    for s, e in spans:
+        for j in range(s, min(e, len(chars))):
+            chars[j] = " "
+    return "".join(chars)
+
+
+
+def with_stances(text: str, mentions: list[Mention]) -> list[Mention]:
+    """``mentions`` with the stance of the clause each sits in."""
+    if not mentions:
+        return mentions
+    masked = mask(text, [m.span for m in mentions if m.span != (0, 0)])
+    # clause boundaries: sentence punctuation and contrast words
+    bounds = [0]
+    for m in _CLAUSE_SPLIT_RE.finditer(masked):
+        bounds.extend([m.start(), m.end()])
+    bounds.append(len(masked))
+    clauses = [(bounds[j], bounds[j + 1]) for j in range(0, len(bounds) - 1, 2)]
+    clause_stance: list[Stance] = []
+    for s, e in clauses:
+        clause_stance.append(stance_of(masked[s:e]))
+    out = []
+    for m in mentions:
+        if m.span == (0, 0):
+            # a gold link with no position: read the whole message
+            out.append(replace(m, stance=stance_of(masked)))
+            continue
+        idx = max(j for j, (s, _) in enumerate(clauses) if s <= m.span[0] or j == 0)
+        stance = clause_stance[idx]
+        # "I loved Heat, Collateral and Alien": a cue-less clause inherits from the same sentence
+        out.append(replace(m, stance=stance))
+    return out
+
+
+def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
+                     ) -> tuple[ItemFilter, frozenset[str]]:
+    """The filter a message states, and which of its fields the message set.
+
+    ``max_year`` is the catalogue's newest year ("recent" means its last five years).
+    """
+    genres: set[str] = set()
+    excluded: set[str] = set()
+    fields: set[str] = set()
+    low = fold(masked).replace("-", " ")
+    # mood phrases
+    for phrase, gs in _MOODS.items():
+        for m in re.finditer(rf"\b{re.escape(phrase)}\b", low):
+            (excluded if _NEG_BEFORE_RE.search(low[: m.start()]) else genres).update(gs)
+    # genre words (single words and "science fiction"/"sci fi"/"martial arts")
+    for m in re.finditer(r"\bsci(?:ence)?\s*fi(?:ction)?\b|\bmartial arts\b|\brom\s?coms?\b|[a-z]+", low):
+        word = m.group()
+        keys = genre_keys(word)
+        if not keys:
+            continue
+        if word in ("war", "sport", "period", "detective", "kid", "comic", "dance", "teen",
+                    "history", "family", "spy", "disaster", "dramatic", "christmas", "indie",
+                    "space") and not re.match(r"\s*(?:movies?|films?|flicks?|genre|ones?|stuff)\b",
+                                              low[m.end() :]):
+            # everyday words count as a genre only as "war movie", "family film"...
+            if word not in ("christmas",):
+                continue
+        neg = _NEG_BEFORE_RE.search(low[: m.start()])
+        (excluded if neg else genres).update(keys)
+    genres -= excluded
+    if genres:
+        fields.add("genres")
+    if excluded:
+        fields.add("exclude_genres")
+    year_min = year_max = None
+    m = _BETWEEN_RE.search(low) or _RANGE_RE.search(low)
+    if m:
+        a, b = sorted((int(m.group(1)), int(m.group(2))))
+        year_min, year_max = a, b
+    else:
+        dec = _DECADE_RE.search(low)
+        if dec:
+            if dec.group(3):
+                start = _WORD_DECADES[dec.group(3).lower()]
+            else:
+                century = dec.group(1)
+                digit = int(dec.group(2))
+                if century:
+                    start = int(century) * 100 + digit * 10
+                else:
+                    start = (2000 if digit <= 2 else 1900) + digit * 10
+            year_min, year_max = start, start + 9
+        a = _AFTER_RE.search(low)
+        if a:
+            y = int(a.group(2))
+            year_min = y + 1 if a.group(1).lower() in ("after", "newer than", "later than", "post") else y
+            if a.group(1).lower() == "from" and not re.search(r"\bon\b|onwards|\+", low[a.end():a.end() + 10]):
+                year_min, year_max = y, y
+        b = _BEFORE_RE.search(low)
+        if b:
+            y = int(b.group(2))
+            year_max = y - 1 if b.group(1).lower() != "until" else y
+        if year_min is None and year_max is None:
+            if _RECENT_RE.search(low):
+                year_min = max_year - 4
+            elif _OLD_RE.search(low):
+                year_max = 1979
+    if year_min is not None or year_max is not None:
+        fields.add("years")
+    names = []
+    for p in people:
+        if not _NEG_BEFORE_RE.search(masked[: p.span[0]][-30:]):
+            names.append(p.name)
+    if names:
+        fields.add("people")
+    flt = ItemFilter.make(year_min=year_min, year_max=year_max, people=names)
+    flt = ItemFilter(frozenset(genres), frozenset(excluded), flt.year_min, flt.year_max, flt.people)
+    return flt, frozenset(fields)
+
+
+def detect_intent(
+    text: str,
+    masked: str,
+    mentions: Sequence[Mention],
+    constraints: ItemFilter,
+    slate: Sequence[str],
+) -> tuple[Intent, str | None, Stance]:
+    """(intent, target item id, the user's stance on the target) of one message.
+
+    ``slate`` holds the canonical ids of the previous recommendations, best first.
+    """
+    in_slate = [m for m in mentions if m.item_id in slate]
+    ordinal = ordinal_target(masked, slate)
+    has_constraints = not constraints.is_empty
+    low = masked.lower()
+    if not mentions and not has_constraints:
+        if _GREETING_RE.match(text):
+            return "greeting", None, "neutral"
+    if slate and _WHY_RE.search(low):
+        target = in_slate[0].item_id if in_slate else ordinal or (slate[0] if slate else None)
+        if target is not None:
+            return "why", target, "neutral"
+    if _MORE_LIKE_RE.search(low):
+        if mentions:
+            return "more_like", mentions[0].item_id, "neutral"
+        if ordinal or (slate and _THAT_ONE_RE.search(low)):
+            return "more_like", ordinal or slate[0], "neutral"
+    # feedback on a recommended item
+    if slate:
+        stance_here = stance_of(masked)
+        target = in_slate[0].item_id if in_slate else ordinal
+        if target is None and stance_here != "neutral" and _THAT_ONE_RE.search(low) and not mentions:
+            target = slate[0]
+        if target is not None and (stance_here != "neutral" or in_slate):
+            st = next((m.stance for m in in_slate), stance_here) if in_slate else stance_here
+            if st == "neutral":
+                st = stance_here
+            return "feedback", target, st
+        if not mentions and (has_constraints or _REFINE_RE.search(low)):
+            return "refine", None, "neutral"
+    if mentions or has_constraints or _ASK_RE.search(low):
+        return "recommend", None, "neutral"
+    if _CHITCHAT_RE.match(text) or _GREETING_RE.match(text):
+        return "chitchat", None, "neutral"
+    return "other", None, "neutral"
+
+
+def ordinal_target(text: str, slate: Sequence[str]) -> str | None:
+    if not slate:
+        return None
+    m = _ORDINAL_RE.search(text)
+    if not m:
+        return None
+    if m.group(2):
+        pos = int(m.group(2))
+    else:
+        word = m.group(1).lower()
+        pos = len(slate) if word == "last" else _ORDINALS[word]
+    return slate[pos - 1] if 1 <= pos <= len(slate) else None
+
+
+def stance_of(clause: str) -> Stance:
+    """The stance a clause expresses (title spans already masked)."""
+    if _QUESTION_TO_YOU_RE.search(clause):
+        # "have you seen Heat?", "do you like Alien?": a question, not the user's view
+        return "neutral"
+    if _NOT_SEEN_RE.search(clause):
+        # "I haven't seen it but I loved the trailer" is still not seen
+        return "not_seen"
+    if _DISLIKE_RE.search(clause):
+        return "disliked"
+    if _LIKE_RE.search(clause):
+        return "liked"
+    if _SEEN_RE.search(clause):
+        return "seen"
+    return "neutral"
+
+
+def asks_reset(text: str) -> bool:
+    """Whether the message asks to start over ("start over", "forget everything")."""
+    return bool(_RESET_RE.search(text))
