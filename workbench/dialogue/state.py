@@ -22,6 +22,7 @@ from workbench.dialogue.types import Turn
 from workbench.dialogue.understand import Understanding
 from workbench.errors import WorkbenchError
 from workbench.filters import ItemFilter
+from workbench.text import Intent
 
 #: Version of :meth:`ConversationState.to_dict`'s layout.
 STATE_SCHEMA_VERSION = 1
@@ -56,7 +57,7 @@ class TurnLog:
     """What the engine did for one user message."""
 
     message: str
-    intent: str
+    intent: Intent
     slate: list[str] = field(default_factory=list)
     #: the merged candidates, best first: ``{"item_id", "score", "sources"}``
     candidates: list[dict[str, Any]] = field(default_factory=list)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from workbench.catalog import Item
+from workbench.text import Intent
 
 Role = Literal["user", "assistant"]
 
@@ -51,7 +52,7 @@ class TurnResult:
 
     reply: str
     recommendations: tuple[Recommendation, ...] = ()
-    intent: str = "other"
+    intent: Intent = "other"
     grounding_fixes: int = 0  # titles removed or replaced in the generated reply
     generator: str = "template"  # backend:model that wrote the reply
     fell_back: bool = False  # an LLM failed or timed out and the template generator answered
