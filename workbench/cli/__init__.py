@@ -31,13 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 2
+    """Run one command; the CLI's one error boundary.
+
+    Building the parser reads the settings (for the defaults shown in ``--help``), so a bad
+    setting surfaces here too: every :class:`WorkbenchError`, wherever it is raised, becomes one
+    ``error: ...`` line on stderr and exit code 2, like ``python app.py``.
+    """
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        func = getattr(args, "func", None)
+        if func is None:
+            parser.print_help()
+            return 2
         return int(func(args) or 0)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
