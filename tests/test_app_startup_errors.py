@@ -24,6 +24,10 @@ def _run_app(tmp_path, **env_overrides: str) -> subprocess.CompletedProcess:
         ({"WORKBENCH_K": "lots"}, "WORKBENCH_K"),
         ({"WORKBENCH_GENERATR": "template"}, "WORKBENCH_GENERATR"),
         ({"WORKBENCH_CATALOG": "/nonexistent/films.csv"}, "/nonexistent/films.csv"),
+        # issue 19 item 12: a mistyped index folder re-encoded the catalogue for minutes
+        ({"WORKBENCH_INDEX_DIR": "indexes/defualt"}, "no index at indexes/defualt (folder not found); build it"),
+        ({"WORKBENCH_AUTH": ":"}, "WORKBENCH_AUTH"),  # item 5: an empty login
+        ({"WORKBENCH_GENERATOR_TIMEOUT_S": "nan"}, "WORKBENCH_GENERATOR_TIMEOUT_S"),
     ],
 )
 def test_bad_configuration_exits_with_the_culprit_named(tmp_path, env, expected):
