@@ -141,3 +141,58 @@ def test_aliases_resolve_and_text_template(tiny_catalog):
     heat = render_text(tiny_catalog["4"])
     assert heat.startswith("Heat (1986). Action, Thriller. Directed by Dick Richards.")
     assert "About" not in heat  # no tags: the sentence is dropped
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "-inf", "nan", "-3", "lots"])
+def test_bad_mentions_names_file_line_and_field(tmp_path, value):
+    """Issue 19 item 12: `mentions=inf` reached int() and crashed `index build` with an
+    OverflowError traceback; negative or non-numbers must be refused the same way."""
+    path = tmp_path / "c.csv"
+    path.write_text(f"item_id,title,mentions\n1,Up,3\n2,Heat,{value}\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"c\.csv: line 3: field 'mentions' \(mentions\) must be a finite"):
+        load_catalog(path)
+    assert load_catalog(_ok(tmp_path))["1"].mentions == 3
+
+
+def _ok(tmp_path: Path) -> Path:
+    path = tmp_path / "ok.csv"
+    path.write_text("item_id,title,mentions\n1,Up,3.0\n2,Heat,\n", encoding="utf-8")
+    return path
+
+
+def test_csv_errors_name_the_physical_line_after_a_multiline_field(tmp_path):
+    """Issue 19 item 12: rows were numbered by record (pandas), so after a quoted field spanning
+    lines every error named a line too early. Now the line an editor shows, as csv's line_num."""
+    path = tmp_path / "c.csv"
+    path.write_text(
+        'item_id,title,text\n1,Up,"a text\nover\nthree lines"\n\n2,Heat,short\n3,,missing title\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogError, match=r"c\.csv: line 7: field 'title'"):
+        load_catalog(path)
+    path.write_text('item_id,title,text\n1,Up,"a\nb"\n1,Heat,dup\n', encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"line 4: field 'item_id': duplicate id '1' \(first used at line 2\)"):
+        load_catalog(path)
+
+
+def test_csv_rows_with_too_many_fields_or_a_broken_quote_name_their_line(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("item_id,title\n1,Up\n2,Heat,extra\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"c\.csv: line 3: 3 fields, but the header names 2"):
+        load_catalog(path)
+    path.write_text('item_id,title\n1,"Up"x\n', encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"c\.csv: line 2: cannot parse CSV"):
+        load_catalog(path)
+    path.write_text("item_id,title,year\n1,Up\n", encoding="utf-8")  # a short row: the rest is empty
+    assert load_catalog(path)["1"].year is None
+
+
+@pytest.mark.parametrize("name, content", [("e.csv", ""), ("h.csv", "item_id,title\n"),
+                                            ("e.jsonl", "\n"), ("a.json", "[]")])
+def test_empty_catalogue_names_its_file(tmp_path, name, content):
+    """Issue 19 item 12: an empty catalogue surfaced later as "index: no items to index",
+    without the file that was empty."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CatalogError, match=rf"{name}: the catalogue is empty"):
+        load_catalog(path)

@@ -76,3 +76,13 @@ def test_bad_inputs_exit_cleanly(tmp_path, monkeypatch, capsys):
     assert "nope.csv: catalogue file not found" in capsys.readouterr().err
     assert main(["search", "x", "-k", "0", "--index", str(tmp_path / "x")]) == 2
     assert "-k must be 1-1000" in capsys.readouterr().err
+
+
+def test_index_build_with_infinite_mentions_is_an_error_line(tmp_path, monkeypatch, capsys):
+    """Issue 19 item 12: `mentions=inf` in a catalogue crashed `index build` with an OverflowError
+    traceback; now it is one error naming the file, line and field, exit code 2."""
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "films.csv"
+    path.write_text("item_id,title,mentions\n1,Up,4\n2,Heat,inf\n", encoding="utf-8")
+    assert main(["index", "build", "--catalog", str(path), "--out", str(tmp_path / "x"), "--model", "hash-8"]) == 2
+    assert f"error: {path}: line 3: field 'mentions' (mentions) must be a finite number" in capsys.readouterr().err

@@ -42,12 +42,41 @@ def test_prefixed_variable_wins_over_conventional_one():
         ({"WORKBENCH_TYPO": "1"}, "WORKBENCH_TYPO"),
         ({"WORKBENCH_AUTH": "nopassword"}, "'auth'"),
         ({"WORKBENCH_PORT": "70000"}, "'port'"),
+        ({"WORKBENCH_K": "0"}, "WORKBENCH_K"),  # a range error names the variable too
     ],
 )
 def test_bad_settings_fail_at_start_naming_the_field(env, fragment):
     """Guards against typos or ill-typed values passing silently."""
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize("auth", [":", "ann:", ":s3cret", " : "])
+def test_empty_auth_user_or_password_is_refused(auth):
+    """Issue 19 item 5: `WORKBENCH_AUTH=':'` (empty user and password) was accepted at start-up,
+    putting a login in front of the app that anyone passes. The message names the setting and
+    which half is empty, never the secret itself."""
+    with pytest.raises(ConfigError, match=r"WORKBENCH_AUTH.*empty") as caught:
+        Settings.from_env({"WORKBENCH_AUTH": auth})
+    assert "s3cret" not in str(caught.value)
+    assert Settings.from_env({"WORKBENCH_AUTH": "ann:s3cret"}).auth_pair == ("ann", "s3cret")
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "0"])
+def test_generator_timeout_must_be_finite_and_positive(value):
+    """Issue 19 item 12: `WORKBENCH_GENERATOR_TIMEOUT_S=nan` started silently and made every LLM
+    turn fall back at once (`nan <= 0` is false); `inf` disabled the deadline."""
+    with pytest.raises(ConfigError, match="WORKBENCH_GENERATOR_TIMEOUT_S"):
+        Settings.from_env({"WORKBENCH_GENERATOR_TIMEOUT_S": value})
+
+
+def test_openai_generator_without_base_url_is_refused_at_start():
+    """Issue 19 item 12: `WORKBENCH_GENERATOR=openai` without a base URL started silently and
+    answered every turn with the template."""
+    with pytest.raises(ConfigError, match="WORKBENCH_OPENAI_BASE_URL"):
+        Settings.from_env({"WORKBENCH_GENERATOR": "openai", "WORKBENCH_OPENAI_MODEL": "m"})
+    s = Settings.from_env({"WORKBENCH_GENERATOR": "openai", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert s.openai_base_url == "http://127.0.0.1:9/v1"
 
 
 def test_settings_are_frozen():

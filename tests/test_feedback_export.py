@@ -181,6 +181,11 @@ def _load(path, fmt, cache):
 FANCY = ["🎬🍿", "👩‍👩‍👧‍👦", "\u2028line\u2029sep", "tab\tnew\nline\r", "\x00nul", "日本語", "é" * 3, '"quoted" \\ back']
 text = st.one_of(st.text(max_size=30), st.sampled_from(FANCY))
 required = st.one_of(st.text(min_size=1, max_size=30), st.sampled_from(FANCY)).filter(str.strip)
+# annotator names are printable text (issue 19 item 10): no control, format or bidi characters
+name = st.one_of(
+    st.text(st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")), min_size=1, max_size=30),
+    st.sampled_from(["🎬🍿", "日本語", "é" * 3, '"quoted" \\ back']),
+).filter(str.strip)
 finite = st.floats(allow_nan=False, allow_infinity=False)
 long_comment = st.text(min_size=1, max_size=8).map(lambda s: (s * MAX_COMMENT_CHARS)[:MAX_COMMENT_CHARS])
 
@@ -202,7 +207,7 @@ def records(draw):
     if not (judgements or reply_label or comment.strip()):
         reply_label = "like"
     return make_record(
-        annotator=draw(required), session_id=draw(required), turn_index=draw(st.integers(0, 10**6)),
+        annotator=draw(name), session_id=draw(required), turn_index=draw(st.integers(0, 10**6)),
         conversation=draw(st.lists(st.fixed_dictionaries(
             {"role": st.sampled_from(("user", "assistant", "system")), "text": text}), max_size=3)),
         user_message=draw(required), reply=draw(required), generator_backend=draw(required),

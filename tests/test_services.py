@@ -7,13 +7,17 @@ hands the recommender to the engine when done; start-up loads no LLM unless aske
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 from conftest import TINY_ITEMS
 
 from workbench.catalog import Catalog
 from workbench.config import Settings
+from workbench.errors import ItemIndexError
 from workbench.interactions import Interactions
-from workbench.services import build_services, recommender_cache_dir
+from workbench.services import build_services, recommender_cache_dir, require_saved_index
 from workbench.ui.chat_panel import new_session, stream_turn, sync_judgements
 from workbench.ui.feedback_panel import save_pending
 from workbench.ui.settings_panel import MAX_SLATE, TurnPrefs
@@ -35,9 +39,45 @@ def settings(tmp_path) -> Settings:
     Interactions.from_rows(ROWS).save_csv(tmp_path / "interactions.csv")
     return Settings(
         catalog=str(tmp_path / "catalog.jsonl"), interactions=str(tmp_path / "interactions.csv"),
-        index_dir=str(tmp_path / "no-index"), embed_model="hash-64", generator="template",
+        index_dir=str(tmp_path / "no-index"), build_index=True, embed_model="hash-64", generator="template",
         feedback_dir=str(tmp_path / "feedback"), cache_dir=str(tmp_path / "cache"), k=3,
     )
+
+
+def test_a_missing_index_stops_start_up_with_the_build_command(settings, monkeypatch):
+    """Issue 19 item 12: a mistyped WORKBENCH_INDEX_DIR made the app re-encode the whole catalogue
+    at start-up (minutes) instead of saying the index is not there. Building is explicit."""
+    import workbench.retrieve
+
+    monkeypatch.setattr(workbench.retrieve, "build_index", lambda *a, **k: pytest.fail("must not build"))
+    typo = replace(settings, build_index=False, index_dir=settings.index_dir + "-typo")
+    with pytest.raises(ItemIndexError) as caught:
+        build_services(typo, load_generator_in_background=False, fit_in_background=False)
+    message = str(caught.value)
+    assert f"no index at {typo.index_dir} (folder not found); build it with: python -m workbench index build" in message
+    assert f"--catalog {settings.catalog}" in message and "--model hash-64" in message
+    assert f"--out {typo.index_dir}" in message and "WORKBENCH_BUILD_INDEX=1" in message
+
+
+def test_an_index_whose_manifest_was_deleted_is_not_rebuilt_silently(settings, monkeypatch):
+    """Issue 19 item 12: a saved index missing its meta.json was re-encoded at start-up."""
+    from workbench.cli import main
+
+    out = Path(settings.index_dir).with_name("saved")
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", settings.cache_dir)
+    assert main(["index", "build", "--catalog", settings.catalog, "--out", str(out), "--model", "hash-64"]) == 0
+    saved = replace(settings, build_index=False, index_dir=str(out))
+    assert build_services(saved, load_generator_in_background=False, fit_in_background=False).index_id
+    (out / "meta.json").unlink()
+    with pytest.raises(ItemIndexError, match=r"no index at .*saved \(no meta\.json in it\); build it with"):
+        build_services(saved, load_generator_in_background=False, fit_in_background=False)
+
+
+def test_the_bundled_default_index_needs_no_build_setting():
+    """The default start (`python app.py`, offline) uses the committed index under indexes/."""
+    default = Settings()
+    assert not default.build_index
+    require_saved_index(default)  # does not raise
 
 
 def test_services_wire_a_turn_and_a_saved_record(settings):

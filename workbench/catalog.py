@@ -307,6 +307,8 @@ def load_catalog(
                 )
             first_seen[key] = pos
         items.append(item)
+    if not items:  # else it surfaced much later, as "index: no items to index", with no file named
+        raise CatalogError(f"{name}: the catalogue is empty (no item rows)")
     return Catalog(items, source=name)
 
 
@@ -353,17 +355,37 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Rows of a CSV file, each named by the physical line it starts on.
+
+    The ``csv`` module rather than pandas: its ``line_num`` counts physical lines, so a row after
+    a quoted field that spans lines is still named by the line an editor shows.
+    """
+    import csv
     import io
 
-    import pandas as pd
-
-    text = _open_text(path)
+    reader = csv.reader(io.StringIO(_open_text(path), newline=""), strict=True)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except Exception as exc:  # pandas raises several parser error types
-        raise CatalogError(f"{path}: cannot parse CSV ({exc})") from None
-    for i, row in enumerate(frame.to_dict(orient="records")):
-        yield f"line {i + 2}", {k: (v if v != "" else None) for k, v in row.items()}
+        header = next(reader, None)
+        if header is None:
+            return
+        duplicated = sorted({c for c in header if header.count(c) > 1})
+        if duplicated:
+            raise CatalogError(f"{path}: line 1: duplicate column name(s) {duplicated}")
+        while True:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                return
+            if not row:  # a blank line
+                continue
+            if len(row) > len(header):
+                raise CatalogError(
+                    f"{path}: line {start}: {len(row)} fields, but the header names {len(header)}"
+                )
+            values = {k: (v if v != "" else None) for k, v in zip(header, row, strict=False)}  # short rows: the rest are empty
+            yield f"line {start}", {**dict.fromkeys(header), **values}
+    except csv.Error as exc:
+        raise CatalogError(f"{path}: line {reader.line_num}: cannot parse CSV ({exc})") from None
 
 
 def _frame_rows(frame: Any) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -497,11 +519,15 @@ def _row_to_item(row: Mapping[str, Any], pos: str, source: str, m: ColumnMapping
         mentions = 0
     else:
         try:
-            mentions = int(float(mentions))
+            mentions_f = float(mentions)
         except (TypeError, ValueError):
+            mentions_f = math.nan
+        # inf used to reach int() and crash `index build` with an OverflowError
+        if not (math.isfinite(mentions_f) and mentions_f >= 0):
             raise CatalogError(
-                f"{where}: field {m.mentions!r} (mentions) must be a number, got {mentions!r}"
-            ) from None
+                f"{where}: field {m.mentions!r} (mentions) must be a finite number >= 0, got {mentions!r}"
+            )
+        mentions = int(mentions_f)
 
     text = get(m.text)
     if _is_missing(text):

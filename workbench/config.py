@@ -13,6 +13,7 @@ It knows nothing about models, files or gradio; it only describes them.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,12 @@ class Settings:
     )
     index_kind: str = _setting(
         "auto", "FAISS index kind when building: auto, flat, hnsw or ivf.", choices=INDEX_KINDS
+    )
+    build_index: bool = _setting(
+        False,
+        "When `index_dir` holds no index, build one in memory at start-up (encodes the whole "
+        "catalogue: minutes for a large one). Off: a missing index stops start-up with the "
+        "command that builds it.",
     )
     # models -------------------------------------------------------------
     embed_model: str = _setting(
@@ -133,19 +140,37 @@ class Settings:
             choices = f.metadata.get("choices")
             value = getattr(self, f.name)
             if choices and value not in choices:
-                raise ConfigError(f"setting {f.name!r}: {value!r} is not one of {', '.join(choices)}")
+                raise ConfigError(f"{_named(f.name)}: {value!r} is not one of {', '.join(choices)}")
         if not 1 <= self.k <= 50:
-            raise ConfigError(f"setting 'k': must be 1-50, got {self.k}")
+            raise ConfigError(f"{_named('k')}: must be 1-50, got {self.k}")
         if self.max_new_tokens < 1:
-            raise ConfigError(f"setting 'max_new_tokens': must be positive, got {self.max_new_tokens}")
-        if self.generator_timeout_s <= 0:
-            raise ConfigError(f"setting 'generator_timeout_s': must be positive, got {self.generator_timeout_s}")
+            raise ConfigError(f"{_named('max_new_tokens')}: must be positive, got {self.max_new_tokens}")
+        # nan compares false with everything, so `<= 0` alone would let it through
+        if not (math.isfinite(self.generator_timeout_s) and self.generator_timeout_s > 0):
+            raise ConfigError(
+                f"{_named('generator_timeout_s')}: must be a positive, finite number of seconds, "
+                f"got {self.generator_timeout_s}"
+            )
         if not 0 < self.port < 65536:
-            raise ConfigError(f"setting 'port': must be 1-65535, got {self.port}")
+            raise ConfigError(f"{_named('port')}: must be 1-65535, got {self.port}")
         if self.openai_retries < 0:
-            raise ConfigError(f"setting 'openai_retries': must be >= 0, got {self.openai_retries}")
-        if self.auth and ":" not in self.auth:
-            raise ConfigError("setting 'auth': expected `user:password`")
+            raise ConfigError(f"{_named('openai_retries')}: must be >= 0, got {self.openai_retries}")
+        if self.generator == "openai" and not self.openai_base_url.strip():
+            raise ConfigError(
+                f"{_named('generator')}: 'openai' needs {_named('openai_base_url')} "
+                "(or OPENAI_BASE_URL), the server to ask"
+            )
+        if self.auth:
+            user, sep, password = self.auth.partition(":")
+            if not sep:
+                raise ConfigError(f"{_named('auth')}: expected `user:password`")
+            # the value is a secret: say which half is missing, never echo it
+            missing = [what for what, part in (("user", user), ("password", password)) if not part.strip()]
+            if missing:
+                raise ConfigError(
+                    f"{_named('auth')}: expected `user:password` with both non-empty; "
+                    f"the {' and the '.join(missing)} {'is' if len(missing) == 1 else 'are'} empty"
+                )
 
     # derived values -----------------------------------------------------
     @property
@@ -214,6 +239,11 @@ class Settings:
                 }
             )
         return rows
+
+
+def _named(name: str) -> str:
+    """How an error names a setting: its field and its variable (``setting 'k' (WORKBENCH_K)``)."""
+    return f"setting {name!r} ({ENV_PREFIX}{name.upper()})"
 
 
 def _coerce(var: str, raw: str, typ: Any) -> Any:

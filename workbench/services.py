@@ -37,7 +37,7 @@ from typing import Any
 
 from workbench import __version__
 from workbench.config import GENERATOR_BACKENDS, Settings
-from workbench.errors import ConfigError, WorkbenchError
+from workbench.errors import ConfigError, ItemIndexError, WorkbenchError
 
 log = logging.getLogger(__name__)
 
@@ -415,6 +415,34 @@ def index_id_of(meta: dict[str, Any], index_dir: str) -> str:
     return f"{Path(index_dir).name}@{digest}"
 
 
+def require_saved_index(settings: Settings, index_dir: str | Path | None = None) -> None:
+    """Stop unless ``index_dir`` (default: the setting) holds a saved index, or building one is asked for.
+
+    A mistyped ``WORKBENCH_INDEX_DIR``, or a folder whose ``meta.json`` was deleted, used to make
+    the app re-encode the whole catalogue at start-up for minutes. Building is explicit: the
+    ``index build`` command, or ``WORKBENCH_BUILD_INDEX=1`` for an index built in memory.
+
+    Raises:
+        ItemIndexError: naming the folder, what is missing and the command that builds it.
+    """
+    from workbench.index import MANIFEST, rebuild_command
+    from workbench.retrieve import display_path
+
+    directory = Path(settings.index_dir if index_dir is None else index_dir)
+    if settings.build_index or (directory / MANIFEST).is_file():
+        return
+    missing = "folder not found" if not directory.exists() else f"no {MANIFEST} in it"
+    command = rebuild_command(
+        directory, {"catalog_source": display_path(settings.catalog), "model_id": settings.embed_model}
+    )
+    if settings.catalog_columns:
+        command += f" --columns {settings.catalog_columns}"
+    raise ItemIndexError(
+        f"no index at {directory} ({missing}); build it with: {command} "
+        "(or set WORKBENCH_BUILD_INDEX=1 to build one in memory at every start, which is slow)"
+    )
+
+
 @dataclass
 class CoreParts:
     """What every way of running the engine loads first: catalogue, embedder, index, interactions."""
@@ -429,6 +457,9 @@ class CoreParts:
 def load_core(settings: Settings, timings: dict[str, float] | None = None) -> CoreParts:
     """Load the catalogue, the embedder, the saved index and the interactions named by ``settings``.
 
+    A missing index stops here (:func:`require_saved_index`) unless ``settings.build_index``
+    asks for one built in memory.
+
     The one place these are wired: :func:`build_services` (the app), :func:`build_engine` (the
     terminal chat) and the benchmarks all start here. No embedding disk cache: it only helps index
     builds, and for serving it would store every user query. ``timings`` receives seconds per step.
@@ -442,6 +473,7 @@ def load_core(settings: Settings, timings: dict[str, float] | None = None) -> Co
     catalog = load_catalog(settings.catalog, settings.catalog_columns or None)
     if timings is not None:
         timings["catalog"] = round(time.perf_counter() - t, 3)
+    require_saved_index(settings)
     t = time.perf_counter()
     embedder = load_embedder(settings.embed_model, settings.device)
     retriever = open_retriever(catalog, embedder, settings.index_dir, settings.index_kind)

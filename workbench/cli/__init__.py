@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from workbench import __version__
+from workbench.cli.output import terminal_safe
 from workbench.errors import WorkbenchError
 
 
@@ -31,16 +32,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 2
+    """Run one command; the CLI's one error boundary.
+
+    Building the parser reads the settings (for the defaults shown in ``--help``), so a bad
+    setting surfaces here too: every :class:`WorkbenchError`, wherever it is raised, becomes one
+    ``error: ...`` line on stderr (control characters escaped) and exit code 2, like
+    ``python app.py``.
+    """
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        func = getattr(args, "func", None)
+        if func is None:
+            parser.print_help()
+            return 2
         return int(func(args) or 0)
     except WorkbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_safe(exc)}", file=sys.stderr)  # messages quote data values
         return 2
     except KeyboardInterrupt:
         return 130

@@ -12,6 +12,8 @@ import json
 import sys
 from typing import Any
 
+from workbench.cli.output import json_safe, terminal_safe
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("chat", help="chat with the recommender in the terminal")
@@ -59,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
                 out = turn_json(result)
             except WorkbenchError as exc:
                 out = {"error": str(exc)}
-            print(json.dumps(out, ensure_ascii=False), flush=True)
+            print(json_safe(json.dumps(out, ensure_ascii=False)), flush=True)
         return 0
     print(f"Chat-Rec Workbench ({engine.generator.name}). /undo, /state, /quit.")
     while True:
@@ -72,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if message.strip() == "/undo":
             undone = state.undo()
-            print("(undid: " + (undone or "nothing") + ")")
+            print("(undid: " + terminal_safe(undone or "nothing") + ")")
             continue
         if message.strip() == "/state":
             print(json.dumps({k: v for k, v in state.to_dict().items() if k not in ("log", "turns")}, indent=1))
@@ -85,8 +87,8 @@ def _run(args: argparse.Namespace) -> int:
                 if isinstance(piece, TurnResult):
                     print()
                     for r in piece.recommendations:
-                        print(f"  {r.rank}. {r.item.display_title}  ({r.reason})")
+                        print(f"  {r.rank}. {terminal_safe(r.item.display_title)}  ({terminal_safe(r.reason)})")
                 else:
-                    print(piece, end="", flush=True)
+                    print(terminal_safe(piece, keep="\n"), end="", flush=True)
         except WorkbenchError as exc:
-            print(f"\nerror: {exc}")
+            print(f"\nerror: {terminal_safe(exc)}")

@@ -33,13 +33,16 @@ def _run(args: argparse.Namespace) -> int:
     from workbench.embed import load_embedder
     from workbench.evaluate import redial
     from workbench.retrieve import open_retriever
+    from workbench.services import require_saved_index
 
     settings = Settings.from_env()
+    index_dir = args.index_dir or settings.index_dir
+    require_saved_index(settings, index_dir)  # before minutes of loading, not after
     train = redial.load_dialogues(args.train)
     data = redial.load_dialogues(args.data)
     catalog = load_catalog(settings.catalog, settings.catalog_columns or None)
     embedder = load_embedder(settings.embed_model, settings.device, settings.cache_dir)
-    retriever = open_retriever(catalog, embedder, args.index_dir or settings.index_dir, settings.index_kind)
+    retriever = open_retriever(catalog, embedder, index_dir, settings.index_kind)
     report = redial.evaluate(catalog, retriever, retriever.index, train, data, mentions=args.mentions,
                              tune=not args.no_tune, folds=args.folds, log=lambda line: print(line, file=sys.stderr))
     print(redial.format_table(report))

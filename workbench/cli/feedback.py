@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from workbench.cli.output import json_safe, terminal_safe
 from workbench.feedback.export import DPO_PAIRS, EXPORT_FORMATS
 
 
@@ -50,9 +51,9 @@ def _read(args: argparse.Namespace) -> tuple[Any, Any]:
     store = FeedbackStore(args.dir or settings.resolved_feedback_dir)
     result = store.read()
     for bad in result.problems:
-        print(f"warning: {bad}", file=sys.stderr)
+        print(f"warning: {terminal_safe(bad)}", file=sys.stderr)
     for record_id in result.conflicts:
-        print(f"warning: record {record_id} appears in two shards with different content; "
+        print(f"warning: record {terminal_safe(record_id)} appears in two shards with different content; "
               "kept the first", file=sys.stderr)
     return settings, (store, result)
 
@@ -74,12 +75,12 @@ def _export(args: argparse.Namespace) -> int:
         token=settings.hf_token or None, dpo_pairs=args.dpo_pairs,
     )
     for warning in done.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    where = [str(done.path)] if done.path else []
+        print(f"warning: {terminal_safe(warning)}", file=sys.stderr)
+    where = [terminal_safe(done.path)] if done.path else []
     if done.pushed_to:
         where.append(f"hf://datasets/{done.pushed_to}")
     print(
-        f"{done.format}: {done.rows} rows from {done.records} records in {store.data_dir} "
+        f"{done.format}: {done.rows} rows from {done.records} records in {terminal_safe(store.data_dir)} "
         f"({result.shards} shards, {result.duplicates} duplicates skipped, "
         f"{len(result.torn_lines)} torn lines) -> {', '.join(where)}"
     )
@@ -95,11 +96,11 @@ def _stats(args: argparse.Namespace) -> int:
         d = stats.to_dict()
         d.update(data_dir=str(store.data_dir), shards=result.shards, duplicates=result.duplicates,
                  torn_lines=len(result.torn_lines), invalid_lines=len(result.invalid_lines))
-        print(json.dumps(d, ensure_ascii=False, indent=2))
+        print(json_safe(json.dumps(d, ensure_ascii=False, indent=2)))
         return 0
     print(
         f"{stats.records} records, {stats.sessions} sessions, {len(stats.annotators)} annotators in "
-        f"{store.data_dir} ({result.shards} shards, {result.duplicates} duplicates, "
+        f"{terminal_safe(store.data_dir)} ({result.shards} shards, {result.duplicates} duplicates, "
         f"{len(result.torn_lines)} torn lines, {len(result.invalid_lines)} invalid lines)"
     )
     _table("annotator", "records", stats.annotators.items())
@@ -110,7 +111,7 @@ def _stats(args: argparse.Namespace) -> int:
               f"{'ratings':>7} {'mean':>5}")
         for c in top:
             mean = f"{c.mean_rating:.2f}" if c.mean_rating is not None else "-"
-            print(f"{c.item_id:<10} {c.title[:40]:<40} {c.shown:>5} {c.like:>5} {c.dislike:>7} "
+            print(f"{terminal_safe(c.item_id):<10} {terminal_safe(c.title)[:40]:<40} {c.shown:>5} {c.like:>5} {c.dislike:>7} "
                   f"{c.not_seen:>8} {c.ratings:>7} {mean:>5}")
         if len(stats.items) > len(top):
             print(f"... {len(stats.items) - len(top)} more judged items (--top)")
@@ -119,7 +120,8 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _table(key: str, value: str, rows: Any) -> None:
-    rows = list(rows)
+    # keys come from records (annotator names, labels, days): never print them raw
+    rows = [(terminal_safe(k), v) for k, v in rows]
     if not rows:
         return
     width = max(len(key), *(len(str(k)) for k, _ in rows))

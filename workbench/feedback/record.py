@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -380,7 +381,7 @@ def validate_record(record: FeedbackRecord, catalog: Catalog | None = None) -> N
     if not isinstance(record, FeedbackRecord):
         raise FeedbackError(f"expected a FeedbackRecord, got {type(record).__name__}")
     _check_types(record, "record")
-    _check_text("annotator", record.annotator, MAX_ID_CHARS, required=True)
+    _check_annotator(record.annotator)
     _check_text("session_id", record.session_id, MAX_ID_CHARS, required=True)
     if not 0 <= record.turn_index <= MAX_TURN_INDEX:
         raise FeedbackError(f"field 'turn_index': must be 0-{MAX_TURN_INDEX}, got {record.turn_index}")
@@ -487,6 +488,21 @@ def _check_text(name: str, value: str, limit: int, *, required: bool = False) ->
         raise FeedbackError(
             f"field {name!r}: not encodable as UTF-8 (character {value[exc.start]!r} at {exc.start})"
         ) from None
+
+
+def _check_annotator(name: str) -> None:
+    """An annotator name is printable text: no control, format or bidi characters.
+
+    ESC, BEL or NUL in a name reached terminals raw (``feedback stats``), and a right-to-left
+    override makes one name display as another. Spaces of any kind are fine.
+    """
+    _check_text("annotator", name, MAX_ID_CHARS, required=True)
+    for i, ch in enumerate(name):
+        if not ch.isprintable() and unicodedata.category(ch) != "Zs":
+            raise FeedbackError(
+                f"field 'annotator': must be printable text, got {ascii(ch)} "
+                f"({unicodedata.name(ch, unicodedata.category(ch))}) at {i}"
+            )
 
 
 def _check_types(record: FeedbackRecord, where: str) -> None:
