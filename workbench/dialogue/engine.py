@@ -134,12 +134,7 @@ class ChatEngine:
 
     def _guarded(self, generator: Generator) -> FallbackGenerator:
         """``generator`` behind the one deadline-and-fallback layer (the fallback itself runs directly)."""
-        if isinstance(generator, FallbackGenerator):
-            return generator
-        if generator is self.fallback:
-            return FallbackGenerator(generator, generator)
-        return FallbackGenerator(generator, self.fallback, first_token_timeout_s=self.timeout_s,
-                                 total_timeout_s=self.timeout_s)
+        return FallbackGenerator.around(generator, self.fallback, timeout_s=self.timeout_s)
 
     # ------------------------------------------------------------------ state and understanding
     def new_state(self, session_id: str) -> ConversationState:

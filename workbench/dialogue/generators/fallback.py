@@ -158,6 +158,19 @@ class FallbackGenerator:
         self.first_token_timeout_s = first_token_timeout_s
         self.total_timeout_s = total_timeout_s if total_timeout_s is not None else first_token_timeout_s
 
+    @classmethod
+    def around(cls, generator: Generator, fallback: Generator | None = None, *,
+               timeout_s: float = 30.0) -> FallbackGenerator:
+        """``generator`` behind a deadline of ``timeout_s`` (first piece and whole reply) and ``fallback``.
+
+        One already wrapped is returned as it is; the fallback itself is wrapped without a deadline.
+        """
+        if isinstance(generator, FallbackGenerator):
+            return generator
+        if generator is fallback:
+            return cls(generator, generator)
+        return cls(generator, fallback, first_token_timeout_s=timeout_s, total_timeout_s=timeout_s)
+
     @property
     def name(self) -> str:
         return self.primary.name
