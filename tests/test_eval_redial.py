@@ -54,7 +54,7 @@ def test_text_mode_replaces_ids_with_titles(tiny_catalog):
 def test_engine_learns_from_train_and_finds_co_mentioned_movies(tiny_catalog, hash_embedder):
     """After 'I loved Heat', co-mentions in train put Collateral at the top."""
     retriever = tiny_retriever(tiny_catalog, hash_embedder)
-    engine = redial.build_eval_engine(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
+    engine = redial.build_eval_ranker(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
                                       TRAIN, "knn")
     s = redial.samples(TEST, tiny_catalog, "gold")
     cands = redial.gather_all(engine, s)
@@ -72,7 +72,7 @@ def test_catalogue_mention_counts_do_not_leak(tiny_catalog, hash_embedder):
     rankings = []
     for cat in (tiny_catalog, flipped):
         retriever = tiny_retriever(cat, hash_embedder)
-        engine = redial.build_eval_engine(cat, retriever, hash_embedder.encode(cat.texts()), TRAIN, "hybrid")
+        engine = redial.build_eval_ranker(cat, retriever, hash_embedder.encode(cat.texts()), TRAIN, "hybrid")
         rankings.append([engine.combine(c, 12).ids for c in redial.gather_all(engine, s)])
     assert rankings[0] == rankings[1]
 
@@ -129,7 +129,7 @@ def test_fast_recall_agrees_with_recall_through_combine(tiny_catalog, hash_embed
     from dataclasses import replace
 
     retriever = tiny_retriever(tiny_catalog, hash_embedder)
-    engine = redial.build_eval_engine(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
+    engine = redial.build_eval_ranker(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
                                       TRAIN, "hybrid")
     s = redial.samples(TEST, tiny_catalog, "gold")
     cands = redial.gather_all(engine, s)
@@ -158,7 +158,7 @@ def test_coordinate_tuning_never_ends_below_its_start(tiny_catalog, hash_embedde
     from dataclasses import replace
 
     retriever = tiny_retriever(tiny_catalog, hash_embedder)
-    engine = redial.build_eval_engine(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
+    engine = redial.build_eval_ranker(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
                                       TRAIN, "hybrid")
     s = redial.samples(TEST, tiny_catalog, "gold")
     cands = redial.gather_all(engine, s)
@@ -176,7 +176,7 @@ def test_breakdown_by_train_mentions_splits_recall_consistently(tiny_catalog, ha
     """Guards the per-bucket report: buckets partition the samples, each bucket's recall is the share
     of its own samples found, and the share-weighted buckets give back the overall recall."""
     retriever = tiny_retriever(tiny_catalog, hash_embedder)
-    engine = redial.build_eval_engine(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
+    engine = redial.build_eval_ranker(tiny_catalog, retriever, hash_embedder.encode(tiny_catalog.texts()),
                                       TRAIN, "knn")
     s = redial.samples(TEST, tiny_catalog, "gold")
     cands = redial.gather_all(engine, s)

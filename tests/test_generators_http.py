@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.conftest import TINY_ITEMS
+from tests.generator_fixtures import PIECES, FakeServer
 from workbench.config import Settings
 from workbench.dialogue.generators import (
     FALLBACK_NOTICE,
@@ -26,80 +24,7 @@ from workbench.errors import GenerationError
 BY_ID = {item.item_id: item for item in TINY_ITEMS}
 RECS = (Recommendation(BY_ID["5"], 1, 0.9, reason="A tense taxi thriller"),)
 REQUEST = GenerationRequest(turns=(Turn("user", "Something tense?"),), recommendations=RECS)
-PIECES = ["You might ", "enjoy Collateral ", "(2004), a tense ", "taxi thriller."]
 SECRET = "sk-test-secret-123"
-
-
-class FakeServer:
-    """A chat-completions server: streams PIECES as SSE; can fail, stall, or speak another dialect."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        self.fail_statuses: list[int] = []  # answered (in order) before a good response
-        self.delay_s = 0.0  # before the first byte
-        self.stall_after: int | None = None  # pieces sent before stalling
-        self.chunked = True
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append(body)
-                server.headers.append(dict(self.headers))
-                if self.path != "/v1/chat/completions":
-                    self._plain(404, "not found")
-                    return
-                if server.fail_statuses:
-                    status = server.fail_statuses.pop(0)
-                    self._plain(status, '{"error": "overloaded"}')
-                    return
-                time.sleep(server.delay_s)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                self._chunk(": keep-alive\n\n")
-                self._chunk('data: {"choices": [{"delta": {"role": "assistant"}}]}\n\n')
-                for i, piece in enumerate(PIECES):
-                    if server.stall_after is not None and i >= server.stall_after:
-                        time.sleep(3)
-                        return
-                    event = {"choices": [{"index": 0, "delta": {"content": piece}}]}
-                    self._chunk(f"data: {json.dumps(event)}\n\n")
-                self._chunk("data: [DONE]\n\n")
-                self.wfile.write(b"0\r\n\r\n")
-
-            def _chunk(self, text: str) -> None:
-                data = text.encode()
-                try:
-                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                    self.wfile.flush()
-                except OSError:
-                    pass
-
-            def _plain(self, status: int, text: str) -> None:
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

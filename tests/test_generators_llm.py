@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_ITEMS
+from tests.generator_fixtures import build_tiny_model
 from workbench.catalog import Catalog
 from workbench.config import ASSETS_DIR, Settings
 from workbench.dialogue.generators import (
@@ -27,12 +28,6 @@ RECS = (
     Recommendation(BY_ID["5"], 1, 0.9, {"cf": 0.9}, "Directed by Michael Mann, like Heat (1995)"),
     Recommendation(BY_ID["10"], 2, 0.8, {"content": 0.8}, "A heist thriller"),
 )
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
-
 def request(intent: str = "recommend", recs: tuple[Recommendation, ...] = RECS) -> GenerationRequest:
     return GenerationRequest(turns=(Turn("user", "I loved Heat. Something tense?"),), recommendations=recs,
                              intent=intent)
@@ -41,28 +36,7 @@ def request(intent: str = "recommend", recs: tuple[Recommendation, ...] = RECS) 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer GPT-2 with random weights and a byte-level BPE tokenizer trained here, with a chat template."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    corpus = ["You might enjoy Heat (1995), a tense crime film.", "Collateral is a taxi thriller.",
-              "Inception bends your mind. Try it tonight!", "Hi! What kind of movie would you like?"]
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus * 3, trainers.BpeTrainer(
-        vocab_size=320, special_tokens=["<unk>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<|im_start|>",
-                                   eos_token="<|im_end|>", pad_token="<|im_end|>")
-    fast.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=len(fast), n_positions=4096, n_embd=32, n_layer=2, n_head=2,
-                        initializer_range=0.5, bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id)
-    path = tmp_path_factory.mktemp("tiny-lm")
-    GPT2LMHeadModel(config).save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-lm"))
 
 
 def test_construction_is_cheap_and_load_is_explicit(tiny_model_dir: Path) -> None:

@@ -330,9 +330,9 @@ def recommender_cache_dir(settings: Settings, catalog: Any, interactions: Any, i
 def load_or_fit_recommender(settings: Settings, catalog: Any, interactions: Any, index: Any,
                             index_id: str) -> Any:
     """The fitted hybrid recommender: from the cache when it is there, else fitted and cached."""
-    from workbench.dialogue.factory import build_recommender
     from workbench.recommend import load_scorer
     from workbench.recommend.base import MANIFEST
+    from workbench.recommend.factory import build_recommender
 
     if not settings.cache_dir:  # caching switched off (benchmarks): fit every time
         return build_recommender(catalog, interactions, index)

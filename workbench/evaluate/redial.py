@@ -1,23 +1,23 @@
-"""The ReDial conversational recommendation protocol, run through the chat engine.
+"""The ReDial conversational recommendation protocol, run through the chat engine's ranker.
 
-For every recommender message that mentions a movie, the engine gets all earlier messages of
-the conversation (seeker messages as user turns, recommender messages as assistant turns) and
-ranks the catalogue with its own candidate generation (:meth:`ChatEngine.gather` +
-:meth:`ChatEngine.combine`, the code path of every app turn, no LLM). Each movie that message
+For every recommender message that mentions a movie, the understander reads all earlier messages
+of the conversation (seeker messages as user turns, recommender messages as assistant turns) and
+the :class:`~workbench.dialogue.ranker.Ranker` ranks the catalogue (:meth:`Ranker.gather` +
+:meth:`Ranker.combine`, the code path of every app turn; no generator). Each movie that message
 mentions and that was not mentioned earlier is one sample; Recall@1/10/50 is the share of samples
 found in the top 1/10/50. Already-mentioned movies are never ranked.
 
-Everything the evaluated engine learns comes from the training dialogues: the co-mention
+Everything the evaluated ranker learns comes from the training dialogues: the co-mention
 interactions CF and kNN are fitted on, the popularity prior, the name-resolution popularity and
 the merge weights (tuned on a validation split carved from the training dialogues). The
 catalogue's ``mentions`` counts were computed over all of ReDial, test included, and are never
 used here.
 
 ``mentions="gold"`` keeps ReDial's ``@movieId`` markers (linked items, the setting of published
-baselines); ``mentions="text"`` replaces each marker with the movie's title and lets the engine
-link it.
+baselines); ``mentions="text"`` replaces each marker with the movie's title and lets the
+understander link it.
 
-It knows dialogues, the engine and metrics; it does not know gradio.
+It knows dialogues, the ranker, the understander and metrics; it does not know generators or gradio.
 """
 
 from __future__ import annotations
@@ -28,16 +28,21 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from workbench.catalog import Catalog
+from workbench.dialogue.ranker import Candidates, EngineWeights, Ranker
+from workbench.dialogue.replay import observe
+from workbench.dialogue.state import ConversationState
+from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import EvaluationError
 from workbench.interactions import Interactions
+from workbench.recommend import ItemKNNScorer
+from workbench.recommend.base import interaction_matrix, interactions_hash
+from workbench.recommend.factory import RECOMMENDER_WEIGHTS, build_recommender
 
 #: Published results on ReDial (Recall@1 / @10 / @50), for reference only.
 PUBLISHED_ANCHORS: tuple[tuple[str, float, float, float], ...] = (
@@ -190,39 +195,40 @@ def train_popularity(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog) -
 # running
 
 
-def gather_all(engine: Any, sample_list: Sequence[Sample], *, progress: Callable[[int, int], None] | None = None
-               ) -> list[Any]:
-    """The engine's candidates for every sample, replaying each conversation once, in order."""
-    out: list[Any] = []
+def gather_all(ranker: Ranker, sample_list: Sequence[Sample], *,
+               progress: Callable[[int, int], None] | None = None) -> list[Candidates]:
+    """The ranker's candidates for every sample, replaying each conversation once, in order
+    (its understander reads the messages)."""
+    out: list[Candidates] = []
     conv: str | None = None
-    state: Any = None
+    state = ConversationState(session_id="")
     done = 0
-    last_user: Any = None
+    last_user: Understanding | None = None
     key: tuple[str, int] | None = None
-    cands: Any = None
+    cands: Candidates | None = None
     for n, s in enumerate(sample_list):
         if s.conversation != conv or len(s.prefix) < done:
-            conv, state, done, last_user = s.conversation, engine.new_state(f"redial:{s.conversation}"), 0, None
+            conv, state, done, last_user = s.conversation, ConversationState(f"redial:{s.conversation}"), 0, None
         for role, text in s.prefix[done:]:
-            u = engine.observe(state, role, text)
+            u = observe(ranker.understander, state, role, text)
             if role == "user":
                 last_user = u
         done = len(s.prefix)
-        if key != (s.conversation, s.position):
+        if cands is None or key != (s.conversation, s.position):
             key = (s.conversation, s.position)
-            cands = engine.gather(state, last_user)
+            cands = ranker.gather(state, last_user)
         out.append(cands)
         if progress is not None:
             progress(n + 1, len(sample_list))
     return out
 
 
-def recall_of(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], weights: Any = None
-              ) -> dict[int, float]:
+def recall_of(ranker: Ranker, cands: Sequence[Candidates], sample_list: Sequence[Sample],
+              weights: EngineWeights | None = None) -> dict[int, float]:
     hits = {k: 0 for k in KS}
     kmax = max(KS)
     for c, s in zip(cands, sample_list, strict=True):
-        ranked = engine.combine(c, kmax, weights).ids
+        ranked = ranker.combine(c, kmax, weights).ids
         for k in KS:
             if s.target in ranked[:k]:
                 hits[k] += 1
@@ -235,29 +241,30 @@ def recall_of(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], 
 TRAIN_BUCKETS: tuple[tuple[str, float], ...] = (("never", 0.0), ("1-2", 2.0), ("3-9", 9.5), ("10+", float("inf")))
 
 
-def positions(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], weights: Any = None) -> list[int]:
-    """0-based place of each sample's target in its ranking, through :meth:`ChatEngine.position_of`
+def positions(ranker: Ranker, cands: Sequence[Candidates], sample_list: Sequence[Sample],
+              weights: EngineWeights | None = None) -> list[int]:
+    """0-based place of each sample's target in its ranking, through :meth:`Ranker.position_of`
     (the order of ``combine`` without building slates); samples sharing candidates share one pass."""
     if len(cands) != len(sample_list):
         raise EvaluationError(f"{len(cands)} candidate sets for {len(sample_list)} samples")
-    groups: dict[int, tuple[Any, list[int]]] = {}
+    groups: dict[int, tuple[Candidates, list[int]]] = {}
     for j, c in enumerate(cands):
         groups.setdefault(id(c), (c, []))[1].append(j)
     places = [0] * len(sample_list)
     for c, js in groups.values():
-        for j, place in zip(js, engine.position_of(c, [sample_list[j].target for j in js], weights), strict=True):
+        for j, place in zip(js, ranker.position_of(c, [sample_list[j].target for j in js], weights), strict=True):
             places[j] = place
     return places
 
 
-def breakdown(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], train_counts: Mapping[str, float],
-              weights: Any = None) -> dict[str, dict[str, float]]:
+def breakdown(ranker: Ranker, cands: Sequence[Candidates], sample_list: Sequence[Sample],
+              train_counts: Mapping[str, float], weights: EngineWeights | None = None) -> dict[str, dict[str, float]]:
     """Recall@1/10/50 per bucket of how often the training dialogues mention each target.
 
     ``train_counts`` is :func:`train_popularity`. Shows where a system's misses are: a target the
     training dialogues never mention can only be found from item knowledge and the text.
     """
-    places = positions(engine, cands, sample_list, weights)
+    places = positions(ranker, cands, sample_list, weights)
     members: dict[str, list[int]] = {name: [] for name, _ in TRAIN_BUCKETS}
     for j, s in enumerate(sample_list):
         count = train_counts.get(s.target, 0.0)
@@ -272,10 +279,10 @@ def breakdown(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], 
     return out
 
 
-def fast_recall(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample], weights: Any = None
-                ) -> dict[int, float]:
+def fast_recall(ranker: Ranker, cands: Sequence[Candidates], sample_list: Sequence[Sample],
+                weights: EngineWeights | None = None) -> dict[int, float]:
     """:func:`recall_of` through :func:`positions` (no slates built): what tuning compares weights with."""
-    places = positions(engine, cands, sample_list, weights)
+    places = positions(ranker, cands, sample_list, weights)
     n = max(len(sample_list), 1)
     return {k: sum(place < k for place in places) / n for k in KS}
 
@@ -284,24 +291,24 @@ def _objective(r: Mapping[int, float]) -> float:
     return 2 * r[1] + r[10] + r[50]
 
 
-def tune_weights(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample],
-                 grid: Mapping[str, Sequence[Any]], base: Any, *, method: str = "grid", rounds: int = 2
-                 ) -> tuple[Any, dict[int, float]]:
-    """Search engine weights maximising R@10 + R@50 + 2 R@1 on validation samples.
+def tune_weights(ranker: Ranker, cands: Sequence[Candidates], sample_list: Sequence[Sample],
+                 grid: Mapping[str, Sequence[Any]], base: EngineWeights, *, method: str = "grid", rounds: int = 2
+                 ) -> tuple[EngineWeights, dict[int, float]]:
+    """Search ranker weights maximising R@10 + R@50 + 2 R@1 on validation samples.
 
     ``method="grid"`` tries every combination; ``"coordinate"`` (for many sources) starts at
     ``base`` and sets one weight at a time to its best grid value, ``rounds`` passes over all.
     """
     if method == "coordinate":
         best = base
-        best_recall = fast_recall(engine, cands, sample_list, best)
+        best_recall = fast_recall(ranker, cands, sample_list, best)
         best_score = _objective(best_recall)
         for _ in range(rounds):
             improved = False
             for name in grid:
                 for value in grid[name]:
                     w = replace(best, **{name: value})
-                    r = fast_recall(engine, cands, sample_list, w)
+                    r = fast_recall(ranker, cands, sample_list, w)
                     if _objective(r) > best_score + 1e-9:
                         best, best_score, best_recall, improved = w, _objective(r), r, True
             if not improved:
@@ -313,7 +320,7 @@ def tune_weights(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample
     names = list(grid)
     for values in itertools.product(*(grid[n] for n in names)):
         w = replace(base, **dict(zip(names, values, strict=True)))
-        r = fast_recall(engine, cands, sample_list, w)
+        r = fast_recall(ranker, cands, sample_list, w)
         score = _objective(r)
         if score > best_score:
             best, best_score, best_recall = w, score, r
@@ -322,7 +329,7 @@ def tune_weights(engine: Any, cands: Sequence[Any], sample_list: Sequence[Sample
 
 @dataclass(frozen=True)
 class SystemSpec:
-    """One evaluated configuration: which recommender the engine uses and which weights it tunes."""
+    """One evaluated configuration: which recommender the ranker uses and which weights it tunes."""
 
     name: str
     recommender: str  # "none", "knn" or "hybrid"
@@ -383,18 +390,15 @@ def validation_folds(dialogues: Sequence[Mapping[str, Any]], folds: int = 1, see
     return out
 
 
-def build_eval_engine(catalog: Catalog, retriever: Any, item_vectors: Any, train: Sequence[Mapping[str, Any]],
-                      recommender: str, *, search: bool = True) -> Any:
-    """An engine whose every learned part comes from ``train`` (no catalogue mention counts).
+def build_eval_ranker(catalog: Catalog, retriever: Any, item_vectors: Any, train: Sequence[Mapping[str, Any]],
+                      recommender: str, *, search: bool = True) -> Ranker:
+    """A ranker (and its understander) whose every learned part comes from ``train`` (no catalogue
+    mention counts).
 
-    ``search=False`` skips the retriever when gathering (for systems that give it no weight).
+    ``recommender`` is ``"none"``, ``"knn"`` (co-mention item kNN) or ``"hybrid"``
+    (:func:`~workbench.recommend.factory.build_recommender`). ``search=False`` skips the retriever
+    when gathering (for systems that give it no weight).
     """
-    from workbench.dialogue.engine import ChatEngine, EngineWeights
-    from workbench.dialogue.factory import build_recommender
-    from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.recommend import ItemKNNScorer
-    from workbench.recommend.base import interaction_matrix, interactions_hash
-
     interactions = train_interactions(train, catalog)
     pop = train_popularity(train, catalog)
     rec: Any = None
@@ -402,13 +406,12 @@ def build_eval_engine(catalog: Catalog, retriever: Any, item_vectors: Any, train
         X, _, _ = interaction_matrix(interactions, catalog=catalog, item_ids=list(catalog.ids))
         rec = ItemKNNScorer(100, catalog=catalog).fit_matrix(X, list(catalog.ids), interactions_hash(interactions))
     elif recommender == "hybrid":
-        rec = build_recommender(catalog, interactions, item_vectors,
-                                weights={"cf": 0.5, "knn": 1.0, "content": 0.5, "popularity": 0.0})
+        rec = build_recommender(catalog, interactions, item_vectors, weights=RECOMMENDER_WEIGHTS)
     # every source on when gathering (combine weighs them); search only for systems that use it
     weights = EngineWeights(facts=1.0, history_dense=1.0, recent=1.0, suggested=1.0)
     if not search:
         weights = replace(weights, dense=0.0, lexical=0.0)
-    return ChatEngine(catalog, retriever, rec, TemplateGenerator(), popularity=pop, weights=weights)
+    return Ranker(catalog, retriever, rec, understander=Understander(catalog, pop), weights=weights, popularity=pop)
 
 
 def evaluate(
@@ -427,10 +430,8 @@ def evaluate(
     """Run every system; returns the JSON report (``dataset``, ``mentions``, ``n``, ``results``).
 
     Weights are tuned on validation samples from ``folds`` splits of ``train`` (see
-    :func:`validation_folds`); each split's engine learns only from that split's fit part.
+    :func:`validation_folds`); each split's ranker learns only from that split's fit part.
     """
-    from workbench.dialogue.engine import EngineWeights
-
     test_samples = samples(test, catalog, mentions)
     if not test_samples:
         raise EvaluationError("the evaluation dialogues hold no recommender message with a new movie")
@@ -439,8 +440,8 @@ def evaluate(
     for _, val_part in splits:
         val_samples += samples(val_part, catalog, mentions)
     results: list[SystemResult] = []
-    engines: dict[tuple[str, bool], tuple[Any, Any]] = {}
-    tested: dict[tuple[str, bool], tuple[Any, Any]] = {}
+    rankers: dict[tuple[str, bool], tuple[Ranker, list[Candidates]]] = {}
+    tested: dict[tuple[str, bool], tuple[Ranker, list[Candidates]]] = {}
     for spec in systems:
         t0 = time.perf_counter()
         base = replace(EngineWeights(), **spec.base)
@@ -449,33 +450,32 @@ def evaluate(
                      for v in (getattr(base, name), *spec.grid.get(name, ())))
         key = (spec.recommender, search)
         if tune and spec.grid and val_samples:
-            if key not in engines:
-                val_cands: list[Any] = []
+            if key not in rankers:
+                val_cands: list[Candidates] = []
                 for fit_part, val_part in splits:
-                    val_engine = build_eval_engine(catalog, retriever, item_vectors, fit_part, spec.recommender,
+                    val_ranker = build_eval_ranker(catalog, retriever, item_vectors, fit_part, spec.recommender,
                                                    search=search)
-                    val_cands += gather_all(val_engine, samples(val_part, catalog, mentions))
-                engines[key] = (val_engine, val_cands)
-            val_engine, val_cands = engines[key]
-            weights, val_recall = tune_weights(val_engine, val_cands, val_samples, spec.grid, base,
+                    val_cands += gather_all(val_ranker, samples(val_part, catalog, mentions))
+                rankers[key] = (val_ranker, val_cands)
+            val_ranker, val_cands = rankers[key]
+            weights, val_recall = tune_weights(val_ranker, val_cands, val_samples, spec.grid, base,
                                                method=spec.method)
             log(f"{spec.name}: tuned on {len(val_samples)} validation samples -> "
                 f"R@1/10/50 {val_recall[1]:.3f}/{val_recall[10]:.3f}/{val_recall[50]:.3f}")
         if key not in tested:
-            engine = build_eval_engine(catalog, retriever, item_vectors, train, spec.recommender, search=search)
-            tested[key] = (engine, gather_all(engine, test_samples))
-        engine, cands = tested[key]
-        recall = recall_of(engine, cands, test_samples, weights)
-        changed = weights.to_dict()
-        results.append(SystemResult(spec.name, recall, len(test_samples), changed))
-        last = (engine, cands, weights)
+            ranker = build_eval_ranker(catalog, retriever, item_vectors, train, spec.recommender, search=search)
+            tested[key] = (ranker, gather_all(ranker, test_samples))
+        ranker, cands = tested[key]
+        recall = recall_of(ranker, cands, test_samples, weights)
+        results.append(SystemResult(spec.name, recall, len(test_samples), weights.to_dict()))
+        last = (ranker, cands, weights)
         log(f"{spec.name}: R@1 {recall[1]:.3f}  R@10 {recall[10]:.3f}  R@50 {recall[50]:.3f} "
             f"({time.perf_counter() - t0:.0f} s)")
     by_train = None
     if results:  # the last (fullest) system's misses, by how often train mentions the target
-        engine, cands, weights = last
+        ranker, cands, weights = last
         by_train = {"system": results[-1].system,
-                    "buckets": breakdown(engine, cands, test_samples, train_popularity(train, catalog), weights)}
+                    "buckets": breakdown(ranker, cands, test_samples, train_popularity(train, catalog), weights)}
     anchors = [SystemResult(name, {1: r1, 10: r10, 50: r50}, published=True)
                for name, r1, r10, r50 in PUBLISHED_ANCHORS]
     return {
@@ -510,13 +510,8 @@ def format_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def iter_targets(sample_list: Sequence[Sample]) -> Iterator[str]:
-    for s in sample_list:
-        yield s.target
-
-
 __all__ = [
-    "KS", "PUBLISHED_ANCHORS", "Sample", "TRAIN_BUCKETS", "breakdown", "positions", "SystemSpec", "SYSTEMS", "evaluate", "format_table", "gather_all",
-    "load_dialogues", "mention_ids", "recall_of", "samples", "train_interactions", "train_popularity", "tune_weights",
-    "np",
+    "KS", "PUBLISHED_ANCHORS", "SYSTEMS", "TRAIN_BUCKETS", "Sample", "SystemSpec", "breakdown", "build_eval_ranker",
+    "evaluate", "fast_recall", "format_table", "gather_all", "load_dialogues", "mention_ids", "positions", "recall_of",
+    "samples", "train_interactions", "train_popularity", "tune_weights",
 ]

@@ -76,9 +76,4 @@ def load_generator(settings: Settings) -> Generator:
             raise ConfigError(f"setting 'generator' is 'openai' but {exc}") from None
     else:  # Settings validates choices; this guards new backends added there only
         raise ConfigError(f"setting 'generator': unknown backend {backend!r}")
-    return FallbackGenerator(
-        primary,
-        TemplateGenerator(),
-        first_token_timeout_s=settings.generator_timeout_s,
-        total_timeout_s=settings.generator_timeout_s,
-    )
+    return FallbackGenerator.around(primary, TemplateGenerator(), timeout_s=settings.generator_timeout_s)

@@ -13,6 +13,10 @@ generator's reply, and the stream says so:
     stream.generator      # name of whichever generator wrote the reply
     stream.error          # what went wrong, as text ("" when nothing did)
 
+These three are the declared attributes callers read (the chat engine reports them with every
+turn); this wrapper is the one place a reply gets a deadline. A primary that *is* the fallback
+runs directly, without a worker thread or deadline.
+
 A primary that missed a deadline is asked to stop (its stream is closed from
 the worker thread, which stops ``model.generate``); a model that is still
 loading keeps loading, so the next reply can use it.
@@ -52,9 +56,9 @@ class FallbackStream:
     def __init__(self, owner: FallbackGenerator, request: GenerationRequest):
         self._owner = owner
         self._request = request
-        self.fell_back = False
-        self.error = ""
-        self.generator = owner.primary.name
+        self.fell_back: bool = False
+        self.error: str = ""
+        self.generator: str = owner.primary.name
         self._cancel = threading.Event()
         self._it = self._run()
 
@@ -87,6 +91,9 @@ class FallbackStream:
 
     def _run(self) -> Iterator[str]:
         owner = self._owner
+        if owner.primary is owner.fallback:  # nothing to fall back to: no worker, no deadline
+            yield from owner.fallback.stream(self._request)
+            return
         out: queue.Queue = queue.Queue()
         worker = threading.Thread(target=self._worker, args=(out,), name="generator", daemon=True)
         start = time.monotonic()
@@ -150,6 +157,19 @@ class FallbackGenerator:
         self.fallback = fallback if fallback is not None else TemplateGenerator()
         self.first_token_timeout_s = first_token_timeout_s
         self.total_timeout_s = total_timeout_s if total_timeout_s is not None else first_token_timeout_s
+
+    @classmethod
+    def around(cls, generator: Generator, fallback: Generator | None = None, *,
+               timeout_s: float = 30.0) -> FallbackGenerator:
+        """``generator`` behind a deadline of ``timeout_s`` (first piece and whole reply) and ``fallback``.
+
+        One already wrapped is returned as it is; the fallback itself is wrapped without a deadline.
+        """
+        if isinstance(generator, FallbackGenerator):
+            return generator
+        if generator is fallback:
+            return cls(generator, generator)
+        return cls(generator, fallback, first_token_timeout_s=timeout_s, total_timeout_s=timeout_s)
 
     @property
     def name(self) -> str:

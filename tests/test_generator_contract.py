@@ -1,0 +1,243 @@
+"""Every generator through the same behavioural checks (not just ``isinstance`` against the Protocol).
+
+Each implementation, built against the same doubles (a local chat-completions server, a tiny random
+causal LM), must: stream pieces whose join is ``generate()``; keep to its token limit; finish, fail
+or fall back within its deadline instead of hanging; and, behind the one deadline-and-fallback
+layer (:meth:`FallbackGenerator.around`, what the chat engine wraps every generator in), report
+through the stream's declared ``fell_back`` / ``generator`` / ``error`` whether the template
+answered.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TINY_ITEMS
+from tests.generator_fixtures import FakeServer, build_tiny_model
+from workbench.dialogue.generators import (
+    FALLBACK_NOTICE,
+    FallbackGenerator,
+    GenerationRequest,
+    Generator,
+    OpenAIGenerator,
+    TemplateGenerator,
+    TransformersGenerator,
+)
+from workbench.dialogue.types import Recommendation, Turn
+from workbench.errors import GenerationError
+from workbench.limits import MAX_TEXT_CHARS
+
+BY_ID = {item.item_id: item for item in TINY_ITEMS}
+REQUEST = GenerationRequest(
+    turns=(Turn("user", "I loved Heat. Something tense?"),),
+    recommendations=(Recommendation(BY_ID["5"], 1, 0.9, {"cf": 0.9}, "Directed by Michael Mann, like Heat"),
+                     Recommendation(BY_ID["10"], 2, 0.8, {"content": 0.8}, "A heist thriller")),
+)
+#: Token limit every limited generator is built with.
+LIMIT = 6
+#: Seconds a slow backend may keep the caller waiting before it must fail or fall back.
+DEADLINE_S = 0.3
+#: Scheduling slack on a loaded test machine.
+SLACK_S = 1.5
+HAS_TORCH = all(importlib.util.find_spec(m) for m in ("torch", "transformers", "tokenizers"))
+
+
+@dataclass
+class Env:
+    """What a case builds its generator from (a server, a model folder), made on demand."""
+
+    tmp_path_factory: pytest.TempPathFactory
+    _server: FakeServer | None = None
+    _model: Path | None = None
+    new_tokens: list[int] = field(default_factory=list)  # per transformers generate() call
+
+    @property
+    def server(self) -> FakeServer:
+        if self._server is None:
+            self._server = FakeServer()
+        return self._server
+
+    @property
+    def model(self) -> Path:
+        if self._model is None:
+            self._model = _tiny_model(self.tmp_path_factory)
+        return self._model
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+
+_MODEL_DIR: dict[str, Path] = {}
+
+
+def _tiny_model(factory: pytest.TempPathFactory) -> Path:
+    if "dir" not in _MODEL_DIR:  # built once per session: a couple of seconds
+        _MODEL_DIR["dir"] = build_tiny_model(factory.mktemp("contract-lm"))
+    return _MODEL_DIR["dir"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One implementation: how to build it healthy and slow, and how its token limit shows."""
+
+    make: Callable[[Env], Generator]
+    slow: Callable[[Env], Generator] | None  # None: it cannot be slow (answers from memory at once)
+    within_limit: Callable[[Env, Generator, str], bool]
+    needs_torch: bool = False
+
+
+def _transformers(env: Env, **kwargs: Any) -> TransformersGenerator:
+    """The tiny model, counting the tokens each ``model.generate`` call adds (into ``env.new_tokens``)."""
+    gen = TransformersGenerator(str(env.model), device="cpu", max_new_tokens=LIMIT, prime=False,
+                                max_sentences=0, **kwargs).load()
+    generate = gen._model.generate
+
+    def counting(**kw: Any) -> Any:
+        out = generate(**kw)
+        env.new_tokens.append(int(out.shape[-1] - kw["input_ids"].shape[-1]))
+        return out
+
+    gen._model.generate = counting
+    return gen
+
+
+def _slow_transformers(env: Env) -> TransformersGenerator:
+    # cache_prompt=False: building the prompt cache runs one forward pass in the caller's thread, outside
+    # the streamer's deadline (the engine's FallbackGenerator bounds it)
+    gen = _transformers(env, timeout_s=DEADLINE_S, cache_prompt=False)
+    forward = gen._model.forward
+
+    def sluggish(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.0)
+        return forward(*args, **kwargs)
+
+    gen._model.forward = sluggish  # every decoding step now takes a second
+    return gen
+
+
+def _tokens_within(env: Env, gen: Generator, text: str) -> bool:
+    return bool(env.new_tokens) and max(env.new_tokens) <= LIMIT
+
+
+def _openai(env: Env, **kwargs: Any) -> OpenAIGenerator:
+    return OpenAIGenerator(env.server.url, "tiny-chat", timeout_s=kwargs.pop("timeout_s", 5), retries=0,
+                           max_new_tokens=LIMIT, **kwargs)
+
+
+def _slow_openai(env: Env) -> OpenAIGenerator:
+    env.server.delay_s = 2.0
+    return _openai(env, timeout_s=DEADLINE_S)
+
+
+def _slow_fallback_openai(env: Env) -> FallbackGenerator:
+    env.server.delay_s = 2.0
+    return FallbackGenerator(_openai(env), first_token_timeout_s=DEADLINE_S)
+
+
+def _asked_server_for_limit(env: Env, gen: Generator, text: str) -> bool:
+    return env.server.requests[-1]["max_tokens"] == LIMIT
+
+
+CASES: dict[str, Case] = {
+    "template": Case(lambda env: TemplateGenerator(), None,
+                     lambda env, gen, text: len(text) <= MAX_TEXT_CHARS),  # no tokens: a storable reply
+    "transformers": Case(_transformers, _slow_transformers, _tokens_within, needs_torch=True),
+    "openai": Case(_openai, _slow_openai, _asked_server_for_limit),
+    "fallback(openai)": Case(lambda env: FallbackGenerator(_openai(env), first_token_timeout_s=5),
+                             _slow_fallback_openai, _asked_server_for_limit),
+    "fallback(template)": Case(lambda env: FallbackGenerator(TemplateGenerator()), None,
+                               lambda env, gen, text: len(text) <= MAX_TEXT_CHARS),
+}
+
+
+@pytest.fixture(params=list(CASES))
+def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Case, Env]]:
+    c = CASES[request.param]
+    if c.needs_torch and not HAS_TORCH:
+        pytest.skip("torch / transformers / tokenizers are not installed")
+    env = Env(tmp_path_factory)
+    yield c, env
+    env.close()
+
+
+def test_is_a_generator_with_a_name(case) -> None:
+    c, env = case
+    gen = c.make(env)
+    assert isinstance(gen, Generator) and isinstance(gen.name, str) and gen.name
+
+
+def test_stream_pieces_join_to_generate(case) -> None:
+    """Stream first: every piece is non-empty text, and ``generate()`` is exactly their join."""
+    c, env = case
+    gen = c.make(env)
+    pieces = list(gen.stream(REQUEST))
+    assert pieces and all(isinstance(p, str) and p for p in pieces)
+    assert "".join(pieces) == gen.generate(REQUEST)
+
+
+def test_keeps_to_its_token_limit(case) -> None:
+    c, env = case
+    gen = c.make(env)
+    text = gen.generate(REQUEST)
+    assert c.within_limit(env, gen, text)
+
+
+def test_a_slow_backend_cannot_hang_the_caller(case) -> None:
+    """A backend slower than its deadline ends the reply (with an error or a fallback) within the deadline."""
+    c, env = case
+    if c.slow is None:
+        pytest.skip("answers from memory at once: nothing to wait for")
+    gen = c.slow(env)
+    t0 = time.perf_counter()
+    try:
+        "".join(gen.stream(REQUEST))
+    except GenerationError:
+        pass  # a bare backend fails loudly; the fallback layer turns that into a template reply
+    assert time.perf_counter() - t0 < DEADLINE_S + SLACK_S
+
+
+def test_behind_the_fallback_layer_a_healthy_reply_is_not_a_fallback(case) -> None:
+    c, env = case
+    gen = c.make(env)
+    guarded = FallbackGenerator.around(gen, TemplateGenerator(), timeout_s=5)
+    stream = guarded.stream(REQUEST)
+    text = "".join(stream)
+    assert text and not stream.fell_back and stream.error == ""
+    assert stream.generator == gen.name and guarded.name == gen.name
+
+
+def test_behind_the_fallback_layer_a_missed_deadline_is_reported(case) -> None:
+    """The declared attributes say the template answered, and the reply opens with the notice."""
+    c, env = case
+    if c.slow is None:
+        pytest.skip("answers from memory at once: nothing to fall back from")
+    guarded = FallbackGenerator.around(c.slow(env), TemplateGenerator(), timeout_s=DEADLINE_S)
+    t0 = time.perf_counter()
+    stream = guarded.stream(REQUEST)
+    text = "".join(stream)
+    assert time.perf_counter() - t0 < DEADLINE_S + SLACK_S
+    assert stream.fell_back and stream.generator == "template" and stream.error
+    assert text == FALLBACK_NOTICE + " " + TemplateGenerator().generate(REQUEST)
+
+
+def test_the_fallback_itself_runs_without_a_worker_or_deadline() -> None:
+    """Guards the engine's default writer: the template behind ``around`` (as its own fallback) is passed
+    through directly, so a template turn starts no thread and can never be reported as a fallback."""
+    import threading
+
+    template = TemplateGenerator()
+    guarded = FallbackGenerator.around(template, template, timeout_s=0.001)
+    before = threading.active_count()
+    stream = guarded.stream(REQUEST)
+    text = "".join(stream)
+    assert threading.active_count() == before
+    assert text == template.generate(REQUEST) and not stream.fell_back and stream.generator == "template"
+    assert FallbackGenerator.around(guarded, template) is guarded  # wrapped once, never twice
