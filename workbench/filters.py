@@ -66,8 +66,6 @@ def item_genre_keys(item: Item) -> frozenset[str]:
     return frozenset(keys)
 
 
-# alias for dialogue/engine.py until it imports workbench.text
-_norm_person = norm_person
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,6 @@ SOURCE = "lexical"
 #: Title tokens are repeated this many times in an item's document.
 TITLE_WEIGHT = 2
 
-# alias for tags.py until it imports workbench.text
-STOPWORDS = SEARCH_STOPWORDS
 
 _WORD = re.compile(r"[a-z0-9]+")
 

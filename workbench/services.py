@@ -452,6 +452,7 @@ class CoreParts:
     retriever: Any
     interactions: Any
     index_id: str
+    titles: Any = None  # the catalogue's TitleIndex, shared by the understander and the grounder
 
 
 def load_core(settings: Settings, timings: dict[str, float] | None = None) -> CoreParts:
@@ -481,7 +482,9 @@ def load_core(settings: Settings, timings: dict[str, float] | None = None) -> Co
     if timings is not None:
         timings["index"] = round(time.perf_counter() - t, 3)
     interactions = load_interactions(settings.interactions, known_ids=None)
-    return CoreParts(catalog, embedder, retriever, interactions, index_id)
+    from workbench.dialogue.titles import TitleIndex
+
+    return CoreParts(catalog, embedder, retriever, interactions, index_id, TitleIndex(catalog))
 
 
 def build_engine(settings: Settings, *, generator: Any = None) -> Any:
@@ -498,7 +501,7 @@ def build_engine(settings: Settings, *, generator: Any = None) -> Any:
 
         generator = load_generator(settings)
     return ChatEngine(core.catalog, core.retriever, recommender, generator, k=settings.k,
-                      timeout_s=settings.generator_timeout_s)
+                      timeout_s=settings.generator_timeout_s, titles=core.titles)
 
 
 def build_services(
@@ -544,7 +547,8 @@ def build_services(
     interactions, index_id = core.interactions, core.index_id
     t = time.perf_counter()
     template = TemplateGenerator()
-    engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s)
+    engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s,
+                        titles=core.titles)
     store = open_store(settings, catalog)
     generators = GeneratorPool(settings, template, allow_custom_models=not settings.on_space)
     services = Services(

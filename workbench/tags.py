@@ -27,7 +27,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from workbench.lexical import STOPWORDS, fold
+from workbench.text import SEARCH_STOPWORDS as STOPWORDS
+from workbench.text import fold
 
 MAX_TAGS = 12
 MAX_TAG_WORDS = 3

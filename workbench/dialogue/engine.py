@@ -39,6 +39,7 @@ from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
 )
 from workbench.dialogue.replay import observe
 from workbench.dialogue.state import ConversationState, TurnLog
+from workbench.dialogue.titles import TitleIndex
 from workbench.dialogue.types import Recommendation, Turn, TurnResult  # noqa: F401 (re-exported)
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
@@ -72,6 +73,9 @@ class ChatEngine:
             ``popularity`` and ``item_vectors`` are the ranker's own).
         explainer: writes reasons; default: one over ``catalog``.
         grounder: grounds replies in the slate; default: one over ``catalog``.
+        titles: the catalogue's :class:`~workbench.dialogue.titles.TitleIndex`, shared by the
+            default understander and grounder (the services build it once per catalogue);
+            built here when absent.
     """
 
     def __init__(
@@ -91,6 +95,7 @@ class ChatEngine:
         ranker: Ranker | None = None,
         explainer: Explainer | None = None,
         grounder: Grounder | None = None,
+        titles: TitleIndex | None = None,
     ):
         if not 1 <= k <= 50:
             raise DialogueError(f"engine: k must be 1-50, got {k}")
@@ -98,11 +103,13 @@ class ChatEngine:
         self.k = k
         self.timeout_s = timeout_s
         self.popularity = dict(catalog_popularity(catalog) if popularity is None else popularity)
-        self.understander = understander or Understander(catalog, self.popularity)
+        if titles is None and (understander is None or grounder is None):
+            titles = TitleIndex(catalog)
+        self.understander = understander or Understander(catalog, self.popularity, titles=titles)
         self.ranker = ranker or Ranker(catalog, retriever, recommender, understander=self.understander,
                                        weights=weights, popularity=self.popularity, item_vectors=item_vectors)
         self.explainer = explainer or Explainer(catalog)
-        self.grounder = grounder or Grounder(catalog)
+        self.grounder = grounder or Grounder(catalog, titles)
         fallback = TemplateGenerator if fallback is None else fallback
         self.fallback: Generator = fallback() if isinstance(fallback, type) else fallback
         self.generator: FallbackGenerator = self._guarded(generator if generator is not None else self.fallback)

@@ -19,8 +19,9 @@ from workbench.catalog import Catalog, Item
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.types import Recommendation
 from workbench.dialogue.understand import Understanding
-from workbench.filters import ItemFilter, _norm_person, item_genre_keys
+from workbench.filters import ItemFilter, item_genre_keys
 from workbench.scored import ScoredItems
+from workbench.text import norm_person
 
 #: Liked items (newest first) a reason may explain an item through.
 ANCHORS = 6
@@ -144,7 +145,7 @@ def _asked_facts(item: Item, constraints: ItemFilter) -> str:
     if genres:
         facts.append(f"{_article(_genre_phrase(genres))} {_genre_phrase(genres)} film")
     if constraints.people:
-        names = [p for p in (*item.directors, *item.cast) if _norm_person(p) in constraints.people]
+        names = [p for p in (*item.directors, *item.cast) if norm_person(p) in constraints.people]
         if names:
             role = "directed by" if names[0] in item.directors else "with"
             facts.append(f"{role} {names[0]}")

@@ -28,10 +28,11 @@ import numpy as np
 
 from workbench.catalog import Catalog
 from workbench.dialogue.state import ConversationState
-from workbench.dialogue.understand import COMMON_WORDS, STOPWORDS, Understander, Understanding, fold
+from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
-from workbench.filters import ItemFilter, _norm_person, item_genre_keys
+from workbench.filters import ItemFilter, item_genre_keys
 from workbench.scored import ScoredItems
+from workbench.text import COMMON_WORDS, STOPWORDS, fold, norm_person
 
 #: Candidates taken from the recommender before merging.
 CANDIDATE_POOL = 100
@@ -128,7 +129,7 @@ class CatalogFeatures:
         pop = np.log1p(np.maximum(pop, 0.0))
         self.prior = pop / pop.max() if pop.max() > 0 else pop
         self.genres = [item_genre_keys(item) for item in catalog]
-        self.people = [frozenset(_norm_person(p) for p in (*item.directors, *item.cast)) for item in catalog]
+        self.people = [frozenset(norm_person(p) for p in (*item.directors, *item.cast)) for item in catalog]
         self.years = np.array([item.year or 0 for item in catalog], dtype=np.int64)
         self.facts = _facts_matrix(catalog, self.genres)
         self.vectors = _unit_rows(item_vectors)

@@ -22,13 +22,10 @@ from workbench.dialogue.cues import asks_reset, detect_intent, mask, read_constr
 from workbench.dialogue.linking import Mention, MentionLinker, PersonMention, Stance, tokens
 from workbench.dialogue.titles import TitleIndex
 from workbench.filters import ItemFilter
-
-# COMMON_WORDS, STOPWORDS and fold: re-exported for dialogue/engine.py until it imports workbench.text
-from workbench.text import COMMON_WORDS, STOPWORDS, Intent, fold, normalize_title
+from workbench.text import Intent, normalize_title
 
 __all__ = [
-    "COMMON_WORDS", "STOPWORDS", "Intent", "Mention", "PersonMention", "Stance", "Understander",
-    "Understanding", "fold", "normalize_title",
+    "Intent", "Mention", "PersonMention", "Stance", "Understander", "Understanding", "normalize_title",
 ]
 
 

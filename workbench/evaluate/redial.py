@@ -37,6 +37,7 @@ from workbench.catalog import Catalog
 from workbench.dialogue.ranker import Candidates, EngineWeights, Ranker
 from workbench.dialogue.replay import observe
 from workbench.dialogue.state import ConversationState
+from workbench.dialogue.titles import TitleIndex
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import EvaluationError
 from workbench.interactions import Interactions
@@ -391,13 +392,14 @@ def validation_folds(dialogues: Sequence[Mapping[str, Any]], folds: int = 1, see
 
 
 def build_eval_ranker(catalog: Catalog, retriever: Any, item_vectors: Any, train: Sequence[Mapping[str, Any]],
-                      recommender: str, *, search: bool = True) -> Ranker:
+                      recommender: str, *, search: bool = True, titles: TitleIndex | None = None) -> Ranker:
     """A ranker (and its understander) whose every learned part comes from ``train`` (no catalogue
     mention counts).
 
     ``recommender`` is ``"none"``, ``"knn"`` (co-mention item kNN) or ``"hybrid"``
     (:func:`~workbench.recommend.factory.build_recommender`). ``search=False`` skips the retriever
-    when gathering (for systems that give it no weight).
+    when gathering (for systems that give it no weight). ``titles``: the catalogue's title index,
+    shared across rankers (built when absent).
     """
     interactions = train_interactions(train, catalog)
     pop = train_popularity(train, catalog)
@@ -411,7 +413,7 @@ def build_eval_ranker(catalog: Catalog, retriever: Any, item_vectors: Any, train
     weights = EngineWeights(facts=1.0, history_dense=1.0, recent=1.0, suggested=1.0)
     if not search:
         weights = replace(weights, dense=0.0, lexical=0.0)
-    return Ranker(catalog, retriever, rec, understander=Understander(catalog, pop), weights=weights, popularity=pop)
+    return Ranker(catalog, retriever, rec, understander=Understander(catalog, pop, titles=titles), weights=weights, popularity=pop)
 
 
 def evaluate(
@@ -439,6 +441,7 @@ def evaluate(
     val_samples: list[Sample] = []
     for _, val_part in splits:
         val_samples += samples(val_part, catalog, mentions)
+    titles = TitleIndex(catalog)  # one per catalogue, shared by every ranker's understander
     results: list[SystemResult] = []
     rankers: dict[tuple[str, bool], tuple[Ranker, list[Candidates]]] = {}
     tested: dict[tuple[str, bool], tuple[Ranker, list[Candidates]]] = {}
@@ -454,7 +457,7 @@ def evaluate(
                 val_cands: list[Candidates] = []
                 for fit_part, val_part in splits:
                     val_ranker = build_eval_ranker(catalog, retriever, item_vectors, fit_part, spec.recommender,
-                                                   search=search)
+                                                   search=search, titles=titles)
                     val_cands += gather_all(val_ranker, samples(val_part, catalog, mentions))
                 rankers[key] = (val_ranker, val_cands)
             val_ranker, val_cands = rankers[key]
@@ -463,7 +466,8 @@ def evaluate(
             log(f"{spec.name}: tuned on {len(val_samples)} validation samples -> "
                 f"R@1/10/50 {val_recall[1]:.3f}/{val_recall[10]:.3f}/{val_recall[50]:.3f}")
         if key not in tested:
-            ranker = build_eval_ranker(catalog, retriever, item_vectors, train, spec.recommender, search=search)
+            ranker = build_eval_ranker(catalog, retriever, item_vectors, train, spec.recommender, search=search,
+                                       titles=titles)
             tested[key] = (ranker, gather_all(ranker, test_samples))
         ranker, cands = tested[key]
         recall = recall_of(ranker, cands, test_samples, weights)

@@ -18,9 +18,10 @@ from collections.abc import Iterator, Sequence
 
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.types import Recommendation
+from workbench.text import INTENTS
 
-#: Intents the template generator has phrasings for; anything else is treated as "other".
-INTENTS = ("recommend", "more_like", "refine", "why", "feedback", "greeting", "chitchat", "other")
+# The template generator has phrasings for every intent (workbench.text.INTENTS); anything else
+# is treated as "other".
 _INTENT_ALIASES = {
     "chit_chat": "chitchat", "smalltalk": "chitchat", "small_talk": "chitchat", "hello": "greeting",
     "recommendation": "recommend", "more": "more_like", "similar": "more_like", "explain": "why",
