@@ -66,7 +66,7 @@ def read_manifest(
     Args:
         error: the exception to raise (the caller's :class:`WorkbenchError` subclass).
         fix: what the user should do, appended to every message (e.g. ``rebuild_hint(cmd)``).
-        what: the artifact's name in the "missing" message ("saved model", "index").
+        what: the artifact's name in the "missing" message ("index", "saved model").
         required: fields that must be present.
 
     Raises:
@@ -75,7 +75,7 @@ def read_manifest(
     """
     path = manifest_path(directory)
     if not path.exists():
-        raise error(f"{path}: manifest missing (no {what} here: missing {MANIFEST}); {fix}")
+        raise error(f"{path}: manifest missing: this {what} is incomplete or was never saved (missing {MANIFEST}); {fix}")
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors

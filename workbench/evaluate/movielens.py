@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from workbench.errors import EvaluationError
-from workbench.evaluate.metrics import METRICS, ranking_metrics, top_k_matrix
+from workbench.metrics import METRICS, ranking_metrics, top_k_matrix
 from workbench.recommend.base import MatrixScorer
 
 RELEVANCE = ("all", "rating>=4")
