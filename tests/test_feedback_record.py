@@ -206,3 +206,50 @@ def test_importing_feedback_does_not_import_datasets_or_the_hub():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _v1_dict(record: FeedbackRecord) -> dict:
+    """``record`` as schema version 1 stored it: no ``project`` / ``task_id``."""
+    d = record.to_dict()
+    del d["project"], d["task_id"]
+    d["schema_version"] = 1
+    return d
+
+
+def test_schema_v1_records_still_read():
+    """Guards old shards: a version-1 record (written before project/task_id existed) reads, with
+    both fields empty and its version kept, and writes back with the current keys."""
+    assert SCHEMA_VERSION == 2
+    d = _v1_dict(build(comment="old"))
+    r = FeedbackRecord.from_dict(d)
+    assert (r.project, r.task_id, r.schema_version, r.comment) == ("", "", 1, "old")
+    validate_record(r)
+    assert {k: v for k, v in r.to_dict().items() if k not in ("project", "task_id")} == d
+
+
+def test_project_and_task_round_trip_and_are_limited():
+    """Guards the schema-2 fields: they round-trip through the dict form and are held to MAX_ID_CHARS."""
+    from workbench.limits import MAX_ID_CHARS
+
+    r = build(project="heist-study", task_id="t-0042")
+    assert (r.project, r.task_id, r.schema_version) == ("heist-study", "t-0042", 2)
+    assert FeedbackRecord.from_dict(r.to_dict()) == r
+    for name in ("project", "task_id"):
+        with pytest.raises(FeedbackError, match=f"field '{name}': {MAX_ID_CHARS + 1} characters"):
+            build(**{name: "x" * (MAX_ID_CHARS + 1)})
+        with pytest.raises(FeedbackError, match=f"field '{name}' must be text"):
+            FeedbackRecord.from_dict({**r.to_dict(), name: 7})
+
+
+def test_every_derived_form_covers_every_declared_field():
+    """Guards the one declaration: features, to_dict and from_dict all follow the dataclass fields,
+    so a field added there cannot be forgotten in one of them."""
+    from dataclasses import fields
+
+    from workbench.feedback.record import FEEDBACK_FEATURES
+
+    names = [f.name for f in fields(FeedbackRecord)]
+    r = build(project="p", task_id="t", comment="c", catalog_hash="h", index_id="i")
+    assert list(FEEDBACK_FEATURES) == list(r.to_dict()) == names
+    assert list(FEEDBACK_FEATURES["slate"].feature) == [f.name for f in fields(ItemJudgement)]
+    assert FeedbackRecord.from_dict(r.to_dict()) == r

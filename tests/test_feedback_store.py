@@ -531,3 +531,19 @@ def test_shard_deleted_while_running_does_not_swallow_later_appends(tmp_path):
     last = build_record(14, 2)
     store.append(last)
     assert FeedbackStore(tmp_path).read().records == (last,)
+
+
+def test_a_schema_v1_shard_reads_beside_current_ones(tmp_path):
+    """Guards old data after the schema-2 bump: a shard written before project/task_id existed
+    reads without problems next to a current shard, its records keeping version 1."""
+    old = build_record(1, 0).to_dict()
+    del old["project"], old["task_id"]
+    old["schema_version"] = 1
+    (tmp_path / "shard-old-1-abc.jsonl").write_text(json.dumps(old, ensure_ascii=False) + "\n", encoding="utf-8")
+    store = FeedbackStore(tmp_path)
+    store.append(build_record(2, 0))
+    result = store.read()
+    assert result.problems == () and result.shards == 2
+    versions = {r.record_id: (r.schema_version, r.project, r.task_id) for r in result}
+    assert versions[old["record_id"]] == (1, "", "")
+    assert sorted(v[0] for v in versions.values()) == [1, 2]

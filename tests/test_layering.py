@@ -1,8 +1,10 @@
-"""Layering: gradio only in workbench/ui; imports have no side effects.
+"""Layering: gradio only in workbench/ui; imports point one way; imports have no side effects.
 
-Guards the house rules: ui -> services -> core (no core module imports gradio), and
-importing any workbench module loads no model library, starts no thread and writes no file
-(construction happens in build_services, never at import).
+Guards the house rules: ui -> services -> core (no core module imports gradio); the
+first-party import graph (function bodies and relative imports included) has no cycle and
+no wrong-way edge (dialogue never imports evaluate, services or ui; recommend never imports
+evaluate); and importing any workbench module loads no model library, starts no thread and
+writes no file (construction happens in build_services, never at import).
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import ast
 import json
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = PROJECT_ROOT / "workbench"
@@ -109,3 +114,179 @@ def test_importing_the_ui_loads_no_model_and_starts_nothing(tmp_path):
                                                                       "transformers")}
     assert models == {}, f"the UI imported model libraries at import time: {models}"
     assert report["files"] == [], "files written at import"
+
+
+# ---------------------------------------------------------------------------
+# direction: the first-party import graph
+
+#: ``importer package -> packages it must not import`` (prefixes of dotted module names).
+DIRECTION_RULES: dict[str, tuple[str, ...]] = {
+    "workbench.dialogue": ("workbench.evaluate", "workbench.services", "workbench.ui"),
+    "workbench.recommend": ("workbench.evaluate",),
+}
+
+
+def _module_name(root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _imports(tree: ast.AST) -> Iterable[tuple[ast.Import | ast.ImportFrom, bool]]:
+    """Every import statement anywhere in ``tree`` (functions included), and whether it runs
+    (``False`` under ``if TYPE_CHECKING:``)."""
+    stack: list[tuple[ast.AST, bool]] = [(tree, True)]
+    while stack:
+        node, runs = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node, runs
+        for child in ast.iter_child_nodes(node):
+            stack.append((child, runs and not (isinstance(node, ast.If) and _is_type_checking(node)
+                                               and child in node.body)))
+
+
+def import_graph(root: Path, package: str) -> dict[str, dict[str, tuple[int, bool]]]:
+    """``module -> {imported first-party module: (line, runs at import or call time)}`` for every
+    module of ``root/package``.
+
+    Relative imports are resolved; ``from pkg import name`` is an edge to ``pkg.name`` when that
+    is a module, else to ``pkg``. Importing ``a.b.c`` is an edge to ``a.b.c`` only (the parent
+    packages' ``__init__`` are not added, so a package's modules importing each other are no cycle).
+    """
+    files = {_module_name(root, p): p for p in sorted((root / package).rglob("*.py"))}
+    graph: dict[str, dict[str, tuple[int, bool]]] = {}
+    for name, path in files.items():
+        is_pkg = path.name == "__init__.py"
+        edges: dict[str, tuple[int, bool]] = {}
+        for node, runs in _imports(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                base = node.module or ""
+                if node.level:
+                    here = name.split(".") if is_pkg else name.split(".")[:-1]
+                    here = here[: len(here) - (node.level - 1)]
+                    base = ".".join([*here, base] if base else here)
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names]
+            for target in targets:
+                while target and target not in files:  # "pkg.mod.attr" -> "pkg.mod"
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    line, was = edges.get(target, (node.lineno, False))
+                    edges[target] = (min(line, node.lineno), was or runs)
+        graph[name] = edges
+    return graph
+
+
+def _cycles(graph: Mapping[str, Mapping[str, tuple[int, bool]]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), over imports that run."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w, (_, runs) in sorted(graph.get(v, {}).items()):
+            if not runs:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+
+
+def layering_problems(root: Path, package: str = "workbench",
+                      rules: Mapping[str, tuple[str, ...]] = DIRECTION_RULES) -> dict[str, list[str]]:
+    """``{"cycles": [...], "direction": [...]}``: every first-party import cycle, and every import
+    that breaks ``rules``, as readable lines naming the modules (and the line of a wrong-way import)."""
+    graph = import_graph(root, package)
+
+    def under(module: str, prefix: str) -> bool:
+        return module == prefix or module.startswith(prefix + ".")
+
+    direction = [
+        f"{src} imports {dst} (line {line}): {importer} must not import {banned}"
+        for src, edges in sorted(graph.items())
+        for dst, (line, _) in sorted(edges.items())
+        for importer, forbidden in rules.items() if under(src, importer)
+        for banned in forbidden if under(dst, banned)
+    ]
+    return {"cycles": [" <-> ".join(c) for c in _cycles(graph)], "direction": direction}
+
+
+def test_checker_reports_a_wrong_way_import_and_a_cycle(tmp_path):
+    """Guards the checker itself on a synthetic tree: a cycle hidden in a function body and built
+    with relative imports, and a wrong-way import, are both reported; type-only imports make no cycle."""
+    pkg = tmp_path / "workbench"
+    files = {
+        "__init__.py": "",
+        "core/__init__.py": "",
+        "core/a.py": "from . import b\n",
+        "core/b.py": "def f():\n    from workbench.core.a import thing\n    return thing\n",
+        "core/typed.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from workbench.core import c\n",
+        "core/c.py": "import workbench.core.typed\n",
+        "evaluate/__init__.py": "",
+        "evaluate/run.py": "import workbench.core.a\n",
+        "dialogue/__init__.py": "",
+        "dialogue/engine.py": "def go():\n    from ..evaluate import run\n    return run\n",
+    }
+    for rel, text in files.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    problems = layering_problems(tmp_path, "workbench")
+    assert problems["cycles"] == ["workbench.core.a <-> workbench.core.b"]
+    assert problems["direction"] == [
+        "workbench.dialogue.engine imports workbench.evaluate.run (line 2): "
+        "workbench.dialogue must not import workbench.evaluate"
+    ]
+
+
+@pytest.fixture(scope="module")
+def problems() -> dict[str, list[str]]:
+    return layering_problems(PROJECT_ROOT)
+
+
+def test_no_first_party_import_cycles(problems):
+    """Guards direction, function bodies included: embed <-> finetune and hybrid <-> persist were
+    cycles hidden by imports inside functions."""
+    assert problems["cycles"] == []
+
+
+def test_dialogue_does_not_import_evaluate_services_or_ui(problems):
+    """Guards ui -> services -> core: the dialogue core never reaches up into the evaluation,
+    the wiring or the UI."""
+    wrong = [p for p in problems["direction"] if p.startswith("workbench.dialogue")]
+    assert wrong == []
+
+
+def test_recommend_does_not_import_evaluate(problems):
+    """Guards the scorers below the evaluation: tuning used to import evaluate.metrics while
+    evaluate imports the scorers."""
+    wrong = [p for p in problems["direction"] if p.startswith("workbench.recommend")]
+    assert wrong == []

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -547,27 +547,4 @@ def _row_to_item(row: Mapping[str, Any], pos: str, source: str, m: ColumnMapping
         mentions=mentions,
         aliases=tuple(a for a in _as_list(get(m.aliases), where, m.aliases or "aliases", sep) if a != item_id),
         text=text,
-    )
-
-
-@dataclass(frozen=True)
-class CatalogSummary:
-    items: int
-    aliases: int
-    with_genres: int
-    with_directors: int
-    with_cast: int
-    with_tags: int
-    content_hash: str = field(default="")
-
-
-def summarize(catalog: Catalog) -> CatalogSummary:
-    return CatalogSummary(
-        items=len(catalog),
-        aliases=sum(len(i.aliases) for i in catalog),
-        with_genres=sum(bool(i.genres) for i in catalog),
-        with_directors=sum(bool(i.directors) for i in catalog),
-        with_cast=sum(bool(i.cast) for i in catalog),
-        with_tags=sum(bool(i.tags) for i in catalog),
-        content_hash=catalog.content_hash,
     )

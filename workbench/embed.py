@@ -20,6 +20,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from workbench.device import resolve_device
+from workbench.model_manifest import check_model_dir, model_revision
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -113,15 +116,6 @@ def resolve_model(model: str) -> tuple[str, str]:
     return model, model
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; other values pass through."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 class SentenceTransformerEmbedder:
     """A sentence-transformers model: batched, L2-normalised float32 rows.
 
@@ -134,8 +128,6 @@ class SentenceTransformerEmbedder:
         # and index manifests tell apart two fine-tunes written to the same path; such an id
         # (as an index manifest holds it) loads the folder if it still holds those weights.
         from pathlib import Path
-
-        from workbench.finetune import model_revision
 
         wanted = None
         head, sep, tail = model.rpartition("@")
@@ -164,7 +156,6 @@ class SentenceTransformerEmbedder:
     def model(self):  # noqa: ANN201 - a SentenceTransformer, imported lazily
         if self._model is None:
             from workbench.errors import EmbeddingError
-            from workbench.finetune import check_model_dir
 
             check_model_dir(self._load_from)  # a fine-tuned folder: manifest and weights intact
             try:

@@ -1,4 +1,4 @@
-"""Fine-tuning the retriever's embedder on (anchor, positive[, negative]) rows, and its manifest.
+"""Fine-tuning the retriever's embedder on (anchor, positive[, negative]) rows.
 
 :func:`finetune_embedder` trains a sentence-transformers model with the library's own
 ``SentenceTransformerTrainer`` and ``MultipleNegativesRankingLoss`` (in-batch negatives, plus
@@ -8,10 +8,9 @@ the row's ``negative`` when given) on rows with exactly the columns that
 ``python -m workbench index build --model DIR`` -- loads.
 
 The folder carries a ``meta.json`` manifest (base model, rows, data hash, epochs, seed, the
-sha256 of every weight file, package versions). :func:`check_model_dir` verifies it whenever a
-fine-tuned folder is loaded: a missing, unreadable or edited manifest, or weights that differ
-from what it records, fail with a message naming the file. The folder is written under a
-temporary name and renamed at the end, so a killed run never leaves a loadable half model.
+sha256 of every weight file, package versions); :mod:`workbench.model_manifest` declares and
+checks it on every load. The folder is written under a temporary name and renamed at the end,
+so a killed run never leaves a loadable half model.
 
 It knows rows, sentence-transformers and files; it does not know catalogues, feedback stores
 or gradio. torch, datasets and sentence-transformers are imported inside functions.
@@ -28,19 +27,24 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from workbench.device import resolve_device
+from workbench.embed import resolve_model
 from workbench.errors import EmbeddingError
+from workbench.manifest import MANIFEST, write_manifest
+from workbench.model_manifest import (
+    KIND,
+    MARKER_KEY,
+    SCHEMA_VERSION,
+    check_model_dir,
+    read_manifest,
+    weight_hashes,
+)
 
-#: Bumped whenever the manifest's fields or the folder layout change meaning.
-SCHEMA_VERSION = 1
-MANIFEST = "meta.json"
-KIND = "finetuned-embedder"
-#: Key added to the model's ``config_sentence_transformers.json`` so that a fine-tuned folder
-#: whose manifest was deleted is recognised (sentence-transformers ignores unknown keys).
-MARKER_KEY = "workbench_manifest"
+# Re-exported: callers read the folder's manifest through the module that writes it.
+__all__ = ["MANIFEST", "check_model_dir", "finetune_embedder", "read_manifest", "rows_hash", "validate_rows"]
+
 #: The columns a training row may have: the first two are required.
 ROW_COLUMNS = ("anchor", "positive", "negative")
-#: Weight files whose sha256 the manifest records.
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
 #: Package versions recorded in the manifest.
 PACKAGES = ("sentence-transformers", "transformers", "torch", "datasets")
 
@@ -82,20 +86,6 @@ def rows_hash(rows: Sequence[Mapping[str, Any]]) -> str:
         h.update(json.dumps({k: row[k] for k in sorted(row)}, ensure_ascii=False, sort_keys=True).encode())
         h.update(b"\n")
     return h.hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def weight_hashes(directory: Path) -> dict[str, str]:
-    """``{relative path: sha256}`` of every weight file under ``directory``."""
-    return {
-        str(p.relative_to(directory)): _file_sha256(p)
-        for p in sorted(directory.rglob("*"))
-        if p.is_file() and p.suffix in WEIGHT_SUFFIXES
-    }
 
 
 def _versions() -> dict[str, str]:
@@ -162,8 +152,6 @@ def finetune_embedder(
         SentenceTransformerTrainingArguments,
     )
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-
-    from workbench.embed import resolve_device, resolve_model
 
     model_id, load_from = resolve_model(base_model)
     check_model_dir(load_from)
@@ -239,97 +227,10 @@ def finetune_embedder(
         "versions": _versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    # The manifest last: a folder without it never passes check_model_dir.
-    (tmp / MANIFEST).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_manifest(tmp, meta)  # the manifest last: a folder without it never passes check_model_dir
     if out.exists():
         out.rmdir()  # empty, checked above
     tmp.replace(out)
     return out
 
 
-def is_finetuned(directory: str | Path) -> bool:
-    """Whether ``directory`` was written by :func:`finetune_embedder` (has the manifest or the marker)."""
-    path = Path(directory)
-    if not path.is_dir():
-        return False
-    for name, ours in ((MANIFEST, lambda d: d.get("kind") == KIND),
-                       ("config_sentence_transformers.json", lambda d: MARKER_KEY in d)):
-        try:
-            data = json.loads((path / name).read_text(encoding="utf-8"))
-        except OSError:
-            continue
-        except ValueError:  # a broken manifest of ours is still ours (check_model_dir says so)
-            if name == MANIFEST:
-                return True
-            continue
-        if isinstance(data, dict) and ours(data):
-            return True
-    return False
-
-
-def read_manifest(directory: str | Path) -> dict[str, Any]:
-    """The manifest of a fine-tuned folder, checked; see :func:`check_model_dir`."""
-    path = Path(directory) / MANIFEST
-    fix = "fine-tune again with: python -m workbench finetune retriever ..."
-    if not path.exists():
-        raise EmbeddingError(f"{path}: manifest missing from this fine-tuned model; {fix}")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise EmbeddingError(f"{path}: unreadable manifest ({exc}); {fix}") from None
-    if not isinstance(meta, dict):
-        raise EmbeddingError(f"{path}: manifest must be a JSON object; {fix}")
-    for key in ("kind", "schema_version", "base_model", "rows", "data_hash", "weights"):
-        if key not in meta:
-            raise EmbeddingError(f"{path}: manifest field {key!r} is missing; {fix}")
-    if meta["kind"] != KIND:
-        raise EmbeddingError(f"{path}: kind is {meta['kind']!r}, expected {KIND!r}")
-    if meta["schema_version"] != SCHEMA_VERSION:
-        raise EmbeddingError(
-            f"{path}: schema_version {meta['schema_version']!r}, this code reads {SCHEMA_VERSION}; {fix}"
-        )
-    return meta
-
-
-def check_model_dir(directory: str | Path) -> dict[str, Any] | None:
-    """Verify a fine-tuned folder's manifest and weights; ``None`` for any other model.
-
-    Raises:
-        EmbeddingError: the manifest is missing, unreadable, of another schema, or its weight
-            hashes do not match the files (naming the manifest and the file).
-    """
-    path = Path(directory)
-    if not is_finetuned(path):
-        return None
-    meta = read_manifest(path)
-    recorded = meta["weights"]
-    actual = weight_hashes(path)
-    if not isinstance(recorded, dict) or not recorded:
-        raise EmbeddingError(f"{path / MANIFEST}: field 'weights' must list the weight files' sha256")
-    for name in sorted(set(recorded) | set(actual)):
-        if recorded.get(name) != actual.get(name):
-            what = "missing" if name not in actual else "not in the manifest" if name not in recorded else "changed"
-            raise EmbeddingError(
-                f"{path / MANIFEST}: weight file {path / name} is {what} since fine-tuning "
-                f"(sha256 recorded {str(recorded.get(name))[:12]}, found {str(actual.get(name))[:12]}); "
-                "fine-tune again or restore the folder"
-            )
-    return meta
-
-
-def model_revision(directory: str | Path) -> str | None:
-    """A short id of a fine-tuned folder's weights (from its manifest), or ``None``.
-
-    Cheap (reads only ``meta.json``): the embedder appends it to its ``model_id`` so that the
-    embedding cache and index manifests tell two fine-tunes written to one path apart.
-    """
-    path = Path(directory) / MANIFEST
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-        if meta.get("kind") != KIND:
-            return None
-        weights = meta["weights"]
-        digest = hashlib.sha256(json.dumps(weights, sort_keys=True).encode()).hexdigest()
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return digest[:12]

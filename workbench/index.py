@@ -48,6 +48,15 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from workbench.errors import ItemIndexError
+from workbench.manifest import MANIFEST as MANIFEST  # re-exported: retrieve reads it from here
+from workbench.manifest import (
+    built_with,
+    mismatches,
+    read_manifest,
+    rebuild_hint,
+    write_atomic,
+    write_manifest,
+)
 from workbench.scored import ScoredItems
 
 #: Bump when the saved layout changes; older indexes then ask to be rebuilt.
@@ -70,10 +79,7 @@ EXACT_SUBSET_MAX = 20_000
 GPU_MAX_K = 2048
 SOURCE = "dense"
 
-MANIFEST = "meta.json"
 IDS_FILE = "ids.json"
-#: Manifest fields that must match what the caller expects when loading.
-CHECKED_FIELDS = ("model_id", "dimension", "metric", "catalog_hash", "text_template", "count")
 
 
 def choose_kind(n_items: int, kind: str = "auto") -> str:
@@ -250,23 +256,12 @@ class _BaseIndex:
     # manifest ---------------------------------------------------------
     @staticmethod
     def _read_manifest(directory: Path) -> dict[str, Any]:
-        path = directory / MANIFEST
         if not directory.is_dir():
             raise ItemIndexError(
                 f"index {directory}: directory not found; build it with: {rebuild_command(directory)}"
             )
-        if not path.exists():
-            raise ItemIndexError(
-                f"{path}: manifest missing; rebuild with: {rebuild_command(directory)}"
-            )
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ItemIndexError(f"{path}: unreadable manifest ({exc}); rebuild with: "
-                                 f"{rebuild_command(directory)}") from None
-        if not isinstance(meta, dict):
-            raise ItemIndexError(f"{path}: manifest must be a JSON object")
-        return meta
+        return read_manifest(directory, error=ItemIndexError, what="index",
+                             fix=rebuild_hint(rebuild_command(directory)))
 
     @staticmethod
     def check_manifest(directory: Path, meta: Mapping[str, Any], expect: Mapping[str, Any] | None,
@@ -278,22 +273,15 @@ class _BaseIndex:
             problems.append(f"schema_version: index has {version!r}, this code reads {SCHEMA_VERSION}")
         if meta.get("kind") not in kind_family:
             problems.append(f"kind: index has {meta.get('kind')!r}, expected one of {kind_family}")
-        for key, want in (expect or {}).items():
-            have = meta.get(key)
-            if have != want:
-                problems.append(f"{key}: index has {_short(have)}, expected {_short(want)}")
+        problems += mismatches(meta, expect, "index")
         if problems:
             fix = rebuild_command(directory, {**meta, **(expect or {})})
-            raise ItemIndexError(
-                f"index {directory} does not match: " + "; ".join(problems)
-                + f". Rebuild it with: {fix}"
-            )
+            raise ItemIndexError(built_with(f"index {directory}", problems, fix))
 
     def _write_common(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        _atomic_write(directory / IDS_FILE, json.dumps(list(self._ids), ensure_ascii=False).encode())
-        meta = {**self.meta, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        _atomic_write(directory / MANIFEST, json.dumps(meta, indent=2, ensure_ascii=False).encode())
+        write_atomic(directory / IDS_FILE, json.dumps(list(self._ids), ensure_ascii=False).encode())
+        write_manifest(directory, {**self.meta, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 
     @staticmethod
     def _read_ids(directory: Path, meta: Mapping[str, Any]) -> list[str]:
@@ -309,20 +297,6 @@ class _BaseIndex:
                 f"says {meta.get('count')}; rebuild with: {rebuild_command(directory, meta)}"
             )
         return [str(i) for i in ids]
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "...'"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _check_build_inputs(vectors: np.ndarray, ids: Sequence[str]) -> np.ndarray:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from workbench.config import PROJECT_ROOT, Settings
+from workbench.manifest import peek_manifest
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,13 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_search)
 
 
-def _manifest(index_dir: Path) -> dict:
-    try:
-        return json.loads((index_dir / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def _search(args: argparse.Namespace) -> int:
     from workbench.catalog import load_catalog
     from workbench.embed import load_embedder
@@ -44,7 +38,7 @@ def _search(args: argparse.Namespace) -> int:
         raise WorkbenchError(f"search: -k must be 1-1000, got {args.k}")
     s = Settings.from_env()
     index_dir = Path(args.index or s.index_dir)
-    meta = _manifest(index_dir)
+    meta = peek_manifest(index_dir) or {}  # a broken manifest: open_retriever says so below
     catalog_path = args.catalog
     columns = args.columns
     if catalog_path is None:

@@ -251,15 +251,6 @@ def triplet_rows(records: Iterable[FeedbackRecord], catalog: Catalog) -> tuple[l
 # datasets
 
 
-def records_dataset(records: Sequence[FeedbackRecord]) -> datasets.Dataset:
-    """One row per record, with :data:`FEEDBACK_FEATURES`."""
-    import datasets
-
-    from workbench.feedback.record import FEEDBACK_FEATURES
-
-    return datasets.Dataset.from_list([r.to_dict() for r in records], features=FEEDBACK_FEATURES)
-
-
 def training_features(fmt: str) -> datasets.Features:
     """The declared features of a training export (``sft``, ``dpo`` or ``triplets``)."""
     from datasets import Features, List, Value

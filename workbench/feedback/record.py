@@ -6,9 +6,16 @@ its per-source scores, the catalogue hash and index id) and what they said
 about it (per-item like / dislike / not seen / rating 1-5, per-reply like /
 dislike, a free-text comment).
 
+The record is declared once: each dataclass field carries a :class:`Column` (its
+stored type, its length limit, whether a stored record must have it). The
+``datasets`` features, :meth:`FeedbackRecord.to_dict`, :meth:`FeedbackRecord.from_dict`
+and the type and limit checks are all derived from those declarations.
+
 The dict form (:meth:`FeedbackRecord.to_dict`) is the one representation used
 everywhere: it is a line of a JSONL shard, a row of every raw export, and it
-matches :data:`FEEDBACK_FEATURES` field for field.
+matches :data:`FEEDBACK_FEATURES` field for field. Schema version 2 added
+``project`` and ``task_id`` (an annotation project and its task); version-1
+records read with both empty.
 
 It knows records and their limits; it does not know files, the Hub or gradio.
 ``FEEDBACK_FEATURES`` is built on first access so that importing this module
@@ -17,6 +24,7 @@ does not import ``datasets``.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import unicodedata
@@ -46,8 +54,8 @@ if TYPE_CHECKING:
 
     from workbench.catalog import Catalog
 
-#: Bumped whenever a field is added, removed or changes meaning.
-SCHEMA_VERSION = 1
+#: Bumped whenever a field is added, removed or changes meaning. 2: ``project``, ``task_id``.
+SCHEMA_VERSION = 2
 
 RATING_MIN, RATING_MAX = 1, 5
 
@@ -56,41 +64,48 @@ REPLY_LABELS = ("like", "dislike")
 ROLES = ("user", "assistant", "system")
 
 
-def _build_features() -> datasets.Features:
-    from datasets import Features, List, Value
+@dataclass(frozen=True)
+class Column:
+    """How one record field is stored and checked.
 
-    return Features(
-        {
-            "record_id": Value("string"),
-            "created_at": Value("string"),
-            "annotator": Value("string"),
-            "session_id": Value("string"),
-            "turn_index": Value("int64"),
-            "conversation": List({"role": Value("string"), "text": Value("string")}),
-            "user_message": Value("string"),
-            "reply": Value("string"),
-            "generator_backend": Value("string"),
-            "generator_model": Value("string"),
-            "slate": List(
-                {
-                    "item_id": Value("string"),
-                    "title": Value("string"),
-                    "rank": Value("int64"),
-                    "score": Value("float64"),
-                    "sources": List({"source": Value("string"), "score": Value("float64")}),
-                    "label": Value("string"),
-                    "rating": Value("int64"),
-                    "reason": Value("string"),
-                }
-            ),
-            "reply_label": Value("string"),
-            "comment": Value("string"),
-            "app_version": Value("string"),
-            "catalog_hash": Value("string"),
-            "index_id": Value("string"),
-            "schema_version": Value("int64"),
-        }
-    )
+    ``kind`` is its stored type: ``text``, ``int``, ``float``, ``label`` (text or null),
+    ``rating`` (integer or null), ``sources``, ``turns`` or ``slate``. ``limit`` is the most
+    characters a text may have (``0``: not checked here); ``nonempty`` texts must not be blank;
+    a ``stored`` field must be present in every stored record (the others have defaults).
+    """
+
+    kind: str
+    limit: int = 0
+    nonempty: bool = False
+    stored: bool = False
+
+
+def _col(kind: str, limit: int = 0, *, nonempty: bool = False, stored: bool = False, **kw: Any) -> Any:
+    """A dataclass field declaring its :class:`Column`."""
+    return field(metadata={"column": Column(kind, limit, nonempty, stored)}, **kw)
+
+
+@functools.cache
+def columns(cls: type) -> tuple[tuple[str, Column], ...]:
+    """``(name, Column)`` of every field of a record class, in declaration (= stored) order."""
+    return tuple((f.name, f.metadata["column"]) for f in fields(cls))
+
+
+def _features_of(cls: type) -> dict[str, Any]:
+    from datasets import List, Value
+
+    kinds = {"text": Value("string"), "label": Value("string"), "int": Value("int64"),
+             "rating": Value("int64"), "float": Value("float64"),
+             "sources": List({"source": Value("string"), "score": Value("float64")}),
+             "turns": List({"role": Value("string"), "text": Value("string")})}
+    return {name: List(_features_of(ItemJudgement)) if col.kind == "slate" else kinds[col.kind]
+            for name, col in columns(cls)}
+
+
+def _build_features() -> datasets.Features:
+    from datasets import Features
+
+    return Features(_features_of(FeedbackRecord))
 
 
 _FEATURES: datasets.Features | None = None
@@ -118,14 +133,14 @@ class ItemJudgement:
     ``reason`` is the explanation shown beside the item, if any.
     """
 
-    item_id: str
-    title: str
-    rank: int
-    score: float
-    sources: Mapping[str, float] = field(default_factory=dict)
-    label: str | None = None
-    rating: int | None = None
-    reason: str = ""
+    item_id: str = _col("text", MAX_ID_CHARS, nonempty=True, stored=True)
+    title: str = _col("text", MAX_TITLE_CHARS, nonempty=True, stored=True)
+    rank: int = _col("int", stored=True)
+    score: float = _col("float", stored=True)
+    sources: Mapping[str, float] = _col("sources", default_factory=dict)
+    label: str | None = _col("label", default=None)
+    rating: int | None = _col("rating", default=None)
+    reason: str = _col("text", MAX_TEXT_CHARS, default="")
 
     def __post_init__(self) -> None:
         # numpy scalars from the scorers become plain Python numbers (JSON-ready, exact).
@@ -142,16 +157,9 @@ class ItemJudgement:
         return self.label is not None or self.rating is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "item_id": self.item_id,
-            "title": self.title,
-            "rank": self.rank,
-            "score": self.score,
-            "sources": [{"source": k, "score": v} for k, v in self.sources.items()],
-            "label": self.label,
-            "rating": self.rating,
-            "reason": self.reason,
-        }
+        out = {name: getattr(self, name) for name, _ in columns(ItemJudgement)}
+        out["sources"] = [{"source": k, "score": v} for k, v in self.sources.items()]
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,23 +170,26 @@ class FeedbackRecord:
     ``user_message`` and ``reply`` are this turn. ``created_at`` is UTC ISO-8601.
     """
 
-    record_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    created_at: str = field(default_factory=lambda: utc_now())
-    annotator: str
-    session_id: str
-    turn_index: int
-    conversation: Sequence[Mapping[str, str]] = ()
-    user_message: str
-    reply: str
-    generator_backend: str
-    generator_model: str = ""
-    slate: Sequence[ItemJudgement] = ()
-    reply_label: str | None = None
-    comment: str = ""
-    app_version: str = __version__
-    catalog_hash: str = ""
-    index_id: str = ""
-    schema_version: int = SCHEMA_VERSION
+    record_id: str = _col("text", stored=True, default_factory=lambda: str(uuid.uuid4()))
+    created_at: str = _col("text", stored=True, default_factory=lambda: utc_now())
+    annotator: str = _col("text", MAX_ID_CHARS, nonempty=True, stored=True)
+    session_id: str = _col("text", MAX_ID_CHARS, nonempty=True, stored=True)
+    turn_index: int = _col("int", stored=True)
+    conversation: Sequence[Mapping[str, str]] = _col("turns", default=())
+    user_message: str = _col("text", MAX_MESSAGE_CHARS, nonempty=True, stored=True)
+    reply: str = _col("text", MAX_TEXT_CHARS, nonempty=True, stored=True)
+    generator_backend: str = _col("text", MAX_ID_CHARS, nonempty=True, stored=True)
+    generator_model: str = _col("text", MAX_ID_CHARS, default="")
+    slate: Sequence[ItemJudgement] = _col("slate", default=())
+    reply_label: str | None = _col("label", default=None)
+    comment: str = _col("text", MAX_COMMENT_CHARS, default="")
+    app_version: str = _col("text", MAX_ID_CHARS, default=__version__)
+    catalog_hash: str = _col("text", MAX_ID_CHARS, default="")
+    index_id: str = _col("text", MAX_ID_CHARS, default="")
+    #: The annotation project and its task this judgement belongs to (schema 2; empty outside one).
+    project: str = _col("text", MAX_ID_CHARS, default="")
+    task_id: str = _col("text", MAX_ID_CHARS, default="")
+    schema_version: int = _col("int", default=SCHEMA_VERSION)
 
     def __post_init__(self) -> None:
         # Freeze the containers so that equality and the stored form never drift.
@@ -190,25 +201,10 @@ class FeedbackRecord:
     # dict form --------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The plain, JSON-ready form matching :data:`FEEDBACK_FEATURES` (same keys, same order)."""
-        return {
-            "record_id": self.record_id,
-            "created_at": self.created_at,
-            "annotator": self.annotator,
-            "session_id": self.session_id,
-            "turn_index": self.turn_index,
-            "conversation": [dict(t) for t in self.conversation],
-            "user_message": self.user_message,
-            "reply": self.reply,
-            "generator_backend": self.generator_backend,
-            "generator_model": self.generator_model,
-            "slate": [j.to_dict() for j in self.slate],
-            "reply_label": self.reply_label,
-            "comment": self.comment,
-            "app_version": self.app_version,
-            "catalog_hash": self.catalog_hash,
-            "index_id": self.index_id,
-            "schema_version": self.schema_version,
-        }
+        out = {name: getattr(self, name) for name, _ in columns(FeedbackRecord)}
+        out["conversation"] = [dict(t) for t in self.conversation]
+        out["slate"] = [j.to_dict() for j in self.slate]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "record") -> FeedbackRecord:
@@ -234,9 +230,9 @@ class FeedbackRecord:
                 f"{where}: schema_version {version} is newer than this workbench understands "
                 f"({SCHEMA_VERSION}); upgrade the workbench to read it"
             )
-        for name in ("record_id", "created_at", "annotator", "session_id", "turn_index",
-                     "user_message", "reply", "generator_backend"):
-            if name not in data:
+        cols = columns(cls)
+        for name, col in cols:
+            if col.stored and name not in data:
                 raise FeedbackError(f"{where}: missing field {name!r}")
         conversation = data.get("conversation") or []
         if not isinstance(conversation, list):
@@ -245,25 +241,15 @@ class FeedbackRecord:
         if not isinstance(slate_rows, list):
             raise FeedbackError(f"{where}: field 'slate' must be a list")
         slate = [_judgement_from_dict(row, f"{where}: slate[{i}]") for i, row in enumerate(slate_rows)]
-        values = {
-            "record_id": data["record_id"],
-            "created_at": data["created_at"],
-            "annotator": data["annotator"],
-            "session_id": data["session_id"],
-            "turn_index": data["turn_index"],
-            "conversation": [_turn_dict(t, i, where) for i, t in enumerate(conversation)],
-            "user_message": data["user_message"],
-            "reply": data["reply"],
-            "generator_backend": data["generator_backend"],
-            "generator_model": data.get("generator_model") or "",
-            "slate": slate,
-            "reply_label": data.get("reply_label"),
-            "comment": data.get("comment") or "",
-            "app_version": data.get("app_version") or "",
-            "catalog_hash": data.get("catalog_hash") or "",
-            "index_id": data.get("index_id") or "",
-            "schema_version": version,
+        values = {  # absent optional fields (older schemas, sparse rows) take their empty value
+            name: data[name] if col.stored else data.get(name) if col.kind == "label" else data.get(name) or ""
+            for name, col in cols if col.kind == "text" or col.kind == "label" or col.stored
         }
+        values.update(
+            conversation=[_turn_dict(t, i, where) for i, t in enumerate(conversation)],
+            slate=slate,
+            schema_version=version,
+        )
         record = cls(**values)
         _check_types(record, where)
         return record
@@ -304,6 +290,8 @@ def make_record(
     comment: str = "",
     catalog_hash: str = "",
     index_id: str = "",
+    project: str = "",
+    task_id: str = "",
     catalog: Catalog | None = None,
 ) -> FeedbackRecord:
     """Build and validate a record for one turn.
@@ -318,6 +306,7 @@ def make_record(
             (and optionally ``reason``).
         judgements: ``item_id -> {"label": ..., "rating": ...}`` for the items judged; every key
             must be an item of the slate.
+        project, task_id: the annotation project and task the turn was judged for (empty outside one).
         catalog: when given, every item id must exist in it.
 
     Raises:
@@ -367,6 +356,8 @@ def make_record(
         comment=comment or "",
         catalog_hash=catalog_hash or "",
         index_id=index_id or "",
+        project=project or "",
+        task_id=task_id or "",
     )
     validate_record(record, catalog)
     return record
@@ -381,24 +372,20 @@ def validate_record(record: FeedbackRecord, catalog: Catalog | None = None) -> N
     if not isinstance(record, FeedbackRecord):
         raise FeedbackError(f"expected a FeedbackRecord, got {type(record).__name__}")
     _check_types(record, "record")
-    _check_annotator(record.annotator)
-    _check_text("session_id", record.session_id, MAX_ID_CHARS, required=True)
-    if not 0 <= record.turn_index <= MAX_TURN_INDEX:
-        raise FeedbackError(f"field 'turn_index': must be 0-{MAX_TURN_INDEX}, got {record.turn_index}")
-    if len(record.conversation) > MAX_CONVERSATION_TURNS:
-        raise FeedbackError(
-            f"field 'conversation': {len(record.conversation)} turns (limit {MAX_CONVERSATION_TURNS})"
-        )
-    for i, turn in enumerate(record.conversation):
-        _check_text(f"conversation[{i}].text", turn["text"], MAX_TEXT_CHARS)
-    _check_text("user_message", record.user_message, MAX_MESSAGE_CHARS, required=True)
-    _check_text("reply", record.reply, MAX_TEXT_CHARS, required=True)
-    _check_text("generator_backend", record.generator_backend, MAX_ID_CHARS, required=True)
-    _check_text("generator_model", record.generator_model, MAX_ID_CHARS)
-    _check_text("comment", record.comment, MAX_COMMENT_CHARS)
-    _check_text("app_version", record.app_version, MAX_ID_CHARS)
-    _check_text("catalog_hash", record.catalog_hash, MAX_ID_CHARS)
-    _check_text("index_id", record.index_id, MAX_ID_CHARS)
+    for name, col in columns(FeedbackRecord):
+        if name == "annotator":
+            _check_annotator(record.annotator)
+        elif col.kind == "text" and col.limit:
+            _check_text(name, getattr(record, name), col.limit, required=col.nonempty)
+        elif name == "turn_index" and not 0 <= record.turn_index <= MAX_TURN_INDEX:
+            raise FeedbackError(f"field 'turn_index': must be 0-{MAX_TURN_INDEX}, got {record.turn_index}")
+        elif col.kind == "turns":
+            if len(record.conversation) > MAX_CONVERSATION_TURNS:
+                raise FeedbackError(
+                    f"field 'conversation': {len(record.conversation)} turns (limit {MAX_CONVERSATION_TURNS})"
+                )
+            for i, turn in enumerate(record.conversation):
+                _check_text(f"conversation[{i}].text", turn["text"], MAX_TEXT_CHARS)
     if record.reply_label is not None and record.reply_label not in REPLY_LABELS:
         raise FeedbackError(
             f"field 'reply_label': must be one of {', '.join(REPLY_LABELS)} or empty, got {record.reply_label!r}"
@@ -409,9 +396,9 @@ def validate_record(record: FeedbackRecord, catalog: Catalog | None = None) -> N
     seen_ranks: set[int] = set()
     for i, j in enumerate(record.slate):
         where = f"slate[{i}]"
-        _check_text(f"{where}.item_id", j.item_id, MAX_ID_CHARS, required=True)
-        _check_text(f"{where}.title", j.title, MAX_TITLE_CHARS, required=True)
-        _check_text(f"{where}.reason", j.reason, MAX_TEXT_CHARS)
+        for name, col in columns(ItemJudgement):
+            if col.kind == "text" and col.limit:
+                _check_text(f"{where}.{name}", getattr(j, name), col.limit, required=col.nonempty)
         if j.item_id in seen_ids:
             raise FeedbackError(f"field '{where}.item_id': item {j.item_id!r} appears twice in the slate")
         seen_ids.add(j.item_id)
@@ -505,35 +492,36 @@ def _check_annotator(name: str) -> None:
             )
 
 
+#: What each scalar kind of :class:`Column` accepts, and how its error names the type.
+_SCALAR_CHECKS: dict[str, tuple[Any, str]] = {
+    "text": (lambda v: isinstance(v, str), "text"),
+    "label": (lambda v: v is None or isinstance(v, str), "text or null"),
+    "int": (lambda v: _is_int(v), "an integer"),
+    "rating": (lambda v: v is None or _is_int(v), "an integer or null"),
+    "float": (lambda v: _is_number(v), "a number"),
+}
+#: Kinds checked in this order (text first), so the first error reported stays the same.
+_CHECK_ORDER = ("text", "int", "float", "label", "rating")
+
+
+def _check_fields(obj: Any, where: str) -> None:
+    """Every scalar field of ``obj`` has the type its :class:`Column` declares."""
+    cols = columns(type(obj))
+    for kind in _CHECK_ORDER:
+        ok, what = _SCALAR_CHECKS[kind]
+        for name, col in cols:
+            if col.kind == kind and not ok(value := getattr(obj, name)):
+                raise FeedbackError(f"{where}: field {name!r} must be {what}, got {value!r}")
+
+
 def _check_types(record: FeedbackRecord, where: str) -> None:
     """Structural checks shared by reading and validating: every field has its declared type."""
-    for name in ("record_id", "created_at", "annotator", "session_id", "user_message", "reply",
-                 "generator_backend", "generator_model", "comment", "app_version", "catalog_hash",
-                 "index_id"):
-        value = getattr(record, name)
-        if not isinstance(value, str):
-            raise FeedbackError(f"{where}: field {name!r} must be text, got {value!r}")
-    if not _is_int(record.turn_index):
-        raise FeedbackError(f"{where}: field 'turn_index' must be an integer, got {record.turn_index!r}")
-    if not _is_int(record.schema_version):
-        raise FeedbackError(f"{where}: field 'schema_version' must be an integer, got {record.schema_version!r}")
-    if record.reply_label is not None and not isinstance(record.reply_label, str):
-        raise FeedbackError(f"{where}: field 'reply_label' must be text or null, got {record.reply_label!r}")
+    _check_fields(record, where)
     for i, j in enumerate(record.slate):
         at = f"{where}: slate[{i}]"
         if not isinstance(j, ItemJudgement):
             raise FeedbackError(f"{at}: expected an ItemJudgement, got {type(j).__name__}")
-        for name in ("item_id", "title", "reason"):
-            if not isinstance(getattr(j, name), str):
-                raise FeedbackError(f"{at}: field {name!r} must be text, got {getattr(j, name)!r}")
-        if not _is_int(j.rank):
-            raise FeedbackError(f"{at}: field 'rank' must be an integer, got {j.rank!r}")
-        if not _is_number(j.score):
-            raise FeedbackError(f"{at}: field 'score' must be a number, got {j.score!r}")
-        if j.label is not None and not isinstance(j.label, str):
-            raise FeedbackError(f"{at}: field 'label' must be text or null, got {j.label!r}")
-        if j.rating is not None and not _is_int(j.rating):
-            raise FeedbackError(f"{at}: field 'rating' must be an integer or null, got {j.rating!r}")
+        _check_fields(j, at)
         for key, value in j.sources.items():
             if not isinstance(key, str) or not _is_number(value):
                 raise FeedbackError(f"{at}: field 'sources' must map names to numbers, got {key!r}: {value!r}")
@@ -608,11 +596,12 @@ def _sources(value: Any, where: str) -> dict[str, float]:
 def _judgement_from_dict(row: Any, where: str) -> ItemJudgement:
     if not _is_mapping(row):
         raise FeedbackError(f"{where}: expected an object, got {type(row).__name__}")
-    unknown = set(row) - {"item_id", "title", "rank", "score", "sources", "label", "rating", "reason"}
+    cols = columns(ItemJudgement)
+    unknown = set(row) - {name for name, _ in cols}
     if unknown:
         raise FeedbackError(f"{where}: unknown field {sorted(unknown)[0]!r}")
-    for name in ("item_id", "title", "rank", "score"):
-        if name not in row:
+    for name, col in cols:
+        if col.stored and name not in row:
             raise FeedbackError(f"{where}: missing field {name!r}")
     return ItemJudgement(
         item_id=row["item_id"],
@@ -631,7 +620,7 @@ def _slate_entry(entry: Any, i: int) -> ItemJudgement:
     if isinstance(entry, ItemJudgement):
         return entry
     if isinstance(entry, Mapping):
-        extra = set(entry) - {"item_id", "title", "rank", "score", "sources", "reason", "label", "rating"}
+        extra = set(entry) - {name for name, _ in columns(ItemJudgement)}
         if extra:
             raise FeedbackError(f"{where}: unknown key {sorted(extra)[0]!r}")
         return _judgement_from_dict(dict(entry), where)

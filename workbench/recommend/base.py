@@ -15,7 +15,6 @@ FAISS, text, gradio or where the interactions came from.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -23,10 +22,12 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 
+from workbench import manifest
 from workbench.catalog import Catalog, Vocabulary
 from workbench.errors import RecommenderError
 from workbench.filters import ItemFilter
 from workbench.interactions import Interactions
+from workbench.manifest import MANIFEST, write_manifest
 from workbench.scored import ScoredItems
 
 #: A user's history: ``item_id -> value`` (positive liked, negative disliked) or liked ids.
@@ -34,8 +35,9 @@ History = Mapping[str, float] | Sequence[str]
 
 #: Version of the saved-model layout (``meta.json`` + ``arrays.npz``); bump on change.
 SCHEMA_VERSION = 1
-MANIFEST = "meta.json"
 ARRAYS = "arrays.npz"
+#: What to do about a saved model that does not load.
+REFIT = "refit and save the model"
 
 #: Largest ``k`` a caller may ask for (a named limit so errors can quote it).
 MAX_K = 1000
@@ -482,24 +484,32 @@ def write_model(
         "data_hash": data_hash,
         "arrays": sorted(arrays),
     }
-    tmp_meta = path / (MANIFEST + ".tmp")
-    tmp_meta.write_text(json.dumps(meta, indent=2, sort_keys=True))
-    tmp_meta.replace(path / MANIFEST)
+    write_manifest(path, meta, sort_keys=True)
     return path
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any]:
-    path = Path(directory) / MANIFEST
-    if not path.exists():
-        raise RecommenderError(f"{path}: no saved model here (missing {MANIFEST}); fit and save one first")
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise RecommenderError(f"{path}: invalid JSON at line {exc.lineno} ({exc.msg})") from None
-    for key in ("kind", "schema_version", "params", "item_count", "data_hash"):
-        if key not in meta:
-            raise RecommenderError(f"{path}: manifest field {key!r} is missing; refit and save the model")
-    return meta
+    """The manifest of a saved model, with the fields every scorer's manifest has."""
+    return manifest.read_manifest(
+        directory, error=RecommenderError, fix=REFIT, what="saved model",
+        required=("kind", "schema_version", "params", "item_count", "data_hash"),
+    )
+
+
+def load_by_kind(
+    directory: str | Path,
+    classes: Mapping[str, type[MatrixScorer]],
+    *,
+    catalog: Catalog | None = None,
+    interactions: Interactions | None = None,
+) -> MatrixScorer:
+    """Load the model in ``directory`` with the class of ``classes`` its manifest's ``kind`` names."""
+    kind = read_manifest(directory)["kind"]
+    if kind not in classes:
+        raise RecommenderError(
+            f"{manifest.manifest_path(directory)}: unknown model kind {kind!r}; known: {sorted(classes)}"
+        )
+    return classes[kind].load(directory, catalog=catalog, interactions=interactions)
 
 
 def read_model(
@@ -514,7 +524,7 @@ def read_model(
     if meta["schema_version"] != SCHEMA_VERSION:
         raise RecommenderError(
             f"{where}: schema version {meta['schema_version']} but this code reads {SCHEMA_VERSION}; "
-            "refit and save the model"
+            f"{REFIT}"
         )
     if interactions is not None:
         expected = interactions_hash(interactions)

@@ -23,17 +23,28 @@ import scipy.sparse as sp
 from workbench.catalog import Catalog, Vocabulary
 from workbench.errors import RecommenderError
 from workbench.interactions import Interactions
+from workbench.manifest import manifest_path
+from workbench.recommend.als import ALSScorer
 from workbench.recommend.base import (
     MatrixScorer,
     interaction_matrix,
     interactions_hash,
+    load_by_kind,
     read_model,
     row_zscore,
     value_scale,
     write_model,
 )
+from workbench.recommend.content import ContentScorer
+from workbench.recommend.ease import EASEScorer
+from workbench.recommend.knn import ItemKNNScorer
 from workbench.recommend.popularity import PopularityScorer
 from workbench.recommend.tuning import blend, grid_search, holdout_split
+
+#: The scorers a saved hybrid's sources may be (each loads from its own sub-directory).
+COMPONENT_CLASSES: tuple[type[MatrixScorer], ...] = (
+    PopularityScorer, ItemKNNScorer, EASEScorer, ALSScorer, ContentScorer,
+)
 
 #: Default weight grid searched for each non-anchor source when tuning.
 DEFAULT_GRID: dict[str, tuple[float, ...]] = {
@@ -271,12 +282,11 @@ class HybridScorer(MatrixScorer):
     @classmethod
     def load(cls, directory: str | Path, *, catalog: Catalog | None = None,
              interactions: Interactions | None = None) -> HybridScorer:
-        from workbench.recommend.persist import load_scorer
-
         meta, arrays = read_model(directory, cls.kind, interactions)
+        classes = {c.kind: c for c in COMPONENT_CLASSES}
         comps = {}
         for name, kind in meta["params"]["components"].items():
-            comp = load_scorer(Path(directory) / name, catalog=catalog)
+            comp = load_by_kind(Path(directory) / name, classes, catalog=catalog)
             if comp.kind != kind:
                 raise RecommenderError(
                     f"{Path(directory) / name}: holds a {comp.kind!r} model, manifest says {kind!r}"
@@ -291,7 +301,7 @@ class HybridScorer(MatrixScorer):
         obj._set_universe(arrays["item_ids"].tolist())
         if len(obj.vocabulary) != meta["item_count"]:
             raise RecommenderError(
-                f"{Path(directory) / 'meta.json'}: item_count {meta['item_count']} but the sources "
+                f"{manifest_path(directory)}: item_count {meta['item_count']} but the sources "
                 f"cover {len(obj.vocabulary)} items; save the model again"
             )
         return obj

@@ -8,30 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.catalog import Catalog
-from workbench.errors import RecommenderError
 from workbench.interactions import Interactions
-from workbench.recommend.base import MatrixScorer, read_manifest
+from workbench.recommend.base import MatrixScorer, load_by_kind
+from workbench.recommend.hybrid import COMPONENT_CLASSES, HybridScorer
 
 
 def scorer_classes() -> dict[str, type[MatrixScorer]]:
-    from workbench.recommend.als import ALSScorer
-    from workbench.recommend.content import ContentScorer
-    from workbench.recommend.ease import EASEScorer
-    from workbench.recommend.hybrid import HybridScorer
-    from workbench.recommend.knn import ItemKNNScorer
-    from workbench.recommend.popularity import PopularityScorer
-
-    classes = (PopularityScorer, ItemKNNScorer, EASEScorer, ALSScorer, ContentScorer, HybridScorer)
-    return {cls.kind: cls for cls in classes}
+    """Every saveable scorer class by its ``kind``."""
+    return {cls.kind: cls for cls in (*COMPONENT_CLASSES, HybridScorer)}
 
 
 def load_scorer(directory: str | Path, *, catalog: Catalog | None = None,
                 interactions: Interactions | None = None) -> MatrixScorer:
     """Load whatever scorer ``directory`` holds (its manifest names the kind)."""
-    kind = read_manifest(directory)["kind"]
-    classes = scorer_classes()
-    if kind not in classes:
-        raise RecommenderError(
-            f"{Path(directory) / 'meta.json'}: unknown model kind {kind!r}; known: {sorted(classes)}"
-        )
-    return classes[kind].load(directory, catalog=catalog, interactions=interactions)
+    return load_by_kind(directory, scorer_classes(), catalog=catalog, interactions=interactions)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from workbench.evaluate.metrics import ranking_metrics, top_k_matrix
+from workbench.metrics import ranking_metrics, top_k_matrix
 
 #: Items per user (the anchor source's best) among which blend weights are compared.
 TUNING_CANDIDATES = 200

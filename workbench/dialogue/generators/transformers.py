@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import os
 import queue
@@ -36,9 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.device import resolve_device
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.prompts import build_messages, reply_prefix
 from workbench.errors import GenerationError
+from workbench.manifest import mismatches, peek_manifest, write_manifest
 
 log = logging.getLogger(__name__)
 
@@ -92,27 +93,8 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` picks cuda, then mps, then cpu; other values pass through."""
-    if device != "auto":
-        return device
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return "cpu"
-
-
 def _is_local(model: str) -> bool:
     return Path(model).expanduser().exists()
-
-
-def default_model_available() -> bool:
-    """Whether the default model can be loaded without the network."""
-    return find_bundled_gguf() is not None
 
 
 class TransformersGenerator:
@@ -386,12 +368,9 @@ def _cache_kwarg() -> str:
 
 
 def _cache_valid(target: Path, bundled: BundledGGUF) -> bool:
-    meta_path = target / "meta.json"
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError):
-        return False
-    return meta.get("schema") == CACHE_SCHEMA and meta.get("gguf_sha256") == bundled.sha256
+    """Whether ``target`` holds weights converted from this very GGUF (an unreadable manifest: no)."""
+    meta = peek_manifest(target)
+    return meta is not None and not mismatches(meta, {"schema": CACHE_SCHEMA, "gguf_sha256": bundled.sha256}, "cache")
 
 
 def _save_converted(model: Any, tokenizer: Any, target: Path, bundled: BundledGGUF) -> None:
@@ -414,6 +393,6 @@ def _save_converted(model: Any, tokenizer: Any, target: Path, bundled: BundledGG
         "distribution": f"{BUNDLE_DISTRIBUTION}=={bundled.version}",
         "transformers": transformers.__version__,
     }
-    (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    write_manifest(tmp, meta)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
