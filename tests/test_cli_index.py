@@ -86,3 +86,14 @@ def test_index_build_with_infinite_mentions_is_an_error_line(tmp_path, monkeypat
     path.write_text("item_id,title,mentions\n1,Up,4\n2,Heat,inf\n", encoding="utf-8")
     assert main(["index", "build", "--catalog", str(path), "--out", str(tmp_path / "x"), "--model", "hash-8"]) == 2
     assert f"error: {path}: line 3: field 'mentions' (mentions) must be a finite number" in capsys.readouterr().err
+
+
+def test_search_with_a_mistyped_index_stops_with_the_build_command(tmp_path, capsys):
+    from workbench.cli import main
+
+    missing = tmp_path / "defualt"
+    assert main(["search", "space opera", "--index", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"no index at {missing} (folder not found)" in err
+    assert "python -m workbench index build" in err
+    assert not missing.exists()

@@ -33,11 +33,13 @@ def _search(args: argparse.Namespace) -> int:
     from workbench.embed import load_embedder
     from workbench.errors import WorkbenchError
     from workbench.retrieve import open_retriever
+    from workbench.services import require_saved_index
 
     if not 1 <= args.k <= 1000:
         raise WorkbenchError(f"search: -k must be 1-1000, got {args.k}")
     s = Settings.from_env()
     index_dir = Path(args.index or s.index_dir)
+    require_saved_index(s, index_dir)  # a mistyped --index stops here instead of encoding the catalogue
     meta = peek_manifest(index_dir) or {}  # a broken manifest: open_retriever says so below
     catalog_path = args.catalog
     columns = args.columns
