@@ -10,24 +10,17 @@ from __future__ import annotations
 import pytest
 from ui_support import make_services
 
+from workbench.annotate.identity import resolve_annotator
+from workbench.annotate.judgements import UnsavedJudgements, autosave, autosave_on_close, save_pending
+from workbench.annotate.session import CardJudgement
+from workbench.annotate.turns import TurnPrefs, clear_conversation, new_session, stream_turn, undo_turn
 from workbench.errors import ConfigError, FeedbackError, WorkbenchError
-from workbench.ui.app import save_clicked
-from workbench.ui.chat_panel import (
-    _Unsaved,
-    autosave,
-    clear_conversation,
-    exchange_for_message,
-    like_reply,
-    new_session,
-    stream_turn,
-    sync_judgements,
-    undo_turn,
-)
-from workbench.ui.feedback_panel import autosave_on_close, resolve_annotator, save_pending
+from workbench.limits import MAX_SLATE
+from workbench.ui.chat_panel import exchange_for_message, like_reply
+from workbench.ui.feedback_panel import save_clicked
 from workbench.ui.format import turns_to_messages
-from workbench.ui.session import CardJudgement
-from workbench.ui.settings_panel import MAX_SLATE, TurnPrefs, parse_prefs
-from workbench.ui.slate import parse_cards, parse_slate_values, render_slate
+from workbench.ui.settings_panel import parse_prefs
+from workbench.ui.slate import parse_cards, parse_slate_values, render_slate, sync_judgements
 
 
 @pytest.fixture
@@ -217,7 +210,7 @@ def test_next_message_without_identity_warns_and_keeps_judgements(services):
     session = new_session(services)
     run(services, session, "Toy Story")
     sync_judgements(session, slate_values(cards=[("dislike", None)]))
-    with pytest.raises(_Unsaved, match="1 judgement not saved"):
+    with pytest.raises(UnsavedJudgements, match="1 judgement not saved"):
         autosave(services, session, "")
     run(services, session, "Heat")  # a new slate replaces the old one on screen
     assert session.pending_count == 1
