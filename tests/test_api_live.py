@@ -96,7 +96,7 @@ def test_errors_come_back_as_messages(live):
     with pytest.raises(Exception, match="type a message first"):
         c.predict("   ", "", api_name="/chat")
     out = c.predict("Heat", "", api_name="/chat")
-    with pytest.raises(Exception, match="label: must be one of"):
+    with pytest.raises(Exception, match="label.*must be one of like, dislike, not_seen"):
         c.predict(out["session_id"], 0, "bob", {out["items"][0]["item_id"]: {"label": "love"}}, "", "",
                   api_name="/feedback")
     with pytest.raises(Exception, match="unknown or expired"):

@@ -1,10 +1,11 @@
 """Layering: gradio only in workbench/ui; imports point one way; imports have no side effects.
 
-Guards the house rules: ui -> services -> core (no core module imports gradio); the
-first-party import graph (function bodies and relative imports included) has no cycle and
-no wrong-way edge (dialogue never imports evaluate, services or ui; recommend never imports
-evaluate); and importing any workbench module loads no model library, starts no thread and
-writes no file (construction happens in build_services, never at import).
+Guards the house rules: ui -> annotate -> services -> core (no module outside workbench/ui
+imports gradio; the API calls the annotate use cases, never a panel); the first-party import
+graph (function bodies and relative imports included) has no cycle and no wrong-way edge
+(dialogue never imports evaluate, services or ui; recommend never imports evaluate); and
+importing any workbench module loads no model library, starts no thread and writes no file
+(construction happens in build_services, never at import).
 """
 
 from __future__ import annotations
@@ -42,6 +43,35 @@ def test_only_workbench_ui_imports_gradio():
         if PACKAGE / "ui" not in path.parents
     ]
     assert not offenders, f"gradio imported outside workbench/ui: {offenders}"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_annotation_use_cases_are_gradio_free():
+    """Building and saving records lives in workbench/annotate, which the UI and the API both call."""
+    modules = sorted((PACKAGE / "annotate").rglob("*.py"))
+    assert modules, "workbench/annotate is missing"
+    offenders = [str(p.relative_to(PROJECT_ROOT)) for p in modules
+                 if {"gradio", "gradio_client"} & _imported_roots(p)
+                 or any(m.startswith("workbench.ui") for m in _imported_modules(p))]
+    assert not offenders, f"workbench/annotate imports gradio or the UI: {offenders}"
+
+
+def test_the_api_never_imports_a_panel():
+    panels = ("workbench.ui.chat_panel", "workbench.ui.feedback_panel", "workbench.ui.settings_panel",
+              "workbench.ui.slate", "workbench.ui.app")
+    imported = _imported_modules(PACKAGE / "ui" / "api.py")
+    assert not [m for m in imported if m.startswith(panels)], sorted(imported)
 
 
 def test_ui_modules_do_import_gradio_only_through_the_ui_package():

@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 from conftest import TINY_ITEMS
 
+from workbench.annotate.judgements import save_pending
+from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
 from workbench.catalog import Catalog
 from workbench.config import Settings
 from workbench.errors import ItemIndexError
 from workbench.interactions import Interactions
+from workbench.limits import MAX_SLATE
 from workbench.services import build_services, recommender_cache_dir, require_saved_index
-from workbench.ui.chat_panel import new_session, stream_turn, sync_judgements
-from workbench.ui.feedback_panel import save_pending
-from workbench.ui.settings_panel import MAX_SLATE, TurnPrefs
+from workbench.ui.slate import sync_judgements
 
 ROWS = [  # users who liked family films together, and crime films together
     (u, i, "liked", 1.0)

@@ -3,12 +3,15 @@
 API clients name their session explicitly (``session_id``; empty starts a new
 one and the reply says which), so a client that reconnects, or ``curl``, keeps
 its conversation. API sessions live in a bounded, expiring
-:class:`~workbench.ui.session.SessionRegistry`, separate from browser tabs.
+:class:`~workbench.annotate.session.SessionRegistry`, separate from browser tabs.
 
-``/chat`` runs the same turn as the chat panel (``engine.stream``) and returns
-the reply and the slate as JSON; ``/feedback`` writes one feedback record
-for a turn through the feedback store, immediately. Errors a caller can fix
-come back as a ``gradio_client`` ``AppError`` carrying the message.
+The endpoints call the same use cases as the Blocks UI (:mod:`workbench.annotate`),
+never a panel: ``/chat`` runs a turn (``stream_turn``) and returns the reply
+and the slate as JSON; ``/feedback`` writes one feedback record for a turn
+through the feedback store, immediately (``save_judgement``). This module parses
+and checks the JSON a client sends; the record's own checks (labels, ratings,
+items in the slate) are ``validate_record``'s. Errors a caller can fix come back
+as a ``gradio_client`` ``AppError`` carrying the message.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from typing import Any
 
 import gradio as gr
 
+from workbench.annotate.identity import resolve_annotator
+from workbench.annotate.judgements import save_judgement
+from workbench.annotate.session import CardJudgement, SessionRegistry, TurnJudgement
+from workbench.annotate.turns import TurnPrefs, check_message, new_session, stream_turn
 from workbench.errors import FeedbackError, WorkbenchError
 from workbench.services import Services
-from workbench.ui.chat_panel import check_message, new_session, stream_turn
-from workbench.ui.feedback_panel import make_turn_record, resolve_annotator
+from workbench.ui.boundary import as_app_error
 from workbench.ui.format import slate_to_json
-from workbench.ui.session import VERDICT_LABELS, CardJudgement, SessionRegistry, TurnJudgement
-from workbench.ui.settings_panel import TurnPrefs
 
 #: API sessions kept at once, and how long an idle one lives.
 MAX_API_SESSIONS = 2000
@@ -74,9 +78,7 @@ def _card(item_id: Any, value: Any) -> CardJudgement:
     unknown = set(value) - {"label", "rating"}
     if unknown:
         raise FeedbackError(f"{where}: unknown key {sorted(unknown)[0]!r} (allowed: label, rating)")
-    label = value.get("label") or None
-    if label is not None and label not in VERDICT_LABELS:
-        raise FeedbackError(f"{where}.label: must be one of {', '.join(VERDICT_LABELS)}, got {label!r}")
+    label = value.get("label") or None  # checked with the whole record by validate_record
     rating = value.get("rating")
     if rating in (None, "", 0):
         rating = None
@@ -109,9 +111,7 @@ def feedback_api(
     judgement = TurnJudgement(
         items=tuple((i, c) for i, c in items if not c.empty), reply=(reply_label or None), comment=comment or ""
     )
-    record = make_turn_record(services, exchange, judgement, who)
-    services.store.append(record)
-    session.mark_saved([(exchange, judgement)])
+    record = save_judgement(services, session, exchange, judgement, who)
     return {"saved": 1, "record_id": record.record_id, "session_id": session.session_id, "turn": exchange.index}
 
 
@@ -125,18 +125,6 @@ def status_api(services: Services) -> dict[str, Any]:
         "busy": services.busy,  # an LLM or the recommenders are still loading in the background
         "app_version": services.app_version,
     }
-
-
-def _as_app_error(fn: Any) -> Any:
-    """Turn a WorkbenchError into gr.Error (shown to clients as an AppError with the message)."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except WorkbenchError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-
-    return wrapper
 
 
 def register_api(services: Services, registry: SessionRegistry) -> None:
@@ -155,7 +143,7 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
             "directors", "cast", "rank", "score", "sources", "reason"}], "intent", "generator",
             "fell_back", "grounding_fixes", "notes"}
         """
-        return _as_app_error(chat_api)(services, registry, message, session_id, k)
+        return as_app_error(chat_api)(services, registry, message, session_id, k)
 
     def feedback(session_id: str, turn: int, annotator: str, judgements: dict | None = None,
                  reply_label: str = "", comment: str = "") -> dict:
@@ -172,8 +160,8 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
         Returns:
             {"saved": 1, "record_id", "session_id", "turn"}
         """
-        return _as_app_error(feedback_api)(services, registry, session_id, turn, annotator, judgements,
-                                           reply_label, comment)
+        return as_app_error(feedback_api)(services, registry, session_id, turn, annotator, judgements,
+                                          reply_label, comment)
 
     def status() -> dict:
         """Catalogue size, index id, generator and start-up status, app version."""

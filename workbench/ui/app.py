@@ -2,8 +2,9 @@
 
 Layout: a header with the status line; the chat panel beside the
 recommendation slate and its feedback bar; a collapsible settings panel; the
-named API endpoints (``/chat``, ``/feedback``, ``/status``). Each browser tab
-owns one :class:`~workbench.ui.session.ChatSession` in a ``gr.State``, so two
+named API endpoints (``/chat``, ``/feedback``, ``/status``). Each panel module
+builds its widgets and wires its own events; this module lays them out. Each browser tab
+owns one :class:`~workbench.annotate.session.ChatSession` in a ``gr.State``, so two
 users never see each other's turns, slates or judgements.
 
 :func:`launch_options` holds what Gradio 6 takes at ``launch()`` (theme, CSS,
@@ -18,20 +19,11 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.errors import WorkbenchError
+from workbench.annotate.judgements import autosave_on_close
 from workbench.services import Services
+from workbench.ui import chat_panel, feedback_panel, settings_panel
+from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
-from workbench.ui.chat_panel import build_chat_panel, ensure_session, sync_judgements, wire_chat
-from workbench.ui.feedback_panel import (
-    autosave_on_close,
-    build_feedback_bar,
-    pending_markdown,
-    resolve_annotator,
-    save_pending,
-)
-from workbench.ui.session import ChatSession
-from workbench.ui.settings_panel import build_settings_panel
-from workbench.ui.slate import build_slate, render_slate
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
 #: Turns (UI and /chat) that may run at once; more wait in the queue.
@@ -73,21 +65,16 @@ def header_html(services: Services) -> str:
     )
 
 
-def save_clicked(
-    services: Services, session: ChatSession | None, name: str, profile: Any, slate_values: list[Any]
-) -> tuple[ChatSession, str]:
-    """The Save button: sync the on-screen judgements, then write every pending one.
+def wire_status(services: Services, demo: gr.Blocks, generator_status: gr.Markdown) -> None:
+    """Refresh the status line on load and, while something loads in the background, every few seconds."""
+    timer = gr.Timer(STATUS_POLL_S, active=services.busy)
 
-    Returns the session and a confirmation; raises WorkbenchError (shown as a warning).
-    """
-    session = ensure_session(services, session)
-    sync_judgements(session, slate_values)
-    annotator = resolve_annotator(name, profile)
-    pending = session.pending_count
-    if not pending:
-        return session, "Nothing new to save."
-    saved = save_pending(services, session, annotator)
-    return session, f"Saved {pending} judgement{'s' if pending != 1 else ''} in {saved} record{'s' if saved != 1 else ''}."
+    def poll() -> tuple[str, Any]:
+        return services.status(), gr.Timer(active=services.busy)
+
+    timer.tick(poll, None, [generator_status, timer], queue=False, show_progress="hidden",
+               api_visibility="private")
+    demo.load(poll, None, [generator_status, timer], queue=False, api_visibility="private")
 
 
 def build_demo(services: Services) -> gr.Blocks:
@@ -104,59 +91,19 @@ def build_demo(services: Services) -> gr.Blocks:
                                        elem_classes=["wb-status"])
         with gr.Row(equal_height=False, elem_id="wb-main"):
             with gr.Column(scale=6, min_width=380, elem_id="wb-chat-col"):
-                chat = build_chat_panel()
+                chat = chat_panel.build_chat_panel()
             with gr.Column(scale=5, min_width=340, elem_id="wb-slate-col"):
-                slate = build_slate()
-                feedback = build_feedback_bar(services)
-        settings = build_settings_panel(services)
+                slate = slate_panel.build_slate()
+                feedback = feedback_panel.build_feedback_bar(services)
+        settings = settings_panel.build_settings_panel(services)
         with gr.Accordion("About this app and its API", open=False, elem_id="wb-about"):
             gr.Markdown(ABOUT)
 
-        wire_chat(services, state, chat, slate, settings, feedback)
-
-        def save(profile: gr.OAuthProfile | None, session: ChatSession | None, name: str, *values: Any):
-            try:
-                session, message = save_clicked(services, session, name, profile, list(values))
-            except WorkbenchError as exc:
-                gr.Warning(str(exc))
-                return session, pending_markdown(session if isinstance(session, ChatSession) else None)
-            gr.Info(message)
-            return session, pending_markdown(session)
-
-        feedback.save.click(save, [state, feedback.name, *slate.values], [state, feedback.status],
-                            api_visibility="private").then(
-            lambda s: render_slate(s, keep_values=True), [state], slate.outputs, queue=False,
-            api_visibility="private")
-
-        def count_pending(session: ChatSession | None, *values: Any) -> str:
-            if not isinstance(session, ChatSession):
-                return pending_markdown(None)
-            try:
-                sync_judgements(session, list(values))
-            except WorkbenchError:
-                pass  # shown when saving; the count is best effort
-            return pending_markdown(session)
-
-        for widget in slate.values:
-            widget.input(count_pending, [state, *slate.values], feedback.status, queue=False,
-                         show_progress="hidden", trigger_mode="always_last", api_visibility="private")
-
-        # Annotators type their name once per browser, not once per visit.
-        remembered = gr.BrowserState("", storage_key="chat-rec-workbench-annotator")
-        demo.load(lambda name: name or gr.skip(), remembered, feedback.name, queue=False,
-                  api_visibility="private")
-        feedback.name.change(lambda name: name, feedback.name, remembered, queue=False,
-                             api_visibility="private")
-
-        timer = gr.Timer(STATUS_POLL_S, active=services.busy)
-
-        def poll() -> tuple[str, Any]:
-            return services.status(), gr.Timer(active=services.busy)
-
-        timer.tick(poll, None, [generator_status, timer], queue=False, show_progress="hidden",
-                   api_visibility="private")
-        demo.load(poll, None, [generator_status, timer], queue=False, api_visibility="private")
-
+        slate_panel.wire(slate)
+        settings_panel.wire(services, settings)
+        chat_panel.wire(services, state, chat, slate, settings, feedback)
+        feedback_panel.wire(services, demo, state, feedback, slate)
+        wire_status(services, demo, generator_status)
         register_api(services, make_registry(services))
     demo.queue(default_concurrency_limit=TURN_CONCURRENCY, max_size=MAX_QUEUE)
     return demo

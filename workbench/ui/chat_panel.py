@@ -1,38 +1,39 @@
 """The chat panel: a streamed conversation with the engine, with retry, undo and clear.
 
-Handlers are plain functions of ``(services, session, parsed values)`` so that
-tests call them without a browser; :func:`wire_chat` binds them to the
-widgets. Each turn calls one core function, ``engine.stream``, and formats what
-it yields. A :class:`~workbench.errors.WorkbenchError` becomes a warning toast
-(never a traceback) and leaves the session as it was before the turn.
+The turn itself is a use case (:mod:`workbench.annotate.turns`); this module
+draws the widgets, formats the status line, maps a chat message to its turn,
+and :func:`wire` binds the events. A :class:`~workbench.errors.WorkbenchError`
+becomes a warning toast (:mod:`workbench.ui.boundary`, never a traceback) and
+leaves the session as it was before the turn.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
-from workbench.dialogue.types import TurnResult
+from workbench.annotate.identity import resolve_annotator
+from workbench.annotate.judgements import autosave
+from workbench.annotate.session import ChatSession, Exchange
+from workbench.annotate.turns import (
+    TurnPrefs,
+    check_message,
+    clear_conversation,
+    ensure_session,
+    stream_turn,
+    undo_turn,
+)
 from workbench.errors import WorkbenchError
 from workbench.limits import MAX_MESSAGE_CHARS
 from workbench.services import GeneratorChoice, Services
-from workbench.ui.feedback_panel import (
-    FeedbackBar,
-    pending_label,
-    pending_markdown,
-    resolve_annotator,
-    save_pending,
-)
+from workbench.ui.boundary import shows_errors
+from workbench.ui.feedback_panel import FeedbackBar, pending_markdown
 from workbench.ui.format import status_markdown, turns_to_messages
-from workbench.ui.session import ChatSession, Exchange, new_session_id
-from workbench.ui.settings_panel import SettingsPanel, TurnPrefs, parse_prefs
-from workbench.ui.slate import Slate, parse_slate_values, render_slate
-
-log = logging.getLogger(__name__)
+from workbench.ui.settings_panel import SettingsPanel, parse_prefs
+from workbench.ui.slate import Slate, render_slate, sync_judgements
 
 EXAMPLES = (
     "I loved Toy Story and Up, something for a family night?",
@@ -49,55 +50,7 @@ PLACEHOLDER = (
 
 
 # ---------------------------------------------------------------------------
-# plain handlers
-
-
-def new_session(services: Services, session_id: str | None = None) -> ChatSession:
-    sid = session_id or new_session_id()
-    return ChatSession(services.engine.new_state(sid), sid)
-
-
-def ensure_session(services: Services, session: ChatSession | None) -> ChatSession:
-    return session if isinstance(session, ChatSession) else new_session(services)
-
-
-def check_message(message: str | None) -> str:
-    text = (message or "").strip()
-    if not text:
-        raise WorkbenchError("type a message first")
-    if len(text) > MAX_MESSAGE_CHARS:
-        raise WorkbenchError(f"message has {len(text)} characters (limit {MAX_MESSAGE_CHARS})")
-    return text
-
-
-def stream_turn(
-    services: Services, session: ChatSession, message: str, prefs: TurnPrefs
-) -> Iterator[tuple[Exchange, GeneratorChoice]]:
-    """Run one engine turn into a new exchange, yielding after every streamed piece.
-
-    On a :class:`WorkbenchError` the exchange is removed again (the engine only
-    commits a completed turn) and the error propagates.
-    """
-    choice = services.generators.choose(prefs.backend, prefs.model)
-    exchange = session.begin(message)
-    yield exchange, choice
-    try:
-        services.wait_for_recommender()
-        for piece in services.engine.stream(
-            session.conversation, message, k=prefs.k, filters=prefs.filters, generator=choice.generator
-        ):
-            if isinstance(piece, TurnResult):
-                exchange.result = piece
-                exchange.reply = piece.reply
-            else:
-                exchange.reply += piece
-            yield exchange, choice
-        if exchange.result is None:
-            raise WorkbenchError("the dialogue engine ended a turn without a result")
-    except BaseException:
-        if session.exchanges and session.exchanges[-1] is exchange:
-            session.drop_last()
-        raise
+# plain handlers (the turn itself is :func:`workbench.annotate.turns.stream_turn`)
 
 
 def turn_status(services: Services, exchange: Exchange | None, choice: GeneratorChoice | None) -> str:
@@ -123,35 +76,6 @@ def turn_status(services: Services, exchange: Exchange | None, choice: Generator
     return status_markdown(parts)
 
 
-def sync_judgements(session: ChatSession, slate_values: list[Any]) -> None:
-    """Copy what the slate widgets show into the session's judgements of the slate's turn."""
-    ex = session.slate_exchange
-    if ex is None or not slate_values:
-        return
-    comment, cards = parse_slate_values(slate_values)
-    session.set_slate_judgements(ex, cards[: len(ex.recommendations)], comment)
-
-
-def autosave(services: Services, session: ChatSession, annotator: str) -> str | None:
-    """Before a new turn: save pending judgements if we know who made them; else say they wait.
-
-    Returns a message for the user (info or warning) or ``None`` when nothing is pending.
-    """
-    n = session.pending_count
-    if not n:
-        return None
-    if annotator:
-        saved = save_pending(services, session, annotator)
-        return f"Saved {saved} feedback record{'s' if saved != 1 else ''} ({pending_label(n)})."
-    raise _Unsaved(
-        f"{pending_label(n)} not saved yet: enter your name and press Save. They are kept until you do."
-    )
-
-
-class _Unsaved(WorkbenchError):
-    """Judgements are pending and there is nobody to attribute them to (a warning, not a failure)."""
-
-
 def exchange_for_message(session: ChatSession, index: int) -> Exchange:
     """The exchange that chat message ``index`` belongs to (as laid out by ``turns_to_messages``)."""
     i = 0
@@ -173,21 +97,6 @@ def like_reply(session: ChatSession, index: int, liked: bool | str) -> Exchange:
         verdict = {"like": "like", "dislike": "dislike"}.get(liked.lower())
     session.set_reply_judgement(ex, verdict)
     return ex
-
-
-def undo_turn(session: ChatSession) -> str:
-    """Undo the last exchange in the engine and on screen; returns its user message."""
-    if not session.exchanges:
-        raise WorkbenchError("nothing to undo")
-    message = session.conversation.undo()
-    ex = session.drop_last()
-    return message if message is not None else (ex.user if ex else "")
-
-
-def clear_conversation(services: Services, session: ChatSession) -> None:
-    """A new conversation with a new id; unsaved judgements are kept."""
-    sid = new_session_id()
-    session.reset(services.engine.new_state(sid), sid)
 
 
 # ---------------------------------------------------------------------------
@@ -226,11 +135,7 @@ def build_chat_panel() -> ChatPanel:
     return ChatPanel(chatbot, message, send, retry, undo, clear, status)
 
 
-def _warn(exc: WorkbenchError) -> None:
-    gr.Warning(str(exc))
-
-
-def wire_chat(
+def wire(
     services: Services,
     state: gr.State,
     chat: ChatPanel,
@@ -242,83 +147,68 @@ def wire_chat(
     n_slate = len(slate.values)
     n_prefs = len(settings.inputs)
     turn_outputs = [state, chat.chatbot, chat.message, chat.status, feedback.status]
+    keep_judgements = shows_errors()(sync_judgements)  # a bad card value warns; the action goes on
+    judge_reply = shows_errors()(like_reply)
+    # Saving failed or nobody to attribute to: a warning; the judgements stay pending and the turn runs.
+    autosave_or_warn = shows_errors()(autosave)
 
+    def unchanged(session: ChatSession | None, *_: Any) -> tuple:
+        return session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+
+    def recovered(session: ChatSession, message: str, prefs: TurnPrefs, restore: str = "") -> tuple:
+        """After a failed turn: the conversation as it was, the message back in the box."""
+        return (session, turns_to_messages(session.turns()), restore or message,
+                turn_status(services, session.slate_exchange, None), pending_markdown(session))
+
+    @shows_errors(recovered)
     def run(session: ChatSession, message: str, prefs: TurnPrefs, restore: str = "") -> Iterator[tuple]:
-        try:
-            exchange = choice = None
-            for exchange, choice in stream_turn(services, session, message, prefs):
-                yield (session, turns_to_messages(session.turns()), "",
-                       turn_status(services, exchange, choice), gr.skip())
-        except WorkbenchError as exc:
-            _warn(exc)
-            yield (session, turns_to_messages(session.turns()), restore or message,
-                   turn_status(services, session.slate_exchange, None), pending_markdown(session))
+        for exchange, choice in stream_turn(services, session, message, prefs):
+            yield (session, turns_to_messages(session.turns()), "",
+                   turn_status(services, exchange, choice), gr.skip())
 
+    @shows_errors(lambda profile, message, session, *_: unchanged(session))
     def send(profile: gr.OAuthProfile | None, message: str, session: ChatSession | None, name: str,
              *values: Any) -> Iterator[tuple]:
         session = ensure_session(services, session)
         prefs_values, slate_values = values[:n_prefs], list(values[n_prefs:n_prefs + n_slate])
-        try:
-            text = check_message(message)
-            prefs = parse_prefs(*prefs_values)
-            annotator = resolve_annotator(name, profile)
-            if annotator:
-                session.annotator = annotator
-            sync_judgements(session, slate_values)
-        except WorkbenchError as exc:
-            _warn(exc)
-            yield session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            return
-        try:
-            note = autosave(services, session, annotator)
-            if note:
-                gr.Info(note)
-        except _Unsaved as exc:
-            gr.Warning(str(exc))
-        except WorkbenchError as exc:  # saving failed: keep the judgements pending, still answer
-            _warn(exc)
+        text = check_message(message)
+        prefs = parse_prefs(*prefs_values)
+        annotator = resolve_annotator(name, profile)
+        if annotator:
+            session.annotator = annotator
+        sync_judgements(session, slate_values)
+        note = autosave_or_warn(services, session, annotator)
+        if note:
+            gr.Info(note)
         yield from run(session, text, prefs)
 
+    @shows_errors(lambda profile, session, *_: unchanged(session))
     def retry(profile: gr.OAuthProfile | None, session: ChatSession | None, name: str,
               *values: Any) -> Iterator[tuple]:
         session = ensure_session(services, session)
-        try:
-            prefs = parse_prefs(*values[:n_prefs])
-            sync_judgements(session, list(values[n_prefs:n_prefs + n_slate]))
-            message = undo_turn(session)
-        except WorkbenchError as exc:
-            _warn(exc)
-            yield session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            return
+        prefs = parse_prefs(*values[:n_prefs])
+        sync_judgements(session, list(values[n_prefs:n_prefs + n_slate]))
+        message = undo_turn(session)
         yield from run(session, message, prefs)
 
+    @shows_errors(unchanged)
     def undo(session: ChatSession | None, *slate_values: Any) -> tuple:
         session = ensure_session(services, session)
-        try:
-            sync_judgements(session, list(slate_values))
-            message = undo_turn(session)
-        except WorkbenchError as exc:
-            _warn(exc)
-            return session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        sync_judgements(session, list(slate_values))
+        message = undo_turn(session)
         return (session, turns_to_messages(session.turns()), message,
                 status_markdown(["Undone: the last message is back in the box"]), pending_markdown(session))
 
     def clear(session: ChatSession | None, *slate_values: Any) -> tuple:
         session = ensure_session(services, session)
-        try:
-            sync_judgements(session, list(slate_values))
-        except WorkbenchError as exc:
-            _warn(exc)
+        keep_judgements(session, list(slate_values))
         clear_conversation(services, session)
         return session, [], "", status_markdown(["New conversation"]), pending_markdown(session)
 
     def like(session: ChatSession | None, data: gr.LikeData) -> tuple:
         session = ensure_session(services, session)
         index = data.index if isinstance(data.index, int) else data.index[0]
-        try:
-            like_reply(session, index, data.liked)
-        except WorkbenchError as exc:
-            _warn(exc)
+        judge_reply(session, index, data.liked)
         return session, pending_markdown(session)
 
     def show_slate(session: ChatSession | None) -> list[Any]:

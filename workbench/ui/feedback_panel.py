@@ -1,125 +1,34 @@
 """The feedback bar: who is annotating, what is unsaved, and the Save action.
 
-A judgement (the cards' verdicts and ratings, the turn comment, a reply's
-like/dislike) becomes one feedback record per turn, written through the
-feedback store (``store.append_many``: all or nothing, fsynced before it
-returns). Nothing is dropped silently:
+Saving is a use case (:mod:`workbench.annotate.judgements`: one record per
+judged turn, all or nothing, nothing dropped silently); this module draws the
+annotator field, the pending count and the Save button, and :func:`wire` binds
+them: Save, the count refreshed as cards change, and the name remembered per
+browser.
 
-* **Save** writes every pending judgement of the session (also those on turns
-  that were undone or on an earlier conversation).
-* **Sending the next message auto-saves** the pending judgements when an
-  annotator identity is known; without one it keeps them pending and warns.
-* When a browser session ends (tab closed, state expired), pending judgements
-  with a known identity are saved too.
-
-Identity: on a Space with ``hf_oauth: true`` the signed-in Hugging Face
-username (``gr.LoginButton``); elsewhere, or when not signed in, the name field.
+Identity (:mod:`workbench.annotate.identity`): on a Space with
+``hf_oauth: true`` the signed-in Hugging Face username (``gr.LoginButton``);
+elsewhere, or when not signed in, the name field.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
-from workbench.errors import FeedbackError, WorkbenchError
+from workbench.annotate.identity import hf_login_available, resolve_annotator
+from workbench.annotate.judgements import pending_label, save_pending
+from workbench.annotate.session import ChatSession
+from workbench.annotate.turns import ensure_session
 from workbench.limits import MAX_ANNOTATOR_CHARS
 from workbench.services import Services
-from workbench.ui.session import ChatSession, Exchange, TurnJudgement
+from workbench.ui.boundary import shows_errors
+from workbench.ui.slate import Slate, render_slate, sync_judgements
 
-log = logging.getLogger(__name__)
-
-#: Longest annotator name accepted from the name field.
-
-
-def resolve_annotator(name: str | None, profile: Any = None) -> str:
-    """The signed-in Hugging Face username if any, else the name typed in the field."""
-    if profile is not None:
-        username = getattr(profile, "username", None)
-        if username is None and isinstance(profile, dict):
-            username = profile.get("preferred_username") or profile.get("username")
-        if username:
-            return str(username)
-    name = " ".join((name or "").split())
-    if len(name) > MAX_ANNOTATOR_CHARS:
-        raise FeedbackError(f"annotator name has {len(name)} characters (limit {MAX_ANNOTATOR_CHARS})")
-    return name
-
-
-def _generator_parts(name: str) -> tuple[str, str]:
-    backend, _, model = (name or "template").partition(":")
-    return backend or "template", model
-
-
-def make_turn_record(services: Services, exchange: Exchange, judgement: TurnJudgement, annotator: str) -> Any:
-    """One feedback record for ``judgement`` on ``exchange`` (validated; raises FeedbackError)."""
-    from workbench.feedback import make_record
-
-    result = exchange.result
-    if result is None:
-        raise FeedbackError(f"turn {exchange.index} has no reply yet; nothing to judge")
-    backend, model = _generator_parts(result.generator)
-    return make_record(
-        annotator=annotator,
-        session_id=exchange.session_id,
-        turn_index=exchange.index,
-        conversation=exchange.history,
-        user_message=exchange.user,
-        reply=exchange.reply or result.reply,
-        generator_backend=backend,
-        generator_model=model,
-        slate=result.recommendations,
-        judgements={
-            item_id: {"label": card.verdict, "rating": card.rating} for item_id, card in judgement.items
-        },
-        reply_label=judgement.reply,
-        comment=judgement.comment,
-        catalog_hash=services.catalog.content_hash,
-        index_id=services.index_id,
-        catalog=services.catalog,
-    )
-
-
-def save_pending(services: Services, session: ChatSession, annotator: str) -> int:
-    """Write every pending judgement of ``session``; return how many records were saved.
-
-    All or nothing: an invalid judgement raises :class:`FeedbackError` and
-    nothing is written (the judgements stay pending).
-    """
-    with session.save_lock:  # a Save click and an auto-save on send must not write the same judgement twice
-        pending = session.pending
-        if not pending:
-            return 0
-        if not annotator:
-            raise FeedbackError(
-                f"{pending_label(session.pending_count)} not saved: enter your name"
-                + (" or sign in" if hf_login_available(services) else "")
-                + " first, then press Save"
-            )
-        records = [make_turn_record(services, ex, j, annotator) for ex, j in pending]
-        services.store.append_many(records)
-        session.mark_saved(pending)
-        session.annotator = annotator
-        return len(records)
-
-
-def autosave_on_close(services: Services, session: Any) -> None:
-    """``gr.State`` delete callback: save what is pending when the tab's session ends."""
-    if not isinstance(session, ChatSession) or not session.pending or not session.annotator:
-        return
-    try:
-        n = save_pending(services, session, session.annotator)
-        log.info("saved %d pending feedback record(s) of a closed session", n)
-    except WorkbenchError as exc:
-        log.warning("could not save pending feedback of a closed session: %s", exc)
-
-
-def pending_label(n: int) -> str:
-    return f"{n} judgement{'s' if n != 1 else ''}"
+#: Where the browser keeps the annotator's name between visits.
+ANNOTATOR_STORAGE_KEY = "chat-rec-workbench-annotator"
 
 
 def pending_markdown(session: ChatSession | None) -> str:
@@ -134,32 +43,29 @@ def pending_markdown(session: ChatSession | None) -> str:
     return "No judgements yet."
 
 
+def save_clicked(
+    services: Services, session: ChatSession | None, name: str, profile: Any, slate_values: list[Any]
+) -> tuple[ChatSession, str]:
+    """The Save button: sync the on-screen judgements, then write every pending one.
+
+    Returns the session and a confirmation; raises WorkbenchError (shown as a warning).
+    """
+    session = ensure_session(services, session)
+    sync_judgements(session, slate_values)
+    annotator = resolve_annotator(name, profile)
+    pending = session.pending_count
+    if not pending:
+        return session, "Nothing new to save."
+    saved = save_pending(services, session, annotator)
+    return session, f"Saved {pending} judgement{'s' if pending != 1 else ''} in {saved} record{'s' if saved != 1 else ''}."
+
+
 @dataclass
 class FeedbackBar:
     name: gr.Textbox
     login: gr.LoginButton | None
     save: gr.Button
     status: gr.Markdown
-
-    @property
-    def identity_inputs(self) -> Sequence[gr.components.Component]:
-        return [self.name]
-
-
-def hf_login_available(services: Services) -> bool:
-    """Sign-in with Hugging Face: on a Space with ``hf_oauth: true`` and gradio's OAuth extras installed.
-
-    Without the extras (``pip install "gradio[oauth]"``; Spaces install them), Gradio would fail
-    at start-up, so the app falls back to the name field and logs why.
-    """
-    if not services.settings.use_hf_login:
-        return False
-    missing = [m for m in ("authlib", "itsdangerous") if importlib.util.find_spec(m) is None]
-    if missing:
-        log.warning("hf_oauth is on but %s is not installed (pip install 'gradio[oauth]'); "
-                    "annotators type their name instead", ", ".join(missing))
-        return False
-    return True
 
 
 def build_feedback_bar(services: Services) -> FeedbackBar:
@@ -177,3 +83,40 @@ def build_feedback_bar(services: Services) -> FeedbackBar:
             save = gr.Button("💾 Save judgements", variant="primary", scale=1, elem_id="wb-save")
         status = gr.Markdown(pending_markdown(None), elem_id="wb-pending")
     return FeedbackBar(name, login, save, status)
+
+
+def wire(services: Services, demo: gr.Blocks, state: gr.State, feedback: FeedbackBar, slate: Slate) -> None:
+    """Attach Save, the pending count (refreshed as cards change) and the remembered annotator name."""
+
+    def unsaved(profile: Any, session: ChatSession | None, *_: Any) -> tuple:
+        return session, pending_markdown(session if isinstance(session, ChatSession) else None)
+
+    @shows_errors(unsaved)
+    def save(profile: gr.OAuthProfile | None, session: ChatSession | None, name: str, *values: Any):
+        session, message = save_clicked(services, session, name, profile, list(values))
+        gr.Info(message)
+        return session, pending_markdown(session)
+
+    feedback.save.click(save, [state, feedback.name, *slate.values], [state, feedback.status],
+                        api_visibility="private").then(
+        lambda s: render_slate(s, keep_values=True), [state], slate.outputs, queue=False,
+        api_visibility="private")
+
+    keep_judgements = shows_errors(toast=False)(sync_judgements)  # shown when saving; the count is best effort
+
+    def count_pending(session: ChatSession | None, *values: Any) -> str:
+        if not isinstance(session, ChatSession):
+            return pending_markdown(None)
+        keep_judgements(session, list(values))
+        return pending_markdown(session)
+
+    for widget in slate.values:
+        widget.input(count_pending, [state, *slate.values], feedback.status, queue=False,
+                     show_progress="hidden", trigger_mode="always_last", api_visibility="private")
+
+    # Annotators type their name once per browser, not once per visit.
+    remembered = gr.BrowserState("", storage_key=ANNOTATOR_STORAGE_KEY)
+    demo.load(lambda name: name or gr.skip(), remembered, feedback.name, queue=False,
+              api_visibility="private")
+    feedback.name.change(lambda name: name, feedback.name, remembered, queue=False,
+                         api_visibility="private")

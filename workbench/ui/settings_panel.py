@@ -2,7 +2,8 @@
 
 The panel's values are inputs of every turn, so a change applies to the next
 turn of that browser session only (other users are not affected).
-:func:`parse_prefs` turns the raw widget values into :class:`TurnPrefs`.
+:func:`parse_prefs` turns the raw widget values into
+:class:`~workbench.annotate.turns.TurnPrefs`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from typing import Any
 
 import gradio as gr
 
+from workbench.annotate.turns import TurnPrefs
 from workbench.config import GENERATOR_BACKENDS
 from workbench.errors import ConfigError
 from workbench.filters import CANONICAL_GENRES, ItemFilter
 from workbench.limits import MAX_SLATE
 from workbench.services import Services
 
-#: The most cards the slate shows (the UI pre-builds this many slots).
+#: Release years the year filters accept.
 YEAR_MIN, YEAR_MAX = 1900, 2030
 
 BACKEND_LABELS = {
@@ -27,16 +29,6 @@ BACKEND_LABELS = {
     "transformers": "Local LLM (transformers)",
     "openai": "OpenAI-compatible endpoint",
 }
-
-
-@dataclass(frozen=True)
-class TurnPrefs:
-    """What the settings panel asks of the next turn."""
-
-    backend: str = "auto"
-    model: str = ""
-    k: int = 5
-    filters: ItemFilter | None = None
 
 
 def _year(value: Any, name: str) -> int | None:
@@ -136,6 +128,10 @@ def build_settings_panel(services: Services) -> SettingsPanel:
                                   maximum=YEAR_MAX, elem_id="wb-year-from")
             year_to = gr.Number(None, label="Released until", precision=0, minimum=YEAR_MIN,
                                 maximum=YEAR_MAX, elem_id="wb-year-to")
-    backend.change(lambda b: model_update(services, b), backend, model, queue=False,
-                   api_visibility="private")
     return SettingsPanel(backend, model, k, include, exclude, year_from, year_to)
+
+
+def wire(services: Services, settings: SettingsPanel) -> None:
+    """Offer the chosen backend's models in the model dropdown."""
+    settings.backend.change(lambda b: model_update(services, b), settings.backend, settings.model,
+                            queue=False, api_visibility="private")

@@ -2,7 +2,7 @@
 
 The slate shows the engine's recommendations for the last finished turn (items
 always come from the catalogue: the engine's slate, never parsed from text).
-:data:`~workbench.ui.settings_panel.MAX_SLATE` card slots are built once and
+:data:`~workbench.limits.MAX_SLATE` card slots are built once and
 shown or hidden, so the page layout stays stable and each card's widgets
 (like / dislike / haven't seen it, a 1-5 rating) keep fixed ids. One comment box
 under the cards is about the whole turn (the feedback record has one comment).
@@ -16,13 +16,12 @@ from typing import Any
 
 import gradio as gr
 
+from workbench.annotate.session import VERDICT_LABELS, CardJudgement, ChatSession
 from workbench.errors import WorkbenchError
-from workbench.limits import MAX_COMMENT_CHARS
+from workbench.limits import MAX_COMMENT_CHARS, MAX_SLATE
 from workbench.ui.format import card_html
-from workbench.ui.session import VERDICT_LABELS, CardJudgement, ChatSession
-from workbench.ui.settings_panel import MAX_SLATE
 
-#: Longest comment accepted from a card (the feedback store enforces its own limit too).
+#: The rating buttons on a card.
 RATINGS = ("1", "2", "3", "4", "5")
 EMPTY_SLATE = (
     '<div class="wb-empty">Recommendations appear here after your first message. '
@@ -98,6 +97,15 @@ def parse_slate_values(values: Sequence[Any]) -> tuple[str, list[CardJudgement]]
     return comment, parse_cards(cards)
 
 
+def sync_judgements(session: ChatSession, slate_values: list[Any]) -> None:
+    """Copy what the slate widgets show into the session's judgements of the slate's turn."""
+    ex = session.slate_exchange
+    if ex is None or not slate_values:
+        return
+    comment, cards = parse_slate_values(slate_values)
+    session.set_slate_judgements(ex, cards[: len(ex.recommendations)], comment)
+
+
 def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> list[Any]:
     """Values/updates for :attr:`Slate.outputs` showing ``session``'s current slate.
 
@@ -153,10 +161,14 @@ def build_slate() -> Slate:
         "", placeholder="Comment on this turn's reply or recommendations (optional)", show_label=False,
         lines=2, max_length=MAX_COMMENT_CHARS, interactive=False, elem_id="wb-comment",
     )
-    for card in cards:  # a film you haven't seen has no rating, and rating it means you have seen it
+    return Slate(header, empty, cards, comment)
+
+
+def wire(slate: Slate) -> None:
+    """Keep each card consistent: a film you haven't seen has no rating, and rating it means you have seen it."""
+    for card in slate.cards:
         card.verdict.input(lambda v, r: None if v == "not_seen" else gr.skip(), [card.verdict, card.rating],
                            card.rating, queue=False, show_progress="hidden", api_visibility="private")
         card.rating.input(lambda v, r: None if r and v == "not_seen" else gr.skip(),
                           [card.verdict, card.rating], card.verdict, queue=False, show_progress="hidden",
                           api_visibility="private")
-    return Slate(header, empty, cards, comment)

@@ -6,7 +6,7 @@ conversation state, the exchanges displayed (each with the slate it showed),
 and the annotator's *unsaved* judgements. A judgement keeps a reference to the
 exchange it was made on, so undo, retry or a new conversation never orphan it:
 it stays saveable until saved. Saving is the feedback store's job; this module
-only keeps track of what is pending.
+only keeps track of what is pending (:mod:`workbench.annotate.judgements` saves).
 
 Pure Python: no gradio, no storage, no models.
 """

@@ -1,0 +1,132 @@
+"""Saving judgements: one feedback record per judged turn, written through the feedback store.
+
+A judgement (the cards' verdicts and ratings, the turn comment, a reply's
+like/dislike) becomes one feedback record per turn (``store.append_many``: all
+or nothing, fsynced before it returns). Nothing is dropped silently:
+
+* :func:`save_pending` writes every pending judgement of a session (also those
+  on turns that were undone or on an earlier conversation).
+* :func:`autosave` runs before the next turn: it saves when an annotator is
+  known, and otherwise raises :class:`UnsavedJudgements` (they stay pending).
+* :func:`autosave_on_close` saves what is pending when a browser session ends.
+* :func:`save_judgement` writes one turn's judgement at once (the ``/feedback`` endpoint).
+
+It knows sessions, records and the store; it does not know gradio or widgets.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from workbench.annotate.identity import hf_login_available
+from workbench.annotate.session import ChatSession, Exchange, TurnJudgement
+from workbench.errors import FeedbackError, WorkbenchError
+from workbench.feedback import FeedbackRecord, make_record
+from workbench.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class UnsavedJudgements(WorkbenchError):
+    """Judgements are pending and there is nobody to attribute them to (a warning, not a failure)."""
+
+
+def pending_label(n: int) -> str:
+    """``"1 judgement"``, ``"3 judgements"``."""
+    return f"{n} judgement{'s' if n != 1 else ''}"
+
+
+def _generator_parts(name: str) -> tuple[str, str]:
+    backend, _, model = (name or "template").partition(":")
+    return backend or "template", model
+
+
+def make_turn_record(
+    services: Services, exchange: Exchange, judgement: TurnJudgement, annotator: str
+) -> FeedbackRecord:
+    """One feedback record for ``judgement`` on ``exchange`` (validated; raises FeedbackError)."""
+    result = exchange.result
+    if result is None:
+        raise FeedbackError(f"turn {exchange.index} has no reply yet; nothing to judge")
+    backend, model = _generator_parts(result.generator)
+    return make_record(
+        annotator=annotator,
+        session_id=exchange.session_id,
+        turn_index=exchange.index,
+        conversation=exchange.history,
+        user_message=exchange.user,
+        reply=exchange.reply or result.reply,
+        generator_backend=backend,
+        generator_model=model,
+        slate=result.recommendations,
+        judgements={
+            item_id: {"label": card.verdict, "rating": card.rating} for item_id, card in judgement.items
+        },
+        reply_label=judgement.reply,
+        comment=judgement.comment,
+        catalog_hash=services.catalog.content_hash,
+        index_id=services.index_id,
+        catalog=services.catalog,
+    )
+
+
+def save_judgement(
+    services: Services, session: ChatSession, exchange: Exchange, judgement: TurnJudgement, annotator: str
+) -> FeedbackRecord:
+    """Write ``judgement`` on ``exchange`` as one record now and mark it saved; return the record."""
+    record = make_turn_record(services, exchange, judgement, annotator)
+    services.store.append(record)
+    session.mark_saved([(exchange, judgement)])
+    return record
+
+
+def save_pending(services: Services, session: ChatSession, annotator: str) -> int:
+    """Write every pending judgement of ``session``; return how many records were saved.
+
+    All or nothing: an invalid judgement raises :class:`FeedbackError` and
+    nothing is written (the judgements stay pending).
+    """
+    with session.save_lock:  # a Save click and an auto-save on send must not write the same judgement twice
+        pending = session.pending
+        if not pending:
+            return 0
+        if not annotator:
+            raise FeedbackError(
+                f"{pending_label(session.pending_count)} not saved: enter your name"
+                + (" or sign in" if hf_login_available(services) else "")
+                + " first, then press Save"
+            )
+        records = [make_turn_record(services, ex, j, annotator) for ex, j in pending]
+        services.store.append_many(records)
+        session.mark_saved(pending)
+        session.annotator = annotator
+        return len(records)
+
+
+def autosave(services: Services, session: ChatSession, annotator: str) -> str | None:
+    """Before a new turn: save pending judgements if we know who made them; else say they wait.
+
+    Returns a confirmation, or ``None`` when nothing is pending; raises
+    :class:`UnsavedJudgements` when judgements are pending and ``annotator`` is empty.
+    """
+    n = session.pending_count
+    if not n:
+        return None
+    if annotator:
+        saved = save_pending(services, session, annotator)
+        return f"Saved {saved} feedback record{'s' if saved != 1 else ''} ({pending_label(n)})."
+    raise UnsavedJudgements(
+        f"{pending_label(n)} not saved yet: enter your name and press Save. They are kept until you do."
+    )
+
+
+def autosave_on_close(services: Services, session: Any) -> None:
+    """When a tab's session ends: save what is pending under the last identity seen (errors are logged)."""
+    if not isinstance(session, ChatSession) or not session.pending or not session.annotator:
+        return
+    try:
+        n = save_pending(services, session, session.annotator)
+        log.info("saved %d pending feedback record(s) of a closed session", n)
+    except WorkbenchError as exc:
+        log.warning("could not save pending feedback of a closed session: %s", exc)

@@ -1,0 +1,96 @@
+"""Conversation turns in a session: start a session, run a turn, undo it, start over.
+
+The Blocks chat panel and the ``/chat`` endpoint both run a turn through
+:func:`stream_turn`, which calls one core function (``engine.stream``) and
+records what it yields in a new :class:`~workbench.annotate.session.Exchange`.
+It knows sessions, the engine and generator choice; it does not know gradio,
+widgets or how a reply is displayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from workbench.annotate.session import ChatSession, Exchange, new_session_id
+from workbench.dialogue.types import TurnResult
+from workbench.errors import WorkbenchError
+from workbench.filters import ItemFilter
+from workbench.limits import MAX_MESSAGE_CHARS
+from workbench.services import GeneratorChoice, Services
+
+
+@dataclass(frozen=True)
+class TurnPrefs:
+    """What the next turn is asked for: generator backend and model, slate size, filters."""
+
+    backend: str = "auto"
+    model: str = ""
+    k: int = 5
+    filters: ItemFilter | None = None
+
+
+def new_session(services: Services, session_id: str | None = None) -> ChatSession:
+    """A session with a fresh engine conversation (and ``session_id``, or a new id)."""
+    sid = session_id or new_session_id()
+    return ChatSession(services.engine.new_state(sid), sid)
+
+
+def ensure_session(services: Services, session: ChatSession | None) -> ChatSession:
+    """``session``, or a new one when there is none yet (a tab's first event)."""
+    return session if isinstance(session, ChatSession) else new_session(services)
+
+
+def check_message(message: str | None) -> str:
+    """The message stripped; raises :class:`WorkbenchError` when it is empty or too long."""
+    text = (message or "").strip()
+    if not text:
+        raise WorkbenchError("type a message first")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise WorkbenchError(f"message has {len(text)} characters (limit {MAX_MESSAGE_CHARS})")
+    return text
+
+
+def stream_turn(
+    services: Services, session: ChatSession, message: str, prefs: TurnPrefs
+) -> Iterator[tuple[Exchange, GeneratorChoice]]:
+    """Run one engine turn into a new exchange, yielding after every streamed piece.
+
+    On a :class:`WorkbenchError` the exchange is removed again (the engine only
+    commits a completed turn) and the error propagates.
+    """
+    choice = services.generators.choose(prefs.backend, prefs.model)
+    exchange = session.begin(message)
+    yield exchange, choice
+    try:
+        services.wait_for_recommender()
+        for piece in services.engine.stream(
+            session.conversation, message, k=prefs.k, filters=prefs.filters, generator=choice.generator
+        ):
+            if isinstance(piece, TurnResult):
+                exchange.result = piece
+                exchange.reply = piece.reply
+            else:
+                exchange.reply += piece
+            yield exchange, choice
+        if exchange.result is None:
+            raise WorkbenchError("the dialogue engine ended a turn without a result")
+    except BaseException:
+        if session.exchanges and session.exchanges[-1] is exchange:
+            session.drop_last()
+        raise
+
+
+def undo_turn(session: ChatSession) -> str:
+    """Undo the last exchange in the engine and on screen; returns its user message."""
+    if not session.exchanges:
+        raise WorkbenchError("nothing to undo")
+    message = session.conversation.undo()
+    ex = session.drop_last()
+    return message if message is not None else (ex.user if ex else "")
+
+
+def clear_conversation(services: Services, session: ChatSession) -> None:
+    """A new conversation with a new id; unsaved judgements are kept."""
+    sid = new_session_id()
+    session.reset(services.engine.new_state(sid), sid)
