@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     position INTEGER NOT NULL,
     messages TEXT NOT NULL,                       -- JSON [{role, content}], ends with a user turn
     metadata TEXT NOT NULL DEFAULT '{}',
-    answer TEXT,                                  -- JSON: the engine's stored reply and slate; NULL until answered
+    answer TEXT,                                  -- JSON: the engine's stored reply and slate, NULL until answered
     PRIMARY KEY (project, task_id)
 );
 CREATE TABLE IF NOT EXISTS claims (
