@@ -23,6 +23,7 @@ import numbers
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ from workbench.projects.store import DEFAULT_LEASE_S, ProjectStore, SQLiteProjec
 
 #: The project database, relative to the feedback data directory.
 PROJECTS_DB = Path("projects") / "projects.sqlite"
+#: Seconds an unwritten record must be old before :meth:`ProjectService.recover` appends it: a live
+#: process appends within milliseconds of its commit, so an older one was left by a dead process.
+RECOVER_GRACE_S = 30.0
 #: Namespace of the deterministic record ids of project submissions.
 RECORD_NAMESPACE = uuid.UUID("4f6b9c52-2a7e-4d0e-9a51-6c1f3b8d7e20")
 
@@ -220,9 +224,15 @@ class ProjectService:
         """Close ``project``: no more claims, submissions or changed answers."""
         self.store.set_state(project, "closed")
 
-    def recover(self) -> int:
-        """Append the records a killed process committed but did not write; how many."""
-        pending = self.store.unwritten()
+    def recover(self, grace_s: float = RECOVER_GRACE_S) -> int:
+        """Append the records a killed process committed but did not write; how many.
+
+        Only records committed more than ``grace_s`` seconds ago: a younger one may belong to a
+        live process about to append it (appending it twice would be harmless, the feedback
+        reader keeps one copy per record id, but it would count as a duplicate).
+        """
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=grace_s)
+        pending = [a for a in self.store.unwritten() if datetime.fromisoformat(a.created_at) <= cutoff]
         for answer in pending:
             assert answer.record_id is not None and answer.payload is not None
             self._write(answer.record_id, answer.payload)
