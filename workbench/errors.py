@@ -49,3 +49,7 @@ class FeedbackError(WorkbenchError):
 
 class EvaluationError(WorkbenchError):
     """An evaluation dataset is missing or malformed."""
+
+
+class ProjectError(WorkbenchError):
+    """An annotation project, task, claim or submission was invalid (unknown name, not claimed, twice)."""

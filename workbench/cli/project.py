@@ -1,0 +1,135 @@
+"""``python -m workbench project create|progress|list|export``: annotation projects from the terminal.
+
+Projects live beside the feedback shards (``<feedback dir>/projects/projects.sqlite``);
+``--data-dir`` names another feedback folder. ``create`` builds the engine from the settings
+(``WORKBENCH_GENERATOR=template`` answers fastest) and answers every task once, with a progress
+bar; run it again after an interruption to answer the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ProjectError
+from workbench.projects.export import EXPORT_FORMATS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("project", help="create, follow and export annotation projects")
+    psub = p.add_subparsers(dest="project_command", metavar="ACTION", required=True)
+
+    c = psub.add_parser("create", help="create a project and answer its tasks with the engine (resumable)")
+    c.add_argument("name", help="project name (letters, digits, '.', '_', '-')")
+    source = c.add_mutually_exclusive_group(required=True)
+    source.add_argument("--file", type=Path, help="tasks: JSONL, CSV or Parquet file or saved datasets folder "
+                                                  "with a 'messages' column (optional 'id', 'metadata')")
+    source.add_argument("--redial", type=Path, help="tasks: ReDial JSONL, cut before recommender turns")
+    c.add_argument("--n", type=int, default=None, help="with --redial: how many conversations")
+    c.add_argument("--overlap", type=int, required=True, help="how many different annotators judge each task")
+    c.add_argument("--guidelines", type=Path, default=None, help="Markdown file shown to annotators")
+    _data_dir(c)
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=_create)
+
+    g = psub.add_parser("progress", help="tasks complete, submissions and skips per annotator")
+    g.add_argument("name")
+    g.add_argument("--json", action="store_true", help="print the counts as JSON")
+    _data_dir(g)
+    g.set_defaults(func=_progress)
+
+    ls = psub.add_parser("list", help="the projects in the data directory")
+    ls.add_argument("--json", action="store_true", help="print the list as JSON")
+    _data_dir(ls)
+    ls.set_defaults(func=_list)
+
+    e = psub.add_parser("export", help="one row per annotator's latest submission of each task")
+    e.add_argument("name")
+    e.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="hf (save_to_disk folder), parquet, jsonl")
+    e.add_argument("--out", type=Path, required=True, help="output file or folder")
+    _data_dir(e)
+    e.set_defaults(func=_export)
+
+
+def _data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="feedback data folder holding projects/ (default: the feedback_dir setting)")
+
+
+def _service(args: argparse.Namespace) -> Any:
+    from workbench.config import Settings
+    from workbench.projects.service import open_project_service
+
+    return open_project_service(args.data_dir or Settings.from_env().resolved_feedback_dir)
+
+
+def _create(args: argparse.Namespace) -> int:
+    from workbench.config import Settings
+    from workbench.projects.create import create_project
+    from workbench.projects.tasks import read_tasks, redial_tasks
+    from workbench.services import build_engine, index_id_of
+
+    if args.redial is not None and args.n is None:
+        raise ProjectError("--redial needs --n (how many conversations)")
+    if args.file is not None and args.n is not None:
+        raise ProjectError("--n goes with --redial, not --file")
+    guidelines = ""
+    if args.guidelines is not None:
+        try:
+            guidelines = args.guidelines.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProjectError(f"{args.guidelines}: cannot read the guidelines ({exc})") from None
+    tasks = read_tasks(args.file) if args.file is not None else None  # fail on a bad file before loading models
+    settings = Settings.from_env()
+    service = _service(args)
+    engine = build_engine(settings)
+    if tasks is None:
+        tasks = redial_tasks(args.redial, args.n, engine.catalog)
+    index_id = index_id_of(dict(getattr(engine.retriever.index, "meta", {}) or {}), settings.index_dir)
+    source = str(args.file or args.redial)
+    info = create_project(service.store, args.name, tasks, overlap=args.overlap, engine=engine,
+                          guidelines=guidelines, index_id=index_id, meta={"source": source},
+                          show_progress=not args.quiet)
+    print(f"project {info.name}: {info.tasks} tasks, overlap {info.overlap}")
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    p = _service(args).progress(args.name)
+    if args.json:
+        print(json.dumps(p))
+        return 0
+    share = 100 * p["complete"] / p["tasks"] if p["tasks"] else 0.0
+    print(f"{p['project']}: {p['complete']} of {p['tasks']} tasks complete ({share:.0f}%), overlap {p['overlap']}; "
+          f"{p['submissions']} submissions, {p['skipped']} skipped")
+    for name, counts in p["per_annotator"].items():
+        print(f"  {name}: {counts['submitted']} submitted, {counts['skipped']} skipped")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    projects = _service(args).list_projects()
+    if args.json:
+        print(json.dumps(projects))
+        return 0
+    if not projects:
+        print("no projects", file=sys.stderr)
+    for p in projects:
+        pr = p["progress"]
+        print(f"{p['name']}\t{p['state']}\t{p['tasks']} tasks\toverlap {p['overlap']}\t"
+              f"{pr['complete']} complete\t{pr['submissions']} submissions")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import datasets
+
+    from workbench.projects.export import export_project
+
+    datasets.disable_progress_bars()
+    path, rows = export_project(_service(args).store, args.name, args.format, args.out)
+    print(f"wrote {rows} rows to {path}")
+    return 0

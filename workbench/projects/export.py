@@ -1,0 +1,108 @@
+"""Exporting a project: one row per annotator's latest submission of each task.
+
+A row holds the task (id, messages, metadata), the stored reply and slate with this annotator's
+judgements (label, rating per item), the reply label and comment, the annotator, the answer's
+version and the feedback record id. Formats: ``hf`` (a ``datasets.save_to_disk`` folder),
+``parquet``, ``jsonl``. The rows are read from the project store alone, so they do not depend on
+which fields the feedback records carry.
+
+It knows rows and ``datasets``; it does not know gradio or the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import ProjectError
+from workbench.projects.store import ProjectStore
+
+if TYPE_CHECKING:
+    import datasets
+
+EXPORT_FORMATS = ("hf", "parquet", "jsonl")
+
+
+def project_features() -> datasets.Features:
+    """The ``datasets`` schema of an exported row (the one declaration of its columns)."""
+    from datasets import Features, List, Value
+
+    return Features({
+        "project": Value("string"),
+        "task_id": Value("string"),
+        "annotator": Value("string"),
+        "version": Value("int64"),
+        "record_id": Value("string"),
+        "created_at": Value("string"),
+        "messages": List({"role": Value("string"), "content": Value("string")}),
+        "metadata": Value("string"),  # JSON text: free-form per task
+        "reply": Value("string"),
+        "generator": Value("string"),
+        "index_id": Value("string"),
+        "slate": List({
+            "item_id": Value("string"),
+            "title": Value("string"),
+            "rank": Value("int64"),
+            "score": Value("float64"),
+            "sources": List({"source": Value("string"), "score": Value("float64")}),
+            "reason": Value("string"),
+            "label": Value("string"),
+            "rating": Value("int64"),
+        }),
+        "reply_label": Value("string"),
+        "comment": Value("string"),
+    })
+
+
+def export_rows(store: ProjectStore, project: str) -> list[dict[str, Any]]:
+    """The rows of ``project``'s export, in task order then by annotator."""
+    tasks: dict[str, Any] = {}
+    rows = []
+    for sub in store.submissions(project):
+        task = tasks.get(sub.task_id) or tasks.setdefault(sub.task_id, store.task(project, sub.task_id))
+        payload, answer = sub.payload or {}, task.answer or {}
+        rows.append({
+            "project": project,
+            "task_id": sub.task_id,
+            "annotator": sub.annotator,
+            "version": sub.version,
+            "record_id": sub.record_id or "",
+            "created_at": sub.created_at,
+            "messages": [{"role": m["role"], "content": m["content"]} for m in task.messages],
+            "metadata": json.dumps(task.metadata, ensure_ascii=False),
+            "reply": answer.get("reply", ""),
+            "generator": answer.get("generator", ""),
+            "index_id": answer.get("index_id", ""),
+            "slate": [{k: j.get(k) for k in ("item_id", "title", "rank", "score", "sources", "reason", "label",
+                                             "rating")} for j in payload.get("slate", [])],
+            "reply_label": payload.get("reply_label"),
+            "comment": payload.get("comment") or "",
+        })
+    return rows
+
+
+def export_project(store: ProjectStore, project: str, fmt: str, out: str | Path) -> tuple[Path, int]:
+    """Write ``project``'s export to ``out`` as ``fmt``; the path and the number of rows.
+
+    Raises:
+        ProjectError: an unknown project or format.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ProjectError(f"--format: must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+    rows = export_rows(store, project)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "jsonl":
+        with open(out, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return out, len(rows)
+    import datasets
+
+    ds = datasets.Dataset.from_list(rows, features=project_features())
+    if fmt == "hf":
+        ds.save_to_disk(str(out))
+    else:
+        ds.to_parquet(str(out))
+    return out, len(rows)
