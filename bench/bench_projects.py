@@ -44,7 +44,7 @@ def create(data_dir: Path, tasks: int, overlap: int) -> dict:
     from workbench.services import build_engine
 
     settings = Settings(embed_model="hash-64", index_dir=str(data_dir / "no-index"), generator="template",
-                        cache_dir="", feedback_dir=str(data_dir))
+                        cache_dir="", feedback_dir=str(data_dir), build_index=True)
     t0 = time.perf_counter()
     engine = build_engine(settings)
     t1 = time.perf_counter()

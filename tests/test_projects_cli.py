@@ -51,7 +51,8 @@ def env(tmp_path, monkeypatch):
     Interactions.from_rows(ROWS).save_csv(tmp_path / "interactions.csv")
     for name, value in {"CATALOG": tmp_path / "catalog.jsonl", "INTERACTIONS": tmp_path / "interactions.csv",
                         "INDEX_DIR": tmp_path / "no-index", "EMBED_MODEL": "hash-64", "GENERATOR": "template",
-                        "FEEDBACK_DIR": tmp_path / "default-feedback", "CACHE_DIR": tmp_path / "cache", "K": 3}.items():
+                        "FEEDBACK_DIR": tmp_path / "default-feedback", "CACHE_DIR": tmp_path / "cache", "K": 3,
+                        "BUILD_INDEX": 1}.items():
         monkeypatch.setenv(f"WORKBENCH_{name}", str(value))
     redial = tmp_path / "redial.jsonl"
     redial.write_text("".join(json.dumps(c) + "\n" for c in REDIAL), encoding="utf-8")

@@ -46,6 +46,7 @@ def test_next_task_shape_and_the_saved_record(svc, tmp_path):
     assert [(j.item_id, j.label, j.rating) for j in record.slate] == [
         ("1", None, None), ("3", "dislike", 2), ("8", None, None)]
     assert record.slate[0].sources == {"content": 0.5, "popularity": 0.25}
+    assert (record.project, record.task_id, record.schema_version) == ("p", task["task_id"], 2)
 
 
 @pytest.mark.parametrize(("call", "message"), [

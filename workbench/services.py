@@ -370,6 +370,7 @@ class Services:
     embedder: Any = None
     retriever: Any = None
     recommender: Any = None  # None until the background fit finishes
+    projects: Any = None  # workbench.projects.ProjectService over the feedback folder's projects
     app_version: str = __version__
     index_id: str = ""
     timings: dict[str, float] = field(default_factory=dict)
@@ -533,6 +534,7 @@ def build_services(
     from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.generators.template import TemplateGenerator
     from workbench.feedback import open_store
+    from workbench.projects.service import open_project_service
 
     timings: dict[str, float] = {}
 
@@ -550,10 +552,13 @@ def build_services(
     engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s,
                         titles=core.titles)
     store = open_store(settings, catalog)
+    # Annotation projects live beside the feedback shards; their records go to the same store (and
+    # its Hub sync). Opening recovers records a killed process committed but did not write.
+    projects = open_project_service(settings.resolved_feedback_dir, feedback=store)
     generators = GeneratorPool(settings, template, allow_custom_models=not settings.on_space)
     services = Services(
         settings=settings, catalog=catalog, engine=engine, store=store, generators=generators,
-        embedder=embedder, retriever=retriever, index_id=index_id, timings=timings,
+        projects=projects, embedder=embedder, retriever=retriever, index_id=index_id, timings=timings,
     )
     t = step("engine", t)
 

@@ -42,8 +42,6 @@ RECOVER_GRACE_S = 30.0
 RECORD_NAMESPACE = uuid.UUID("4f6b9c52-2a7e-4d0e-9a51-6c1f3b8d7e20")
 
 #: ``FeedbackRecord`` fields that schema v2 adds; filled only when the record has them.
-_RECORD_FIELDS = {f.name for f in dataclasses.fields(FeedbackRecord)}
-_HAS_PROJECT_FIELDS = {"project", "task_id"} <= _RECORD_FIELDS
 
 
 def projects_path(data_dir: str | Path) -> Path:
@@ -271,9 +269,10 @@ class ProjectService:
                 comment=comment,
                 catalog_hash=answer.get("catalog_hash", ""),
                 index_id=answer.get("index_id", ""),
+                project=project,
+                task_id=task.task_id,
             )
-            extra = {"project": project, "task_id": task.task_id} if _HAS_PROJECT_FIELDS else {}
-            record = dataclasses.replace(record, record_id=record_id, **extra)
+            record = dataclasses.replace(record, record_id=record_id)
             return record_id, record.to_dict()
 
         return build
