@@ -1,8 +1,9 @@
 """``build_demo(services)``: the Gradio Blocks app. It builds and wires; it never launches.
 
-Layout: a header with the status line; the chat panel beside the
-recommendation slate and its feedback bar; a collapsible settings panel; the
-named API endpoints (``/chat``, ``/feedback``, ``/status``). Each panel module
+Layout: a header with the status line; a Chat tab (the chat panel beside the
+recommendation slate and its feedback bar; a collapsible settings panel); an Annotate tab
+(:mod:`workbench.ui.annotate_tab`: a project's tasks one after another); the named API endpoints
+(``/chat``, ``/feedback``, ``/status``; ``/next_task``, ``/submit_task``, ``/skip_task``). Each panel module
 builds its widgets and wires its own events; this module lays them out. Each browser tab
 owns one :class:`~workbench.annotate.session.ChatSession` in a ``gr.State``, so two
 users never see each other's turns, slates or judgements.
@@ -21,9 +22,10 @@ import gradio as gr
 
 from workbench.annotate.judgements import autosave_on_close
 from workbench.services import Services
-from workbench.ui import chat_panel, feedback_panel, settings_panel
+from workbench.ui import annotate_tab, chat_panel, feedback_panel, settings_panel
 from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
+from workbench.ui.projects_api import register_projects_api
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
 #: Turns (UI and /chat) that may run at once; more wait in the queue.
@@ -47,7 +49,7 @@ def launch_options() -> dict[str, Any]:
         "const p = document.querySelector('#wb-pending');"
         "if (p && p.innerText.includes('unsaved')) { e.preventDefault(); e.returnValue = ''; }"
         "});</script>"
-    )
+    ) + annotate_tab.shortcuts_head()
     if (ASSETS / "logo.svg").exists():
         opts["favicon_path"] = ASSETS / "logo.svg"
     return opts
@@ -89,13 +91,17 @@ def build_demo(services: Services) -> gr.Blocks:
         gr.HTML(header_html(services), elem_id="wb-header-block")
         generator_status = gr.Markdown(services.status(), elem_id="wb-generator-status",
                                        elem_classes=["wb-status"])
-        with gr.Row(equal_height=False, elem_id="wb-main"):
-            with gr.Column(scale=6, min_width=380, elem_id="wb-chat-col"):
-                chat = chat_panel.build_chat_panel()
-            with gr.Column(scale=5, min_width=340, elem_id="wb-slate-col"):
-                slate = slate_panel.build_slate()
-                feedback = feedback_panel.build_feedback_bar(services)
-        settings = settings_panel.build_settings_panel(services)
+        with gr.Tabs(elem_id="wb-tabs") as tabs:
+            with gr.Tab("Chat", id="chat", elem_id="wb-chat-tab"):
+                with gr.Row(equal_height=False, elem_id="wb-main"):
+                    with gr.Column(scale=6, min_width=380, elem_id="wb-chat-col"):
+                        chat = chat_panel.build_chat_panel()
+                    with gr.Column(scale=5, min_width=340, elem_id="wb-slate-col"):
+                        slate = slate_panel.build_slate()
+                        feedback = feedback_panel.build_feedback_bar(services)
+                settings = settings_panel.build_settings_panel(services)
+            with gr.Tab("Annotate", id="annotate", elem_id="wb-ann-tab"):
+                annotate = annotate_tab.build_annotate_tab(services)
         with gr.Accordion("About this app and its API", open=False, elem_id="wb-about"):
             gr.Markdown(ABOUT)
 
@@ -104,7 +110,9 @@ def build_demo(services: Services) -> gr.Blocks:
         chat_panel.wire(services, state, chat, slate, settings, feedback)
         feedback_panel.wire(services, demo, state, feedback, slate)
         wire_status(services, demo, generator_status)
+        annotate_tab.wire(services, demo, annotate, tabs)
         register_api(services, make_registry(services))
+        register_projects_api(services)
     demo.queue(default_concurrency_limit=TURN_CONCURRENCY, max_size=MAX_QUEUE)
     return demo
 
@@ -121,5 +129,6 @@ reply with the thumbs under it, add a comment, then press **Save**. Sending your
 saves what is pending when your name is set; without a name you are warned and nothing is lost.
 
 **API.** `/chat` (message, session_id) returns the reply and the items as JSON; `/feedback` saves a
-judgement for a turn; `/status` describes the server. See "Use via API" at the bottom of the page.
+judgement for a turn; `/status` describes the server; `/next_task`, `/submit_task` and `/skip_task`
+work through an annotation project (the **Annotate** tab). See "Use via API" at the bottom of the page.
 """
