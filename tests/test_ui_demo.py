@@ -32,7 +32,7 @@ def test_build_demo_returns_blocks_without_launching(services):
     demo = build_demo(services)
     assert isinstance(demo, gr.Blocks)
     assert not getattr(demo, "is_running", False)
-    (chatbot,) = blocks_of(demo, gr.Chatbot)
+    (chatbot,) = [c for c in blocks_of(demo, gr.Chatbot) if c.elem_id == "wb-chat"]
     assert chatbot.sanitize_html and chatbot.allow_tags is False  # no raw HTML from messages
     assert chatbot.feedback_options == ("Like", "Dislike")
     sliders = blocks_of(demo, gr.Slider)
@@ -42,7 +42,8 @@ def test_build_demo_returns_blocks_without_launching(services):
 
 def test_only_the_named_api_is_public(services):
     demo = build_demo(services)
-    assert set(demo.get_api_info()["named_endpoints"]) == {"/chat", "/feedback", "/status"}
+    assert set(demo.get_api_info()["named_endpoints"]) == {"/chat", "/feedback", "/status",
+                                                              "/next_task", "/submit_task", "/skip_task"}
 
 
 def test_page_config_does_not_reference_services(services):

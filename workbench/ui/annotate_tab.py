@@ -290,10 +290,12 @@ def build_annotate_tab(services: Services) -> AnnotateTab:
     with gr.Row(equal_height=True, elem_id="wb-ann-top"):
         project = gr.Dropdown([], value=None, label="Project", scale=2, elem_id="wb-ann-project",
                               allow_custom_value=False)
-        login = gr.LoginButton(size="sm", scale=1) if hf_login_available(services) else None
+        # One sign-in button per page (the Chat tab's): the OAuth profile is the page's, not the tab's.
+        login = None
         name = gr.Textbox(label="Annotator", placeholder="Your name (required; Enter starts)", scale=2,
                           max_length=MAX_ANNOTATOR_CHARS, elem_id="wb-ann-annotator",
-                          info="Signed-in Hugging Face users are recorded by username" if login else None)
+                          info=("Signed in with Hugging Face (on the Chat tab)? You are recorded by username"
+                                if hf_login_available(services) else None))
         start = gr.Button("▶ Start", variant="primary", scale=1, elem_id="wb-ann-start")
     progress = gr.Markdown("", elem_id="wb-ann-progress", elem_classes=["wb-status"])
     with gr.Accordion("Guidelines", open=False, elem_id="wb-ann-guidelines-box"):
