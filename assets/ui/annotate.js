@@ -4,7 +4,10 @@
 (() => {
   let focused = 0;
   const visible = (el) => el && el.offsetParent !== null;
-  const cards = () => [...document.querySelectorAll("#wb-ann-cards .wb-ann-card")].filter(visible);
+  // Gradio puts a group's id and classes on two nested elements: keep the outer one of each card.
+  const CARD = "[id^=\"wb-ann-card-\"]";
+  const cards = () => [...document.querySelectorAll(`#wb-ann-cards ${CARD}`)]
+    .filter((c) => visible(c) && !c.parentElement.closest(CARD));
   const mark = (i) => {
     const cs = cards();
     focused = cs.length ? Math.max(0, Math.min(i, cs.length - 1)) : 0;
@@ -20,8 +23,9 @@
   const typing = (t) => t && (t.isContentEditable || t.tagName === "TEXTAREA" || t.tagName === "SELECT"
     || (t.tagName === "INPUT" && !["radio", "checkbox", "button"].includes(t.type)));
   document.addEventListener("click", (e) => {
-    const card = e.target.closest && e.target.closest(".wb-ann-card");
-    if (card) mark(cards().indexOf(card));
+    const card = e.target.closest && e.target.closest(CARD);
+    const i = card ? cards().findIndex((c) => c === card || c.contains(card)) : -1;
+    if (i >= 0) mark(i);
   }, true);
   document.addEventListener("keydown", (e) => {
     if (!visible(document.getElementById("wb-ann-cards"))) return;
