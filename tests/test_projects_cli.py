@@ -197,3 +197,22 @@ def test_create_from_the_real_redial_file(env, shared_data):
         assert task["messages"][-1]["role"] == "user" and task["reply"]
         assert not any(mention_ids(m["content"]) for m in task["messages"])
         svc.skip_task("real", task["task_id"], "ann")
+
+
+def test_close_stops_claims_and_answers(tmp_path, capsys):
+    """``project close NAME``: the project is listed closed and takes no more claims (nothing written)."""
+    from projects_support import seed_project
+
+    svc = open_project_service(tmp_path)
+    seed_project(svc.store, "p", tasks=2, overlap=1)
+    t = svc.next_task("p", "ann")["task_id"]
+    capsys.readouterr()
+    assert main(["project", "close", "p", "--data-dir", str(tmp_path)]) == 0
+    assert "project p closed: 0 of 2 tasks complete" in capsys.readouterr().out
+    (listed,) = _json(capsys, ["project", "list", "--json", "--data-dir", str(tmp_path)])
+    assert listed["state"] == "closed"
+    with pytest.raises(ProjectError, match="closed"):
+        svc.next_task("p", "bob")
+    with pytest.raises(ProjectError, match="closed"):
+        svc.submit_task("p", t, "ann", {"1": {"label": "like"}})
+    assert len(svc.feedback.read()) == 0

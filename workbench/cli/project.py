@@ -1,4 +1,4 @@
-"""``python -m workbench project create|progress|list|export``: annotation projects from the terminal.
+"""``python -m workbench project create|progress|list|export|close``: annotation projects from the terminal.
 
 Projects live beside the feedback shards (``<feedback dir>/projects/projects.sqlite``);
 ``--data-dir`` names another feedback folder. ``create`` builds the engine from the settings
@@ -45,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--json", action="store_true", help="print the list as JSON")
     _data_dir(ls)
     ls.set_defaults(func=_list)
+
+    cl = psub.add_parser("close", help="close a project: no more claims, submissions or changed answers")
+    cl.add_argument("name")
+    _data_dir(cl)
+    cl.set_defaults(func=_close)
 
     e = psub.add_parser("export", help="one row per annotator's latest submission of each task")
     e.add_argument("name")
@@ -121,6 +126,14 @@ def _list(args: argparse.Namespace) -> int:
         pr = p["progress"]
         print(f"{p['name']}\t{p['state']}\t{p['tasks']} tasks\toverlap {p['overlap']}\t"
               f"{pr['complete']} complete\t{pr['submissions']} submissions")
+    return 0
+
+
+def _close(args: argparse.Namespace) -> int:
+    service = _service(args)
+    service.close_project(args.name)
+    p = service.progress(args.name)
+    print(f"project {args.name} closed: {p['complete']} of {p['tasks']} tasks complete, {p['submissions']} submissions")
     return 0
 
 
