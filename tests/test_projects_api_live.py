@@ -108,3 +108,16 @@ def test_second_submission_and_unknown_project_on_next_and_skip(live):
     with pytest.raises(AppError, match="unknown task 't99'"):
         client.predict("p", "t99", "dave", "", api_name="/skip_task")
     assert written(services) == before
+
+
+def test_readme_project_snippet(live):
+    """The README's /next_task loop, verbatim apart from the URL and the project name."""
+    services, client = live
+    seed_project(services.projects.store, "films-1", tasks=2, overlap=1)
+    task = client.predict("films-1", "alice", api_name="/next_task")
+    while not task.get("done"):
+        first = task["items"][0]["item_id"]
+        client.predict("films-1", task["task_id"], "alice", {first: {"label": "like", "rating": 4}}, "like", "",
+                       api_name="/submit_task")
+        task = client.predict("films-1", "alice", api_name="/next_task")
+    assert task["progress"]["complete"] == 2 and task["progress"]["per_annotator"]["alice"]["submitted"] == 2
