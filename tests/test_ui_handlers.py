@@ -228,7 +228,9 @@ def test_closing_a_tab_saves_pending_judgements_of_a_known_annotator(services):
         (("auto", "", 11, [], [], None, None), "number of recommendations"),
         (("auto", "", 3, ["westerns!"], [], None, None), "unknown genre"),
         (("auto", "", 3, [], [], 2010, 1990), "is after"),
-        (("auto", "", 3, [], [], 1200, None), "year from"),
+        (("auto", "", 3, [], [], 1200, None), "Released from"),
+        (("auto", "", 3, [], [], "", "ninety"), "Released until: expected a year"),
+        (("auto", "", 3, [], [], "0", ""), "Released from: year must be"),
     ],
 )
 def test_bad_settings_are_named(args, fragment):
@@ -238,6 +240,24 @@ def test_bad_settings_are_named(args, fragment):
 
 def test_empty_filters_mean_no_filter():
     assert parse_prefs("auto", "", 4, [], [], None, None) == TurnPrefs("auto", "", 4, None)
+    # what an untouched (or cleared) year textbox sends: no limit, not an error (issue 16 item 1)
+    assert parse_prefs("auto", "", 4, [], [], "", "  ") == TurnPrefs("auto", "", 4, None)
+    assert parse_prefs("auto", "", 4, [], [], " 1990 ", "").filters.year_min == 1990
+
+
+def test_year_fields_are_not_number_boxes_gradio_rejects_when_empty(services):
+    """Regression (issue 16 item 1): gr.Number shows empty as 0 and then fails every turn with a bare
+    "Error" (``Value 0 is less than minimum value 1900``); the year fields are textboxes parsed by us."""
+    import gradio as gr
+
+    from workbench.ui.settings_panel import build_settings_panel
+
+    with gr.Blocks():
+        panel = build_settings_panel(services)
+    for field in (panel.year_from, panel.year_to):
+        assert isinstance(field, gr.Textbox) and field.value == ""
+        assert field.preprocess("") == ""  # what the untouched field sends passes Gradio
+    assert parse_prefs(*[c.value for c in panel.inputs]).filters is None
 
 
 def test_cards_parse_and_reject_rating_an_unseen_film():
