@@ -295,3 +295,46 @@ def test_slate_shows_saved_judgements_back(services):
     save_clicked(services, session, "ann", None, slate_values("ok", [("like", "5")]))
     header, _empty, comment, _group, _html, verdict, rating, *_ = render_slate(session)
     assert "saved" in header and verdict == "like" and rating == "5" and comment["value"] == "ok"
+
+
+# -- a generator that falls back mid-stream ---------------------------------------
+
+
+class HalfWrittenLLM:
+    """Writes a (false) half sentence, then fails: the double for a model that stops mid-reply."""
+
+    name = "fake:half-llm"
+
+    def stream(self, request):
+        yield "Heat is set in a futuristic city and "
+        raise ConnectionError("the model stopped (test)")
+
+    def generate(self, request):
+        return "".join(self.stream(request))
+
+
+def test_midway_fallback_replaces_the_streamed_text_and_ends_with_the_result(
+    tiny_catalog, hash_embedder, tmp_path, monkeypatch
+):
+    """Regression (issue 16 item 2): the half-written LLM reply stayed on screen with the template
+    reply appended under it. The streamed text is replaced, and the finished turn shows its result."""
+    from tests.dialogue_fixtures import tiny_engine
+    from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
+    from workbench.services import GeneratorChoice
+
+    services = make_services(tiny_catalog, tmp_path / "feedback")
+    services.engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    llm = FallbackGenerator(HalfWrittenLLM())
+    monkeypatch.setattr(services.generators, "choose",
+                        lambda backend, model: GeneratorChoice(llm, llm.name, True))
+    session = new_session(services)
+    seen = run(services, session, "I loved Heat")
+    (ex,) = session.exchanges
+    assert ex.result.fell_back
+    assert any("futuristic" in s for s in seen)  # it did stream the LLM's half sentence first
+    after = seen[next(i for i, s in enumerate(seen) if FALLBACK_NOTICE_MIDWAY in s):]
+    assert all("futuristic" not in s for s in after)  # replaced on screen as soon as it fell back
+    assert "futuristic" not in ex.reply and ex.reply.startswith(FALLBACK_NOTICE_MIDWAY)
+    assert ex.reply.strip() == seen[-1].strip()
+    assert any(r.item.display_title in ex.reply for r in ex.recommendations)
+    assert turns_to_messages(session.turns())[-1]["content"].startswith("(The language model stopped early")

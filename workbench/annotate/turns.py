@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from workbench.annotate.session import ChatSession, Exchange, new_session_id
+from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY
 from workbench.dialogue.types import TurnResult
 from workbench.errors import WorkbenchError
 from workbench.filters import ItemFilter
@@ -51,10 +52,24 @@ def check_message(message: str | None) -> str:
     return text
 
 
+def shown_reply(text: str) -> str:
+    """The reply a user sees: after a midway fallback, only the notice and the template's reply.
+
+    A language model that fails after it started writing leaves a half sentence (often a false
+    one) before :data:`~workbench.dialogue.generators.fallback.FALLBACK_NOTICE_MIDWAY`; the
+    fallback replaces that text rather than extending it (issue 16, item 2).
+    """
+    at = text.rfind(FALLBACK_NOTICE_MIDWAY)
+    return text[at:] if at >= 0 else text
+
+
 def stream_turn(
     services: Services, session: ChatSession, message: str, prefs: TurnPrefs
 ) -> Iterator[tuple[Exchange, GeneratorChoice]]:
     """Run one engine turn into a new exchange, yielding after every streamed piece.
+
+    The exchange's reply grows piece by piece; a midway fallback replaces what was streamed
+    (:func:`shown_reply`), and when the turn ends the reply is the :class:`TurnResult`'s.
 
     On a :class:`WorkbenchError` the exchange is removed again (the engine only
     commits a completed turn) and the error propagates.
@@ -69,9 +84,9 @@ def stream_turn(
         ):
             if isinstance(piece, TurnResult):
                 exchange.result = piece
-                exchange.reply = piece.reply
+                exchange.reply = shown_reply(piece.reply)  # the turn's result is the truth
             else:
-                exchange.reply += piece
+                exchange.reply = shown_reply(exchange.reply + piece)
             yield exchange, choice
         if exchange.result is None:
             raise WorkbenchError("the dialogue engine ended a turn without a result")
