@@ -338,3 +338,21 @@ def test_midway_fallback_replaces_the_streamed_text_and_ends_with_the_result(
     assert ex.reply.strip() == seen[-1].strip()
     assert any(r.item.display_title in ex.reply for r in ex.recommendations)
     assert turns_to_messages(session.turns())[-1]["content"].startswith("(The language model stopped early")
+
+
+def test_a_long_message_is_refused_whole_with_the_limit_never_cut(services):
+    """Regression (issue 16 item 10): the textbox silently cut a 5,000-character message to 2,000.
+    The box no longer cuts; the counter and the refusal name the one limit (MAX_MESSAGE_CHARS)."""
+    import gradio as gr
+
+    from workbench.annotate.turns import check_message
+    from workbench.limits import MAX_MESSAGE_CHARS
+    from workbench.ui.chat_panel import COUNTER_JS, build_chat_panel
+
+    with gr.Blocks():
+        panel = build_chat_panel()
+    assert panel.message.max_length is None  # a browser maxlength would cut a paste without a word
+    assert f"limit = {MAX_MESSAGE_CHARS};" in COUNTER_JS
+    with pytest.raises(WorkbenchError, match=f"5,000 characters; the limit is {MAX_MESSAGE_CHARS:,}"):
+        check_message("x" * 5000)
+    assert check_message("x" * MAX_MESSAGE_CHARS) == "x" * MAX_MESSAGE_CHARS

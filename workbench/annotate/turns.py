@@ -42,13 +42,19 @@ def ensure_session(services: Services, session: ChatSession | None) -> ChatSessi
     return session if isinstance(session, ChatSession) else new_session(services)
 
 
+def over_limit_message(n_chars: int) -> str:
+    """What a user is told about a message over :data:`~workbench.limits.MAX_MESSAGE_CHARS`."""
+    return (f"Your message has {n_chars:,} characters; the limit is {MAX_MESSAGE_CHARS:,}. "
+            "Shorten it and send again (nothing was sent or cut).")
+
+
 def check_message(message: str | None) -> str:
     """The message stripped; raises :class:`WorkbenchError` when it is empty or too long."""
     text = (message or "").strip()
     if not text:
         raise WorkbenchError("type a message first")
     if len(text) > MAX_MESSAGE_CHARS:
-        raise WorkbenchError(f"message has {len(text)} characters (limit {MAX_MESSAGE_CHARS})")
+        raise WorkbenchError(over_limit_message(len(text)))
     return text
 
 

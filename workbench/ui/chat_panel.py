@@ -103,10 +103,21 @@ def like_reply(session: ChatSession, index: int, liked: bool | str) -> Exchange:
 # the widgets
 
 
+#: Client-side character counter under the message box (no round trip per keystroke). The box has
+#: no ``max_length``: the browser would silently cut a long paste, so the limit is shown and checked.
+COUNTER_JS = (
+    "(m) => { const n = (m || '').length, limit = LIMIT;"
+    " if (n > limit) return `<span class=\"wb-over\">${n.toLocaleString('en')} characters: over the"
+    " ${limit.toLocaleString('en')} limit. Shorten it before sending.</span>`;"
+    " return n ? `${n.toLocaleString('en')} / ${limit.toLocaleString('en')}` : ''; }"
+).replace("LIMIT", str(MAX_MESSAGE_CHARS))
+
+
 @dataclass
 class ChatPanel:
     chatbot: gr.Chatbot
     message: gr.Textbox
+    counter: gr.HTML
     send: gr.Button
     retry: gr.Button
     undo: gr.Button
@@ -124,15 +135,16 @@ def build_chat_panel() -> ChatPanel:
     with gr.Row(equal_height=True, elem_id="wb-input-row"):
         message = gr.Textbox(
             placeholder="Tell me what you like…", show_label=False, container=False, scale=6,
-            max_length=MAX_MESSAGE_CHARS, autofocus=True, elem_id="wb-message", submit_btn=False,
+            autofocus=False, elem_id="wb-message", submit_btn=False,
         )
         send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="wb-send")
+    counter = gr.HTML("", elem_id="wb-count", elem_classes=["wb-status"])
     with gr.Row(elem_id="wb-chat-actions"):
         retry = gr.Button("↻ Retry", size="sm", elem_id="wb-retry")
         undo = gr.Button("↶ Undo", size="sm", elem_id="wb-undo")
         clear = gr.Button("🗑 New conversation", size="sm", elem_id="wb-clear")
     status = gr.Markdown("", elem_id="wb-turn-status", elem_classes=["wb-status"])
-    return ChatPanel(chatbot, message, send, retry, undo, clear, status)
+    return ChatPanel(chatbot, message, counter, send, retry, undo, clear, status)
 
 
 def wire(
@@ -215,6 +227,7 @@ def wire(
         return render_slate(session)
 
     common = {"api_visibility": "private"}
+    chat.message.change(None, [chat.message], [chat.counter], js=COUNTER_JS, queue=False, **common)
     after = {"fn": show_slate, "inputs": [state], "outputs": slate.outputs, "queue": False, **common}
 
     send_inputs = [chat.message, state, feedback.name, *settings.inputs, *slate.values]
