@@ -356,3 +356,26 @@ def test_a_long_message_is_refused_whole_with_the_limit_never_cut(services):
     with pytest.raises(WorkbenchError, match=f"5,000 characters; the limit is {MAX_MESSAGE_CHARS:,}"):
         check_message("x" * 5000)
     assert check_message("x" * MAX_MESSAGE_CHARS) == "x" * MAX_MESSAGE_CHARS
+
+
+def test_each_card_control_can_be_cleared_and_the_rules_are_shown(services):
+    """Regression (issue 16 item 12): a chosen verdict or rating could only be changed, never cleared."""
+    from workbench.ui.slate import CARD_RULES, cleared
+
+    session = new_session(services)
+    run(services, session, "a family film")
+    ex = session.slate_exchange
+    values = slate_values(cards=[("like", "4"), ("not_seen", None)])
+    sync_judgements(session, values)
+    first, second = (r.item.item_id for r in ex.recommendations[:2])
+    assert session.judgement(ex).item(first) == CardJudgement("like", 4)
+    values = cleared(values, 0, "rating")
+    sync_judgements(session, values)
+    assert session.judgement(ex).item(first) == CardJudgement("like", None)
+    values = cleared(cleared(values, 0, "verdict"), 1, "verdict")
+    sync_judgements(session, values)
+    assert session.judgement(ex).item(first) == CardJudgement() == session.judgement(ex).item(second)
+    assert session.judgement(ex).count == 0
+    with pytest.raises(ValueError):
+        cleared(values, MAX_SLATE, "rating")
+    assert "Haven't seen it" in CARD_RULES and "clears" in CARD_RULES

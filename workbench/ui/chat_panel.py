@@ -33,7 +33,7 @@ from workbench.ui.boundary import shows_errors
 from workbench.ui.feedback_panel import FeedbackBar, pending_markdown
 from workbench.ui.format import status_markdown, turns_to_messages
 from workbench.ui.settings_panel import SettingsPanel, parse_prefs
-from workbench.ui.slate import Slate, render_slate, sync_judgements
+from workbench.ui.slate import CARD_FIELDS, Slate, cleared, render_slate, sync_judgements
 
 EXAMPLES = (
     "I loved Toy Story and Up, something for a family night?",
@@ -251,3 +251,19 @@ def wire(
     chat.clear.click(clear, undo_inputs, turn_outputs, **common).then(**after)
     chat.chatbot.clear(clear, undo_inputs, turn_outputs, **common).then(**after)
     chat.chatbot.like(like, [state], [state, feedback.status], **common)
+
+    # Each card control can be cleared (a radio cannot be unticked); the pending count follows.
+    def clear_choice(slot: int, field: str) -> Any:
+        def clear(session: ChatSession | None, *values: Any) -> tuple:
+            if not isinstance(session, ChatSession):
+                return None, gr.skip()
+            keep_judgements(session, cleared(values, slot, field))
+            return None, pending_markdown(session)
+
+        return clear
+
+    for slot, card in enumerate(slate.cards):
+        for field in CARD_FIELDS:
+            card.clear_button(field).click(
+                clear_choice(slot, field), [state, *slate.values], [card.widget(field), feedback.status],
+                queue=False, show_progress="hidden", **common)

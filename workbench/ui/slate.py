@@ -29,6 +29,13 @@ EMPTY_SLATE = (
 )
 #: Widgets per card slot, in the order they appear in :attr:`Slate.values`.
 FIELDS_PER_CARD = 2
+#: The card fields, in that order (what :func:`cleared` takes).
+CARD_FIELDS = ("verdict", "rating")
+#: How a card's controls combine, shown above the cards (nothing changes silently).
+CARD_RULES = (
+    "**Like** or **Dislike** can go with a **rating 1-5**. **Haven't seen it** has no rating: "
+    "choosing it clears the rating, and rating the film clears *haven't seen it*. **✕** clears a choice."
+)
 
 
 @dataclass
@@ -37,6 +44,14 @@ class CardSlot:
     html: gr.HTML
     verdict: gr.Radio
     rating: gr.Radio
+    clear_verdict: gr.Button
+    clear_rating: gr.Button
+
+    def clear_button(self, field: str) -> gr.Button:
+        return self.clear_verdict if field == "verdict" else self.clear_rating
+
+    def widget(self, field: str) -> gr.Radio:
+        return self.verdict if field == "verdict" else self.rating
 
 
 @dataclass
@@ -97,6 +112,17 @@ def parse_slate_values(values: Sequence[Any]) -> tuple[str, list[CardJudgement]]
     return comment, parse_cards(cards)
 
 
+def cleared(values: Sequence[Any], slot: int, field: str) -> list[Any]:
+    """:attr:`Slate.values` with card ``slot``'s ``field`` (``"verdict"`` or ``"rating"``) emptied."""
+    if field not in CARD_FIELDS:
+        raise ValueError(f"field must be one of {CARD_FIELDS}, got {field!r}")
+    if not 0 <= slot < (len(values) - 1) // FIELDS_PER_CARD:
+        raise ValueError(f"no card slot {slot}")
+    out = list(values)
+    out[1 + slot * FIELDS_PER_CARD + CARD_FIELDS.index(field)] = None
+    return out
+
+
 def sync_judgements(session: ChatSession, slate_values: list[Any]) -> None:
     """Copy what the slate widgets show into the session's judgements of the slate's turn."""
     ex = session.slate_exchange
@@ -140,6 +166,7 @@ def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> l
 def build_slate() -> Slate:
     """The slate column (call inside a Blocks context)."""
     header = gr.Markdown("### Recommendations", elem_id="wb-slate-header")
+    gr.Markdown(CARD_RULES, elem_id="wb-slate-rules", elem_classes=["wb-hint"])
     empty = gr.HTML(EMPTY_SLATE, elem_id="wb-slate-empty")
     cards = []
     with gr.Column(elem_id="wb-slate-cards"):
@@ -152,11 +179,17 @@ def build_slate() -> Slate:
                         show_label=False, container=False, elem_classes=["wb-verdict"], scale=3, min_width=300,
                         elem_id=f"wb-verdict-{slot}",
                     )
+                    clear_verdict = gr.Button("✕", size="sm", scale=0, min_width=30, elem_classes=["wb-clear"],
+                                              elem_id=f"wb-verdict-clear-{slot}")
+                    gr.HTML("Rating 1-5", elem_classes=["wb-rating-label"],
+                            container=False, min_width=0)
                     rating = gr.Radio(
-                        list(RATINGS), value=None, label="Rating", show_label=False, container=False,
-                        elem_classes=["wb-rating"], elem_id=f"wb-rating-{slot}", scale=2, min_width=250,
+                        list(RATINGS), value=None, label="Rating 1-5", show_label=False, container=False,
+                        elem_classes=["wb-rating"], elem_id=f"wb-rating-{slot}", scale=2, min_width=200,
                     )
-            cards.append(CardSlot(group, html, verdict, rating))
+                    clear_rating = gr.Button("✕", size="sm", scale=0, min_width=30, elem_classes=["wb-clear"],
+                                             elem_id=f"wb-rating-clear-{slot}")
+            cards.append(CardSlot(group, html, verdict, rating, clear_verdict, clear_rating))
     comment = gr.Textbox(
         "", placeholder="Comment on this turn's reply or recommendations (optional)", show_label=False,
         lines=2, max_length=MAX_COMMENT_CHARS, interactive=False, elem_id="wb-comment",
