@@ -279,7 +279,7 @@ def test_slate_shows_one_card_per_item_and_hides_the_rest(services):
     session = new_session(services)
     run(services, session, "Toy Story", TurnPrefs(k=4))
     out = render_slate(session)
-    header, _empty, _comment, *cards = out
+    header, _chips, _empty, _comment, *cards = out
     assert "turn 1" in header
     slots = [cards[i:i + 4] for i in range(0, len(cards), 4)]
     assert len(slots) == MAX_SLATE
@@ -293,7 +293,7 @@ def test_slate_shows_saved_judgements_back(services):
     session = new_session(services)
     run(services, session, "Toy Story")
     save_clicked(services, session, "ann", None, slate_values("ok", [("like", "5")]))
-    header, _empty, comment, _group, _html, verdict, rating, *_ = render_slate(session)
+    header, _chips, _empty, comment, _group, _html, verdict, rating, *_ = render_slate(session)
     assert "saved" in header and verdict == "like" and rating == "5" and comment["value"] == "ok"
 
 
@@ -379,3 +379,31 @@ def test_each_card_control_can_be_cleared_and_the_rules_are_shown(services):
     with pytest.raises(ValueError):
         cleared(values, MAX_SLATE, "rating")
     assert "Haven't seen it" in CARD_RULES and "clears" in CARD_RULES
+
+
+def test_removing_a_constraint_chip_changes_the_next_turn(tiny_catalog, hash_embedder, tmp_path):
+    """Regression (issue 16 item 11): constraints (a decade, no animation, a person) carried over
+    silently. They are shown as chips; removing one changes the next turn's slate."""
+    from tests.dialogue_fixtures import tiny_engine
+    from workbench.annotate.turns import active_constraints, remove_constraint
+    from workbench.ui.slate import constraint_chips
+
+    services = make_services(tiny_catalog, tmp_path / "feedback")
+    services.engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    kept, removed = new_session(services), new_session(services)
+    for session in (kept, removed):
+        services.engine.respond(session.conversation, "no horror please, something from the 90s")
+    labels = [c.label for c in active_constraints(removed)]
+    assert labels == ["no horror", "1990-1999"]
+    chips = constraint_chips(removed)
+    assert chips["visible"] and chips["value"] == ["no-genre:horror", "years"]
+    remove_constraint(removed, "years")
+    assert [c.label for c in active_constraints(removed)] == ["no horror"]
+    with pytest.raises(WorkbenchError, match="no constraint"):
+        remove_constraint(removed, "years")
+    slate_kept = services.engine.respond(kept.conversation, "more please").recommendations
+    slate_removed = services.engine.respond(removed.conversation, "more please").recommendations
+    assert all(1990 <= r.item.year <= 1999 for r in slate_kept)
+    assert any(not 1990 <= r.item.year <= 1999 for r in slate_removed)
+    assert all("Horror" not in r.item.genres for r in slate_removed)  # the other chip still applies
+    assert not constraint_chips(None)["visible"]

@@ -10,7 +10,7 @@ widgets or how a reply is displayed.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workbench.annotate.session import ChatSession, Exchange, new_session_id
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY
@@ -115,3 +115,48 @@ def clear_conversation(services: Services, session: ChatSession) -> None:
     """A new conversation with a new id; unsaved judgements are kept."""
     sid = new_session_id()
     session.reset(services.engine.new_state(sid), sid)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One constraint the conversation carries into later turns, as a removable chip shows it."""
+
+    key: str  # "genre:comedy", "no-genre:animation", "years", "person:jim carrey"
+    label: str  # "comedy", "no animation", "1990-1999", "with Jim Carrey"
+
+
+def _years_label(lo: int | None, hi: int | None) -> str:
+    if lo is not None and hi is not None:
+        return f"{lo}-{hi}" if lo != hi else str(lo)
+    return f"from {lo}" if lo is not None else f"until {hi}"
+
+
+def active_constraints(session: ChatSession) -> list[Constraint]:
+    """The genre, year and people constraints the next turn inherits (films ruled out are not listed)."""
+    c = session.conversation.constraints
+    out = [Constraint(f"genre:{g}", g) for g in sorted(c.genres)]
+    out += [Constraint(f"no-genre:{g}", f"no {g}") for g in sorted(c.exclude_genres)]
+    if c.year_min is not None or c.year_max is not None:
+        out.append(Constraint("years", _years_label(c.year_min, c.year_max)))
+    out += [Constraint(f"person:{p}", f"with {p.title()}") for p in sorted(c.people)]
+    return out
+
+
+def remove_constraint(session: ChatSession, key: str) -> None:
+    """Drop one constraint (a :attr:`Constraint.key`) from the conversation, so the next turn no longer applies it.
+
+    Raises :class:`WorkbenchError` when the conversation has no such constraint (a stale chip).
+    """
+    c = session.conversation.constraints
+    kind, _, value = key.partition(":")
+    if kind == "genre" and value in c.genres:
+        new = replace(c, genres=c.genres - {value})
+    elif kind == "no-genre" and value in c.exclude_genres:
+        new = replace(c, exclude_genres=c.exclude_genres - {value})
+    elif kind == "years" and (c.year_min is not None or c.year_max is not None):
+        new = replace(c, year_min=None, year_max=None)
+    elif kind == "person" and value in c.people:
+        new = replace(c, people=c.people - {value})
+    else:
+        raise WorkbenchError(f"the conversation has no constraint {key!r} (it may have changed already)")
+    session.conversation.constraints = new

@@ -20,9 +20,11 @@ from workbench.annotate.judgements import autosave
 from workbench.annotate.session import ChatSession, Exchange
 from workbench.annotate.turns import (
     TurnPrefs,
+    active_constraints,
     check_message,
     clear_conversation,
     ensure_session,
+    remove_constraint,
     stream_turn,
     undo_turn,
 )
@@ -33,7 +35,7 @@ from workbench.ui.boundary import shows_errors
 from workbench.ui.feedback_panel import FeedbackBar, pending_markdown
 from workbench.ui.format import status_markdown, turns_to_messages
 from workbench.ui.settings_panel import SettingsPanel, parse_prefs
-from workbench.ui.slate import CARD_FIELDS, Slate, cleared, render_slate, sync_judgements
+from workbench.ui.slate import CARD_FIELDS, Slate, cleared, constraint_chips, render_slate, sync_judgements
 
 EXAMPLES = (
     "I loved Toy Story and Up, something for a family night?",
@@ -251,6 +253,19 @@ def wire(
     chat.clear.click(clear, undo_inputs, turn_outputs, **common).then(**after)
     chat.chatbot.clear(clear, undo_inputs, turn_outputs, **common).then(**after)
     chat.chatbot.like(like, [state], [state, feedback.status], **common)
+
+    @shows_errors(lambda session, kept: (session, constraint_chips(session), gr.skip()))
+    def drop_constraints(session: ChatSession | None, kept: list[str] | None) -> tuple:
+        """A chip removed: the conversation stops applying that constraint from the next turn."""
+        session = ensure_session(services, session)
+        removed = [c for c in active_constraints(session) if c.key not in (kept or [])]
+        for c in removed:
+            remove_constraint(session, c.key)
+        note = status_markdown([f"Removed “{c.label}”: your next message no longer applies it" for c in removed])
+        return session, constraint_chips(session), note
+
+    slate.constraints.input(drop_constraints, [state, slate.constraints], [state, slate.constraints, chat.status],
+                            queue=False, show_progress="hidden", **common)
 
     # Each card control can be cleared (a radio cannot be unticked); the pending count follows.
     def clear_choice(slot: int, field: str) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from workbench.annotate.session import VERDICT_LABELS, CardJudgement, ChatSession
+from workbench.annotate.turns import active_constraints
 from workbench.errors import WorkbenchError
 from workbench.limits import MAX_COMMENT_CHARS, MAX_SLATE
 from workbench.ui.format import card_html
@@ -57,6 +58,7 @@ class CardSlot:
 @dataclass
 class Slate:
     header: gr.Markdown
+    constraints: gr.Dropdown  # the constraints the next turn inherits, as removable chips
     empty: gr.HTML
     cards: list[CardSlot]
     comment: gr.Textbox
@@ -69,7 +71,7 @@ class Slate:
     @property
     def outputs(self) -> list[gr.components.Component]:
         """What :func:`render_slate` fills, in its order."""
-        out: list[gr.components.Component] = [self.header, self.empty, self.comment]
+        out: list[gr.components.Component] = [self.header, self.constraints, self.empty, self.comment]
         for c in self.cards:
             out += [c.group, c.html, c.verdict, c.rating]
         return out
@@ -132,6 +134,13 @@ def sync_judgements(session: ChatSession, slate_values: list[Any]) -> None:
     session.set_slate_judgements(ex, cards[: len(ex.recommendations)], comment)
 
 
+def constraint_chips(session: ChatSession | None) -> dict[str, Any]:
+    """The chips update: one removable chip per constraint the next turn inherits (hidden when none)."""
+    active = active_constraints(session) if isinstance(session, ChatSession) else []
+    return gr.update(choices=[(c.label, c.key) for c in active], value=[c.key for c in active],
+                     visible=bool(active))
+
+
 def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> list[Any]:
     """Values/updates for :attr:`Slate.outputs` showing ``session``'s current slate.
 
@@ -146,7 +155,7 @@ def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> l
     if recs:
         header += f" · turn {ex.index + 1}" + (" · saved ✓" if saved else "")
     empty_html = EMPTY_SLATE if ex is None else '<div class="wb-empty">No recommendations this turn.</div>'
-    out: list[Any] = [header, gr.update(visible=not recs, value=empty_html)]
+    out: list[Any] = [header, constraint_chips(session), gr.update(visible=not recs, value=empty_html)]
     out.append(gr.skip() if keep_values else gr.update(
         value=judgement.comment if judgement else "", interactive=ex is not None))
     for slot in range(MAX_SLATE):
@@ -166,6 +175,10 @@ def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> l
 def build_slate() -> Slate:
     """The slate column (call inside a Blocks context)."""
     header = gr.Markdown("### Recommendations", elem_id="wb-slate-header")
+    constraints = gr.Dropdown(
+        [], value=[], multiselect=True, label="Still applied to your next message (✕ removes one)",
+        visible=False, allow_custom_value=False, filterable=False, elem_id="wb-constraints",
+    )
     gr.Markdown(CARD_RULES, elem_id="wb-slate-rules", elem_classes=["wb-hint"])
     empty = gr.HTML(EMPTY_SLATE, elem_id="wb-slate-empty")
     cards = []
@@ -194,7 +207,7 @@ def build_slate() -> Slate:
         "", placeholder="Comment on this turn's reply or recommendations (optional)", show_label=False,
         lines=2, max_length=MAX_COMMENT_CHARS, interactive=False, elem_id="wb-comment",
     )
-    return Slate(header, empty, cards, comment)
+    return Slate(header, constraints, empty, cards, comment)
 
 
 def wire(slate: Slate) -> None:
