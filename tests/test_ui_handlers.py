@@ -407,3 +407,15 @@ def test_removing_a_constraint_chip_changes_the_next_turn(tiny_catalog, hash_emb
     assert any(not 1990 <= r.item.year <= 1999 for r in slate_removed)
     assert all("Horror" not in r.item.genres for r in slate_removed)  # the other chip still applies
     assert not constraint_chips(None)["visible"]
+
+
+def test_demo_mode_setting_reaches_the_slate_cards(services):
+    """Issue 16 item 14: WORKBENCH_DEMO_MODE=1 renders the cards without ids, scores and source tables."""
+    from workbench.config import Settings
+
+    assert Settings.from_env({"WORKBENCH_DEMO_MODE": "1"}).demo_mode and not Settings().demo_mode
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    demo_html, annotator_html = render_slate(session, demo=True)[5], render_slate(session)[5]
+    assert "wb-scores" not in demo_html and "data-item-id" not in demo_html
+    assert "wb-scores" in annotator_html and "data-item-id" in annotator_html

@@ -226,7 +226,7 @@ def wire(
         return session, pending_markdown(session)
 
     def show_slate(session: ChatSession | None) -> list[Any]:
-        return render_slate(session)
+        return render_slate(session, demo=services.settings.demo_mode)
 
     common = {"api_visibility": "private"}
     chat.message.change(None, [chat.message], [chat.counter], js=COUNTER_JS, queue=False, **common)

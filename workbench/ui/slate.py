@@ -141,11 +141,12 @@ def constraint_chips(session: ChatSession | None) -> dict[str, Any]:
                      visible=bool(active))
 
 
-def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> list[Any]:
+def render_slate(session: ChatSession | None, *, keep_values: bool = False, demo: bool = False) -> list[Any]:
     """Values/updates for :attr:`Slate.outputs` showing ``session``'s current slate.
 
     The widgets show what is set on that turn (saved or not); ``keep_values``
-    leaves them as they are and refreshes only the cards and their badges.
+    leaves them and the cards as they are and refreshes only the header and the chips (after a
+    save: the same slate). ``demo`` renders the cards for a stakeholder demo (:func:`card_html`).
     """
     ex = session.slate_exchange if session is not None else None
     recs = ex.recommendations if ex is not None else ()
@@ -162,11 +163,11 @@ def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> l
         if slot < len(recs):
             rec = recs[slot]
             card = judgement.item(rec.item.item_id) if judgement else CardJudgement()
-            out += [gr.update(visible=True), card_html(rec)]
             if keep_values:
-                out += [gr.skip(), gr.skip()]
+                out += [gr.update(visible=True), gr.skip(), gr.skip(), gr.skip()]
             else:
-                out += [card.verdict, str(card.rating) if card.rating else None]
+                out += [gr.update(visible=True), card_html(rec, demo=demo), card.verdict,
+                        str(card.rating) if card.rating else None]
         else:
             out += [gr.update(visible=False), "", None, None]
     return out
