@@ -243,3 +243,21 @@ def test_settings_long_message_constraint_chips_and_clearing_a_card(app, browser
         "() => !document.querySelector('#wb-pending').innerText.includes('unsaved')", timeout=30_000
     )
     assert page.locator("#wb-verdict-0 input:checked").count() == 0
+
+
+def test_phone_loads_at_the_header_and_the_slate_scrolls_with_the_page(app, browser):
+    """Issue 16 item 13: on a phone the page loaded scrolled to the autofocused input, hiding the
+    header, and the slate was a nested scroll box (two and a half cards); the Save bar is sticky."""
+    proc, _ = app
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(proc.url)
+    page.wait_for_selector("#wb-message textarea", timeout=60_000)
+    page.wait_for_timeout(1000)
+    assert page.evaluate("() => window.scrollY") == 0
+    assert page.evaluate("() => document.activeElement?.tagName") != "TEXTAREA"
+    assert page.locator("#wb-header h1").is_visible()
+    cards = page.evaluate("() => getComputedStyle(document.querySelector('#wb-slate-cards')).overflowY")
+    assert cards == "visible"
+    assert page.evaluate("() => getComputedStyle(document.querySelector('#wb-feedback-bar')).position") == "sticky"
+    context.close()
