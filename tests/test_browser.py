@@ -193,3 +193,71 @@ def test_example_prompt_reply_like_undo_and_new_conversation(app, browser):
     page.close(run_before_unload=True)  # leaving with an unsaved judgement asks first
     page.wait_for_timeout(1000)
     assert any(d.startswith("beforeunload") for d in dialogs), dialogs
+
+
+def test_settings_long_message_constraint_chips_and_clearing_a_card(app, browser):
+    """Issue 16 in the page. Item 1: opening Settings used to fill the year fields with 0 and make
+    every Send fail with a bare "Error"; now a turn still gets a reply and the fields stay empty.
+    Item 10: a 5,000-character paste is neither cut nor sent; the counter and a warning say why.
+    Item 11: a carried-over constraint is a chip, and removing it says so. Item 12: ✕ clears a choice."""
+    proc, _ = app
+    page, _ = new_page(browser, proc.url)
+    page.click("#wb-settings button, #wb-settings .label-wrap")  # open the settings accordion
+    page.wait_for_selector("#wb-year-from input, #wb-year-from textarea", timeout=30_000)
+    assert page.locator("#wb-year-from input, #wb-year-from textarea").first.input_value() == ""
+
+    long = "x" * 5000
+    page.fill("#wb-message textarea", long)
+    page.wait_for_function("() => document.querySelector('#wb-count').innerText.includes('over the')",
+                           timeout=30_000)
+    page.click("#wb-send")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll(\"[data-testid='toast-text']\")].some(t => t.innerText.includes('limit is 2,000'))",
+        timeout=30_000,
+    )
+    assert page.input_value("#wb-message textarea") == long  # nothing cut, nothing lost
+
+    send(page, "no horror please, a 90s thriller like Heat")
+    page.wait_for_function(
+        "() => document.querySelector('#wb-turn-status').innerText.includes('Reply by')", timeout=120_000
+    )
+    page.wait_for_selector("#wb-card-0 .wb-title", timeout=60_000)
+    assert page.locator(".wb-error, [data-testid='status-tracker'] .error").count() == 0
+    assert "Error" not in " ".join(toast_texts(page))
+    assert "Rating 1-5" in page.inner_text("#wb-card-0")
+
+    chips = page.inner_text("#wb-constraints")
+    assert "1990-1999" in chips and "no horror" in chips
+    page.locator("#wb-constraints .token").filter(has_text="1990-1999").locator(".token-remove").click()
+    page.wait_for_function(
+        "() => document.querySelector('#wb-turn-status').innerText.includes('no longer applies it')", timeout=30_000
+    )
+    assert "1990-1999" not in page.inner_text("#wb-constraints")
+
+    page.click("#wb-verdict-0 label:has(input[value='like'])")
+    page.wait_for_function(
+        "() => document.querySelector('#wb-pending').innerText.includes('1 judgement unsaved')", timeout=30_000
+    )
+    page.click("#wb-verdict-clear-0")
+    page.wait_for_function(
+        "() => !document.querySelector('#wb-pending').innerText.includes('unsaved')", timeout=30_000
+    )
+    assert page.locator("#wb-verdict-0 input:checked").count() == 0
+
+
+def test_phone_loads_at_the_header_and_the_slate_scrolls_with_the_page(app, browser):
+    """Issue 16 item 13: on a phone the page loaded scrolled to the autofocused input, hiding the
+    header, and the slate was a nested scroll box (two and a half cards); the Save bar is sticky."""
+    proc, _ = app
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(proc.url)
+    page.wait_for_selector("#wb-message textarea", timeout=60_000)
+    page.wait_for_timeout(1000)
+    assert page.evaluate("() => window.scrollY") == 0
+    assert page.evaluate("() => document.activeElement?.tagName") != "TEXTAREA"
+    assert page.locator("#wb-header h1").is_visible()
+    cards = page.evaluate("() => getComputedStyle(document.querySelector('#wb-slate-cards')).overflowY")
+    assert cards == "visible"
+    assert page.evaluate("() => getComputedStyle(document.querySelector('#wb-feedback-bar')).position") == "sticky"
+    context.close()

@@ -71,3 +71,14 @@ def test_interactions_refer_to_catalogue_items_and_come_from_train_only(default_
 def test_attribution_ships_with_the_assets():
     text = (ASSETS / "ATTRIBUTION.md").read_text(encoding="utf-8")
     assert "CC BY-SA 4.0" in text and "CC BY 4.0" in text and "ReDial" in text
+
+
+def test_shipped_cast_has_no_voices_of_caption(default_catalog):
+    """Regression (issue 16 item 17): 31 items listed Wikipedia's "Voices of" caption as a cast member."""
+    from workbench.default_data import clean_cast
+
+    bad = [(i.title, c) for i in default_catalog for c in i.cast if c.lower().startswith("voices of")]
+    assert not bad, bad[:5]
+    assert clean_cast(["voices of", "Tom Hanks", "Voices of Tim Allen", "Tom Hanks"]) == ["Tom Hanks", "Tim Allen"]
+    toy_story_2 = next(i for i in default_catalog if i.title == "Toy Story 2")
+    assert toy_story_2.cast[0] == "Tom Hanks"

@@ -57,6 +57,18 @@ def test_card_shows_title_year_genres_director_cast_reason_and_scores():
     assert "<details" in html  # scores are collapsible
 
 
+def test_demo_mode_cards_hide_ids_raw_scores_and_source_tables():
+    """Issue 16 item 14: the stakeholder view (WORKBENCH_DEMO_MODE) shows the film and its reason only;
+    the annotator view keeps the id, the score and the per-source table."""
+    item = Item("redial-3", "Heat", 1995, ("Crime",), ("Michael Mann",), ("Al Pacino",))
+    rec = Recommendation(item, 1, 0.8123, {"cf": 0.5, "dense": 0.9}, "because you liked Collateral")
+    demo, annotator = card_html(rec, demo=True), card_html(rec)
+    for text in ("Heat", "(1995)", "Michael Mann", "because you liked Collateral"):
+        assert text in demo
+    for internal in ("redial-3", "0.812", "Semantic search", "<table", "<details"):
+        assert internal not in demo and internal in annotator
+
+
 def test_sources_sorted_by_contribution_with_readable_names():
     assert format_sources({"cf": 0.1, "dense": 0.7, "mystery": 0.3, "popularity": 11.0}) == [
         ("Popularity", "11"), ("Semantic search", "0.7"), ("mystery", "0.3"), ("Collaborative filtering", "0.1"),

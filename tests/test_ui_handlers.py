@@ -228,7 +228,9 @@ def test_closing_a_tab_saves_pending_judgements_of_a_known_annotator(services):
         (("auto", "", 11, [], [], None, None), "number of recommendations"),
         (("auto", "", 3, ["westerns!"], [], None, None), "unknown genre"),
         (("auto", "", 3, [], [], 2010, 1990), "is after"),
-        (("auto", "", 3, [], [], 1200, None), "year from"),
+        (("auto", "", 3, [], [], 1200, None), "Released from"),
+        (("auto", "", 3, [], [], "", "ninety"), "Released until: expected a year"),
+        (("auto", "", 3, [], [], "0", ""), "Released from: year must be"),
     ],
 )
 def test_bad_settings_are_named(args, fragment):
@@ -238,6 +240,24 @@ def test_bad_settings_are_named(args, fragment):
 
 def test_empty_filters_mean_no_filter():
     assert parse_prefs("auto", "", 4, [], [], None, None) == TurnPrefs("auto", "", 4, None)
+    # what an untouched (or cleared) year textbox sends: no limit, not an error (issue 16 item 1)
+    assert parse_prefs("auto", "", 4, [], [], "", "  ") == TurnPrefs("auto", "", 4, None)
+    assert parse_prefs("auto", "", 4, [], [], " 1990 ", "").filters.year_min == 1990
+
+
+def test_year_fields_are_not_number_boxes_gradio_rejects_when_empty(services):
+    """Regression (issue 16 item 1): gr.Number shows empty as 0 and then fails every turn with a bare
+    "Error" (``Value 0 is less than minimum value 1900``); the year fields are textboxes parsed by us."""
+    import gradio as gr
+
+    from workbench.ui.settings_panel import build_settings_panel
+
+    with gr.Blocks():
+        panel = build_settings_panel(services)
+    for field in (panel.year_from, panel.year_to):
+        assert isinstance(field, gr.Textbox) and field.value == ""
+        assert field.preprocess("") == ""  # what the untouched field sends passes Gradio
+    assert parse_prefs(*[c.value for c in panel.inputs]).filters is None
 
 
 def test_cards_parse_and_reject_rating_an_unseen_film():
@@ -259,7 +279,7 @@ def test_slate_shows_one_card_per_item_and_hides_the_rest(services):
     session = new_session(services)
     run(services, session, "Toy Story", TurnPrefs(k=4))
     out = render_slate(session)
-    header, _empty, _comment, *cards = out
+    header, _chips, _empty, _comment, *cards = out
     assert "turn 1" in header
     slots = [cards[i:i + 4] for i in range(0, len(cards), 4)]
     assert len(slots) == MAX_SLATE
@@ -273,5 +293,129 @@ def test_slate_shows_saved_judgements_back(services):
     session = new_session(services)
     run(services, session, "Toy Story")
     save_clicked(services, session, "ann", None, slate_values("ok", [("like", "5")]))
-    header, _empty, comment, _group, _html, verdict, rating, *_ = render_slate(session)
+    header, _chips, _empty, comment, _group, _html, verdict, rating, *_ = render_slate(session)
     assert "saved" in header and verdict == "like" and rating == "5" and comment["value"] == "ok"
+
+
+# -- a generator that falls back mid-stream ---------------------------------------
+
+
+class HalfWrittenLLM:
+    """Writes a (false) half sentence, then fails: the double for a model that stops mid-reply."""
+
+    name = "fake:half-llm"
+
+    def stream(self, request):
+        yield "Heat is set in a futuristic city and "
+        raise ConnectionError("the model stopped (test)")
+
+    def generate(self, request):
+        return "".join(self.stream(request))
+
+
+def test_midway_fallback_replaces_the_streamed_text_and_ends_with_the_result(
+    tiny_catalog, hash_embedder, tmp_path, monkeypatch
+):
+    """Regression (issue 16 item 2): the half-written LLM reply stayed on screen with the template
+    reply appended under it. The streamed text is replaced, and the finished turn shows its result."""
+    from tests.dialogue_fixtures import tiny_engine
+    from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
+    from workbench.services import GeneratorChoice
+
+    services = make_services(tiny_catalog, tmp_path / "feedback")
+    services.engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    llm = FallbackGenerator(HalfWrittenLLM())
+    monkeypatch.setattr(services.generators, "choose",
+                        lambda backend, model: GeneratorChoice(llm, llm.name, True))
+    session = new_session(services)
+    seen = run(services, session, "I loved Heat")
+    (ex,) = session.exchanges
+    assert ex.result.fell_back
+    assert any("futuristic" in s for s in seen)  # it did stream the LLM's half sentence first
+    after = seen[next(i for i, s in enumerate(seen) if FALLBACK_NOTICE_MIDWAY in s):]
+    assert all("futuristic" not in s for s in after)  # replaced on screen as soon as it fell back
+    assert "futuristic" not in ex.reply and ex.reply.startswith(FALLBACK_NOTICE_MIDWAY)
+    assert ex.reply.strip() == seen[-1].strip()
+    assert any(r.item.display_title in ex.reply for r in ex.recommendations)
+    assert turns_to_messages(session.turns())[-1]["content"].startswith("(The language model stopped early")
+
+
+def test_a_long_message_is_refused_whole_with_the_limit_never_cut(services):
+    """Regression (issue 16 item 10): the textbox silently cut a 5,000-character message to 2,000.
+    The box no longer cuts; the counter and the refusal name the one limit (MAX_MESSAGE_CHARS)."""
+    import gradio as gr
+
+    from workbench.annotate.turns import check_message
+    from workbench.limits import MAX_MESSAGE_CHARS
+    from workbench.ui.chat_panel import COUNTER_JS, build_chat_panel
+
+    with gr.Blocks():
+        panel = build_chat_panel()
+    assert panel.message.max_length is None  # a browser maxlength would cut a paste without a word
+    assert f"limit = {MAX_MESSAGE_CHARS};" in COUNTER_JS
+    with pytest.raises(WorkbenchError, match=f"5,000 characters; the limit is {MAX_MESSAGE_CHARS:,}"):
+        check_message("x" * 5000)
+    assert check_message("x" * MAX_MESSAGE_CHARS) == "x" * MAX_MESSAGE_CHARS
+
+
+def test_each_card_control_can_be_cleared_and_the_rules_are_shown(services):
+    """Regression (issue 16 item 12): a chosen verdict or rating could only be changed, never cleared."""
+    from workbench.ui.slate import CARD_RULES, cleared
+
+    session = new_session(services)
+    run(services, session, "a family film")
+    ex = session.slate_exchange
+    values = slate_values(cards=[("like", "4"), ("not_seen", None)])
+    sync_judgements(session, values)
+    first, second = (r.item.item_id for r in ex.recommendations[:2])
+    assert session.judgement(ex).item(first) == CardJudgement("like", 4)
+    values = cleared(values, 0, "rating")
+    sync_judgements(session, values)
+    assert session.judgement(ex).item(first) == CardJudgement("like", None)
+    values = cleared(cleared(values, 0, "verdict"), 1, "verdict")
+    sync_judgements(session, values)
+    assert session.judgement(ex).item(first) == CardJudgement() == session.judgement(ex).item(second)
+    assert session.judgement(ex).count == 0
+    with pytest.raises(ValueError):
+        cleared(values, MAX_SLATE, "rating")
+    assert "Haven't seen it" in CARD_RULES and "clears" in CARD_RULES
+
+
+def test_removing_a_constraint_chip_changes_the_next_turn(tiny_catalog, hash_embedder, tmp_path):
+    """Regression (issue 16 item 11): constraints (a decade, no animation, a person) carried over
+    silently. They are shown as chips; removing one changes the next turn's slate."""
+    from tests.dialogue_fixtures import tiny_engine
+    from workbench.annotate.turns import active_constraints, remove_constraint
+    from workbench.ui.slate import constraint_chips
+
+    services = make_services(tiny_catalog, tmp_path / "feedback")
+    services.engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    kept, removed = new_session(services), new_session(services)
+    for session in (kept, removed):
+        services.engine.respond(session.conversation, "no horror please, something from the 90s")
+    labels = [c.label for c in active_constraints(removed)]
+    assert labels == ["no horror", "1990-1999"]
+    chips = constraint_chips(removed)
+    assert chips["visible"] and chips["value"] == ["no-genre:horror", "years"]
+    remove_constraint(removed, "years")
+    assert [c.label for c in active_constraints(removed)] == ["no horror"]
+    with pytest.raises(WorkbenchError, match="no constraint"):
+        remove_constraint(removed, "years")
+    slate_kept = services.engine.respond(kept.conversation, "more please").recommendations
+    slate_removed = services.engine.respond(removed.conversation, "more please").recommendations
+    assert all(1990 <= r.item.year <= 1999 for r in slate_kept)
+    assert any(not 1990 <= r.item.year <= 1999 for r in slate_removed)
+    assert all("Horror" not in r.item.genres for r in slate_removed)  # the other chip still applies
+    assert not constraint_chips(None)["visible"]
+
+
+def test_demo_mode_setting_reaches_the_slate_cards(services):
+    """Issue 16 item 14: WORKBENCH_DEMO_MODE=1 renders the cards without ids, scores and source tables."""
+    from workbench.config import Settings
+
+    assert Settings.from_env({"WORKBENCH_DEMO_MODE": "1"}).demo_mode and not Settings().demo_mode
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    demo_html, annotator_html = render_slate(session, demo=True)[5], render_slate(session)[5]
+    assert "wb-scores" not in demo_html and "data-item-id" not in demo_html
+    assert "wb-scores" in annotator_html and "data-item-id" in annotator_html

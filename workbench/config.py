@@ -134,6 +134,10 @@ class Settings:
         "`hf_oauth: true`; on a Space it turns on \"Sign in with Hugging Face\" for annotators.",
         env=("OAUTH_CLIENT_ID",),
     )
+    demo_mode: bool = _setting(
+        False, "Stakeholder demo view: slate cards hide internal item ids, raw scores and per-source score "
+        "tables. Off (the annotator view) shows them.",
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

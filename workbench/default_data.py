@@ -113,6 +113,21 @@ def _merge_near_duplicates(groups: list[list[dict[str, Any]]]) -> list[list[dict
     return list(merged.values())
 
 
+#: Cast cells that are a caption, not a person: Wikipedia's infobox writes "Voices of" before an
+#: animated film's voice cast, and the scrape kept it as a cast member (issue 16, item 17).
+_CAST_CAPTION = re.compile(r"^\s*voices?\s+of\b[:\s]*", re.IGNORECASE)
+
+
+def clean_cast(cast: list[str]) -> list[str]:
+    """Cast names without the "Voices of" caption (a leading "Voices of X" keeps X)."""
+    out = []
+    for name in cast:
+        name = _CAST_CAPTION.sub("", name).strip()
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
 def build_catalog(
     metadata_path: Path, tagger: Callable[[dict[str, Any]], list[str]] | None = None
 ) -> Catalog:
@@ -166,7 +181,7 @@ def build_catalog(
                 year=int(year) if year else None,
                 genres=tuple(first("genres")),
                 directors=tuple(first("directors")),
-                cast=tuple(first("cast")),
+                cast=tuple(clean_cast(first("cast"))),
                 tags=tuple(tags),
                 mentions=sum(int(m.get("nbMentions") or 0) for m in members),
                 aliases=tuple(str(m["movieId"]) for m in members[1:]),

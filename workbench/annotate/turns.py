@@ -10,9 +10,10 @@ widgets or how a reply is displayed.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workbench.annotate.session import ChatSession, Exchange, new_session_id
+from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY
 from workbench.dialogue.types import TurnResult
 from workbench.errors import WorkbenchError
 from workbench.filters import ItemFilter
@@ -41,20 +42,40 @@ def ensure_session(services: Services, session: ChatSession | None) -> ChatSessi
     return session if isinstance(session, ChatSession) else new_session(services)
 
 
+def over_limit_message(n_chars: int) -> str:
+    """What a user is told about a message over :data:`~workbench.limits.MAX_MESSAGE_CHARS`."""
+    return (f"Your message has {n_chars:,} characters; the limit is {MAX_MESSAGE_CHARS:,}. "
+            "Shorten it and send again (nothing was sent or cut).")
+
+
 def check_message(message: str | None) -> str:
     """The message stripped; raises :class:`WorkbenchError` when it is empty or too long."""
     text = (message or "").strip()
     if not text:
         raise WorkbenchError("type a message first")
     if len(text) > MAX_MESSAGE_CHARS:
-        raise WorkbenchError(f"message has {len(text)} characters (limit {MAX_MESSAGE_CHARS})")
+        raise WorkbenchError(over_limit_message(len(text)))
     return text
+
+
+def shown_reply(text: str) -> str:
+    """The reply a user sees: after a midway fallback, only the notice and the template's reply.
+
+    A language model that fails after it started writing leaves a half sentence (often a false
+    one) before :data:`~workbench.dialogue.generators.fallback.FALLBACK_NOTICE_MIDWAY`; the
+    fallback replaces that text rather than extending it (issue 16, item 2).
+    """
+    at = text.rfind(FALLBACK_NOTICE_MIDWAY)
+    return text[at:] if at >= 0 else text
 
 
 def stream_turn(
     services: Services, session: ChatSession, message: str, prefs: TurnPrefs
 ) -> Iterator[tuple[Exchange, GeneratorChoice]]:
     """Run one engine turn into a new exchange, yielding after every streamed piece.
+
+    The exchange's reply grows piece by piece; a midway fallback replaces what was streamed
+    (:func:`shown_reply`), and when the turn ends the reply is the :class:`TurnResult`'s.
 
     On a :class:`WorkbenchError` the exchange is removed again (the engine only
     commits a completed turn) and the error propagates.
@@ -69,9 +90,9 @@ def stream_turn(
         ):
             if isinstance(piece, TurnResult):
                 exchange.result = piece
-                exchange.reply = piece.reply
+                exchange.reply = shown_reply(piece.reply)  # the turn's result is the truth
             else:
-                exchange.reply += piece
+                exchange.reply = shown_reply(exchange.reply + piece)
             yield exchange, choice
         if exchange.result is None:
             raise WorkbenchError("the dialogue engine ended a turn without a result")
@@ -94,3 +115,48 @@ def clear_conversation(services: Services, session: ChatSession) -> None:
     """A new conversation with a new id; unsaved judgements are kept."""
     sid = new_session_id()
     session.reset(services.engine.new_state(sid), sid)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One constraint the conversation carries into later turns, as a removable chip shows it."""
+
+    key: str  # "genre:comedy", "no-genre:animation", "years", "person:jim carrey"
+    label: str  # "comedy", "no animation", "1990-1999", "with Jim Carrey"
+
+
+def _years_label(lo: int | None, hi: int | None) -> str:
+    if lo is not None and hi is not None:
+        return f"{lo}-{hi}" if lo != hi else str(lo)
+    return f"from {lo}" if lo is not None else f"until {hi}"
+
+
+def active_constraints(session: ChatSession) -> list[Constraint]:
+    """The genre, year and people constraints the next turn inherits (films ruled out are not listed)."""
+    c = session.conversation.constraints
+    out = [Constraint(f"genre:{g}", g) for g in sorted(c.genres)]
+    out += [Constraint(f"no-genre:{g}", f"no {g}") for g in sorted(c.exclude_genres)]
+    if c.year_min is not None or c.year_max is not None:
+        out.append(Constraint("years", _years_label(c.year_min, c.year_max)))
+    out += [Constraint(f"person:{p}", f"with {p.title()}") for p in sorted(c.people)]
+    return out
+
+
+def remove_constraint(session: ChatSession, key: str) -> None:
+    """Drop one constraint (a :attr:`Constraint.key`) from the conversation, so the next turn no longer applies it.
+
+    Raises :class:`WorkbenchError` when the conversation has no such constraint (a stale chip).
+    """
+    c = session.conversation.constraints
+    kind, _, value = key.partition(":")
+    if kind == "genre" and value in c.genres:
+        new = replace(c, genres=c.genres - {value})
+    elif kind == "no-genre" and value in c.exclude_genres:
+        new = replace(c, exclude_genres=c.exclude_genres - {value})
+    elif kind == "years" and (c.year_min is not None or c.year_max is not None):
+        new = replace(c, year_min=None, year_max=None)
+    elif kind == "person" and value in c.people:
+        new = replace(c, people=c.people - {value})
+    else:
+        raise WorkbenchError(f"the conversation has no constraint {key!r} (it may have changed already)")
+    session.conversation.constraints = new

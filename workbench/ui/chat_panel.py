@@ -20,9 +20,11 @@ from workbench.annotate.judgements import autosave
 from workbench.annotate.session import ChatSession, Exchange
 from workbench.annotate.turns import (
     TurnPrefs,
+    active_constraints,
     check_message,
     clear_conversation,
     ensure_session,
+    remove_constraint,
     stream_turn,
     undo_turn,
 )
@@ -33,7 +35,7 @@ from workbench.ui.boundary import shows_errors
 from workbench.ui.feedback_panel import FeedbackBar, pending_markdown
 from workbench.ui.format import status_markdown, turns_to_messages
 from workbench.ui.settings_panel import SettingsPanel, parse_prefs
-from workbench.ui.slate import Slate, render_slate, sync_judgements
+from workbench.ui.slate import CARD_FIELDS, Slate, cleared, constraint_chips, render_slate, sync_judgements
 
 EXAMPLES = (
     "I loved Toy Story and Up, something for a family night?",
@@ -103,10 +105,21 @@ def like_reply(session: ChatSession, index: int, liked: bool | str) -> Exchange:
 # the widgets
 
 
+#: Client-side character counter under the message box (no round trip per keystroke). The box has
+#: no ``max_length``: the browser would silently cut a long paste, so the limit is shown and checked.
+COUNTER_JS = (
+    "(m) => { const n = (m || '').length, limit = LIMIT;"
+    " if (n > limit) return `<span class=\"wb-over\">${n.toLocaleString('en')} characters: over the"
+    " ${limit.toLocaleString('en')} limit. Shorten it before sending.</span>`;"
+    " return n ? `${n.toLocaleString('en')} / ${limit.toLocaleString('en')}` : ''; }"
+).replace("LIMIT", str(MAX_MESSAGE_CHARS))
+
+
 @dataclass
 class ChatPanel:
     chatbot: gr.Chatbot
     message: gr.Textbox
+    counter: gr.HTML
     send: gr.Button
     retry: gr.Button
     undo: gr.Button
@@ -124,15 +137,16 @@ def build_chat_panel() -> ChatPanel:
     with gr.Row(equal_height=True, elem_id="wb-input-row"):
         message = gr.Textbox(
             placeholder="Tell me what you like…", show_label=False, container=False, scale=6,
-            max_length=MAX_MESSAGE_CHARS, autofocus=True, elem_id="wb-message", submit_btn=False,
+            autofocus=False, elem_id="wb-message", submit_btn=False,
         )
         send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="wb-send")
+    counter = gr.HTML("", elem_id="wb-count", elem_classes=["wb-status"])
     with gr.Row(elem_id="wb-chat-actions"):
         retry = gr.Button("↻ Retry", size="sm", elem_id="wb-retry")
         undo = gr.Button("↶ Undo", size="sm", elem_id="wb-undo")
         clear = gr.Button("🗑 New conversation", size="sm", elem_id="wb-clear")
     status = gr.Markdown("", elem_id="wb-turn-status", elem_classes=["wb-status"])
-    return ChatPanel(chatbot, message, send, retry, undo, clear, status)
+    return ChatPanel(chatbot, message, counter, send, retry, undo, clear, status)
 
 
 def wire(
@@ -212,9 +226,10 @@ def wire(
         return session, pending_markdown(session)
 
     def show_slate(session: ChatSession | None) -> list[Any]:
-        return render_slate(session)
+        return render_slate(session, demo=services.settings.demo_mode)
 
     common = {"api_visibility": "private"}
+    chat.message.change(None, [chat.message], [chat.counter], js=COUNTER_JS, queue=False, **common)
     after = {"fn": show_slate, "inputs": [state], "outputs": slate.outputs, "queue": False, **common}
 
     send_inputs = [chat.message, state, feedback.name, *settings.inputs, *slate.values]
@@ -238,3 +253,32 @@ def wire(
     chat.clear.click(clear, undo_inputs, turn_outputs, **common).then(**after)
     chat.chatbot.clear(clear, undo_inputs, turn_outputs, **common).then(**after)
     chat.chatbot.like(like, [state], [state, feedback.status], **common)
+
+    @shows_errors(lambda session, kept: (session, constraint_chips(session), gr.skip()))
+    def drop_constraints(session: ChatSession | None, kept: list[str] | None) -> tuple:
+        """A chip removed: the conversation stops applying that constraint from the next turn."""
+        session = ensure_session(services, session)
+        removed = [c for c in active_constraints(session) if c.key not in (kept or [])]
+        for c in removed:
+            remove_constraint(session, c.key)
+        note = status_markdown([f"Removed “{c.label}”: your next message no longer applies it" for c in removed])
+        return session, constraint_chips(session), note
+
+    slate.constraints.input(drop_constraints, [state, slate.constraints], [state, slate.constraints, chat.status],
+                            queue=False, show_progress="hidden", **common)
+
+    # Each card control can be cleared (a radio cannot be unticked); the pending count follows.
+    def clear_choice(slot: int, field: str) -> Any:
+        def clear(session: ChatSession | None, *values: Any) -> tuple:
+            if not isinstance(session, ChatSession):
+                return None, gr.skip()
+            keep_judgements(session, cleared(values, slot, field))
+            return None, pending_markdown(session)
+
+        return clear
+
+    for slot, card in enumerate(slate.cards):
+        for field in CARD_FIELDS:
+            card.clear_button(field).click(
+                clear_choice(slot, field), [state, *slate.values], [card.widget(field), feedback.status],
+                queue=False, show_progress="hidden", **common)

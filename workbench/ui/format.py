@@ -67,17 +67,18 @@ def format_sources(sources: Mapping[str, float]) -> list[tuple[str, str]]:
     return [(SOURCE_LABELS.get(k, k), f"{float(v):.3g}") for k, v in rows]
 
 
-def card_html(rec: Recommendation, *, saved: bool = False) -> str:
+def card_html(rec: Recommendation, *, saved: bool = False, demo: bool = False) -> str:
     """One slate card: title, year, genres, director, main cast, reason, per-source scores.
 
-    Every catalogue field and the reason are escaped.
+    Every catalogue field and the reason are escaped. ``demo`` (the stakeholder view,
+    ``Settings.demo_mode``) leaves out the internal item id, the raw score and the per-source table.
     """
     item = rec.item
     e = _attr
     year = f' <span class="wb-year">({item.year})</span>' if item.year else ""
     genres = _join(item.genres)
     lines = [
-        '<div class="wb-card" data-item-id="' + e(item.item_id) + '">',
+        '<div class="wb-card">' if demo else '<div class="wb-card" data-item-id="' + e(item.item_id) + '">',
         '<div class="wb-card-head">'
         f'<span class="wb-rank">{int(rec.rank)}</span>'
         f'<span class="wb-title">{e(item.title)}</span>{year}'
@@ -95,6 +96,9 @@ def card_html(rec: Recommendation, *, saved: bool = False) -> str:
         lines.append('<div class="wb-people">' + " · ".join(people) + "</div>")
     if rec.reason:
         lines.append(f'<div class="wb-reason">{e(rec.reason)}</div>')
+    if demo:
+        lines.append("</div>")
+        return "".join(lines)
     rows = "".join(f"<tr><td>{e(label)}</td><td>{e(value)}</td></tr>" for label, value in format_sources(rec.sources))
     lines.append(
         '<details class="wb-scores"><summary>Score '

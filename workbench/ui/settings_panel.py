@@ -31,15 +31,25 @@ BACKEND_LABELS = {
 }
 
 
-def _year(value: Any, name: str) -> int | None:
-    if value is None or value == "":
+#: The year fields' labels (error messages name the field as the user sees it).
+YEAR_FROM_LABEL, YEAR_TO_LABEL = "Released from", "Released until"
+
+
+def parse_year(value: Any, name: str) -> int | None:
+    """A year field's value -> a year, or ``None`` (no limit) when it is empty.
+
+    The fields are textboxes, not ``gr.Number``: Gradio's number box shows an empty value as 0 and
+    then rejects its own 0 against ``minimum`` with a bare "Error" on every turn (issue 16, item 1).
+    Here an empty or blank value means no limit and a bad one raises :class:`ConfigError` naming the field.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
-        year = int(float(value))
+        year = int(str(value).strip()) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name}: expected a year, got {value!r}") from None
+        raise ConfigError(f"{name}: expected a year such as 1995 (or empty for no limit), got {value!r}") from None
     if not YEAR_MIN <= year <= YEAR_MAX:
-        raise ConfigError(f"{name}: year must be {YEAR_MIN}-{YEAR_MAX}, got {year}")
+        raise ConfigError(f"{name}: year must be {YEAR_MIN}-{YEAR_MAX} (or empty for no limit), got {year}")
     return year
 
 
@@ -62,9 +72,9 @@ def parse_prefs(
         raise ConfigError(f"number of recommendations: expected 1-{MAX_SLATE}, got {k!r}") from None
     if not 1 <= k_int <= MAX_SLATE:
         raise ConfigError(f"number of recommendations: expected 1-{MAX_SLATE}, got {k_int}")
-    lo, hi = _year(year_from, "year from"), _year(year_to, "year to")
+    lo, hi = parse_year(year_from, YEAR_FROM_LABEL), parse_year(year_to, YEAR_TO_LABEL)
     if lo is not None and hi is not None and lo > hi:
-        raise ConfigError(f"year range: 'from' ({lo}) is after 'to' ({hi})")
+        raise ConfigError(f"{YEAR_FROM_LABEL} ({lo}) is after {YEAR_TO_LABEL} ({hi})")
     unknown = [g for g in (genres or []) + (exclude_genres or []) if g not in CANONICAL_GENRES]
     if unknown:
         raise ConfigError(f"genre filter: unknown genre {unknown[0]!r}")
@@ -79,8 +89,8 @@ class SettingsPanel:
     k: gr.Slider
     genres: gr.Dropdown
     exclude_genres: gr.Dropdown
-    year_from: gr.Number
-    year_to: gr.Number
+    year_from: gr.Textbox
+    year_to: gr.Textbox
 
     @property
     def inputs(self) -> list[gr.components.Component]:
@@ -124,10 +134,11 @@ def build_settings_panel(services: Services) -> SettingsPanel:
             include = gr.Dropdown(genres, multiselect=True, label="Only these genres", elem_id="wb-genres")
             exclude = gr.Dropdown(genres, multiselect=True, label="Never these genres",
                                   elem_id="wb-exclude-genres")
-            year_from = gr.Number(None, label="Released from", precision=0, minimum=YEAR_MIN,
-                                  maximum=YEAR_MAX, elem_id="wb-year-from")
-            year_to = gr.Number(None, label="Released until", precision=0, minimum=YEAR_MIN,
-                                maximum=YEAR_MAX, elem_id="wb-year-to")
+            # Textboxes: empty means no limit (a gr.Number shows empty as 0 and then rejects it).
+            year_from = gr.Textbox("", label=YEAR_FROM_LABEL, placeholder="any year", max_lines=1,
+                                   max_length=4, elem_id="wb-year-from")
+            year_to = gr.Textbox("", label=YEAR_TO_LABEL, placeholder="any year", max_lines=1,
+                                 max_length=4, elem_id="wb-year-to")
     return SettingsPanel(backend, model, k, include, exclude, year_from, year_to)
 
 

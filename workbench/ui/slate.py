@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from workbench.annotate.session import VERDICT_LABELS, CardJudgement, ChatSession
+from workbench.annotate.turns import active_constraints
 from workbench.errors import WorkbenchError
 from workbench.limits import MAX_COMMENT_CHARS, MAX_SLATE
 from workbench.ui.format import card_html
@@ -29,6 +30,13 @@ EMPTY_SLATE = (
 )
 #: Widgets per card slot, in the order they appear in :attr:`Slate.values`.
 FIELDS_PER_CARD = 2
+#: The card fields, in that order (what :func:`cleared` takes).
+CARD_FIELDS = ("verdict", "rating")
+#: How a card's controls combine, shown above the cards (nothing changes silently).
+CARD_RULES = (
+    "**Like** or **Dislike** can go with a **rating 1-5**. **Haven't seen it** has no rating: "
+    "choosing it clears the rating, and rating the film clears *haven't seen it*. **✕** clears a choice."
+)
 
 
 @dataclass
@@ -37,11 +45,20 @@ class CardSlot:
     html: gr.HTML
     verdict: gr.Radio
     rating: gr.Radio
+    clear_verdict: gr.Button
+    clear_rating: gr.Button
+
+    def clear_button(self, field: str) -> gr.Button:
+        return self.clear_verdict if field == "verdict" else self.clear_rating
+
+    def widget(self, field: str) -> gr.Radio:
+        return self.verdict if field == "verdict" else self.rating
 
 
 @dataclass
 class Slate:
     header: gr.Markdown
+    constraints: gr.Dropdown  # the constraints the next turn inherits, as removable chips
     empty: gr.HTML
     cards: list[CardSlot]
     comment: gr.Textbox
@@ -54,7 +71,7 @@ class Slate:
     @property
     def outputs(self) -> list[gr.components.Component]:
         """What :func:`render_slate` fills, in its order."""
-        out: list[gr.components.Component] = [self.header, self.empty, self.comment]
+        out: list[gr.components.Component] = [self.header, self.constraints, self.empty, self.comment]
         for c in self.cards:
             out += [c.group, c.html, c.verdict, c.rating]
         return out
@@ -97,6 +114,17 @@ def parse_slate_values(values: Sequence[Any]) -> tuple[str, list[CardJudgement]]
     return comment, parse_cards(cards)
 
 
+def cleared(values: Sequence[Any], slot: int, field: str) -> list[Any]:
+    """:attr:`Slate.values` with card ``slot``'s ``field`` (``"verdict"`` or ``"rating"``) emptied."""
+    if field not in CARD_FIELDS:
+        raise ValueError(f"field must be one of {CARD_FIELDS}, got {field!r}")
+    if not 0 <= slot < (len(values) - 1) // FIELDS_PER_CARD:
+        raise ValueError(f"no card slot {slot}")
+    out = list(values)
+    out[1 + slot * FIELDS_PER_CARD + CARD_FIELDS.index(field)] = None
+    return out
+
+
 def sync_judgements(session: ChatSession, slate_values: list[Any]) -> None:
     """Copy what the slate widgets show into the session's judgements of the slate's turn."""
     ex = session.slate_exchange
@@ -106,11 +134,19 @@ def sync_judgements(session: ChatSession, slate_values: list[Any]) -> None:
     session.set_slate_judgements(ex, cards[: len(ex.recommendations)], comment)
 
 
-def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> list[Any]:
+def constraint_chips(session: ChatSession | None) -> dict[str, Any]:
+    """The chips update: one removable chip per constraint the next turn inherits (hidden when none)."""
+    active = active_constraints(session) if isinstance(session, ChatSession) else []
+    return gr.update(choices=[(c.label, c.key) for c in active], value=[c.key for c in active],
+                     visible=bool(active))
+
+
+def render_slate(session: ChatSession | None, *, keep_values: bool = False, demo: bool = False) -> list[Any]:
     """Values/updates for :attr:`Slate.outputs` showing ``session``'s current slate.
 
     The widgets show what is set on that turn (saved or not); ``keep_values``
-    leaves them as they are and refreshes only the cards and their badges.
+    leaves them and the cards as they are and refreshes only the header and the chips (after a
+    save: the same slate). ``demo`` renders the cards for a stakeholder demo (:func:`card_html`).
     """
     ex = session.slate_exchange if session is not None else None
     recs = ex.recommendations if ex is not None else ()
@@ -120,18 +156,18 @@ def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> l
     if recs:
         header += f" · turn {ex.index + 1}" + (" · saved ✓" if saved else "")
     empty_html = EMPTY_SLATE if ex is None else '<div class="wb-empty">No recommendations this turn.</div>'
-    out: list[Any] = [header, gr.update(visible=not recs, value=empty_html)]
+    out: list[Any] = [header, constraint_chips(session), gr.update(visible=not recs, value=empty_html)]
     out.append(gr.skip() if keep_values else gr.update(
         value=judgement.comment if judgement else "", interactive=ex is not None))
     for slot in range(MAX_SLATE):
         if slot < len(recs):
             rec = recs[slot]
             card = judgement.item(rec.item.item_id) if judgement else CardJudgement()
-            out += [gr.update(visible=True), card_html(rec)]
             if keep_values:
-                out += [gr.skip(), gr.skip()]
+                out += [gr.update(visible=True), gr.skip(), gr.skip(), gr.skip()]
             else:
-                out += [card.verdict, str(card.rating) if card.rating else None]
+                out += [gr.update(visible=True), card_html(rec, demo=demo), card.verdict,
+                        str(card.rating) if card.rating else None]
         else:
             out += [gr.update(visible=False), "", None, None]
     return out
@@ -140,6 +176,11 @@ def render_slate(session: ChatSession | None, *, keep_values: bool = False) -> l
 def build_slate() -> Slate:
     """The slate column (call inside a Blocks context)."""
     header = gr.Markdown("### Recommendations", elem_id="wb-slate-header")
+    constraints = gr.Dropdown(
+        [], value=[], multiselect=True, label="Still applied to your next message (✕ removes one)",
+        visible=False, allow_custom_value=False, filterable=False, elem_id="wb-constraints",
+    )
+    gr.Markdown(CARD_RULES, elem_id="wb-slate-rules", elem_classes=["wb-hint"])
     empty = gr.HTML(EMPTY_SLATE, elem_id="wb-slate-empty")
     cards = []
     with gr.Column(elem_id="wb-slate-cards"):
@@ -152,16 +193,22 @@ def build_slate() -> Slate:
                         show_label=False, container=False, elem_classes=["wb-verdict"], scale=3, min_width=300,
                         elem_id=f"wb-verdict-{slot}",
                     )
+                    clear_verdict = gr.Button("✕", size="sm", scale=0, min_width=30, elem_classes=["wb-clear"],
+                                              elem_id=f"wb-verdict-clear-{slot}")
+                    gr.HTML("Rating 1-5", elem_classes=["wb-rating-label"],
+                            container=False, min_width=0)
                     rating = gr.Radio(
-                        list(RATINGS), value=None, label="Rating", show_label=False, container=False,
-                        elem_classes=["wb-rating"], elem_id=f"wb-rating-{slot}", scale=2, min_width=250,
+                        list(RATINGS), value=None, label="Rating 1-5", show_label=False, container=False,
+                        elem_classes=["wb-rating"], elem_id=f"wb-rating-{slot}", scale=2, min_width=200,
                     )
-            cards.append(CardSlot(group, html, verdict, rating))
+                    clear_rating = gr.Button("✕", size="sm", scale=0, min_width=30, elem_classes=["wb-clear"],
+                                             elem_id=f"wb-rating-clear-{slot}")
+            cards.append(CardSlot(group, html, verdict, rating, clear_verdict, clear_rating))
     comment = gr.Textbox(
         "", placeholder="Comment on this turn's reply or recommendations (optional)", show_label=False,
         lines=2, max_length=MAX_COMMENT_CHARS, interactive=False, elem_id="wb-comment",
     )
-    return Slate(header, empty, cards, comment)
+    return Slate(header, constraints, empty, cards, comment)
 
 
 def wire(slate: Slate) -> None:
