@@ -365,7 +365,7 @@ def test_stream_never_yields_an_invented_title_for_any_split(text: str, cuts: li
     whole = ground(text, SLATE, CATALOG)
     assert shown == whole.text
     for kept in ("Tom Hanks", "Horror", "Netflix"):  # names, genres, services are never cut
-        assert shown.count(kept) == text.count(kept)
+        assert (kept in shown) == (kept in text)  # (a repeated sentence is shown once)
     assert stream.fixes == whole.fixes
     assert tuple(stream.mentioned) == whole.mentioned
 

@@ -72,6 +72,7 @@ class TitleMention:
     replacement: str = ""
     slate_id: str | None = None  # the slate item this mention names (after replacement)
     reason: str = ""
+    item: Item | None = None  # the slate/allowed item this mention names (after replacement)
 
 
 @dataclass
@@ -114,15 +115,15 @@ def _resolve(ctx: ScanContext, key: tuple[str, ...], year: int | None, start: in
     if year is not None:
         ok_exact = ctx.ok_by_key_year.get((key, year))
         if ok_exact is not None:
-            return TitleMention(start, end, "keep", slate_id=ctx.slate_id(ok_exact))
+            return TitleMention(start, end, "keep", slate_id=ctx.slate_id(ok_exact), item=ok_exact)
         exact = [i for i in items if i.year == year]
         if ok_same_title is not None:
             reason = "not on the slate" if exact else "wrong year"
             return TitleMention(start, end, "replace", ok_same_title.display_title,
-                            ctx.slate_id(ok_same_title), reason)
+                            ctx.slate_id(ok_same_title), reason, ok_same_title)
         return TitleMention(start, end, "remove", reason="not on the slate")
     if ok_same_title is not None:
-        return TitleMention(start, end, "keep", slate_id=ctx.slate_id(ok_same_title))
+        return TitleMention(start, end, "keep", slate_id=ctx.slate_id(ok_same_title), item=ok_same_title)
     return TitleMention(start, end, "remove", reason="not on the slate")
 
 
@@ -166,7 +167,7 @@ def _looks_like_title(text: str) -> bool:
 def _invented(ctx: ScanContext, title: str, start: int, end: int) -> TitleMention:
     near = _near_match(ctx, title)
     if near is not None:
-        return TitleMention(start, end, "replace", near.display_title, ctx.slate_id(near), "near miss")
+        return TitleMention(start, end, "replace", near.display_title, ctx.slate_id(near), "near miss", near)
     return TitleMention(start, end, "remove", reason="not in the catalogue")
 
 
@@ -175,7 +176,7 @@ def resolve_marked(ctx: ScanContext, m: re.Match[str]) -> TitleMention | None:
     if m.group("id") is not None:
         item = ctx.index.by_id.get(m.group("id"))
         if item is not None and item.item_id in ctx.ok_ids:
-            return TitleMention(m.start(), m.end(), "replace", item.display_title, ctx.slate_id(item), "")
+            return TitleMention(m.start(), m.end(), "replace", item.display_title, ctx.slate_id(item), "", item)
         return TitleMention(m.start(), m.end(), "remove",
                         reason="not on the slate" if item else "not in the catalogue")
     name = next(g for g in ("b1", "b2", "e1", "e2", "q1", "q2", "q3") if m.group(g) is not None)
@@ -509,7 +510,7 @@ def _fix_article(ctx: ScanContext, mention: TitleMention, key: tuple[str, ...], 
     if item is None:
         return mention
     return TitleMention(mention.start, mention.end, "replace", item.display_title, mention.slate_id,
-                    "near miss")
+                    "near miss", item)
 
 
 def _known_key(ctx: ScanContext, key: tuple[str, ...]) -> tuple[str, ...] | None:

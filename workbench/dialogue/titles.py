@@ -96,7 +96,7 @@ class TitleIndex:
         items: the catalogue (a :class:`~workbench.catalog.Catalog` or any items).
 
     Reply view (grounding): ``entries`` (folded word tuple -> :class:`TitleEntry`), ``by_id``
-    (item id or alias -> item), ``name_keys``, ``first_names`` and ``fact_words``.
+    (item id or alias -> item), ``name_keys``, ``first_names``, ``fact_words`` and ``people``.
     Message view (understanding): ``message_keys`` (normalised key -> item ids, catalogue order;
     subtitle, series and alias keys first, then exact titles, which win), ``by_first`` (first
     word -> keys), ``vocab`` / ``vocab_list`` (title words, the list for typo repair),
@@ -114,6 +114,9 @@ class TitleIndex:
         # every folded word of a person, genre or tag in the catalogue ("hanks", "horror",
         # "pixar", "christmas"): a lone capitalised word that is one of these is not a title
         self.fact_words: set[str] = set()
+        # folded words of every director and cast member -> the name: the people a reply's claims
+        # are judged about (workbench.dialogue.facts)
+        self.people: dict[tuple[str, ...], str] = {}
         for item in items:
             self._add_to_reply_view(item)
         self._build_message_view(items)
@@ -129,6 +132,7 @@ class TitleIndex:
         copy.name_keys = set(self.name_keys)
         copy.first_names = set(self.first_names)
         copy.fact_words = set(self.fact_words)
+        copy.people = dict(self.people)
         for item in items:
             copy._add_to_reply_view(item)
         return copy
@@ -145,6 +149,8 @@ class TitleIndex:
                 self.fact_words.add("".join(name[1:]))  # "DeNiro" for Robert De Niro
             if len(name) >= 2:
                 self.first_names.add(name[0])
+        for person in (*item.cast, *item.directors):
+            self.people.setdefault(tuple(t[0] for t in word_spans(person)), person)
         for tag in item.tags:
             self.fact_words.update(t[0] for t in word_spans(tag))
         toks = word_spans(item.title)
