@@ -65,6 +65,11 @@ CASES = [
     pytest.param("I think **Inceptoin** is the one.", "I think **Inception (2010)** is the one.", 1,
                  id="near-miss-in-bold-keeps-markup"),
     pytest.param('Try "Heat" tonight.', 'Try "Heat" tonight.', 0, id="bare-slate-title-in-quotes"),
+    pytest.param('Try "Festival de la Rêuse" tonight. Heat too.', "Heat too.", 1,
+                 id="quoted-invented-with-particles"),
+    pytest.param('Try "La Dolce Vita" tonight. Heat too.', "Heat too.", 1, id="quoted-foreign-title"),
+    pytest.param('It is "good and dark" fun. Heat too.', 'It is "good and dark" fun. Heat too.', 0,
+                 id="quoted-lowercase-phrase-is-not-a-title"),
     pytest.param("@3 is great, and so is @7.", "", 1, id="redial-id-not-on-slate"),
     pytest.param("@3 is great.", "Heat (1995) is great.", 0, id="redial-id-on-slate-rendered"),
     pytest.param("L.A. Confidential is like Heat. Collateral too.", "Collateral too.", 1,
@@ -140,6 +145,21 @@ SINGLE_WORD_CASES = [
     pytest.param("Another option is Zorbatron.", "", 1, id="option-is"),
     pytest.param("You might enjoy The Zorbatron.", "", 1, id="with-article"),
     pytest.param("- Zorbatron: a space romp\n- Heat: a heist", "- Heat: a heist", 1, id="list-head"),
+    # issue 16.4: phrasings from prompted SmolLM2 replies that passed title grounding
+    pytest.param("You'd love the Zorbatron, a space romp. Heat is tense.", "Heat is tense.", 1,
+                 id="article-after-cue"),
+    pytest.param("If you want more, you could consider the Zoominator. Heat too.", "Heat too.", 1,
+                 id="consider-the"),
+    pytest.param("Try the film Charmed tonight. Heat too.", "Heat too.", 1, id="the-film-x"),
+    pytest.param("Charmed, which was released in 2003, is fun. Heat too.", "Heat too.", 1,
+                 id="which-was-released-in"),
+    pytest.param("I liked Zorbatron (released in 2003). Heat too.", "Heat too.", 1, id="released-in-parens"),
+    # ...without flagging the article before names, genres and ordinary nouns
+    pytest.param("I love the city. You will love the Pacino scenes in Heat.",
+                 "I love the city. You will love the Pacino scenes in Heat.", 0, id="the-name-modifier"),
+    pytest.param("I'd recommend the Mann classic. You might enjoy the Horror picks. We love the Coen brothers.",
+                 "I'd recommend the Mann classic. You might enjoy the Horror picks. We love the Coen brothers.",
+                 0, id="the-word-qualifying-a-noun"),
     pytest.param("How about Inceptoin?", "How about Inception (2010)?", 1, id="near-miss-replaced"),
     # catalogue titles: slate ones kept, others removed by the catalogue rule
     pytest.param("You might enjoy Heat or Up.", "You might enjoy Heat or Up.", 0, id="slate-one-word-titles"),
@@ -345,7 +365,7 @@ def test_stream_never_yields_an_invented_title_for_any_split(text: str, cuts: li
     whole = ground(text, SLATE, CATALOG)
     assert shown == whole.text
     for kept in ("Tom Hanks", "Horror", "Netflix"):  # names, genres, services are never cut
-        assert shown.count(kept) == text.count(kept)
+        assert (kept in shown) == (kept in text)  # (a repeated sentence is shown once)
     assert stream.fixes == whole.fixes
     assert tuple(stream.mentioned) == whole.mentioned
 

@@ -49,11 +49,50 @@ def test_common_words_are_not_taken_for_titles(u, text):
     assert u.understand(text).mentions == ()
 
 
+@pytest.fixture(scope="module")
+def u_common():
+    """The tiny catalogue plus one-word titles that are everyday words: Heist, Fighter."""
+    from tests.conftest import TINY_ITEMS
+    from workbench.catalog import Catalog, Item
+
+    extra = [Item("h1", "Heist", 2015, ("Crime",), mentions=4), Item("f1", "Fighter", 2011, ("Drama",), mentions=4)]
+    return Understander(Catalog([*TINY_ITEMS, *extra], source="tiny+common"))
+
+
+# Issue 16.8: a lowercase everyday word (the catalogue's tag vocabulary, "heist"; an inflection of
+# a common word, "lighter") links to a title only with a cue, and is never typo-repaired into one.
+COMMON_WORD_LINKING = [
+    ("something lighter, a comedy", []),  # was: I took "lighter" as Fighter (2011)
+    ("heist movies", []),  # was: Heist (2015)
+    ("I want heist movies with a twist", []),
+    ("I loved Heist", ["h1"]),  # capitals
+    ('I loved "heist"', ["h1"]),  # quotes
+    ("have you seen heist?", ["h1"]),  # a cue
+    ("heist (2015) was fun", ["h1"]),  # a year
+    ("the film fighter was great", ["f1"]),  # "the film X"
+    ("inceptoin was great", ["10"]),  # a typo of a title word that is no everyday word is still repaired
+]
+
+
+@pytest.mark.parametrize("text,expected", COMMON_WORD_LINKING)
+def test_common_words_need_a_cue_to_be_titles(u_common, text, expected):
+    """Guards issue 16.8: "lighter" became Fighter (typo repair), "heist movies" became Heist (2015)."""
+    assert [m.item_id for m in u_common.understand(text).mentions] == expected
+
+
 def test_ambiguous_name_resolves_by_popularity_and_says_so(u):
     """'Heat' without a year is the more popular Heat (1995), and a note tells the user."""
     r = u.understand("I loved Heat")
     assert [m.item_id for m in r.mentions] == ["3"]
     assert r.notes and "Heat (1995)" in r.notes[0]
+
+
+def test_notes_are_deduplicated_in_order(u):
+    """Issue 16.9: a name typed many times gave the same "I took ..." note once per mention
+    (21 copies in one status line); each distinct note appears once, first-seen order."""
+    r = u.understand("I loved Heat, Heat and Heat")
+    assert len(r.mentions) == 3
+    assert len(r.notes) == 1 and "Heat (1995)" in r.notes[0]
 
 
 def test_ambiguity_follows_the_given_popularity(tiny_catalog):

@@ -14,7 +14,18 @@ optional set of *allowed* items, such as the films the user mentioned) and
   element of a list of titles is cut from the list; otherwise the whole
   sentence is dropped, so no half-sentences reach the user.
 
-Each removal or replacement is one :class:`Fix`; ``GroundedText.fixes`` counts them.
+Beyond titles, each sentence goes through three more checks, in this order:
+
+* instruction echo ("Your task: ...", "This is the original request:", a copy of the prompt's
+  instructions, :mod:`workbench.dialogue.echo`) is dropped before anything else;
+* claims about the films the sentence names (a director or cast member, a year or decade, a
+  genre) are checked against the catalogue (:mod:`workbench.dialogue.facts`): a false claim is
+  corrected when the right value is unambiguous, else the sentence is dropped. Plot and setting
+  claims are not checked: the catalogue holds no plot (a documented limit, see that module);
+* a sentence that repeats one already shown (same folded words) is dropped.
+
+Each removal or replacement is one :class:`Fix` with a category ("title", "person", "genre",
+"year", "echo", "repeat"); ``GroundedText.fixes`` counts them all and ``fixes_by_kind`` per category.
 
 Grounding works sentence by sentence, with a sentence splitter whose decisions
 never change when more text arrives. :class:`GroundedStream` therefore wraps a
@@ -45,11 +56,14 @@ It knows catalogue items and text; it does not know generators, the engine or gr
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from workbench.catalog import Catalog, Item
+from workbench.dialogue.echo import EchoDetector, sentence_key
+from workbench.dialogue.facts import PRONOUN_START_RE, check_facts
 from workbench.dialogue.sentences import SentenceSplitter, title_heads
 from workbench.dialogue.title_scan import (
     INNER_YEAR_RE,
@@ -64,16 +78,27 @@ from workbench.dialogue.title_scan import (
 from workbench.dialogue.titles import TitleIndex
 
 FixKind = Literal["replaced", "removed"]
+#: What a fix was about: a title, a false claim (person, genre, year) or prose that is no reply.
+FixCategory = Literal["title", "person", "genre", "year", "echo", "repeat"]
+#: Every :data:`FixCategory`, in declaration order (the keys of ``fixes_by_kind``).
+FIX_CATEGORIES: tuple[str, ...] = ("title", "person", "genre", "year", "echo", "repeat")
 
 
 @dataclass(frozen=True)
 class Fix:
-    """One grounding event: a title in a reply was replaced or removed."""
+    """One grounding event: a span of a reply was replaced or removed."""
 
     kind: FixKind
     span: str  # the text as the generator wrote it
-    replacement: str = ""  # for "replaced": the slate item's display title
-    reason: str = ""  # "not on the slate", "not in the catalogue", "wrong year", "near miss"
+    replacement: str = ""  # for "replaced": the slate item's display title, or the right fact
+    reason: str = ""  # "not on the slate", "not in the catalogue", "wrong year", "near miss", ...
+    category: FixCategory = "title"
+
+
+def fixes_by_kind(events: Iterable[Fix]) -> dict[str, int]:
+    """Fix counts per :data:`FixCategory`, only the categories that occur, in declaration order."""
+    counts = Counter(e.category for e in events)
+    return {k: counts[k] for k in FIX_CATEGORIES if counts[k]}
 
 
 @dataclass(frozen=True)
@@ -81,9 +106,11 @@ class GroundedText:
     """A reply after grounding."""
 
     text: str
-    fixes: int = 0  # titles removed or replaced
+    fixes: int = 0  # spans removed or replaced, all categories together
     events: tuple[Fix, ...] = ()
     mentioned: tuple[str, ...] = ()  # item ids of slate items the reply names, in order
+    #: ``fixes`` per category ("title", "person", "genre", "year", "echo", "repeat"); sums to ``fixes``
+    fixes_by_kind: dict[str, int] = field(default_factory=dict)
 
     @property
     def names_slate_item(self) -> bool:
@@ -123,8 +150,8 @@ def _render(sentence: str, m: TitleMention) -> str:
     return m.replacement if m.action == "replace" else sentence[m.start : m.end]
 
 
-def _ground_sentence(ctx: ScanContext, sentence: str) -> tuple[str | None, list[Fix], list[str]]:
-    """Ground one sentence: (new sentence or None when dropped, fixes, slate ids named)."""
+def _ground_sentence(ctx: ScanContext, sentence: str) -> tuple[str | None, list[Fix], list[str], list[Item]]:
+    """Ground one sentence: (new sentence or None when dropped, fixes, slate ids named, items named)."""
     mentions: list[TitleMention] = []
     pos = 0
     for m in MARKED_RE.finditer(sentence):
@@ -141,20 +168,21 @@ def _ground_sentence(ctx: ScanContext, sentence: str) -> tuple[str | None, list[
     scan_unmarked(ctx, sentence, mentions)
     mentions.sort(key=lambda m: m.start)
     if not mentions:
-        return sentence, [], []
+        return sentence, [], [], []
 
     fixes = [
         Fix("removed" if m.action == "remove" else "replaced", sentence[m.start : m.end],
-            m.replacement, m.reason)
+            m.replacement, m.reason, "year" if m.reason == "wrong year" else "title")
         for m in mentions if m.action == "remove" or (m.action == "replace" and m.reason)
     ]
     pieces: list[str] = []
     named: list[str] = []
+    items: list[Item] = []
     cursor = 0
     for group in _list_groups(sentence, mentions):
         kept = [m for m in group if m.action != "remove"]
         if len(kept) < len(group) and (len(group) == 1 or not kept):
-            return None, fixes, []  # a removed title that is not part of a list: drop the sentence
+            return None, fixes, [], []  # a removed title that is not part of a list: drop the sentence
         pieces.append(sentence[cursor : group[0].start])
         if len(kept) == len(group):
             inner = group[0].start
@@ -177,8 +205,9 @@ def _ground_sentence(ctx: ScanContext, sentence: str) -> tuple[str | None, list[
                               + f" {conj} " + words[-1])
         cursor = group[-1].end
         named.extend(m.slate_id for m in kept if m.slate_id)
+        items.extend(m.item for m in kept if m.item is not None and m.item not in items)
     pieces.append(sentence[cursor:])
-    return "".join(pieces), fixes, named
+    return "".join(pieces), fixes, named, items
 
 
 # ---------------------------------------------------------------------------
@@ -195,10 +224,16 @@ class Grounder:
             only slate/allowed titles and marked spans.
         titles: the catalogue's prebuilt :class:`TitleIndex` (the services build one and
             share it with the understander); built from ``catalog`` when ``None``.
+        instructions: the instruction texts a language model reads (system prompt, task
+            lines); a sentence copying them is dropped as echo
+            (:class:`~workbench.dialogue.echo.EchoDetector`). Instruction-style lead-ins ("Your
+            task:") are dropped without them.
     """
 
-    def __init__(self, catalog: Catalog | Iterable[Item] | None, titles: TitleIndex | None = None):
+    def __init__(self, catalog: Catalog | Iterable[Item] | None, titles: TitleIndex | None = None,
+                 instructions: Iterable[str] = ()):
         self._index = titles if titles is not None else TitleIndex(() if catalog is None else catalog)
+        self._echo = EchoDetector(instructions)
 
     def _context(self, slate: Iterable[Any], allowed: Iterable[Any]) -> ScanContext:
         slate_items = tuple(_as_item(x) for x in slate)
@@ -212,12 +247,14 @@ class Grounder:
     def ground(self, text: str, slate: Iterable[Any], *, allowed: Iterable[Any] = ()) -> GroundedText:
         """Ground a whole reply. ``slate`` and ``allowed`` hold Items or Recommendations."""
         stream = self.stream([text], slate, allowed=allowed)
-        return GroundedText("".join(stream), stream.fixes, tuple(stream.events), tuple(stream.mentioned))
+        text = "".join(stream)
+        return GroundedText(text, stream.fixes, tuple(stream.events), tuple(stream.mentioned),
+                            stream.fixes_by_kind)
 
     def stream(self, pieces: Iterable[str], slate: Iterable[Any], *,
                allowed: Iterable[Any] = ()) -> GroundedStream:
         """Wrap a token stream: yields grounded sentences once each is complete."""
-        return GroundedStream(pieces, self._context(slate, allowed))
+        return GroundedStream(pieces, self._context(slate, allowed), self._echo)
 
     def mentions(self, text: str) -> tuple[Item, ...]:
         """Catalogue items named in ``text`` (e.g. the user's message or the slate's reasons)."""
@@ -249,18 +286,26 @@ class GroundedStream:
     joined output.
     """
 
-    def __init__(self, pieces: Iterable[str], ctx: ScanContext):
+    def __init__(self, pieces: Iterable[str], ctx: ScanContext, echo: EchoDetector | None = None):
         self._pieces = pieces
         self._ctx = ctx
+        self._echo = echo if echo is not None else EchoDetector()
         self.events: list[Fix] = []
         self.mentioned: list[str] = []
         self.text = ""
         self.done = False
+        self._seen: set[str] = set()  # sentence_key of every sentence shown
+        self._last_items: list[Item] = []  # the items the previous sentence named ("It stars ...")
         self._iter = self._run()
 
     @property
     def fixes(self) -> int:
         return len(self.events)
+
+    @property
+    def fixes_by_kind(self) -> dict[str, int]:
+        """``fixes`` per category, see :attr:`GroundedText.fixes_by_kind`."""
+        return fixes_by_kind(self.events)
 
     @property
     def names_slate_item(self) -> bool:
@@ -279,10 +324,27 @@ class GroundedStream:
             close()
 
     def _emit(self, sentence: str, sep: str, pending: list[str]) -> str | None:
-        out, fixes, named = _ground_sentence(self._ctx, sentence)
+        if self._echo.is_echo(sentence):
+            self.events.append(Fix("removed", sentence, reason="instruction echo", category="echo"))
+            return None
+        out, fixes, named, items = _ground_sentence(self._ctx, sentence)
         self.events.extend(fixes)
         if out is None or not out.strip():
             return None
+        pronoun = not items and PRONOUN_START_RE.match(out) is not None
+        films = items or (self._last_items if pronoun else [])
+        out, facts = check_facts(out, films, self._ctx.index.people, pronoun=pronoun)
+        self.events.extend(Fix("replaced" if f.replacement else "removed", f.span, f.replacement, f.reason,
+                               f.kind) for f in facts)
+        if items:
+            self._last_items = items
+        if out is None or not out.strip():
+            return None
+        key = sentence_key(out)
+        if key in self._seen:
+            self.events.append(Fix("removed", out, reason="repeated sentence", category="repeat"))
+            return None
+        self._seen.add(key)
         for item_id in named:
             if item_id not in self.mentioned:
                 self.mentioned.append(item_id)

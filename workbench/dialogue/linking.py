@@ -126,6 +126,7 @@ class MentionLinker:
         self._by_first = titles.by_first
         self._vocab = titles.vocab
         self._vocab_list = titles.vocab_list
+        self._is_common = titles.is_common
         # people
         counts: dict[str, float] = defaultdict(float)
         for item in catalog:
@@ -198,8 +199,8 @@ class MentionLinker:
         repaired = list(norms)
         changed = set()
         for i, w in enumerate(norms):
-            if i in used or len(w) < 4 or w in self._vocab or w in STOPWORDS or w in COMMON_WORDS:
-                continue
+            if i in used or len(w) < 4 or w in self._vocab or w in STOPWORDS or self._is_common(w):
+                continue  # an everyday word ("lighter") is never repaired into a title ("fighter")
             if w.startswith("@") or w.isdigit() or w in self._person_words:
                 continue
             hit = process.extractOne(w, self._vocab_list, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
@@ -288,8 +289,8 @@ class MentionLinker:
         if quoted or year is not None:
             return True
         all_stop = all(w in STOPWORDS for w in words)
-        all_common = all(w in STOPWORDS or w in COMMON_WORDS or w in GENRE_WORDS or w.isdigit()
-                         for w in words)
+        # "heist", "lighter": the catalogue's everyday vocabulary, so "heist movies" is no title
+        all_common = all(w in STOPWORDS or self._is_common(w) or w.isdigit() for w in words)
         before = text[:start]
         cue = bool(_LINK_CUE_RE.search(before))
         capitalised = _title_case_ok(text, toks)

@@ -72,6 +72,7 @@ class TitleMention:
     replacement: str = ""
     slate_id: str | None = None  # the slate item this mention names (after replacement)
     reason: str = ""
+    item: Item | None = None  # the slate/allowed item this mention names (after replacement)
 
 
 @dataclass
@@ -114,15 +115,15 @@ def _resolve(ctx: ScanContext, key: tuple[str, ...], year: int | None, start: in
     if year is not None:
         ok_exact = ctx.ok_by_key_year.get((key, year))
         if ok_exact is not None:
-            return TitleMention(start, end, "keep", slate_id=ctx.slate_id(ok_exact))
+            return TitleMention(start, end, "keep", slate_id=ctx.slate_id(ok_exact), item=ok_exact)
         exact = [i for i in items if i.year == year]
         if ok_same_title is not None:
             reason = "not on the slate" if exact else "wrong year"
             return TitleMention(start, end, "replace", ok_same_title.display_title,
-                            ctx.slate_id(ok_same_title), reason)
+                            ctx.slate_id(ok_same_title), reason, ok_same_title)
         return TitleMention(start, end, "remove", reason="not on the slate")
     if ok_same_title is not None:
-        return TitleMention(start, end, "keep", slate_id=ctx.slate_id(ok_same_title))
+        return TitleMention(start, end, "keep", slate_id=ctx.slate_id(ok_same_title), item=ok_same_title)
     return TitleMention(start, end, "remove", reason="not on the slate")
 
 
@@ -137,6 +138,14 @@ def _near_match(ctx: ScanContext, title: str) -> Item | None:
     return None
 
 
+# Lower-case particles of French, Spanish, Italian, German and Dutch titles ("Festival de la
+# Rêuse", "La Dolce Vita", "Das Boot"): like English connectors, they do not count against a
+# quoted span being Title Case.
+_TITLE_PARTICLES = frozenset(
+    "de la le les du des del della di da do dos das der die den von van y e el los las et und".split()
+)
+
+
 def _looks_like_title(text: str) -> bool:
     words = text.split()
     if not 1 <= len(words) <= MAX_MARKED_TITLE_WORDS:
@@ -145,7 +154,8 @@ def _looks_like_title(text: str) -> bool:
         return False
     if text.rstrip().endswith((":", "?", ",", ";")):
         return False
-    content = [w for w in words if fold_apostrophes(w.strip(".,:;!?()")) not in CONNECTORS]
+    content = [w for w in words if fold_apostrophes(w.strip(".,:;!?()")) not in CONNECTORS
+               and fold_apostrophes(w.strip(".,:;!?()")) not in _TITLE_PARTICLES]
     if not content:
         return False
     if len(words) == 1 and fold_apostrophes(words[0].strip(".,:;!?")) in REPLY_COMMON_WORDS:
@@ -157,7 +167,7 @@ def _looks_like_title(text: str) -> bool:
 def _invented(ctx: ScanContext, title: str, start: int, end: int) -> TitleMention:
     near = _near_match(ctx, title)
     if near is not None:
-        return TitleMention(start, end, "replace", near.display_title, ctx.slate_id(near), "near miss")
+        return TitleMention(start, end, "replace", near.display_title, ctx.slate_id(near), "near miss", near)
     return TitleMention(start, end, "remove", reason="not in the catalogue")
 
 
@@ -166,7 +176,7 @@ def resolve_marked(ctx: ScanContext, m: re.Match[str]) -> TitleMention | None:
     if m.group("id") is not None:
         item = ctx.index.by_id.get(m.group("id"))
         if item is not None and item.item_id in ctx.ok_ids:
-            return TitleMention(m.start(), m.end(), "replace", item.display_title, ctx.slate_id(item), "")
+            return TitleMention(m.start(), m.end(), "replace", item.display_title, ctx.slate_id(item), "", item)
         return TitleMention(m.start(), m.end(), "remove",
                         reason="not on the slate" if item else "not in the catalogue")
     name = next(g for g in ("b1", "b2", "e1", "e2", "q1", "q2", "q3") if m.group(g) is not None)
@@ -322,7 +332,7 @@ def scan_unmarked(ctx: ScanContext, sentence: str, mentions: list[TitleMention])
         )
         if clause_start and run[0][0] not in ARTICLES and (
             run[0][0] in REPLY_COMMON_WORDS or run[0][0].endswith(("ed", "ing", "ly"))
-        ):
+        ) and not (len(run) == 1 and _RELEASED_AFTER_RE.match(sentence, run[0][3])):
             run.pop(0)  # clause-initial "Try", "Both", "Directed by ...", "Starring ..."
         while run and run[0][0] in CONNECTORS and run[0][0] not in ARTICLES:
             run.pop(0)
@@ -357,7 +367,16 @@ _CUE_BEFORE_RE = re.compile(
     r"\b(?:watch(?:ing|ed)?|see|seen|saw|try(?:ing)?|recommend(?:ing|ed|s)?|suggest(?:ing|ed|s)?"
     r"|check(?:ing)?\s+out|enjoy(?:ing|ed|s)?|lov(?:e|es|ed|ing)|lik(?:e|es|ed)|consider(?:ing)?"
     r"|(?:how|what)\s+about|give|go\s+(?:with|for)|queue\s+up|rewatch(?:ing)?"
-    r"|(?:option|pick|choice|recommendation|suggestion)s?\s+(?:is|are|would\s+be|might\s+be))\s+$",
+    r"|(?:option|pick|choice|recommendation|suggestion)s?\s+(?:is|are|would\s+be|might\s+be))"
+    # "You'd love the Zorbatron", "consider the Zoominator": an article may sit between cue and word
+    r"\s+(?:(?:the|a|an)\s+)?$"
+    # "the film Charmed", "a movie called Zorbatron": the noun names what follows
+    r"|\b(?:the|a|an)\s+(?:film|movie|flick)\s+(?:(?:called|titled|named)\s+)?$",
+    re.IGNORECASE,
+)
+# "Charmed, which was released in 2003", "Zorbatron (released in 2003)": the word is a film.
+_RELEASED_AFTER_RE = re.compile(
+    r",?\s+\(?(?:(?:which|that)\s+)?(?:was\s+|is\s+)?(?:released|came\s+out|premiered)\s+in\s+(?:19|20)\d\d\b",
     re.IGNORECASE,
 )
 # Cues right after the word: "X is a great film", "X was one of the best movies",
@@ -379,7 +398,8 @@ _LIST_HEAD_AFTER_RE = re.compile(r"\s*(?::|\s[-–—]\s)")
 _MODIFIER_AFTER_RE = re.compile(
     r"[\s-]+(?:movies?|films?|flicks?|ones|stuff|series|shows?|franchise|universe|characters?"
     r"|comics?|productions?|studios?|fans?|style|type|kind|genre|classics?|cartoons?|sagas?"
-    r"|trilogy|collection|originals?|specials?|version|remake|actors?|cast|books?|novels?)\b",
+    r"|trilogy|collection|originals?|specials?|version|remake|actors?|cast|books?|novels?"
+    r"|brothers|sisters|scenes?|era|years)\b",
     re.IGNORECASE,
 )
 # Capitalised words that are not titles and that the catalogue's people, genres and tags
@@ -440,6 +460,7 @@ def _scan_single_word(ctx: ScanContext, sentence: str, run: list[tuple[str, str,
     in_slot = (
         _CUE_BEFORE_RE.search(before[-40:]) is not None
         or _CUE_AFTER_RE.match(after) is not None
+        or _RELEASED_AFTER_RE.match(after) is not None
         or (_LIST_HEAD_RE.match(before) is not None and _LIST_HEAD_AFTER_RE.match(after) is not None)
     )
     if not in_slot:
@@ -489,7 +510,7 @@ def _fix_article(ctx: ScanContext, mention: TitleMention, key: tuple[str, ...], 
     if item is None:
         return mention
     return TitleMention(mention.start, mention.end, "replace", item.display_title, mention.slate_id,
-                    "near miss")
+                    "near miss", item)
 
 
 def _known_key(ctx: ScanContext, key: tuple[str, ...]) -> tuple[str, ...] | None:

@@ -28,9 +28,12 @@ from dataclasses import dataclass
 
 from workbench.catalog import Item
 from workbench.text import (
+    COMMON_WORDS,
     CONNECTORS,
+    GENRE_WORDS,
     MESSAGE_TOKEN_RE,
     REPLY_COMMON_WORDS,
+    STOPWORDS,
     norm_token,
     normalize_title,
     roman_to_digit,
@@ -43,6 +46,11 @@ MAX_TITLE_WORDS = 16
 STRONG_TITLE_LETTERS = 10
 #: Longest title (in normalised tokens) a message is searched for as one window.
 MAX_TITLE_TOKENS = 12
+
+#: A word in the tags of at least this many items is descriptive vocabulary ("heist", "novel").
+COMMON_TAG_ITEMS = 2
+_SUFFIXES = (("iest", "y"), ("ier", "y"), ("est", ""), ("er", ""), ("ing", ""), ("ed", ""), ("es", ""),
+             ("s", ""), ("ly", ""))
 
 #: Well-known alternative names that no string rule derives: (alias, title, year).
 KNOWN_ALIASES: tuple[tuple[str, str, int | None], ...] = (
@@ -96,11 +104,12 @@ class TitleIndex:
         items: the catalogue (a :class:`~workbench.catalog.Catalog` or any items).
 
     Reply view (grounding): ``entries`` (folded word tuple -> :class:`TitleEntry`), ``by_id``
-    (item id or alias -> item), ``name_keys``, ``first_names`` and ``fact_words``.
+    (item id or alias -> item), ``name_keys``, ``first_names``, ``fact_words`` and ``people``.
     Message view (understanding): ``message_keys`` (normalised key -> item ids, catalogue order;
     subtitle, series and alias keys first, then exact titles, which win), ``by_first`` (first
     word -> keys), ``vocab`` / ``vocab_list`` (title words, the list for typo repair),
-    ``max_tokens``, ``person_keys`` (name -> normalised key) and ``max_year``.
+    ``max_tokens``, ``person_keys`` (name -> normalised key), ``max_year``, ``common_words`` and
+    :meth:`is_common` (everyday vocabulary, see there).
     """
 
     def __init__(self, items: Iterable[Item] = ()):
@@ -114,6 +123,9 @@ class TitleIndex:
         # every folded word of a person, genre or tag in the catalogue ("hanks", "horror",
         # "pixar", "christmas"): a lone capitalised word that is one of these is not a title
         self.fact_words: set[str] = set()
+        # folded words of every director and cast member -> the name: the people a reply's claims
+        # are judged about (workbench.dialogue.facts)
+        self.people: dict[tuple[str, ...], str] = {}
         for item in items:
             self._add_to_reply_view(item)
         self._build_message_view(items)
@@ -129,6 +141,7 @@ class TitleIndex:
         copy.name_keys = set(self.name_keys)
         copy.first_names = set(self.first_names)
         copy.fact_words = set(self.fact_words)
+        copy.people = dict(self.people)
         for item in items:
             copy._add_to_reply_view(item)
         return copy
@@ -145,6 +158,8 @@ class TitleIndex:
                 self.fact_words.add("".join(name[1:]))  # "DeNiro" for Robert De Niro
             if len(name) >= 2:
                 self.first_names.add(name[0])
+        for person in (*item.cast, *item.directors):
+            self.people.setdefault(tuple(t[0] for t in word_spans(person)), person)
         for tag in item.tags:
             self.fact_words.update(t[0] for t in word_spans(tag))
         toks = word_spans(item.title)
@@ -204,3 +219,32 @@ class TitleIndex:
                 if name not in self.person_keys:
                     self.person_keys[name] = person_key(name)
         self.max_year = max((i.year for i in items if i.year), default=2020)
+        tag_items: dict[str, int] = defaultdict(int)
+        for item in items:
+            for word in {norm_token(t) for tag in item.tags for t in MESSAGE_TOKEN_RE.findall(tag)}:
+                tag_items[word] += 1
+        self.common_words = frozenset(
+            {w for w, n in tag_items.items() if n >= COMMON_TAG_ITEMS and w.isalpha()}
+            | COMMON_WORDS | STOPWORDS | GENRE_WORDS
+        )
+
+    def is_common(self, word: str) -> bool:
+        """Whether a normalised word is everyday vocabulary, so a title made of it needs a cue.
+
+        Common are :data:`~workbench.text.COMMON_WORDS`, stopwords, genre words and every word
+        in the tags of :data:`COMMON_TAG_ITEMS` or more catalogue items ("heist", "novel",
+        "revenge": the catalogue's own descriptive vocabulary, counted at build time; no text is
+        kept), and their inflections ("lighter" of "light", "heists"). A catalogue-derived list
+        rather than an English dictionary: no word list ships in the requirements, and the tags
+        already hold the words people describe films with.
+        """
+        if word in self.common_words:
+            return True
+        for suffix, repl in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                stem = word[: len(word) - len(suffix)] + repl
+                doubled = stem[-1:] == stem[-2:-1] and stem[:-1]  # "bigger" of "big"
+                for form in (stem, doubled):
+                    if form and form in self.common_words and form not in STOPWORDS:
+                        return True
+        return False

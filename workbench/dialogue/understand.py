@@ -107,7 +107,8 @@ class Understander:
         constraints, fields = read_constraints(masked, people, self._max_year)
         slate = [self.catalog.canonical_id(i) for i in last_slate if i in self.catalog]
         intent, target, target_stance = detect_intent(text, masked, mentions, constraints, slate)
-        notes = tuple(m.note for m in mentions if m.note)
+        # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
+        notes = tuple(dict.fromkeys(m.note for m in mentions if m.note))
         query = " ".join(masked.split())
         return Understanding(
             text=text,
