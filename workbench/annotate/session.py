@@ -14,7 +14,6 @@ Pure Python: no gradio, no storage, no models.
 from __future__ import annotations
 
 import itertools
-import re
 import secrets
 import threading
 import time
@@ -30,8 +29,6 @@ from workbench.errors import WorkbenchError
 VERDICT_LABELS = {"like": "👍 Like", "dislike": "👎 Dislike", "not_seen": "Haven't seen it"}
 #: Reply verdicts (``Chatbot.like``).
 REPLY_VERDICTS = ("like", "dislike")
-#: What an issued session id looks like (``secrets.token_urlsafe(32)``: 256 random bits).
-SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 _exchange_ids = itertools.count(1)
 
@@ -116,6 +113,7 @@ class ChatSession:
         self._judged: dict[int, tuple[Exchange, TurnJudgement]] = {}  # exchange uid -> current
         self._saved: dict[int, TurnJudgement] = {}  # exchange uid -> last saved
         self.saved_records = 0
+        self.save_problems: dict[int, str] = {}  # exchange uid -> why its judgement could not be saved
         self.lock = threading.Lock()  # one turn at a time per session (API clients may race)
         # Save, like and send events of one tab may run at once: judgements change under this lock.
         self._jlock = threading.RLock()
