@@ -233,7 +233,7 @@ def raw_call(url: str, endpoint: str, data_json: str) -> str:
     import json
     import urllib.request
 
-    req = urllib.request.Request(url + f"gradio_api/call/{endpoint}", ('{"data": %s}' % data_json).encode(),
+    req = urllib.request.Request(url + f"gradio_api/call/{endpoint}", ('{"data": ' + data_json + '}').encode(),
                                  {"Content-Type": "application/json"})
     event_id = json.load(urllib.request.urlopen(req, timeout=10))["event_id"]
     return urllib.request.urlopen(url + f"gradio_api/call/{endpoint}/{event_id}", timeout=30).read().decode()
