@@ -178,3 +178,14 @@ def test_one_unsaveable_judgement_does_not_block_the_others(services):
     assert record.turn_index == 1 and record.reply_label == "dislike"
     assert [ex for ex, _ in session.pending] == [bad]  # the bad one stays pending
     assert "Not saved: turn 1" in pending_markdown(session)
+
+
+def test_on_a_space_the_owner_is_the_address_the_proxy_saw():
+    """Behind the Space's proxy every request has the proxy's address; the proxy-added entry counts."""
+    from workbench.ui.api import client_owner
+
+    r = Request(host="10.0.0.1")
+    r.headers = {"x-forwarded-for": "6.6.6.6, 203.0.113.7"}  # the first entry is the client's claim
+    assert client_owner(r, behind_proxy=True) == "ip:203.0.113.7"
+    assert client_owner(r) == "ip:10.0.0.1"  # self-hosted: the socket's address, headers ignored
+    assert client_owner(Request("ann")) == "user:ann"

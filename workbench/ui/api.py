@@ -53,13 +53,19 @@ def make_registry(services: Services) -> SessionRegistry:
     )
 
 
-def client_owner(request: Any = None, profile: Any = None) -> str:
-    """Who owns the sessions a request creates: the signed-in user, else the client's address."""
+def client_owner(request: Any = None, profile: Any = None, *, behind_proxy: bool = False) -> str:
+    """Who owns the sessions a request creates: the signed-in user, else the client's address.
+
+    ``behind_proxy`` (on a Space): every request comes from the Space's proxy, so the address is
+    the last ``X-Forwarded-For`` entry, the one the proxy added (earlier entries are the client's word).
+    """
     user = signed_in_user(profile, request)
     if user:
         return f"user:{user}"
-    client = getattr(request, "client", None)
-    host = getattr(client, "host", None)
+    host = getattr(getattr(request, "client", None), "host", None)
+    forwarded = (getattr(request, "headers", None) or {}).get("x-forwarded-for", "") if behind_proxy else ""
+    if forwarded.strip():
+        host = forwarded.split(",")[-1].strip()
     return f"ip:{host}" if host else ""
 
 
@@ -151,6 +157,7 @@ def feedback_api(
     *,
     request: Any = None,
     profile: Any = None,
+    behind_proxy: bool = False,
 ) -> dict[str, Any]:
     """Save one feedback record for turn ``turn`` of ``session_id`` (once per ``idempotency_key``)."""
     session_id = check_text("session_id", session_id).strip()
@@ -166,7 +173,7 @@ def feedback_api(
     who = identify(services, check_text("annotator", annotator), profile, request, refuse_other_name=True)
     if not who:
         raise FeedbackError("annotator: must not be empty (a name or a Hugging Face username)")
-    session = registry.find(session_id, client_owner(request, profile))
+    session = registry.find(session_id, client_owner(request, profile, behind_proxy=behind_proxy))
     exchange = session.exchange(turn)
     items = tuple((item_id, _card(item_id, value)) for item_id, value in (judgements or {}).items())
     judgement = TurnJudgement(items=tuple((i, c) for i, c in items if not c.empty), reply=reply_label,
@@ -192,6 +199,9 @@ def status_api(services: Services) -> dict[str, Any]:
 def register_api(services: Services, registry: SessionRegistry) -> None:
     """Declare the named endpoints (call inside a Blocks context)."""
 
+    def owner(request: Any, profile: Any) -> str:
+        return client_owner(request, profile, behind_proxy=services.settings.on_space)
+
     def chat(message: str, session_id: str = "", k: int = 0, request: gr.Request = None,
              profile: gr.OAuthProfile | None = None) -> dict:
         """One conversational turn.
@@ -207,7 +217,7 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
             "directors", "cast", "rank", "score", "sources", "reason"}], "intent", "generator",
             "fell_back", "grounding_fixes", "notes"}
         """
-        return as_app_error(chat_api)(services, registry, message, session_id, k, client_owner(request, profile))
+        return as_app_error(chat_api)(services, registry, message, session_id, k, owner(request, profile))
 
     def feedback(session_id: str, turn: int, annotator: str, judgements: dict | None = None,
                  reply_label: str = "", comment: str = "", idempotency_key: str = "",
@@ -229,7 +239,8 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
         """
         return as_app_error(feedback_api)(services, registry, session_id, turn, annotator, judgements,
                                           reply_label, comment, idempotency_key,
-                                          request=request, profile=profile)
+                                          request=request, profile=profile,
+                                          behind_proxy=services.settings.on_space)
 
     def status() -> dict:
         """Catalogue size, index id, generator and start-up status, app version."""
