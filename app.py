@@ -9,7 +9,7 @@ import logging
 from workbench.config import Settings
 from workbench.errors import WorkbenchError
 from workbench.services import build_services
-from workbench.ui import build_demo, launch_options
+from workbench.ui import build_demo, launch_options, serving_options
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -22,8 +22,7 @@ if __name__ == "__main__":
     demo.launch(
         server_name=settings.resolved_host,
         server_port=settings.port,
-        auth=settings.auth_pair,
-        auth_message="Chat-Rec Workbench: sign in with the user and password you were given.",
         show_error=False,
+        **serving_options(settings),
         **launch_options(),
     )

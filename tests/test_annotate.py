@@ -81,3 +81,111 @@ def test_signed_in_username_wins_over_name_field():
     assert resolve_annotator("  typed   name ", None) == "typed name"
     with pytest.raises(FeedbackError, match="limit"):
         resolve_annotator("x" * 500, None)
+
+
+# ---------------------------------------------------------------------------
+# issue 19: sessions owned and bounded, identity under sign-in, partial saves
+
+
+class Request:
+    """A stand-in for ``gr.Request``: the signed-in username and the client's address."""
+
+    def __init__(self, username=None, host="10.0.0.1"):
+        self.username = username
+        self.client = type("Client", (), {"host": host})()
+
+
+def registry(services, **kwargs):
+    from workbench.annotate.session import SessionRegistry
+
+    return SessionRegistry(lambda sid: new_session(services, sid), **kwargs)
+
+
+def test_registry_issues_unguessable_ids_and_refuses_others(services):
+    """Item 1: ids come from the server (256 random bits); an id it never issued is refused."""
+    reg = registry(services)
+    a = reg.get("", "ip:1")
+    assert len(a.session_id) >= 43 and reg.get(a.session_id, "ip:1") is a
+    with pytest.raises(WorkbenchError, match="unknown or expired"):
+        reg.get("demo", "ip:1")
+    assert len(reg) == 1  # a refused id creates nothing
+
+
+def test_another_users_session_is_refused(services):
+    """Item 1: with sign-in on, a session belongs to its user; another user's request on it is refused."""
+    from workbench.ui.api import chat_api, client_owner, feedback_api
+
+    services = make_services(services.catalog, services.store.data_dir, auth="ann:pw")
+    reg = registry(services)
+    out = chat_api(services, reg, "Toy Story", "", 0, client_owner(Request("ann")))
+    with pytest.raises(WorkbenchError, match="unknown or expired"):
+        chat_api(services, reg, "more", out["session_id"], 0, client_owner(Request("bob")))
+    with pytest.raises(WorkbenchError, match="unknown or expired"):
+        feedback_api(services, reg, out["session_id"], 0, "", {}, "like", request=Request("bob"))
+    saved = feedback_api(services, reg, out["session_id"], 0, "", {}, "like", request=Request("ann"))
+    assert saved["saved"] == 1
+
+
+def test_one_owner_filling_the_registry_evicts_its_own_sessions(services):
+    """Item 2: creating max_sessions sessions used to push out every other client's live session."""
+    reg = registry(services, max_sessions=10, max_per_owner=3)
+    victim = reg.get("", "ip:victim")
+    mine = [reg.get("", "ip:attacker").session_id for _ in range(50)]
+    assert reg.get(victim.session_id, "ip:victim") is victim
+    with pytest.raises(WorkbenchError):
+        reg.get(mine[0], "ip:attacker")  # the offender's oldest went first
+    assert reg.get(mine[-1], "ip:attacker")
+    many = [reg.get("", f"ip:{i}") for i in range(20)]  # the total bound holds too
+    assert len(reg) <= 10 and reg.get(many[-1].session_id, "ip:19")
+
+
+def test_with_sign_in_on_the_annotator_is_the_signed_in_user(services):
+    """Item 3: the annotator was whatever the caller typed, even on a server with sign-in."""
+    from workbench.annotate.identity import identify
+    from workbench.ui.api import chat_api, feedback_api
+
+    assert identify(services, "typed", None, Request()) == "typed"  # no sign-in: the typed name
+    authed = make_services(services.catalog, services.store.data_dir, auth="ann:pw")
+    assert identify(authed, "someone else", None, Request("ann")) == "ann"  # UI: the name is ignored
+    with pytest.raises(FeedbackError, match="sign in first"):
+        identify(authed, "ann", None, Request(None))
+    assert identify(authed, "x", None, Request(None), required=False) == ""  # a turn may still run
+    reg = registry(authed)
+    owner = "user:ann"
+    out = chat_api(authed, reg, "Toy Story", "", 0, owner)
+    with pytest.raises(FeedbackError, match="'mallory' is not the signed-in user 'ann'"):
+        feedback_api(authed, reg, out["session_id"], 0, "mallory", {}, "like", request=Request("ann"))
+    saved = feedback_api(authed, reg, out["session_id"], 0, "", {}, "like", request=Request("ann"))
+    (record,) = [r for r in authed.store.read().records if r.record_id == saved["record_id"]]
+    assert record.annotator == "ann"
+
+
+def test_one_unsaveable_judgement_does_not_block_the_others(services):
+    """Item 7: one bad pending judgement used to block every other one, without saying which turn."""
+    from workbench.annotate.judgements import PartlySaved, save_pending
+    from workbench.ui.feedback_panel import pending_markdown
+
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    run(services, session, "Heat")
+    bad, good = session.exchanges
+    session.set_reply_judgement(bad, "like")
+    session.set_reply_judgement(good, "dislike")
+    bad.reply = "x" * 10_000  # over the store's reply limit: this turn cannot be saved
+    with pytest.raises(PartlySaved, match=r"saved 1 record; 1 turn could not be saved.*turn 1 \('Toy Story'\)"):
+        save_pending(services, session, "ann")
+    (record,) = services.store.read().records
+    assert record.turn_index == 1 and record.reply_label == "dislike"
+    assert [ex for ex, _ in session.pending] == [bad]  # the bad one stays pending
+    assert "Not saved: turn 1" in pending_markdown(session)
+
+
+def test_on_a_space_the_owner_is_the_address_the_proxy_saw():
+    """Behind the Space's proxy every request has the proxy's address; the proxy-added entry counts."""
+    from workbench.ui.api import client_owner
+
+    r = Request(host="10.0.0.1")
+    r.headers = {"x-forwarded-for": "6.6.6.6, 203.0.113.7"}  # the first entry is the client's claim
+    assert client_owner(r, behind_proxy=True) == "ip:203.0.113.7"
+    assert client_owner(r) == "ip:10.0.0.1"  # self-hosted: the socket's address, headers ignored
+    assert client_owner(Request("ann")) == "user:ann"

@@ -157,3 +157,24 @@ def test_the_demo_has_the_tab_stable_ids_and_the_shortcuts(services):
     assert "wb-ann-submit" in head and "beforeunload" in head
     for key in ("J", "K", "1", "L", "D", "Enter", "S"):
         assert f"**{key}" in at.SHORTCUTS
+
+
+def test_with_sign_in_on_project_tasks_belong_to_the_signed_in_user(tiny_catalog, tmp_path):
+    """Issue 19 item 3 for projects: with auth on, the tab and the endpoints judge as the signed-in user."""
+    from types import SimpleNamespace
+
+    from workbench.ui.projects_api import next_task_api, submit_task_api
+
+    s = make_services(tiny_catalog, tmp_path / "feedback", auth="ann:pw")
+    s.projects = ProjectService(SQLiteProjectStore(projects_path(tmp_path / "feedback")), s.store)
+    seed_project(s.projects.store, "p", tasks=2, overlap=1)
+    ann = SimpleNamespace(username="ann")
+    assert at.annotator_of("mallory", None, services=s, request=ann) == "ann"  # the typed name is ignored
+    with pytest.raises(WorkbenchError, match="sign in first"):
+        at.annotator_of("ann", None, services=s, request=SimpleNamespace(username=None))
+    with pytest.raises(WorkbenchError, match="'mallory' is not the signed-in user 'ann'"):
+        next_task_api(s, "p", "mallory", request=ann)
+    task = next_task_api(s, "p", "", request=ann)
+    saved = submit_task_api(s, "p", task["task_id"], "", {SLATE_IDS[0]: {"label": "like"}}, request=ann)
+    (record,) = [r for r in s.store.read().records if r.record_id == saved["record_id"]]
+    assert record.annotator == "ann" and record.project == "p"

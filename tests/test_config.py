@@ -102,3 +102,15 @@ def test_only_config_reads_the_environment():
         if re.search(r"os\.environ\b(?!\.copy)|os\.getenv\(", text):
             offenders.append(str(path.relative_to(PROJECT_ROOT)))
     assert not offenders, f"environment read outside config.py: {offenders}"
+
+
+def test_serving_limits_must_be_positive_and_consistent():
+    """Issue 19: the queue and session bounds are settings; nonsense values stop start-up by name."""
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="WORKBENCH_MAX_QUEUE"):
+        Settings(max_queue=0)
+    with pytest.raises(ConfigError, match="WORKBENCH_API_SESSIONS_PER_CLIENT.*more than"):
+        Settings(api_sessions_per_client=10, max_api_sessions=5)
+    s = Settings.from_env({"WORKBENCH_MODEL_CHOICES": " a/b, c ,, a/b", "WORKBENCH_GENERATOR_MODEL": "m"})
+    assert s.offered_models == ("m", "a/b", "c") and not s.allow_custom_models

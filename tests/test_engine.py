@@ -247,3 +247,31 @@ def test_item_vectors_must_have_one_row_per_item(tiny_catalog, hash_embedder):
 
     with pytest.raises(DialogueError, match="item_vectors has 3 rows"):
         tiny_engine(tiny_catalog, hash_embedder, item_vectors=hash_embedder.encode(["a", "b", "c"]))
+
+
+class OnlyInventionsGenerator:
+    """Every sentence names a film that does not exist, so grounding drops them all."""
+
+    name = "fake:only-inventions"
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        yield "You should watch The Midnight Garden (2019). "
+        yield "Also try \"Shadows of Yesterday\"."
+
+    def generate(self, request: GenerationRequest) -> str:
+        return "".join(self.stream(request))
+
+
+def test_a_reply_emptied_by_grounding_falls_back_to_the_template_reply(engine):
+    """Issue 19 item 8: a reply whose every sentence was removed used to be shown as nothing
+    (and an empty reply cannot be saved); the turn now shows the template reply and says so."""
+    state = engine.new_state("s")
+    pieces = list(engine.stream(state, "hello!", generator=OnlyInventionsGenerator()))
+    result = pieces[-1]
+    assert isinstance(result, TurnResult) and result.recommendations == ()
+    streamed = "".join(p for p in pieces if isinstance(p, str))
+    assert result.reply.strip() and streamed.strip() == result.reply
+    assert "Midnight Garden" not in result.reply and "Shadows of Yesterday" not in result.reply
+    assert result.fell_back and result.generator == engine.fallback.name and result.grounding_fixes >= 2
+    assert any("template reply is shown instead" in n for n in result.notes)
+    assert state.turns[-1].text == result.reply  # what was shown is what the conversation keeps

@@ -547,3 +547,28 @@ def test_a_schema_v1_shard_reads_beside_current_ones(tmp_path):
     versions = {r.record_id: (r.schema_version, r.project, r.task_id) for r in result}
     assert versions[old["record_id"]] == (1, "", "")
     assert sorted(v[0] for v in versions.values()) == [1, 2]
+
+
+def test_idempotent_record_ids_are_stored_once_across_store_objects(tmp_path):
+    """Issue 19: a /feedback retry after a lost reply duplicated the record; with a key it is stored once,
+    also by a fresh store on the same directory (a restarted server)."""
+    import dataclasses
+
+    from workbench.feedback.store import idempotent_record_id
+
+    rid = idempotent_record_id("key-1", "session", "ann")
+    assert rid == idempotent_record_id("key-1", "session", "ann") != idempotent_record_id("key-1", "other", "ann")
+    with pytest.raises(FeedbackError, match="idempotency_key"):
+        idempotent_record_id("\x1b[2J", "session", "ann")
+    store = FeedbackStore(tmp_path)
+    record = dataclasses.replace(_idem_record(), record_id=rid)
+    assert store.append_once(record) == (rid, True)
+    assert store.append_once(record) == (rid, False)
+    assert FeedbackStore(tmp_path).append_once(record) == (rid, False)
+    assert sum(p.read_text().count("\n") for p in store.shards()) == 1
+
+
+def _idem_record():
+    return make_record(annotator="ann", session_id="s", turn_index=0, conversation=[], user_message="hi",
+                       reply="hello", generator_backend="template", generator_model="", slate=[],
+                       judgements={}, reply_label="like")

@@ -63,7 +63,8 @@ def test_failed_llm_load_falls_back_to_template_with_reason():
     pool.wait(timeout=10)
     choice = pool.choose()
     assert choice.generator.name == "template" and not choice.ready
-    assert "missing: no such model" in choice.note
+    assert "could not load model transformers:missing" in choice.note
+    assert "no such model" not in choice.note  # the loader's error (it may name a path) stays in the log
 
 
 def test_auto_degrades_to_template_when_the_default_llm_fails():
@@ -99,3 +100,44 @@ def test_unknown_backend_and_custom_models_on_a_space_are_refused():
     pool.allow_custom_models = False
     with pytest.raises(ConfigError, match="not offered"):
         pool.choose("transformers", "someone/huge-model")
+
+
+def test_visitors_choose_only_listed_models_one_load_at_a_time():
+    """Issue 19 item 4: any visitor could make the server load any Hub id or server path, one
+    background load per name; now only WORKBENCH_MODEL_CHOICES (plus the configured model)."""
+    gate = threading.Event()
+    made = []
+
+    def make(backend, model):
+        made.append(model)
+        gate.wait(10)
+        return Template()
+
+    settings = Settings(generator="template", generator_model="small", model_choices="listed-a, listed-b")
+    pool = pool_with(settings, make)
+    assert not pool.allow_custom_models  # off unless the operator turns it on
+    assert pool.model_choices("transformers") == ["small", "listed-a", "listed-b"]
+    for name in ("/etc/passwd", "someone/huge-model"):
+        with pytest.raises(ConfigError, match="not offered here.*WORKBENCH_MODEL_CHOICES"):
+            pool.choose("transformers", name)
+    first = pool.choose("transformers", "listed-a")
+    assert "is loading" in first.note
+    second = pool.choose("transformers", "listed-b")  # a second load waits for the first
+    assert "waits: transformers:listed-a is loading" in second.note and made == ["listed-a"]
+    gate.set()
+    pool.wait("transformers", "listed-a", timeout=10)
+    assert pool.choose("transformers", "listed-b") is not None and "listed-b" in made
+    custom = pool_with(Settings(generator="template", allow_custom_models=True), lambda b, m: Template())
+    assert custom.choose("transformers", "anything/at-all") is not None
+
+
+def test_the_ui_send_event_refuses_an_unlisted_model(tiny_catalog, tmp_path):
+    """A raw call to the UI's send event (no browser needed) names the model through TurnPrefs."""
+    from ui_support import make_services
+
+    from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
+
+    services = make_services(tiny_catalog, tmp_path / "fb")
+    session = new_session(services)
+    with pytest.raises(ConfigError, match="not offered here"):
+        list(stream_turn(services, session, "Toy Story", TurnPrefs(backend="transformers", model="/srv/secret")))

@@ -99,6 +99,16 @@ class Settings:
         env=("OPENAI_BASE_URL",),
     )
     openai_model: str = _setting("", "Model name to request from the OpenAI-compatible server.")
+    model_choices: str = _setting(
+        "",
+        "Comma-separated models visitors may pick in the settings panel (Hub ids, local paths or "
+        "OpenAI model names). Empty: only the configured `generator_model` and `openai_model`.",
+    )
+    allow_custom_models: bool = _setting(
+        False,
+        "Let visitors type any model name (a Hub id or a server path the server then loads). "
+        "Only for a server you alone use: every name is a model download or load.",
+    )
     openai_api_key: str = _setting(
         "", "API key for the OpenAI-compatible server (secret).", env=("OPENAI_API_KEY",)
     )
@@ -125,6 +135,15 @@ class Settings:
     auth: str = _setting(
         "", "Optional `user:password` for self-hosting behind a login (secret)."
     )
+    max_queue: int = _setting(
+        256, "Requests (UI events and API calls) that may wait in the queue; more are refused "
+        "with \"the server is busy\"."
+    )
+    api_sessions_per_client: int = _setting(
+        20, "Live `/chat` sessions one client (a signed-in user, else an IP address) may hold; "
+        "its oldest goes first when it starts more."
+    )
+    max_api_sessions: int = _setting(2000, "Live `/chat` sessions kept in total (idle ones expire after 6 hours).")
     on_space: bool = _setting(
         False, "Running on a Hugging Face Space (set from SPACE_ID automatically).",
         env=("SPACE_ID",),
@@ -164,6 +183,14 @@ class Settings:
                 f"{_named('generator')}: 'openai' needs {_named('openai_base_url')} "
                 "(or OPENAI_BASE_URL), the server to ask"
             )
+        for name in ("max_queue", "api_sessions_per_client", "max_api_sessions"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{_named(name)}: must be at least 1, got {getattr(self, name)}")
+        if self.api_sessions_per_client > self.max_api_sessions:
+            raise ConfigError(
+                f"{_named('api_sessions_per_client')}: {self.api_sessions_per_client} is more than "
+                f"{_named('max_api_sessions')} ({self.max_api_sessions})"
+            )
         if self.auth:
             user, sep, password = self.auth.partition(":")
             if not sep:
@@ -193,6 +220,12 @@ class Settings:
     def use_hf_login(self) -> bool:
         """Annotators sign in with Hugging Face (a Space with `hf_oauth: true`)."""
         return self.on_space and bool(self.oauth_client_id)
+
+    @property
+    def offered_models(self) -> tuple[str, ...]:
+        """Models visitors may choose: the configured ones, then `model_choices` (no repeats)."""
+        names = [self.generator_model, self.openai_model, *self.model_choices.split(",")]
+        return tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
 
     @property
     def auth_pair(self) -> tuple[str, str] | None:

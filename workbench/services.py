@@ -100,14 +100,15 @@ class GeneratorPool:
         template: Any,
         make: Callable[[str, str], Any] | None = None,
         *,
-        allow_custom_models: bool = True,
+        allow_custom_models: bool | None = None,
     ):
         self.settings = settings
         self.template = template
         self._make = make or _default_make(settings)
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._lock = threading.Lock()
-        self.allow_custom_models = allow_custom_models
+        # Free-text model names (any Hub id or server path) only when the operator allows them.
+        self.allow_custom_models = settings.allow_custom_models if allow_custom_models is None else allow_custom_models
 
     # defaults -----------------------------------------------------------
     @property
@@ -127,10 +128,17 @@ class GeneratorPool:
         return ""
 
     def model_choices(self, backend: str) -> list[str]:
-        """Models offered in the UI for ``backend`` (the configured one plus any loaded)."""
-        models = [self.default_model(backend)] if self.default_model(backend) else []
-        with self._lock:
-            models += [m for (b, m) in self._slots if b == backend and m and m not in models]
+        """Models visitors may choose for ``backend``: the configured one, then ``WORKBENCH_MODEL_CHOICES``.
+
+        With custom models allowed, models loaded on request are offered too.
+        """
+        if backend not in ("transformers", "openai"):
+            return []
+        default = self.default_model(backend)
+        models = list(dict.fromkeys(m for m in (default, *self.settings.offered_models) if m))
+        if self.allow_custom_models:
+            with self._lock:
+                models += [m for (b, m) in self._slots if b == backend and m and m not in models]
         return models
 
     # loading ------------------------------------------------------------
@@ -218,17 +226,23 @@ class GeneratorPool:
                 self.template, _name(self.template), False,
                 "the openai backend needs WORKBENCH_OPENAI_BASE_URL; using the template generator",
             )
-        if (
-            not self.allow_custom_models
-            and model != self.default_model(backend)
-            and (backend, model) not in self._slots
-        ):
+        if not self.allow_custom_models and model not in self.model_choices(backend):
+            offered = ", ".join(repr(m) for m in self.model_choices(backend)) or "none"
             raise ConfigError(
-                f"model {model!r} is not offered here; choose {self.default_model(backend)!r} "
-                "(custom models are disabled on a Space)"
+                f"model {model[:100]!r} is not offered here; choose one of {offered} "
+                "(the operator lists models in WORKBENCH_MODEL_CHOICES)"
+            )
+        label = f"{backend}:{model}"
+        with self._lock:
+            busy = (backend, model) not in self._slots and next(
+                (f"{s.backend}:{s.model}" for s in self._slots.values() if s.state == "loading"), None
+            )
+        if busy:  # one load at a time: a visitor cannot start many downloads at once
+            return GeneratorChoice(
+                self.template, _name(self.template), False,
+                f"{label} waits: {busy} is loading; replies use the template generator, try again when it is ready",
             )
         slot = self._slot(backend, model)
-        label = f"{backend}:{model}"
         if slot.state == "ready":
             return GeneratorChoice(slot.generator, _name(slot.generator, label), True)
         if slot.state == "loading":
@@ -237,9 +251,10 @@ class GeneratorPool:
                 f"{label} is loading ({time.monotonic() - slot.started:.0f}s); "
                 "replies use the template generator until it is ready",
             )
-        note = f"{label} could not be loaded ({slot.error}); using the template generator"
+        # The loader's error can name server paths: it stays in the server log (see _load).
+        note = f"could not load model {label}; using the template generator (details in the server log)"
         if auto:
-            note = f"no LLM available ({slot.error}); using the template generator"
+            note = "no LLM available; using the template generator (details in the server log)"
         return GeneratorChoice(self.template, _name(self.template), False, note)
 
     def status(self) -> str:
@@ -555,7 +570,7 @@ def build_services(
     # Annotation projects live beside the feedback shards; their records go to the same store (and
     # its Hub sync). Opening recovers records a killed process committed but did not write.
     projects = open_project_service(settings.resolved_feedback_dir, feedback=store)
-    generators = GeneratorPool(settings, template, allow_custom_models=not settings.on_space)
+    generators = GeneratorPool(settings, template)
     services = Services(
         settings=settings, catalog=catalog, engine=engine, store=store, generators=generators,
         projects=projects, embedder=embedder, retriever=retriever, index_id=index_id, timings=timings,

@@ -1,11 +1,12 @@
 """Saving judgements: one feedback record per judged turn, written through the feedback store.
 
 A judgement (the cards' verdicts and ratings, the turn comment, a reply's
-like/dislike) becomes one feedback record per turn (``store.append_many``: all
-or nothing, fsynced before it returns). Nothing is dropped silently:
+like/dislike) becomes one feedback record per turn (``store.append_many``,
+fsynced before it returns). Nothing is dropped silently:
 
 * :func:`save_pending` writes every pending judgement of a session (also those
-  on turns that were undone or on an earlier conversation).
+  on turns that were undone or on an earlier conversation); one that cannot be
+  saved stays pending with its reason and does not hold back the others.
 * :func:`autosave` runs before the next turn: it saves when an annotator is
   known, and otherwise raises :class:`UnsavedJudgements` (they stay pending).
 * :func:`autosave_on_close` saves what is pending when a browser session ends.
@@ -16,6 +17,7 @@ It knows sessions, records and the store; it does not know gradio or widgets.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -72,20 +74,43 @@ def make_turn_record(
 
 
 def save_judgement(
-    services: Services, session: ChatSession, exchange: Exchange, judgement: TurnJudgement, annotator: str
-) -> FeedbackRecord:
-    """Write ``judgement`` on ``exchange`` as one record now and mark it saved; return the record."""
+    services: Services, session: ChatSession, exchange: Exchange, judgement: TurnJudgement, annotator: str,
+    *, record_id: str | None = None,
+) -> tuple[FeedbackRecord, bool]:
+    """Write ``judgement`` on ``exchange`` as one record now and mark it saved.
+
+    Args:
+        record_id: for a client retry (:func:`workbench.feedback.store.idempotent_record_id`):
+            when a record with this id is already stored, nothing is written.
+
+    Returns:
+        The record and whether it was written now (``False``: a retry of a stored one).
+    """
     record = make_turn_record(services, exchange, judgement, annotator)
-    services.store.append(record)
+    written = True
+    if record_id is None:
+        services.store.append(record)
+    else:
+        record = dataclasses.replace(record, record_id=record_id)
+        _, written = services.store.append_once(record)
     session.mark_saved([(exchange, judgement)])
-    return record
+    return record, written
+
+
+class PartlySaved(FeedbackError):
+    """Some pending judgements were saved; the others stay pending, each with its reason."""
+
+    def __init__(self, message: str, saved: int):
+        super().__init__(message)
+        self.saved = saved
 
 
 def save_pending(services: Services, session: ChatSession, annotator: str) -> int:
-    """Write every pending judgement of ``session``; return how many records were saved.
+    """Write every pending judgement of ``session`` that can be saved; return how many records were saved.
 
-    All or nothing: an invalid judgement raises :class:`FeedbackError` and
-    nothing is written (the judgements stay pending).
+    A judgement that cannot become a valid record (one bad turn) does not hold back the
+    others: they are written, it stays pending with its reason in ``session.save_problems``
+    (exchange uid -> "turn N: why"), and :class:`PartlySaved` says which turns and why.
     """
     with session.save_lock:  # a Save click and an auto-save on send must not write the same judgement twice
         pending = session.pending
@@ -97,10 +122,27 @@ def save_pending(services: Services, session: ChatSession, annotator: str) -> in
                 + (" or sign in" if hf_login_available(services) else "")
                 + " first, then press Save"
             )
-        records = [make_turn_record(services, ex, j, annotator) for ex, j in pending]
-        services.store.append_many(records)
-        session.mark_saved(pending)
-        session.annotator = annotator
+        good: list[tuple[Exchange, TurnJudgement]] = []
+        records: list[FeedbackRecord] = []
+        problems: dict[int, str] = {}
+        for ex, j in pending:
+            try:
+                records.append(make_turn_record(services, ex, j, annotator))
+                good.append((ex, j))
+            except FeedbackError as exc:
+                problems[ex.uid] = f"turn {ex.index + 1} ({ex.user[:40]!r}): {exc}"
+        if records:
+            services.store.append_many(records)
+            session.mark_saved(good)
+            session.annotator = annotator
+        session.save_problems = problems
+        if problems:
+            raise PartlySaved(
+                f"saved {len(records)} record{'s' if len(records) != 1 else ''}; "
+                f"{len(problems)} turn{'s' if len(problems) != 1 else ''} could not be saved and "
+                "stay pending: " + "; ".join(problems.values()),
+                len(records),
+            )
         return len(records)
 
 

@@ -14,10 +14,9 @@ Pure Python: no gradio, no storage, no models.
 from __future__ import annotations
 
 import itertools
-import re
+import secrets
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -30,14 +29,13 @@ from workbench.errors import WorkbenchError
 VERDICT_LABELS = {"like": "👍 Like", "dislike": "👎 Dislike", "not_seen": "Haven't seen it"}
 #: Reply verdicts (``Chatbot.like``).
 REPLY_VERDICTS = ("like", "dislike")
-#: Allowed characters and length of a client-chosen API session id.
-SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 _exchange_ids = itertools.count(1)
 
 
 def new_session_id() -> str:
-    return uuid.uuid4().hex
+    """An unguessable session id (256 random bits): knowing it is what grants access to a session."""
+    return secrets.token_urlsafe(32)
 
 
 @dataclass(eq=False)
@@ -115,6 +113,7 @@ class ChatSession:
         self._judged: dict[int, tuple[Exchange, TurnJudgement]] = {}  # exchange uid -> current
         self._saved: dict[int, TurnJudgement] = {}  # exchange uid -> last saved
         self.saved_records = 0
+        self.save_problems: dict[int, str] = {}  # exchange uid -> why its judgement could not be saved
         self.lock = threading.Lock()  # one turn at a time per session (API clients may race)
         # Save, like and send events of one tab may run at once: judgements change under this lock.
         self._jlock = threading.RLock()
@@ -215,48 +214,82 @@ class ChatSession:
 
 
 class SessionRegistry:
-    """API sessions by id: bounded (least recently used evicted) and expiring after ``ttl_s``."""
+    """API sessions by server-issued id: bounded per owner and in total, expiring after ``ttl_s``.
+
+    Only :meth:`create` makes a session, and it picks the id (:func:`new_session_id`), so an id
+    is a capability: a client that did not get it from the server cannot guess it. Each session
+    belongs to an ``owner`` (the signed-in user, else the client's address); another owner's
+    request on it is refused as if the id were unknown, and when an owner holds more than
+    ``max_per_owner`` sessions (or the registry more than ``max_sessions``) that owner's
+    least recently used session goes first, so one client cannot push out everyone else's.
+    """
 
     def __init__(
-        self, factory: Callable[[str], ChatSession], *, max_sessions: int = 1000, ttl_s: float = 3600.0
+        self, factory: Callable[[str], ChatSession], *, max_sessions: int = 1000, ttl_s: float = 3600.0,
+        max_per_owner: int | None = None,
     ):
         self._factory = factory
-        self._sessions: OrderedDict[str, ChatSession] = OrderedDict()
+        self._sessions: OrderedDict[str, ChatSession] = OrderedDict()  # least recently used first
+        self._owners: dict[str, str] = {}  # session id -> owner
         self._lock = threading.Lock()
         self.max_sessions = max_sessions
+        self.max_per_owner = max_per_owner or max_sessions
         self.ttl_s = ttl_s
 
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def get(self, session_id: str = "") -> ChatSession:
-        """The session with this id; a new one (with this id, or a fresh id when empty)."""
-        session_id = (session_id or "").strip()
-        if session_id and not SESSION_ID_PATTERN.fullmatch(session_id):
-            raise WorkbenchError(
-                "session_id: use 1-64 letters, digits or `_ . : -`, "
-                f"got {session_id[:80]!r}"
-            )
+    def create(self, owner: str = "") -> ChatSession:
+        """A new session with a fresh id, owned by ``owner``; evicts ``owner``'s oldest first."""
         now = time.monotonic()
         with self._lock:
-            for sid in [s for s, sess in self._sessions.items() if now - sess.last_used > self.ttl_s]:
-                del self._sessions[sid]
-            session = self._sessions.get(session_id) if session_id else None
-            if session is None:
-                session = self._factory(session_id or new_session_id())
-                self._sessions[session.session_id] = session
-                while len(self._sessions) > self.max_sessions:
-                    self._sessions.popitem(last=False)
-            self._sessions.move_to_end(session.session_id)
+            self._expire_locked(now)
+            session = self._factory(new_session_id())
+            self._sessions[session.session_id] = session
+            self._owners[session.session_id] = owner
             session.last_used = now
+            mine = [sid for sid in self._sessions if self._owners[sid] == owner]
+            for sid in mine[: max(0, len(mine) - self.max_per_owner)]:
+                self._drop_locked(sid)
+            while len(self._sessions) > self.max_sessions:
+                # the registry is full: the owner holding the most sessions gives up its oldest
+                counts: dict[str, int] = {}
+                for o in self._owners.values():
+                    counts[o] = counts.get(o, 0) + 1
+                biggest = max(counts, key=lambda o: counts[o])
+                self._drop_locked(next(sid for sid in self._sessions if self._owners[sid] == biggest))
             return session
 
-    def find(self, session_id: str) -> ChatSession:
-        """An existing session (raises when unknown or expired)."""
+    def get(self, session_id: str = "", owner: str = "") -> ChatSession:
+        """The session ``session_id`` of ``owner`` (used now); a new one when ``session_id`` is empty."""
+        if not (session_id or "").strip():
+            return self.create(owner)
+        session = self.find(session_id, owner)
         with self._lock:
+            if session.session_id in self._sessions:
+                self._sessions.move_to_end(session.session_id)
+            session.last_used = time.monotonic()
+        return session
+
+    def find(self, session_id: str, owner: str = "") -> ChatSession:
+        """An existing session of ``owner`` (raises when unknown, expired or someone else's)."""
+        session_id = (session_id or "").strip()
+        with self._lock:
+            self._expire_locked(time.monotonic())
             session = self._sessions.get(session_id)
+            if session is not None and self._owners.get(session_id) != owner:
+                session = None  # someone else's: refused exactly like an unknown id, so ids cannot be probed
         if session is None:
             raise WorkbenchError(
-                f"session_id {session_id[:80]!r} is unknown or expired; call /chat first"
+                f"session_id {session_id[:80]!r} is unknown or expired: session ids are issued by the "
+                "server; call /chat with an empty session_id to start a session and use the id it returns"
             )
         return session
+
+    def _expire_locked(self, now: float) -> None:
+        for sid in [s for s, sess in self._sessions.items() if now - sess.last_used > self.ttl_s]:
+            self._drop_locked(sid)
+
+    def _drop_locked(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+        self._owners.pop(session_id, None)

@@ -224,17 +224,24 @@ class ChatEngine:
             pieces.append(summary)
             yield summary
         text = "".join(pieces).strip()
+        generator_name, fell_back = reply.generator, reply.fell_back
+        if not text:  # grounding dropped every sentence (each named a film not in the catalogue)
+            text = "".join(self.fallback.stream(request)).strip()
+            generator_name, fell_back = str(getattr(self.fallback, "name", "template")), True
+            notes.append("Every sentence of the reply named a film not in the catalogue; "
+                         "the template reply is shown instead.")
+            yield text
         work.add_turn("assistant", text)
         if u.intent in SLATE_INTENTS:
             work.record_slate(r.item.item_id for r in recs)
         work.log.append(TurnLog(
             message=message, intent=u.intent, slate=[r.item.item_id for r in recs],
             candidates=candidates.to_records(), reasons={r.item.item_id: r.reason for r in recs},
-            notes=notes, generator=reply.generator, fell_back=reply.fell_back, grounding_fixes=grounded.fixes,
+            notes=notes, generator=generator_name, fell_back=fell_back, grounding_fixes=grounded.fixes,
         ))
         state.commit(work)
         yield TurnResult(reply=text, recommendations=recs, intent=u.intent, grounding_fixes=grounded.fixes,
-                         generator=reply.generator, fell_back=reply.fell_back, notes=tuple(notes))
+                         generator=generator_name, fell_back=fell_back, notes=tuple(notes))
 
     def _slate(self, state: ConversationState, work: ConversationState, u: Understanding, k: int,
                filters: ItemFilter | None, notes: list[str]) -> tuple[tuple[Recommendation, ...], ScoredItems]:

@@ -52,8 +52,30 @@ MAX_SHARD_BYTES = 8 * 1024 * 1024
 HUB_SYNC_EVERY_MINUTES = 5.0
 #: Folder of the Hub dataset repo the shards are uploaded to.
 HUB_PATH_IN_REPO = "data"
+#: Record ids derived from a client's idempotency key live in this UUID namespace (uuid5).
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2b8e-3d4a-5e6f-9a0b-1c2d3e4f5a6b")
+#: Longest idempotency key a client may send.
+MAX_IDEMPOTENCY_KEY_CHARS = 200
 SHARD_PREFIX = "shard-"
 SHARD_SUFFIX = ".jsonl"
+
+
+def idempotent_record_id(key: str, *scope: str) -> str:
+    """The record id for a client's idempotency ``key`` within ``scope`` (e.g. session and annotator).
+
+    Deterministic (uuid5), so a retry after a lost reply, even to a restarted server, names the
+    same record, and :meth:`FeedbackStore.append_once` (or any reader's duplicate handling)
+    keeps one. The scope keeps two clients' equal keys apart.
+
+    Raises:
+        FeedbackError: the key is not 1-200 printable characters.
+    """
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY_CHARS or not key.isprintable():
+        shown = key[:80] if isinstance(key, str) else key
+        raise FeedbackError(
+            f"idempotency_key: expected 1-{MAX_IDEMPOTENCY_KEY_CHARS} printable characters, got {shown!r}"
+        )
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, "\x1f".join((*scope, key.strip()))))
 
 
 @dataclass(frozen=True)
@@ -128,6 +150,7 @@ class FeedbackStore:
         self.catalog = catalog
         self._lock = threading.Lock()  # guards this process's shard
         self._read_lock = threading.Lock()  # guards the read cache; reads never block appends
+        self._once_lock = threading.Lock()  # append_once: check and write as one step
         self._fd: int | None = None
         self._shard: Path | None = None
         self._shard_bytes = 0
@@ -155,6 +178,17 @@ class FeedbackStore:
             FeedbackError: the record is invalid (nothing is written) or the disk write failed.
         """
         return self.append_many([record])[0]
+
+    def append_once(self, record: FeedbackRecord) -> tuple[str, bool]:
+        """Save ``record`` unless a record with its ``record_id`` is already stored.
+
+        For client retries with an idempotency key (:func:`idempotent_record_id`): the second
+        call writes nothing. Returns ``(record_id, written)``.
+        """
+        with self._once_lock:
+            if any(r.record_id == record.record_id for r in self.read().records):
+                return record.record_id, False
+            return self.append(record), True
 
     def append_many(self, records: Iterable[FeedbackRecord]) -> list[str]:
         """Validate all ``records`` first, then save them with one write and one fsync.

@@ -4,6 +4,6 @@
 holds the theme, CSS and favicon that Gradio 6 takes at ``launch()``.
 """
 
-from workbench.ui.app import build_demo, launch_options
+from workbench.ui.app import build_demo, launch_options, serving_options
 
-__all__ = ["build_demo", "launch_options"]
+__all__ = ["build_demo", "launch_options", "serving_options"]

@@ -24,7 +24,7 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import hf_login_available, resolve_annotator
+from workbench.annotate.identity import hf_login_available, identify, resolve_annotator
 from workbench.annotate.session import VERDICT_LABELS
 from workbench.errors import ProjectError
 from workbench.limits import MAX_ANNOTATOR_CHARS, MAX_COMMENT_CHARS, MAX_SLATE, MAX_TEXT_CHARS
@@ -68,9 +68,12 @@ def _service(services: Services) -> Any:
     return services.projects
 
 
-def annotator_of(name: str | None, profile: Any = None) -> str:
-    """The signed-in Hugging Face username, else the typed name; an error when there is neither."""
-    who = resolve_annotator(name, profile)
+def annotator_of(name: str | None, profile: Any = None, *, services: Services | None = None,
+                 request: Any = None) -> str:
+    """Who judges: with sign-in on (``services`` given), the signed-in user, full stop
+    (:func:`~workbench.annotate.identity.identify`); else the Hugging Face username or the typed
+    name. An error when there is neither."""
+    who = identify(services, name, profile, request) if services is not None else resolve_annotator(name, profile)
     if not who:
         raise ProjectError("annotator: enter your name (or sign in with Hugging Face) before the first task")
     return who
@@ -363,8 +366,8 @@ def wire(services: Services, demo: gr.Blocks, tab: AnnotateTab, tabs: gr.Tabs | 
                                                       api_visibility="private")
 
     @shows_errors(keep)
-    def start(project: str | None, profile: gr.OAuthProfile | None, name: str):
-        who = annotator_of(name, profile)
+    def start(project: str | None, profile: gr.OAuthProfile | None, name: str, request: gr.Request):
+        who = annotator_of(name, profile, services=services, request=request)
         current, view = open_next_task(services, project, who)
         return render_task(current, view, who)
 
@@ -389,8 +392,9 @@ def wire(services: Services, demo: gr.Blocks, tab: AnnotateTab, tabs: gr.Tabs | 
     tab.skip.click(skip, [tab.current, tab.reason], tab.outputs, api_visibility="private")
 
     @shows_errors(keep)
-    def back(current: Any, project: str | None, profile: gr.OAuthProfile | None, name: str):
-        who = current["annotator"] if isinstance(current, Mapping) else annotator_of(name, profile)
+    def back(current: Any, project: str | None, profile: gr.OAuthProfile | None, name: str, request: gr.Request):
+        who = (current["annotator"] if isinstance(current, Mapping)
+               else annotator_of(name, profile, services=services, request=request))
         cur, view = back_task(services, project, who)
         return render_task(cur, view, who)
 

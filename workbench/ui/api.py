@@ -1,55 +1,130 @@
 """Named API endpoints for ``gradio_client`` (and plain HTTP): ``/chat``, ``/feedback``, ``/status``.
 
-API clients name their session explicitly (``session_id``; empty starts a new
-one and the reply says which), so a client that reconnects, or ``curl``, keeps
-its conversation. API sessions live in a bounded, expiring
-:class:`~workbench.annotate.session.SessionRegistry`, separate from browser tabs.
+API sessions are issued by the server: ``/chat`` with an empty ``session_id``
+starts one and returns its id (256 random bits, :func:`~workbench.annotate.session.new_session_id`);
+that id is the capability to continue the conversation and to judge its turns.
+An id the server did not issue, or that belongs to another owner (the signed-in
+user when auth or OAuth is on, else the client's address), is refused. Sessions
+live in a :class:`~workbench.annotate.session.SessionRegistry` bounded per owner
+and in total, separate from browser tabs.
 
 The endpoints call the same use cases as the Blocks UI (:mod:`workbench.annotate`),
 never a panel: ``/chat`` runs a turn (``stream_turn``) and returns the reply
 and the slate as JSON; ``/feedback`` writes one feedback record for a turn
-through the feedback store, immediately (``save_judgement``). This module parses
-and checks the JSON a client sends; the record's own checks (labels, ratings,
-items in the slate) are ``validate_record``'s. Errors a caller can fix come back
-as a ``gradio_client`` ``AppError`` carrying the message.
+through the feedback store, immediately (``save_judgement``), at most once per
+client ``idempotency_key``. This module checks the type and range of every value
+a client sends (JSON may carry anything) and names the field and the value when
+it refuses; the record's own checks (labels, items in the slate) are
+``validate_record``'s. Errors a caller can fix come back as a ``gradio_client``
+``AppError`` carrying the message.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping
 from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import resolve_annotator
+from workbench.annotate.identity import identify, signed_in_user
 from workbench.annotate.judgements import save_judgement
 from workbench.annotate.session import CardJudgement, SessionRegistry, TurnJudgement
 from workbench.annotate.turns import TurnPrefs, check_message, new_session, stream_turn
 from workbench.errors import FeedbackError, WorkbenchError
+from workbench.feedback.record import RATING_MAX, RATING_MIN
+from workbench.feedback.store import idempotent_record_id
 from workbench.services import Services
 from workbench.ui.boundary import as_app_error
 from workbench.ui.format import slate_to_json
 
-#: API sessions kept at once, and how long an idle one lives.
-MAX_API_SESSIONS = 2000
+#: How long an idle API session lives (seconds).
 API_SESSION_TTL_S = 6 * 3600
+#: Most recommendations one /chat turn may ask for.
+MAX_API_K = 50
 
 
 def make_registry(services: Services) -> SessionRegistry:
+    s = services.settings
     return SessionRegistry(
-        lambda sid: new_session(services, sid), max_sessions=MAX_API_SESSIONS, ttl_s=API_SESSION_TTL_S
+        lambda sid: new_session(services, sid), max_sessions=s.max_api_sessions, ttl_s=API_SESSION_TTL_S,
+        max_per_owner=s.api_sessions_per_client,
     )
 
 
-def chat_api(services: Services, registry: SessionRegistry, message: str, session_id: str = "",
-             k: int = 0) -> dict[str, Any]:
-    """One turn: ``message`` in ``session_id`` -> reply text and recommended items."""
-    text = check_message(message)
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k <= 50:
-        raise WorkbenchError(f"k: expected 1-50 (0 for the default {services.settings.k}), got {k!r}")
-    session = registry.get(session_id)
-    prefs = TurnPrefs(backend="", model="", k=int(k) or services.settings.k)
+def client_owner(request: Any = None, profile: Any = None, *, behind_proxy: bool = False) -> str:
+    """Who owns the sessions a request creates: the signed-in user, else the client's address.
+
+    ``behind_proxy`` (on a Space): every request comes from the Space's proxy, so the address is
+    the last ``X-Forwarded-For`` entry, the one the proxy added (earlier entries are the client's word).
+    """
+    user = signed_in_user(profile, request)
+    if user:
+        return f"user:{user}"
+    host = getattr(getattr(request, "client", None), "host", None)
+    forwarded = (getattr(request, "headers", None) or {}).get("x-forwarded-for", "") if behind_proxy else ""
+    if forwarded.strip():
+        host = forwarded.split(",")[-1].strip()
+    return f"ip:{host}" if host else ""
+
+
+# checking what a client sent ---------------------------------------------------------------
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_text(field: str, value: Any, *, optional: bool = True) -> str:
+    """``value`` as text: a string (``None`` is empty when ``optional``) of valid Unicode."""
+    if value is None and optional:
+        return ""
+    if not isinstance(value, str):
+        raise WorkbenchError(f"{field}: expected text, got {type(value).__name__} {_shown(value)}")
+    bad = next((i for i, ch in enumerate(value) if 0xD800 <= ord(ch) <= 0xDFFF), None)
+    if bad is not None:  # a lone surrogate cannot be encoded in the reply or a record
+        raise WorkbenchError(f"{field}: invalid Unicode (a lone surrogate) at character {bad}")
+    return value
+
+
+def check_int(field: str, value: Any, lo: int, hi: int, hint: str = "") -> int:
+    """``value`` as an integer in ``lo..hi`` (an integral float such as ``2.0`` is accepted)."""
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, numbers.Real)
+        and math.isfinite(value)
+        and int(value) == value
+        and lo <= value <= hi
+    )
+    if not ok:
+        raise WorkbenchError(f"{field}: expected an integer {lo}-{hi}{hint}, got {_shown(value)}")
+    return int(value)
+
+
+def _card(item_id: Any, value: Any) -> CardJudgement:
+    where = f"judgements[{_shown(item_id)}]"
+    if not isinstance(item_id, str):
+        raise FeedbackError(f"{where}: item ids must be strings")
+    if not isinstance(value, Mapping):
+        raise FeedbackError(f"{where}: expected {{\"label\": ..., \"rating\": ...}}, got {_shown(value)}")
+    unknown = set(value) - {"label", "rating"}
+    if unknown:
+        raise FeedbackError(f"{where}: unknown key {sorted(map(str, unknown))[0]!r} (allowed: label, rating)")
+    label = check_text(f"{where}.label", value.get("label")) or None  # its allowed values: validate_record
+    rating = value.get("rating")
+    rating = None if rating in (None, "") else check_int(f"{where}.rating", rating, RATING_MIN, RATING_MAX)
+    return CardJudgement(label, rating)
+
+
+def chat_api(services: Services, registry: SessionRegistry, message: Any, session_id: Any = "",
+             k: Any = 0, owner: str = "") -> dict[str, Any]:
+    """One turn: ``message`` in ``session_id`` (empty: a new session) -> reply text and recommended items."""
+    text = check_message(check_text("message", message))
+    session_id = check_text("session_id", session_id).strip()
+    k = check_int("k", k, 0, MAX_API_K, f" (0 for the default {services.settings.k})")
+    session = registry.get(session_id, owner)
+    prefs = TurnPrefs(backend="", model="", k=k or services.settings.k)
     with session.lock:
         exchange = choice = None
         for step in stream_turn(services, session, text, prefs):
@@ -69,50 +144,44 @@ def chat_api(services: Services, registry: SessionRegistry, message: str, sessio
     }
 
 
-def _card(item_id: Any, value: Any) -> CardJudgement:
-    where = f"judgements[{item_id!r}]"
-    if not isinstance(item_id, str):
-        raise FeedbackError(f"{where}: item ids must be strings")
-    if not isinstance(value, Mapping):
-        raise FeedbackError(f"{where}: expected {{\"label\": ..., \"rating\": ...}}, got {value!r}")
-    unknown = set(value) - {"label", "rating"}
-    if unknown:
-        raise FeedbackError(f"{where}: unknown key {sorted(unknown)[0]!r} (allowed: label, rating)")
-    label = value.get("label") or None  # checked with the whole record by validate_record
-    rating = value.get("rating")
-    if rating in (None, "", 0):
-        rating = None
-    elif isinstance(rating, bool) or not isinstance(rating, numbers.Real) or int(rating) != rating:
-        raise FeedbackError(f"{where}.rating: must be an integer 1-5, got {rating!r}")
-    else:
-        rating = int(rating)
-    return CardJudgement(label, rating)
-
-
 def feedback_api(
     services: Services,
     registry: SessionRegistry,
-    session_id: str,
-    turn: int,
-    annotator: str,
-    judgements: dict | None = None,
-    reply_label: str = "",
-    comment: str = "",
+    session_id: Any,
+    turn: Any,
+    annotator: Any,
+    judgements: Any = None,
+    reply_label: Any = "",
+    comment: Any = "",
+    idempotency_key: Any = "",
+    *,
+    request: Any = None,
+    profile: Any = None,
+    behind_proxy: bool = False,
 ) -> dict[str, Any]:
-    """Save one feedback record for turn ``turn`` of ``session_id``."""
-    who = resolve_annotator(annotator)
+    """Save one feedback record for turn ``turn`` of ``session_id`` (once per ``idempotency_key``)."""
+    session_id = check_text("session_id", session_id).strip()
+    turn = check_int("turn", turn, 0, 10**9, " (the 'turn' that /chat returned)")
+    if judgements is not None and not isinstance(judgements, Mapping):
+        raise FeedbackError(
+            "judgements: expected an object item_id -> {\"label\": ..., \"rating\": ...}, "
+            f"got {type(judgements).__name__} {_shown(judgements)}"
+        )
+    reply_label = check_text("reply_label", reply_label).strip() or None
+    comment = check_text("comment", comment)
+    key = check_text("idempotency_key", idempotency_key).strip()
+    who = identify(services, check_text("annotator", annotator), profile, request, refuse_other_name=True)
     if not who:
         raise FeedbackError("annotator: must not be empty (a name or a Hugging Face username)")
-    if isinstance(turn, bool) or not isinstance(turn, numbers.Integral):
-        raise FeedbackError(f"turn: expected the integer 'turn' that /chat returned, got {turn!r}")
-    session = registry.find((session_id or "").strip())
-    exchange = session.exchange(int(turn))
+    session = registry.find(session_id, client_owner(request, profile, behind_proxy=behind_proxy))
+    exchange = session.exchange(turn)
     items = tuple((item_id, _card(item_id, value)) for item_id, value in (judgements or {}).items())
-    judgement = TurnJudgement(
-        items=tuple((i, c) for i, c in items if not c.empty), reply=(reply_label or None), comment=comment or ""
-    )
-    record = save_judgement(services, session, exchange, judgement, who)
-    return {"saved": 1, "record_id": record.record_id, "session_id": session.session_id, "turn": exchange.index}
+    judgement = TurnJudgement(items=tuple((i, c) for i, c in items if not c.empty), reply=reply_label,
+                              comment=comment)
+    record_id = idempotent_record_id(key, session.session_id, who) if key else None
+    record, written = save_judgement(services, session, exchange, judgement, who, record_id=record_id)
+    return {"saved": 1, "record_id": record.record_id, "session_id": session.session_id,
+            "turn": exchange.index, "replayed": not written}
 
 
 def status_api(services: Services) -> dict[str, Any]:
@@ -130,12 +199,17 @@ def status_api(services: Services) -> dict[str, Any]:
 def register_api(services: Services, registry: SessionRegistry) -> None:
     """Declare the named endpoints (call inside a Blocks context)."""
 
-    def chat(message: str, session_id: str = "", k: int = 0) -> dict:
+    def owner(request: Any, profile: Any) -> str:
+        return client_owner(request, profile, behind_proxy=services.settings.on_space)
+
+    def chat(message: str, session_id: str = "", k: int = 0, request: gr.Request = None,
+             profile: gr.OAuthProfile | None = None) -> dict:
         """One conversational turn.
 
         Args:
             message: what the user says.
-            session_id: the conversation to continue; empty starts a new one (its id is returned).
+            session_id: the conversation to continue, as a previous /chat returned it; empty starts
+                a new one (its id is returned). Ids are issued by the server; others are refused.
             k: number of recommendations (0: the server's default).
 
         Returns:
@@ -143,25 +217,30 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
             "directors", "cast", "rank", "score", "sources", "reason"}], "intent", "generator",
             "fell_back", "grounding_fixes", "notes"}
         """
-        return as_app_error(chat_api)(services, registry, message, session_id, k)
+        return as_app_error(chat_api)(services, registry, message, session_id, k, owner(request, profile))
 
     def feedback(session_id: str, turn: int, annotator: str, judgements: dict | None = None,
-                 reply_label: str = "", comment: str = "") -> dict:
+                 reply_label: str = "", comment: str = "", idempotency_key: str = "",
+                 request: gr.Request = None, profile: gr.OAuthProfile | None = None) -> dict:
         """Save one feedback record for a turn returned by /chat.
 
         Args:
             session_id: the session id /chat returned.
             turn: the turn number /chat returned.
-            annotator: who judges (a name or a Hugging Face username).
+            annotator: who judges (a name); with sign-in on, the signed-in user (leave it empty).
             judgements: item_id -> {"label": "like" | "dislike" | "not_seen", "rating": 1-5}.
             reply_label: "like", "dislike" or empty.
             comment: optional free text.
+            idempotency_key: optional; a retry with the same key saves nothing new and returns
+                the first record's id.
 
         Returns:
-            {"saved": 1, "record_id", "session_id", "turn"}
+            {"saved": 1, "record_id", "session_id", "turn", "replayed"}
         """
         return as_app_error(feedback_api)(services, registry, session_id, turn, annotator, judgements,
-                                          reply_label, comment)
+                                          reply_label, comment, idempotency_key,
+                                          request=request, profile=profile,
+                                          behind_proxy=services.settings.on_space)
 
     def status() -> dict:
         """Catalogue size, index id, generator and start-up status, app version."""

@@ -21,6 +21,8 @@ from typing import Any
 import gradio as gr
 
 from workbench.annotate.judgements import autosave_on_close
+from workbench.config import Settings
+from workbench.login import ClientHostMiddleware, LoginGuard
 from workbench.services import Services
 from workbench.ui import annotate_tab, chat_panel, feedback_panel, settings_panel
 from workbench.ui import slate as slate_panel
@@ -30,8 +32,6 @@ from workbench.ui.projects_api import register_projects_api
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
 #: Turns (UI and /chat) that may run at once; more wait in the queue.
 TURN_CONCURRENCY = 8
-#: Requests that may wait in the queue before new ones are turned away.
-MAX_QUEUE = 256
 #: How often the header re-checks a loading LLM (seconds).
 STATUS_POLL_S = 2.0
 
@@ -53,6 +53,24 @@ def launch_options() -> dict[str, Any]:
     if (ASSETS / "logo.svg").exists():
         opts["favicon_path"] = ASSETS / "logo.svg"
     return opts
+
+
+AUTH_MESSAGE = "Chat-Rec Workbench: sign in with the user and password you were given."
+
+
+def serving_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``demo.launch`` that guard the server.
+
+    With ``WORKBENCH_AUTH``: the rate-limited login (:class:`~workbench.login.LoginGuard`) and
+    the middleware that tells it each client's address.
+    """
+    if settings.auth_pair is None:
+        return {}
+    from starlette.middleware import Middleware
+
+    guard = LoginGuard(*settings.auth_pair)
+    return {"auth": guard.check, "auth_message": AUTH_MESSAGE,
+            "app_kwargs": {"middleware": [Middleware(ClientHostMiddleware)]}}
 
 
 def header_html(services: Services) -> str:
@@ -113,7 +131,8 @@ def build_demo(services: Services) -> gr.Blocks:
         annotate_tab.wire(services, demo, annotate, tabs)
         register_api(services, make_registry(services))
         register_projects_api(services)
-    demo.queue(default_concurrency_limit=TURN_CONCURRENCY, max_size=MAX_QUEUE)
+    # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
+    demo.queue(default_concurrency_limit=TURN_CONCURRENCY, max_size=services.settings.max_queue)
     return demo
 
 

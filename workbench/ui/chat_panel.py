@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import resolve_annotator
+from workbench.annotate.identity import identify
 from workbench.annotate.judgements import autosave
 from workbench.annotate.session import ChatSession, Exchange
 from workbench.annotate.turns import (
@@ -180,14 +180,14 @@ def wire(
             yield (session, turns_to_messages(session.turns()), "",
                    turn_status(services, exchange, choice), gr.skip())
 
-    @shows_errors(lambda profile, message, session, *_: unchanged(session))
-    def send(profile: gr.OAuthProfile | None, message: str, session: ChatSession | None, name: str,
-             *values: Any) -> Iterator[tuple]:
+    @shows_errors(lambda profile, request, message, session, *_: unchanged(session))
+    def send(profile: gr.OAuthProfile | None, request: gr.Request, message: str, session: ChatSession | None,
+             name: str, *values: Any) -> Iterator[tuple]:
         session = ensure_session(services, session)
         prefs_values, slate_values = values[:n_prefs], list(values[n_prefs:n_prefs + n_slate])
         text = check_message(message)
         prefs = parse_prefs(*prefs_values)
-        annotator = resolve_annotator(name, profile)
+        annotator = identify(services, name, profile, request, required=False)  # sign-in on: the user
         if annotator:
             session.annotator = annotator
         sync_judgements(session, slate_values)

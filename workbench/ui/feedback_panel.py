@@ -13,12 +13,13 @@ elsewhere, or when not signed in, the name field.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import hf_login_available, resolve_annotator
+from workbench.annotate.identity import hf_login_available, identify
 from workbench.annotate.judgements import pending_label, save_pending
 from workbench.annotate.session import ChatSession
 from workbench.annotate.turns import ensure_session
@@ -37,14 +38,19 @@ def pending_markdown(session: ChatSession | None) -> str:
         return "No judgements yet."
     n = session.pending_count
     if n:
-        return f"**{pending_label(n)} unsaved.** Press Save (sending your next message saves them too)."
+        line = f"**{pending_label(n)} unsaved.** Press Save (sending your next message saves them too)."
+        stuck = [why for ex, _ in session.pending if (why := session.save_problems.get(ex.uid))]
+        if stuck:  # shown next to the count until the turn is judged again or saved
+            line += "\n\nNot saved: " + "; ".join(html.escape(why) for why in stuck)
+        return line
     if session.saved_records:
         return f"All saved ✓ ({session.saved_records} record{'s' if session.saved_records != 1 else ''} this session)."
     return "No judgements yet."
 
 
 def save_clicked(
-    services: Services, session: ChatSession | None, name: str, profile: Any, slate_values: list[Any]
+    services: Services, session: ChatSession | None, name: str, profile: Any, slate_values: list[Any],
+    request: Any = None,
 ) -> tuple[ChatSession, str]:
     """The Save button: sync the on-screen judgements, then write every pending one.
 
@@ -52,7 +58,7 @@ def save_clicked(
     """
     session = ensure_session(services, session)
     sync_judgements(session, slate_values)
-    annotator = resolve_annotator(name, profile)
+    annotator = identify(services, name, profile, request)  # with sign-in on: the signed-in user
     pending = session.pending_count
     if not pending:
         return session, "Nothing new to save."
@@ -88,12 +94,13 @@ def build_feedback_bar(services: Services) -> FeedbackBar:
 def wire(services: Services, demo: gr.Blocks, state: gr.State, feedback: FeedbackBar, slate: Slate) -> None:
     """Attach Save, the pending count (refreshed as cards change) and the remembered annotator name."""
 
-    def unsaved(profile: Any, session: ChatSession | None, *_: Any) -> tuple:
+    def unsaved(profile: Any, request: Any, session: ChatSession | None, *_: Any) -> tuple:
         return session, pending_markdown(session if isinstance(session, ChatSession) else None)
 
     @shows_errors(unsaved)
-    def save(profile: gr.OAuthProfile | None, session: ChatSession | None, name: str, *values: Any):
-        session, message = save_clicked(services, session, name, profile, list(values))
+    def save(profile: gr.OAuthProfile | None, request: gr.Request, session: ChatSession | None, name: str,
+             *values: Any):
+        session, message = save_clicked(services, session, name, profile, list(values), request)
         gr.Info(message)
         return session, pending_markdown(session)
 

@@ -6,11 +6,9 @@ the Annotate tab calls too) and returns its JSON. The service checks everything 
 on the slate, bad labels or ratings) and writes nothing when a check fails; the message, naming
 the value, comes back as a ``gradio_client`` ``AppError`` (:func:`~workbench.ui.boundary.as_app_error`).
 
-Identity: the ``annotator`` argument, normalised by
-:func:`~workbench.annotate.identity.resolve_annotator` like ``/feedback``'s. NOTE: when password
-auth or Hugging Face OAuth is on, the annotator should be the signed-in user rather than what
-the client claims; that rule is being built for ``/feedback`` in :mod:`workbench.annotate.identity`
-and these endpoints should adopt it (pass the request's user to ``resolve_annotator``) when it lands.
+Identity follows ``/feedback`` (:func:`~workbench.annotate.identity.identify`): with password
+auth or Hugging Face sign-in on, the annotator is the signed-in user and a differing
+``annotator`` argument is refused; without sign-in it is the (normalised) ``annotator`` argument.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import resolve_annotator
+from workbench.annotate.identity import identify
 from workbench.errors import ProjectError
 from workbench.services import Services
 from workbench.ui.boundary import as_app_error
@@ -39,29 +37,37 @@ def _text(value: Any, name: str) -> str:
     return value
 
 
-def next_task_api(services: Services, project: str, annotator: str) -> dict[str, Any]:
+def _who(services: Services, annotator: Any, profile: Any, request: Any) -> str:
+    return identify(services, _text(annotator, "annotator"), profile, request, refuse_other_name=True)
+
+
+def next_task_api(services: Services, project: str, annotator: str, *, profile: Any = None,
+                  request: Any = None) -> dict[str, Any]:
     """The task ``annotator`` should judge now, or ``{"done": True, "progress"}``."""
-    return _service(services).next_task(_text(project, "project"), resolve_annotator(_text(annotator, "annotator")))
+    return _service(services).next_task(_text(project, "project"), _who(services, annotator, profile, request))
 
 
 def submit_task_api(services: Services, project: str, task_id: str, annotator: str, judgements: Any = None,
-                    reply_label: str = "", comment: str = "") -> dict[str, Any]:
+                    reply_label: str = "", comment: str = "", *, profile: Any = None,
+                    request: Any = None) -> dict[str, Any]:
     """Save ``annotator``'s judgements of ``task_id``: ``{"saved": True, "record_id", "progress"}``."""
     return _service(services).submit_task(
-        _text(project, "project"), _text(task_id, "task_id"), resolve_annotator(_text(annotator, "annotator")),
+        _text(project, "project"), _text(task_id, "task_id"), _who(services, annotator, profile, request),
         judgements, _text(reply_label, "reply_label"), _text(comment, "comment"))
 
 
-def skip_task_api(services: Services, project: str, task_id: str, annotator: str, reason: str = "") -> dict[str, Any]:
+def skip_task_api(services: Services, project: str, task_id: str, annotator: str, reason: str = "", *,
+                  profile: Any = None, request: Any = None) -> dict[str, Any]:
     """Pass on ``task_id``: ``{"skipped": True, "progress"}``."""
     return _service(services).skip_task(_text(project, "project"), _text(task_id, "task_id"),
-                                        resolve_annotator(_text(annotator, "annotator")), _text(reason, "reason"))
+                                        _who(services, annotator, profile, request), _text(reason, "reason"))
 
 
 def register_projects_api(services: Services) -> None:
     """Declare ``/next_task``, ``/submit_task`` and ``/skip_task`` (call inside a Blocks context)."""
 
-    def next_task(project: str, annotator: str) -> dict:
+    def next_task(project: str, annotator: str, request: gr.Request = None,
+                  profile: gr.OAuthProfile | None = None) -> dict:
         """Claim the next task of a project for an annotator (the same one again while the claim lives).
 
         Args:
@@ -72,10 +78,11 @@ def register_projects_api(services: Services) -> None:
             {"task_id", "messages": [{"role", "content"}], "reply", "items": [same as /chat],
             "progress": {...}} or {"done": true, "progress": {...}} when nothing is left for them.
         """
-        return as_app_error(next_task_api)(services, project, annotator)
+        return as_app_error(next_task_api)(services, project, annotator, profile=profile, request=request)
 
     def submit_task(project: str, task_id: str, annotator: str, judgements: dict | None = None,
-                    reply_label: str = "", comment: str = "") -> dict:
+                    reply_label: str = "", comment: str = "", request: gr.Request = None,
+                    profile: gr.OAuthProfile | None = None) -> dict:
         """Submit judgements of a task claimed with /next_task.
 
         Args:
@@ -90,9 +97,10 @@ def register_projects_api(services: Services) -> None:
             {"saved": true, "record_id", "progress": {...}}
         """
         return as_app_error(submit_task_api)(services, project, task_id, annotator, judgements, reply_label,
-                                             comment)
+                                             comment, profile=profile, request=request)
 
-    def skip_task(project: str, task_id: str, annotator: str, reason: str = "") -> dict:
+    def skip_task(project: str, task_id: str, annotator: str, reason: str = "", request: gr.Request = None,
+                  profile: gr.OAuthProfile | None = None) -> dict:
         """Pass on a task claimed with /next_task; it goes to other annotators.
 
         Args:
@@ -104,7 +112,8 @@ def register_projects_api(services: Services) -> None:
         Returns:
             {"skipped": true, "progress": {...}}
         """
-        return as_app_error(skip_task_api)(services, project, task_id, annotator, reason)
+        return as_app_error(skip_task_api)(services, project, task_id, annotator, reason, profile=profile,
+                                           request=request)
 
     gr.api(next_task, api_name="next_task", concurrency_limit=None)
     gr.api(submit_task, api_name="submit_task", concurrency_limit=None)
