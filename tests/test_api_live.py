@@ -111,11 +111,16 @@ def test_errors_come_back_as_messages(live):
 def test_ui_handlers_are_not_public_api(live):
     _, url = live
     api = client(url).view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(api) == {"/chat", "/feedback", "/status"}
+    assert set(api) == {"/chat", "/feedback", "/status", "/next_task", "/submit_task", "/skip_task"}
     # the signatures stay as they were (plus the optional idempotency key); request/profile are not inputs
     assert [p["parameter_name"] for p in api["/chat"]["parameters"]] == ["message", "session_id", "k"]
     assert [p["parameter_name"] for p in api["/feedback"]["parameters"]] == [
         "session_id", "turn", "annotator", "judgements", "reply_label", "comment", "idempotency_key"]
+    assert [p["parameter_name"] for p in api["/next_task"]["parameters"]] == ["project", "annotator"]
+    assert [p["parameter_name"] for p in api["/submit_task"]["parameters"]] == [
+        "project", "task_id", "annotator", "judgements", "reply_label", "comment"]
+    assert [p["parameter_name"] for p in api["/skip_task"]["parameters"]] == [
+        "project", "task_id", "annotator", "reason"]
 
 
 def test_password_auth_protects_page_and_api(tiny_catalog_module, tmp_path):

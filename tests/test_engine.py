@@ -275,3 +275,36 @@ def test_a_reply_emptied_by_grounding_falls_back_to_the_template_reply(engine):
     assert result.fell_back and result.generator == engine.fallback.name and result.grounding_fixes >= 2
     assert any("template reply is shown instead" in n for n in result.notes)
     assert state.turns[-1].text == result.reply  # what was shown is what the conversation keeps
+
+
+class FalseThenFailingGenerator:
+    """Writes a whole false sentence, then fails: the fallback must replace it, not follow it."""
+
+    name = "fake:false-then-failing"
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        yield "Everyone agrees this is the best film ever made. "
+        raise RuntimeError("connection reset")
+
+    def generate(self, request: GenerationRequest) -> str:
+        return "".join(self.stream(request))
+
+
+def test_a_midway_fallback_replaces_the_half_written_reply_in_the_result_and_history(tiny_catalog, hash_embedder):
+    """Issue 16 item 2 at the root: the record, /chat and the next prompt saw the half-written text."""
+    engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    state = engine.new_state("s")
+    r = engine.respond(state, "I loved Heat", generator=FalseThenFailingGenerator())
+    assert r.fell_back and r.reply.startswith(FALLBACK_NOTICE_MIDWAY)
+    assert "best film ever made" not in r.reply
+    assert state.turns[-1].text == r.reply  # the conversation the next prompt reads holds the same
+
+
+def test_grounding_fixes_are_reported_by_kind_and_notes_once(tiny_catalog, hash_embedder):
+    engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    state = engine.new_state("s")
+    r = engine.respond(state, "I loved Heat", generator=InventingGenerator())
+    assert r.grounding_fixes >= 2 and r.grounding_fixes_by_kind.get("title", 0) >= 2
+    assert sum(r.grounding_fixes_by_kind.values()) >= r.grounding_fixes
+    assert len(r.notes) == len(set(r.notes))
+    assert r.to_dict()["grounding_fixes_by_kind"] == dict(r.grounding_fixes_by_kind)

@@ -18,15 +18,17 @@ It knows its components and the turn's order; it does not know how any of them w
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from workbench.catalog import Catalog
 from workbench.dialogue.explain import Explainer, slate_summary
 from workbench.dialogue.generators.base import GenerationRequest, Generator
-from workbench.dialogue.generators.fallback import FallbackGenerator
+from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
+from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
     CANDIDATE_POOL,
     SEARCH_POOL,
@@ -109,7 +111,7 @@ class ChatEngine:
         self.ranker = ranker or Ranker(catalog, retriever, recommender, understander=self.understander,
                                        weights=weights, popularity=self.popularity, item_vectors=item_vectors)
         self.explainer = explainer or Explainer(catalog)
-        self.grounder = grounder or Grounder(catalog, titles)
+        self.grounder = grounder or Grounder(catalog, titles, instructions=INSTRUCTIONS)
         fallback = TemplateGenerator if fallback is None else fallback
         self.fallback: Generator = fallback() if isinstance(fallback, type) else fallback
         self.generator: FallbackGenerator = self._guarded(generator if generator is not None else self.fallback)
@@ -224,10 +226,16 @@ class ChatEngine:
             pieces.append(summary)
             yield summary
         text = "".join(pieces).strip()
+        by_kind = Counter(grounded.fixes_by_kind)
+        if reply.fell_back and (cut := text.rfind(FALLBACK_NOTICE_MIDWAY)) > 0:
+            # The fallback replaces what the LLM had written before it failed, never extends it: the
+            # half-written text may hold the very claim that made it fail (the UI shows the same cut).
+            text = text[cut:]
         generator_name, fell_back = reply.generator, reply.fell_back
         if not text:  # grounding dropped every sentence (each named a film not in the catalogue)
             text = "".join(self.fallback.stream(request)).strip()
             generator_name, fell_back = str(getattr(self.fallback, "name", "template")), True
+            by_kind["emptied"] += 1
             notes.append("Every sentence of the reply named a film not in the catalogue; "
                          "the template reply is shown instead.")
             yield text
@@ -241,7 +249,8 @@ class ChatEngine:
         ))
         state.commit(work)
         yield TurnResult(reply=text, recommendations=recs, intent=u.intent, grounding_fixes=grounded.fixes,
-                         generator=generator_name, fell_back=fell_back, notes=tuple(notes))
+                         grounding_fixes_by_kind=dict(by_kind), generator=generator_name, fell_back=fell_back,
+                         notes=tuple(dict.fromkeys(notes)))
 
     def _slate(self, state: ConversationState, work: ConversationState, u: Understanding, k: int,
                filters: ItemFilter | None, notes: list[str]) -> tuple[tuple[Recommendation, ...], ScoredItems]:

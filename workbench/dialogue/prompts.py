@@ -10,8 +10,12 @@ It knows requests and items; it does not know tokenizers, HTTP or gradio.
 
 from __future__ import annotations
 
-from workbench.dialogue.generators.base import GenerationRequest
+from typing import TYPE_CHECKING
+
 from workbench.dialogue.types import Recommendation
+
+if TYPE_CHECKING:  # at run time the generators package imports this module (openai_compat)
+    from workbench.dialogue.generators.base import GenerationRequest
 
 #: Turns of conversation shown to the model (older turns are left out).
 MAX_PROMPT_TURNS = 6
@@ -54,6 +58,11 @@ _EXAMPLE_USER = (
 _EXAMPLE_ASSISTANT = (
     "Since you loved Collateral, try Heat (1995), Michael Mann's heist epic with Al Pacino and "
     "Robert De Niro. The Town (2010) is another tense heist thriller you should enjoy."
+)
+
+#: Every instruction text a language model reads (the grounder drops sentences that copy them).
+INSTRUCTIONS: tuple[str, ...] = (
+    SYSTEM_PROMPT, *_TASKS.values(), *_TASKS_NO_CANDIDATES.values(), _TASK_NOTHING_FOUND,
 )
 
 

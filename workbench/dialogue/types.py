@@ -53,7 +53,10 @@ class TurnResult:
     reply: str
     recommendations: tuple[Recommendation, ...] = ()
     intent: Intent = "other"
-    grounding_fixes: int = 0  # titles removed or replaced in the generated reply
+    grounding_fixes: int = 0  # sentences or titles removed or corrected in the generated reply
+    #: the same fixes by kind: "title", "person", "genre", "year", "echo", "repeat", and "emptied"
+    #: (grounding dropped every sentence, so the template reply was shown instead)
+    grounding_fixes_by_kind: Mapping[str, int] = field(default_factory=dict)
     generator: str = "template"  # backend:model that wrote the reply
     fell_back: bool = False  # an LLM failed or timed out and the template generator answered
     notes: tuple[str, ...] = ()  # e.g. "Took 'Heat' as Heat (1995)"
@@ -64,6 +67,7 @@ class TurnResult:
             "items": [r.to_dict() for r in self.recommendations],
             "intent": self.intent,
             "grounding_fixes": self.grounding_fixes,
+            "grounding_fixes_by_kind": dict(self.grounding_fixes_by_kind),
             "generator": self.generator,
             "fell_back": self.fell_back,
             "notes": list(self.notes),

@@ -140,6 +140,7 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
         "generator": result.generator,
         "fell_back": result.fell_back,
         "grounding_fixes": result.grounding_fixes,
+        "grounding_fixes_by_kind": dict(result.grounding_fixes_by_kind),
         "notes": list(result.notes) + ([choice.note] if choice.note else []),
     }
 
@@ -215,7 +216,7 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
         Returns:
             {"session_id", "turn", "reply", "items": [{"item_id", "title", "year", "genres",
             "directors", "cast", "rank", "score", "sources", "reason"}], "intent", "generator",
-            "fell_back", "grounding_fixes", "notes"}
+            "fell_back", "grounding_fixes", "grounding_fixes_by_kind", "notes"}
         """
         return as_app_error(chat_api)(services, registry, message, session_id, k, owner(request, profile))
 

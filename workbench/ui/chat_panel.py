@@ -33,7 +33,7 @@ from workbench.limits import MAX_MESSAGE_CHARS
 from workbench.services import GeneratorChoice, Services
 from workbench.ui.boundary import shows_errors
 from workbench.ui.feedback_panel import FeedbackBar, pending_markdown
-from workbench.ui.format import status_markdown, turns_to_messages
+from workbench.ui.format import grounding_note, status_markdown, turns_to_messages
 from workbench.ui.settings_panel import SettingsPanel, parse_prefs
 from workbench.ui.slate import CARD_FIELDS, Slate, cleared, constraint_chips, render_slate, sync_judgements
 
@@ -64,7 +64,7 @@ def turn_status(services: Services, exchange: Exchange | None, choice: Generator
         if result.fell_back and not any("failed" in n for n in result.notes):
             parts.append("the LLM failed or timed out, so the template generator answered")
         if result.grounding_fixes:
-            parts.append(f"{result.grounding_fixes} title(s) not in the slate were removed from the reply")
+            parts.append(grounding_note(result.grounding_fixes, result.grounding_fixes_by_kind))
         parts.extend(result.notes)
     elif choice is not None:
         if services.background.state("recommenders") == "running":

@@ -130,3 +130,21 @@ def slate_to_json(recommendations: Sequence[Recommendation]) -> list[dict[str, A
 def status_markdown(parts: Sequence[str]) -> str:
     """A one-line status (parts joined by `` · ``), escaped."""
     return " · ".join(escape_text(p) for p in parts if p)
+
+
+#: How the status line names each kind of grounding fix (``TurnResult.grounding_fixes_by_kind``).
+FIX_KINDS = {
+    "title": "title(s) not on the slate removed",
+    "person": "wrong director/cast claim(s) corrected or dropped",
+    "year": "wrong year claim(s) corrected or dropped",
+    "genre": "wrong genre claim(s) dropped",
+    "echo": "sentence(s) echoing the instructions dropped",
+    "repeat": "repeated sentence(s) dropped",
+    "emptied": "reply replaced by the template reply (nothing true was left)",
+}
+
+
+def grounding_note(total: int, by_kind: Mapping[str, int]) -> str:
+    """One status-line phrase for a turn's grounding fixes, by kind when known."""
+    parts = [f"{n} {FIX_KINDS.get(kind, kind)}" for kind, n in by_kind.items() if n]
+    return "grounding: " + "; ".join(parts) if parts else f"grounding: {total} fix(es) in the reply"
