@@ -189,3 +189,23 @@ def test_on_a_space_the_owner_is_the_address_the_proxy_saw():
     assert client_owner(r, behind_proxy=True) == "ip:203.0.113.7"
     assert client_owner(r) == "ip:10.0.0.1"  # self-hosted: the socket's address, headers ignored
     assert client_owner(Request("ann")) == "user:ann"
+
+
+def test_a_conversation_longer_than_the_store_keeps_still_saves_its_newest_turns(services):
+    """Issue 19 item 6: past 100 exchanges the record's conversation exceeded the store's turn limit."""
+    from dataclasses import replace
+
+    from workbench.annotate.judgements import make_turn_record
+    from workbench.annotate.session import CardJudgement, TurnJudgement
+    from workbench.dialogue.types import Turn
+    from workbench.limits import MAX_CONVERSATION_TURNS
+
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    exchange = session.exchanges[-1]
+    history = tuple(Turn("user" if i % 2 == 0 else "assistant", f"turn {i}") for i in range(250))
+    long = replace(exchange, history=history)
+    item = exchange.recommendations[0].item.item_id
+    record = make_turn_record(services, long, TurnJudgement(items=((item, CardJudgement("like", None)),)), "ann")
+    assert len(record.conversation) == MAX_CONVERSATION_TURNS
+    assert record.conversation[-1]["text"] == "turn 249"  # the newest kept

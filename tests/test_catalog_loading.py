@@ -196,3 +196,22 @@ def test_empty_catalogue_names_its_file(tmp_path, name, content):
     path.write_text(content, encoding="utf-8")
     with pytest.raises(CatalogError, match=rf"{name}: the catalogue is empty"):
         load_catalog(path)
+
+
+def test_ids_and_titles_the_store_cannot_keep_are_refused_at_the_source(tmp_path):
+    """Issue 19 item 6: a 250-character id loaded, then every judgement on it was refused by the store."""
+    from workbench.dialogue.types import Recommendation
+    from workbench.feedback.record import make_record
+    from workbench.limits import MAX_ID_CHARS, MAX_TITLE_CHARS
+
+    path = tmp_path / "c.csv"
+    path.write_text(f"item_id,title,year\n{'x' * 250},Up,2009\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=rf"c\.csv: line 2: field 'item_id' \(id\) has 250 characters \(limit {MAX_ID_CHARS}\)"):
+        load_catalog(path)
+    # the longest title the catalogue takes, shown with its year, is a title the store keeps
+    path.write_text(f"item_id,title,year\n1,{'t' * MAX_TITLE_CHARS},2009\n", encoding="utf-8")
+    item = load_catalog(path)["1"]
+    record = make_record(annotator="ann", session_id="s", turn_index=0, conversation=[], user_message="hi",
+                         reply="Try it.", generator_backend="template", generator_model="", judgements={"1": {"label": "like"}},
+                         slate=[Recommendation(item, 1, 0.5)])
+    assert len(record.slate[0].title) == MAX_TITLE_CHARS + len(" (2009)")

@@ -308,3 +308,28 @@ def test_grounding_fixes_are_reported_by_kind_and_notes_once(tiny_catalog, hash_
     assert sum(r.grounding_fixes_by_kind.values()) >= r.grounding_fixes
     assert len(r.notes) == len(set(r.notes))
     assert r.to_dict()["grounding_fixes_by_kind"] == dict(r.grounding_fixes_by_kind)
+
+
+class LongWindedGenerator:
+    name = "fake:long"
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        for i in range(800):  # distinct sentences (a repeated one would be dropped by grounding)
+            yield f"My note {chr(97 + i % 26)}{chr(97 + i // 26 % 26)} still matters here. "
+
+    def generate(self, request: GenerationRequest) -> str:
+        return "".join(self.stream(request))
+
+
+def test_a_reply_longer_than_the_store_keeps_is_cut_with_a_mark(tiny_catalog, hash_embedder):
+    """Issue 19 item 6: a /chat with k=50 wrote a reply the feedback store then refused."""
+    from workbench.dialogue.engine import TRUNCATION_MARK
+    from workbench.feedback.record import make_record
+    from workbench.limits import MAX_TEXT_CHARS
+
+    engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    r = engine.respond(engine.new_state("s"), "I loved Heat", generator=LongWindedGenerator())
+    assert len(r.reply) <= MAX_TEXT_CHARS and r.reply.endswith(TRUNCATION_MARK)
+    make_record(annotator="ann", session_id="s", turn_index=0, conversation=[], user_message="I loved Heat",
+                reply=r.reply, generator_backend="fake", generator_model="long", slate=r.recommendations,
+                judgements={}, reply_label="like")  # saveable

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import CatalogError
-from workbench.limits import MAX_LIST_FIELD_ITEMS, MAX_TITLE_CHARS
+from workbench.limits import MAX_ID_CHARS, MAX_LIST_FIELD_ITEMS, MAX_TITLE_CHARS
 
 #: The text embedded for an item. Sentences (split on ". ") whose placeholders
 #: all render empty are dropped, so items with missing facts read naturally.
@@ -488,6 +488,8 @@ def _row_to_item(row: Mapping[str, Any], pos: str, source: str, m: ColumnMapping
     if not isinstance(raw_id, (str, int)) or isinstance(raw_id, bool):
         raise CatalogError(f"{where}: field {m.id!r} (id) must be text or an integer, got {raw_id!r}")
     item_id = str(raw_id).strip()
+    if len(item_id) > MAX_ID_CHARS:  # the feedback store keeps ids up to this; refuse at the source
+        raise CatalogError(f"{where}: field {m.id!r} (id) has {len(item_id)} characters (limit {MAX_ID_CHARS})")
 
     title = get(m.title)
     if _is_missing(title):

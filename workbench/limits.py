@@ -23,7 +23,10 @@ MAX_ID_CHARS = 200
 """Annotator, session id, item ids, backend/model ids, hashes."""
 
 MAX_TITLE_CHARS = 500
-"""An item title (catalogue and record)."""
+"""An item title in the catalogue."""
+
+MAX_DISPLAY_TITLE_CHARS = MAX_TITLE_CHARS + len(" (9999)")
+"""A title as shown and stored with a slate item: the catalogue title plus its year."""
 
 MAX_LIST_FIELD_ITEMS = 100
 """Entries in a catalogue list field (genres, cast, ...)."""

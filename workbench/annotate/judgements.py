@@ -25,6 +25,7 @@ from workbench.annotate.identity import hf_login_available
 from workbench.annotate.session import ChatSession, Exchange, TurnJudgement
 from workbench.errors import FeedbackError, WorkbenchError
 from workbench.feedback import FeedbackRecord, make_record
+from workbench.limits import MAX_CONVERSATION_TURNS
 from workbench.services import Services
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ def make_turn_record(
         annotator=annotator,
         session_id=exchange.session_id,
         turn_index=exchange.index,
-        conversation=exchange.history,
+        # the store keeps the newest MAX_CONVERSATION_TURNS turns, as the engine's prompt keeps its newest
+        conversation=exchange.history[-MAX_CONVERSATION_TURNS:],
         user_message=exchange.user,
         reply=exchange.reply or result.reply,
         generator_backend=backend,

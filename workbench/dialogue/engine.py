@@ -46,11 +46,13 @@ from workbench.dialogue.types import Recommendation, Turn, TurnResult  # noqa: F
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
 from workbench.filters import ItemFilter
-from workbench.limits import MAX_MESSAGE_CHARS
+from workbench.limits import MAX_MESSAGE_CHARS, MAX_TEXT_CHARS
 from workbench.scored import ScoredItems
 
 #: Intents that produce a new slate.
 SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback"})
+#: Ends a reply cut to ``MAX_TEXT_CHARS`` (what the feedback store keeps).
+TRUNCATION_MARK = " […]"
 
 
 class ChatEngine:
@@ -239,6 +241,9 @@ class ChatEngine:
             notes.append("Every sentence of the reply named a film not in the catalogue; "
                          "the template reply is shown instead.")
             yield text
+        if len(text) > MAX_TEXT_CHARS:  # e.g. a 50-item template reply: keep it saveable
+            text = text[: MAX_TEXT_CHARS - len(TRUNCATION_MARK)].rstrip() + TRUNCATION_MARK
+            notes.append(f"The reply was cut to {MAX_TEXT_CHARS} characters.")
         work.add_turn("assistant", text)
         if u.intent in SLATE_INTENTS:
             work.record_slate(r.item.item_id for r in recs)

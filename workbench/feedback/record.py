@@ -39,13 +39,13 @@ from workbench.errors import FeedbackError
 from workbench.limits import (
     MAX_COMMENT_CHARS,
     MAX_CONVERSATION_TURNS,
+    MAX_DISPLAY_TITLE_CHARS,
     MAX_ID_CHARS,
     MAX_MESSAGE_CHARS,
     MAX_RANK,
     MAX_SLATE_ITEMS,
     MAX_SOURCES,
     MAX_TEXT_CHARS,
-    MAX_TITLE_CHARS,
     MAX_TURN_INDEX,
 )
 
@@ -134,7 +134,7 @@ class ItemJudgement:
     """
 
     item_id: str = _col("text", MAX_ID_CHARS, nonempty=True, stored=True)
-    title: str = _col("text", MAX_TITLE_CHARS, nonempty=True, stored=True)
+    title: str = _col("text", MAX_DISPLAY_TITLE_CHARS, nonempty=True, stored=True)
     rank: int = _col("int", stored=True)
     score: float = _col("float", stored=True)
     sources: Mapping[str, float] = _col("sources", default_factory=dict)
