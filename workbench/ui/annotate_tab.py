@@ -361,7 +361,9 @@ def wire(services: Services, demo: gr.Blocks, tab: AnnotateTab, tabs: gr.Tabs | 
     def on_project(project: str | None, profile: gr.OAuthProfile | None, name: str):
         return project_intro(services, project, resolve_annotator(name, profile))
 
-    tab.project.change(on_project, [tab.project, tab.name], [tab.guidelines, tab.progress],
+    # .input, not .change: the load handler sets the value too, and a .change fired by it would clear
+    # a task the annotator had already opened (a race the browser test caught)
+    tab.project.input(on_project, [tab.project, tab.name], [tab.guidelines, tab.progress],
                        api_visibility="private").then(lambda: render_task(None, None), None, tab.outputs,
                                                       api_visibility="private")
 
