@@ -110,7 +110,9 @@ def project_overview(service: Any, project: str, *, limit: int = DISAGREEMENTS_S
 def operations_frame(services: Any) -> pd.DataFrame:
     """Placeholder for the operations panel (turns per minute, latency p50/p95, fallbacks).
 
-    Returns an empty frame with a ``note`` row until the metrics recorder (issue 13's monitoring
-    part) provides these numbers.
+    Returns an empty frame (``attrs["note"]`` says why) until the metrics recorder (issue 13's
+    monitoring part) provides these numbers.
     """
-    return pd.DataFrame([{"metric": "", "last_hour": None, "last_day": None, "note": OPERATIONS_NOTE}])
+    frame = pd.DataFrame(columns=["metric", "last_hour", "last_day"])
+    frame.attrs["note"] = OPERATIONS_NOTE
+    return frame
