@@ -116,3 +116,17 @@ def operations_frame(services: Any) -> pd.DataFrame:
     frame = pd.DataFrame(columns=["metric", "last_hour", "last_day"])
     frame.attrs["note"] = OPERATIONS_NOTE
     return frame
+
+
+def project_names(service: Any) -> list[str]:
+    """The projects a dashboard can show (none without a project service)."""
+    return [p["name"] for p in service.list_projects()] if service is not None else []
+
+
+def dashboard_data(feedback: Any, projects: Any = None, project: str | None = None) -> dict[str, Any]:
+    """Everything the Dashboard tab shows: :func:`feedback_frames` of ``feedback`` (a FeedbackStore),
+    ``projects`` (the project names) and, with ``project``, ``overview`` (:func:`project_overview`)."""
+    data: dict[str, Any] = feedback_frames(feedback.read().records)
+    data["projects"] = project_names(projects)
+    data["overview"] = project_overview(projects, project) if project and projects is not None else None
+    return data
