@@ -1,9 +1,12 @@
-"""``python -m workbench project create|progress|list|export|close``: annotation projects from the terminal.
+"""``python -m workbench project create|progress|list|export|close|agreement``: annotation projects from the terminal.
 
 Projects live beside the feedback shards (``<feedback dir>/projects/projects.sqlite``);
 ``--data-dir`` names another feedback folder. ``create`` builds the engine from the settings
 (``WORKBENCH_GENERATOR=template`` answers fastest) and answers every task once, with a progress
-bar; run it again after an interruption to answer the rest.
+bar; run it again after an interruption to answer the rest. ``agreement`` prints Krippendorff's
+alpha per question and each annotator's agreement with the majority
+(:mod:`workbench.quality.agreement`); ``--json`` prints exactly ``project``, ``alpha``, ``units``
+and ``per_annotator`` (``--disagreements`` adds the most split units under ``disagreements``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--json", action="store_true", help="print the list as JSON")
     _data_dir(ls)
     ls.set_defaults(func=_list)
+
+    ag = psub.add_parser("agreement", help="Krippendorff's alpha per question and per-annotator agreement")
+    ag.add_argument("name")
+    ag.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    ag.add_argument("--disagreements", type=int, default=None, metavar="N",
+                    help="also list the N most split units (with --json: under 'disagreements'; text: 10)")
+    _data_dir(ag)
+    ag.set_defaults(func=_agreement)
 
     cl = psub.add_parser("close", help="close a project: no more claims, submissions or changed answers")
     cl.add_argument("name")
@@ -145,4 +156,31 @@ def _export(args: argparse.Namespace) -> int:
     datasets.disable_progress_bars()
     path, rows = export_project(_service(args).store, args.name, args.format, args.out)
     print(f"wrote {rows} rows to {path}")
+    return 0
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _agreement(args: argparse.Namespace) -> int:
+    from workbench.quality.agreement import project_agreement
+
+    shown = args.disagreements if args.disagreements is not None else 10
+    result = project_agreement(_service(args).store, args.name, limit=max(shown, 0))
+    if args.json:
+        print(json.dumps(result.to_dict(args.name, disagreements=args.disagreements is not None)))
+        return 0
+    print(f"{args.name}: Krippendorff's alpha per question (units judged by 2+ annotators)")
+    for q in result.questions.values():
+        note = f"  ({q.note})" if q.note else ""
+        print(f"  {q.question}: {_fmt(q.alpha)} over {q.units} units{note}")
+    for name, row in result.per_annotator.items():
+        print(f"  {name}: {row['units']} units, agreement with the majority {_fmt(row['agreement_with_majority'])}")
+    if result.disagreements:
+        print("most split units:")
+    for d in result.disagreements:
+        item = f" item {d['item_id']}" if d["item_id"] else ""
+        values = ", ".join(f"{a}={v}" for a, v in d["judgements"].items())
+        print(f"  task {d['task_id']}{item} {d['question']}: split {d['split']:.2f} ({values})")
     return 0

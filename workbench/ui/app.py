@@ -2,7 +2,8 @@
 
 Layout: a header with the status line; a Chat tab (the chat panel beside the
 recommendation slate and its feedback bar; a collapsible settings panel); an Annotate tab
-(:mod:`workbench.ui.annotate_tab`: a project's tasks one after another); the named API endpoints
+(:mod:`workbench.ui.annotate_tab`: a project's tasks one after another); a Dashboard tab
+(:mod:`workbench.ui.dashboard_tab`: judgements, like-rates, a project's agreement); the named API endpoints
 (``/chat``, ``/feedback``, ``/status``; ``/next_task``, ``/submit_task``, ``/skip_task``). Each panel module
 builds its widgets and wires its own events; this module lays them out. Each browser tab
 owns one :class:`~workbench.annotate.session.ChatSession` in a ``gr.State``, so two
@@ -24,7 +25,7 @@ from workbench.annotate.judgements import autosave_on_close
 from workbench.config import Settings
 from workbench.login import ClientHostMiddleware, LoginGuard
 from workbench.services import Services
-from workbench.ui import annotate_tab, chat_panel, feedback_panel, settings_panel
+from workbench.ui import annotate_tab, chat_panel, dashboard_tab, feedback_panel, settings_panel
 from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
 from workbench.ui.projects_api import register_projects_api
@@ -120,6 +121,8 @@ def build_demo(services: Services) -> gr.Blocks:
                 settings = settings_panel.build_settings_panel(services)
             with gr.Tab("Annotate", id="annotate", elem_id="wb-ann-tab"):
                 annotate = annotate_tab.build_annotate_tab(services)
+            with gr.Tab("Dashboard", id="dashboard", elem_id="wb-dash-tab") as dash_tab:
+                dashboard = dashboard_tab.build_dashboard_tab(services)
         with gr.Accordion("About this app and its API", open=False, elem_id="wb-about"):
             gr.Markdown(ABOUT)
 
@@ -129,6 +132,7 @@ def build_demo(services: Services) -> gr.Blocks:
         feedback_panel.wire(services, demo, state, feedback, slate)
         wire_status(services, demo, generator_status)
         annotate_tab.wire(services, demo, annotate, tabs)
+        dashboard_tab.wire(services, demo, dashboard, dash_tab)
         register_api(services, make_registry(services))
         register_projects_api(services)
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).

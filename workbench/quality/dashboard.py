@@ -1,0 +1,132 @@
+"""The Dashboard tab's numbers, as pandas DataFrames and plain dicts.
+
+From feedback records: judgements per day and per annotator, and the like-rate of recommended
+items and of replies per day and per system (``generator + index id``: ``backend:model @ index``).
+From a project: its progress, alpha per question and the most split units
+(:mod:`workbench.quality.agreement`). The operations panel (turns per minute, latency,
+fallbacks) belongs to the metrics recorder; :func:`operations_frame` is its placeholder.
+
+A like-rate is ``likes / (likes + dislikes)``: "not seen" and unlabelled items do not count.
+
+It knows records, projects and pandas; it does not know gradio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from workbench.feedback.record import FeedbackRecord
+from workbench.quality.agreement import DISAGREEMENTS_SHOWN, project_agreement
+
+PER_DAY_COLUMNS = ["day", "judgements"]
+PER_ANNOTATOR_COLUMNS = ["annotator", "judgements"]
+LIKE_RATE_COLUMNS = ["day", "system", "like_rate", "judged"]
+AGREEMENT_COLUMNS = ["question", "alpha", "units", "note"]
+DISAGREEMENT_COLUMNS = ["question", "task_id", "item_id", "split", "judgements"]
+PROGRESS_COLUMNS = ["annotator", "submitted", "skipped"]
+OPERATIONS_NOTE = "Operations (turns per minute, latency, fallbacks) come with the metrics recorder."
+
+
+def system_of(record: FeedbackRecord) -> str:
+    """The system that produced a turn: ``backend[:model] @ index_id``."""
+    generator = record.generator_backend + (f":{record.generator_model}" if record.generator_model else "")
+    return f"{generator} @ {record.index_id or 'no index'}"
+
+
+def _day(record: FeedbackRecord) -> str:
+    return record.created.date().isoformat()
+
+
+def judgements_per_day(records: Iterable[FeedbackRecord]) -> pd.DataFrame:
+    """``day`` (ISO date, UTC), ``judgements`` (saved records that day), oldest first."""
+    days = pd.Series([_day(r) for r in records], dtype="object")
+    frame = days.value_counts().sort_index().rename_axis("day").reset_index(name="judgements")
+    return frame[PER_DAY_COLUMNS] if len(frame) else pd.DataFrame(columns=PER_DAY_COLUMNS)
+
+
+def judgements_per_annotator(records: Iterable[FeedbackRecord]) -> pd.DataFrame:
+    """``annotator``, ``judgements``: most active first (then by name)."""
+    names = pd.Series([r.annotator for r in records], dtype="object")
+    if names.empty:
+        return pd.DataFrame(columns=PER_ANNOTATOR_COLUMNS)
+    frame = names.value_counts().rename_axis("annotator").reset_index(name="judgements")
+    return frame.sort_values(["judgements", "annotator"], ascending=[False, True], ignore_index=True)
+
+
+def _like_rate(rows: Sequence[tuple[str, str, str]]) -> pd.DataFrame:
+    """Rows ``(day, system, label)`` -> the like-rate per day and system."""
+    frame = pd.DataFrame(rows, columns=["day", "system", "label"])
+    frame = frame[frame["label"].isin(["like", "dislike"])]
+    if frame.empty:
+        return pd.DataFrame(columns=LIKE_RATE_COLUMNS)
+    frame = frame.assign(like=frame["label"].eq("like"))
+    out = frame.groupby(["day", "system"], as_index=False).agg(like_rate=("like", "mean"), judged=("like", "size"))
+    out["like_rate"] = out["like_rate"].astype(float)
+    return out[LIKE_RATE_COLUMNS].sort_values(["day", "system"], ignore_index=True)
+
+
+def item_like_rate(records: Iterable[FeedbackRecord]) -> pd.DataFrame:
+    """Like-rate of recommended items per ``day`` and ``system`` (``judged``: labelled items)."""
+    return _like_rate([(_day(r), system_of(r), j.label) for r in records for j in r.slate if j.label])
+
+
+def reply_like_rate(records: Iterable[FeedbackRecord]) -> pd.DataFrame:
+    """Like-rate of replies per ``day`` and ``system`` (``judged``: labelled replies)."""
+    return _like_rate([(_day(r), system_of(r), r.reply_label) for r in records if r.reply_label])
+
+
+def feedback_frames(records: Sequence[FeedbackRecord]) -> dict[str, pd.DataFrame]:
+    """Every record-based frame: ``per_day``, ``per_annotator``, ``item_like_rate``, ``reply_like_rate``."""
+    return {"per_day": judgements_per_day(records), "per_annotator": judgements_per_annotator(records),
+            "item_like_rate": item_like_rate(records), "reply_like_rate": reply_like_rate(records)}
+
+
+def project_overview(service: Any, project: str, *, limit: int = DISAGREEMENTS_SHOWN) -> dict[str, Any]:
+    """A project's ``progress`` (dict), ``progress_frame``, ``agreement`` and ``disagreements`` frames.
+
+    ``service`` is a :class:`~workbench.projects.service.ProjectService`.
+    """
+    progress = service.progress(project)
+    result = project_agreement(service.store, project, limit=limit)
+    progress_rows = [{"annotator": name, "submitted": c.get("submitted", 0), "skipped": c.get("skipped", 0)}
+                     for name, c in sorted(progress["per_annotator"].items())]
+    agreement_rows = [{"question": q.question, "alpha": q.alpha, "units": q.units, "note": q.note}
+                      for q in result.questions.values()]
+    split_rows = [{**d, "item_id": d["item_id"] or "(reply)",
+                   "judgements": ", ".join(f"{a}={v}" for a, v in d["judgements"].items())}
+                  for d in result.disagreements]
+    return {
+        "progress": progress,
+        "progress_frame": pd.DataFrame(progress_rows, columns=PROGRESS_COLUMNS),
+        "agreement": pd.DataFrame(agreement_rows, columns=AGREEMENT_COLUMNS),
+        "per_annotator": result.per_annotator,
+        "disagreements": pd.DataFrame(split_rows, columns=DISAGREEMENT_COLUMNS),
+    }
+
+
+def operations_frame(services: Any) -> pd.DataFrame:
+    """Placeholder for the operations panel (turns per minute, latency p50/p95, fallbacks).
+
+    Returns an empty frame (``attrs["note"]`` says why) until the metrics recorder (issue 13's
+    monitoring part) provides these numbers.
+    """
+    frame = pd.DataFrame(columns=["metric", "last_hour", "last_day"])
+    frame.attrs["note"] = OPERATIONS_NOTE
+    return frame
+
+
+def project_names(service: Any) -> list[str]:
+    """The projects a dashboard can show (none without a project service)."""
+    return [p["name"] for p in service.list_projects()] if service is not None else []
+
+
+def dashboard_data(feedback: Any, projects: Any = None, project: str | None = None) -> dict[str, Any]:
+    """Everything the Dashboard tab shows: :func:`feedback_frames` of ``feedback`` (a FeedbackStore),
+    ``projects`` (the project names) and, with ``project``, ``overview`` (:func:`project_overview`)."""
+    data: dict[str, Any] = feedback_frames(feedback.read().records)
+    data["projects"] = project_names(projects)
+    data["overview"] = project_overview(projects, project) if project and projects is not None else None
+    return data
