@@ -211,7 +211,9 @@ class Settings:
                 f"{_named('max_api_sessions')} ({self.max_api_sessions})"
             )
         if not (math.isfinite(self.alert_window_s) and self.alert_window_s > 0):
-            raise ConfigError(f"{_named('alert_window_s')}: must be a positive number of seconds, got {self.alert_window_s}")
+            raise ConfigError(
+                f"{_named('alert_window_s')}: must be a positive number of seconds, got {self.alert_window_s}"
+            )
         for name in ("alert_fallback_share", "alert_p95_turn_s", "alert_fixes_per_reply"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ConfigError(f"{_named(name)}: must be 0 (off) or a positive number, got {getattr(self, name)}")

@@ -433,7 +433,7 @@ class Services:
         return self.generators.loading or bool(self.background.running)
 
     def status(self) -> str:
-        """The generator's status plus any start-up work still running, for the header."""
+        """The generator's status, any start-up work still running and any alert crossed, for the header."""
         parts = [self.generators.status()]
         state = self.background.state("recommenders")
         if state == "running":
