@@ -23,6 +23,6 @@ if __name__ == "__main__":
         server_name=settings.resolved_host,
         server_port=settings.port,
         show_error=False,
-        **serving_options(settings),
+        **serving_options(settings, services),
         **launch_options(),
     )

@@ -157,6 +157,25 @@ class Settings:
         False, "Stakeholder demo view: slate cards hide internal item ids, raw scores and per-source score "
         "tables. Off (the annotator view) shows them.",
     )
+    metrics: bool = _setting(
+        True, "Serve Prometheus metrics at `/metrics` (one scrape target per process; no sign-in, so block "
+        "the path at a proxy if the counts are private).",
+    )
+    alert_window_s: float = _setting(
+        900.0, "Seconds of recent turns the alerts judge (the status line warns when a threshold is crossed)."
+    )
+    alert_min_turns: int = _setting(5, "Fewest turns in the alert window before any alert is judged.")
+    alert_fallback_share: float = _setting(
+        0.2, "Warn when more than this share of turns in the alert window fell back to the template "
+        "generator (0 switches it off)."
+    )
+    alert_p95_turn_s: float = _setting(
+        30.0, "Warn when the 95th percentile turn latency in the alert window is over this many seconds "
+        "(0 switches it off)."
+    )
+    alert_fixes_per_reply: float = _setting(
+        1.0, "Warn when replies in the alert window average more grounding fixes than this (0 switches it off)."
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -191,6 +210,15 @@ class Settings:
                 f"{_named('api_sessions_per_client')}: {self.api_sessions_per_client} is more than "
                 f"{_named('max_api_sessions')} ({self.max_api_sessions})"
             )
+        if not (math.isfinite(self.alert_window_s) and self.alert_window_s > 0):
+            raise ConfigError(
+                f"{_named('alert_window_s')}: must be a positive number of seconds, got {self.alert_window_s}"
+            )
+        for name in ("alert_fallback_share", "alert_p95_turn_s", "alert_fixes_per_reply"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ConfigError(f"{_named(name)}: must be 0 (off) or a positive number, got {getattr(self, name)}")
+        if self.alert_min_turns < 1:
+            raise ConfigError(f"{_named('alert_min_turns')}: must be at least 1, got {self.alert_min_turns}")
         if self.auth:
             user, sep, password = self.auth.partition(":")
             if not sep:

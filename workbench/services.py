@@ -38,6 +38,7 @@ from typing import Any
 from workbench import __version__
 from workbench.config import GENERATOR_BACKENDS, Settings
 from workbench.errors import ConfigError, ItemIndexError, WorkbenchError
+from workbench.monitoring import AlertThresholds, TurnRecorder
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +265,16 @@ class GeneratorPool:
             return f"Generator: {choice.name}"
         return f"Generator: {choice.name} · {choice.note}"
 
+    def default_ready(self) -> bool:
+        """The configured generator answers turns now (the template always does); starts nothing."""
+        backend = self.default_backend
+        if backend == "template":
+            return True
+        if backend == "openai" and not self.settings.openai_base_url:
+            return False
+        slot = self._slots.get((backend, self.default_model(backend)))
+        return slot is not None and slot.state == "ready"
+
     @property
     def loading(self) -> bool:
         with self._lock:
@@ -390,6 +401,14 @@ class Services:
     index_id: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    #: Metrics, recent turns and alerts (:mod:`workbench.monitoring`); served at ``/metrics``.
+    monitor: TurnRecorder | None = None
+
+    def __post_init__(self) -> None:
+        if self.monitor is None:
+            self.monitor = TurnRecorder(AlertThresholds.from_settings(self.settings))
+        self.monitor.watch_llm(self.generators.default_ready)
+        self.store.on_append = self.monitor.record_feedback
 
     def describe(self) -> str:
         """One line for the page header: catalogue size, index, version."""
@@ -414,7 +433,7 @@ class Services:
         return self.generators.loading or bool(self.background.running)
 
     def status(self) -> str:
-        """The generator's status plus any start-up work still running, for the header."""
+        """The generator's status, any start-up work still running and any alert crossed, for the header."""
         parts = [self.generators.status()]
         state = self.background.state("recommenders")
         if state == "running":
@@ -422,6 +441,7 @@ class Services:
                          "from search and popularity")
         elif state and state.startswith("failed"):
             parts.append(f"collaborative filtering unavailable ({state[len('failed: '):]})")
+        parts += [f"⚠ {alert.message()}" for alert in self.monitor.alerts()]
         return " · ".join(parts)
 
 

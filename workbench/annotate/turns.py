@@ -85,9 +85,9 @@ def stream_turn(
     yield exchange, choice
     try:
         services.wait_for_recommender()
-        for piece in services.engine.stream(
+        for piece in services.monitor.watch(services.engine.stream(  # timed and counted for /metrics
             session.conversation, message, k=prefs.k, filters=prefs.filters, generator=choice.generator
-        ):
+        )):
             if isinstance(piece, TurnResult):
                 exchange.result = piece
                 exchange.reply = shown_reply(piece.reply)  # the turn's result is the truth

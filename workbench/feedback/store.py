@@ -33,7 +33,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,6 +157,8 @@ class FeedbackStore:
         self._pid = -1
         self._cache: dict[Path, _ShardCache] = {}
         self._scheduler: Any = None
+        #: Called with the records of each durable write (the services count them for ``/metrics``).
+        self.on_append: Callable[[list[FeedbackRecord]], None] | None = None
 
     def __repr__(self) -> str:
         sync = f", hub={self._scheduler.repo_id!r}" if self._scheduler is not None else ""
@@ -208,6 +210,8 @@ class FeedbackStore:
             return []
         with self._lock:
             self._write(bytes(payload))
+        if self.on_append is not None:
+            self.on_append(records)
         return [r.record_id for r in records]
 
     def _write(self, data: bytes) -> None:

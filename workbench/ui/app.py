@@ -24,6 +24,7 @@ import gradio as gr
 from workbench.annotate.judgements import autosave_on_close
 from workbench.config import Settings
 from workbench.login import ClientHostMiddleware, LoginGuard
+from workbench.monitoring.http import metrics_route
 from workbench.services import Services
 from workbench.ui import annotate_tab, chat_panel, dashboard_tab, feedback_panel, settings_panel
 from workbench.ui import slate as slate_panel
@@ -59,19 +60,27 @@ def launch_options() -> dict[str, Any]:
 AUTH_MESSAGE = "Chat-Rec Workbench: sign in with the user and password you were given."
 
 
-def serving_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``demo.launch`` that guard the server.
+def serving_options(settings: Settings, services: Services | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``demo.launch`` that guard and extend the server.
 
     With ``WORKBENCH_AUTH``: the rate-limited login (:class:`~workbench.login.LoginGuard`) and
-    the middleware that tells it each client's address.
+    the middleware that tells it each client's address. With ``services`` and
+    ``WORKBENCH_METRICS`` (the default): the ``/metrics`` route over their recorder's registry,
+    added to the FastAPI app Gradio creates.
     """
-    if settings.auth_pair is None:
-        return {}
-    from starlette.middleware import Middleware
+    opts: dict[str, Any] = {}
+    app_kwargs: dict[str, Any] = {}
+    if settings.auth_pair is not None:
+        from starlette.middleware import Middleware
 
-    guard = LoginGuard(*settings.auth_pair)
-    return {"auth": guard.check, "auth_message": AUTH_MESSAGE,
-            "app_kwargs": {"middleware": [Middleware(ClientHostMiddleware)]}}
+        guard = LoginGuard(*settings.auth_pair)
+        opts |= {"auth": guard.check, "auth_message": AUTH_MESSAGE}
+        app_kwargs["middleware"] = [Middleware(ClientHostMiddleware)]
+    if services is not None and settings.metrics:
+        app_kwargs["routes"] = [metrics_route(services.monitor.registry)]
+    if app_kwargs:
+        opts["app_kwargs"] = app_kwargs
+    return opts
 
 
 def header_html(services: Services) -> str:
