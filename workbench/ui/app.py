@@ -63,13 +63,17 @@ def serving_options(settings: Settings) -> dict[str, Any]:
 
     With ``WORKBENCH_AUTH``: the rate-limited login (:class:`~workbench.login.LoginGuard`) and
     the middleware that tells it each client's address.
+    Always ``show_error``: an unexpected exception in a handler shows its message in the page
+    (and reaches API clients), never a bare "Error" (issue 16, item 1); our own errors are
+    warnings already (:mod:`workbench.ui.boundary`).
     """
+    opts: dict[str, Any] = {"show_error": True}
     if settings.auth_pair is None:
-        return {}
+        return opts
     from starlette.middleware import Middleware
 
     guard = LoginGuard(*settings.auth_pair)
-    return {"auth": guard.check, "auth_message": AUTH_MESSAGE,
+    return {**opts, "auth": guard.check, "auth_message": AUTH_MESSAGE,
             "app_kwargs": {"middleware": [Middleware(ClientHostMiddleware)]}}
 
 
@@ -126,14 +130,23 @@ def build_demo(services: Services) -> gr.Blocks:
         slate_panel.wire(slate)
         settings_panel.wire(services, settings)
         chat_panel.wire(services, state, chat, slate, settings, feedback)
+        tab_sessions = chat_panel.make_tab_registry(services)
+        chat_panel.wire_restore(services, demo, state, tab_sessions, chat, slate, feedback)
         feedback_panel.wire(services, demo, state, feedback, slate)
         wire_status(services, demo, generator_status)
         annotate_tab.wire(services, demo, annotate, tabs)
-        register_api(services, make_registry(services))
+        api_sessions = make_registry(services)
+        register_api(services, api_sessions)
         register_projects_api(services)
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
     demo.queue(default_concurrency_limit=TURN_CONCURRENCY, max_size=services.settings.max_queue)
+    demo.workbench_sessions = (tab_sessions, api_sessions)  # what live_sessions reads at shutdown
     return demo
+
+
+def live_sessions(demo: gr.Blocks) -> list[Any]:
+    """Every live session of ``demo`` (browser tabs' and API clients'), for saving at shutdown."""
+    return [s for registry in getattr(demo, "workbench_sessions", ()) for s in registry.sessions()]
 
 
 ABOUT = """
