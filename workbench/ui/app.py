@@ -77,6 +77,13 @@ def serving_options(settings: Settings) -> dict[str, Any]:
             "app_kwargs": {"middleware": [Middleware(ClientHostMiddleware)]}}
 
 
+def header_meta(services: Services) -> str:
+    """The header's right-hand line; in demo mode without the index id (an internal detail)."""
+    if not services.settings.demo_mode:
+        return services.describe()
+    return " · ".join(p for p in services.describe().split(" · ") if not p.startswith("index "))
+
+
 def header_html(services: Services) -> str:
     esc = html.escape
     return (
@@ -84,7 +91,7 @@ def header_html(services: Services) -> str:
         '<div class="wb-brand"><span class="wb-logo">🎬</span>'
         "<div><h1>Chat-Rec Workbench</h1>"
         "<p>Talk about films; get recommendations from the catalogue with reasons; rate them.</p></div></div>"
-        f'<div class="wb-meta">{esc(services.describe())}</div>'
+        f'<div class="wb-meta">{esc(header_meta(services))}</div>'
         "</div>"
     )
 
