@@ -113,3 +113,15 @@ def test_an_unexpected_exception_in_a_handler_shows_its_message(tmp_path):
             Client(f"http://127.0.0.1:{port}/", verbose=False).predict("x", api_name="/broken")
     finally:
         blocks.close()
+
+
+def test_the_next_page_paints_the_real_status_not_the_one_at_build_time(services):
+    """Issue 16 item 15: a page opened after everything was ready first showed "loading" for 2 s
+    (the served config kept the status computed at build time); each status refresh repaints it."""
+    demo = build_demo(services)
+    demo.config = demo.get_config_file()  # what launch() serves every page from
+    (status,) = [c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "wb-generator-status"]
+    status["props"]["value"] = "Loading the language model…"  # as it was while the models loaded
+    poll = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "poll")
+    text, _timer = poll()
+    assert text == services.status() and status["props"]["value"] == text

@@ -96,12 +96,28 @@ def header_html(services: Services) -> str:
     )
 
 
+def paint_status(demo: gr.Blocks, component: gr.components.Component, text: str) -> None:
+    """Make ``text`` the value that the next page load paints first (the served page config).
+
+    Gradio serves each page from the config it computed at launch, so a status line built while
+    the models loaded would first paint "loading" long after they were ready (issue 16, item 15).
+    """
+    for block in (getattr(demo, "config", None) or {}).get("components", ()):
+        if block.get("id") == component._id:
+            block.setdefault("props", {})["value"] = text
+
+
 def wire_status(services: Services, demo: gr.Blocks, generator_status: gr.Markdown) -> None:
-    """Refresh the status line on load and, while something loads in the background, every few seconds."""
+    """Refresh the status line on load and, while something loads in the background, every few seconds.
+
+    Each refresh also becomes what the next page paints first (:func:`paint_status`).
+    """
     timer = gr.Timer(STATUS_POLL_S, active=services.busy)
 
     def poll() -> tuple[str, Any]:
-        return services.status(), gr.Timer(active=services.busy)
+        text = services.status()
+        paint_status(demo, generator_status, text)
+        return text, gr.Timer(active=services.busy)
 
     timer.tick(poll, None, [generator_status, timer], queue=False, show_progress="hidden",
                api_visibility="private")
