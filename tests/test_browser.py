@@ -247,7 +247,8 @@ def test_settings_long_message_constraint_chips_and_clearing_a_card(app, browser
 
 def test_phone_loads_at_the_header_and_the_slate_scrolls_with_the_page(app, browser):
     """Issue 16 item 13: on a phone the page loaded scrolled to the autofocused input, hiding the
-    header, and the slate was a nested scroll box (two and a half cards); the Save bar is sticky."""
+    header, and the slate was a nested scroll box (two and a half cards); the Save bar is sticky,
+    and the chat and the slate are switched with a button."""
     proc, _ = app
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -260,7 +261,18 @@ def test_phone_loads_at_the_header_and_the_slate_scrolls_with_the_page(app, brow
     cards = page.evaluate("() => getComputedStyle(document.querySelector('#wb-slate-cards')).overflowY")
     assert cards == "visible"
     assert page.evaluate("() => getComputedStyle(document.querySelector('#wb-feedback-bar')).position") == "sticky"
+    # chat and slate are switched, one at a time, on a narrow screen
+    assert page.locator("#wb-chat").is_visible() and not page.locator("#wb-slate-header").is_visible()
+    page.click("#wb-to-slate")
+    page.wait_for_selector("#wb-slate-header", state="visible", timeout=10_000)
+    assert not page.locator("#wb-chat").is_visible()
+    page.click("#wb-to-chat")
+    page.wait_for_selector("#wb-chat", state="visible", timeout=10_000)
+    assert not page.locator("#wb-slate-header").is_visible()
     context.close()
+    wide, _ = new_page(browser, proc.url)  # side by side on a wide screen: no switch
+    assert not wide.locator("#wb-to-slate").is_visible() and wide.locator("#wb-slate-header").is_visible()
+    wide.context.close()
 
 
 def test_reload_keeps_the_conversation_and_closing_the_tab_saves_the_pending_judgement(app, browser):

@@ -139,10 +139,18 @@ class ChatPanel:
     undo: gr.Button
     clear: gr.Button
     status: gr.Markdown
+    to_slate: gr.Button  # narrow screens only (CSS): chat and slate are shown one at a time
+
+
+#: Narrow screens show the chat or the slate (``assets/ui/style.css``); these switch between them.
+SHOW_SLATE_JS = "() => { document.querySelector('#wb-main')?.classList.add('wb-show-slate'); window.scrollTo(0, 0); }"
+SHOW_CHAT_JS = "() => { document.querySelector('#wb-main')?.classList.remove('wb-show-slate'); window.scrollTo(0, 0); }"
 
 
 def build_chat_panel() -> ChatPanel:
     """The chat column (call inside a Blocks context)."""
+    to_slate = gr.Button("🎬 Show recommendations", size="sm", elem_id="wb-to-slate",
+                         elem_classes=["wb-narrow-only"])
     chatbot = gr.Chatbot(
         label="Conversation", height=600, elem_id="wb-chat", sanitize_html=True, allow_tags=False,
         placeholder=PLACEHOLDER, examples=[{"text": e} for e in EXAMPLES],
@@ -160,7 +168,7 @@ def build_chat_panel() -> ChatPanel:
         undo = gr.Button("↶ Undo", size="sm", elem_id="wb-undo")
         clear = gr.Button("🗑 New conversation", size="sm", elem_id="wb-clear")
     status = gr.Markdown("", elem_id="wb-turn-status", elem_classes=["wb-status"])
-    return ChatPanel(chatbot, message, counter, send, retry, undo, clear, status)
+    return ChatPanel(chatbot, message, counter, send, retry, undo, clear, status, to_slate)
 
 
 def wire(
@@ -244,6 +252,8 @@ def wire(
         return render_slate(session, demo=services.settings.demo_mode)
 
     common = {"api_visibility": "private"}
+    chat.to_slate.click(None, None, None, js=SHOW_SLATE_JS, queue=False, **common)
+    slate.to_chat.click(None, None, None, js=SHOW_CHAT_JS, queue=False, **common)
     chat.message.change(None, [chat.message], [chat.counter], js=COUNTER_JS, queue=False, **common)
     after = {"fn": show_slate, "inputs": [state], "outputs": slate.outputs, "queue": False, **common}
 
