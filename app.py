@@ -1,15 +1,25 @@
 """Chat-Rec Workbench: ``python app.py`` serves the app (also what Hugging Face Spaces runs).
 
 Settings come from the environment (``WORKBENCH_*``; see the README), so this file stays tiny:
-settings -> services -> demo -> launch.
+settings -> services -> demo -> launch. At shutdown (Ctrl-C, SIGTERM) every live session's
+pending judgements that have an annotator are saved.
 """
 
+import atexit
 import logging
+import signal
 
+from workbench.annotate.judgements import autosave_sessions
 from workbench.config import Settings
 from workbench.errors import WorkbenchError
 from workbench.services import build_services
 from workbench.ui import build_demo, launch_options, serving_options
+from workbench.ui.app import live_sessions
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # Gradio's launch closes the server on it; then atexit saves
+
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -19,10 +29,11 @@ if __name__ == "__main__":
     except WorkbenchError as exc:  # a bad setting or data file: say what, not a traceback
         raise SystemExit(f"error: {exc}") from None
     demo = build_demo(services)
+    atexit.register(lambda: autosave_sessions(services, live_sessions(demo)))
+    signal.signal(signal.SIGTERM, _stop)
     demo.launch(
         server_name=settings.resolved_host,
         server_port=settings.port,
-        show_error=False,
         **serving_options(settings, services),
         **launch_options(),
     )

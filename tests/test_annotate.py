@@ -209,3 +209,30 @@ def test_a_conversation_longer_than_the_store_keeps_still_saves_its_newest_turns
     record = make_turn_record(services, long, TurnJudgement(items=((item, CardJudgement("like", None)),)), "ann")
     assert len(record.conversation) == MAX_CONVERSATION_TURNS
     assert record.conversation[-1]["text"] == "turn 249"  # the newest kept
+
+
+def test_a_reloaded_tab_finds_its_session_and_shutdown_saves_what_is_pending(services):
+    """Issue 16 item 6: a reload lost the conversation, and an unsaved judgement was never
+    written, not even at server shutdown. The tab's id finds its session again (also after a new
+    conversation changed the conversation id); at shutdown every live session with an annotator
+    saves what is pending."""
+    from workbench.annotate.judgements import autosave_sessions
+    from workbench.ui.chat_panel import TAB_OWNER, make_tab_registry
+
+    tabs = make_tab_registry(services)
+    session, key = tabs.resume("", TAB_OWNER)
+    assert key == session.session_id
+    run(services, session, "Toy Story")
+    assert tabs.resume(key, TAB_OWNER) == (session, key)  # the reload
+    other, other_key = tabs.resume("not-an-issued-id", TAB_OWNER)
+    assert other is not session and other_key != "not-an-issued-id"
+    clear_conversation(services, session)
+    assert tabs.resume(key, TAB_OWNER)[0] is session
+    run(services, session, "Toy Story")
+    session.set_reply_judgement(session.exchanges[-1], "like")
+    run(services, other, "Toy Story")
+    other.set_reply_judgement(other.exchanges[-1], "like")  # nobody to attribute it to: stays pending
+    session.annotator = "ann"
+    assert autosave_sessions(services, tabs.sessions()) == 1
+    (record,) = services.store.read()
+    assert record.annotator == "ann" and other.pending_count == 1

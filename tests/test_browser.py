@@ -247,7 +247,8 @@ def test_settings_long_message_constraint_chips_and_clearing_a_card(app, browser
 
 def test_phone_loads_at_the_header_and_the_slate_scrolls_with_the_page(app, browser):
     """Issue 16 item 13: on a phone the page loaded scrolled to the autofocused input, hiding the
-    header, and the slate was a nested scroll box (two and a half cards); the Save bar is sticky."""
+    header, and the slate was a nested scroll box (two and a half cards); the Save bar is sticky,
+    and the chat and the slate are switched with a button."""
     proc, _ = app
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -260,4 +261,64 @@ def test_phone_loads_at_the_header_and_the_slate_scrolls_with_the_page(app, brow
     cards = page.evaluate("() => getComputedStyle(document.querySelector('#wb-slate-cards')).overflowY")
     assert cards == "visible"
     assert page.evaluate("() => getComputedStyle(document.querySelector('#wb-feedback-bar')).position") == "sticky"
+    # chat and slate are switched, one at a time, on a narrow screen
+    assert page.locator("#wb-chat").is_visible() and not page.locator("#wb-slate-header").is_visible()
+    page.click("#wb-to-slate")
+    page.wait_for_selector("#wb-slate-header", state="visible", timeout=10_000)
+    assert not page.locator("#wb-chat").is_visible()
+    page.click("#wb-to-chat")
+    page.wait_for_selector("#wb-chat", state="visible", timeout=10_000)
+    assert not page.locator("#wb-slate-header").is_visible()
+    context.close()
+    wide, _ = new_page(browser, proc.url)  # side by side on a wide screen: no switch
+    assert not wide.locator("#wb-to-slate").is_visible() and wide.locator("#wb-slate-header").is_visible()
+    wide.context.close()
+
+
+def test_reload_keeps_the_conversation_and_closing_the_tab_saves_the_pending_judgement(app, browser):
+    """Issue 16 item 6: after a reload the conversation and slate were gone, and an unsaved
+    judgement was never written. Now the reload draws the chat, the slate and the unsaved choice
+    again, and closing the tab saves it under the name typed (without pressing Save or Send)."""
+    import time
+
+    from workbench.feedback import FeedbackStore
+
+    proc, feedback_dir = app
+    before = len(FeedbackStore(feedback_dir).read())
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(proc.url)
+    page.wait_for_selector("#wb-message textarea", timeout=60_000)
+    page.fill("#wb-annotator textarea", "")  # this browser context starts with no remembered name
+    send(page, "reload test: a comedy like Groundhog Day")
+    page.wait_for_selector("#wb-card-0 .wb-title", timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelector('#wb-turn-status').innerText.includes('Reply by')", timeout=60_000
+    )
+    first_title = page.inner_text("#wb-card-0 .wb-title")
+    page.click("#wb-verdict-0 label:has(input[value='like'])")
+    page.wait_for_function(
+        "() => document.querySelector('#wb-pending').innerText.includes('1 judgement unsaved')", timeout=30_000
+    )
+    page.reload()
+    page.wait_for_selector("#wb-card-0 .wb-title", timeout=60_000)
+    assert "a comedy like Groundhog Day" in page.inner_text("#wb-chat")
+    assert page.inner_text("#wb-card-0 .wb-title") == first_title
+    page.wait_for_function(
+        "() => document.querySelector('#wb-pending').innerText.includes('1 judgement unsaved')", timeout=30_000
+    )
+    assert page.locator("#wb-verdict-0 input[value='like']:checked").count() == 1
+    assert len(FeedbackStore(feedback_dir).read()) == before  # nobody to attribute it to yet
+
+    page.fill("#wb-annotator textarea", "closing-annotator")
+    page.wait_for_timeout(1000)  # the name reaches the session on change
+    page.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(FeedbackStore(feedback_dir).read()) == before:
+        time.sleep(0.5)
+    records = list(FeedbackStore(feedback_dir).read())
+    assert len(records) == before + 1, proc.log_tail()
+    (record,) = [r for r in records if r.user_message.startswith("reload test")]
+    assert record.annotator == "closing-annotator"
+    assert [(j.label, j.rating) for j in record.slate if j.judged] == [("like", None)]
     context.close()

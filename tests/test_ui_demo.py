@@ -78,3 +78,50 @@ def test_launch_options_point_at_existing_assets():
     opts = launch_options()
     assert all(p.exists() for p in opts["css_paths"])
     assert isinstance(opts["theme"], gr.themes.Base)
+
+
+def test_demo_mode_header_hides_the_index_id(tiny_catalog, tmp_path):
+    """Issue 16 item 14: a stakeholder demo showed the internal index id in the header."""
+    from workbench.ui.app import header_html
+
+    annotator = make_services(tiny_catalog, tmp_path / "a")
+    demo = make_services(tiny_catalog, tmp_path / "d", demo_mode=True)
+    assert "index test-index" in header_html(annotator)
+    assert "test-index" not in header_html(demo) and "movies" in header_html(demo)
+
+
+def test_an_unexpected_exception_in_a_handler_shows_its_message(tmp_path):
+    """Issue 16 item 1: a Gradio-level error showed as a bare "Error" (``show_error=False``):
+    the launch options now show an unexpected exception's message."""
+    from gradio_client import Client
+    from ui_support import free_port
+
+    from workbench.config import Settings
+    from workbench.ui import serving_options
+
+    def broken(text: str) -> str:
+        raise RuntimeError(f"the scorer fell over on {text!r}")
+
+    with gr.Blocks() as blocks:
+        box = gr.Textbox()
+        box.submit(broken, box, box, api_name="broken")
+    port = free_port()
+    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                  **serving_options(Settings()))
+    try:
+        with pytest.raises(Exception, match="the scorer fell over on 'x'"):
+            Client(f"http://127.0.0.1:{port}/", verbose=False).predict("x", api_name="/broken")
+    finally:
+        blocks.close()
+
+
+def test_the_next_page_paints_the_real_status_not_the_one_at_build_time(services):
+    """Issue 16 item 15: a page opened after everything was ready first showed "loading" for 2 s
+    (the served config kept the status computed at build time); each status refresh repaints it."""
+    demo = build_demo(services)
+    demo.config = demo.get_config_file()  # what launch() serves every page from
+    (status,) = [c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "wb-generator-status"]
+    status["props"]["value"] = "Loading the language model…"  # as it was while the models loaded
+    poll = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "poll")
+    text, _timer = poll()
+    assert text == services.status() and status["props"]["value"] == text

@@ -419,3 +419,27 @@ def test_demo_mode_setting_reaches_the_slate_cards(services):
     demo_html, annotator_html = render_slate(session, demo=True)[5], render_slate(session)[5]
     assert "wb-scores" not in demo_html and "data-item-id" not in demo_html
     assert "wb-scores" in annotator_html and "data-item-id" in annotator_html
+
+
+def _handler(demo, name):
+    """The event handler called ``name`` in ``demo`` (the first one; they are wired once)."""
+    return next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == name)
+
+
+def test_pending_line_after_the_autosave_on_send_is_the_stores_truth(services):
+    """Issue 16 item 7: after the auto-save on the next message the line still said
+    "3 judgements unsaved" though they were in the shard; it follows every save now."""
+    from workbench.ui import build_demo
+
+    demo = build_demo(services)
+    send = _handler(demo, "send")
+    session = new_session(services)
+    run(services, session, "Toy Story")
+    values = slate_values("good turn", cards=[("like", None), (None, 4)])
+    sync_judgements(session, values)
+    assert session.pending_count == 3
+    prefs = ("template", "", 3, [], [], "", "")
+    updates = list(send(None, None, "and something else", session, "ann", *prefs, *values))
+    assert len(stored(services)) == 1  # the auto-save wrote them
+    pending_line = updates[-1][-1]
+    assert isinstance(pending_line, str) and "unsaved" not in pending_line and "All saved" in pending_line

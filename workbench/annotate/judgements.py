@@ -9,7 +9,8 @@ fsynced before it returns). Nothing is dropped silently:
   saved stays pending with its reason and does not hold back the others.
 * :func:`autosave` runs before the next turn: it saves when an annotator is
   known, and otherwise raises :class:`UnsavedJudgements` (they stay pending).
-* :func:`autosave_on_close` saves what is pending when a browser session ends.
+* :func:`autosave_on_close` saves what is pending when a browser session ends, and
+  :func:`autosave_sessions` every live session's at server shutdown.
 * :func:`save_judgement` writes one turn's judgement at once (the ``/feedback`` endpoint).
 
 It knows sessions, records and the store; it does not know gradio or widgets.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from workbench.annotate.identity import hf_login_available
@@ -174,3 +176,16 @@ def autosave_on_close(services: Services, session: Any) -> None:
         log.info("saved %d pending feedback record(s) of a closed session", n)
     except WorkbenchError as exc:
         log.warning("could not save pending feedback of a closed session: %s", exc)
+
+
+def autosave_sessions(services: Services, sessions: Iterable[Any]) -> int:
+    """At shutdown: save every session's pending judgements that have an annotator; return how many sessions.
+
+    One session that cannot be saved is logged and does not stop the others.
+    """
+    n = 0
+    for session in sessions:
+        if isinstance(session, ChatSession) and session.pending and session.annotator:
+            autosave_on_close(services, session)
+            n += 1
+    return n

@@ -1,7 +1,8 @@
 """Per-user app sessions: one conversation, the exchanges shown, and unsaved judgements.
 
-A :class:`ChatSession` is what one browser tab (a ``gr.State``) or one API
-client (a ``session_id`` in :class:`SessionRegistry`) owns: the engine's
+A :class:`ChatSession` is what one browser tab (a ``gr.State``, also kept in a
+:class:`SessionRegistry` under the id the browser stores, so a reload finds it) or one API
+client (a ``session_id`` in another :class:`SessionRegistry`) owns: the engine's
 conversation state, the exchanges displayed (each with the slate it showed),
 and the annotator's *unsaved* judgements. A judgement keeps a reference to the
 exchange it was made on, so undo, retry or a new conversation never orphan it:
@@ -266,10 +267,30 @@ class SessionRegistry:
             return self.create(owner)
         session = self.find(session_id, owner)
         with self._lock:
-            if session.session_id in self._sessions:
-                self._sessions.move_to_end(session.session_id)
+            key = session_id.strip()  # the id it was issued under (a new conversation gives it a new one)
+            if key in self._sessions:
+                self._sessions.move_to_end(key)
             session.last_used = time.monotonic()
         return session
+
+    def resume(self, session_id: str, owner: str = "") -> tuple[ChatSession, str]:
+        """The session issued as ``session_id`` (a browser tab's, after a reload), else a new one.
+
+        Returns the session and the id to keep for the next time (``session_id`` itself when it
+        was still live; the new session's id when it was empty, unknown, expired or someone else's).
+        """
+        if (session_id or "").strip():
+            try:
+                return self.get(session_id, owner), session_id.strip()
+            except WorkbenchError:
+                pass  # expired or evicted: a fresh conversation, as on a first visit
+        session = self.create(owner)
+        return session, session.session_id
+
+    def sessions(self) -> list[ChatSession]:
+        """Every live session (for saving what is pending at shutdown)."""
+        with self._lock:
+            return list(self._sessions.values())
 
     def find(self, session_id: str, owner: str = "") -> ChatSession:
         """An existing session of ``owner`` (raises when unknown, expired or someone else's)."""

@@ -66,9 +66,11 @@ def serving_options(settings: Settings, services: Services | None = None) -> dic
     With ``WORKBENCH_AUTH``: the rate-limited login (:class:`~workbench.login.LoginGuard`) and
     the middleware that tells it each client's address. With ``services`` and
     ``WORKBENCH_METRICS`` (the default): the ``/metrics`` route over their recorder's registry,
-    added to the FastAPI app Gradio creates.
+    added to the FastAPI app Gradio creates. Always ``show_error``: an unexpected exception in a
+    handler shows its message in the page (and reaches API clients), never a bare "Error" (issue 16,
+    item 1); our own errors are warnings already (:mod:`workbench.ui.boundary`).
     """
-    opts: dict[str, Any] = {}
+    opts: dict[str, Any] = {"show_error": True}
     app_kwargs: dict[str, Any] = {}
     if settings.auth_pair is not None:
         from starlette.middleware import Middleware
@@ -83,6 +85,13 @@ def serving_options(settings: Settings, services: Services | None = None) -> dic
     return opts
 
 
+def header_meta(services: Services) -> str:
+    """The header's right-hand line; in demo mode without the index id (an internal detail)."""
+    if not services.settings.demo_mode:
+        return services.describe()
+    return " · ".join(p for p in services.describe().split(" · ") if not p.startswith("index "))
+
+
 def header_html(services: Services) -> str:
     esc = html.escape
     return (
@@ -90,17 +99,33 @@ def header_html(services: Services) -> str:
         '<div class="wb-brand"><span class="wb-logo">🎬</span>'
         "<div><h1>Chat-Rec Workbench</h1>"
         "<p>Talk about films; get recommendations from the catalogue with reasons; rate them.</p></div></div>"
-        f'<div class="wb-meta">{esc(services.describe())}</div>'
+        f'<div class="wb-meta">{esc(header_meta(services))}</div>'
         "</div>"
     )
 
 
+def paint_status(demo: gr.Blocks, component: gr.components.Component, text: str) -> None:
+    """Make ``text`` the value that the next page load paints first (the served page config).
+
+    Gradio serves each page from the config it computed at launch, so a status line built while
+    the models loaded would first paint "loading" long after they were ready (issue 16, item 15).
+    """
+    for block in (getattr(demo, "config", None) or {}).get("components", ()):
+        if block.get("id") == component._id:
+            block.setdefault("props", {})["value"] = text
+
+
 def wire_status(services: Services, demo: gr.Blocks, generator_status: gr.Markdown) -> None:
-    """Refresh the status line on load and, while something loads in the background, every few seconds."""
+    """Refresh the status line on load and, while something loads in the background, every few seconds.
+
+    Each refresh also becomes what the next page paints first (:func:`paint_status`).
+    """
     timer = gr.Timer(STATUS_POLL_S, active=services.busy)
 
     def poll() -> tuple[str, Any]:
-        return services.status(), gr.Timer(active=services.busy)
+        text = services.status()
+        paint_status(demo, generator_status, text)
+        return text, gr.Timer(active=services.busy)
 
     timer.tick(poll, None, [generator_status, timer], queue=False, show_progress="hidden",
                api_visibility="private")
@@ -138,15 +163,24 @@ def build_demo(services: Services) -> gr.Blocks:
         slate_panel.wire(slate)
         settings_panel.wire(services, settings)
         chat_panel.wire(services, state, chat, slate, settings, feedback)
+        tab_sessions = chat_panel.make_tab_registry(services)
+        chat_panel.wire_restore(services, demo, state, tab_sessions, chat, slate, feedback)
         feedback_panel.wire(services, demo, state, feedback, slate)
         wire_status(services, demo, generator_status)
         annotate_tab.wire(services, demo, annotate, tabs)
         dashboard_tab.wire(services, demo, dashboard, dash_tab)
-        register_api(services, make_registry(services))
+        api_sessions = make_registry(services)
+        register_api(services, api_sessions)
         register_projects_api(services)
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
     demo.queue(default_concurrency_limit=TURN_CONCURRENCY, max_size=services.settings.max_queue)
+    demo.workbench_sessions = (tab_sessions, api_sessions)  # what live_sessions reads at shutdown
     return demo
+
+
+def live_sessions(demo: gr.Blocks) -> list[Any]:
+    """Every live session of ``demo`` (browser tabs' and API clients'), for saving at shutdown."""
+    return [s for registry in getattr(demo, "workbench_sessions", ()) for s in registry.sessions()]
 
 
 ABOUT = """

@@ -16,14 +16,15 @@ from typing import Any
 import gradio as gr
 
 from workbench.annotate.identity import identify
-from workbench.annotate.judgements import autosave
-from workbench.annotate.session import ChatSession, Exchange
+from workbench.annotate.judgements import autosave, autosave_on_close
+from workbench.annotate.session import ChatSession, Exchange, SessionRegistry
 from workbench.annotate.turns import (
     TurnPrefs,
     active_constraints,
     check_message,
     clear_conversation,
     ensure_session,
+    new_session,
     remove_constraint,
     stream_turn,
     undo_turn,
@@ -43,6 +44,13 @@ EXAMPLES = (
     "Something like Inception but older",
     "A comedy with Tom Hanks",
 )
+
+#: Where the browser keeps its tab's session id, so that a reload finds the conversation again.
+SESSION_STORAGE_KEY = "chat-rec-workbench-session"
+#: Browser tabs' sessions all have this owner: the unguessable id in the browser's storage is the key.
+TAB_OWNER = "tab"
+#: Idle browser sessions are forgotten after this long (seconds).
+TAB_SESSION_TTL_S = 6 * 3600
 
 PLACEHOLDER = (
     "### What do you feel like watching?\n"
@@ -76,6 +84,12 @@ def turn_status(services: Services, exchange: Exchange | None, choice: Generator
     if not parts:
         parts.append(services.generators.status())
     return status_markdown(parts)
+
+
+def make_tab_registry(services: Services) -> SessionRegistry:
+    """The server-side registry of browser tabs' sessions (bounded like the API's, by ``max_api_sessions``)."""
+    return SessionRegistry(lambda sid: new_session(services, sid),
+                           max_sessions=services.settings.max_api_sessions, ttl_s=TAB_SESSION_TTL_S)
 
 
 def exchange_for_message(session: ChatSession, index: int) -> Exchange:
@@ -125,10 +139,18 @@ class ChatPanel:
     undo: gr.Button
     clear: gr.Button
     status: gr.Markdown
+    to_slate: gr.Button  # narrow screens only (CSS): chat and slate are shown one at a time
+
+
+#: Narrow screens show the chat or the slate (``assets/ui/style.css``); these switch between them.
+SHOW_SLATE_JS = "() => { document.querySelector('#wb-main')?.classList.add('wb-show-slate'); window.scrollTo(0, 0); }"
+SHOW_CHAT_JS = "() => { document.querySelector('#wb-main')?.classList.remove('wb-show-slate'); window.scrollTo(0, 0); }"
 
 
 def build_chat_panel() -> ChatPanel:
     """The chat column (call inside a Blocks context)."""
+    to_slate = gr.Button("🎬 Show recommendations", size="sm", elem_id="wb-to-slate",
+                         elem_classes=["wb-narrow-only"])
     chatbot = gr.Chatbot(
         label="Conversation", height=600, elem_id="wb-chat", sanitize_html=True, allow_tags=False,
         placeholder=PLACEHOLDER, examples=[{"text": e} for e in EXAMPLES],
@@ -146,7 +168,7 @@ def build_chat_panel() -> ChatPanel:
         undo = gr.Button("↶ Undo", size="sm", elem_id="wb-undo")
         clear = gr.Button("🗑 New conversation", size="sm", elem_id="wb-clear")
     status = gr.Markdown("", elem_id="wb-turn-status", elem_classes=["wb-status"])
-    return ChatPanel(chatbot, message, counter, send, retry, undo, clear, status)
+    return ChatPanel(chatbot, message, counter, send, retry, undo, clear, status, to_slate)
 
 
 def wire(
@@ -177,8 +199,9 @@ def wire(
     @shows_errors(recovered)
     def run(session: ChatSession, message: str, prefs: TurnPrefs, restore: str = "") -> Iterator[tuple]:
         for exchange, choice in stream_turn(services, session, message, prefs):
+            # the pending line is recomputed every time: the auto-save before the turn changed it
             yield (session, turns_to_messages(session.turns()), "",
-                   turn_status(services, exchange, choice), gr.skip())
+                   turn_status(services, exchange, choice), pending_markdown(session))
 
     @shows_errors(lambda profile, request, message, session, *_: unchanged(session))
     def send(profile: gr.OAuthProfile | None, request: gr.Request, message: str, session: ChatSession | None,
@@ -229,6 +252,8 @@ def wire(
         return render_slate(session, demo=services.settings.demo_mode)
 
     common = {"api_visibility": "private"}
+    chat.to_slate.click(None, None, None, js=SHOW_SLATE_JS, queue=False, **common)
+    slate.to_chat.click(None, None, None, js=SHOW_CHAT_JS, queue=False, **common)
     chat.message.change(None, [chat.message], [chat.counter], js=COUNTER_JS, queue=False, **common)
     after = {"fn": show_slate, "inputs": [state], "outputs": slate.outputs, "queue": False, **common}
 
@@ -282,3 +307,36 @@ def wire(
             card.clear_button(field).click(
                 clear_choice(slot, field), [state, *slate.values], [card.widget(field), feedback.status],
                 queue=False, show_progress="hidden", **common)
+
+
+def wire_restore(
+    services: Services, demo: gr.Blocks, state: gr.State, registry: SessionRegistry,
+    chat: ChatPanel, slate: Slate, feedback: FeedbackBar,
+) -> None:
+    """Keep a tab's session across a reload, and save its pending judgements when the tab closes.
+
+    The browser keeps the session's id (``gr.BrowserState``); on load the session is found in
+    ``registry`` (or a new one made) and the chat, the slate and its unsaved judgements are drawn
+    again. When the tab goes (closed or reloaded), what is pending is saved under the annotator
+    last seen, as the next message would have saved it.
+    """
+    stored = gr.BrowserState("", storage_key=SESSION_STORAGE_KEY)
+    open_tabs: dict[str, ChatSession] = {}  # gradio connection -> the session it shows
+    common = {"queue": False, "api_visibility": "private"}
+
+    def restore(request: gr.Request, key: str) -> tuple:
+        session, key = registry.resume(key, TAB_OWNER)
+        if request is not None and request.session_hash:
+            open_tabs[request.session_hash] = session
+        status = turn_status(services, session.exchanges[-1], None) if session.exchanges else gr.skip()
+        return session, key, turns_to_messages(session.turns()), status, pending_markdown(session)
+
+    def show_slate(session: ChatSession | None) -> list[Any]:
+        return render_slate(session, demo=services.settings.demo_mode)
+
+    def closed(request: gr.Request) -> None:
+        autosave_on_close(services, open_tabs.pop(getattr(request, "session_hash", None) or "", None))
+
+    demo.load(restore, [stored], [state, stored, chat.chatbot, chat.status, feedback.status], **common).then(
+        show_slate, [state], slate.outputs, **common)
+    demo.unload(closed)

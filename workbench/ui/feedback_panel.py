@@ -127,3 +127,16 @@ def wire(services: Services, demo: gr.Blocks, state: gr.State, feedback: Feedbac
               api_visibility="private")
     feedback.name.change(lambda name: name, feedback.name, remembered, queue=False,
                          api_visibility="private")
+
+    # The session remembers who is annotating as soon as the name is known, so that closing the
+    # tab (or stopping the server) saves pending judgements under it, not only the next Send.
+    @shows_errors(toast=False)
+    def remember_annotator(profile: gr.OAuthProfile | None, request: gr.Request, session: ChatSession | None,
+                           name: str) -> None:
+        if isinstance(session, ChatSession):
+            session.annotator = identify(services, name, profile, request, required=False)
+
+    feedback.name.change(remember_annotator, [state, feedback.name], None, queue=False,
+                         api_visibility="private")
+    # the session may be restored after the remembered name arrived: take the name again then
+    demo.load(remember_annotator, [state, feedback.name], None, queue=False, api_visibility="private")

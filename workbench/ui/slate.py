@@ -62,6 +62,7 @@ class Slate:
     empty: gr.HTML
     cards: list[CardSlot]
     comment: gr.Textbox
+    to_chat: gr.Button  # narrow screens only (CSS): back to the conversation
 
     @property
     def values(self) -> list[gr.components.Component]:
@@ -175,6 +176,7 @@ def render_slate(session: ChatSession | None, *, keep_values: bool = False, demo
 
 def build_slate() -> Slate:
     """The slate column (call inside a Blocks context)."""
+    to_chat = gr.Button("💬 Back to the chat", size="sm", elem_id="wb-to-chat", elem_classes=["wb-narrow-only"])
     header = gr.Markdown("### Recommendations", elem_id="wb-slate-header")
     constraints = gr.Dropdown(
         [], value=[], multiselect=True, label="Still applied to your next message (✕ removes one)",
@@ -208,7 +210,7 @@ def build_slate() -> Slate:
         "", placeholder="Comment on this turn's reply or recommendations (optional)", show_label=False,
         lines=2, max_length=MAX_COMMENT_CHARS, interactive=False, elem_id="wb-comment",
     )
-    return Slate(header, constraints, empty, cards, comment)
+    return Slate(header, constraints, empty, cards, comment, to_chat)
 
 
 def wire(slate: Slate) -> None:
