@@ -83,8 +83,27 @@ def test_tab_refresh_handler_returns_the_core_frames(tmp_path):
 
     svc = seeded_project(tmp_path)
     services = SimpleNamespace(store=FeedbackStore(tmp_path), projects=svc)
-    per_day, per_annotator, _items, _replies, dropdown, progress, agreement, split = refresh(services, "p")
+    per_day, per_annotator, _items, _replies, dropdown, progress, agreement, split, ops, alerts = refresh(services, "p")
     assert isinstance(per_day, pd.DataFrame) and int(per_day["judgements"].sum()) == 6
     assert "3 of 3 tasks complete" in progress and "agreement with the majority" in progress
     assert len(agreement) == 3 and not split.empty
     assert refresh(services, "gone")[5].startswith("*Pick a project")
+    assert ops.empty and alerts.startswith("*No turn recorder")  # a server without a recorder says so
+
+
+def test_operations_panel_reads_the_turn_recorder(tiny_catalog, tmp_path):
+    """The Dashboard's operations table counts the turns this process ran (UI and /chat code path)."""
+    from ui_support import make_services
+
+    from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
+
+    services = make_services(tiny_catalog, tmp_path / "feedback")
+    session = new_session(services)
+    for message in ("Toy Story", "something like Heat"):
+        for _ in stream_turn(services, session, message, TurnPrefs(k=3)):
+            pass
+    frame = operations_frame(services).set_index("metric")
+    assert frame.loc["turns", "last_hour"] == 2 and frame.loc["turns", "last_day"] == 2
+    assert frame.loc["turn latency p95 (s)", "last_hour"] >= frame.loc["turn latency p50 (s)", "last_hour"] > 0
+    assert frame.loc["errors", "last_hour"] == 0
+    assert "note" not in frame.attrs and frame.attrs["alerts"] == []

@@ -27,7 +27,7 @@ LIKE_RATE_COLUMNS = ["day", "system", "like_rate", "judged"]
 AGREEMENT_COLUMNS = ["question", "alpha", "units", "note"]
 DISAGREEMENT_COLUMNS = ["question", "task_id", "item_id", "split", "judgements"]
 PROGRESS_COLUMNS = ["annotator", "submitted", "skipped"]
-OPERATIONS_NOTE = "Operations (turns per minute, latency, fallbacks) come with the metrics recorder."
+OPERATIONS_NOTE = "No turn recorder on this server, so no operations numbers."
 
 
 def system_of(record: FeedbackRecord) -> str:
@@ -107,14 +107,34 @@ def project_overview(service: Any, project: str, *, limit: int = DISAGREEMENTS_S
     }
 
 
-def operations_frame(services: Any) -> pd.DataFrame:
-    """Placeholder for the operations panel (turns per minute, latency p50/p95, fallbacks).
+#: Rows of the operations table: (label, how to read it from ``operations_summary``).
+_OPERATIONS_ROWS = (
+    ("turns", lambda s: s["turns"]),
+    ("turns per minute", lambda s: round(s["turns_per_minute"], 2)),
+    ("turn latency p50 (s)", lambda s: s["latency_s"]["turn"]["p50"]),
+    ("turn latency p95 (s)", lambda s: s["latency_s"]["turn"]["p95"]),
+    ("engine p95 (s)", lambda s: s["latency_s"]["engine"]["p95"]),
+    ("generator p95 (s)", lambda s: s["latency_s"]["generator"]["p95"]),
+    ("generator fallbacks", lambda s: s["fallbacks"]),
+    ("grounding fixes per reply", lambda s: s["fixes_per_reply"]),
+    ("errors", lambda s: s["errors"]),
+)
 
-    Returns an empty frame (``attrs["note"]`` says why) until the metrics recorder (issue 13's
-    monitoring part) provides these numbers.
-    """
-    frame = pd.DataFrame(columns=["metric", "last_hour", "last_day"])
-    frame.attrs["note"] = OPERATIONS_NOTE
+
+def operations_frame(services: Any) -> pd.DataFrame:
+    """The operations panel: turns, latency p50/p95 (whole turn, engine and generator stages),
+    fallbacks, grounding fixes per reply and errors, for the last hour and the last day, read
+    from the services' turn recorder (:mod:`workbench.monitoring`). Active alerts are in
+    ``attrs["alerts"]``; without a recorder the frame is empty and ``attrs["note"]`` says why."""
+    monitor = getattr(services, "monitor", None)
+    if monitor is None:
+        frame = pd.DataFrame(columns=["metric", "last_hour", "last_day"])
+        frame.attrs["note"] = OPERATIONS_NOTE
+        return frame
+    hour, day = monitor.operations_summary(3600.0), monitor.operations_summary(86400.0)
+    frame = pd.DataFrame([{"metric": label, "last_hour": read(hour), "last_day": read(day)}
+                          for label, read in _OPERATIONS_ROWS])
+    frame.attrs["alerts"] = list(hour["alerts"])
     return frame
 
 

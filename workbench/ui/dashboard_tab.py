@@ -7,6 +7,7 @@ them when the tab opens, on page load and on **Refresh**.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +17,8 @@ import pandas as pd
 from workbench.quality.dashboard import (
     AGREEMENT_COLUMNS,
     DISAGREEMENT_COLUMNS,
-    OPERATIONS_NOTE,
     dashboard_data,
+    operations_frame,
     project_names,
 )
 from workbench.services import Services
@@ -35,11 +36,13 @@ class DashboardTab:
     progress: gr.Markdown
     agreement: gr.Dataframe
     disagreements: gr.Dataframe
+    operations: gr.Dataframe
+    alerts: gr.Markdown
 
     @property
     def outputs(self) -> list[gr.components.Component]:
         return [self.per_day, self.per_annotator, self.item_like_rate, self.reply_like_rate, self.project,
-                self.progress, self.agreement, self.disagreements]
+                self.progress, self.agreement, self.disagreements, self.operations, self.alerts]
 
 
 def build_dashboard_tab(services: Services) -> DashboardTab:
@@ -61,9 +64,12 @@ def build_dashboard_tab(services: Services) -> DashboardTab:
                              interactive=False, elem_id="wb-dash-agreement")
     disagreements = gr.Dataframe(pd.DataFrame(columns=DISAGREEMENT_COLUMNS), label="Most split units",
                                  interactive=False, elem_id="wb-dash-disagreements")
-    gr.Markdown(f"*{OPERATIONS_NOTE}*", elem_id="wb-dash-operations")
+    gr.Markdown("### Operations (this process)")
+    alerts = gr.Markdown("", elem_id="wb-dash-alerts")
+    operations = gr.Dataframe(pd.DataFrame(columns=["metric", "last_hour", "last_day"]), interactive=False,
+                              label="Turns, latency, fallbacks, grounding fixes, errors", elem_id="wb-dash-operations")
     return DashboardTab(refresh, per_day, per_annotator, item_like, reply_like, project, progress, agreement,
-                        disagreements)
+                        disagreements, operations, alerts)
 
 
 def progress_markdown(overview: dict[str, Any] | None) -> str:
@@ -83,11 +89,20 @@ def refresh(services: Services, project: str | None) -> list[Any]:
     """The tab's outputs for ``project`` (kept while it exists; else none is shown)."""
     chosen = project if project in project_names(services.projects) else None
     data = dashboard_data(services.store, services.projects, chosen)
+    ops = operations_frame(services)
     overview = data["overview"]
     agreement = overview["agreement"] if overview else pd.DataFrame(columns=AGREEMENT_COLUMNS)
     split = overview["disagreements"] if overview else pd.DataFrame(columns=DISAGREEMENT_COLUMNS)
     return [data["per_day"], data["per_annotator"], data["item_like_rate"], data["reply_like_rate"],
-            gr.Dropdown(choices=data["projects"], value=chosen), progress_markdown(overview), agreement, split]
+            gr.Dropdown(choices=data["projects"], value=chosen), progress_markdown(overview), agreement, split,
+            ops, alerts_markdown(ops)]
+
+
+def alerts_markdown(ops: pd.DataFrame) -> str:
+    """Active alerts, marked; the note when there are no numbers; else nothing."""
+    if ops.attrs.get("note"):
+        return f"*{ops.attrs['note']}*"
+    return "\n".join(f"⚠ **{html.escape(a)}**" for a in ops.attrs.get("alerts", ()))
 
 
 def wire(services: Services, demo: gr.Blocks, dash: DashboardTab, tab: gr.Tab) -> None:
