@@ -183,7 +183,7 @@ def test_metrics_route_only_when_switched_on(tiny_catalog, tmp_path):
     assert [r.path for r in serving_options(services.settings, services)["app_kwargs"]["routes"]] == ["/metrics"]
     off = dataclasses.replace(services.settings, metrics=False)
     assert "app_kwargs" not in serving_options(off, services)
-    assert serving_options(services.settings) == {}
+    assert serving_options(services.settings) == {"show_error": True}  # no routes without services
 
 
 @pytest.mark.parametrize("bad", [{"alert_window_s": 0}, {"alert_fallback_share": -0.1},
