@@ -145,7 +145,10 @@ def test_done_when_every_task_has_its_overlap(svc):
 
 def test_parse_judgements_accepts_the_feedback_endpoint_format():
     ids = ["1", "2"]
-    assert parse_judgements({"1": {"label": "like", "rating": 5}, "2": {"label": "", "rating": 0}}, ids, "x") == {
+    assert parse_judgements({"1": {"label": "like", "rating": 5}, "2": {"label": "", "rating": None}}, ids, "x") == {
         "1": {"label": "like", "rating": 5}}
+    for bad in (0, float("nan"), float("inf"), 1e400, 2.5):  # refused like /feedback does, never dropped or a crash
+        with pytest.raises(ProjectError, match=r"x: judgements\['1'\].rating: must be an integer 1-5, got"):
+            parse_judgements({"1": {"label": "like", "rating": bad}}, ids, "x")
     with pytest.raises(ProjectError, match="x: judgements\\['1'\\].rating: must be an integer 1-5, got True"):
         parse_judgements({"1": {"rating": True}}, ids, "x")

@@ -19,6 +19,7 @@ It knows projects and feedback records; it does not know gradio.
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 import time
 import uuid
@@ -87,10 +88,10 @@ def parse_judgements(judgements: Any, slate_ids: list[str], where: str) -> dict[
         if label is not None and label not in ITEM_LABELS:
             raise ProjectError(f"{at}.label: must be one of {', '.join(ITEM_LABELS)}, got {label!r}")
         rating = value.get("rating")
-        if rating in (None, "", 0):
+        if rating is None or rating == "":  # 0 is a bad rating, as on /feedback (issue 19 item 9)
             rating = None
-        elif (isinstance(rating, bool) or not isinstance(rating, numbers.Real) or int(rating) != rating
-              or not 1 <= rating <= 5):
+        elif (isinstance(rating, bool) or not isinstance(rating, numbers.Real) or not math.isfinite(rating)
+              or int(rating) != rating or not 1 <= rating <= 5):
             raise ProjectError(f"{at}.rating: must be an integer 1-5, got {rating!r}")
         else:
             rating = int(rating)
