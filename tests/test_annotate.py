@@ -9,10 +9,10 @@ and saved are covered in test_ui_handlers.)
 from __future__ import annotations
 
 import pytest
-from ui_support import make_services
+from ui_support import make_services, run_turn
 
 from workbench.annotate.identity import resolve_annotator
-from workbench.annotate.turns import TurnPrefs, clear_conversation, new_session, stream_turn, undo_turn
+from workbench.annotate.turns import clear_conversation, new_session, undo_turn
 from workbench.errors import FeedbackError, WorkbenchError
 
 
@@ -21,12 +21,7 @@ def services(tiny_catalog, tmp_path):
     return make_services(tiny_catalog, tmp_path / "feedback")
 
 
-def run(services, session, message, prefs=None):
-    """Drive a turn to the end; return the pieces of reply text seen while streaming."""
-    seen = []
-    for exchange, _choice in stream_turn(services, session, message, prefs or TurnPrefs(k=3)):
-        seen.append(exchange.reply)
-    return seen
+run = run_turn  # drive a turn to the end; the reply text seen at each streamed step
 
 
 def test_core_error_mid_turn_leaves_session_as_before_and_usable(services):

@@ -7,18 +7,10 @@ clients and errors that come back as messages, not tracebacks.
 
 from __future__ import annotations
 
-import socket
-
 import gradio_client
 import pytest
 from gradio_client.exceptions import AuthenticationError
-from ui_support import make_services
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ui_support import free_port, make_services, serve
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +18,8 @@ def live(tiny_catalog_module, tmp_path_factory):
     from workbench.ui import build_demo
 
     services = make_services(tiny_catalog_module, tmp_path_factory.mktemp("feedback"))
-    demo = build_demo(services)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield services, f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with serve(build_demo(services)) as url:
+        yield services, url
 
 
 @pytest.fixture(scope="module")
@@ -176,13 +163,8 @@ def live_small(tiny_catalog_module, tmp_path_factory):
 
     services = make_services(tiny_catalog_module, tmp_path_factory.mktemp("fb-small"),
                              api_sessions_per_client=2, max_api_sessions=3, max_queue=1)
-    demo = build_demo(services)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield services, f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with serve(build_demo(services)) as url:
+        yield services, url
 
 
 def test_sessions_are_bounded_per_client_and_evict_its_own_oldest(live_small):

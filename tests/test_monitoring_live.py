@@ -8,8 +8,7 @@ import urllib.request
 import gradio_client
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from test_api_live import free_port
-from ui_support import make_services
+from ui_support import make_services, serve
 
 N_TURNS = 3
 
@@ -22,14 +21,8 @@ def live(tmp_path_factory):
     from workbench.ui import build_demo, serving_options
 
     services = make_services(Catalog(TINY_ITEMS, source="tiny"), tmp_path_factory.mktemp("feedback"))
-    demo = build_demo(services)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **serving_options(services.settings, services))
-    try:
-        yield services, f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with serve(build_demo(services), **serving_options(services.settings, services)) as url:
+        yield services, url
 
 
 def scrape(url: str) -> dict[str, list]:

@@ -12,7 +12,7 @@ import gradio_client
 import pytest
 from gradio_client.exceptions import AppError
 from projects_support import SLATE_IDS, seed_project
-from ui_support import free_port, make_services
+from ui_support import make_services, serve
 
 from workbench.projects.service import ProjectService, projects_path
 from workbench.projects.store import SQLiteProjectStore
@@ -31,14 +31,8 @@ def live(tmp_path_factory):
     services = make_services(Catalog(TINY_ITEMS, source="tiny"), feedback)
     services.projects = ProjectService(SQLiteProjectStore(projects_path(feedback)), services.store)
     seed_project(services.projects.store, "p", tasks=4, overlap=2)
-    demo = build_demo(services)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield services, gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False, analytics_enabled=False,
-                                             download_files=False)
-    finally:
-        demo.close()
+    with serve(build_demo(services)) as url:
+        yield services, gradio_client.Client(url, verbose=False, analytics_enabled=False, download_files=False)
 
 
 def written(services) -> tuple[int, int]:

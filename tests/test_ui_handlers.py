@@ -8,11 +8,11 @@ isolation, undo/clear and identity without widgets: test_annotate.)
 from __future__ import annotations
 
 import pytest
-from ui_support import make_services
+from ui_support import make_services, run_turn
 
 from workbench.annotate.judgements import UnsavedJudgements, autosave, autosave_on_close, save_pending
 from workbench.annotate.session import CardJudgement
-from workbench.annotate.turns import TurnPrefs, clear_conversation, new_session, stream_turn, undo_turn
+from workbench.annotate.turns import TurnPrefs, clear_conversation, new_session, undo_turn
 from workbench.errors import ConfigError, FeedbackError, WorkbenchError
 from workbench.limits import MAX_SLATE
 from workbench.ui.chat_panel import exchange_for_message, like_reply
@@ -27,12 +27,7 @@ def services(tiny_catalog, tmp_path):
     return make_services(tiny_catalog, tmp_path / "feedback")
 
 
-def run(services, session, message, prefs=None):
-    """Drive a turn to the end; return the pieces of reply text seen while streaming."""
-    seen = []
-    for exchange, _choice in stream_turn(services, session, message, prefs or TurnPrefs(k=3)):
-        seen.append(exchange.reply)
-    return seen
+run = run_turn  # drive a turn to the end; the reply text seen at each streamed step
 
 
 def slate_values(comment="", cards=()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def serve(demo: Any, **launch: Any) -> Iterator[str]:
+    """``demo`` live on a free local port (extra ``launch`` options, e.g. ``serving_options``); yields its URL."""
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def run_turn(services: Services, session: Any, message: str, prefs: Any = None) -> list[str]:
+    """Drive one UI/API turn (``stream_turn``) to the end; return the reply text seen at each step."""
+    from workbench.annotate.turns import TurnPrefs, stream_turn
+
+    return [exchange.reply for exchange, _choice in stream_turn(services, session, message, prefs or TurnPrefs(k=3))]
 
 
 class AppProcess:
