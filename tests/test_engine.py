@@ -273,6 +273,7 @@ def test_a_reply_emptied_by_grounding_falls_back_to_the_template_reply(engine):
     assert result.reply.strip() and streamed.strip() == result.reply
     assert "Midnight Garden" not in result.reply and "Shadows of Yesterday" not in result.reply
     assert result.fell_back and result.generator == engine.fallback.name and result.grounding_fixes >= 2
+    assert result.fallback_reason == "grounding" and result.grounding_fixes_by_kind["emptied"] == 1
     assert any("template reply is shown instead" in n for n in result.notes)
     assert state.turns[-1].text == result.reply  # what was shown is what the conversation keeps
 
@@ -333,3 +334,24 @@ def test_a_reply_longer_than_the_store_keeps_is_cut_with_a_mark(tiny_catalog, ha
     make_record(annotator="ann", session_id="s", turn_index=0, conversation=[], user_message="I loved Heat",
                 reply=r.reply, generator_backend="fake", generator_model="long", slate=r.recommendations,
                 judgements={}, reply_label="like")  # saveable
+
+
+class EmptyGenerator:
+    name = "fake:empty"
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        return iter(())
+
+    def generate(self, request: GenerationRequest) -> str:
+        return ""
+
+
+@pytest.mark.parametrize(("generator", "reason"), [
+    (SlowGenerator(), "timeout"), (EmptyGenerator(), "empty"), (FailingGenerator(), "error"),
+])  # "grounding" (a reply emptied by grounding): test_a_reply_emptied_by_grounding_falls_back_...
+def test_each_way_of_falling_back_is_declared_on_the_result(tiny_catalog, hash_embedder, generator, reason):
+    """The generator layer (or the engine, for a reply grounding emptied) says why; /metrics labels read it."""
+    engine = tiny_engine(tiny_catalog, hash_embedder, k=3, timeout_s=0.3)
+    r = engine.respond(engine.new_state("s"), "I loved Heat", generator=generator)
+    assert r.fell_back and r.fallback_reason == reason
+    assert engine.respond(engine.new_state("t"), "I loved Heat").fallback_reason == ""  # the template did not fall back

@@ -233,11 +233,12 @@ class ChatEngine:
             # The fallback replaces what the LLM had written before it failed, never extends it: the
             # half-written text may hold the very claim that made it fail (the UI shows the same cut).
             text = text[cut:]
-        generator_name, fell_back = reply.generator, reply.fell_back
+        generator_name, fell_back, reason = reply.generator, reply.fell_back, reply.reason
         if not text:  # grounding dropped every sentence (each named a film not in the catalogue)
             text = "".join(self.fallback.stream(request)).strip()
             generator_name, fell_back = str(getattr(self.fallback, "name", "template")), True
             by_kind["emptied"] += 1
+            reason = "grounding"
             notes.append("Every sentence of the reply named a film not in the catalogue; "
                          "the template reply is shown instead.")
             yield text
@@ -255,6 +256,7 @@ class ChatEngine:
         state.commit(work)
         yield TurnResult(reply=text, recommendations=recs, intent=u.intent, grounding_fixes=grounded.fixes,
                          grounding_fixes_by_kind=dict(by_kind), generator=generator_name, fell_back=fell_back,
+                         fallback_reason=reason,
                          notes=tuple(dict.fromkeys(notes)))
 
     def _slate(self, state: ConversationState, work: ConversationState, u: Understanding, k: int,

@@ -59,6 +59,8 @@ class TurnResult:
     grounding_fixes_by_kind: Mapping[str, int] = field(default_factory=dict)
     generator: str = "template"  # backend:model that wrote the reply
     fell_back: bool = False  # an LLM failed or timed out and the template generator answered
+    #: why: "timeout", "empty", "error" (the generator layer's reason) or "grounding" (nothing true left)
+    fallback_reason: str = ""
     notes: tuple[str, ...] = ()  # e.g. "Took 'Heat' as Heat (1995)"
 
     def to_dict(self) -> dict[str, Any]:

@@ -124,15 +124,9 @@ def _duration(seconds: float) -> str:
 
 
 def fallback_reason(result: TurnResult) -> str:
-    """Why a turn fell back, as a ``workbench_generator_fallbacks_total`` label (:data:`FALLBACK_REASONS`)."""
-    if result.grounding_fixes_by_kind.get("emptied"):
-        return "grounding"
-    notes = " ".join(result.notes)
-    if "did not start within" in notes or "did not finish within" in notes:
-        return "timeout"
-    if "returned an empty reply" in notes:
-        return "empty"
-    return "error"
+    """Why a turn fell back, as a ``workbench_generator_fallbacks_total`` label (:data:`FALLBACK_REASONS`):
+    the reason the generator layer (or the engine, for an emptied reply) declared on the result."""
+    return result.fallback_reason or "error"
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -58,6 +58,8 @@ class FallbackStream:
         self._request = request
         self.fell_back: bool = False
         self.error: str = ""
+        #: why it fell back: "timeout", "empty" or "error" ("" while it has not)
+        self.reason: str = ""
         self.generator: str = owner.primary.name
         self._cancel = threading.Event()
         self._it = self._run()
@@ -101,7 +103,7 @@ class FallbackStream:
         first_deadline = start + owner.first_token_timeout_s
         total_deadline = start + owner.total_timeout_s
         produced = False
-        problem = ""
+        problem = reason = ""
         try:
             while True:
                 deadline = total_deadline if produced else min(first_deadline, total_deadline)
@@ -110,15 +112,15 @@ class FallbackStream:
                 except queue.Empty:
                     limit = owner.total_timeout_s if produced else owner.first_token_timeout_s
                     what = "finish" if produced else "start"
-                    problem = f"{owner.primary.name} did not {what} within {limit:g}s"
+                    problem, reason = f"{owner.primary.name} did not {what} within {limit:g}s", "timeout"
                     break
                 if item is _DONE:
                     if produced:
                         return
-                    problem = f"{owner.primary.name} returned an empty reply"
+                    problem, reason = f"{owner.primary.name} returned an empty reply", "empty"
                     break
                 if isinstance(item, _Failed):
-                    problem = f"{owner.primary.name} failed: {item.error}"
+                    problem, reason = f"{owner.primary.name} failed: {item.error}", "error"
                     break
                 if item:
                     produced = True
@@ -127,7 +129,7 @@ class FallbackStream:
             self._cancel.set()
         log.warning("falling back to %s: %s", owner.fallback.name, problem)
         self.fell_back = True
-        self.error = problem
+        self.error, self.reason = problem, reason
         self.generator = owner.fallback.name
         notice = FALLBACK_NOTICE_MIDWAY if produced else FALLBACK_NOTICE
         yield ("\n\n" if produced else "") + notice + " "
