@@ -236,9 +236,8 @@ class ChatEngine:
         generator_name, fell_back, reason = reply.generator, reply.fell_back, reply.reason
         if not text:  # grounding dropped every sentence (each named a film not in the catalogue)
             text = "".join(self.fallback.stream(request)).strip()
-            generator_name, fell_back = str(getattr(self.fallback, "name", "template")), True
+            generator_name, fell_back, reason = self.fallback.name, True, "grounding"
             by_kind["emptied"] += 1
-            reason = "grounding"
             notes.append("Every sentence of the reply named a film not in the catalogue; "
                          "the template reply is shown instead.")
             yield text
