@@ -111,6 +111,28 @@ def undo_turn(session: ChatSession) -> str:
     return message if message is not None else (ex.user if ex else "")
 
 
+def reread_title(services: Services, session: ChatSession, span: tuple[int, int], item_id: str) -> str:
+    """Undo the last turn and return its message with the ambiguous title at ``span`` naming ``item_id``.
+
+    The engine took "Heat" as the most popular film of that name and said so ("I took "Heat" as
+    Heat (1995)..."); the user picks another reading (a :class:`~workbench.dialogue.types.TitleReading`
+    alternative) and the message runs again with "Heat (2006)" in place of "Heat" (issue 16, item 8).
+    The caller runs the returned message as a new turn, exactly as a retry does.
+    """
+    last = session.exchanges[-1] if session.exchanges else None
+    result = last.result if last is not None else None
+    if result is None:
+        raise WorkbenchError("there is no finished turn to correct")
+    reading = next((r for r in result.readings if tuple(r.span) == tuple(span)), None)
+    if reading is None or item_id not in reading.alternatives:
+        raise WorkbenchError(f"the last message cannot be read as item {item_id!r} there; "
+                             "send it again with the title and year you meant")
+    item = services.catalog[item_id]
+    message = undo_turn(session)
+    start, end = reading.span
+    return message[:start] + item.display_title + message[end:]
+
+
 def clear_conversation(services: Services, session: ChatSession) -> None:
     """A new conversation with a new id; unsaved judgements are kept."""
     sid = new_session_id()

@@ -47,6 +47,25 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class TitleReading:
+    """How the engine read an ambiguous title in the user's message, and what else it could mean.
+
+    ``span`` is the character range of ``surface`` in the message; ``chosen`` the item taken,
+    ``alternatives`` the other films of that name (item ids, most popular first) the user can pick
+    instead with one click (the message is then read again with "Title (Year)" in place of ``surface``).
+    """
+
+    surface: str
+    span: tuple[int, int]
+    chosen: str
+    alternatives: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"surface": self.surface, "span": list(self.span), "chosen": self.chosen,
+                "alternatives": list(self.alternatives)}
+
+
+@dataclass(frozen=True)
 class TurnResult:
     """Everything one engine turn produced."""
 
@@ -62,6 +81,7 @@ class TurnResult:
     #: why: "timeout", "empty", "error" (the generator layer's reason) or "grounding" (nothing true left)
     fallback_reason: str = ""
     notes: tuple[str, ...] = ()  # e.g. "Took 'Heat' as Heat (1995)"
+    readings: tuple[TitleReading, ...] = ()  # the guesses behind such notes, with the other films
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,4 +93,5 @@ class TurnResult:
             "generator": self.generator,
             "fell_back": self.fell_back,
             "notes": list(self.notes),
+            "readings": [r.to_dict() for r in self.readings],
         }

@@ -37,7 +37,7 @@ from workbench.feedback.record import RATING_MAX, RATING_MIN
 from workbench.feedback.store import idempotent_record_id
 from workbench.services import Services
 from workbench.ui.boundary import as_app_error
-from workbench.ui.format import slate_to_json
+from workbench.ui.format import readings_to_json, slate_to_json
 
 #: How long an idle API session lives (seconds).
 API_SESSION_TTL_S = 6 * 3600
@@ -142,6 +142,8 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
         "grounding_fixes": result.grounding_fixes,
         "grounding_fixes_by_kind": dict(result.grounding_fixes_by_kind),
         "notes": list(result.notes) + ([choice.note] if choice.note else []),
+        # "I took X as Y" guesses with the other films: send the message again with "Title (Year)"
+        "readings": readings_to_json(services.catalog, result.readings),
     }
 
 
@@ -216,7 +218,8 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
         Returns:
             {"session_id", "turn", "reply", "items": [{"item_id", "title", "year", "genres",
             "directors", "cast", "rank", "score", "sources", "reason"}], "intent", "generator",
-            "fell_back", "grounding_fixes", "grounding_fixes_by_kind", "notes"}
+            "fell_back", "grounding_fixes", "grounding_fixes_by_kind", "notes", "readings": [{"surface",
+            "span", "chosen": {"item_id", "title"}, "alternatives": [{"item_id", "title"}]}]}
         """
         return as_app_error(chat_api)(services, registry, message, session_id, k, owner(request, profile))
 
