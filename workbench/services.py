@@ -108,6 +108,8 @@ class GeneratorPool:
         self._make = make or _default_make(settings)
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._lock = threading.Lock()
+        #: called (on the loading thread) after each model load ends, ready or failed
+        self.on_change: list[Callable[[], None]] = []
         # Free-text model names (any Hub id or server path) only when the operator allows them.
         self.allow_custom_models = settings.allow_custom_models if allow_custom_models is None else allow_custom_models
 
@@ -194,6 +196,7 @@ class GeneratorPool:
             log.warning("generator %s:%s failed to load: %s", slot.backend, slot.model, slot.error)
         finally:
             slot.seconds = time.monotonic() - t0
+            _notify(self.on_change)
 
     def wait(self, backend: str | None = None, model: str | None = None, timeout: float | None = None) -> bool:
         """Block until ``(backend, model)`` is loaded or failed; True when ready."""
@@ -289,6 +292,14 @@ def _name(generator: Any, default: str = "template") -> str:
 # background start-up work
 
 
+def _notify(listeners: list[Callable[[], None]]) -> None:
+    for listener in list(listeners):
+        try:
+            listener()
+        except Exception:  # a listener (the page's status line) must never break a load
+            log.exception("status listener failed")
+
+
 class BackgroundTasks:
     """Named start-up jobs on daemon threads (embedder warm-up, recommender fit), with a status."""
 
@@ -296,6 +307,8 @@ class BackgroundTasks:
         self._state: dict[str, str] = {}  # name -> running | done | failed: reason
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+        #: called (on the job's thread) after each job ends, done or failed
+        self.on_change: list[Callable[[], None]] = []
 
     def run(self, name: str, fn: Callable[[], Any], label: str = "") -> None:
         def target() -> None:
@@ -307,6 +320,7 @@ class BackgroundTasks:
             except Exception as exc:
                 self._state[name] = f"failed: {exc}"
                 log.warning("%s failed: %s", name, exc)
+            _notify(self.on_change)
 
         with self._lock:
             self._state[name] = "running"
@@ -431,6 +445,11 @@ class Services:
     def busy(self) -> bool:
         """Something is still loading in the background (an LLM, the recommenders)."""
         return self.generators.loading or bool(self.background.running)
+
+    def on_status_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever :meth:`status` may have changed (a model or a start-up job finished)."""
+        self.generators.on_change.append(listener)
+        self.background.on_change.append(listener)
 
     def status(self) -> str:
         """The generator's status, any start-up work still running and any alert crossed, for the header."""

@@ -110,6 +110,7 @@ def paint_status(demo: gr.Blocks, component: gr.components.Component, text: str)
     Gradio serves each page from the config it computed at launch, so a status line built while
     the models loaded would first paint "loading" long after they were ready (issue 16, item 15).
     """
+    component.value = text  # what a config computed from here on holds (Blocks builds it on exit)
     for block in (getattr(demo, "config", None) or {}).get("components", ()):
         if block.get("id") == component._id:
             block.setdefault("props", {})["value"] = text
@@ -118,7 +119,9 @@ def paint_status(demo: gr.Blocks, component: gr.components.Component, text: str)
 def wire_status(services: Services, demo: gr.Blocks, generator_status: gr.Markdown) -> None:
     """Refresh the status line on load and, while something loads in the background, every few seconds.
 
-    Each refresh also becomes what the next page paints first (:func:`paint_status`).
+    Each refresh also becomes what the next page paints first (:func:`paint_status`), and so does
+    every change of state in the background (a model loaded or failed, the recommenders fitted), so a
+    page opened after start-up paints "ready" at once, not the "loading" of launch time.
     """
     timer = gr.Timer(STATUS_POLL_S, active=services.busy)
 
@@ -127,6 +130,7 @@ def wire_status(services: Services, demo: gr.Blocks, generator_status: gr.Markdo
         paint_status(demo, generator_status, text)
         return text, gr.Timer(active=services.busy)
 
+    services.on_status_change(lambda: paint_status(demo, generator_status, services.status()))
     timer.tick(poll, None, [generator_status, timer], queue=False, show_progress="hidden",
                api_visibility="private")
     demo.load(poll, None, [generator_status, timer], queue=False, api_visibility="private")
@@ -175,6 +179,7 @@ def build_demo(services: Services) -> gr.Blocks:
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
     demo.queue(default_concurrency_limit=TURN_CONCURRENCY, max_size=services.settings.max_queue)
     demo.workbench_sessions = (tab_sessions, api_sessions)  # what live_sessions reads at shutdown
+    paint_status(demo, generator_status, services.status())  # a job may have ended while the page was built
     return demo
 
 
