@@ -55,7 +55,7 @@ def test_next_task_shape_and_the_saved_record(svc, tmp_path):
     (lambda s, t: s.submit_task("p", t, "bob", {"1": {"label": "like"}}), "not claimed by 'bob'"),
     (lambda s, t: s.submit_task("p", t, "ann", {"42": {"label": "like"}}), "item '42' is not on this task's slate"),
     (lambda s, t: s.submit_task("p", t, "ann", {"1": {"label": "love"}}), "must be one of like, dislike, not_seen, got 'love'"),
-    (lambda s, t: s.submit_task("p", t, "ann", {"1": {"rating": 6}}), "rating: must be an integer 1-5, got 6"),
+    (lambda s, t: s.submit_task("p", t, "ann", {"1": {"rating": 6}}), "rating: expected an integer 1-5, got 6"),
     (lambda s, t: s.submit_task("p", t, "ann", {"1": {"stars": 3}}), "unknown key 'stars'"),
     (lambda s, t: s.submit_task("p", t, "ann", {}, "meh"), "reply_label must be one of like, dislike or empty, got 'meh'"),
     (lambda s, t: s.submit_task("p", t, "ann", {}), "nothing to save"),
@@ -148,7 +148,7 @@ def test_parse_judgements_accepts_the_feedback_endpoint_format():
     assert parse_judgements({"1": {"label": "like", "rating": 5}, "2": {"label": "", "rating": None}}, ids, "x") == {
         "1": {"label": "like", "rating": 5}}
     for bad in (0, float("nan"), float("inf"), 1e400, 2.5):  # refused like /feedback does, never dropped or a crash
-        with pytest.raises(ProjectError, match=r"x: judgements\['1'\].rating: must be an integer 1-5, got"):
+        with pytest.raises(ProjectError, match=r"x: judgements\['1'\].rating: expected an integer 1-5, got"):
             parse_judgements({"1": {"label": "like", "rating": bad}}, ids, "x")
-    with pytest.raises(ProjectError, match="x: judgements\\['1'\\].rating: must be an integer 1-5, got True"):
+    with pytest.raises(ProjectError, match="x: judgements\\['1'\\].rating: expected an integer 1-5, got True"):
         parse_judgements({"1": {"rating": True}}, ids, "x")
