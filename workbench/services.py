@@ -126,7 +126,7 @@ class GeneratorPool:
     def default_model(self, backend: str) -> str:
         if backend == "openai":
             return self.settings.openai_model
-        if backend == "transformers":
+        if backend in ("transformers", "llamacpp"):
             return self.settings.generator_model
         return ""
 

@@ -32,8 +32,6 @@ from workbench.ui.api import make_registry, register_api
 from workbench.ui.projects_api import register_projects_api
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
-#: Turns (UI and /chat) that may run at once; more wait in the queue.
-TURN_CONCURRENCY = 8
 #: How often the header re-checks a loading LLM (seconds).
 STATUS_POLL_S = 2.0
 
@@ -177,7 +175,10 @@ def build_demo(services: Services) -> gr.Blocks:
         register_api(services, api_sessions)
         register_projects_api(services)
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
-    demo.queue(default_concurrency_limit=TURN_CONCURRENCY, max_size=services.settings.max_queue)
+    # Turns are CPU-bound (understanding, ranking, an LLM): more at once than the cores only contend
+    # for them and for the GIL, so each waits longer (setting turn_concurrency, bench/app_load.py).
+    demo.queue(default_concurrency_limit=services.settings.resolved_turn_concurrency,
+               max_size=services.settings.max_queue)
     demo.workbench_sessions = (tab_sessions, api_sessions)  # what live_sessions reads at shutdown
     paint_status(demo, generator_status, services.status())  # a job may have ended while the page was built
     return demo

@@ -28,6 +28,7 @@ BACKEND_LABELS = {
     "template": "Template (instant, deterministic)",
     "transformers": "Local LLM (transformers)",
     "openai": "OpenAI-compatible endpoint",
+    "llamacpp": "Local GGUF (llama.cpp)",
 }
 
 

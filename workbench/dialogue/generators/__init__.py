@@ -1,9 +1,10 @@
-"""Dialogue generators: template (default fallback), transformers (local causal LMs), OpenAI-compatible HTTP.
+"""Dialogue generators: template (default fallback), transformers (local causal LMs), OpenAI-compatible HTTP,
+llamacpp (a GGUF in-process through llama-cpp-python).
 
 Every generator follows :class:`~workbench.dialogue.generators.base.Generator`:
 ``stream(request)`` yields text pieces and ``generate(request)`` is their join.
 :func:`load_generator` builds the one the settings ask for. No module here
-imports torch or transformers at import time.
+imports torch, transformers or llama_cpp at import time.
 """
 
 from workbench.dialogue.generators.base import GenerationRequest, Generator
@@ -14,6 +15,7 @@ from workbench.dialogue.generators.fallback import (
     FallbackGenerator,
     FallbackStream,
 )
+from workbench.dialogue.generators.llamacpp import LlamaCppGenerator, llamacpp_available
 from workbench.dialogue.generators.openai_compat import OpenAIGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.generators.transformers import (
@@ -30,10 +32,12 @@ __all__ = [
     "FallbackStream",
     "GenerationRequest",
     "Generator",
+    "LlamaCppGenerator",
     "OpenAIGenerator",
     "TemplateGenerator",
     "TransformersGenerator",
     "find_bundled_gguf",
+    "llamacpp_available",
     "load_generator",
     "transformers_available",
 ]

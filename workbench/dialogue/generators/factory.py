@@ -4,6 +4,8 @@
 * ``transformers``: :class:`TransformersGenerator` for ``generator_model``, wrapped in a
   :class:`FallbackGenerator` so a failure or a missed deadline is answered by the template.
 * ``openai``: :class:`OpenAIGenerator` for ``openai_base_url``/``openai_model``, wrapped the same way.
+* ``llamacpp``: :class:`LlamaCppGenerator` for ``generator_model`` (a ``.gguf`` path, or the bundled
+  SmolLM2 GGUF for the default name), wrapped the same way; needs ``requirements-llamacpp.txt``.
 * ``auto``: transformers when the model is available without the network (the
   bundled SmolLM2 GGUF, or a local directory), else template. On a Space (where
   the Hub is reachable) ``auto`` also picks transformers for a Hub id.
@@ -22,6 +24,7 @@ from pathlib import Path
 from workbench.config import Settings
 from workbench.dialogue.generators.base import Generator
 from workbench.dialogue.generators.fallback import FallbackGenerator
+from workbench.dialogue.generators.llamacpp import LlamaCppGenerator
 from workbench.dialogue.generators.openai_compat import OpenAIGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.generators.transformers import (
@@ -61,6 +64,14 @@ def load_generator(settings: Settings) -> Generator:
             max_new_tokens=settings.max_new_tokens,
             cache_dir=settings.cache_dir,
             timeout_s=settings.generator_timeout_s,
+            threads=settings.resolved_generator_threads,
+        )
+    elif backend == "llamacpp":
+        primary = LlamaCppGenerator(
+            settings.generator_model,
+            max_new_tokens=settings.max_new_tokens,
+            timeout_s=settings.generator_timeout_s,
+            threads=settings.resolved_generator_threads,
         )
     elif backend == "openai":
         try:
