@@ -96,9 +96,14 @@ def sse_messages(url: str, message: str) -> int:
     return sum(1 for line in body.splitlines() if line.startswith("event:"))
 
 
-def engine_alone(conversations: list[list[str]], repeats: int = 2) -> list[float]:
-    """Seconds per turn of ``conversations`` run by the engine alone (no server), after one warm-up pass."""
+def engine_alone(conversations: list[list[str]], repeats: int = 2, pieces: list[int] | None = None) -> list[float]:
+    """Seconds per turn of ``conversations`` run by the engine alone (no server), after one warm-up pass.
+
+    ``pieces`` collects how many text pieces each reply streams: what a browser tab's turn sends
+    as UI updates (the grounder releases whole sentences, so a reply is a handful, not one per token).
+    """
     from workbench.config import Settings
+    from workbench.dialogue.types import TurnResult
     from workbench.services import build_engine
 
     engine = build_engine(Settings(generator="template"))
@@ -108,10 +113,24 @@ def engine_alone(conversations: list[list[str]], repeats: int = 2) -> list[float
             state = engine.new_state(f"bench-{rep}-{c}")
             for message in messages:
                 t0 = time.perf_counter()
-                engine.respond(state, message)
+                n = sum(1 for p in engine.stream(state, message) if not isinstance(p, TurnResult))
                 if rep:  # the first pass warms caches (title index, CF) and is not counted
                     times.append(time.perf_counter() - t0)
+                    if pieces is not None:
+                        pieces.append(n)
     return times
+
+
+def engine_alone_process(turns: int) -> tuple[list[float], list[int]]:
+    """:func:`engine_alone` in a fresh process (as ``python -m workbench chat --json`` runs the engine):
+    this one still holds 20 clients' threads, which would take the GIL from the engine."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, __file__, "--engine-only", "--turns", str(turns)], check=True,
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parent).stdout
+    data = json.loads(out.strip().splitlines()[-1])
+    return data["times"], data["pieces"]
 
 
 def one_server(concurrency: int, args: argparse.Namespace, catalog_ids: set[str]) -> dict:
@@ -173,7 +192,13 @@ def main() -> int:
     parser.add_argument("--concurrency", default="8,0",
                         help="comma-separated WORKBENCH_TURN_CONCURRENCY values to compare (0: the CPUs)")
     parser.add_argument("--generator", default="template", help="WORKBENCH_GENERATOR of the app")
+    parser.add_argument("--engine-only", action="store_true", help=argparse.SUPPRESS)  # the engine-alone child
     args = parser.parse_args()
+    if args.engine_only:
+        pieces: list[int] = []
+        times = engine_alone([c[: args.turns] for c in CONVERSATIONS], repeats=1, pieces=pieces)
+        print(json.dumps({"times": times, "pieces": pieces}))
+        return 0
 
     import sys
 
@@ -192,9 +217,11 @@ def main() -> int:
     users_per_conv = [sum(1 for u in range(args.users) if u % len(CONVERSATIONS) == c) for c in range(len(CONVERSATIONS))]
     servers = []
     engine_times: list[float] = []
+    pieces: list[int] = []
     for concurrency in (int(c) for c in args.concurrency.split(",")):
         servers.append(one_server(concurrency, args, catalog_ids))
-        per_turn = engine_alone(conversations, repeats=1)  # interleaved with the servers: same load
+        per_turn, more = engine_alone_process(args.turns)  # interleaved with the servers: same load
+        pieces += more
         n = len(per_turn) // len(conversations) if conversations else 0
         for c in range(len(conversations)):
             engine_times += per_turn[c * n:(c + 1) * n] * users_per_conv[c]
@@ -212,6 +239,8 @@ def main() -> int:
         "engine_alone_turn_p50_ms": round(engine_p50 * 1000, 1),
         "compute_bound_p50_ms": round(bound_ms, 1),
         "compute_bound": "engine-alone median turn x users / cpus",
+        "streamed_pieces_per_reply_p50": percentile(pieces, 50),
+        "streamed_pieces_per_reply_max": max(pieces, default=0),
         "target": "concurrent p50 / compute bound <= 2, 0 errors",
         "servers": servers,
         "machine": {"cpu_count": cpus, "platform": platform.platform(),
@@ -222,7 +251,8 @@ def main() -> int:
     result["zero_errors"] = all(s["zero_errors"] for s in servers)
 
     print(f"engine alone: median turn {result['engine_alone_turn_p50_ms']} ms -> compute bound "
-          f"{result['compute_bound_p50_ms']} ms ({args.users} users / {cpus} CPUs)")
+          f"{result['compute_bound_p50_ms']} ms ({args.users} users / {cpus} CPUs); a reply streams "
+          f"{result['streamed_pieces_per_reply_p50']} pieces (p50, max {result['streamed_pieces_per_reply_max']})")
     print(f"{'concurrency':<12} {'run':<16} {'turns':>6} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'server ms':>10} {'SSE/call':>8} {'p50/bound':>10}")
     for s in servers:

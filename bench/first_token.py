@@ -3,7 +3,7 @@
     python bench/first_token.py [--n 6] [--breakdown 2]
 
 Builds the generator the way the app does (``load_generator`` with ``generator=transformers``:
-the bundled SmolLM2-135M, the prompt-prefix cache, ``generator_threads``) and, on the identical
+the bundled SmolLM2-135M, the prompt-prefix cache, ``cpu_threads``) and, on the identical
 prompt ids (system prompt + worked example + candidates + conversation + the primed opening),
 plain ``model.generate`` with torch's defaults (one thread per CPU, the whole prompt prefilled).
 Both stream through a ``TextIteratorStreamer``, so "first token" means the same thing for both:

@@ -38,7 +38,7 @@ needs_llamacpp = pytest.mark.skipif(
 
 
 def test_settings_choose_llamacpp_with_the_resolved_thread_count():
-    gen = load_generator(Settings(generator="llamacpp", generator_threads=3, max_new_tokens=7,
+    gen = load_generator(Settings(generator="llamacpp", cpu_threads=3, max_new_tokens=7,
                                   generator_timeout_s=4))
     assert isinstance(gen, FallbackGenerator)  # the one deadline-and-fallback layer, as for every LLM
     primary = gen.primary
@@ -49,13 +49,13 @@ def test_settings_choose_llamacpp_with_the_resolved_thread_count():
 
 def test_automatic_threads_and_turn_concurrency_follow_the_cpus(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert Settings().resolved_generator_threads == 4 and Settings().resolved_turn_concurrency == 8
+    assert Settings().resolved_cpu_threads == 4 and Settings().resolved_turn_concurrency == 8
     monkeypatch.setattr("os.cpu_count", lambda: 1)
-    assert Settings().resolved_generator_threads == 1 and Settings().resolved_turn_concurrency == 1
-    assert Settings(generator_threads=2, turn_concurrency=3).resolved_turn_concurrency == 3
+    assert Settings().resolved_cpu_threads == 1 and Settings().resolved_turn_concurrency == 1
+    assert Settings(cpu_threads=2, turn_concurrency=3).resolved_turn_concurrency == 3
 
 
-@pytest.mark.parametrize("name", ["generator_threads", "turn_concurrency"])
+@pytest.mark.parametrize("name", ["cpu_threads", "turn_concurrency"])
 def test_negative_counts_are_refused_naming_the_variable(name):
     with pytest.raises(ConfigError, match=f"WORKBENCH_{name.upper()}"):
         Settings(**{name: -1})

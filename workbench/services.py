@@ -521,10 +521,12 @@ def load_core(settings: Settings, timings: dict[str, float] | None = None) -> Co
     builds, and for serving it would store every user query. ``timings`` receives seconds per step.
     """
     from workbench.catalog import load_catalog
+    from workbench.device import set_cpu_threads
     from workbench.embed import load_embedder
     from workbench.interactions import load_interactions
     from workbench.retrieve import open_retriever
 
+    set_cpu_threads(settings.resolved_cpu_threads)  # before any model computes (setting cpu_threads)
     t = time.perf_counter()
     catalog = load_catalog(settings.catalog, settings.catalog_columns or None)
     if timings is not None:

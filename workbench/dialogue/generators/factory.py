@@ -64,14 +64,14 @@ def load_generator(settings: Settings) -> Generator:
             max_new_tokens=settings.max_new_tokens,
             cache_dir=settings.cache_dir,
             timeout_s=settings.generator_timeout_s,
-            threads=settings.resolved_generator_threads,
+            threads=settings.resolved_cpu_threads,
         )
     elif backend == "llamacpp":
         primary = LlamaCppGenerator(
             settings.generator_model,
             max_new_tokens=settings.max_new_tokens,
             timeout_s=settings.generator_timeout_s,
-            threads=settings.resolved_generator_threads,
+            threads=settings.resolved_cpu_threads,
         )
     elif backend == "openai":
         try:

@@ -1,0 +1,54 @@
+"""Setting cpu_threads: torch computes with the configured threads once the models are wired.
+
+Guards the fix for issue 17: on a busy 2-core machine torch's default (one thread per CPU) made a
+query encoding 5-13x and an LLM prefill 3-6x slower than one thread (bench/first_token.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.config import Settings
+from workbench.device import set_cpu_threads
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def restore_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_set_cpu_threads_sets_torch_and_ignores_zero(restore_threads):
+    set_cpu_threads(1)
+    assert torch.get_num_threads() == 1
+    set_cpu_threads(0)  # "automatic" is resolved by Settings, never passed as 0 to torch
+    assert torch.get_num_threads() == 1
+
+
+def test_load_core_applies_the_setting_before_models_compute(restore_threads, tmp_path, monkeypatch):
+    from workbench import services
+
+    seen = []
+
+    def fake_catalog(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("stop here: only the thread count is under test")
+
+    monkeypatch.setattr("workbench.catalog.load_catalog", fake_catalog)
+    torch.set_num_threads(2)
+    with pytest.raises(RuntimeError, match="stop here"):
+        services.load_core(Settings(cpu_threads=1, cache_dir=str(tmp_path)))
+    assert seen == [1]
+
+
+def test_the_transformers_generator_sets_its_threads_at_load(restore_threads, tmp_path):
+    pytest.importorskip("transformers")
+    from tests.generator_fixtures import build_tiny_model
+    from workbench.dialogue.generators import TransformersGenerator
+
+    torch.set_num_threads(2)
+    TransformersGenerator(str(build_tiny_model(tmp_path / "lm")), device="cpu", threads=1).load()
+    assert torch.get_num_threads() == 1
