@@ -69,12 +69,17 @@ class AppProcess:
 
     def wait_until_idle(self, timeout: float = 600.0) -> float:
         """Seconds from start until /status reports nothing loading any more."""
+        import httpx
         from gradio_client import Client
 
-        client = Client(self.url, verbose=False, download_files=False)
+        client = None
         while time.monotonic() - self.started < timeout:
-            if not client.predict(api_name="/status")["busy"]:
-                return time.monotonic() - self.started
+            try:  # a server still loading on a busy machine may miss httpx's timeout: ask again
+                client = client or Client(self.url, verbose=False, download_files=False)
+                if not client.predict(api_name="/status")["busy"]:
+                    return time.monotonic() - self.started
+            except (OSError, httpx.HTTPError):
+                pass
             time.sleep(0.5)
         raise TimeoutError("background work did not finish")
 

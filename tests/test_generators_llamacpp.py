@@ -48,11 +48,11 @@ def test_settings_choose_llamacpp_with_the_resolved_thread_count():
 
 
 def test_automatic_threads_and_turn_concurrency_follow_the_cpus(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert Settings().resolved_cpu_threads == 4 and Settings().resolved_turn_concurrency == 8
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert Settings().resolved_cpu_threads == 3 and Settings(turn_concurrency=0).resolved_turn_concurrency == 6
     monkeypatch.setattr("os.cpu_count", lambda: 1)
-    assert Settings().resolved_cpu_threads == 1 and Settings().resolved_turn_concurrency == 1
-    assert Settings(cpu_threads=2, turn_concurrency=3).resolved_turn_concurrency == 3
+    assert Settings().resolved_cpu_threads == 1 and Settings(turn_concurrency=0).resolved_turn_concurrency == 1
+    assert Settings(cpu_threads=2).resolved_cpu_threads == 2 and Settings().resolved_turn_concurrency == 8
 
 
 @pytest.mark.parametrize("name", ["cpu_threads", "turn_concurrency"])

@@ -147,8 +147,9 @@ class Settings:
         "with \"the server is busy\"."
     )
     turn_concurrency: int = _setting(
-        0, "Chat turns (UI and `/chat`) that run at once; more wait in the queue. 0: the number of "
-        "CPUs (a turn is CPU-bound: more at once only contend for the cores, bench/app_load.py).",
+        8, "Chat turns (UI and `/chat`) that run at once; more wait in the queue. 0: the number of CPUs. "
+        "On the shared 2-core machine 8 gave a lower p50 than 2 under 20 users (a turn also waits on "
+        "numpy, FAISS and torch, which release the GIL; bench/app_load.py), once torch ran 1 thread.",
     )
     api_sessions_per_client: int = _setting(
         20, "Live `/chat` sessions one client (a signed-in user, else an IP address) may hold; "

@@ -175,8 +175,7 @@ def build_demo(services: Services) -> gr.Blocks:
         register_api(services, api_sessions)
         register_projects_api(services)
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
-    # Turns are CPU-bound (understanding, ranking, an LLM): more at once than the cores only contend
-    # for them and for the GIL, so each waits longer (setting turn_concurrency, bench/app_load.py).
+    # How many turns run at once: setting turn_concurrency (measured against the CPU count in bench/app_load.py).
     demo.queue(default_concurrency_limit=services.settings.resolved_turn_concurrency,
                max_size=services.settings.max_queue)
     demo.workbench_sessions = (tab_sessions, api_sessions)  # what live_sessions reads at shutdown
