@@ -10,7 +10,7 @@ as well as turns). At each checkpoint it reads the server's resident memory (``V
 (``VmHWM``) from ``/proc/<pid>/status``. What must hold: memory levels off, because API sessions are
 bounded per client (``WORKBENCH_API_SESSIONS_PER_CLIENT``) and in total and expire, a stored
 conversation is bounded (``MAX_CONVERSATION_TURNS``) and the caches are bounded. Reports the growth
-per 100 turns between the first and the last checkpoint. Writes ``bench/results/app_memory.json``.
+per 100 turns between the first and the last checkpoint. Writes ``bench/results/app_memory.json`` (``app_memory_<generator>.json`` for another generator).
 """
 
 from __future__ import annotations
@@ -109,6 +109,9 @@ def main() -> int:
         "rss_after_last_mb": last["VmRSS"],
         "peak_rss_after_last_mb": last["VmHWM"],
         "rss_growth_mb_per_100_turns": round(growth, 2),
+        # levelling off: the growth over the last interval alone
+        "rss_growth_last_interval_mb_per_100_turns": round(
+            (last["VmRSS"] - rows[-2]["VmRSS"]) / max(1, last["turns"] - rows[-2]["turns"]) * 100, 2),
         "errors": len(errors),
         "error_samples": errors[:5],
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
@@ -122,8 +125,9 @@ def main() -> int:
     print(f"RSS growth {growth:.1f} MiB per 100 turns between {first['turns']} and {last['turns']} turns; "
           f"{len(errors)} errors; generator {args.generator}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "app_memory.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS / 'app_memory.json'}")
+    name = "app_memory.json" if args.generator == "template" else f"app_memory_{args.generator}.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {RESULTS / name}")
     return 0 if not errors else 1
 
 

@@ -145,11 +145,12 @@ class LlamaCppGenerator:
                 template = llm.metadata.get("tokenizer.chat_template")
                 if not template:
                     raise GenerationError(f"{path}: the GGUF carries no chat template (tokenizer.chat_template)")
-                vocab = llm._model.vocab  # token texts for the template's bos/eos variables
+                # the template's bos/eos variables, found as llama-cpp-python finds them for its own handler
+                eos, bos = llm.token_eos(), llm.token_bos()
                 self._format = Jinja2ChatFormatter(
                     template,
-                    eos_token=llm._model.token_get_text(llm.token_eos()) if vocab is not None else "",
-                    bos_token=llm._model.token_get_text(llm.token_bos()) if vocab is not None else "",
+                    eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+                    bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
                 )
             except GenerationError:
                 raise
