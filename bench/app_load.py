@@ -121,7 +121,28 @@ def engine_alone(conversations: list[list[str]], repeats: int = 2, pieces: list[
     return times
 
 
-def engine_alone_process(turns: int) -> tuple[list[float], list[int]]:
+def handler_alone(turns: int) -> list[float]:
+    """Seconds per turn of the ``/chat`` handler called directly (``chat_api``: sessions, engine, JSON), no HTTP."""
+    from workbench.config import Settings
+    from workbench.services import build_services
+    from workbench.ui.api import chat_api, make_registry
+
+    services = build_services(Settings(generator="template"), load_generator_in_background=False,
+                              fit_in_background=False)
+    registry = make_registry(services)
+    times: list[float] = []
+    for rep in range(2):
+        for messages in CONVERSATIONS:
+            session = ""
+            for message in messages[:turns]:
+                t0 = time.perf_counter()
+                session = chat_api(services, registry, message, session, 0, "ip:bench")["session_id"]
+                if rep:
+                    times.append(time.perf_counter() - t0)
+    return times
+
+
+def engine_alone_process(turns: int) -> tuple[list[float], list[int], list[float]]:
     """:func:`engine_alone` in a fresh process (as ``python -m workbench chat --json`` runs the engine):
     this one still holds 20 clients' threads, which would take the GIL from the engine."""
     import subprocess
@@ -130,7 +151,7 @@ def engine_alone_process(turns: int) -> tuple[list[float], list[int]]:
     out = subprocess.run([sys.executable, __file__, "--engine-only", "--turns", str(turns)], check=True,
                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent).stdout
     data = json.loads(out.strip().splitlines()[-1])
-    return data["times"], data["pieces"]
+    return data["times"], data["pieces"], data["handler"]
 
 
 def one_server(concurrency: int, args: argparse.Namespace, catalog_ids: set[str]) -> dict:
@@ -197,7 +218,7 @@ def main() -> int:
     if args.engine_only:
         pieces: list[int] = []
         times = engine_alone([c[: args.turns] for c in CONVERSATIONS], repeats=1, pieces=pieces)
-        print(json.dumps({"times": times, "pieces": pieces}))
+        print(json.dumps({"times": times, "pieces": pieces, "handler": handler_alone(args.turns)}))
         return 0
 
     import sys
@@ -218,10 +239,12 @@ def main() -> int:
     servers = []
     engine_times: list[float] = []
     pieces: list[int] = []
+    handler_times: list[float] = []
     for concurrency in (int(c) for c in args.concurrency.split(",")):
         servers.append(one_server(concurrency, args, catalog_ids))
-        per_turn, more = engine_alone_process(args.turns)  # interleaved with the servers: same load
+        per_turn, more, handler = engine_alone_process(args.turns)  # interleaved with the servers: same load
         pieces += more
+        handler_times += handler
         n = len(per_turn) // len(conversations) if conversations else 0
         for c in range(len(conversations)):
             engine_times += per_turn[c * n:(c + 1) * n] * users_per_conv[c]
@@ -239,6 +262,7 @@ def main() -> int:
         "engine_alone_turn_p50_ms": round(engine_p50 * 1000, 1),
         "compute_bound_p50_ms": round(bound_ms, 1),
         "compute_bound": "engine-alone median turn x users / cpus",
+        "handler_alone_turn_p50_ms": round(percentile(handler_times, 50) * 1000, 1),
         "streamed_pieces_per_reply_p50": percentile(pieces, 50),
         "streamed_pieces_per_reply_max": max(pieces, default=0),
         "target": "concurrent p50 / compute bound <= 2, 0 errors",
@@ -251,7 +275,8 @@ def main() -> int:
     result["zero_errors"] = all(s["zero_errors"] for s in servers)
 
     print(f"engine alone: median turn {result['engine_alone_turn_p50_ms']} ms -> compute bound "
-          f"{result['compute_bound_p50_ms']} ms ({args.users} users / {cpus} CPUs); a reply streams "
+          f"{result['compute_bound_p50_ms']} ms ({args.users} users / {cpus} CPUs); the /chat handler alone "
+          f"{result['handler_alone_turn_p50_ms']} ms; a reply streams "
           f"{result['streamed_pieces_per_reply_p50']} pieces (p50, max {result['streamed_pieces_per_reply_max']})")
     print(f"{'concurrency':<12} {'run':<16} {'turns':>6} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'server ms':>10} {'SSE/call':>8} {'p50/bound':>10}")
