@@ -122,14 +122,16 @@ _REFINE_RE = re.compile(
     r"\b(something else|anything else|other (?:options|ones|suggestions|movies|picks)|more options|"
     r"show me more|more (?:please|suggestions|recommendations)|different|instead|older|newer|more recent|"
     r"less (?:scary|violent|dark)|only|just|but (?:older|newer|not|more|less)|narrow|not those|"
-    r"none of (?:those|these)|other than those|else)\b",
+    r"none of (?:those|these)|other than those|else|not these|others|next|no idea|not sure)\b",
     re.IGNORECASE,
 )
 _ASK_RE = re.compile(
     r"\b(recommend|recommendation|suggest|suggestion|looking for|look for|in the mood|want to watch|"
     r"wanna watch|want to see|should i watch|what to watch|something to watch|any ideas|ideas|"
     r"what (?:would|should|can|could) i|give me|find me|show me|i'?d like|i want|i need|"
-    r"can you|could you|do you know|know any|what about|how about|movie|movies|film|films|watch)\b",
+    r"can you|could you|do you know|know any|what about|how about|movie|movies|film|films|watch|"
+    r"anything good|something good|what'?s good|surprise me|something about|one about|be about|"
+    r"(?:movies?|films?) about)\b",
     re.IGNORECASE,
 )
 _RESET_RE = re.compile(r"\b(start over|start again|reset|forget (?:it|that|everything|all))\b", re.IGNORECASE)

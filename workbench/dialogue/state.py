@@ -66,6 +66,8 @@ class TurnLog:
     generator: str = ""
     fell_back: bool = False
     grounding_fixes: int = 0
+    #: the question asked after the slate (``Question.to_dict()``: attribute, text, gain), or empty
+    question: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +75,7 @@ class TurnLog:
             "candidates": [dict(c, sources=dict(c.get("sources", {}))) for c in self.candidates],
             "reasons": dict(self.reasons), "notes": list(self.notes), "generator": self.generator,
             "fell_back": self.fell_back, "grounding_fixes": self.grounding_fixes,
+            "question": dict(self.question),
         }
 
     @classmethod
@@ -82,6 +85,7 @@ class TurnLog:
             candidates=[dict(c) for c in d.get("candidates", [])], reasons=dict(d.get("reasons", {})),
             notes=list(d.get("notes", [])), generator=d.get("generator", ""),
             fell_back=bool(d.get("fell_back", False)), grounding_fixes=int(d.get("grounding_fixes", 0)),
+            question=dict(d.get("question") or {}),
         )
 
 

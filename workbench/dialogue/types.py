@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from workbench.catalog import Item
 from workbench.text import Intent
+
+if TYPE_CHECKING:
+    from workbench.dialogue.question import Question
 
 Role = Literal["user", "assistant"]
 
@@ -62,6 +65,8 @@ class TurnResult:
     #: why: "timeout", "empty", "error" (the generator layer's reason) or "grounding" (nothing true left)
     fallback_reason: str = ""
     notes: tuple[str, ...] = ()  # e.g. "Took 'Heat' as Heat (1995)"
+    #: the question asked after the slate (its attribute, text and expected gain), if any
+    question: Question | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,4 +78,5 @@ class TurnResult:
             "generator": self.generator,
             "fell_back": self.fell_back,
             "notes": list(self.notes),
+            "question": self.question.to_dict() if self.question is not None else None,
         }

@@ -22,6 +22,7 @@ class GenerationRequest:
     recommendations: tuple[Recommendation, ...] = ()  # the slate, best first, with reasons
     intent: str = "recommend"  # what the engine understood the user wants
     notes: tuple[str, ...] = ()  # facts the reply should mention ("I took Heat as Heat (1995)")
+    question: str = ""  # what to ask after the slate ("Which decade?"), chosen by the engine
 
 
 @runtime_checkable
