@@ -292,13 +292,20 @@ class ChatEngine:
     def _question(self, work: ConversationState, u: Understanding, recs: Sequence[Recommendation],
                   candidates: ScoredItems) -> Question | None:
         """The question to ask after this turn's slate (see :mod:`workbench.dialogue.question`), if any."""
-        if self.questions is None or not recs or u.intent not in SLATE_INTENTS:
+        if not recs or u.intent not in SLATE_INTENTS:
             return None
-        c = work.constraints
+        return self.question_for(work, candidates, len(recs))
+
+    def question_for(self, state: ConversationState, candidates: ScoredItems, slate_size: int) -> Question | None:
+        """The policy's question after a slate of the best ``slate_size`` of ``candidates`` for ``state``
+        (attributes the state's constraints fix, or that an earlier turn asked, are not asked)."""
+        if self.questions is None:
+            return None
+        c = state.constraints
         active = {name for name, on in (("genres", c.genres), ("people", c.people),
                                         ("years", c.year_min is not None or c.year_max is not None)) if on}
-        asked = [entry.question["attribute"] for entry in work.log if entry.question]
-        return self.questions.choose(candidates, len(recs), asked_attributes(active, asked))
+        asked = [entry.question["attribute"] for entry in state.log if entry.question]
+        return self.questions.choose(candidates, slate_size, asked_attributes(active, asked))
 
     def respond(self, state: ConversationState, message: str, **kwargs: Any) -> TurnResult:
         """:meth:`stream`, joined: the turn's :class:`TurnResult`."""

@@ -53,7 +53,7 @@ ASKS: Mapping[str, re.Pattern[str]] = {
 }
 _QUESTION_RE = re.compile(r"[^.!?]*\?")
 _OPENS_QUESTION_RE = re.compile(
-    r"^\W*(?:what|which|who|whose|when|how|is there|are there|are you|do you|did you|would you|"
+    r"^\W*(?:(?:and|so|also|or|but|now|then|ok|okay|tell me)\b[\s,]*)?(?:what|which|who|whose|when|how|is there|are there|are you|do you|did you|would you|"
     r"could you|any|anything|can you|have you|is it|was it|should)\b", re.IGNORECASE)
 #: Lead actors and tags the simulator may name (the first ones the catalogue lists).
 LEAD_ACTORS = 2
