@@ -242,8 +242,8 @@ class TransformersGenerator:
         tokenizer, model = self._tokenizer, self._model
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-        prefix = reply_prefix(request) if self.prime else ""
-        messages = build_messages(request)
+        prefix = reply_prefix(request) if self.prime and not request.messages else ""
+        messages = [dict(m) for m in request.messages] or build_messages(request)
         inputs = self._encode(messages, prefix).to(self._device)
         past = self._prompt_cache(messages[:-1], inputs["input_ids"]) if self.cache_prompt else None
         streamer = TextIteratorStreamer(
