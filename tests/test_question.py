@@ -56,7 +56,7 @@ def test_policy_picks_the_attribute_that_splits_the_candidates_best():
     assert gains["actor"] == pytest.approx(0.0)
     q = policy.choose(_flat(catalog), slate_size=1)
     assert q is not None and q.attribute == "decade" and q.text == QUESTIONS["decade"]
-    assert q.gain == pytest.approx(2.0) and q.slate_mass == pytest.approx(1 / 8)
+    assert q.gain == pytest.approx(2.0) and q.slate_mass == pytest.approx(policy.in_pool / 8)
     # the decade is known: the genre is the next best question
     q = policy.choose(_flat(catalog), slate_size=1, skip=asked_attributes({"years"}, ()))
     assert q is not None and q.attribute == "genre"
@@ -68,7 +68,7 @@ def test_policy_weighs_the_belief_not_just_the_facts():
     catalog = _synthetic()
     ids = ("1", "5", "0", "2", "3", "4", "6", "7")
     scores = (1.0, 1.0) + (0.0,) * 6
-    policy = QuestionPolicy(catalog, min_gain=0.1, max_slate_mass=0.9)
+    policy = QuestionPolicy(catalog, min_gain=0.1, max_slate_mass=0.9, temperature=0.2)  # a sharp belief
     gains = policy.gains(ScoredItems(ids, scores, ({},) * 8))
     assert gains["director"] > 0.9 > 0.2 > gains["decade"] and gains["genre"] < 0.2
     q = policy.choose(ScoredItems(ids, scores, ({},) * 8), slate_size=1)
@@ -77,7 +77,7 @@ def test_policy_weighs_the_belief_not_just_the_facts():
 
 def test_policy_recommends_instead_of_asking_when_the_slate_holds_the_belief():
     catalog = _synthetic()
-    policy = QuestionPolicy(catalog)
+    policy = QuestionPolicy(catalog, temperature=0.2)
     peaked = ScoredItems(tuple(catalog.ids), (5.0,) + (0.0,) * 7, ({},) * 8)
     assert policy.choose(peaked, slate_size=1) is None
     assert policy.choose(_flat(catalog), slate_size=8) is None  # everything is on the slate
@@ -113,3 +113,24 @@ def test_llm_prompt_carries_the_question(tiny_catalog, hash_embedder):
     result = engine.respond(ConversationState("s"), "anything good?")
     request = GenerationRequest(turns=(), recommendations=result.recommendations, question=result.question.text)
     assert render_request(request).rstrip().endswith("End the reply by asking the user: " + result.question.text)
+
+
+def test_an_answer_to_the_engines_question_filters_even_with_soft_constraints(tiny_catalog, hash_embedder):
+    """With ReDial-tuned weights stated genres only weigh in; an answer to "What genre?" is a requirement."""
+    from workbench.dialogue.ranker import EngineWeights
+    from workbench.filters import item_genre_keys
+
+    soft = EngineWeights(hard_constraints=False)
+    told = tiny_engine(tiny_catalog, hash_embedder, k=4, weights=soft, questions=False)
+    unasked = told.respond(ConversationState("a"), "I'd like a horror movie")
+    assert any("horror" not in item_genre_keys(r.item) for r in unasked.recommendations)  # a hint only
+
+    asking = tiny_engine(tiny_catalog, hash_embedder, k=2, weights=soft,
+                         questions=QuestionPolicy(tiny_catalog, attributes=("genre",), min_gain=0.01,
+                                                  max_slate_mass=1.0))
+    state = ConversationState("b")
+    first = asking.respond(state, "anything good?")
+    assert first.question is not None and first.question.attribute == "genre"
+    answer = asking.respond(state, "Not those. I'd like a horror movie.")
+    assert answer.recommendations
+    assert all("horror" in item_genre_keys(r.item) for r in answer.recommendations)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from workbench.catalog import Catalog
@@ -29,7 +30,7 @@ from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, Fallb
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
 from workbench.dialogue.prompts import INSTRUCTIONS
-from workbench.dialogue.question import Question, QuestionPolicy, asked_attributes
+from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
 from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
     CANDIDATE_POOL,
     SEARCH_POOL,
@@ -280,7 +281,8 @@ class ChatEngine:
         """Rank and explain: the turn's recommendations and the candidates they were cut from."""
         if u.intent in SLATE_INTENTS:
             pool = max(k, LOGGED_CANDIDATES, self.questions.pool if self.questions else 0)
-            candidates = self.ranker.combine(self.ranker.gather(work, u, filters=filters), pool)
+            candidates = self.ranker.combine(self._answers_filter(work, self.ranker.gather(work, u, filters=filters)),
+                                             pool)
             recs = self.explainer.recommendations(candidates.top(k), work, u)
             if not recs:
                 notes.append("No film in the catalogue fits every constraint; try loosening one.")
@@ -295,6 +297,19 @@ class ChatEngine:
         if not recs or u.intent not in SLATE_INTENTS:
             return None
         return self.question_for(work, candidates, len(recs))
+
+    def _answers_filter(self, work: ConversationState, cands: Candidates) -> Candidates:
+        """Answers to the engine's own questions filter the candidates (see
+        :func:`~workbench.dialogue.question.answered_filter`), unless no film would be left; a shorter
+        slate of films that fit beats one padded with films the user just ruled out."""
+        asked = [entry.question["attribute"] for entry in work.log if entry.question]
+        flt = answered_filter(work.constraints, asked) if asked else None
+        if flt is None or flt.is_empty:
+            return cands
+        keep = self.ranker.features.filter_mask(flt)
+        if not (cands.soft_allowed & keep).any():  # nothing left: a hint again (the reply says "loosen")
+            return cands
+        return replace(cands, allowed=cands.allowed & keep, soft_allowed=cands.soft_allowed & keep)
 
     def question_for(self, state: ConversationState, candidates: ScoredItems, slate_size: int) -> Question | None:
         """The policy's question after a slate of the best ``slate_size`` of ``candidates`` for ``state``

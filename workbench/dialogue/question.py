@@ -13,6 +13,7 @@ where film ``i`` answers uniformly one of its values of ``a`` (one of its genres
 of its directors, one of its two lead actors, one of its first tags), or "no idea" when the
 catalogue knows none. Asking costs the user a round, so it is weighed against recommending now:
 the engine asks only when the slate it shows holds less than :data:`MAX_SLATE_MASS` of the belief
+(the softmax share of its films times :data:`IN_POOL`, the chance the film is in the pool at all)
 and the gain, discounted by the chance the slate already fits (``(1 - slate mass) * gain``), is at
 least :data:`MIN_GAIN_BITS`. A vague message ("anything good?") leaves the belief flat, so the
 engine asks; a precise one concentrates it on the slate, so it does not. An attribute the user
@@ -32,7 +33,7 @@ from typing import Any
 
 from workbench.catalog import Catalog, Item
 from workbench.errors import DialogueError
-from workbench.filters import item_genre_keys
+from workbench.filters import ItemFilter, item_genre_keys
 from workbench.scored import ScoredItems
 
 #: The attributes a question can be about, in the order ties are broken.
@@ -48,13 +49,19 @@ QUESTIONS: Mapping[str, str] = {
 }
 #: Candidates (best first) the belief is spread over.
 POOL = 100
-#: Softmax temperature over merged scores (they are weighted sums of 0-1 sources: a difference
-#: of one temperature multiplies the odds by e).
-TEMPERATURE = 0.05
+#: Softmax temperature over merged scores, in units of the pool's own spread (their standard
+#: deviation): scores are weighted sums of 0-1 sources whose scale changes with the weights and the
+#: turn, so a fixed temperature would be too sharp for one engine and too flat for another.
+TEMPERATURE = 1.0
+#: Share of the belief the pool holds: the film wanted is often not among the ranker's best
+#: :data:`POOL` at all (on ReDial the static protocol finds it in the top 50 a third of the time), so
+#: a slate's share of the softmax over the pool overstates its chance by about this factor.
+IN_POOL = 0.5
 #: Least discounted gain, in bits, worth a question.
 MIN_GAIN_BITS = 0.5
-#: Recommend without asking when the slate shown already holds this much of the belief.
-MAX_SLATE_MASS = 0.5
+#: Recommend without asking when the slate shown already holds this much of the belief (with
+#: :data:`IN_POOL` at 0.5: when the slate holds 90% of the softmax, the ranker is sure).
+MAX_SLATE_MASS = 0.45
 #: Lead actors and tags a film can answer with.
 LEAD_ACTORS = 2
 LEAD_TAGS = 3
@@ -92,11 +99,14 @@ def entropy(probs: Sequence[float]) -> float:
 
 
 def belief(scores: Sequence[float], temperature: float = TEMPERATURE) -> list[float]:
-    """A softmax of merged scores: the probability that each candidate is the film wanted."""
+    """A softmax of merged scores (temperature relative to their spread): the probability that each
+    candidate is the film wanted, given that it is one of them."""
     if not scores:
         return []
     top = max(scores)
-    weights = [math.exp((s - top) / temperature) for s in scores]
+    mean = sum(scores) / len(scores)
+    spread = math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores)) or 1.0
+    weights = [math.exp((s - top) / (temperature * spread)) for s in scores]
     total = sum(weights)
     return [w / total for w in weights]
 
@@ -123,23 +133,25 @@ class QuestionPolicy:
     Args:
         catalog: the items whose facts answer questions.
         attributes: which attributes may be asked about (a subset of :data:`ATTRIBUTES`).
-        pool, temperature, min_gain, max_slate_mass: see the module constants.
+        pool, temperature, min_gain, max_slate_mass, in_pool: see the module constants.
     """
 
     def __init__(self, catalog: Catalog, *, attributes: Sequence[str] = ATTRIBUTES, pool: int = POOL,
                  temperature: float = TEMPERATURE, min_gain: float = MIN_GAIN_BITS,
-                 max_slate_mass: float = MAX_SLATE_MASS):
+                 max_slate_mass: float = MAX_SLATE_MASS, in_pool: float = IN_POOL):
         unknown = [a for a in attributes if a not in ATTRIBUTES]
         if unknown:
             raise DialogueError(f"question policy: unknown attribute {unknown[0]!r}; known: {', '.join(ATTRIBUTES)}")
-        if pool < 2 or temperature <= 0:
-            raise DialogueError(f"question policy: pool must be >= 2 and temperature > 0, got {pool}, {temperature}")
+        if pool < 2 or temperature <= 0 or not 0 < in_pool <= 1:
+            raise DialogueError(f"question policy: pool must be >= 2, temperature > 0 and in_pool in (0, 1], "
+                                f"got {pool}, {temperature}, {in_pool}")
         self.catalog = catalog
         self.attributes = tuple(attributes)
         self.pool = pool
         self.temperature = temperature
         self.min_gain = min_gain
         self.max_slate_mass = max_slate_mass
+        self.in_pool = in_pool
         self._facts: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def facts(self, item_id: str) -> dict[str, tuple[str, ...]]:
@@ -165,7 +177,7 @@ class QuestionPolicy:
         if len(pool) < 2:
             return None
         probs = belief(pool.scores, self.temperature)
-        mass = sum(probs[:slate_size])
+        mass = self.in_pool * sum(probs[:slate_size])
         if mass >= self.max_slate_mass:
             return None
         gains = self.gains(pool, skip)
@@ -175,6 +187,26 @@ class QuestionPolicy:
         if (1 - mass) * gains[best] < self.min_gain:
             return None
         return Question(best, QUESTIONS[best], gains[best], mass)
+
+
+#: The constraint an answer to each question sets (tags have none: they go to semantic search).
+ANSWER_FIELDS: Mapping[str, str] = {"genre": "genres", "decade": "years", "director": "people", "actor": "people"}
+
+
+def answered_filter(constraints: ItemFilter, asked: Collection[str]) -> ItemFilter:
+    """The part of ``constraints`` that answers questions the engine asked (``asked``: attributes).
+
+    What a user says in reply to "Which decade?" is a requirement, not a hint: the engine filters by
+    it even where its weights only let stated constraints weigh in (the ReDial-tuned ranker), so a
+    film outside what the user just told it is not shown.
+    """
+    fields = {ANSWER_FIELDS[a] for a in asked if a in ANSWER_FIELDS}
+    return ItemFilter(
+        constraints.genres if "genres" in fields else frozenset(),
+        year_min=constraints.year_min if "years" in fields else None,
+        year_max=constraints.year_max if "years" in fields else None,
+        people=constraints.people if "people" in fields else frozenset(),
+    )
 
 
 def asked_attributes(constraint_fields: Collection[str], asked: Collection[str]) -> frozenset[str]:
@@ -193,6 +225,6 @@ def asked_attributes(constraint_fields: Collection[str], asked: Collection[str])
 
 
 __all__ = [
-    "ATTRIBUTES", "MAX_SLATE_MASS", "MIN_GAIN_BITS", "POOL", "QUESTIONS", "TEMPERATURE", "Question",
-    "QuestionPolicy", "asked_attributes", "belief", "entropy", "expected_gain", "item_facts",
+    "ANSWER_FIELDS", "ATTRIBUTES", "IN_POOL", "MAX_SLATE_MASS", "MIN_GAIN_BITS", "POOL", "QUESTIONS", "TEMPERATURE", "Question",
+    "QuestionPolicy", "answered_filter", "asked_attributes", "belief", "entropy", "expected_gain", "item_facts",
 ]

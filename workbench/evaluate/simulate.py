@@ -54,6 +54,8 @@ PUBLISHED: tuple[tuple[str, float, float, float | None], ...] = (
 MODES = ("attribute", "llm")
 DEFAULT_KS = (1, 10, 50)
 ASKING, CONTROL = "engine (asks)", "engine, never asks (control)"
+#: Samples between progress lines.
+PROGRESS_EVERY = 250
 #: Most rounds a run may ask for.
 MAX_ROUNDS = 20
 
@@ -64,6 +66,10 @@ class Simulator(Protocol):
     mode: str
 
     def reply(self, target_id: str, assistant_text: str, slate: Sequence[str], turn: int = 0) -> str: ...
+
+    def counts(self) -> dict[str, int]:
+        """What the simulator had to correct so far (an LLM's redacted messages, its fallbacks)."""
+        ...
 
 
 @dataclass
@@ -277,11 +283,13 @@ def simulate(engines_by_system: Mapping[str, ChatEngine], simulator: Simulator, 
         runs[system] = {}
         for k in ks:
             eps = []
-            for (state, _), r0, s in zip(base, ranked, sample_list, strict=True):
+            for j, ((state, _), r0, s) in enumerate(zip(base, ranked, sample_list, strict=True)):
                 ep = run_episode(engine, simulator, state.copy(), r0, s, k, rounds,
                                  ask=engine.questions is not None)
                 turns += sum(m["role"] == "user" for m in ep.messages)
                 eps.append(ep)
+                if (j + 1) % PROGRESS_EVERY == 0:
+                    log(f"{system}, k={k}: {j + 1}/{len(sample_list)} samples ({time.perf_counter() - t0:.0f} s)")
             runs[system][k] = eps
             curve = recall_by_round(eps, rounds)
             log(f"{system}, k={k}: recall round 0 {curve[0]:.3f} -> round {rounds} {curve[-1]:.3f}")
@@ -290,6 +298,7 @@ def simulate(engines_by_system: Mapping[str, ChatEngine], simulator: Simulator, 
     report.update(summarize(runs, rounds, ks, sample_list, train_counts or {}))
     report["published"] = [{"system": name, "round": 5, "recall@1": r1, "recall@10": r10, "recall@50": r50,
                             "published": True} for name, r1, r10, r50 in PUBLISHED]
+    report["simulator"] = simulator.counts()
     report["seconds"] = round(elapsed, 1)
     report["samples_per_s"] = round(len(sample_list) * len(engines_by_system) * len(ks) / elapsed, 2)
     report["simulated_turns"] = turns

@@ -119,6 +119,10 @@ class AttributeSimulator:
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
 
+    def counts(self) -> dict[str, int]:
+        """Nothing to correct: every phrasing is checked before it is said."""
+        return {}
+
     def reply(self, target_id: str, assistant_text: str, slate: Sequence[str], turn: int = 0) -> str:
         """What the user says after the recommender's reply ``assistant_text`` with ``slate`` (item ids).
 

@@ -92,6 +92,10 @@ class LLMSimulator:
         self.redactions = 0
         self.fallbacks = 0
 
+    def counts(self) -> dict[str, int]:
+        """Messages redacted for naming the film, and answers the attribute simulator gave instead."""
+        return {"redacted": self.redactions, "fell_back": self.fallbacks}
+
     def messages(self, item: Item, assistant_text: str, hit: bool) -> tuple[dict[str, str], ...]:
         shown = " ".join(assistant_text.split())[:MAX_REPLY_CHARS]
         verdict = "include your film" if hit else "do not include your film"

@@ -142,6 +142,8 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
         "grounding_fixes": result.grounding_fixes,
         "grounding_fixes_by_kind": dict(result.grounding_fixes_by_kind),
         "notes": list(result.notes) + ([choice.note] if choice.note else []),
+        # the question asked after the slate, with its expected information gain (None: none asked)
+        "question": result.question.to_dict() if result.question is not None else None,
     }
 
 
@@ -216,7 +218,8 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
         Returns:
             {"session_id", "turn", "reply", "items": [{"item_id", "title", "year", "genres",
             "directors", "cast", "rank", "score", "sources", "reason"}], "intent", "generator",
-            "fell_back", "grounding_fixes", "grounding_fixes_by_kind", "notes"}
+            "fell_back", "grounding_fixes", "grounding_fixes_by_kind", "notes",
+            "question": {"attribute", "text", "gain", "slate_mass"} or null}
         """
         return as_app_error(chat_api)(services, registry, message, session_id, k, owner(request, profile))
 
