@@ -46,6 +46,9 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
                    help="engine weights from an `eval redial --json` report (its last system) instead of tuning")
     p.add_argument("--folds", type=int, default=5, help="validation folds carved from --train for tuning")
     p.add_argument("--no-control", action="store_true", help="skip the never-asking control system")
+    p.add_argument("--ask", default=None,
+                   help="attributes the engine may ask about, comma-separated (default: all of "
+                   "genre,decade,director,actor,tag); e.g. genre,decade,tag for a user who knows no names")
     p.add_argument("--index-dir", default=None, help="item index directory (default: the settings' index_dir)")
     p.set_defaults(func=_run)
 
@@ -83,7 +86,12 @@ def _run(args: argparse.Namespace) -> int:
                simulate.tuned_weights(catalog, retriever, retriever.index, train, args.mentions, args.folds, titles,
                                       log=log))
     ranker = simulate.build_ranker(catalog, retriever, retriever.index, train, titles)
-    systems = simulate.engines(ranker, weights, titles)
+    policy = None
+    if args.ask:
+        from workbench.dialogue.question import QuestionPolicy
+
+        policy = QuestionPolicy(catalog, attributes=[a.strip() for a in args.ask.split(",") if a.strip()])
+    systems = simulate.engines(ranker, weights, titles, policy)
     if args.no_control:
         systems.pop(simulate.CONTROL)
     sample_list = redial.samples(data, catalog, args.mentions)
@@ -93,6 +101,7 @@ def _run(args: argparse.Namespace) -> int:
                                      train_counts=redial.train_popularity(train, catalog), log=log)
     report["mentions"] = args.mentions
     report["weights"] = weights.to_dict()
+    report["ask_attributes"] = list(systems[simulate.ASKING].questions.attributes)
     print(simulate.format_table(report))
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)

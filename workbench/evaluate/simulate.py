@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -81,6 +82,7 @@ class Episode:
     success_round: int | None = None
     questions: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)  # the attribute of each question, in order
 
     def to_dict(self) -> dict[str, Any]:
         return {"sample_id": self.sample_id, "target_id": self.target_id, "success_round": self.success_round,
@@ -139,6 +141,7 @@ def run_episode(engine: ChatEngine, simulator: Simulator, state: ConversationSta
     ep = Episode(sample_id(s), s.target)
     text, slate, question = opening(engine, state, ranked, k, ask)
     ep.questions += bool(question)
+    ep.asked += [question["attribute"]] if question else []
     ep.messages.append({"role": "assistant", "text": text, "items": slate})
     if s.target in slate:
         ep.success_round = 0
@@ -150,6 +153,7 @@ def run_episode(engine: ChatEngine, simulator: Simulator, state: ConversationSta
         text = result.reply
         slate = [rec.item.item_id for rec in result.recommendations][:k]
         ep.questions += result.question is not None
+        ep.asked += [result.question.attribute] if result.question is not None else []
         ep.messages.append({"role": "assistant", "text": text, "items": slate})
         if s.target in slate:
             ep.success_round = r
@@ -167,19 +171,20 @@ def recall_by_round(episodes: Sequence[Episode], rounds: int) -> list[float]:
 def summarize(runs: Mapping[str, Mapping[int, Sequence[Episode]]], rounds: int, ks: Sequence[int],
               sample_list: Sequence[redial.Sample], train_counts: Mapping[str, float]) -> dict[str, Any]:
     """The report's metrics from every system's episodes per k."""
-    results, mean_rounds, questions, by_train = [], {}, {}, {}
+    results, mean_rounds, questions, asked, by_train = [], {}, {}, {}, {}
     for system, per_k in runs.items():
         curves = {k: recall_by_round(per_k[k], rounds) for k in ks}
         for r in range(rounds + 1):
             results.append({"system": system, "round": r, **{f"recall@{k}": round(curves[k][r], 4) for k in ks}})
-        mean_rounds[system], questions[system] = {}, {}
+        mean_rounds[system], questions[system], asked[system] = {}, {}, {}
         for k in ks:
             wins = [e.success_round for e in per_k[k] if e.success_round is not None]
             mean_rounds[system][f"recall@{k}"] = round(sum(wins) / len(wins), 3) if wins else None
             questions[system][f"recall@{k}"] = round(sum(e.questions for e in per_k[k]) / max(len(per_k[k]), 1), 3)
+            asked[system][f"recall@{k}"] = dict(Counter(a for e in per_k[k] for a in e.asked).most_common())
         by_train[system] = _buckets(per_k, rounds, ks, sample_list, train_counts)
     return {"results": results, "mean_rounds_to_success": mean_rounds, "questions_per_sample": questions,
-            "by_train_mentions": by_train}
+            "questions_by_attribute": asked, "by_train_mentions": by_train}
 
 
 def _buckets(per_k: Mapping[int, Sequence[Episode]], rounds: int, ks: Sequence[int],
