@@ -80,7 +80,9 @@ def test_policy_recommends_instead_of_asking_when_the_slate_holds_the_belief():
     policy = QuestionPolicy(catalog, temperature=0.2)
     peaked = ScoredItems(tuple(catalog.ids), (5.0,) + (0.0,) * 7, ({},) * 8)
     assert policy.choose(peaked, slate_size=1) is None
-    assert policy.choose(_flat(catalog), slate_size=8) is None  # everything is on the slate
+    # everything is on the slate, and the film is surely among the candidates: nothing to ask
+    assert QuestionPolicy(catalog, in_pool=1.0).choose(_flat(catalog), slate_size=8) is None
+    assert QuestionPolicy(catalog, in_pool=0.5).choose(_flat(catalog), slate_size=8) is not None
     assert policy.choose(_flat(catalog), slate_size=1, skip=("genre", "decade", "director")) is None  # nothing to learn
     with pytest.raises(DialogueError, match="unknown attribute 'mood'"):
         QuestionPolicy(catalog, attributes=("mood",))

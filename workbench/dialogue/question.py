@@ -12,11 +12,12 @@ the mutual information between the film and the answer, in bits::
 where film ``i`` answers uniformly one of its values of ``a`` (one of its genres, its decade, one
 of its directors, one of its two lead actors, one of its first tags), or "no idea" when the
 catalogue knows none. Asking costs the user a round, so it is weighed against recommending now:
-the engine asks only when the slate it shows holds less than :data:`MAX_SLATE_MASS` of the belief
-(the softmax share of its films times :data:`IN_POOL`, the chance the film is in the pool at all)
-and the gain, discounted by the chance the slate already fits (``(1 - slate mass) * gain``), is at
-least :data:`MIN_GAIN_BITS`. A vague message ("anything good?") leaves the belief flat, so the
-engine asks; a precise one concentrates it on the slate, so it does not. An attribute the user
+the engine asks only when the gain, discounted by the chance that the slate it shows already holds
+the film (``(1 - slate mass) * gain``, the slate mass being the softmax share of its films times
+:data:`IN_POOL`, the chance the film is in the pool at all), is at least :data:`MIN_GAIN_BITS`. A
+vague message ("anything good?") leaves the belief flat and the gain high, so the engine asks; a
+precise one concentrates the belief on a few films, and since the gain never exceeds the belief's
+entropy, it does not. An attribute the user
 already constrained (a genre, a year range, a person) or was asked about before is not asked again.
 
 It knows catalogue facts and scored candidates; it does not know understanding, replies, generators
@@ -59,9 +60,11 @@ TEMPERATURE = 1.0
 IN_POOL = 0.5
 #: Least discounted gain, in bits, worth a question.
 MIN_GAIN_BITS = 0.5
-#: Recommend without asking when the slate shown already holds this much of the belief (with
-#: :data:`IN_POOL` at 0.5: when the slate holds 90% of the softmax, the ranker is sure).
-MAX_SLATE_MASS = 0.45
+#: Recommend without asking when the slate shown already holds this much of the belief. Off (1.0)
+#: by default: a sure ranker is already kept from asking by the gain, which never exceeds the
+#: belief's entropy; a cap on the slate's share only stopped questions after large slates (k=50),
+#: where the film is still missed two times in three.
+MAX_SLATE_MASS = 1.0
 #: Lead actors and tags a film can answer with.
 LEAD_ACTORS = 2
 LEAD_TAGS = 3
