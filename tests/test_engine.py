@@ -330,7 +330,9 @@ def test_a_reply_longer_than_the_store_keeps_is_cut_with_a_mark(tiny_catalog, ha
 
     engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
     r = engine.respond(engine.new_state("s"), "I loved Heat", generator=LongWindedGenerator())
-    assert len(r.reply) <= MAX_TEXT_CHARS and r.reply.endswith(TRUNCATION_MARK)
+    # the engine's question (issue 15) survives the cut, after the mark
+    ending = TRUNCATION_MARK + (" " + r.question.text if r.question is not None else "")
+    assert len(r.reply) <= MAX_TEXT_CHARS and r.reply.endswith(ending)
     make_record(annotator="ann", session_id="s", turn_index=0, conversation=[], user_message="I loved Heat",
                 reply=r.reply, generator_backend="fake", generator_model="long", slate=r.recommendations,
                 judgements={}, reply_label="like")  # saveable
