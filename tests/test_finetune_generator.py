@@ -152,7 +152,7 @@ def test_sft_on_redial_end_to_end_writes_a_checked_model_that_the_app_serves(tmp
     are named in the manifest and none of their replies is in the training data."""
     out, meta, report = _finetune(tmp_path, tiny_lm, files, "--redial", str(files["redial"]), "--holdout", "0.25")
     assert meta["kind"] == "finetuned-generator" and meta["method"] == "sft" and meta["steps"] == 2
-    assert meta["base_model"] == str(tiny_lm) and meta["prime"] is False and meta["weights"]
+    assert meta["base_model"] == str(tiny_lm) and meta["prime"] is True and meta["weights"]
     assert set(meta["versions"]) >= {"trl", "transformers", "torch"} and meta["seed"] == 0
     assert report["steps"] == 2 and report["held_out_conversations"] == 1
     held = set(meta["holdout_groups"])
@@ -168,7 +168,7 @@ def test_sft_on_redial_end_to_end_writes_a_checked_model_that_the_app_serves(tmp
     request = GenerationRequest(turns=(Turn("user", "a tense crime film?"),),
                                 recommendations=(Recommendation(tiny_catalog["3"], 1, 1.0),))
     assert isinstance(generator.generate(request), str)
-    assert generator.primary.manifest == meta and generator.primary.prime is False
+    assert generator.primary.manifest == meta and generator.primary.prime is True
     assert "WORKBENCH_GENERATOR_MODEL" in capsys.readouterr().out
 
 
@@ -179,7 +179,7 @@ def test_the_training_prompt_is_the_prompt_the_app_gives_the_model(tmp_path, tin
     import datasets
     from trl import SFTConfig, SFTTrainer
 
-    out, _, _ = _finetune(tmp_path, tiny_lm, files, "--redial", str(files["redial"]), "--holdout", "0")
+    out, _, _ = _finetune(tmp_path, tiny_lm, files, "--redial", str(files["redial"]), "--holdout", "0", "--no-prime")
     examples, _ = redial_examples(DIALOGUES[:1], tiny_catalog)
     example = examples[1]  # the second recommender turn: user, assistant, user before it
     # What the app has at run time: the conversation as shown in the chat, a slate of catalogue items.
@@ -189,7 +189,7 @@ def test_the_training_prompt_is_the_prompt_the_app_gives_the_model(tmp_path, tin
         recommendations=(Recommendation(tiny_catalog["10"], 1, 0.7),),
     )
     app = TransformersGenerator(str(out), device="cpu").load()
-    assert app.prime is False  # the manifest says the model opens its replies itself
+    assert app.prime is False  # --no-prime: the manifest says the model opens its replies itself
     served = app._encode(build_messages(runtime), "")["input_ids"][0].tolist()
 
     trainer = SFTTrainer(model=str(out), processing_class=app._tokenizer,

@@ -13,8 +13,9 @@ bundled SmolLM2 GGUF included) with ``SFTTrainer`` or ``DPOTrainer``; with ``lor
 transformers model that ``WORKBENCH_GENERATOR_MODEL=DIR`` loads. The folder carries a
 ``meta.json`` manifest (:mod:`workbench.generator_manifest`: base model, method, data hash,
 steps, seed, held-out conversations, weight hashes, package versions), checked on every load.
-It records ``prime: false``: the model learned to open its replies itself, so the app does not
-write the first words for it. The folder is written under a temporary name and renamed at the
+It records ``prime`` (default true): whether the app writes the opening words ("You might enjoy
+<first candidate>") for the model as it does for the prompted base model; on ReDial the primed
+fine-tune named the slate far more often than the unprimed one (README). The folder is written under a temporary name and renamed at the
 end, so a killed run never leaves a loadable half model.
 
 It knows rows, TRL and files; it does not know ReDial files, feedback stores or gradio.
@@ -126,6 +127,7 @@ def finetune_generator(
     lora_r: int = 0,
     train_layers: int = 0,
     beta: float = 0.1,
+    prime: bool = True,
     seed: int = 0,
     max_length: int = MAX_LENGTH,
     device: str = "cpu",
@@ -148,6 +150,8 @@ def finetune_generator(
         lora_r: LoRA rank (0: train every weight). The adapter is merged into the saved model.
         train_layers: train only the top this many transformer blocks (0: all); see :func:`freeze_below`.
         beta: DPO's KL strength.
+        prime: recorded in the manifest: whether the app starts the model's replies with the first
+            candidate's title as it does for the prompted base model (measured better, see README).
         seed: seeds shuffling and initialisation.
         max_length: most tokens per example; longer examples are left out.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
@@ -271,7 +275,7 @@ def finetune_generator(
         "beta": beta if method == "dpo" else None,
         "seed": seed,
         "max_length": max_length,
-        "prime": False,
+        "prime": prime,
         "train_loss": float(result.training_loss),
         "train_seconds": round(time.time() - started, 1),
         "device": dev,

@@ -2,7 +2,7 @@
 
 :func:`workbench.finetune_generator.finetune_generator` writes a ``meta.json`` (base model,
 method, rows, data hash, steps, seed, held-out conversations, the sha256 of every weight file,
-package versions, and how the app should prompt the model) into the folder it saves, and a
+package versions, and whether the app primes the model's replies) into the folder it saves, and a
 ``workbench_manifest`` marker into the model's ``config.json`` (transformers keeps unknown
 config keys), so a fine-tune whose manifest was deleted is still recognised.
 :func:`check_generator_dir` verifies it whenever the app (``WORKBENCH_GENERATOR_MODEL``),

@@ -40,6 +40,9 @@ def register(fsub: argparse._SubParsersAction) -> None:
     g.add_argument("--max-length", type=int, default=1024, help="token cap per example (longer ones are left out)")
     g.add_argument("--keep-ungrounded", action="store_true",
                    help="also train on human replies the grounder would change (titles typed without @)")
+    g.add_argument("--no-prime", action="store_true",
+                   help="serve the model without the primed opening (\"You might enjoy <title>\"); "
+                   "by default the app primes it like the base model, which measured better")
     g.add_argument("--catalog", default=None, help="catalogue (default: the catalog setting)")
     g.add_argument("--seed", type=int, default=0, help="seeds the split and training")
     g.add_argument("--device", default="cpu", help="torch device (default: cpu)")
@@ -100,7 +103,8 @@ def _generator(args: argparse.Namespace) -> int:
     meta = finetune_generator(
         args.model or settings.generator_model, rows, args.out, method=args.method, epochs=args.epochs,
         max_steps=args.max_steps or None, batch_size=args.batch_size, lr=args.lr, lora_r=args.lora_r,
-        train_layers=args.train_layers, seed=args.seed, max_length=args.max_length, device=args.device,
+        train_layers=args.train_layers, prime=not args.no_prime, seed=args.seed, max_length=args.max_length,
+        device=args.device,
         cache_dir=settings.cache_dir,
         extra_meta={"sources": report["sources"], "holdout": args.holdout, "holdout_groups": held_groups},
         log=lambda line: print(line, file=sys.stderr),

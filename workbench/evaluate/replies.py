@@ -17,7 +17,8 @@ grounding (:class:`~workbench.dialogue.grounding.Grounder`). Per model:
 The grounded reply is what a user reads, so similarity and diversity are measured on it; echo
 and fixes are properties of what the model wrote, so they are measured before grounding.
 Differences from the first model come with 95% paired bootstrap intervals (the same resampled
-requests for every model; corpus chrF/BLEU recomputed from per-reply sufficient statistics).
+requests for every model; corpus chrF/BLEU recomputed from per-reply sufficient statistics;
+distinct-2 over the distinct replies drawn, since a reply drawn twice would repeat its own bigrams).
 
 It knows generators, grounding and metrics; it does not know files or gradio.
 """
@@ -219,7 +220,8 @@ class _Scorer:
             "mentions_slate": float(r.mentions[idx].mean()),
             "grounding_fixes_per_reply": float(r.fixes[idx].mean()),
             "off_task": float(r.off_task[idx].mean()),
-            "distinct_2": distinct_n2([self._bigrams[i] for i in idx]),
+            # over the replies drawn, each once: a reply drawn twice would repeat its own bigrams
+            "distinct_2": distinct_n2([self._bigrams[i] for i in np.unique(idx)]),
             "chrf": float(self._chrf._compute_score_from_stats(self._chrf_stats[idx].sum(axis=0).tolist()).score),
             "bleu": float(self._bleu._compute_score_from_stats(self._bleu_stats[idx].sum(axis=0).tolist()).score),
             "seconds_per_reply": float(r.seconds[idx].mean()),
