@@ -22,12 +22,18 @@ from workbench.errors import WorkbenchError
 
 
 @pytest.mark.parametrize(("verdict", "rating", "stance"), [
-    ("like", None, "liked"), (None, 4, "liked"), (None, 5, "liked"), ("like", 2, "liked"),
-    ("dislike", None, "disliked"), (None, 1, "disliked"), (None, 2, "disliked"), ("dislike", 5, "disliked"),
-    (None, 3, "seen"), ("not_seen", None, "not_seen"), (None, None, None),
+    ("like", None, "liked"), (None, 4, "liked"), (None, 5, "liked"), ("like", 2, "disliked"),
+    ("dislike", None, "disliked"), (None, 1, "disliked"), (None, 2, "disliked"), ("dislike", 5, "liked"),
+    (None, 3, "seen"), ("like", 3, "seen"), ("not_seen", None, "not_seen"), (None, None, None),
 ])
-def test_card_stance_follows_the_verdict_then_the_rating(verdict, rating, stance):
+def test_card_stance_follows_the_rating_then_the_verdict(verdict, rating, stance):
+    """The same rule as the exports' item_vote: a rating outranks a label."""
+    from workbench.feedback.export import item_vote
+    from workbench.feedback.record import ItemJudgement
+
     assert card_stance(CardJudgement(verdict, rating)) == stance
+    vote = item_vote(ItemJudgement("1", "t", 1, 0.0, {}, verdict, rating))
+    assert vote == {"liked": 1, "disliked": -1}.get(stance or "", 0)
 
 
 # ---------------------------------------------------------------------------

@@ -38,21 +38,20 @@ _VERDICT_STANCE = {"like": "liked", "dislike": "disliked", "not_seen": "not_seen
 
 
 def card_stance(card: CardJudgement) -> str | None:
-    """The stance one card gives its item: the verdict when there is one, else the rating.
+    """The stance one card gives its item: the rating when there is one, else the verdict.
 
-    like / rating 4-5 -> ``"liked"``; dislike / rating 1-2 -> ``"disliked"``; rating 3 ->
-    ``"seen"``; "haven't seen it" -> ``"not_seen"``; an empty card -> ``None``. A verdict and a
-    rating that disagree (like with 2 stars) follow the verdict: it is the explicit choice.
+    rating 4-5 / like -> ``"liked"``; rating 1-2 / dislike -> ``"disliked"``; rating 3 ->
+    ``"seen"``; "haven't seen it" -> ``"not_seen"``; an empty card -> ``None``. A rating
+    outranks a label (like with 2 stars is disliked), the same rule as the exports' and the
+    refit's :func:`workbench.feedback.export.item_vote`, so a card means one thing everywhere.
     """
-    if card.verdict is not None:
-        return _VERDICT_STANCE[card.verdict]
-    if card.rating is None:
-        return None
-    if card.rating in LIKED_RATINGS:
-        return "liked"
-    if card.rating in DISLIKED_RATINGS:
-        return "disliked"
-    return "seen"
+    if card.rating is not None:
+        if card.rating in LIKED_RATINGS:
+            return "liked"
+        if card.rating in DISLIKED_RATINGS:
+            return "disliked"
+        return "seen"
+    return _VERDICT_STANCE[card.verdict] if card.verdict is not None else None
 
 
 def judge_cards(session: ChatSession, exchange: Exchange, cards: Iterable[tuple[str, CardJudgement]],
