@@ -15,9 +15,10 @@ through the feedback store, immediately (``save_judgement``), at most once per
 client ``idempotency_key``. This module checks the type and range of every value
 a client sends (JSON may carry anything) and names the field and the value when
 it refuses; the record's own checks (labels, items in the slate) are
-``validate_record``'s. A saved card judgement also changes the conversation's next turn
-(:mod:`workbench.annotate.live`: like / 4-5 stars -> liked, dislike / 1-2 -> disliked). Errors a caller can fix come back as a ``gradio_client``
-``AppError`` carrying the message.
+``validate_record``'s. A saved card judgement also changes the conversation's next
+turn (:mod:`workbench.annotate.live`: like / 4-5 stars -> liked, dislike / 1-2 ->
+disliked). Errors a caller can fix come back as a ``gradio_client`` ``AppError``
+carrying the message.
 """
 
 from __future__ import annotations
