@@ -115,6 +115,11 @@ class Settings:
     openai_retries: int = _setting(2, "Retries for a failed OpenAI-compatible request.")
     # recommending -------------------------------------------------------
     k: int = _setting(5, "Number of recommendations per turn.")
+    recommender_dir: str = _setting(
+        "",
+        "A refitted recommender to serve (`python -m workbench refit recommender --out DIR`: the "
+        "interactions plus annotators' feedback). Empty: the hybrid fitted on `interactions`.",
+    )
     # feedback -----------------------------------------------------------
     feedback_dir: str = _setting(
         "",

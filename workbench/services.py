@@ -369,10 +369,19 @@ def recommender_cache_dir(settings: Settings, catalog: Any, interactions: Any, i
 
 def load_or_fit_recommender(settings: Settings, catalog: Any, interactions: Any, index: Any,
                             index_id: str) -> Any:
-    """The fitted hybrid recommender: from the cache when it is there, else fitted and cached."""
+    """The fitted hybrid recommender: from the cache when it is there, else fitted and cached.
+
+    ``settings.recommender_dir`` (``WORKBENCH_RECOMMENDER_DIR``) serves a refitted one instead,
+    checked against this catalogue and index (:func:`workbench.recommend.refit.load_refit`).
+    """
     from workbench.recommend import load_scorer
     from workbench.recommend.base import MANIFEST
     from workbench.recommend.factory import build_recommender
+
+    if settings.recommender_dir:
+        from workbench.recommend.refit import load_refit
+
+        return load_refit(settings.recommender_dir, catalog, index_id)
 
     if not settings.cache_dir:  # caching switched off (benchmarks): fit every time
         return build_recommender(catalog, interactions, index)
@@ -615,6 +624,10 @@ def build_services(
         projects=projects, embedder=embedder, retriever=retriever, index_id=index_id, timings=timings,
     )
     t = step("engine", t)
+    if settings.recommender_dir:  # a wrong refitted model stops start-up, naming the setting
+        from workbench.recommend.refit import check_refit
+
+        check_refit(settings.recommender_dir, catalog, index_id)
 
     def fit() -> None:
         recommender = load_or_fit_recommender(settings, catalog, interactions, retriever.index, index_id)

@@ -164,7 +164,8 @@ class ChatEngine:
         return message
 
     def understand(self, state: ConversationState, message: str, linked: Sequence[str] = ()) -> Understanding:
-        return self.understander.understand(message, last_slate=state.last_slate, linked=linked)
+        return self.understander.understand(message, last_slate=state.last_slate, linked=linked,
+                                            focus=state.card_focus())
 
     def observe(self, state: ConversationState, role: str, text: str, *, linked: Sequence[str] = ()) -> Understanding:
         """Fold a message into ``state`` without replying (see :func:`workbench.dialogue.replay.observe`)."""

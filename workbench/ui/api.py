@@ -15,8 +15,10 @@ through the feedback store, immediately (``save_judgement``), at most once per
 client ``idempotency_key``. This module checks the type and range of every value
 a client sends (JSON may carry anything) and names the field and the value when
 it refuses; the record's own checks (labels, items in the slate) are
-``validate_record``'s. Errors a caller can fix come back as a ``gradio_client``
-``AppError`` carrying the message.
+``validate_record``'s. A saved card judgement also changes the conversation's next
+turn (:mod:`workbench.annotate.live`: like / 4-5 stars -> liked, dislike / 1-2 ->
+disliked). Errors a caller can fix come back as a ``gradio_client`` ``AppError``
+carrying the message.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import gradio as gr
 
 from workbench.annotate.identity import identify, signed_in_user
 from workbench.annotate.judgements import save_judgement
+from workbench.annotate.live import judge_cards
 from workbench.annotate.session import CardJudgement, SessionRegistry, TurnJudgement
 from workbench.annotate.turns import TurnPrefs, check_message, new_session, stream_turn
 from workbench.errors import FeedbackError
@@ -130,6 +133,7 @@ def feedback_api(
                               reply=reply_label, comment=comment)
     record_id = idempotent_record_id(key, session.session_id, who) if key else None
     record, written = save_judgement(services, session, exchange, judgement, who, record_id=record_id)
+    judge_cards(session, exchange, judgement.items)  # the conversation's next turn reads them (issue 14)
     return {"saved": 1, "record_id": record.record_id, "session_id": session.session_id,
             "turn": exchange.index, "replayed": not written}
 
