@@ -115,6 +115,15 @@ class Settings:
     openai_retries: int = _setting(2, "Retries for a failed OpenAI-compatible request.")
     # recommending -------------------------------------------------------
     k: int = _setting(5, "Number of recommendations per turn.")
+    # arena --------------------------------------------------------------
+    systems_file: str = _setting(
+        "", "TOML or JSON file defining more arena systems (generator, model, sources, weights, k, index); "
+        "see the README's Arena section. Empty: only the built-in `default`, `baseline` and `no-llm`.",
+    )
+    arena_systems: str = _setting(
+        "default,baseline", "Comma-separated systems the Arena tab pairs (at least two; names from "
+        "`python -m workbench systems list`).",
+    )
     # feedback -----------------------------------------------------------
     feedback_dir: str = _setting(
         "",
