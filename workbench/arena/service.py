@@ -304,6 +304,22 @@ class ArenaService:
         return len(votes), leaderboard(votes, reps=reps), by_annotator(votes, reps=reps)
 
 
+def open_arena(services: Services) -> ArenaService | None:
+    """The arena over ``services``' configured systems, or ``None`` when their engine is not a
+    :class:`~workbench.dialogue.engine.ChatEngine` (a scripted engine in UI tests).
+
+    Raises:
+        ConfigError: the systems file or ``WORKBENCH_ARENA_SYSTEMS`` is wrong (at start-up, not at a vote).
+    """
+    from workbench.dialogue.engine import ChatEngine
+
+    settings = services.settings
+    systems = resolve_systems(settings, arena_system_names(settings), {settings.index_dir: services.index_id})
+    if not isinstance(services.engine, ChatEngine):
+        return None
+    return ArenaService(services, systems)
+
+
 def _check_message(message: Any) -> str:
     if not isinstance(message, str):
         raise WorkbenchError(f"message: expected text, got {type(message).__name__}")

@@ -138,7 +138,9 @@ def index_id_at(index_dir: str | Path) -> str:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return f"{Path(index_dir).name}@missing"
-    return index_id_of(meta if isinstance(meta, dict) else {}, str(index_dir))
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    meta.pop("saved_at", None)  # a loaded index's meta does not keep it (workbench.index)
+    return index_id_of(meta, str(index_dir))
 
 
 def builtin_systems() -> dict[str, System]:

@@ -22,13 +22,15 @@ from typing import Any
 import gradio as gr
 
 from workbench.annotate.judgements import autosave_on_close
+from workbench.arena.service import open_arena
 from workbench.config import Settings
 from workbench.login import ClientHostMiddleware, LoginGuard
 from workbench.monitoring.http import metrics_route
 from workbench.services import Services
-from workbench.ui import annotate_tab, chat_panel, dashboard_tab, feedback_panel, settings_panel
+from workbench.ui import annotate_tab, arena_tab, chat_panel, dashboard_tab, feedback_panel, settings_panel
 from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
+from workbench.ui.arena_api import register_arena_api
 from workbench.ui.projects_api import register_projects_api
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
@@ -134,6 +136,7 @@ def wire_status(services: Services, demo: gr.Blocks, generator_status: gr.Markdo
 
 def build_demo(services: Services) -> gr.Blocks:
     """The whole app for ``services``. Never launches; the caller does."""
+    arena = open_arena(services)  # a bad systems file stops here, before anything is served
     with gr.Blocks(title="Chat-Rec Workbench", fill_width=True, analytics_enabled=False) as demo:
         def on_session_end(session: Any) -> None:
             autosave_on_close(services, session)
@@ -157,6 +160,8 @@ def build_demo(services: Services) -> gr.Blocks:
                 annotate = annotate_tab.build_annotate_tab(services)
             with gr.Tab("Dashboard", id="dashboard", elem_id="wb-dash-tab") as dash_tab:
                 dashboard = dashboard_tab.build_dashboard_tab(services)
+            with gr.Tab("Arena", id="arena", elem_id="wb-arena-tab"):
+                arena_ui = arena_tab.build_arena_tab(services, arena)
         with gr.Accordion("About this app and its API", open=False, elem_id="wb-about"):
             gr.Markdown(ABOUT)
 
@@ -172,6 +177,8 @@ def build_demo(services: Services) -> gr.Blocks:
         api_sessions = make_registry(services)
         register_api(services, api_sessions)
         register_projects_api(services)
+        arena_tab.wire(services, arena, demo, arena_ui)
+        register_arena_api(services, arena)
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
     demo.queue(default_concurrency_limit=TURN_CONCURRENCY, max_size=services.settings.max_queue)
     demo.workbench_sessions = (tab_sessions, api_sessions)  # what live_sessions reads at shutdown
