@@ -327,6 +327,7 @@ def make_record(
     Raises:
         FeedbackError: naming the field and the limit; nothing is built.
     """
+    stored = dict(extra or {})
     turns = [_turn_dict(t, i) for i, t in enumerate(conversation)]
     if len(turns) >= 2 and turns[-2] == {"role": "user", "text": user_message} and turns[-1] == {
         "role": "assistant", "text": reply
@@ -373,7 +374,7 @@ def make_record(
         index_id=index_id or "",
         project=project or "",
         task_id=task_id or "",
-        **dict(extra or {}),
+        **stored,
     )
     validate_record(record, catalog)
     return record
