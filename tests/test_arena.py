@@ -264,14 +264,14 @@ def test_ties_count_half_and_both_bad_stays_out():
 
 
 def test_bootstrap_intervals_cover_the_truth_at_about_the_nominal_rate():
-    """Over 40 synthetic leaderboards x 3 systems the 95% intervals hold the true (centred) strength
+    """Over 30 synthetic leaderboards x 3 systems the 95% intervals hold the true (centred) strength
     about 95% of the time: a binomial test against 0.95 does not reject (p > 0.001)."""
     truth = np.array([0.8, 0.0, -0.8])
     names = ["x@1", "y@2", "z@3"]
     covered = total = 0
-    for seed in range(40):
+    for seed in range(30):
         votes = _synthetic(dict(zip(names, truth, strict=True)), 150, np.random.default_rng(100 + seed))
-        rows = {f"{r.system}@{r.config_hash}": r for r in leaderboard(votes, reps=60, seed=seed)}
+        rows = {f"{r.system}@{r.config_hash}": r for r in leaderboard(votes, reps=40, seed=seed)}
         for name, t in zip(names, truth - truth.mean(), strict=True):
             covered += rows[name].ci_low <= t <= rows[name].ci_high
             total += 1

@@ -67,38 +67,42 @@ def fit_strengths(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, ridge: fl
     return result.x
 
 
-def _outcomes(votes: Sequence[Vote], index: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per vote, weighted "i beat j" rows: a win is one row, a tie two half rows, both bad none."""
-    rows: list[tuple[int, int, float]] = []
-    for v in votes:
+def _outcomes(votes: Sequence[Vote], index: dict[str, int]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted "i beat j" rows (a win is one row, a tie two half rows, both bad none) and each row's vote."""
+    rows: list[tuple[int, int, float, int]] = []
+    for k, v in enumerate(votes):
         a, b = index[v.a], index[v.b]
         if v.vote == "a":
-            rows.append((a, b, 1.0))
+            rows.append((a, b, 1.0, k))
         elif v.vote == "b":
-            rows.append((b, a, 1.0))
+            rows.append((b, a, 1.0, k))
         elif v.vote == "tie":
-            rows += [(a, b, 0.5), (b, a, 0.5)]
+            rows += [(a, b, 0.5, k), (b, a, 0.5, k)]
     if not rows:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    i, j, w = zip(*rows, strict=True)
-    return np.array(i, dtype=np.int64), np.array(j, dtype=np.int64), np.array(w, dtype=np.float64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+    i, j, w, k = zip(*rows, strict=True)
+    return (np.array(i, dtype=np.int64), np.array(j, dtype=np.int64), np.array(w, dtype=np.float64),
+            np.array(k, dtype=np.int64))
 
 
 def leaderboard(votes: Sequence[Vote], *, reps: int = BOOTSTRAP_REPS, confidence: float = CONFIDENCE,
                 seed: int = 0) -> list[Standing]:
     """Every system in ``votes``, strongest first, with its interval and counts."""
+    votes = list(votes)
     systems = sorted({v.a for v in votes} | {v.b for v in votes})
     if not systems:
         return []
     index = {s: k for k, s in enumerate(systems)}
     n = len(systems)
-    strengths = fit_strengths(n, *_outcomes(votes, index))
+    i, j, w, of_vote = _outcomes(votes, index)
+    strengths = fit_strengths(n, i, j, w)
     rng = np.random.default_rng(seed)
     samples = np.empty((reps, n))
-    votes = list(votes)
     for r in range(reps):
-        picked = [votes[k] for k in rng.integers(0, len(votes), len(votes))]
-        samples[r] = fit_strengths(n, *_outcomes(picked, index))
+        # a resample of the votes, with replacement: each vote weighs as often as it was drawn
+        drawn = np.bincount(rng.integers(0, len(votes), len(votes)), minlength=len(votes))
+        samples[r] = fit_strengths(n, i, j, w * drawn[of_vote])
     tail = (1.0 - confidence) / 2 * 100
     low, high = (np.percentile(samples, [tail, 100 - tail], axis=0) if reps else (strengths, strengths))
     counts = {s: {"wins": 0, "losses": 0, "ties": 0, "both_bad": 0} for s in systems}
