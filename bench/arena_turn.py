@@ -6,7 +6,8 @@ an :class:`~workbench.arena.service.ArenaService` pairing ``default`` (the app's
 ``baseline`` (popularity only). Each message opens a new conversation and a follow-up continues
 it. Timed per turn: ``one system`` (the ``default`` system's engine streaming its turn to the end)
 and ``arena pair`` (:meth:`ArenaService.stream_pair`: both systems in two threads, until both
-finished), interleaved so load changes hit both alike. Prints a table and writes
+finished), interleaved (which runs first alternates: warm caches and load changes hit both alike),
+each called from a worker thread as Gradio calls handlers. Prints a table and writes
 ``bench/results/arena_turn.json`` with the machine's load average.
 
     nice python bench/arena_turn.py [--rounds N]
@@ -19,7 +20,9 @@ import os
 import random
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,9 +61,12 @@ def main() -> int:
     default = arena.systems["default"]
     engine = arena.engines.engine(default)
     generator = arena.engines.generator(default).generator
+    # Both run on a worker thread, as Gradio runs handlers: torch's intra-op pool behaves differently
+    # on the main thread (on a loaded 2-core machine the main thread's encode was 5-10x slower).
+    handler = ThreadPoolExecutor(1, thread_name_prefix="handler")
     for warm in MESSAGES[:2]:  # first calls pay for lazy loading
-        engine.respond(engine.new_state("warm"), warm, generator=generator)
-        list(arena.stream_pair(arena.conversation(""), warm))
+        handler.submit(engine.respond, engine.new_state("warm"), warm, generator=generator).result()
+        handler.submit(lambda w=warm: list(arena.stream_pair(arena.conversation(""), w))).result()
 
     single: list[float] = []
     pair: list[float] = []
@@ -70,14 +76,20 @@ def main() -> int:
             state = engine.new_state(f"s{r}-{i}")
             conv = arena.conversation("")
             for text in (message, follow):
-                t = time.perf_counter()
-                for _ in engine.stream(state, text, k=default.config["k"], generator=generator):
-                    pass
-                single.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                for _ in arena.stream_pair(conv, text):
-                    pass
-                pair.append(time.perf_counter() - t)
+                def one(text: str = text, state: Any = state) -> None:
+                    for _ in engine.stream(state, text, k=default.config["k"], generator=generator):
+                        pass
+
+                def both(text: str = text, conv: Any = conv) -> None:
+                    for _ in arena.stream_pair(conv, text):
+                        pass
+
+                # Alternate which runs first: the second run of a text finds warm caches (filter masks).
+                order = [(one, single), (both, pair)][:: 1 if (r + i) % 2 == 0 else -1]
+                for run, into in order:
+                    t = time.perf_counter()
+                    handler.submit(run).result()
+                    into.append(time.perf_counter() - t)
     rows = [{"what": "one system (default)", "turns": len(single), **percentiles_ms(single)},
             {"what": "arena pair (default + baseline, at once)", "turns": len(pair), **percentiles_ms(pair)}]
     print(table(rows, ["what", "turns", "p50_ms", "p99_ms", "mean_ms"]))

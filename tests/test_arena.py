@@ -347,3 +347,57 @@ def test_every_pair_of_three_systems_is_drawn(three):
     _services, a = three
     drawn = {frozenset((x.name, y.name)) for x, y in (a.draw() for _ in range(60))}
     assert drawn == {frozenset(p) for p in itertools.combinations(["default", "baseline", "no-llm"], 2)}
+
+
+def test_a_pair_waits_for_a_loading_llm_instead_of_crediting_the_template(tiny_catalog, tmp_path):
+    """Guards attribution: while a system's LLM loads, the pool would answer with the template; the
+    arena refuses the pair (naming no model) instead of storing a template reply under the LLM system."""
+    import threading
+
+    from workbench.arena.service import ArenaService
+    from workbench.arena.systems import System
+    from workbench.dialogue.generators.template import TemplateGenerator
+    from workbench.services import GeneratorPool
+
+    loaded = threading.Event()
+
+    class SlowLLM(TemplateGenerator):
+        name = "transformers:slow-test-model"
+        ready = False
+
+        def load(self) -> None:
+            loaded.wait(30)
+            self.ready = True
+
+    services = arena_services(tiny_catalog, tmp_path / "fb")
+    services.generators = GeneratorPool(services.settings, services.generators.template,
+                                        make=lambda backend, model: SlowLLM())
+    s = services.settings
+    systems = {"baseline": builtin_systems()["baseline"].resolve(s, "test-index"),
+               "llm": System("llm", generator="transformers", model="slow-test-model").resolve(s, "test-index")}
+    a = ArenaService(services, systems, rng=random.Random(0))
+    with pytest.raises(ArenaError, match="still loading") as err:
+        a.pair("I loved Toy Story")
+    assert "slow-test-model" not in str(err.value) and "llm" not in str(err.value).replace("language model", "")
+    loaded.set()
+    assert services.generators.wait("transformers", "slow-test-model", timeout=30)
+    out = a.pair("I loved Toy Story")
+    saved = a.vote(out["pair_id"], "alice", "a")
+    llm_side = "a" if saved["a_system"] == "llm" else "b"
+    (record,) = [r for r in services.store.read().records if r.arena_side == llm_side]
+    assert (record.generator_backend, record.generator_model) == ("transformers", "slow-test-model")
+
+
+def test_open_arena_checks_the_systems_at_start_up(tiny_catalog, tmp_path):
+    from ui_support import make_services
+
+    from workbench.arena.service import open_arena
+
+    bad = tmp_path / "s.toml"
+    bad.write_text('[systems.x]\nk = "five"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"s\.toml: system 'x': field 'k'"):
+        open_arena(arena_services(tiny_catalog, tmp_path / "fb", systems_file=str(bad)))
+    with pytest.raises(ConfigError, match="no system 'x'"):
+        open_arena(arena_services(tiny_catalog, tmp_path / "fb", arena_systems="default,x"))
+    assert open_arena(make_services(tiny_catalog, tmp_path / "fb2")) is None  # a scripted engine: no arena
+    assert open_arena(arena_services(tiny_catalog, tmp_path / "fb3")) is not None

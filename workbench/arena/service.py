@@ -193,12 +193,17 @@ class ArenaService:
             turn = ArenaTurn(secrets.token_hex(16), len(conv.turns), text)
             if any("recommender" in s.system.config["sources"] for s in conv.sides.values()):
                 self.services.wait_for_recommender()
+            choices = {side: self.engines.generator(conv.sides[side].system) for side in SIDES}
+            if not all(c.ready for c in choices.values()):
+                # The template would answer for the LLM and the vote would be credited to the wrong
+                # configuration. Which model is loading would tell the sides apart: not named here.
+                raise ArenaError("a system of this pair is still loading its language model; "
+                                 "send the message again in a moment")
             events: queue.Queue[tuple[str, Any]] = queue.Queue()
             works: dict[str, ConversationState] = {}
-            generators: dict[str, str] = {}
             for side in SIDES:
-                threading.Thread(target=self._run_side, args=(conv.sides[side], side, text, events, works,
-                                                              generators),
+                threading.Thread(target=self._run_side, args=(conv.sides[side], choices[side].generator, text,
+                                                              events, works, side),
                                  name=f"arena-{side}", daemon=True).start()
             done: set[str] = set()
             while len(done) < len(SIDES):
@@ -219,7 +224,7 @@ class ArenaService:
                 result = turn.results[side]
                 turn.shown[side] = SideShown(
                     s.system.system_id, s.system.config_hash, s.system.config, tuple(s.state.turns),
-                    result.reply, result.generator or generators.get(side, "template"), result.recommendations)
+                    result.reply, result.generator or choices[side].name, result.recommendations)
             for side in SIDES:
                 conv.sides[side].state.commit(works[side])
             conv.turns.append(turn)
@@ -229,16 +234,14 @@ class ArenaService:
                     self._pairs.popitem(last=False)
         yield turn
 
-    def _run_side(self, side_state: ArenaSide, side: str, message: str, events: queue.Queue,
-                  works: dict[str, ConversationState], generators: dict[str, str]) -> None:
+    def _run_side(self, side_state: ArenaSide, generator: Any, message: str, events: queue.Queue,
+                  works: dict[str, ConversationState], side: str) -> None:
         try:
             system = side_state.system
             engine = self.engines.engine(system)
-            choice = self.engines.generator(system)
-            generators[side] = choice.name
             work = side_state.state.copy()
             works[side] = work
-            for piece in engine.stream(work, message, k=system.config["k"], generator=choice.generator):
+            for piece in engine.stream(work, message, k=system.config["k"], generator=generator):
                 events.put((side, piece))
             events.put((side, _DONE))
         except BaseException as exc:  # handed to the consumer, which raises it

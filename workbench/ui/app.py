@@ -3,8 +3,10 @@
 Layout: a header with the status line; a Chat tab (the chat panel beside the
 recommendation slate and its feedback bar; a collapsible settings panel); an Annotate tab
 (:mod:`workbench.ui.annotate_tab`: a project's tasks one after another); a Dashboard tab
-(:mod:`workbench.ui.dashboard_tab`: judgements, like-rates, a project's agreement); the named API endpoints
-(``/chat``, ``/feedback``, ``/status``; ``/next_task``, ``/submit_task``, ``/skip_task``). Each panel module
+(:mod:`workbench.ui.dashboard_tab`: judgements, like-rates, a project's agreement); an Arena tab
+(:mod:`workbench.ui.arena_tab`: two anonymous systems side by side, a vote, the leaderboard); the named
+API endpoints (``/chat``, ``/feedback``, ``/status``; ``/next_task``, ``/submit_task``, ``/skip_task``;
+``/arena_pair``, ``/arena_vote``). Each panel module
 builds its widgets and wires its own events; this module lays them out. Each browser tab
 owns one :class:`~workbench.annotate.session.ChatSession` in a ``gr.State``, so two
 users never see each other's turns, slates or judgements.
@@ -203,5 +205,6 @@ saves what is pending when your name is set; without a name you are warned and n
 
 **API.** `/chat` (message, session_id) returns the reply and the items as JSON; `/feedback` saves a
 judgement for a turn; `/status` describes the server; `/next_task`, `/submit_task` and `/skip_task`
-work through an annotation project (the **Annotate** tab). See "Use via API" at the bottom of the page.
+work through an annotation project (the **Annotate** tab); `/arena_pair` and `/arena_vote` run the
+blind side-by-side **Arena**. See "Use via API" at the bottom of the page.
 """

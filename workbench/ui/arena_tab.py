@@ -51,6 +51,7 @@ class ArenaTab:
     votes: list[gr.Button]
     reveal: gr.Markdown
     leaderboard: gr.Dataframe
+    per_annotator: gr.Dataframe
     refresh: gr.Button
     state: gr.State
 
@@ -88,10 +89,13 @@ def build_arena_tab(services: Services, arena: ArenaService | None) -> ArenaTab:
     with gr.Accordion("Leaderboard", open=True, elem_id="wb-arena-board"):
         leaderboard = gr.Dataframe(headers=LEADERBOARD_HEADERS, value=[], interactive=False,
                                    elem_id="wb-arena-leaderboard")
+        gr.Markdown("Each annotator's own standings (does one person's taste drive the ranking?):")
+        per_annotator = gr.Dataframe(headers=["annotator", *LEADERBOARD_HEADERS], value=[], interactive=False,
+                                     elem_id="wb-arena-per-annotator")
         refresh = gr.Button("Refresh leaderboard", size="sm", elem_id="wb-arena-refresh")
     state = gr.State({"sid": "", "pair_id": "", "voted": True})
     return ArenaTab(annotator, chat_a, chat_b, slate_a, slate_b, liked_a, disliked_a, liked_b, disliked_b,
-                    message, send, new_pair, comment, votes, reveal, leaderboard, refresh, state)
+                    message, send, new_pair, comment, votes, reveal, leaderboard, per_annotator, refresh, state)
 
 
 # ---------------------------------------------------------------------------
@@ -121,12 +125,16 @@ def item_choices(turn: ArenaTurn | None, side: str) -> list[tuple[str, str]]:
     return [(r.item.display_title, r.item.item_id) for r in (result.recommendations if result else ())]
 
 
-def leaderboard_rows(arena: ArenaService | None) -> list[list[Any]]:
+def _row(r: Any) -> list[Any]:
+    return [r.system, r.config_hash, r.strength, r.ci_low, r.ci_high, r.wins, r.losses, r.ties, r.both_bad]
+
+
+def leaderboard_rows(arena: ArenaService | None) -> tuple[list[list[Any]], list[list[Any]]]:
+    """The overall standings and each annotator's, as table rows."""
     if arena is None:
-        return []
-    _n, rows, _per = arena.standings(reps=TAB_BOOTSTRAP_REPS)
-    return [[r.system, r.config_hash, r.strength, r.ci_low, r.ci_high, r.wins, r.losses, r.ties, r.both_bad]
-            for r in rows]
+        return [], []
+    _n, rows, per = arena.standings(reps=TAB_BOOTSTRAP_REPS)
+    return [_row(r) for r in rows], [[name, *_row(r)] for name, own in per.items() for r in own]
 
 
 def reveal_markdown(names: dict[str, str], vote: str) -> str:
@@ -177,7 +185,7 @@ def wire(services: Services, arena: ArenaService | None, demo: gr.Blocks, tab: A
 
     tab.new_pair.click(new_pair, [tab.state], outputs, queue=False, api_visibility="private")
 
-    board_outputs = [tab.reveal, tab.state, tab.comment, tab.leaderboard, *tab.votes]
+    board_outputs = [tab.reveal, tab.state, tab.comment, tab.leaderboard, tab.per_annotator, *tab.votes]
 
     def keep_board(*args: Any, **kwargs: Any) -> list[Any]:
         return [gr.skip()] * len(board_outputs)
@@ -199,16 +207,17 @@ def wire(services: Services, arena: ArenaService | None, demo: gr.Blocks, tab: A
             arena.vote(state["pair_id"], who, _key, comment or "", judgements)
             names = arena.revealed(state["pair_id"], who)
             state["voted"] = True
-            return [reveal_markdown(names, _key), state, "", leaderboard_rows(arena), *no_votes]
+            return [reveal_markdown(names, _key), state, "", *leaderboard_rows(arena), *no_votes]
 
         button.click(cast, [tab.annotator, tab.comment, tab.liked_a, tab.disliked_a, tab.liked_b, tab.disliked_b,
                             tab.state], board_outputs, api_visibility="private")
 
-    def refresh() -> list[list[Any]]:
+    def refresh() -> tuple[list[list[Any]], list[list[Any]]]:
         return leaderboard_rows(arena)
 
-    tab.refresh.click(refresh, None, tab.leaderboard, api_visibility="private")
-    demo.load(refresh, None, tab.leaderboard, api_visibility="private")
+    boards = [tab.leaderboard, tab.per_annotator]
+    tab.refresh.click(refresh, None, boards, api_visibility="private")
+    demo.load(refresh, None, boards, api_visibility="private")
 
 
 def _judged(liked: list | None, disliked: list | None) -> dict[str, dict[str, str]]:
