@@ -7,7 +7,7 @@ an :class:`~workbench.arena.service.ArenaService` pairing ``default`` (the app's
 it. Timed per turn: ``one system`` (the ``default`` system's engine streaming its turn to the end)
 and ``arena pair`` (:meth:`ArenaService.stream_pair`: both systems in two threads, until both
 finished), interleaved (which runs first alternates: warm caches and load changes hit both alike),
-each called from a worker thread as Gradio calls handlers. Prints a table and writes
+each on a new thread (as each arena side runs; see :func:`on_fresh_thread`). Prints a table and writes
 ``bench/results/arena_turn.json`` with the machine's load average.
 
     nice python bench/arena_turn.py [--rounds N]
@@ -19,8 +19,8 @@ import argparse
 import os
 import random
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,18 @@ MESSAGES = [
 FOLLOW_UPS = ["more like the first one", "something older", "no horror please", "what else?"]
 
 
+def on_fresh_thread(fn: Any) -> None:
+    """Run ``fn`` on a new thread and wait: each arena side runs on one, so the single system does too.
+
+    Measured here (2 cores shared with other jobs, load average ~13): the sentence-transformers
+    encode took ~1 s on the main thread, with torch's two intra-op threads fighting the load, and
+    15-300 ms on a new thread; timing one system on the main thread would credit the arena with that.
+    """
+    thread = threading.Thread(target=fn, name="turn")
+    thread.start()
+    thread.join()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="passes over the messages")
@@ -61,12 +73,9 @@ def main() -> int:
     default = arena.systems["default"]
     engine = arena.engines.engine(default)
     generator = arena.engines.generator(default).generator
-    # Both run on a worker thread, as Gradio runs handlers: torch's intra-op pool behaves differently
-    # on the main thread (on a loaded 2-core machine the main thread's encode was 5-10x slower).
-    handler = ThreadPoolExecutor(1, thread_name_prefix="handler")
     for warm in MESSAGES[:2]:  # first calls pay for lazy loading
-        handler.submit(engine.respond, engine.new_state("warm"), warm, generator=generator).result()
-        handler.submit(lambda w=warm: list(arena.stream_pair(arena.conversation(""), w))).result()
+        on_fresh_thread(lambda w=warm: engine.respond(engine.new_state("warm"), w, generator=generator))
+        on_fresh_thread(lambda w=warm: list(arena.stream_pair(arena.conversation(""), w)))
 
     single: list[float] = []
     pair: list[float] = []
@@ -88,7 +97,7 @@ def main() -> int:
                 order = [(one, single), (both, pair)][:: 1 if (r + i) % 2 == 0 else -1]
                 for run, into in order:
                     t = time.perf_counter()
-                    handler.submit(run).result()
+                    on_fresh_thread(run)
                     into.append(time.perf_counter() - t)
     rows = [{"what": "one system (default)", "turns": len(single), **percentiles_ms(single)},
             {"what": "arena pair (default + baseline, at once)", "turns": len(pair), **percentiles_ms(pair)}]

@@ -38,6 +38,8 @@ def test_vote_once_and_see_the_names(tmp_path):
             tab = page.locator("#wb-arena-tab").inner_text()
             assert "default" not in tab.lower() and "baseline" not in tab.lower()  # blind before the vote
             assert page.locator("#wb-arena-reveal").inner_text().strip() == ""
+            # regression: vote-button updates built while wiring were rendered as stray "Run" buttons
+            assert page.get_by_role("button", name="Run").count() == 0
             page.click("#wb-arena-vote-b")
             page.wait_for_function(
                 "document.querySelector('#wb-arena-reveal').innerText.includes('was')", timeout=30_000)

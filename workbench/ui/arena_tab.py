@@ -65,14 +65,14 @@ def build_arena_tab(services: Services, arena: ArenaService | None) -> ArenaTab:
     with gr.Row(equal_height=False):
         with gr.Column(elem_id="wb-arena-col-a"):
             chat_a = gr.Chatbot(label="A", height=360, elem_id="wb-arena-chat-a", sanitize_html=True,
-                                allow_tags=False, layout="bubble")
+                                allow_tags=False, layout="bubble", buttons=["copy"])
             slate_a = gr.HTML(elem_id="wb-arena-slate-a")
             with gr.Row():
                 liked_a = gr.CheckboxGroup(label="A: fits", choices=[], elem_id="wb-arena-liked-a")
                 disliked_a = gr.CheckboxGroup(label="A: does not fit", choices=[], elem_id="wb-arena-disliked-a")
         with gr.Column(elem_id="wb-arena-col-b"):
             chat_b = gr.Chatbot(label="B", height=360, elem_id="wb-arena-chat-b", sanitize_html=True,
-                                allow_tags=False, layout="bubble")
+                                allow_tags=False, layout="bubble", buttons=["copy"])
             slate_b = gr.HTML(elem_id="wb-arena-slate-b")
             with gr.Row():
                 liked_b = gr.CheckboxGroup(label="B: fits", choices=[], elem_id="wb-arena-liked-b")
@@ -151,7 +151,9 @@ def wire(services: Services, arena: ArenaService | None, demo: gr.Blocks, tab: A
     """Wire the tab's events: send (streams both sides), new pair, the four votes, the leaderboard."""
     outputs = [tab.chat_a, tab.chat_b, tab.slate_a, tab.slate_b, tab.liked_a, tab.disliked_a, tab.liked_b,
                tab.disliked_b, tab.message, tab.reveal, tab.state, *tab.votes]
-    no_votes = [gr.Button(interactive=False) for _ in VOTES]
+
+    def no_votes() -> list[Any]:  # updates, built in the handler: a gr.Button made here would be rendered
+        return [gr.Button(interactive=False) for _ in VOTES]
 
     def keep(*args: Any, **kwargs: Any) -> list[Any]:
         return [gr.skip()] * len(outputs)
@@ -166,7 +168,7 @@ def wire(services: Services, arena: ArenaService | None, demo: gr.Blocks, tab: A
         for turn in arena.stream_pair(conv, message):
             last = turn
             yield [chat_messages(conv, "a", turn), chat_messages(conv, "b", turn), gr.skip(), gr.skip(),
-                   gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), *no_votes]
+                   gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), *no_votes()]
         assert last is not None
         state = {"sid": conv.pair_session_id, "pair_id": last.pair_id, "voted": False}
         choices_a, choices_b = item_choices(last, "a"), item_choices(last, "b")
@@ -181,7 +183,7 @@ def wire(services: Services, arena: ArenaService | None, demo: gr.Blocks, tab: A
     def new_pair(state: dict) -> list[Any]:
         empty = gr.CheckboxGroup(choices=[], value=[])
         return [[], [], "", "", empty, empty, empty, empty, gr.skip(), "", {"sid": "", "pair_id": "", "voted": True},
-                *no_votes]
+                *no_votes()]
 
     tab.new_pair.click(new_pair, [tab.state], outputs, queue=False, api_visibility="private")
 
@@ -207,7 +209,7 @@ def wire(services: Services, arena: ArenaService | None, demo: gr.Blocks, tab: A
             arena.vote(state["pair_id"], who, _key, comment or "", judgements)
             names = arena.revealed(state["pair_id"], who)
             state["voted"] = True
-            return [reveal_markdown(names, _key), state, "", *leaderboard_rows(arena), *no_votes]
+            return [reveal_markdown(names, _key), state, "", *leaderboard_rows(arena), *no_votes()]
 
         button.click(cast, [tab.annotator, tab.comment, tab.liked_a, tab.disliked_a, tab.liked_b, tab.disliked_b,
                             tab.state], board_outputs, api_visibility="private")
