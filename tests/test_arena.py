@@ -401,3 +401,43 @@ def test_open_arena_checks_the_systems_at_start_up(tiny_catalog, tmp_path):
         open_arena(arena_services(tiny_catalog, tmp_path / "fb", arena_systems="default,x"))
     assert open_arena(make_services(tiny_catalog, tmp_path / "fb2")) is None  # a scripted engine: no arena
     assert open_arena(arena_services(tiny_catalog, tmp_path / "fb3")) is not None
+
+
+def test_system_engines_share_what_the_app_loaded(tiny_catalog, tmp_path):
+    """Guards "don't load models twice": systems on the app's index share its retriever (embedder and
+    index), ranker features, understander, explainer and grounder; two systems on another index share
+    one retriever loaded for them; a real search runs on each."""
+    from workbench.arena.service import ArenaService
+    from workbench.dialogue.engine import ChatEngine
+    from workbench.dialogue.generators.template import TemplateGenerator
+    from workbench.embed import load_embedder
+    from workbench.retrieve import build_index, open_retriever
+    from workbench.services import index_id_of
+
+    app_embedder = load_embedder("hash-64")
+    build_index(tiny_catalog, app_embedder, "flat", show_progress=False).save(tmp_path / "ix")
+    build_index(tiny_catalog, load_embedder("hash-32"), "flat", show_progress=False).save(tmp_path / "ix2")
+    systems_file = tmp_path / "systems.toml"
+    systems_file.write_text('[systems.other]\nbase = "no-llm"\nindex = "ix2"\nembed_model = "hash-32"\n'
+                            '[systems.other-k3]\nbase = "other"\nk = 3\n', encoding="utf-8")
+    services = arena_services(tiny_catalog, tmp_path / "fb", embed_model="hash-64", index_dir=str(tmp_path / "ix"),
+                              systems_file=str(systems_file), arena_systems="default,no-llm,other,other-k3")
+    retriever = open_retriever(tiny_catalog, app_embedder, tmp_path / "ix")
+    services.engine = ChatEngine(tiny_catalog, retriever, None, TemplateGenerator())
+    services.retriever, services.embedder = retriever, app_embedder
+    services.index_id = index_id_of(dict(retriever.index.meta), str(tmp_path / "ix"))
+    a = ArenaService(services, rng=random.Random(0))
+    base = services.engine
+    engines = {name: a.engines.engine(system) for name, system in a.systems.items()}
+    for name in ("default", "no-llm"):
+        e = engines[name]
+        assert e.retriever is retriever and e.ranker.features is base.ranker.features
+    for e in engines.values():
+        assert e.understander is base.understander and e.grounder is base.grounder
+        assert e.explainer is base.explainer
+    assert engines["other"].retriever is engines["other-k3"].retriever is not retriever
+    assert engines["other"].retriever.embedder is not app_embedder
+    assert engines["other-k3"].k == 3
+    assert a.systems["other"].config["index"] != a.systems["default"].config["index"]
+    for e in engines.values():  # each one searches for real
+        assert e.respond(e.new_state("s"), "Inception please").recommendations
