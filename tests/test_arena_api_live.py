@@ -69,3 +69,13 @@ def test_unknown_pair_session_is_refused(live):
     _services, client = live
     with pytest.raises(AppError, match="pair_session_id: no arena conversation"):
         client.predict("hello", "not-a-session", "", api_name="/arena_pair")
+
+
+def test_endpoint_signatures(live):
+    """The issue's argument names and order; request/profile are not inputs."""
+    _services, client = live
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert [p["parameter_name"] for p in api["/arena_pair"]["parameters"]] == [
+        "message", "pair_session_id", "annotator"]
+    assert [p["parameter_name"] for p in api["/arena_vote"]["parameters"]] == [
+        "pair_id", "annotator", "vote", "comment", "judgements"]
