@@ -16,7 +16,7 @@ import pytest
 
 from workbench.config import Settings
 from workbench.errors import FeedbackError
-from workbench.feedback.record import make_record
+from workbench.feedback.record import SCHEMA_VERSION, make_record
 from workbench.feedback.store import FeedbackStore, encode_line, open_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -546,7 +546,7 @@ def test_a_schema_v1_shard_reads_beside_current_ones(tmp_path):
     assert result.problems == () and result.shards == 2
     versions = {r.record_id: (r.schema_version, r.project, r.task_id) for r in result}
     assert versions[old["record_id"]] == (1, "", "")
-    assert sorted(v[0] for v in versions.values()) == [1, 2]
+    assert sorted(v[0] for v in versions.values()) == [1, SCHEMA_VERSION]
 
 
 def test_idempotent_record_ids_are_stored_once_across_store_objects(tmp_path):

@@ -13,7 +13,7 @@ import pytest
 from projects_support import seed_project, service
 
 from workbench.errors import ProjectError, WorkbenchError
-from workbench.feedback import FeedbackStore
+from workbench.feedback import SCHEMA_VERSION, FeedbackStore
 from workbench.projects.export import export_rows
 from workbench.projects.service import parse_judgements, record_id_for
 
@@ -46,7 +46,7 @@ def test_next_task_shape_and_the_saved_record(svc, tmp_path):
     assert [(j.item_id, j.label, j.rating) for j in record.slate] == [
         ("1", None, None), ("3", "dislike", 2), ("8", None, None)]
     assert record.slate[0].sources == {"content": 0.5, "popularity": 0.25}
-    assert (record.project, record.task_id, record.schema_version) == ("p", task["task_id"], 2)
+    assert (record.project, record.task_id, record.schema_version) == ("p", task["task_id"], SCHEMA_VERSION)
 
 
 @pytest.mark.parametrize(("call", "message"), [

@@ -120,6 +120,15 @@ class Settings:
         "A refitted recommender to serve (`python -m workbench refit recommender --out DIR`: the "
         "interactions plus annotators' feedback). Empty: the hybrid fitted on `interactions`.",
     )
+    # arena --------------------------------------------------------------
+    systems_file: str = _setting(
+        "", "TOML or JSON file defining more arena systems (generator, model, sources, weights, k, index); "
+        "see the README's Arena section. Empty: only the built-in `default`, `baseline` and `no-llm`.",
+    )
+    arena_systems: str = _setting(
+        "default,baseline", "Comma-separated systems the Arena tab pairs (at least two; names from "
+        "`python -m workbench systems list`).",
+    )
     # feedback -----------------------------------------------------------
     feedback_dir: str = _setting(
         "",

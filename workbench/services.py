@@ -214,8 +214,13 @@ class GeneratorPool:
             time.sleep(0.05)
 
     # choosing -----------------------------------------------------------
-    def choose(self, backend: str | None = None, model: str | None = None) -> GeneratorChoice:
-        """The generator for the next turn. Never blocks; falls back to the template."""
+    def choose(self, backend: str | None = None, model: str | None = None, *,
+               operator: bool = False) -> GeneratorChoice:
+        """The generator for the next turn. Never blocks; falls back to the template.
+
+        ``operator``: the model comes from the operator's configuration (an arena system), not a
+        visitor, so it need not be among the offered models.
+        """
         backend = (backend or "").strip() or self.settings.generator
         if backend not in GENERATOR_BACKENDS:
             raise ConfigError(f"generator backend must be one of {', '.join(GENERATOR_BACKENDS)}, got {backend!r}")
@@ -230,7 +235,7 @@ class GeneratorPool:
                 self.template, _name(self.template), False,
                 "the openai backend needs WORKBENCH_OPENAI_BASE_URL; using the template generator",
             )
-        if not self.allow_custom_models and model not in self.model_choices(backend):
+        if not (self.allow_custom_models or operator) and model not in self.model_choices(backend):
             offered = ", ".join(repr(m) for m in self.model_choices(backend)) or "none"
             raise ConfigError(
                 f"model {model[:100]!r} is not offered here; choose one of {offered} "
