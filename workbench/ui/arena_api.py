@@ -24,8 +24,9 @@ import gradio as gr
 from workbench.annotate.identity import identify
 from workbench.arena.service import ArenaService
 from workbench.errors import ArenaError
+from workbench.feedback.inputs import check_judgements, check_text
 from workbench.services import Services
-from workbench.ui.api import _card, check_text, client_owner
+from workbench.ui.api import client_owner
 from workbench.ui.boundary import as_app_error
 
 
@@ -58,8 +59,8 @@ def _judgements(value: Any) -> dict[str, dict[str, dict[str, Any]]]:
             raise ArenaError(f"judgements: sides are 'a' and 'b', got {str(side)[:40]!r}")
         if not isinstance(items, Mapping):
             raise ArenaError(f"judgements[{side!r}]: expected an object item_id -> {{\"label\", \"rating\"}}")
-        cards = {item_id: _card(item_id, v) for item_id, v in items.items()}
-        out[side] = {i: {"label": c.verdict, "rating": c.rating} for i, c in cards.items() if not c.empty}
+        out[side] = {i: {"label": label, "rating": rating}
+                     for i, label, rating in check_judgements(items, f"judgements[{side!r}]", error=ArenaError)}
     return out
 
 
