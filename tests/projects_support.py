@@ -1,8 +1,10 @@
 """Helpers for the project tests: store implementations by name, seeded projects, worker loops.
 
-``STORES`` maps a store kind to a factory ``(data_dir, clock) -> ProjectStore``; the contract
-tests run over every kind (add ``"postgres"`` here when it exists). Workers are module-level
-functions so that spawned processes can run them.
+``STORES`` maps a store kind to a factory ``(data_dir, clock) -> ProjectStore`` and ``FEEDBACK``
+to the feedback store that goes with it; the contract tests run over every kind. ``postgres``
+keeps both in the database whose URL :func:`use_kind` wrote to ``<data_dir>/pg.url`` (so that
+spawned workers and subprocesses, which get only the data dir, find the same database).
+Workers are module-level functions so that spawned processes can run them.
 """
 
 from __future__ import annotations
@@ -14,12 +16,40 @@ from pathlib import Path
 from typing import Any
 
 from workbench.feedback import FeedbackStore
+from workbench.feedback.pg_store import PostgresFeedbackStore
+from workbench.feedback.store import RecordStore
+from workbench.projects.pg_store import PostgresProjectStore
 from workbench.projects.service import ProjectService, projects_path
 from workbench.projects.store import ProjectStore, SQLiteProjectStore
 
+PG_URL_FILE = "pg.url"
+
+
+def _pg_url(data_dir: Path) -> str:
+    return (Path(data_dir) / PG_URL_FILE).read_text(encoding="utf-8").strip()
+
+
 STORES: dict[str, Callable[..., ProjectStore]] = {
     "sqlite": lambda data_dir, clock=time.time: SQLiteProjectStore(projects_path(data_dir), clock=clock),
+    "postgres": lambda data_dir, clock=time.time: PostgresProjectStore(_pg_url(data_dir), clock=clock),
 }
+FEEDBACK: dict[str, Callable[[Path], RecordStore]] = {
+    "sqlite": lambda data_dir: FeedbackStore(data_dir),
+    "postgres": lambda data_dir: PostgresFeedbackStore(_pg_url(data_dir)),
+}
+
+
+def use_kind(request: Any, kind: str, data_dir: Path) -> str:
+    """Prepare ``data_dir`` for ``kind`` (a fresh database for ``postgres``); returns ``kind``."""
+    if kind == "postgres":
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / PG_URL_FILE).write_text(request.getfixturevalue("pg_url"), encoding="utf-8")
+    return kind
+
+
+def feedback(kind: str, data_dir: Path) -> RecordStore:
+    """A new feedback store object of ``kind`` over ``data_dir``'s records."""
+    return FEEDBACK[kind](data_dir)
 
 SLATE_IDS = ("1", "3", "8")
 
@@ -50,7 +80,7 @@ def seed_project(store: ProjectStore, name: str = "p", tasks: int = 12, overlap:
 
 
 def service(kind: str, data_dir: Path, clock: Callable[[], float] = time.time, **kw: Any) -> ProjectService:
-    return ProjectService(STORES[kind](data_dir, clock), FeedbackStore(data_dir), **kw)
+    return ProjectService(STORES[kind](data_dir, clock), feedback(kind, data_dir), **kw)
 
 
 def annotate_all(svc: ProjectService, project: str, annotator: str, *, out: Any = None) -> list[str]:
