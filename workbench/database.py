@@ -31,12 +31,14 @@ CONNECT_TIMEOUT_S = 15.0
 MIGRATION_LOCK_ID = 0x5EB_18
 
 #: (version, name, statements): append only; never edit a migration that has shipped.
+#: JSON columns are ``json``, not ``jsonb``: ``json`` keeps the text as written (key order included),
+#: so a record or task reads back exactly as the embedded stores return it and exports match byte for byte.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "feedback records and annotation projects", """
 CREATE TABLE feedback_records (
     record_id TEXT PRIMARY KEY,                   -- idempotency: a retried write never duplicates
     created_at TEXT NOT NULL,                     -- the record's own timestamp (ISO 8601)
-    payload JSONB NOT NULL,                       -- FeedbackRecord.to_dict()
+    payload JSON NOT NULL,                       -- FeedbackRecord.to_dict()
     inserted_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX feedback_records_order ON feedback_records (created_at, record_id);
@@ -46,15 +48,15 @@ CREATE TABLE projects (
     overlap INTEGER NOT NULL CHECK (overlap >= 1),
     state TEXT NOT NULL DEFAULT 'creating',
     created_at TEXT NOT NULL,
-    meta JSONB NOT NULL DEFAULT '{}'
+    meta JSON NOT NULL DEFAULT '{}'
 );
 CREATE TABLE tasks (
     project TEXT NOT NULL REFERENCES projects(name),
     task_id TEXT NOT NULL,
     position INTEGER NOT NULL,
-    messages JSONB NOT NULL,
-    metadata JSONB NOT NULL DEFAULT '{}',
-    answer JSONB,
+    messages JSON NOT NULL,
+    metadata JSON NOT NULL DEFAULT '{}',
+    answer JSON,
     PRIMARY KEY (project, task_id)
 );
 CREATE TABLE claims (
@@ -87,7 +89,7 @@ CREATE TABLE history (
     status TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT '',
     record_id TEXT UNIQUE,
-    payload JSONB,
+    payload JSON,
     written BOOLEAN NOT NULL DEFAULT TRUE,
     created_at TEXT NOT NULL,
     UNIQUE (project, task_id, annotator, version)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 _INSERT = """
 INSERT INTO feedback_records (record_id, created_at, payload)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]::jsonb[])
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]::json[])
 ON CONFLICT (record_id) DO NOTHING
 RETURNING record_id
 """

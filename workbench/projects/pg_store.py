@@ -85,7 +85,7 @@ class PostgresProjectStore:
     def create_project(self, name: str, guidelines: str, overlap: int, meta: Mapping[str, Any],
                        tasks: Sequence[Mapping[str, Any]]) -> ProjectInfo:
         """Create ``name`` with ``tasks``, or resume its creation (see the SQLite store)."""
-        from psycopg.types.json import Jsonb
+        from psycopg.types.json import Json
 
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"project\x1f{name}",))
@@ -93,10 +93,10 @@ class PostgresProjectStore:
             if row is None:
                 cur.execute("INSERT INTO projects (name, guidelines, overlap, state, created_at, meta) "
                             "VALUES (%s, %s, %s, 'creating', %s, %s)",
-                            (name, guidelines, overlap, _utc_now(), Jsonb(dict(meta))))
+                            (name, guidelines, overlap, _utc_now(), Json(dict(meta))))
                 cur.executemany(
                     "INSERT INTO tasks (project, task_id, position, messages, metadata) VALUES (%s, %s, %s, %s, %s)",
-                    [(name, t["id"], i, Jsonb(t["messages"]), Jsonb(t.get("metadata") or {}))
+                    [(name, t["id"], i, Json(t["messages"]), Json(t.get("metadata") or {}))
                      for i, t in enumerate(tasks)],
                 )
             else:
@@ -114,11 +114,11 @@ class PostgresProjectStore:
         return self.project(name)
 
     def set_answer(self, project: str, task_id: str, answer: Mapping[str, Any]) -> None:
-        from psycopg.types.json import Jsonb
+        from psycopg.types.json import Json
 
         with self._tx() as cur:
             cur.execute("UPDATE tasks SET answer = %s WHERE project = %s AND task_id = %s",
-                        (Jsonb(dict(answer)), project, task_id))
+                        (Json(dict(answer)), project, task_id))
 
     def set_state(self, project: str, state: str) -> None:
         if state not in PROJECT_STATES:
@@ -281,7 +281,7 @@ class PostgresProjectStore:
         Raises:
             ProjectError: as :meth:`SQLiteProjectStore.answer <workbench.projects.store.SQLiteProjectStore.answer>`.
         """
-        from psycopg.types.json import Jsonb
+        from psycopg.types.json import Json
 
         if status not in ANSWER_STATUSES:
             raise ProjectError(f"answer status must be one of {', '.join(ANSWER_STATUSES)}, got {status!r}")
@@ -315,7 +315,7 @@ class PostgresProjectStore:
                 "INSERT INTO history (project, task_id, annotator, version, status, reason, record_id, payload, "
                 "written, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
                 (project, task_id, annotator, version, status, reason, record_id,
-                 Jsonb(payload) if payload is not None else None, payload is None, created)).fetchone()["seq"]
+                 Json(payload) if payload is not None else None, payload is None, created)).fetchone()["seq"]
             cur.execute(
                 "INSERT INTO answers (project, task_id, annotator, version, status, record_id, first_seq) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (project, task_id, annotator) DO UPDATE SET "
