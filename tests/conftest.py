@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from pg_support import pg_server, pg_url  # noqa: F401  (PostgreSQL fixtures, see pg_support)
 
 from workbench.catalog import Catalog, Item

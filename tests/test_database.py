@@ -86,3 +86,15 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path, monkeypatch):
     url = f"postgresql://nobody:pw@/wb?host={tmp_path}&port=1"  # no server on this socket
     with pytest.raises(ConfigError, match=r"WORKBENCH_DATABASE_URL.*cannot connect to postgresql://nobody:\*\*\*@"):
         Database(url).open()
+
+
+def test_the_team_compose_example_uses_only_known_settings():
+    """docs/team-compose.yml stays honest: the app environment it sets starts the workbench."""
+    import yaml
+    from conftest import PROJECT_ROOT
+
+    compose = yaml.safe_load((PROJECT_ROOT / "docs" / "team-compose.yml").read_text(encoding="utf-8"))
+    env = compose["services"]["app1"]["environment"]
+    settings = Settings.from_env({k: str(v) for k, v in env.items()})
+    assert settings.database_url.startswith("postgresql://") and settings.generator == "openai"
+    assert settings.openai_base_url == "http://vllm:8000/v1"
