@@ -1,6 +1,7 @@
 """Benchmark: one vs two `python app.py` replicas on one PostgreSQL, 20 concurrent clients (issue 18).
 
     python bench/replicas.py [--clients 20] [--tasks 60] [--turns 3] [--database-url postgresql://...]
+        [--generator openai --openai-base-url http://127.0.0.1:8000/v1 --openai-model M] [--replicas 1,2]
 
 For 1 and then 2 replicas (template generator, a fresh database each time), ``--clients``
 gradio_client users spread round-robin over the replicas at once: 60% annotate an annotation
@@ -39,7 +40,8 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
-def one_run(admin_url: str, replicas: int, clients: int, tasks: int, turns: int, workdir: Path) -> dict:
+def one_run(admin_url: str, replicas: int, clients: int, tasks: int, turns: int, workdir: Path,
+            generator: dict[str, str]) -> dict:
     import gradio_client
     import psycopg
     from pg_support import _with_db
@@ -54,7 +56,7 @@ def one_run(admin_url: str, replicas: int, clients: int, tasks: int, turns: int,
     store = PostgresProjectStore(url)
     seed_project(store, "bench", tasks=tasks, overlap=2)
     store.close()
-    settings = {"generator": "template", "database_url": url, "feedback_dir": str(workdir / "unused")}
+    settings = {**generator, "database_url": url, "feedback_dir": str(workdir / "unused")}
     apps = [AppProcess(workdir / f"{replicas}-{i}.log", **settings) for i in range(replicas)]
     task_lat: list[float] = []
     chat_lat: list[float] = []
@@ -143,7 +145,15 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--database-url", default=os.environ.get("WORKBENCH_TEST_DATABASE_URL", ""),
                         help="admin URL of a server to create the bench databases on (default: a throwaway cluster)")
+    parser.add_argument("--generator", default="template", choices=("template", "openai"))
+    parser.add_argument("--openai-base-url", default="", help="with --generator openai: the server (vLLM, TGI)")
+    parser.add_argument("--openai-model", default="", help="with --generator openai: the model to ask for")
+    parser.add_argument("--replicas", default="1,2", help="replica counts to run, side by side")
+    parser.add_argument("--out", default="replicas.json", help="file name under bench/results/")
     args = parser.parse_args()
+    generator = {"generator": args.generator}
+    if args.generator == "openai":
+        generator.update(openai_base_url=args.openai_base_url, openai_model=args.openai_model)
     cluster = None
     admin_url = args.database_url
     if not admin_url:
@@ -157,7 +167,8 @@ def main() -> int:
         admin_url = cluster.start()
     workdir = Path(tempfile.mkdtemp(prefix="bench-replicas-"))
     try:
-        runs = [one_run(admin_url, n, args.clients, args.tasks, args.turns, workdir) for n in (1, 2)]
+        runs = [one_run(admin_url, int(n), args.clients, args.tasks, args.turns, workdir, generator)
+                for n in args.replicas.split(",")]
     finally:
         if cluster is not None:
             cluster.stop()
@@ -166,12 +177,12 @@ def main() -> int:
     print(" ".join(f"{c:>17}" for c in cols))
     for r in runs:
         print(" ".join(f"{str(r[c]):>17}" for c in cols))
-    out = {"benchmark": "replicas", "generator": "template", "runs": runs, "machine": machine(),
+    out = {"benchmark": "replicas", "generator": generator, "runs": runs, "machine": machine(),
            "note": "template generator: the app's own CPU work per request; with an LLM server the "
                    "generation moves off the app processes."}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "replicas.json").write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {RESULTS / 'replicas.json'} (load average {out['machine']['load_average_1m']:.2f})")
+    (RESULTS / args.out).write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {RESULTS / args.out} (load average {out['machine']['load_average_1m']:.2f})")
     return 0 if all(r["errors"] == 0 and r["every_ack_once"] and r["tasks_exactly_two"] for r in runs) else 1
 
 

@@ -118,5 +118,8 @@ def pg_url(pg_server: str) -> Iterator[str]:
     try:
         yield _with_db(pg_server, name)
     finally:
+        from workbench.database import close_all
+
+        close_all()  # stores the test left open would otherwise keep reconnecting to a dropped database
         with psycopg.connect(pg_server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

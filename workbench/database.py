@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -99,6 +100,9 @@ CREATE INDEX history_unwritten ON history (written) WHERE NOT written;
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
+#: Every database whose pool is open in this process (for :func:`close_all`).
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
+
 
 def is_database_url(value: str) -> bool:
     """Whether ``value`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
@@ -177,6 +181,7 @@ class Database:
                 pool.close()
                 raise
             self._pool, self._pid = pool, os.getpid()
+            _OPEN.add(self)
             return pool
 
     @contextmanager
@@ -189,8 +194,17 @@ class Database:
         """Close this process's pool (a later transaction opens a new one)."""
         with self._lock:
             pool, self._pool = self._pool, None
+            _OPEN.discard(self)
             if pool is not None and self._pid == os.getpid():
                 pool.close()
+
+
+def close_all() -> int:
+    """Close every pool this process has open (shutdown; tests before dropping their database)."""
+    dbs = list(_OPEN)
+    for db in dbs:
+        db.close()
+    return len(dbs)
 
 
 def migrate(conn: Any, where: str = "the database") -> int:
