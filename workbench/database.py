@@ -97,6 +97,16 @@ CREATE TABLE history (
 );
 CREATE INDEX history_unwritten ON history (written) WHERE NOT written;
 """),
+    (2, "API sessions shared by replicas", """
+CREATE TABLE api_sessions (
+    session_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    version INTEGER NOT NULL,                     -- optimistic concurrency between replicas
+    state JSON NOT NULL,                          -- workbench.annotate.shared_sessions.session_to_dict
+    updated_at DOUBLE PRECISION NOT NULL          -- unix time of the last change
+);
+CREATE INDEX api_sessions_by_age ON api_sessions (updated_at);
+"""),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

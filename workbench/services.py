@@ -403,6 +403,8 @@ class Services:
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     #: Metrics, recent turns and alerts (:mod:`workbench.monitoring`); served at ``/metrics``.
     monitor: TurnRecorder | None = None
+    #: The shared PostgreSQL (``database_url``), else ``None``: API sessions are stored there too.
+    database: Any = None
 
     def __post_init__(self) -> None:
         if self.monitor is None:
@@ -597,6 +599,7 @@ def build_services(
     services = Services(
         settings=settings, catalog=catalog, engine=engine, store=store, generators=generators,
         projects=projects, embedder=embedder, retriever=retriever, index_id=index_id, timings=timings,
+        database=database,
     )
     t = step("engine", t)
 
