@@ -54,13 +54,13 @@ def feedback(kind: str, data_dir: Path) -> RecordStore:
 SLATE_IDS = ("1", "3", "8")
 
 
-def fake_answer(n: int) -> dict[str, Any]:
-    """A stored engine answer: a reply and a three-item slate of tiny-catalogue ids."""
+def fake_answer(n: int, slate_ids: tuple[str, ...] = SLATE_IDS) -> dict[str, Any]:
+    """A stored engine answer: a reply and a three-item slate of tiny-catalogue ids (or ``slate_ids``)."""
     return {
         "reply": f"Try these, number {n}.",
         "items": [{"item_id": i, "title": f"Film {i}", "rank": r, "score": 1.0 / r,
                    "sources": {"content": 0.5, "popularity": 0.25}, "reason": "", "year": 2000,
-                   "genres": [], "directors": [], "cast": []} for r, i in enumerate(SLATE_IDS, start=1)],
+                   "genres": [], "directors": [], "cast": []} for r, i in enumerate(slate_ids, start=1)],
         "generator": "template",
         "index_id": "test@0",
         "catalog_hash": "h",
@@ -69,13 +69,14 @@ def fake_answer(n: int) -> dict[str, Any]:
     }
 
 
-def seed_project(store: ProjectStore, name: str = "p", tasks: int = 12, overlap: int = 2) -> None:
+def seed_project(store: ProjectStore, name: str = "p", tasks: int = 12, overlap: int = 2,
+                 slate_ids: tuple[str, ...] = SLATE_IDS) -> None:
     """A ready project of ``tasks`` one-turn tasks, answered with :func:`fake_answer`."""
     rows = [{"id": f"t{i:02d}", "messages": [{"role": "user", "content": f"something like film {i}"}],
              "metadata": {"n": i}} for i in range(tasks)]
     store.create_project(name, "# Rate the slate", overlap, {}, rows)
     for i, row in enumerate(rows):
-        store.set_answer(name, row["id"], fake_answer(i))
+        store.set_answer(name, row["id"], fake_answer(i, slate_ids))
     store.set_state(name, "ready")
 
 

@@ -6,8 +6,8 @@ other one with the same claim), chat clients save feedback through ``/feedback``
 after a SIGKILL and a restart every acknowledged record is stored exactly once, every task ends
 with exactly ``overlap`` submissions from different annotators, and no record is stored twice.
 
-Not covered here (see the README): a ``/chat`` session lives in the memory of the replica that
-created it, so a chat client of the killed replica starts a new session on the other one.
+``/chat`` sessions are stored in the database too: the chat clients of the killed replica go on
+in the same session on the other one.
 """
 
 from __future__ import annotations
@@ -71,7 +71,12 @@ def _call(replicas: Replicas, clients: dict, preferred: int, *args, api_name: st
 def test_two_replicas_survive_a_sigkill_with_every_acknowledged_record_once(pg_url, tmp_path):
     from gradio_client.exceptions import AppError
 
-    seed_project(PostgresProjectStore(pg_url), "r", tasks=TASKS, overlap=OVERLAP)
+    from workbench.catalog import load_catalog
+    from workbench.config import Settings
+
+    # the app validates records against its (default) catalogue: slates of items it has
+    slate = tuple(load_catalog(Settings().catalog).ids[:3])
+    seed_project(PostgresProjectStore(pg_url), "r", tasks=TASKS, overlap=OVERLAP, slate_ids=slate)
     settings = {"generator": "template", "database_url": pg_url, "feedback_dir": str(tmp_path / "unused")}
     a = AppProcess(tmp_path / "a.log", **settings)
     b = AppProcess(tmp_path / "b.log", **settings)
@@ -82,11 +87,15 @@ def test_two_replicas_survive_a_sigkill_with_every_acknowledged_record_once(pg_u
         replicas = Replicas([a.url, b.url])
         acked: list[tuple[str, str, str]] = []  # (annotator, task_id, record_id) the server acknowledged
         chat_acked: list[str] = []
+        chat_turns: dict[int, list[tuple[str, int, float]]] = {}
+        annotators_done = threading.Event()
+        chats_started = threading.Event()
         errors: list[str] = []
         lock = threading.Lock()
 
         def annotator(i: int) -> None:
             who, clients = f"ann{i}", {}
+            chats_started.wait(180)  # the chat clients first hold a session each, so the kill lands mid-chat too
             try:
                 while True:
                     task = _call(replicas, clients, i, "r", who, api_name="/next_task")
@@ -94,7 +103,7 @@ def test_two_replicas_survive_a_sigkill_with_every_acknowledged_record_once(pg_u
                         return
                     try:
                         saved = _call(replicas, clients, i, "r", task["task_id"], who,
-                                      {"3": {"label": "like", "rating": 1 + i % 5}}, "like", "",
+                                      {slate[1]: {"label": "like", "rating": 1 + i % 5}}, "like", "",
                                       api_name="/submit_task")
                     except AppError as exc:  # committed by the dead replica, reply lost: not acknowledged
                         if "already submitted" not in str(exc):
@@ -107,19 +116,20 @@ def test_two_replicas_survive_a_sigkill_with_every_acknowledged_record_once(pg_u
 
         def chatter(i: int) -> None:
             clients: dict = {}
+            session, turns = "", chat_turns.setdefault(i, [])
             try:
-                for n in range(4):
-                    try:
-                        turn = _call(replicas, clients, i, f"a tense heist film, take {n}", "", 0, api_name="/chat")
-                        item = turn["items"][0]["item_id"]
-                        saved = _call(replicas, clients, i, turn["session_id"], turn["turn"], f"chat{i}",
-                                      {item: {"label": "like"}}, "like", "", f"key-{i}-{n}", api_name="/feedback")
-                    except AppError as exc:  # the session was on the killed replica: a new one next turn
-                        if "unknown or expired" not in str(exc):
-                            raise
-                        continue
+                while not annotators_done.is_set() and len(turns) < 400:
+                    turn = _call(replicas, clients, i, f"a tense heist film, take {len(turns)}", session, 0,
+                                 api_name="/chat")
+                    session = turn["session_id"]
+                    turns.append((turn["session_id"], turn["turn"], time.monotonic()))
+                    item = turn["items"][0]["item_id"]
+                    # a retry on the other replica carries the same key: stored once
+                    saved = _call(replicas, clients, i, session, turn["turn"], f"chat{i}", {item: {"label": "like"}},
+                                  "like", "", f"key-{i}-{turn['turn']}", api_name="/feedback")
                     with lock:
                         chat_acked.append(saved["record_id"])
+                    time.sleep(0.3)  # a person reading the reply; keeps the chats going until the end
             except Exception as exc:
                 errors.append(f"chat{i}: {exc!r}")
 
@@ -128,6 +138,10 @@ def test_two_replicas_survive_a_sigkill_with_every_acknowledged_record_once(pg_u
         for t in threads:
             t.start()
         deadline = time.monotonic() + 240
+        on_b = range(1, CHATTERS, 2)  # the chat clients that start on replica B
+        while not all(chat_turns.get(i) for i in range(CHATTERS)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        chats_started.set()
         while len(acked) < KILL_AFTER and time.monotonic() < deadline and any(t.is_alive() for t in threads):
             time.sleep(0.05)
         assert len(acked) >= KILL_AFTER and any(t.is_alive() for t in threads[:ANNOTATORS]), errors  # mid-load
@@ -135,13 +149,27 @@ def test_two_replicas_survive_a_sigkill_with_every_acknowledged_record_once(pg_u
             replicas.urls[1] = None
         b.proc.kill()  # SIGKILL, mid-load
         b.proc.wait(10)
+        killed_at = time.monotonic()
         restarted = AppProcess(tmp_path / "b2.log", **settings)
         restarted.wait_until_served()
         with replicas.lock:
             replicas.urls[1] = restarted.url
-        for t in threads:
+        for t in threads[:ANNOTATORS]:
             t.join(300)
+        annotators_done.set()
+        for t in threads[ANNOTATORS:]:
+            t.join(120)
         assert errors == [] and not any(t.is_alive() for t in threads)
+        # API sessions live in the database: the killed replica's chat clients went on in the same
+        # session on the other replica, turn numbers continuing
+        for i, turns in chat_turns.items():
+            assert len({sid for sid, _, _ in turns}) == 1, (i, turns)
+            assert [n for _, n, _ in turns] == sorted({n for _, n, _ in turns}), (i, turns)
+        moved = [i for i in on_b if any(t > killed_at for _, _, t in chat_turns[i])
+                 and any(t < killed_at for _, _, t in chat_turns[i])]
+        assert moved, ("no chat session of the killed replica was continued after the kill",
+                       {i: (sum(t < killed_at for _, _, t in v), sum(t > killed_at for _, _, t in v))
+                        for i, v in chat_turns.items()})
     finally:
         for proc in (a, b, restarted):
             if proc is not None:
