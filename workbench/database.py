@@ -2,7 +2,7 @@
 
 ``WORKBENCH_DATABASE_URL=postgresql://...`` moves feedback records and annotation projects from
 the embedded stores (JSONL shards, one SQLite file) into one PostgreSQL database that several app
-processes share. :class:`Database` owns a ``psycopg_pool.ConnectionPool`` (reopened after a
+processes share, together with the ``/chat`` API sessions (:mod:`workbench.annotate.shared_sessions`). :class:`Database` owns a ``psycopg_pool.ConnectionPool`` (reopened after a
 fork: a pool's connections must never be shared between processes) and, when opened, brings the
 schema up to date: :data:`MIGRATIONS` are applied in order, each in its own transaction, under an
 advisory lock so that replicas starting together migrate once; the ``workbench_migrations``

@@ -41,6 +41,9 @@ from workbench.projects.store import (
     _utc_now,
 )
 
+#: How often a claim is tried again after PostgreSQL broke a deadlock between claimers.
+CLAIM_ATTEMPTS = 5
+
 _DONE = ("(SELECT COUNT(*) FROM answers a WHERE a.project = t.project AND a.task_id = t.task_id "
          "AND a.status = 'submitted')")
 _HELD = ("(SELECT COUNT(*) FROM claims c WHERE c.project = t.project AND c.task_id = t.task_id "
@@ -191,7 +194,22 @@ class PostgresProjectStore:
             {"project": project, "task": task_id, "now": now, "annotator": annotator}).fetchone()["taken"]
 
     def claim_next(self, project: str, annotator: str, lease_s: float = DEFAULT_LEASE_S) -> str | None:
-        """Reserve the next task for ``annotator`` (rules in :mod:`workbench.projects.store`)."""
+        """Reserve the next task for ``annotator`` (rules in :mod:`workbench.projects.store`).
+
+        Two claimers that each passed over a task the other then waits for can deadlock; PostgreSQL
+        aborts one of them, and that one starts again (its transaction wrote nothing).
+        """
+        from psycopg.errors import DeadlockDetected
+
+        for attempt in range(CLAIM_ATTEMPTS):
+            try:
+                return self._claim_next(project, annotator, lease_s)
+            except DeadlockDetected:
+                if attempt == CLAIM_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _claim_next(self, project: str, annotator: str, lease_s: float) -> str | None:
         now = self.clock()
         with self._tx() as cur:
             proj = self._project_row(cur, project, lock=True)
