@@ -98,3 +98,16 @@ def test_the_team_compose_example_uses_only_known_settings():
     settings = Settings.from_env({k: str(v) for k, v in env.items()})
     assert settings.database_url.startswith("postgresql://") and settings.generator == "openai"
     assert settings.openai_base_url == "http://vllm:8000/v1"
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("1", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_no_server_fails_in_ci_and_skips_elsewhere(monkeypatch, ci, outcome):
+    """CI must not go green by skipping the PostgreSQL store it is meant to check (.ci/run sets CI)."""
+    import pg_support
+
+    if ci:
+        monkeypatch.setenv("CI", ci)
+    else:
+        monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(outcome, match="no initdb|cannot run in CI"):
+        pg_support._unavailable("no initdb/pg_ctl on PATH")
