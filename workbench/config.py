@@ -140,6 +140,11 @@ class Settings:
         env=("FEEDBACK_HUB_REPO",),
     )
     hf_token: str = _setting("", "Hugging Face token for Hub sync (secret).", env=("HF_TOKEN",))
+    database_url: str = _setting(
+        "",
+        "PostgreSQL URL (`postgresql://user:password@host:5432/db`, secret) for feedback records and "
+        "annotation projects shared by several app processes. Empty: JSONL shards and SQLite in `feedback_dir`.",
+    )
     # serving ------------------------------------------------------------
     host: str = _setting(
         "", "Address to bind. Empty: 0.0.0.0 on a Space, else 127.0.0.1.",
@@ -233,6 +238,17 @@ class Settings:
                 raise ConfigError(f"{_named(name)}: must be 0 (off) or a positive number, got {getattr(self, name)}")
         if self.alert_min_turns < 1:
             raise ConfigError(f"{_named('alert_min_turns')}: must be at least 1, got {self.alert_min_turns}")
+        if self.database_url:
+            if not self.database_url.startswith(("postgresql://", "postgres://")):
+                # the URL may hold a password: name the scheme, never echo the value
+                scheme = self.database_url.partition("://")[0][:20] if "://" in self.database_url else "none"
+                raise ConfigError(f"{_named('database_url')}: expected a postgresql:// URL, got scheme {scheme!r}")
+            if self.feedback_hub_repo:
+                raise ConfigError(
+                    f"{_named('database_url')}: Hub sync (FEEDBACK_HUB_REPO) uploads JSONL shards, which a "
+                    "database replaces; unset one of them (publish from the database with "
+                    "`feedback export --push-to-hub`)"
+                )
         if self.auth:
             user, sep, password = self.auth.partition(":")
             if not sep:

@@ -431,6 +431,8 @@ class Services:
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     #: Metrics, recent turns and alerts (:mod:`workbench.monitoring`); served at ``/metrics``.
     monitor: TurnRecorder | None = None
+    #: The shared PostgreSQL (``database_url``), else ``None``: API sessions are stored there too.
+    database: Any = None
 
     def __post_init__(self) -> None:
         if self.monitor is None:
@@ -599,9 +601,10 @@ def build_services(
     Raises:
         WorkbenchError: a file, index or setting is wrong (the message says which).
     """
+    from workbench.database import Database
     from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.feedback import open_store
+    from workbench.feedback.backends import open_feedback_store
     from workbench.projects.service import open_project_service
 
     timings: dict[str, float] = {}
@@ -619,14 +622,17 @@ def build_services(
     template = TemplateGenerator()
     engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s,
                         titles=core.titles)
-    store = open_store(settings, catalog)
-    # Annotation projects live beside the feedback shards; their records go to the same store (and
-    # its Hub sync). Opening recovers records a killed process committed but did not write.
-    projects = open_project_service(settings.resolved_feedback_dir, feedback=store)
+    # With database_url, feedback and projects share one PostgreSQL pool (migrated here, at start-up).
+    database = Database(settings.database_url) if settings.database_url else None
+    store = open_feedback_store(settings, catalog, database=database)
+    # Annotation projects live beside the feedback shards (or in the database); their records go to the
+    # same store (and its Hub sync). Opening recovers records a killed process committed but did not write.
+    projects = open_project_service(database or settings.resolved_feedback_dir, feedback=store)
     generators = GeneratorPool(settings, template)
     services = Services(
         settings=settings, catalog=catalog, engine=engine, store=store, generators=generators,
         projects=projects, embedder=embedder, retriever=retriever, index_id=index_id, timings=timings,
+        database=database,
     )
     t = step("engine", t)
     if settings.recommender_dir:  # a wrong refitted model stops start-up, naming the setting

@@ -292,6 +292,10 @@ class SessionRegistry:
         session = self.create(owner)
         return session, session.session_id
 
+    def persist(self, session: ChatSession) -> None:
+        """Write ``session`` back after a turn or a judgement (here it lives in memory: nothing to do;
+        :class:`~workbench.annotate.shared_sessions.SharedSessionRegistry` stores it for other replicas)."""
+
     def sessions(self) -> list[ChatSession]:
         """Every live session (for saving what is pending at shutdown)."""
         with self._lock:

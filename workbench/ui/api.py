@@ -47,10 +47,13 @@ MAX_API_K = 50
 
 def make_registry(services: Services) -> SessionRegistry:
     s = services.settings
-    return SessionRegistry(
-        lambda sid: new_session(services, sid), max_sessions=s.max_api_sessions, ttl_s=API_SESSION_TTL_S,
-        max_per_owner=s.api_sessions_per_client,
-    )
+    limits = {"max_sessions": s.max_api_sessions, "ttl_s": API_SESSION_TTL_S, "max_per_owner": s.api_sessions_per_client}
+    if services.database is not None:  # WORKBENCH_DATABASE_URL: every replica continues every session
+        from workbench.annotate.shared_sessions import SharedSessionRegistry
+
+        return SharedSessionRegistry(lambda sid: new_session(services, sid), services.database, services.catalog,
+                                     **limits)
+    return SessionRegistry(lambda sid: new_session(services, sid), **limits)
 
 
 def client_owner(request: Any = None, profile: Any = None, *, behind_proxy: bool = False) -> str:
@@ -84,6 +87,7 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
         exchange = choice = None
         for step in stream_turn(services, session, text, prefs):
             exchange, choice = step
+        registry.persist(session)
     assert exchange is not None and exchange.result is not None and choice is not None
     result = exchange.result
     return {
@@ -134,6 +138,7 @@ def feedback_api(
     record_id = idempotent_record_id(key, session.session_id, who) if key else None
     record, written = save_judgement(services, session, exchange, judgement, who, record_id=record_id)
     judge_cards(session, exchange, judgement.items)  # the conversation's next turn reads them (issue 14)
+    registry.persist(session)
     return {"saved": 1, "record_id": record.record_id, "session_id": session.session_id,
             "turn": exchange.index, "replayed": not written}
 
