@@ -25,11 +25,11 @@ from typing import Any
 from workbench.annotate.session import CardJudgement, ChatSession, Exchange, SessionRegistry, TurnJudgement
 from workbench.database import Database
 from workbench.dialogue.state import ConversationState
-from workbench.dialogue.types import Recommendation, Turn, TurnResult
+from workbench.dialogue.types import Turn, TurnResult
 from workbench.errors import WorkbenchError
 
 #: Bump when the JSON form of a session changes meaning.
-SESSION_FORMAT = 1
+SESSION_FORMAT = 2  # 2: results in TurnResult.to_dict form (readings, fallback_reason kept)
 
 
 # ---------------------------------------------------------------------------
@@ -41,33 +41,14 @@ def _turns(turns: Any) -> list[dict[str, str]]:
 
 
 def _exchange_to_dict(ex: Exchange) -> dict[str, Any]:
-    r = ex.result
-    result = None if r is None else {
-        "reply": r.reply, "intent": r.intent, "grounding_fixes": r.grounding_fixes,
-        "grounding_fixes_by_kind": dict(r.grounding_fixes_by_kind), "generator": r.generator,
-        "fell_back": r.fell_back, "fallback_reason": r.fallback_reason, "notes": list(r.notes),
-        "recommendations": [{"item_id": rec.item.item_id, "rank": rec.rank, "score": rec.score,
-                             "sources": dict(rec.sources), "reason": rec.reason} for rec in r.recommendations],
-    }
+    result = None if ex.result is None else ex.result.to_dict()  # the engine's own form of a result
     return {"ref": ex.uid, "index": ex.index, "session_id": ex.session_id, "user": ex.user,
             "history": _turns(ex.history), "reply": ex.reply, "result": result}
 
 
 def _exchange_from_dict(d: Mapping[str, Any], catalog: Any) -> Exchange:
-    r = d.get("result")
-    result = None
-    if r is not None:
-        recs = []
-        for rec in r["recommendations"]:
-            item = catalog.get(rec["item_id"])
-            if item is None:  # the catalogue changed under a live session: the slate keeps what still exists
-                continue
-            recs.append(Recommendation(item=item, rank=rec["rank"], score=rec["score"], sources=dict(rec["sources"]),
-                                       reason=rec["reason"]))
-        result = TurnResult(reply=r["reply"], recommendations=tuple(recs), intent=r["intent"],
-                            grounding_fixes=r["grounding_fixes"], grounding_fixes_by_kind=dict(r["grounding_fixes_by_kind"]),
-                            generator=r["generator"], fell_back=r["fell_back"], fallback_reason=r["fallback_reason"],
-                            notes=tuple(r["notes"]))
+    # an item that left the catalogue under a live session is dropped from its slate
+    result = None if d.get("result") is None else TurnResult.from_dict(d["result"], catalog)
     return Exchange(d["index"], d["session_id"], d["user"], tuple(Turn(t["role"], t["text"]) for t in d["history"]),
                     d["reply"], result)
 
