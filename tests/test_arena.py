@@ -147,7 +147,8 @@ def test_sides_are_randomised_chi_square(tiny_catalog, tmp_path):
 
 
 def test_pairs_are_balanced_least_voted_first(three):
-    """Each new conversation takes a least-voted (or least-served) pair: three systems, 30 pairs -> 10 each."""
+    """Each new conversation takes a least-voted pair: three systems, 30 voted pairs -> 10 each; and
+    conversations still awaiting their vote count, so ones opened at the same time spread over the pairs."""
     services, a = three
     seen = Counter()
     for i in range(30):
@@ -159,6 +160,8 @@ def test_pairs_are_balanced_least_voted_first(three):
     assert sorted(seen.values()) == [10, 10, 10]
     counts = Counter(frozenset((v.a.split("@")[0], v.b.split("@")[0])) for v in a.votes())
     assert counts == seen  # every vote was stored, against the pair that was shown
+    opened = Counter(frozenset(s.system.name for s in a.conversation("").sides.values()) for _ in range(3))
+    assert sorted(opened.values()) == [1, 1, 1]
 
 
 def test_vote_records_hold_both_sides_and_a_second_vote_writes_nothing(three):
@@ -441,3 +444,30 @@ def test_system_engines_share_what_the_app_loaded(tiny_catalog, tmp_path):
     assert a.systems["other"].config["index"] != a.systems["default"].config["index"]
     for e in engines.values():  # each one searches for real
         assert e.respond(e.new_state("s"), "Inception please").recommendations
+
+
+def test_a_failing_side_changes_neither_conversation(three):
+    """Both states commit only when both turns completed: a side that fails midway leaves both as they were."""
+    from workbench.errors import GenerationError
+
+    _services, a = three
+    conv = a.conversation("")
+    failing = conv.sides["b"].system.system_id
+    real = a.engines.engine
+
+    class Exploding:
+        def __init__(self, engine):
+            self.engine = engine
+
+        def stream(self, state, message, **kwargs):
+            yield "a first piece "
+            raise GenerationError("the test generator exploded")
+
+    a.engines.engine = lambda system: Exploding(real(system)) if system.system_id == failing else real(system)
+    with pytest.raises(GenerationError, match="exploded"):
+        list(a.stream_pair(conv, "I loved Toy Story"))
+    assert conv.turns == [] and conv.sides["a"].state.turns == [] and conv.sides["b"].state.turns == []
+    assert not a._pairs  # nothing to vote on
+    a.engines.engine = real
+    *_, turn = a.stream_pair(conv, "I loved Toy Story")
+    assert turn.complete and len(conv.sides["a"].state.turns) == len(conv.sides["b"].state.turns) == 2

@@ -44,6 +44,8 @@ from workbench.services import Services
 MAX_ARENA_CONVERSATIONS = 2000
 #: Pairs (turns) that can still be voted on; older ones are forgotten.
 MAX_ARENA_PAIRS = 20000
+#: Seconds a conversation awaiting its vote counts toward its pair's balance.
+PENDING_WINDOW_S = 600.0
 #: Cast members listed per item in a pair payload.
 PAIR_CAST = 4
 SIDES = ("a", "b")
@@ -134,15 +136,18 @@ class ArenaService:
 
     # drawing pairs -------------------------------------------------------------------------
     def pair_counts(self) -> Counter[frozenset[str]]:
-        """Votes so far per pair of the configured systems' ids, plus pairs served and not voted yet."""
+        """Votes so far per pair of the configured systems' ids, plus recent conversations awaiting a vote."""
         ids = {s.system_id for s in self.systems.values()}
         counts: Counter[frozenset[str]] = Counter()
         for v in self.votes():
             if v.a in ids and v.b in ids:
                 counts[frozenset((v.a, v.b))] += 1
+        # A conversation opened in the last PENDING_WINDOW_S whose latest pair has no vote yet counts as
+        # one vote to come, so annotators starting at the same time are spread over the pairs.
+        recent = time.monotonic() - PENDING_WINDOW_S
         with self._lock:
-            for conv, turn in self._pairs.values():
-                if not turn.voters:
+            for conv in self._conversations.values():
+                if conv.last_used >= recent and not (conv.turns and conv.turns[-1].voters):
                     counts[frozenset(s.system.system_id for s in conv.sides.values())] += 1
         return counts
 
