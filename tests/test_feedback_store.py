@@ -604,3 +604,24 @@ def _idem_record():
     return make_record(annotator="ann", session_id="s", turn_index=0, conversation=[], user_message="hi",
                        reply="hello", generator_backend="template", generator_model="", slate=[],
                        judgements={}, reply_label="like")
+
+
+def test_arena_votes_are_records_like_any_other_on_every_store(location):
+    """Arena votes (issue 12) are schema-3 records with system and pair fields: each store keeps
+    them whole, so the leaderboard reads the same votes from the shards and from PostgreSQL."""
+    from dataclasses import replace
+
+    from workbench.arena.votes import read_votes
+
+    store = store_at(location)
+    sides = []
+    for side, system in (("a", "default@1234"), ("b", "baseline@abcd")):
+        base = build_record(0, 1 if side == "a" else 2)
+        sides.append(replace(base, system_id=system, system_hash=system.split("@")[1], arena_pair="pair-1",
+                             arena_side=side, arena_vote="a", annotator="alice"))
+    store.append_many(sides)
+    store.append_many(sides)  # a retried write: still one vote
+    (vote,) = read_votes(store_at(location).read())
+    assert (vote.pair_id, vote.annotator, vote.a, vote.b, vote.vote) == (
+        "pair-1", "alice", "default@1234", "baseline@abcd", "a")
+    assert {r.arena_side for r in store.read()} == {"a", "b"}
