@@ -12,7 +12,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="offline evaluation")
     esub = p.add_subparsers(dest="eval_command", metavar="PROTOCOL")
-    from workbench.cli import eval_default, eval_movielens, eval_redial, eval_replies
+    from workbench.cli import eval_default, eval_feedback, eval_movielens, eval_redial, eval_replies
 
-    for module in (eval_default, eval_movielens, eval_redial, eval_replies):
+    for module in (eval_default, eval_movielens, eval_redial, eval_replies, eval_feedback):
         module.register(esub, p)
