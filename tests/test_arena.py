@@ -471,3 +471,18 @@ def test_a_failing_side_changes_neither_conversation(three):
     a.engines.engine = real
     *_, turn = a.stream_pair(conv, "I loved Toy Story")
     assert turn.complete and len(conv.sides["a"].state.turns) == len(conv.sides["b"].state.turns) == 2
+
+
+def test_arena_votes_become_generator_dpo_examples_with_the_winners_slate(tiny_catalog, tmp_path):
+    """`finetune generator --method dpo --feedback DIR` reads arena votes too (issue 14 part 2 with
+    issue 12): the example's prompt slate is the one the winning reply was written for."""
+    from workbench.evaluate.reply_data import feedback_examples
+
+    services = arena_services(tiny_catalog, tmp_path / "fb")
+    a = arena(services, seed=1)
+    out = a.pair("I loved Toy Story")
+    a.vote(out["pair_id"], "alice", "b")
+    (example,), missing = feedback_examples(services.store.read().records, tiny_catalog, "dpo")
+    assert missing == 0
+    assert (example.target, example.rejected) == (out["b"]["reply"], out["a"]["reply"])
+    assert [r.item.item_id for r in example.request.recommendations] == [i["item_id"] for i in out["b"]["items"]]

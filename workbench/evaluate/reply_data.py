@@ -142,10 +142,12 @@ def feedback_examples(records: Sequence[FeedbackRecord], catalog: Catalog, metho
 
     if method not in ("sft", "dpo"):
         raise EvaluationError(f"feedback examples: method must be 'sft' or 'dpo', got {method!r}")
+    # by (context, reply): two replies to one context (an arena pair's first turn) came with two slates,
+    # and an example's prompt carries the slate its target reply was written for
     contexts: dict[Any, tuple[str, tuple[Recommendation, ...]]] = {}
     missing = 0
     for turn in consolidate(records):
-        if turn.context in contexts:
+        if (turn.context, turn.reply) in contexts:
             continue
         items, reasons = [], []
         for j in turn.items.values():
@@ -155,11 +157,11 @@ def feedback_examples(records: Sequence[FeedbackRecord], catalog: Catalog, metho
                 continue
             items.append(item)
             reasons.append(j.reason)
-        contexts[turn.context] = (turn.session_id, _slate(items, reasons))
+        contexts[(turn.context, turn.reply)] = (turn.session_id, _slate(items, reasons))
 
     def example(prompt: Sequence[Mapping[str, str]], target: str, rejected: str = "") -> ReplyExample:
         conversation = tuple((m["role"], m["content"]) for m in prompt[:-1])
-        group, slate = contexts[(conversation, prompt[-1]["content"])]
+        group, slate = contexts[((conversation, prompt[-1]["content"]), target)]
         turns = tuple(Turn(role, text) for role, text in conversation) + (Turn("user", prompt[-1]["content"]),)
         return ReplyExample(group, GenerationRequest(turns=turns, recommendations=slate), target, rejected)
 
