@@ -322,3 +322,26 @@ def test_reload_keeps_the_conversation_and_closing_the_tab_saves_the_pending_jud
     assert record.annotator == "closing-annotator"
     assert [(j.label, j.rating) for j in record.slate if j.judged] == [("like", None)]
     context.close()
+
+
+def test_an_ambiguous_title_is_corrected_with_one_click(app, browser):
+    """Issue 16 item 8: "I took "Heat" as Heat (1995)" offers the other films called Heat; one click
+    on one runs the message again as "Heat (2006)", and the guess and its choices are gone."""
+    proc, _ = app
+    page, _ = new_page(browser, proc.url)
+    send(page, "I loved Heat")
+    page.wait_for_function(
+        "() => document.querySelector('#wb-turn-status').innerText.includes('I took')", timeout=120_000
+    )
+    page.wait_for_selector("#wb-readings", state="visible", timeout=30_000)
+    page.locator("#wb-readings label").filter(has_text="Heat (2006)").click()
+    page.wait_for_function(
+        "() => document.querySelector('#wb-chat').innerText.includes('I loved Heat (2006)')", timeout=120_000
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#wb-turn-status').innerText.includes('Reply by')"
+        " && !document.querySelector('#wb-turn-status').innerText.includes('I took')", timeout=60_000
+    )
+    page.wait_for_selector("#wb-readings", state="hidden", timeout=30_000)
+    assert page.inner_text("#wb-chat").count("I loved Heat") == 1  # replaced, not added
+    page.context.close()

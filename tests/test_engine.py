@@ -357,3 +357,22 @@ def test_each_way_of_falling_back_is_declared_on_the_result(tiny_catalog, hash_e
     r = engine.respond(engine.new_state("s"), "I loved Heat", generator=generator)
     assert r.fell_back and r.fallback_reason == reason
     assert engine.respond(engine.new_state("t"), "I loved Heat").fallback_reason == ""  # the template did not fall back
+
+
+def test_a_turn_result_round_trips_through_its_dict_form(tiny_catalog, hash_embedder):
+    """What a replica stores of a turn (issue 18) is the result's own dict form: nothing is lost,
+    the "I took X as Y" readings and the fallback reason included; a film gone from the catalogue
+    leaves the slate."""
+    from dataclasses import replace
+
+    from workbench.catalog import Catalog
+
+    engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    result = engine.respond(engine.new_state("s"), "I loved Heat, more like it")
+    result = replace(result, fallback_reason="timeout", fell_back=True)
+    assert result.readings and result.recommendations
+    assert TurnResult.from_dict(result.to_dict(), tiny_catalog) == result
+    gone = result.recommendations[0].item.item_id
+    smaller = Catalog([i for i in tiny_catalog if i.item_id != gone], source="smaller")
+    again = TurnResult.from_dict(result.to_dict(), smaller)
+    assert [r.item.item_id for r in again.recommendations] == [r.item.item_id for r in result.recommendations][1:]

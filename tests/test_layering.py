@@ -185,8 +185,11 @@ def import_graph(root: Path, package: str) -> dict[str, dict[str, tuple[int, boo
     module of ``root/package``.
 
     Relative imports are resolved; ``from pkg import name`` is an edge to ``pkg.name`` when that
-    is a module, else to ``pkg``. Importing ``a.b.c`` is an edge to ``a.b.c`` only (the parent
-    packages' ``__init__`` are not added, so a package's modules importing each other are no cycle).
+    is a module, else to ``pkg``. Importing ``a.b.c`` also runs the ``__init__`` of ``a`` and
+    ``a.b``, so it is an edge to each of those packages too, except the importer's own packages
+    (their ``__init__`` is already running), so a package's modules importing each other are no
+    cycle, but ``pkg/__init__`` re-exporting ``pkg.x`` which imports ``other.y`` whose
+    ``other/__init__`` imports ``pkg.z`` is one.
     """
     files = {_module_name(root, p): p for p in sorted((root / package).rglob("*.py"))}
     graph: dict[str, dict[str, tuple[int, bool]]] = {}
@@ -204,12 +207,15 @@ def import_graph(root: Path, package: str) -> dict[str, dict[str, tuple[int, boo
                     here = here[: len(here) - (node.level - 1)]
                     base = ".".join([*here, base] if base else here)
                 targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names]
+            own = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1 + is_pkg)}
             for target in targets:
                 while target and target not in files:  # "pkg.mod.attr" -> "pkg.mod"
                     target = target.rpartition(".")[0]
-                if target and target != name:
-                    line, was = edges.get(target, (node.lineno, False))
-                    edges[target] = (min(line, node.lineno), was or runs)
+                parts = target.split(".")
+                for dst in [".".join(parts[:i]) for i in range(1, len(parts))] + [target]:
+                    if dst and dst != name and dst in files and dst not in own:
+                        line, was = edges.get(dst, (node.lineno, False))
+                        edges[dst] = (min(line, node.lineno), was or runs)
         graph[name] = edges
     return graph
 
@@ -285,15 +291,23 @@ def test_checker_reports_a_wrong_way_import_and_a_cycle(tmp_path):
         "evaluate/run.py": "import workbench.core.a\n",
         "dialogue/__init__.py": "",
         "dialogue/engine.py": "def go():\n    from ..evaluate import run\n    return run\n",
+        # a cycle only through a package __init__ (as generators/__init__ <-> prompts once was)
+        "gen/__init__.py": "from workbench.gen import t\n",
+        "gen/t.py": "from workbench.core import p\n",
+        "gen/base.py": "",
+        "core/p.py": "from workbench.gen.base import thing\n",
     }
     for rel, text in files.items():
         (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
         (pkg / rel).write_text(text)
     problems = layering_problems(tmp_path, "workbench")
-    assert problems["cycles"] == ["workbench.core.a <-> workbench.core.b"]
-    assert problems["direction"] == [
+    assert problems["cycles"] == ["workbench.core.a <-> workbench.core.b",
+                                  "workbench.core.p <-> workbench.gen <-> workbench.gen.t"]
+    assert problems["direction"] == [  # the package's __init__ runs first: that is an import too
+        "workbench.dialogue.engine imports workbench.evaluate (line 2): "
+        "workbench.dialogue must not import workbench.evaluate",
         "workbench.dialogue.engine imports workbench.evaluate.run (line 2): "
-        "workbench.dialogue must not import workbench.evaluate"
+        "workbench.dialogue must not import workbench.evaluate",
     ]
 
 

@@ -77,7 +77,7 @@ def test_done_when_nothing_is_left(live):
     (("p", "{t}", "mallory", {"1": {"label": "like"}}, "", ""), "not claimed by 'mallory'"),
     (("p", "{t}", "bob", {"42": {"label": "like"}}, "", ""), "item '42' is not on this task's slate"),
     (("p", "{t}", "bob", {"1": {"label": "love"}}, "", ""), "got 'love'"),
-    (("p", "{t}", "bob", {"1": {"rating": 9}}, "", ""), "rating: must be an integer 1-5, got 9"),
+    (("p", "{t}", "bob", {"1": {"rating": 9}}, "", ""), "rating: expected an integer 1-5, got 9"),
     (("p", "{t}", "bob", {"1": {"label": "like"}}, "meh", ""), "reply_label must be one of like, dislike or empty, got 'meh'"),
     (("p", "{t}", "", {"1": {"label": "like"}}, "", ""), "annotator: must not be empty"),
 ])

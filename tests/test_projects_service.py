@@ -10,19 +10,24 @@ takes no more answers; the record carries the stored reply and slate; the progre
 from __future__ import annotations
 
 import pytest
-from projects_support import seed_project, service
+from projects_support import STORES, feedback, seed_project, service, use_kind
 
 from workbench.errors import ProjectError, WorkbenchError
-from workbench.feedback import FeedbackStore
+from workbench.feedback import SCHEMA_VERSION
 from workbench.projects.export import export_rows
 from workbench.projects.service import parse_judgements, record_id_for
 
 PROGRESS_KEYS = {"project", "tasks", "overlap", "complete", "submissions", "skipped", "per_annotator"}
 
 
+@pytest.fixture(params=sorted(STORES))
+def kind(request, tmp_path) -> str:
+    return use_kind(request, request.param, tmp_path)
+
+
 @pytest.fixture
-def svc(tmp_path):
-    s = service("sqlite", tmp_path)
+def svc(kind, tmp_path):
+    s = service(kind, tmp_path)
     seed_project(s.store, tasks=4, overlap=2)
     return s
 
@@ -31,7 +36,7 @@ def _written(svc) -> tuple[int, int]:
     return len(svc.store.history("p")), len(svc.feedback.read())
 
 
-def test_next_task_shape_and_the_saved_record(svc, tmp_path):
+def test_next_task_shape_and_the_saved_record(svc, kind, tmp_path):
     task = svc.next_task("p", " ann ")
     assert set(task) == {"task_id", "messages", "reply", "items", "progress"}
     assert task["messages"] == [{"role": "user", "content": "something like film 0"}]
@@ -40,13 +45,13 @@ def test_next_task_shape_and_the_saved_record(svc, tmp_path):
     assert saved["saved"] is True and saved["record_id"] == record_id_for("p", task["task_id"], "ann", 1)
     assert set(saved["progress"]) == PROGRESS_KEYS
     assert saved["progress"]["per_annotator"] == {"ann": {"submitted": 1, "skipped": 0}}
-    (record,) = FeedbackStore(tmp_path).read()
+    (record,) = feedback(kind, tmp_path).read()
     assert record.reply == task["reply"] and record.user_message == "something like film 0"
     assert record.generator_backend == "template" and record.index_id == "test@0"
     assert [(j.item_id, j.label, j.rating) for j in record.slate] == [
         ("1", None, None), ("3", "dislike", 2), ("8", None, None)]
     assert record.slate[0].sources == {"content": 0.5, "popularity": 0.25}
-    assert (record.project, record.task_id, record.schema_version) == ("p", task["task_id"], 2)
+    assert (record.project, record.task_id, record.schema_version) == ("p", task["task_id"], SCHEMA_VERSION)
 
 
 @pytest.mark.parametrize(("call", "message"), [
@@ -55,7 +60,7 @@ def test_next_task_shape_and_the_saved_record(svc, tmp_path):
     (lambda s, t: s.submit_task("p", t, "bob", {"1": {"label": "like"}}), "not claimed by 'bob'"),
     (lambda s, t: s.submit_task("p", t, "ann", {"42": {"label": "like"}}), "item '42' is not on this task's slate"),
     (lambda s, t: s.submit_task("p", t, "ann", {"1": {"label": "love"}}), "must be one of like, dislike, not_seen, got 'love'"),
-    (lambda s, t: s.submit_task("p", t, "ann", {"1": {"rating": 6}}), "rating: must be an integer 1-5, got 6"),
+    (lambda s, t: s.submit_task("p", t, "ann", {"1": {"rating": 6}}), "rating: expected an integer 1-5, got 6"),
     (lambda s, t: s.submit_task("p", t, "ann", {"1": {"stars": 3}}), "unknown key 'stars'"),
     (lambda s, t: s.submit_task("p", t, "ann", {}, "meh"), "reply_label must be one of like, dislike or empty, got 'meh'"),
     (lambda s, t: s.submit_task("p", t, "ann", {}), "nothing to save"),
@@ -148,7 +153,7 @@ def test_parse_judgements_accepts_the_feedback_endpoint_format():
     assert parse_judgements({"1": {"label": "like", "rating": 5}, "2": {"label": "", "rating": None}}, ids, "x") == {
         "1": {"label": "like", "rating": 5}}
     for bad in (0, float("nan"), float("inf"), 1e400, 2.5):  # refused like /feedback does, never dropped or a crash
-        with pytest.raises(ProjectError, match=r"x: judgements\['1'\].rating: must be an integer 1-5, got"):
+        with pytest.raises(ProjectError, match=r"x: judgements\['1'\].rating: expected an integer 1-5, got"):
             parse_judgements({"1": {"label": "like", "rating": bad}}, ids, "x")
-    with pytest.raises(ProjectError, match="x: judgements\\['1'\\].rating: must be an integer 1-5, got True"):
+    with pytest.raises(ProjectError, match="x: judgements\\['1'\\].rating: expected an integer 1-5, got True"):
         parse_judgements({"1": {"rating": True}}, ids, "x")

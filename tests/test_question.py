@@ -96,7 +96,7 @@ def test_engine_asks_after_a_vague_slate_and_logs_the_question(tiny_catalog, has
     assert result.reply.endswith(result.question.text)
     assert math.isfinite(result.question.gain) and result.question.gain >= engine.questions.min_gain
     logged = state.log[-1].question
-    assert logged["attribute"] == result.question.attribute and logged["gain"] == round(result.question.gain, 4)
+    assert logged["attribute"] == result.question.attribute and logged["gain"] == result.question.gain
     assert result.to_dict()["question"]["text"] == result.question.text
     assert ConversationState.from_dict(state.to_dict()).log[-1].question == logged
     # the same attribute is not asked twice in one conversation
@@ -136,3 +136,28 @@ def test_an_answer_to_the_engines_question_filters_even_with_soft_constraints(ti
     answer = asking.respond(state, "Not those. I'd like a horror movie.")
     assert answer.recommendations
     assert all("horror" in item_genre_keys(r.item) for r in answer.recommendations)
+
+
+def test_the_question_asked_is_in_the_saved_feedback_record(tiny_catalog, hash_embedder, tmp_path):
+    """The question and its expected gain are the record's provenance too, and survive the store."""
+    from ui_support import make_services
+
+    from workbench.annotate.judgements import make_turn_record
+    from workbench.annotate.session import TurnJudgement
+    from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
+    from workbench.services import GeneratorPool
+
+    services = make_services(tiny_catalog, tmp_path / "fb")
+    services.engine = tiny_engine(tiny_catalog, hash_embedder, k=2)
+    services.generators = GeneratorPool(services.settings, services.engine.generator)
+    session = new_session(services)
+    *_, (vague, _) = stream_turn(services, session, "anything good?", TurnPrefs(backend="", model="", k=2))
+    *_, (named, _) = stream_turn(services, session, "I loved Heat (1995)", TurnPrefs(backend="", model="", k=2))
+    asked = vague.result.question
+    assert asked is not None
+    for ex in (vague, named):
+        services.store.append(make_turn_record(services, ex, TurnJudgement(reply="like"), "ann"))
+    first, second = sorted(services.store.read(), key=lambda r: r.turn_index)
+    assert (first.question_attribute, first.question, first.question_gain) == (asked.attribute, asked.text, asked.gain)
+    if named.result.question is None:
+        assert (second.question_attribute, second.question, second.question_gain) == ("", "", 0.0)

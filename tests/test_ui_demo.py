@@ -43,7 +43,8 @@ def test_build_demo_returns_blocks_without_launching(services):
 def test_only_the_named_api_is_public(services):
     demo = build_demo(services)
     assert set(demo.get_api_info()["named_endpoints"]) == {"/chat", "/feedback", "/status",
-                                                              "/next_task", "/submit_task", "/skip_task"}
+                                                              "/next_task", "/submit_task", "/skip_task",
+                                                              "/arena_pair", "/arena_vote"}
 
 
 def test_page_config_does_not_reference_services(services):
@@ -125,3 +126,41 @@ def test_the_next_page_paints_the_real_status_not_the_one_at_build_time(services
     poll = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "poll")
     text, _timer = poll()
     assert text == services.status() and status["props"]["value"] == text
+
+
+def test_a_model_that_finishes_loading_repaints_the_first_page_without_any_poll(tiny_catalog, tmp_path):
+    """Issue 16 item 15, the rest: the served page kept "loading" until some page polled; now the end
+    of each background load repaints it, so the first page opened after start-up paints "ready"."""
+    import threading
+    import time
+
+    from ui_support import FakeLLM
+
+    from workbench.services import GeneratorPool
+
+    gate = threading.Event()
+
+    class SlowLLM(FakeLLM):
+        def load(self) -> None:
+            gate.wait(30)
+            super().load()
+
+    services = make_services(tiny_catalog, tmp_path / "feedback", generator="transformers")
+    services.generators = GeneratorPool(services.settings, services.generators.template,
+                                        make=lambda backend, model: SlowLLM(f"{backend}:{model}"))
+    services.generators.start()
+    demo = build_demo(services)
+
+    def painted() -> str:
+        (status,) = [c for c in demo.config["components"]
+                     if c.get("props", {}).get("elem_id") == "wb-generator-status"]
+        return status["props"]["value"]
+
+    assert services.busy and painted() == services.status() and "loading" in painted().lower()
+    gate.set()
+    assert services.generators.wait(timeout=30)
+    ready = "Generator: transformers:" + services.settings.generator_model
+    deadline = time.monotonic() + 10  # the repaint runs on the loading thread, just after the load
+    while painted() != ready and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert painted() == services.status() == ready

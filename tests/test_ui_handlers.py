@@ -438,3 +438,36 @@ def test_pending_line_after_the_autosave_on_send_is_the_stores_truth(services):
     assert len(stored(services)) == 1  # the auto-save wrote them
     pending_line = updates[-1][-1]
     assert isinstance(pending_line, str) and "unsaved" not in pending_line and "All saved" in pending_line
+
+
+def test_one_click_picks_another_film_of_an_ambiguous_name(tiny_catalog, hash_embedder, tmp_path):
+    """Issue 16 item 8: "I took "Heat" as Heat (1995)" can be corrected with one click: the other
+    film of that name is offered, and picking it runs the message again with "Heat (1986)"."""
+    from tests.dialogue_fixtures import tiny_engine
+    from workbench.annotate.turns import reread_title, stream_turn
+    from workbench.services import GeneratorPool
+    from workbench.ui.chat_panel import readings_update
+    from workbench.ui.format import parse_reading_choice
+
+    services = make_services(tiny_catalog, tmp_path / "feedback")
+    services.engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    services.generators = GeneratorPool(services.settings, services.engine.generator)
+    session = new_session(services)
+    prefs = TurnPrefs(backend="", model="", k=3)
+    *_, (first, _) = stream_turn(services, session, "I loved Heat, more like it", prefs)
+    assert any('I took "Heat" as Heat (1995)' in n for n in first.result.notes)
+    (reading,) = first.result.readings
+    assert (reading.surface, reading.chosen, reading.alternatives) == ("Heat", "3", ("4",))
+    radio = readings_update(services, session)
+    assert radio["visible"] and radio["choices"] == [("“Heat” → Heat (1986)", "8:12:4")]
+
+    with pytest.raises(WorkbenchError, match="cannot be read as item '5'"):
+        reread_title(services, session, reading.span, "5")  # not a reading of "Heat": nothing undone
+    assert len(session.exchanges) == 1
+
+    message = reread_title(services, session, *parse_reading_choice("8:12:4"))
+    assert message == "I loved Heat (1986), more like it" and not session.exchanges
+    *_, (again, _) = stream_turn(services, session, message, prefs)
+    assert not again.result.readings and not any("I took" in n for n in again.result.notes)
+    assert session.conversation.liked == ["4"]  # the film the user meant, not the popular one
+    assert not readings_update(services, session)["visible"]

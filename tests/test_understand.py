@@ -196,3 +196,24 @@ def tiny_catalog_items():
     from workbench.catalog import Catalog
 
     return Understander(Catalog(TINY_ITEMS, source="tiny"))
+
+
+def test_an_ambiguous_title_carries_the_other_films_it_could_mean():
+    """Issue 16 item 8: the "I took X as Y" guess comes with the other readings, most popular first;
+    a namesake sharing its year with another cannot be named by "Title (Year)", so it is not offered."""
+    from workbench.catalog import Catalog, Item
+
+    catalog = Catalog([
+        Item("a", "Crash", 2004, ("Drama",), mentions=50),
+        Item("b", "Crash", 1996, ("Thriller",), mentions=20),
+        Item("c", "Crash", 1978, ("Horror",), mentions=5),
+        Item("d", "Crash", 1978, ("Action",), mentions=3),
+        Item("e", "Amélie", 2001, ("Comedy",), mentions=10),
+    ], source="test")
+    u = Understander(catalog)
+    (m,) = u.understand("I liked Crash").mentions
+    assert (m.item_id, m.alternatives) == ("a", ("b",)) and "I took" in m.note
+    (m,) = u.understand("I liked Crash (1996)").mentions
+    assert (m.item_id, m.alternatives, m.note) == ("b", (), "")
+    (m,) = u.understand("I liked Amélie").mentions
+    assert m.alternatives == ()

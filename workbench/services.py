@@ -108,6 +108,8 @@ class GeneratorPool:
         self._make = make or _default_make(settings)
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._lock = threading.Lock()
+        #: called (on the loading thread) after each model load ends, ready or failed
+        self.on_change: list[Callable[[], None]] = []
         # Free-text model names (any Hub id or server path) only when the operator allows them.
         self.allow_custom_models = settings.allow_custom_models if allow_custom_models is None else allow_custom_models
 
@@ -194,6 +196,7 @@ class GeneratorPool:
             log.warning("generator %s:%s failed to load: %s", slot.backend, slot.model, slot.error)
         finally:
             slot.seconds = time.monotonic() - t0
+            _notify(self.on_change)
 
     def wait(self, backend: str | None = None, model: str | None = None, timeout: float | None = None) -> bool:
         """Block until ``(backend, model)`` is loaded or failed; True when ready."""
@@ -211,8 +214,13 @@ class GeneratorPool:
             time.sleep(0.05)
 
     # choosing -----------------------------------------------------------
-    def choose(self, backend: str | None = None, model: str | None = None) -> GeneratorChoice:
-        """The generator for the next turn. Never blocks; falls back to the template."""
+    def choose(self, backend: str | None = None, model: str | None = None, *,
+               operator: bool = False) -> GeneratorChoice:
+        """The generator for the next turn. Never blocks; falls back to the template.
+
+        ``operator``: the model comes from the operator's configuration (an arena system), not a
+        visitor, so it need not be among the offered models.
+        """
         backend = (backend or "").strip() or self.settings.generator
         if backend not in GENERATOR_BACKENDS:
             raise ConfigError(f"generator backend must be one of {', '.join(GENERATOR_BACKENDS)}, got {backend!r}")
@@ -227,7 +235,7 @@ class GeneratorPool:
                 self.template, _name(self.template), False,
                 "the openai backend needs WORKBENCH_OPENAI_BASE_URL; using the template generator",
             )
-        if not self.allow_custom_models and model not in self.model_choices(backend):
+        if not (self.allow_custom_models or operator) and model not in self.model_choices(backend):
             offered = ", ".join(repr(m) for m in self.model_choices(backend)) or "none"
             raise ConfigError(
                 f"model {model[:100]!r} is not offered here; choose one of {offered} "
@@ -289,6 +297,14 @@ def _name(generator: Any, default: str = "template") -> str:
 # background start-up work
 
 
+def _notify(listeners: list[Callable[[], None]]) -> None:
+    for listener in list(listeners):
+        try:
+            listener()
+        except Exception:  # a listener (the page's status line) must never break a load
+            log.exception("status listener failed")
+
+
 class BackgroundTasks:
     """Named start-up jobs on daemon threads (embedder warm-up, recommender fit), with a status."""
 
@@ -296,6 +312,8 @@ class BackgroundTasks:
         self._state: dict[str, str] = {}  # name -> running | done | failed: reason
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+        #: called (on the job's thread) after each job ends, done or failed
+        self.on_change: list[Callable[[], None]] = []
 
     def run(self, name: str, fn: Callable[[], Any], label: str = "") -> None:
         def target() -> None:
@@ -307,6 +325,7 @@ class BackgroundTasks:
             except Exception as exc:
                 self._state[name] = f"failed: {exc}"
                 log.warning("%s failed: %s", name, exc)
+            _notify(self.on_change)
 
         with self._lock:
             self._state[name] = "running"
@@ -355,10 +374,19 @@ def recommender_cache_dir(settings: Settings, catalog: Any, interactions: Any, i
 
 def load_or_fit_recommender(settings: Settings, catalog: Any, interactions: Any, index: Any,
                             index_id: str) -> Any:
-    """The fitted hybrid recommender: from the cache when it is there, else fitted and cached."""
+    """The fitted hybrid recommender: from the cache when it is there, else fitted and cached.
+
+    ``settings.recommender_dir`` (``WORKBENCH_RECOMMENDER_DIR``) serves a refitted one instead,
+    checked against this catalogue and index (:func:`workbench.recommend.refit.load_refit`).
+    """
     from workbench.recommend import load_scorer
     from workbench.recommend.base import MANIFEST
     from workbench.recommend.factory import build_recommender
+
+    if settings.recommender_dir:
+        from workbench.recommend.refit import load_refit
+
+        return load_refit(settings.recommender_dir, catalog, index_id)
 
     if not settings.cache_dir:  # caching switched off (benchmarks): fit every time
         return build_recommender(catalog, interactions, index)
@@ -403,6 +431,8 @@ class Services:
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     #: Metrics, recent turns and alerts (:mod:`workbench.monitoring`); served at ``/metrics``.
     monitor: TurnRecorder | None = None
+    #: The shared PostgreSQL (``database_url``), else ``None``: API sessions are stored there too.
+    database: Any = None
 
     def __post_init__(self) -> None:
         if self.monitor is None:
@@ -431,6 +461,11 @@ class Services:
     def busy(self) -> bool:
         """Something is still loading in the background (an LLM, the recommenders)."""
         return self.generators.loading or bool(self.background.running)
+
+    def on_status_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever :meth:`status` may have changed (a model or a start-up job finished)."""
+        self.generators.on_change.append(listener)
+        self.background.on_change.append(listener)
 
     def status(self) -> str:
         """The generator's status, any start-up work still running and any alert crossed, for the header."""
@@ -566,9 +601,10 @@ def build_services(
     Raises:
         WorkbenchError: a file, index or setting is wrong (the message says which).
     """
+    from workbench.database import Database
     from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.feedback import open_store
+    from workbench.feedback.backends import open_feedback_store
     from workbench.projects.service import open_project_service
 
     timings: dict[str, float] = {}
@@ -586,16 +622,23 @@ def build_services(
     template = TemplateGenerator()
     engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s,
                         titles=core.titles)
-    store = open_store(settings, catalog)
-    # Annotation projects live beside the feedback shards; their records go to the same store (and
-    # its Hub sync). Opening recovers records a killed process committed but did not write.
-    projects = open_project_service(settings.resolved_feedback_dir, feedback=store)
+    # With database_url, feedback and projects share one PostgreSQL pool (migrated here, at start-up).
+    database = Database(settings.database_url) if settings.database_url else None
+    store = open_feedback_store(settings, catalog, database=database)
+    # Annotation projects live beside the feedback shards (or in the database); their records go to the
+    # same store (and its Hub sync). Opening recovers records a killed process committed but did not write.
+    projects = open_project_service(database or settings.resolved_feedback_dir, feedback=store)
     generators = GeneratorPool(settings, template)
     services = Services(
         settings=settings, catalog=catalog, engine=engine, store=store, generators=generators,
         projects=projects, embedder=embedder, retriever=retriever, index_id=index_id, timings=timings,
+        database=database,
     )
     t = step("engine", t)
+    if settings.recommender_dir:  # a wrong refitted model stops start-up, naming the setting
+        from workbench.recommend.refit import check_refit
+
+        check_refit(settings.recommender_dir, catalog, index_id)
 
     def fit() -> None:
         recommender = load_or_fit_recommender(settings, catalog, interactions, retriever.index, index_id)

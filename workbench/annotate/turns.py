@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from workbench.annotate.live import adopt_carried, carry_over, sync_conversation
 from workbench.annotate.session import ChatSession, Exchange, new_session_id
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY
 from workbench.dialogue.types import TurnResult
@@ -91,6 +92,8 @@ def stream_turn(
             if isinstance(piece, TurnResult):
                 exchange.result = piece
                 exchange.reply = shown_reply(piece.reply)  # the turn's result is the truth
+                # the engine committed its copy of the state: card judgements made meanwhile go in again
+                adopt_carried(session, exchange)
             else:
                 exchange.reply = shown_reply(exchange.reply + piece)
             yield exchange, choice
@@ -102,13 +105,43 @@ def stream_turn(
         raise
 
 
-def undo_turn(session: ChatSession) -> str:
-    """Undo the last exchange in the engine and on screen; returns its user message."""
+def undo_turn(session: ChatSession, *, retry: bool = False) -> str:
+    """Undo the last exchange in the engine and on screen; returns its user message.
+
+    The card judgements on its slate leave the conversation with it (they stay saveable), or,
+    for a ``retry``, carry over to the turn that replaces it (:mod:`workbench.annotate.live`).
+    """
     if not session.exchanges:
         raise WorkbenchError("nothing to undo")
     message = session.conversation.undo()
     ex = session.drop_last()
+    if retry:
+        carry_over(session, ex)
+    else:
+        sync_conversation(session)
     return message if message is not None else (ex.user if ex else "")
+
+
+def reread_title(services: Services, session: ChatSession, span: tuple[int, int], item_id: str) -> str:
+    """Undo the last turn and return its message with the ambiguous title at ``span`` naming ``item_id``.
+
+    The engine took "Heat" as the most popular film of that name and said so ("I took "Heat" as
+    Heat (1995)..."); the user picks another reading (a :class:`~workbench.dialogue.types.TitleReading`
+    alternative) and the message runs again with "Heat (2006)" in place of "Heat" (issue 16, item 8).
+    The caller runs the returned message as a new turn, exactly as a retry does.
+    """
+    last = session.exchanges[-1] if session.exchanges else None
+    result = last.result if last is not None else None
+    if result is None:
+        raise WorkbenchError("there is no finished turn to correct")
+    reading = next((r for r in result.readings if tuple(r.span) == tuple(span)), None)
+    if reading is None or item_id not in reading.alternatives:
+        raise WorkbenchError(f"the last message cannot be read as item {item_id!r} there; "
+                             "send it again with the title and year you meant")
+    item = services.catalog[item_id]
+    message = undo_turn(session)
+    start, end = reading.span
+    return message[:start] + item.display_title + message[end:]
 
 
 def clear_conversation(services: Services, session: ChatSession) -> None:

@@ -100,6 +100,8 @@ _ORDINAL_RE = re.compile(
     re.IGNORECASE,
 )
 _THAT_ONE_RE = re.compile(r"\b(that one|this one|that movie|that film|this movie|this film|it)\b", re.IGNORECASE)
+#: "more like that": a bare pointer, read only after a more-like cue (there "that" is the film).
+_POINTER_RE = re.compile(r"\b(that|this|those|these|them)\b", re.IGNORECASE)
 
 _GREETING_RE = re.compile(
     r"^\s*(hi+|hello+|hey+|hiya|howdy|yo|good (?:morning|afternoon|evening)|greetings)"
@@ -260,10 +262,13 @@ def detect_intent(
     mentions: Sequence[Mention],
     constraints: ItemFilter,
     slate: Sequence[str],
+    focus: str | None = None,
 ) -> tuple[Intent, str | None, Stance]:
     """(intent, target item id, the user's stance on the target) of one message.
 
-    ``slate`` holds the canonical ids of the previous recommendations, best first.
+    ``slate`` holds the canonical ids of the previous recommendations, best first. ``focus`` is
+    the slate item a bare "that" points at when the user just judged one (the newest liked card);
+    without it "that" is the top pick.
     """
     in_slate = [m for m in mentions if m.item_id in slate]
     ordinal = ordinal_target(masked, slate)
@@ -279,8 +284,8 @@ def detect_intent(
     if _MORE_LIKE_RE.search(low):
         if mentions:
             return "more_like", mentions[0].item_id, "neutral"
-        if ordinal or (slate and _THAT_ONE_RE.search(low)):
-            return "more_like", ordinal or slate[0], "neutral"
+        if ordinal or (slate and (_THAT_ONE_RE.search(low) or _POINTER_RE.search(low))):
+            return "more_like", ordinal or focus or slate[0], "neutral"
     # feedback on a recommended item
     if slate:
         stance_here = stance_of(masked)

@@ -44,7 +44,7 @@ from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
 from workbench.dialogue.replay import observe
 from workbench.dialogue.state import ConversationState, TurnLog
 from workbench.dialogue.titles import TitleIndex
-from workbench.dialogue.types import Recommendation, Turn, TurnResult  # noqa: F401 (re-exported)
+from workbench.dialogue.types import Recommendation, TitleReading, Turn, TurnResult  # noqa: F401 (re-exported)
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
 from workbench.filters import ItemFilter
@@ -174,7 +174,8 @@ class ChatEngine:
         return message
 
     def understand(self, state: ConversationState, message: str, linked: Sequence[str] = ()) -> Understanding:
-        return self.understander.understand(message, last_slate=state.last_slate, linked=linked)
+        return self.understander.understand(message, last_slate=state.last_slate, linked=linked,
+                                            focus=state.card_focus())
 
     def observe(self, state: ConversationState, role: str, text: str, *, linked: Sequence[str] = ()) -> Understanding:
         """Fold a message into ``state`` without replying (see :func:`workbench.dialogue.replay.observe`)."""
@@ -274,7 +275,7 @@ class ChatEngine:
         yield TurnResult(reply=text, recommendations=recs, intent=u.intent, grounding_fixes=grounded.fixes,
                          grounding_fixes_by_kind=dict(by_kind), generator=generator_name, fell_back=fell_back,
                          fallback_reason=reason, question=question,
-                         notes=tuple(dict.fromkeys(notes)))
+                         notes=tuple(dict.fromkeys(notes)), readings=readings_of(u))
 
     def _slate(self, state: ConversationState, work: ConversationState, u: Understanding, k: int,
                filters: ItemFilter | None, notes: list[str]) -> tuple[tuple[Recommendation, ...], ScoredItems]:
@@ -330,3 +331,12 @@ class ChatEngine:
                 result = piece
         assert result is not None
         return result
+
+
+def readings_of(u: Understanding) -> tuple[TitleReading, ...]:
+    """The ambiguous titles of a message that another film could be picked for (one per surface)."""
+    out: dict[str, TitleReading] = {}
+    for m in u.mentions:
+        if m.note and m.alternatives and m.surface not in out:
+            out[m.surface] = TitleReading(m.surface, m.span, m.item_id, m.alternatives)
+    return tuple(out.values())

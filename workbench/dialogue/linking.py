@@ -13,7 +13,7 @@ It knows items, names and words; it does not know stance, constraints, intent, s
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -65,6 +65,9 @@ class Mention:
     stance: Stance = "neutral"
     how: str = "exact"
     note: str = ""
+    #: other films the surface could mean, by popularity, each with a year of its own (so
+    #: "Title (Year)" names it unambiguously): the one-click corrections of ``note``
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -276,10 +279,10 @@ class MentionLinker:
                 continue
             ids = self._index[key]
             typed_article = start != toks[i].start
-            item_id, note = self._resolve(ids, year, text[start:end], typed_article)
+            item_id, note, others = self._resolve(ids, year, text[start:end], typed_article)
             if year_m is not None and year is not None and self.catalog[item_id].year in (year, year - 1, year + 1):
                 end = end + year_m.end()
-            out.append(Mention(item_id, (start, end), text[start:end], how=how, note=note))
+            out.append(Mention(item_id, (start, end), text[start:end], how=how, note=note, alternatives=others))
             used |= span
             newly |= span
         return out, newly
@@ -320,14 +323,15 @@ class MentionLinker:
         return capitalised and len(words) >= 2
 
     def _resolve(self, ids: Sequence[str], year: int | None, surface: str,
-                 typed_article: bool = False) -> tuple[str, str]:
+                 typed_article: bool = False) -> tuple[str, str, tuple[str, ...]]:
+        """The film ``surface`` names, the "I took X as Y" note when it was a guess, and the other readings."""
         if len(ids) == 1:
-            return ids[0], ""
+            return ids[0], "", ()
         if year is not None:
             for delta in (0, 1, -1):
                 for iid in ids:
                     if self.catalog[iid].year == year + delta:
-                        return iid, ""
+                        return iid, "", ()
         # "Heat" means a film called "Heat" before "The Heat"; ids are already by popularity
         def article_match(iid: str) -> bool:
             first = fold(self.catalog[iid].title).split(" ", 1)[0]
@@ -336,10 +340,14 @@ class MentionLinker:
         ids = sorted(ids, key=lambda iid: not article_match(iid))
         chosen = self.catalog[ids[0]]
         others = len(ids) - 1
+        years = Counter(self.catalog[iid].year for iid in ids)
+        # a correction re-reads "Title (Year)": only a film whose year no namesake shares can be offered
+        readings = tuple(iid for iid in ids[1:] if self.catalog[iid].year is not None
+                         and years[self.catalog[iid].year] == 1)
         return chosen.item_id, (
             f"I took \"{surface.strip()}\" as {chosen.display_title} "
             f"({others} other film{'s' if others > 1 else ''} share{'' if others > 1 else 's'} the name)."
-        )
+        ), readings
 
     # -- people ---------------------------------------------------------
     def link_people(self, text: str, toks: list[Token], used: set[int]) -> tuple[list[PersonMention], set[int]]:

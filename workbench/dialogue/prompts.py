@@ -68,6 +68,11 @@ INSTRUCTIONS: tuple[str, ...] = (
     SYSTEM_PROMPT, *_TASKS.values(), *_TASKS_NO_CANDIDATES.values(), _TASK_NOTHING_FOUND,
     ASK_TASK.split(":")[0],
 )
+#: Prompt text that is neither instruction nor reply (the worked example's request, less its
+#: candidates, whose facts a reply may state): a reply copying it is off task (``eval replies``).
+PROMPT_EXAMPLES: tuple[str, ...] = tuple(
+    line for line in _EXAMPLE_USER.splitlines() if line.strip() and not line.startswith("- ")
+)
 
 
 def describe_candidate(rec: Recommendation) -> str:

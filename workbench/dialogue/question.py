@@ -81,8 +81,7 @@ class Question:
     slate_mass: float = 0.0  # share of the belief on the slate shown with it
 
     def to_dict(self) -> dict[str, Any]:
-        return {"attribute": self.attribute, "text": self.text, "gain": round(self.gain, 4),
-                "slate_mass": round(self.slate_mass, 4)}
+        return {"attribute": self.attribute, "text": self.text, "gain": self.gain, "slate_mass": self.slate_mass}
 
 
 def item_facts(item: Item) -> dict[str, tuple[str, ...]]:

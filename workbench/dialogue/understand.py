@@ -113,6 +113,7 @@ class Understander:
         *,
         last_slate: Sequence[str] = (),
         linked: Sequence[str] = (),
+        focus: str | None = None,
     ) -> Understanding:
         """Read one message.
 
@@ -122,6 +123,7 @@ class Understander:
                 feedback).
             linked: item ids already linked by the caller (ReDial's gold mentions); they join the
                 mentions found in the text.
+            focus: the slate item "more like that" means (the newest card the user liked), if any.
         """
         toks = tokens(text)
         mentions, used = self._linker.link_exact(text, toks)
@@ -138,7 +140,9 @@ class Understander:
         masked = mask(text, [m.span for m in mentions] + [p.span for p in people])
         constraints, fields = read_constraints(masked, people, self._max_year)
         slate = [self.catalog.canonical_id(i) for i in last_slate if i in self.catalog]
-        intent, target, target_stance = detect_intent(text, masked, mentions, constraints, slate)
+        focus = self.catalog.canonical_id(focus) if focus is not None and focus in self.catalog else None
+        intent, target, target_stance = detect_intent(text, masked, mentions, constraints, slate,
+                                                      focus if focus in slate else None)
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
         notes = tuple(dict.fromkeys(m.note for m in mentions if m.note))
         query = " ".join(masked.split())

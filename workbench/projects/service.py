@@ -19,8 +19,6 @@ It knows projects and feedback records; it does not know gradio.
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -28,9 +26,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from workbench.database import Database, is_database_url
 from workbench.errors import ProjectError
-from workbench.feedback.record import ITEM_LABELS, REPLY_LABELS, FeedbackRecord, make_record
-from workbench.feedback.store import FeedbackStore
+from workbench.feedback.backends import store_at
+from workbench.feedback.inputs import check_judgements
+from workbench.feedback.record import REPLY_LABELS, FeedbackRecord, make_record
+from workbench.feedback.store import RecordStore
 from workbench.limits import MAX_ANNOTATOR_CHARS, MAX_ID_CHARS, MAX_TEXT_CHARS
 from workbench.projects.store import DEFAULT_LEASE_S, ProjectStore, SQLiteProjectStore, StoredTask
 
@@ -67,37 +68,14 @@ def check_annotator(annotator: Any) -> str:
 def parse_judgements(judgements: Any, slate_ids: list[str], where: str) -> dict[str, dict[str, Any]]:
     """``/feedback``-style judgements (``item_id -> {"label", "rating"}``), checked against the slate.
 
+    The checks and their wording are ``/feedback``'s (:func:`workbench.feedback.inputs.check_judgements`).
+
     Raises:
         ProjectError: naming the item and the bad value.
     """
-    if judgements in (None, ""):
-        return {}
-    if not isinstance(judgements, Mapping):
-        raise ProjectError(f"{where}: judgements must map item_id -> {{\"label\", \"rating\"}}, got {judgements!r}")
-    out: dict[str, dict[str, Any]] = {}
-    for item_id, value in judgements.items():
-        at = f"{where}: judgements[{item_id!r}]"
-        if item_id not in slate_ids:
-            raise ProjectError(f"{at}: item {item_id!r} is not on this task's slate ({', '.join(slate_ids)})")
-        if not isinstance(value, Mapping):
-            raise ProjectError(f"{at}: expected {{\"label\": ..., \"rating\": ...}}, got {value!r}")
-        unknown = set(value) - {"label", "rating"}
-        if unknown:
-            raise ProjectError(f"{at}: unknown key {sorted(unknown)[0]!r} (allowed: label, rating)")
-        label = value.get("label") or None
-        if label is not None and label not in ITEM_LABELS:
-            raise ProjectError(f"{at}.label: must be one of {', '.join(ITEM_LABELS)}, got {label!r}")
-        rating = value.get("rating")
-        if rating is None or rating == "":  # 0 is a bad rating, as on /feedback (issue 19 item 9)
-            rating = None
-        elif (isinstance(rating, bool) or not isinstance(rating, numbers.Real) or not math.isfinite(rating)
-              or int(rating) != rating or not 1 <= rating <= 5):
-            raise ProjectError(f"{at}.rating: must be an integer 1-5, got {rating!r}")
-        else:
-            rating = int(rating)
-        if label is not None or rating is not None:
-            out[item_id] = {"label": label, "rating": rating}
-    return out
+    judged = check_judgements(judgements, f"{where}: judgements", slate=slate_ids,
+                              slate_name="this task's slate", error=ProjectError)
+    return {item_id: {"label": label, "rating": rating} for item_id, label, rating in judged}
 
 
 class ProjectService:
@@ -107,7 +85,7 @@ class ProjectService:
     directory.
     """
 
-    def __init__(self, store: ProjectStore, feedback: FeedbackStore, *, lease_s: float = DEFAULT_LEASE_S):
+    def __init__(self, store: ProjectStore, feedback: RecordStore, *, lease_s: float = DEFAULT_LEASE_S):
         self.store = store
         self.feedback = feedback
         self.lease_s = lease_s
@@ -295,18 +273,29 @@ def _previous(latest: Any) -> dict[str, Any]:
             "comment": payload.get("comment") or "", "version": latest.version}
 
 
-def open_project_service(data_dir: str | Path, *, feedback: FeedbackStore | None = None,
+def open_project_service(data_dir: str | Path | Database, *, feedback: RecordStore | None = None,
                          clock: Callable[[], float] = time.time, lease_s: float = DEFAULT_LEASE_S,
                          recover: bool = True) -> ProjectService:
-    """The service over the projects of ``data_dir`` (the feedback shards' folder).
+    """The service over the projects of ``data_dir`` (the feedback shards' folder), or of a
+    PostgreSQL database (a :class:`~workbench.database.Database` or its ``postgresql://`` URL).
 
     Args:
-        feedback: the app's feedback store (default: a new one on ``data_dir``).
+        feedback: the app's feedback store (default: the one at ``data_dir``).
         clock: time source for leases (tests inject one).
         recover: first append records a killed process committed but did not write.
     """
-    store = SQLiteProjectStore(projects_path(data_dir), clock=clock)
-    service = ProjectService(store, feedback or FeedbackStore(data_dir), lease_s=lease_s)
+    store = project_store_at(data_dir, clock=clock)
+    service = ProjectService(store, feedback or store_at(data_dir), lease_s=lease_s)
     if recover:
         service.recover()
     return service
+
+
+def project_store_at(location: str | Path | Database, *, clock: Callable[[], float] = time.time) -> ProjectStore:
+    """The project store at ``location``: PostgreSQL for a database or its URL, else the SQLite
+    file under the feedback folder ``location``."""
+    if isinstance(location, Database) or is_database_url(str(location)):
+        from workbench.projects.pg_store import PostgresProjectStore
+
+        return PostgresProjectStore(location if isinstance(location, Database) else str(location), clock=clock)
+    return SQLiteProjectStore(projects_path(location), clock=clock)

@@ -15,29 +15,29 @@ through the feedback store, immediately (``save_judgement``), at most once per
 client ``idempotency_key``. This module checks the type and range of every value
 a client sends (JSON may carry anything) and names the field and the value when
 it refuses; the record's own checks (labels, items in the slate) are
-``validate_record``'s. Errors a caller can fix come back as a ``gradio_client``
-``AppError`` carrying the message.
+``validate_record``'s. A saved card judgement also changes the conversation's next
+turn (:mod:`workbench.annotate.live`: like / 4-5 stars -> liked, dislike / 1-2 ->
+disliked). Errors a caller can fix come back as a ``gradio_client`` ``AppError``
+carrying the message.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Mapping
 from typing import Any
 
 import gradio as gr
 
 from workbench.annotate.identity import identify, signed_in_user
 from workbench.annotate.judgements import save_judgement
+from workbench.annotate.live import judge_cards
 from workbench.annotate.session import CardJudgement, SessionRegistry, TurnJudgement
 from workbench.annotate.turns import TurnPrefs, check_message, new_session, stream_turn
-from workbench.errors import FeedbackError, WorkbenchError
-from workbench.feedback.record import RATING_MAX, RATING_MIN
+from workbench.errors import FeedbackError
+from workbench.feedback.inputs import check_int, check_judgements, check_text
 from workbench.feedback.store import idempotent_record_id
 from workbench.services import Services
 from workbench.ui.boundary import as_app_error
-from workbench.ui.format import slate_to_json
+from workbench.ui.format import readings_to_json, slate_to_json
 
 #: How long an idle API session lives (seconds).
 API_SESSION_TTL_S = 6 * 3600
@@ -47,10 +47,13 @@ MAX_API_K = 50
 
 def make_registry(services: Services) -> SessionRegistry:
     s = services.settings
-    return SessionRegistry(
-        lambda sid: new_session(services, sid), max_sessions=s.max_api_sessions, ttl_s=API_SESSION_TTL_S,
-        max_per_owner=s.api_sessions_per_client,
-    )
+    limits = {"max_sessions": s.max_api_sessions, "ttl_s": API_SESSION_TTL_S, "max_per_owner": s.api_sessions_per_client}
+    if services.database is not None:  # WORKBENCH_DATABASE_URL: every replica continues every session
+        from workbench.annotate.shared_sessions import SharedSessionRegistry
+
+        return SharedSessionRegistry(lambda sid: new_session(services, sid), services.database, services.catalog,
+                                     **limits)
+    return SessionRegistry(lambda sid: new_session(services, sid), **limits)
 
 
 def client_owner(request: Any = None, profile: Any = None, *, behind_proxy: bool = False) -> str:
@@ -69,52 +72,7 @@ def client_owner(request: Any = None, profile: Any = None, *, behind_proxy: bool
     return f"ip:{host}" if host else ""
 
 
-# checking what a client sent ---------------------------------------------------------------
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def check_text(field: str, value: Any, *, optional: bool = True) -> str:
-    """``value`` as text: a string (``None`` is empty when ``optional``) of valid Unicode."""
-    if value is None and optional:
-        return ""
-    if not isinstance(value, str):
-        raise WorkbenchError(f"{field}: expected text, got {type(value).__name__} {_shown(value)}")
-    bad = next((i for i, ch in enumerate(value) if 0xD800 <= ord(ch) <= 0xDFFF), None)
-    if bad is not None:  # a lone surrogate cannot be encoded in the reply or a record
-        raise WorkbenchError(f"{field}: invalid Unicode (a lone surrogate) at character {bad}")
-    return value
-
-
-def check_int(field: str, value: Any, lo: int, hi: int, hint: str = "") -> int:
-    """``value`` as an integer in ``lo..hi`` (an integral float such as ``2.0`` is accepted)."""
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, numbers.Real)
-        and math.isfinite(value)
-        and int(value) == value
-        and lo <= value <= hi
-    )
-    if not ok:
-        raise WorkbenchError(f"{field}: expected an integer {lo}-{hi}{hint}, got {_shown(value)}")
-    return int(value)
-
-
-def _card(item_id: Any, value: Any) -> CardJudgement:
-    where = f"judgements[{_shown(item_id)}]"
-    if not isinstance(item_id, str):
-        raise FeedbackError(f"{where}: item ids must be strings")
-    if not isinstance(value, Mapping):
-        raise FeedbackError(f"{where}: expected {{\"label\": ..., \"rating\": ...}}, got {_shown(value)}")
-    unknown = set(value) - {"label", "rating"}
-    if unknown:
-        raise FeedbackError(f"{where}: unknown key {sorted(map(str, unknown))[0]!r} (allowed: label, rating)")
-    label = check_text(f"{where}.label", value.get("label")) or None  # its allowed values: validate_record
-    rating = value.get("rating")
-    rating = None if rating in (None, "") else check_int(f"{where}.rating", rating, RATING_MIN, RATING_MAX)
-    return CardJudgement(label, rating)
+# checking what a client sent: :mod:`workbench.feedback.inputs` (shared with the project endpoints)
 
 
 def chat_api(services: Services, registry: SessionRegistry, message: Any, session_id: Any = "",
@@ -129,6 +87,7 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
         exchange = choice = None
         for step in stream_turn(services, session, text, prefs):
             exchange, choice = step
+        registry.persist(session)
     assert exchange is not None and exchange.result is not None and choice is not None
     result = exchange.result
     return {
@@ -142,6 +101,8 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
         "grounding_fixes": result.grounding_fixes,
         "grounding_fixes_by_kind": dict(result.grounding_fixes_by_kind),
         "notes": list(result.notes) + ([choice.note] if choice.note else []),
+        # "I took X as Y" guesses with the other films: send the message again with "Title (Year)"
+        "readings": readings_to_json(services.catalog, result.readings),
         # the question asked after the slate, with its expected information gain (None: none asked)
         "question": result.question.to_dict() if result.question is not None else None,
     }
@@ -165,11 +126,6 @@ def feedback_api(
     """Save one feedback record for turn ``turn`` of ``session_id`` (once per ``idempotency_key``)."""
     session_id = check_text("session_id", session_id).strip()
     turn = check_int("turn", turn, 0, 10**9, " (the 'turn' that /chat returned)")
-    if judgements is not None and not isinstance(judgements, Mapping):
-        raise FeedbackError(
-            "judgements: expected an object item_id -> {\"label\": ..., \"rating\": ...}, "
-            f"got {type(judgements).__name__} {_shown(judgements)}"
-        )
     reply_label = check_text("reply_label", reply_label).strip() or None
     comment = check_text("comment", comment)
     key = check_text("idempotency_key", idempotency_key).strip()
@@ -178,11 +134,13 @@ def feedback_api(
         raise FeedbackError("annotator: must not be empty (a name or a Hugging Face username)")
     session = registry.find(session_id, client_owner(request, profile, behind_proxy=behind_proxy))
     exchange = session.exchange(turn)
-    items = tuple((item_id, _card(item_id, value)) for item_id, value in (judgements or {}).items())
-    judgement = TurnJudgement(items=tuple((i, c) for i, c in items if not c.empty), reply=reply_label,
-                              comment=comment)
+    judged = check_judgements(judgements)
+    judgement = TurnJudgement(items=tuple((i, CardJudgement(label, rating)) for i, label, rating in judged),
+                              reply=reply_label, comment=comment)
     record_id = idempotent_record_id(key, session.session_id, who) if key else None
     record, written = save_judgement(services, session, exchange, judgement, who, record_id=record_id)
+    judge_cards(session, exchange, judgement.items)  # the conversation's next turn reads them (issue 14)
+    registry.persist(session)
     return {"saved": 1, "record_id": record.record_id, "session_id": session.session_id,
             "turn": exchange.index, "replayed": not written}
 
@@ -218,7 +176,8 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
         Returns:
             {"session_id", "turn", "reply", "items": [{"item_id", "title", "year", "genres",
             "directors", "cast", "rank", "score", "sources", "reason"}], "intent", "generator",
-            "fell_back", "grounding_fixes", "grounding_fixes_by_kind", "notes",
+            "fell_back", "grounding_fixes", "grounding_fixes_by_kind", "notes", "readings": [{"surface",
+            "span", "chosen": {"item_id", "title"}, "alternatives": [{"item_id", "title"}]}],
             "question": {"attribute", "text", "gain", "slate_mass"} or null}
         """
         return as_app_error(chat_api)(services, registry, message, session_id, k, owner(request, profile))

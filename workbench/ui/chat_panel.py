@@ -26,6 +26,7 @@ from workbench.annotate.turns import (
     ensure_session,
     new_session,
     remove_constraint,
+    reread_title,
     stream_turn,
     undo_turn,
 )
@@ -34,7 +35,13 @@ from workbench.limits import MAX_MESSAGE_CHARS
 from workbench.services import GeneratorChoice, Services
 from workbench.ui.boundary import shows_errors
 from workbench.ui.feedback_panel import FeedbackBar, pending_markdown
-from workbench.ui.format import grounding_note, status_markdown, turns_to_messages
+from workbench.ui.format import (
+    grounding_note,
+    parse_reading_choice,
+    reading_choices,
+    status_markdown,
+    turns_to_messages,
+)
 from workbench.ui.settings_panel import SettingsPanel, parse_prefs
 from workbench.ui.slate import CARD_FIELDS, Slate, cleared, constraint_chips, render_slate, sync_judgements
 
@@ -92,6 +99,15 @@ def make_tab_registry(services: Services) -> SessionRegistry:
                            max_sessions=services.settings.max_api_sessions, ttl_s=TAB_SESSION_TTL_S)
 
 
+def more_like_message(session: ChatSession, slot: int) -> str:
+    """What the "More like this" button on card ``slot`` says in the chat: ``More like <title>``."""
+    ex = session.slate_exchange
+    recs = ex.recommendations if ex is not None else ()
+    if not 0 <= slot < len(recs):
+        raise WorkbenchError("that card is no longer on the slate; send a message instead")
+    return f"More like {recs[slot].item.display_title}"
+
+
 def exchange_for_message(session: ChatSession, index: int) -> Exchange:
     """The exchange that chat message ``index`` belongs to (as laid out by ``turns_to_messages``)."""
     i = 0
@@ -140,6 +156,8 @@ class ChatPanel:
     clear: gr.Button
     status: gr.Markdown
     to_slate: gr.Button  # narrow screens only (CSS): chat and slate are shown one at a time
+    #: "I took "Heat" as Heat (1995)": the other films of that name, one click each (hidden when none)
+    readings: gr.Radio
 
 
 #: Narrow screens show the chat or the slate (``assets/ui/style.css``); these switch between them.
@@ -168,7 +186,17 @@ def build_chat_panel() -> ChatPanel:
         undo = gr.Button("↶ Undo", size="sm", elem_id="wb-undo")
         clear = gr.Button("🗑 New conversation", size="sm", elem_id="wb-clear")
     status = gr.Markdown("", elem_id="wb-turn-status", elem_classes=["wb-status"])
-    return ChatPanel(chatbot, message, counter, send, retry, undo, clear, status, to_slate)
+    readings = gr.Radio([], value=None, label="Meant another film? Pick it and the message runs again",
+                        visible=False, elem_id="wb-readings")
+    return ChatPanel(chatbot, message, counter, send, retry, undo, clear, status, to_slate, readings)
+
+
+def readings_update(services: Services, session: ChatSession | None) -> Any:
+    """The correction choices for the last finished turn (hidden when it guessed no title)."""
+    last = session.exchanges[-1] if isinstance(session, ChatSession) and session.exchanges else None
+    readings = last.result.readings if last is not None and last.result is not None else ()
+    choices = reading_choices(services.catalog, readings)
+    return gr.update(choices=choices, value=None, visible=bool(choices))
 
 
 def wire(
@@ -225,7 +253,7 @@ def wire(
         session = ensure_session(services, session)
         prefs = parse_prefs(*values[:n_prefs])
         sync_judgements(session, list(values[n_prefs:n_prefs + n_slate]))
-        message = undo_turn(session)
+        message = undo_turn(session, retry=True)  # the replaced slate's card judgements carry over
         yield from run(session, message, prefs)
 
     @shows_errors(unchanged)
@@ -248,14 +276,29 @@ def wire(
         judge_reply(session, index, data.liked)
         return session, pending_markdown(session)
 
+    @shows_errors(lambda profile, session, *_: unchanged(session))
+    def reread(profile: gr.OAuthProfile | None, session: ChatSession | None, choice: str, name: str,
+               *values: Any) -> Iterator[tuple]:
+        """One click on another reading of an ambiguous title: the last message runs again with it."""
+        session = ensure_session(services, session)
+        if not choice:
+            yield unchanged(session)
+            return
+        prefs = parse_prefs(*values[:n_prefs])
+        sync_judgements(session, list(values[n_prefs:n_prefs + n_slate]))
+        span, item_id = parse_reading_choice(choice)
+        message = reread_title(services, session, span, item_id)
+        yield from run(session, message, prefs)
+
     def show_slate(session: ChatSession | None) -> list[Any]:
-        return render_slate(session, demo=services.settings.demo_mode)
+        return [*render_slate(session, demo=services.settings.demo_mode), readings_update(services, session)]
 
     common = {"api_visibility": "private"}
     chat.to_slate.click(None, None, None, js=SHOW_SLATE_JS, queue=False, **common)
     slate.to_chat.click(None, None, None, js=SHOW_CHAT_JS, queue=False, **common)
     chat.message.change(None, [chat.message], [chat.counter], js=COUNTER_JS, queue=False, **common)
-    after = {"fn": show_slate, "inputs": [state], "outputs": slate.outputs, "queue": False, **common}
+    after = {"fn": show_slate, "inputs": [state], "outputs": [*slate.outputs, chat.readings], "queue": False,
+             **common}
 
     send_inputs = [chat.message, state, feedback.name, *settings.inputs, *slate.values]
     chat.message.submit(send, send_inputs, turn_outputs, concurrency_id="turn", **common).then(**after)
@@ -269,8 +312,25 @@ def wire(
         send, send_inputs, turn_outputs, concurrency_id="turn", **common
     ).then(**after)
 
+    # "More like this" on a card: the same turn as typing "more like <title>" (the more-like intent
+    # anchored on that item), so the chat shows what was asked and /chat can do the same.
+    def more_like(slot: int) -> Any:
+        @shows_errors(lambda profile, request, session, *_: unchanged(session))
+        def handler(profile: gr.OAuthProfile | None, request: gr.Request, session: ChatSession | None,
+                    name: str, *values: Any) -> Iterator[tuple]:
+            session = ensure_session(services, session)
+            yield from send(profile, request, more_like_message(session, slot), session, name, *values)
+
+        return handler
+
+    for slot, card in enumerate(slate.cards):
+        card.more.click(more_like(slot), [state, feedback.name, *settings.inputs, *slate.values], turn_outputs,
+                        concurrency_id="turn", **common).then(**after)
+
     retry_inputs = [state, feedback.name, *settings.inputs, *slate.values]
     chat.retry.click(retry, retry_inputs, turn_outputs, concurrency_id="turn", **common).then(**after)
+    chat.readings.input(reread, [state, chat.readings, feedback.name, *settings.inputs, *slate.values], turn_outputs,
+                        concurrency_id="turn", **common).then(**after)
     chat.chatbot.retry(retry, retry_inputs, turn_outputs, concurrency_id="turn", **common).then(**after)
     undo_inputs = [state, *slate.values]
     chat.undo.click(undo, undo_inputs, turn_outputs, **common).then(**after)
@@ -332,11 +392,11 @@ def wire_restore(
         return session, key, turns_to_messages(session.turns()), status, pending_markdown(session)
 
     def show_slate(session: ChatSession | None) -> list[Any]:
-        return render_slate(session, demo=services.settings.demo_mode)
+        return [*render_slate(session, demo=services.settings.demo_mode), readings_update(services, session)]
 
     def closed(request: gr.Request) -> None:
         autosave_on_close(services, open_tabs.pop(getattr(request, "session_hash", None) or "", None))
 
     demo.load(restore, [stored], [state, stored, chat.chatbot, chat.status, feedback.status], **common).then(
-        show_slate, [state], slate.outputs, **common)
+        show_slate, [state], [*slate.outputs, chat.readings], **common)
     demo.unload(closed)

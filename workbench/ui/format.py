@@ -15,7 +15,8 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from workbench.dialogue.types import Recommendation, Turn
+from workbench.catalog import Catalog
+from workbench.dialogue.types import Recommendation, TitleReading, Turn
 
 #: How many cast members a slate card shows.
 CARD_CAST = 3
@@ -125,6 +126,27 @@ def slate_to_json(recommendations: Sequence[Recommendation]) -> list[dict[str, A
         )
         out.append(d)
     return out
+
+
+def readings_to_json(catalog: Catalog, readings: Sequence[TitleReading]) -> list[dict[str, Any]]:
+    """Ambiguous titles of the last message (API output): what was taken, and the other films meant."""
+    def named(item_id: str) -> dict[str, str]:
+        return {"item_id": item_id, "title": catalog[item_id].display_title}
+
+    return [{"surface": r.surface, "span": list(r.span), "chosen": named(r.chosen),
+             "alternatives": [named(i) for i in r.alternatives]} for r in readings]
+
+
+def reading_choices(catalog: Catalog, readings: Sequence[TitleReading]) -> list[tuple[str, str]]:
+    """Radio choices for one-click corrections: label '"Heat" → Heat (2006)', value 'start:end:item_id'."""
+    return [(f"“{r.surface}” → {catalog[i].display_title}", f"{r.span[0]}:{r.span[1]}:{i}")
+            for r in readings for i in r.alternatives]
+
+
+def parse_reading_choice(value: str) -> tuple[tuple[int, int], str]:
+    """The span and item id of a :func:`reading_choices` value."""
+    start, end, item_id = str(value).split(":", 2)
+    return (int(start), int(end)), item_id
 
 
 def status_markdown(parts: Sequence[str]) -> str:
