@@ -26,9 +26,9 @@ if __name__ == "__main__":
     try:
         settings = Settings.from_env()
         services = build_services(settings)
+        demo = build_demo(services)  # reads the arena's systems file
     except WorkbenchError as exc:  # a bad setting or data file: say what, not a traceback
         raise SystemExit(f"error: {exc}") from None
-    demo = build_demo(services)
     atexit.register(lambda: autosave_sessions(services, live_sessions(demo)))
     signal.signal(signal.SIGTERM, _stop)
     demo.launch(

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pg_support import pg_server, pg_url  # noqa: F401  (PostgreSQL fixtures, see pg_support)
 
 from workbench.catalog import Catalog, Item
 from workbench.embed import HashEmbedder

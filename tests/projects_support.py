@@ -1,8 +1,10 @@
 """Helpers for the project tests: store implementations by name, seeded projects, worker loops.
 
-``STORES`` maps a store kind to a factory ``(data_dir, clock) -> ProjectStore``; the contract
-tests run over every kind (add ``"postgres"`` here when it exists). Workers are module-level
-functions so that spawned processes can run them.
+``STORES`` maps a store kind to a factory ``(data_dir, clock) -> ProjectStore`` and ``FEEDBACK``
+to the feedback store that goes with it; the contract tests run over every kind. ``postgres``
+keeps both in the database whose URL :func:`use_kind` wrote to ``<data_dir>/pg.url`` (so that
+spawned workers and subprocesses, which get only the data dir, find the same database).
+Workers are module-level functions so that spawned processes can run them.
 """
 
 from __future__ import annotations
@@ -14,23 +16,51 @@ from pathlib import Path
 from typing import Any
 
 from workbench.feedback import FeedbackStore
+from workbench.feedback.pg_store import PostgresFeedbackStore
+from workbench.feedback.store import RecordStore
+from workbench.projects.pg_store import PostgresProjectStore
 from workbench.projects.service import ProjectService, projects_path
 from workbench.projects.store import ProjectStore, SQLiteProjectStore
 
+PG_URL_FILE = "pg.url"
+
+
+def _pg_url(data_dir: Path) -> str:
+    return (Path(data_dir) / PG_URL_FILE).read_text(encoding="utf-8").strip()
+
+
 STORES: dict[str, Callable[..., ProjectStore]] = {
     "sqlite": lambda data_dir, clock=time.time: SQLiteProjectStore(projects_path(data_dir), clock=clock),
+    "postgres": lambda data_dir, clock=time.time: PostgresProjectStore(_pg_url(data_dir), clock=clock),
 }
+FEEDBACK: dict[str, Callable[[Path], RecordStore]] = {
+    "sqlite": lambda data_dir: FeedbackStore(data_dir),
+    "postgres": lambda data_dir: PostgresFeedbackStore(_pg_url(data_dir)),
+}
+
+
+def use_kind(request: Any, kind: str, data_dir: Path) -> str:
+    """Prepare ``data_dir`` for ``kind`` (a fresh database for ``postgres``); returns ``kind``."""
+    if kind == "postgres":
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / PG_URL_FILE).write_text(request.getfixturevalue("pg_url"), encoding="utf-8")
+    return kind
+
+
+def feedback(kind: str, data_dir: Path) -> RecordStore:
+    """A new feedback store object of ``kind`` over ``data_dir``'s records."""
+    return FEEDBACK[kind](data_dir)
 
 SLATE_IDS = ("1", "3", "8")
 
 
-def fake_answer(n: int) -> dict[str, Any]:
-    """A stored engine answer: a reply and a three-item slate of tiny-catalogue ids."""
+def fake_answer(n: int, slate_ids: tuple[str, ...] = SLATE_IDS) -> dict[str, Any]:
+    """A stored engine answer: a reply and a three-item slate of tiny-catalogue ids (or ``slate_ids``)."""
     return {
         "reply": f"Try these, number {n}.",
         "items": [{"item_id": i, "title": f"Film {i}", "rank": r, "score": 1.0 / r,
                    "sources": {"content": 0.5, "popularity": 0.25}, "reason": "", "year": 2000,
-                   "genres": [], "directors": [], "cast": []} for r, i in enumerate(SLATE_IDS, start=1)],
+                   "genres": [], "directors": [], "cast": []} for r, i in enumerate(slate_ids, start=1)],
         "generator": "template",
         "index_id": "test@0",
         "catalog_hash": "h",
@@ -39,18 +69,19 @@ def fake_answer(n: int) -> dict[str, Any]:
     }
 
 
-def seed_project(store: ProjectStore, name: str = "p", tasks: int = 12, overlap: int = 2) -> None:
+def seed_project(store: ProjectStore, name: str = "p", tasks: int = 12, overlap: int = 2,
+                 slate_ids: tuple[str, ...] = SLATE_IDS) -> None:
     """A ready project of ``tasks`` one-turn tasks, answered with :func:`fake_answer`."""
     rows = [{"id": f"t{i:02d}", "messages": [{"role": "user", "content": f"something like film {i}"}],
              "metadata": {"n": i}} for i in range(tasks)]
     store.create_project(name, "# Rate the slate", overlap, {}, rows)
     for i, row in enumerate(rows):
-        store.set_answer(name, row["id"], fake_answer(i))
+        store.set_answer(name, row["id"], fake_answer(i, slate_ids))
     store.set_state(name, "ready")
 
 
 def service(kind: str, data_dir: Path, clock: Callable[[], float] = time.time, **kw: Any) -> ProjectService:
-    return ProjectService(STORES[kind](data_dir, clock), FeedbackStore(data_dir), **kw)
+    return ProjectService(STORES[kind](data_dir, clock), feedback(kind, data_dir), **kw)
 
 
 def annotate_all(svc: ProjectService, project: str, annotator: str, *, out: Any = None) -> list[str]:

@@ -330,7 +330,9 @@ def test_a_reply_longer_than_the_store_keeps_is_cut_with_a_mark(tiny_catalog, ha
 
     engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
     r = engine.respond(engine.new_state("s"), "I loved Heat", generator=LongWindedGenerator())
-    assert len(r.reply) <= MAX_TEXT_CHARS and r.reply.endswith(TRUNCATION_MARK)
+    # the engine's question (issue 15) survives the cut, after the mark
+    ending = TRUNCATION_MARK + (" " + r.question.text if r.question is not None else "")
+    assert len(r.reply) <= MAX_TEXT_CHARS and r.reply.endswith(ending)
     make_record(annotator="ann", session_id="s", turn_index=0, conversation=[], user_message="I loved Heat",
                 reply=r.reply, generator_backend="fake", generator_model="long", slate=r.recommendations,
                 judgements={}, reply_label="like")  # saveable
@@ -355,3 +357,22 @@ def test_each_way_of_falling_back_is_declared_on_the_result(tiny_catalog, hash_e
     r = engine.respond(engine.new_state("s"), "I loved Heat", generator=generator)
     assert r.fell_back and r.fallback_reason == reason
     assert engine.respond(engine.new_state("t"), "I loved Heat").fallback_reason == ""  # the template did not fall back
+
+
+def test_a_turn_result_round_trips_through_its_dict_form(tiny_catalog, hash_embedder):
+    """What a replica stores of a turn (issue 18) is the result's own dict form: nothing is lost,
+    the "I took X as Y" readings and the fallback reason included; a film gone from the catalogue
+    leaves the slate."""
+    from dataclasses import replace
+
+    from workbench.catalog import Catalog
+
+    engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    result = engine.respond(engine.new_state("s"), "I loved Heat, more like it")
+    result = replace(result, fallback_reason="timeout", fell_back=True)
+    assert result.readings and result.recommendations
+    assert TurnResult.from_dict(result.to_dict(), tiny_catalog) == result
+    gone = result.recommendations[0].item.item_id
+    smaller = Catalog([i for i in tiny_catalog if i.item_id != gone], source="smaller")
+    again = TurnResult.from_dict(result.to_dict(), smaller)
+    assert [r.item.item_id for r in again.recommendations] == [r.item.item_id for r in result.recommendations][1:]

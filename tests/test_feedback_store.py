@@ -1,4 +1,9 @@
-"""FeedbackStore: durable appends, torn lines, duplicates, concurrent writers, a killed writer, Hub wiring."""
+"""Feedback stores: durable appends, torn lines, duplicates, concurrent writers, a killed writer, Hub wiring.
+
+The contract tests (those taking ``location``) run on every store behind
+:class:`~workbench.feedback.store.RecordStore`: the JSONL shards and PostgreSQL (issue 18);
+the others check what only the shards have (files, torn lines, Hub sync).
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,10 @@ from pathlib import Path
 import pytest
 
 from workbench.config import Settings
+from workbench.database import is_database_url
 from workbench.errors import FeedbackError
-from workbench.feedback.record import make_record
+from workbench.feedback.backends import store_at
+from workbench.feedback.record import SCHEMA_VERSION, make_record
 from workbench.feedback.store import FeedbackStore, encode_line, open_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,9 +56,9 @@ build_record = namespace["build_record"]
 
 WRITER_CODE = RECORD_CODE + '''
 import os, sys, time
-from workbench.feedback.store import FeedbackStore
-data_dir, writer, count, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-store = FeedbackStore(data_dir)
+from workbench.feedback.backends import store_at
+location, writer, count, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+store = store_at(location)
 while go and not os.path.exists(go):
     time.sleep(0.005)
 for i in range(count):
@@ -60,6 +67,16 @@ for i in range(count):
     sys.stdout.write(f"{i} {record_id}\\n")
     sys.stdout.flush()
 '''
+
+
+@pytest.fixture(params=["jsonl", "postgres"])
+def location(request, tmp_path) -> str:
+    """Where a store of each kind keeps its records: a shard folder, or a fresh database's URL."""
+    return request.getfixturevalue("pg_url") if request.param == "postgres" else str(tmp_path / "fb")
+
+
+def _jsonl(location: str) -> bool:
+    return not is_database_url(location)
 
 
 def _env() -> dict[str, str]:
@@ -80,16 +97,25 @@ def _same_content(record, expected) -> bool:
 # basics
 
 
-def test_append_then_read_returns_the_record(tmp_path):
+def test_append_then_read_returns_the_record(location):
     """Guards the basic contract: append returns the id; read returns an equal record once."""
-    store = FeedbackStore(tmp_path / "fb")
-    assert len(store) == 0 and store.read().shards == 0  # reading a missing folder is fine
+    store = store_at(location)
+    assert len(store) == 0 and len(store.read()) == 0  # reading a missing folder / empty table is fine
     record = build_record(0, 1)
     assert store.append(record) == record.record_id
     result = store.read()
     assert result.records == (record,)
-    assert (result.torn_lines, result.invalid_lines, result.duplicates, result.shards) == ((), (), 0, 1)
-    assert len(store) == 1
+    assert (result.torn_lines, result.invalid_lines, result.duplicates) == ((), (), 0)
+    assert len(store) == 1 and len(store_at(location)) == 1
+
+
+def test_an_append_is_one_line_in_this_process_shard(tmp_path):
+    """Guards the shard layout: one shard per process, named with the pid, holding the encoded line."""
+    store = FeedbackStore(tmp_path / "fb")
+    assert store.read().shards == 0
+    record = build_record(0, 1)
+    store.append(record)
+    assert store.read().shards == 1
     shard = store.shard_path
     assert shard.name.startswith("shard-") and f"-{os.getpid()}-" in shard.name
     assert shard.read_bytes() == encode_line(record)
@@ -101,9 +127,9 @@ def test_store_creates_nothing_until_the_first_append(tmp_path):
     assert not (tmp_path / "fb").exists()
 
 
-def test_invalid_record_writes_nothing(tmp_path, tiny_catalog):
+def test_invalid_record_writes_nothing(location, tmp_path, tiny_catalog):
     """Guards validation at the store boundary: a bad record (or a bad one in a batch) writes no byte."""
-    store = FeedbackStore(tmp_path, catalog=tiny_catalog)
+    store = store_at(location, catalog=tiny_catalog)
     good = build_record(0, 0)
     bad_item = make_record(
         annotator="a", session_id="s", turn_index=0, conversation=[], user_message="m", reply="r",
@@ -114,27 +140,28 @@ def test_invalid_record_writes_nothing(tmp_path, tiny_catalog):
         store.append(bad_item)
     with pytest.raises(FeedbackError, match="record 2 of 2: .*nothing was saved"):
         store.append_many([good, bad_item])
-    assert list(tmp_path.iterdir()) == []
+    assert len(store) == 0 and (not _jsonl(location) or not Path(location).exists())
     batch = [good, build_record(0, 1)]
     assert store.append_many(batch) == [r.record_id for r in batch]
     assert len(store.read().records) == 2
 
 
-def test_records_come_back_in_time_order_across_shards(tmp_path):
-    """Guards the stable order: sorted by created_at then id, whatever shard they sit in."""
-    a, b = FeedbackStore(tmp_path), FeedbackStore(tmp_path)
+def test_records_come_back_in_time_order_across_shards(location):
+    """Guards the stable order: sorted by created_at then id, whatever shard (or store object) wrote them."""
+    a, b = store_at(location), store_at(location)
     written = []
     for i in range(6):
         record = build_record(1, i)
         (a if i % 2 else b).append(record)
         written.append(record)
-    assert a.shard_path != b.shard_path
-    assert FeedbackStore(tmp_path).read().records == tuple(written)
+    if _jsonl(location):
+        assert a.shard_path != b.shard_path
+    assert store_at(location).read().records == tuple(written)
 
 
-def test_threads_sharing_one_store_do_not_interleave_lines(tmp_path):
-    """Guards the in-process lock: concurrent UI handler threads never corrupt a line."""
-    store = FeedbackStore(tmp_path)
+def test_threads_sharing_one_store_do_not_interleave_lines(location):
+    """Guards the in-process lock (pool): concurrent UI handler threads never corrupt or lose a record."""
+    store = store_at(location)
     records = [build_record(t, i) for t in range(4) for i in range(50)]
 
     def work(chunk):
@@ -146,8 +173,8 @@ def test_threads_sharing_one_store_do_not_interleave_lines(tmp_path):
         t.start()
     for t in threads:
         t.join()
-    result = FeedbackStore(tmp_path).read()
-    assert result.problems == () and result.shards == 1
+    result = store_at(location).read()
+    assert result.problems == () and result.shards == (1 if _jsonl(location) else 0)
     assert {r.record_id for r in result.records} == {r.record_id for r in records}
 
 
@@ -215,14 +242,17 @@ def test_same_record_in_two_shards_is_returned_once(tmp_path):
     assert result.duplicates == 4 and result.shards == 2 and result.problems == ()
 
 
-def test_retrying_an_append_does_not_duplicate(tmp_path):
-    """Guards idempotent retries: appending the same record twice reads back once."""
-    store = FeedbackStore(tmp_path)
-    record = build_record(6, 0)
+def test_retrying_an_append_does_not_duplicate(location):
+    """Guards idempotent retries: appending the same record twice (also in a batch) reads back once."""
+    store = store_at(location)
+    record, other = build_record(6, 0), build_record(6, 1)
     store.append(record)
     store.append(record)
+    store_at(location).append_many([other, record])
     result = store.read()
-    assert result.records == (record,) and result.duplicates == 1
+    assert result.records == (record, other)
+    # the shards keep the retried lines and skip them when reading; the database never stores them
+    assert result.duplicates == (2 if _jsonl(location) else 0)
 
 
 def test_failed_write_abandons_the_shard(tmp_path, monkeypatch):
@@ -264,9 +294,9 @@ def test_shard_rotates_past_its_size_limit(tmp_path, monkeypatch):
     assert store.read().records == tuple(records)
 
 
-def test_read_sees_appends_from_another_store(tmp_path):
+def test_read_sees_appends_from_another_store(location):
     """Guards the incremental read cache: new lines of a known shard are picked up, old ones not re-added."""
-    reader, writer = FeedbackStore(tmp_path), FeedbackStore(tmp_path)
+    reader, writer = store_at(location), store_at(location)
     writer.append(build_record(9, 0))
     assert len(reader) == 1
     writer.append(build_record(9, 1))
@@ -296,12 +326,12 @@ def test_forked_child_writes_its_own_shard(tmp_path):
 # processes
 
 
-def test_eight_processes_append_concurrently_each_record_once(tmp_path):
+def test_eight_processes_append_concurrently_each_record_once(location, tmp_path):
     """Guards the core promise under concurrent annotators: 8 x 500 appends at once ->
     exactly 4,000 records, each once, every field intact, and the export holds them all."""
     from workbench.feedback.export import export
 
-    data_dir, go = tmp_path / "fb", tmp_path / "go"
+    data_dir, go = location, tmp_path / "go"
     writers, count = 8, 500
     procs = [
         subprocess.Popen([sys.executable, "-c", WRITER_CODE, str(data_dir), str(w), str(count), str(go)],
@@ -318,8 +348,8 @@ def test_eight_processes_append_concurrently_each_record_once(tmp_path):
             i, record_id = line.split()
             acked[record_id] = (w, int(i))
     assert len(acked) == writers * count
-    result = FeedbackStore(data_dir).read()
-    assert result.problems == () and result.duplicates == 0 and result.shards == writers
+    result = store_at(data_dir).read()
+    assert result.problems == () and result.duplicates == 0 and result.shards == (writers if _jsonl(location) else 0)
     assert len(result.records) == writers * count
     by_id = {r.record_id: r for r in result.records}
     assert set(by_id) == set(acked)
@@ -333,13 +363,13 @@ def test_eight_processes_append_concurrently_each_record_once(tmp_path):
     assert lines == [r.to_dict() for r in result.records]
 
 
-def test_writer_killed_at_a_random_moment_loses_no_acknowledged_record(tmp_path):
+def test_writer_killed_at_a_random_moment_loses_no_acknowledged_record(location):
     """Guards durability: SIGKILL a writer mid-stream; every id it acknowledged is there,
     the store stays readable, and appending resumes (in a fresh shard)."""
     rng = random.Random()
     seed = rng.randrange(10**6)
     rng = random.Random(seed)
-    data_dir = tmp_path / "fb"
+    data_dir = location
     proc = subprocess.Popen([sys.executable, "-c", WRITER_CODE, str(data_dir), "11", "100000", ""],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     acked = []
@@ -356,7 +386,7 @@ def test_writer_killed_at_a_random_moment_loses_no_acknowledged_record(tmp_path)
     proc.stdout.close()
     proc.stderr.close()
 
-    store = FeedbackStore(data_dir)
+    store = store_at(data_dir)
     result = store.read()
     ids = {r.record_id for r in result.records}
     assert set(acked) <= ids, f"seed {seed}: lost {len(set(acked) - ids)} acknowledged records"
@@ -364,7 +394,7 @@ def test_writer_killed_at_a_random_moment_loses_no_acknowledged_record(tmp_path)
     assert result.invalid_lines == () and len(result.torn_lines) <= 1
     resumed = build_record(11, 10**6)
     store.append(resumed)
-    again = FeedbackStore(data_dir).read()
+    again = store_at(data_dir).read()
     assert len(again.records) == len(result.records) + 1 and resumed in again.records
     assert again.torn_lines == result.torn_lines
 
@@ -546,10 +576,10 @@ def test_a_schema_v1_shard_reads_beside_current_ones(tmp_path):
     assert result.problems == () and result.shards == 2
     versions = {r.record_id: (r.schema_version, r.project, r.task_id) for r in result}
     assert versions[old["record_id"]] == (1, "", "")
-    assert sorted(v[0] for v in versions.values()) == [1, 2]
+    assert sorted(v[0] for v in versions.values()) == [1, SCHEMA_VERSION]
 
 
-def test_idempotent_record_ids_are_stored_once_across_store_objects(tmp_path):
+def test_idempotent_record_ids_are_stored_once_across_store_objects(location):
     """Issue 19: a /feedback retry after a lost reply duplicated the record; with a key it is stored once,
     also by a fresh store on the same directory (a restarted server)."""
     import dataclasses
@@ -560,15 +590,38 @@ def test_idempotent_record_ids_are_stored_once_across_store_objects(tmp_path):
     assert rid == idempotent_record_id("key-1", "session", "ann") != idempotent_record_id("key-1", "other", "ann")
     with pytest.raises(FeedbackError, match="idempotency_key"):
         idempotent_record_id("\x1b[2J", "session", "ann")
-    store = FeedbackStore(tmp_path)
+    store = store_at(location)
     record = dataclasses.replace(_idem_record(), record_id=rid)
     assert store.append_once(record) == (rid, True)
     assert store.append_once(record) == (rid, False)
-    assert FeedbackStore(tmp_path).append_once(record) == (rid, False)
-    assert sum(p.read_text().count("\n") for p in store.shards()) == 1
+    assert store_at(location).append_once(record) == (rid, False)
+    assert store.read().records == (record,) and store.read().duplicates == 0
+    if _jsonl(location):
+        assert sum(p.read_text().count("\n") for p in store.shards()) == 1
 
 
 def _idem_record():
     return make_record(annotator="ann", session_id="s", turn_index=0, conversation=[], user_message="hi",
                        reply="hello", generator_backend="template", generator_model="", slate=[],
                        judgements={}, reply_label="like")
+
+
+def test_arena_votes_are_records_like_any_other_on_every_store(location):
+    """Arena votes (issue 12) are schema-3 records with system and pair fields: each store keeps
+    them whole, so the leaderboard reads the same votes from the shards and from PostgreSQL."""
+    from dataclasses import replace
+
+    from workbench.arena.votes import read_votes
+
+    store = store_at(location)
+    sides = []
+    for side, system in (("a", "default@1234"), ("b", "baseline@abcd")):
+        base = build_record(0, 1 if side == "a" else 2)
+        sides.append(replace(base, system_id=system, system_hash=system.split("@")[1], arena_pair="pair-1",
+                             arena_side=side, arena_vote="a", annotator="alice"))
+    store.append_many(sides)
+    store.append_many(sides)  # a retried write: still one vote
+    (vote,) = read_votes(store_at(location).read())
+    assert (vote.pair_id, vote.annotator, vote.a, vote.b, vote.vote) == (
+        "pair-1", "alice", "default@1234", "baseline@abcd", "a")
+    assert {r.arena_side for r in store.read()} == {"a", "b"}

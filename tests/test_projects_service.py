@@ -10,19 +10,24 @@ takes no more answers; the record carries the stored reply and slate; the progre
 from __future__ import annotations
 
 import pytest
-from projects_support import seed_project, service
+from projects_support import STORES, feedback, seed_project, service, use_kind
 
 from workbench.errors import ProjectError, WorkbenchError
-from workbench.feedback import FeedbackStore
+from workbench.feedback import SCHEMA_VERSION
 from workbench.projects.export import export_rows
 from workbench.projects.service import parse_judgements, record_id_for
 
 PROGRESS_KEYS = {"project", "tasks", "overlap", "complete", "submissions", "skipped", "per_annotator"}
 
 
+@pytest.fixture(params=sorted(STORES))
+def kind(request, tmp_path) -> str:
+    return use_kind(request, request.param, tmp_path)
+
+
 @pytest.fixture
-def svc(tmp_path):
-    s = service("sqlite", tmp_path)
+def svc(kind, tmp_path):
+    s = service(kind, tmp_path)
     seed_project(s.store, tasks=4, overlap=2)
     return s
 
@@ -31,7 +36,7 @@ def _written(svc) -> tuple[int, int]:
     return len(svc.store.history("p")), len(svc.feedback.read())
 
 
-def test_next_task_shape_and_the_saved_record(svc, tmp_path):
+def test_next_task_shape_and_the_saved_record(svc, kind, tmp_path):
     task = svc.next_task("p", " ann ")
     assert set(task) == {"task_id", "messages", "reply", "items", "progress"}
     assert task["messages"] == [{"role": "user", "content": "something like film 0"}]
@@ -40,13 +45,13 @@ def test_next_task_shape_and_the_saved_record(svc, tmp_path):
     assert saved["saved"] is True and saved["record_id"] == record_id_for("p", task["task_id"], "ann", 1)
     assert set(saved["progress"]) == PROGRESS_KEYS
     assert saved["progress"]["per_annotator"] == {"ann": {"submitted": 1, "skipped": 0}}
-    (record,) = FeedbackStore(tmp_path).read()
+    (record,) = feedback(kind, tmp_path).read()
     assert record.reply == task["reply"] and record.user_message == "something like film 0"
     assert record.generator_backend == "template" and record.index_id == "test@0"
     assert [(j.item_id, j.label, j.rating) for j in record.slate] == [
         ("1", None, None), ("3", "dislike", 2), ("8", None, None)]
     assert record.slate[0].sources == {"content": 0.5, "popularity": 0.25}
-    assert (record.project, record.task_id, record.schema_version) == ("p", task["task_id"], 2)
+    assert (record.project, record.task_id, record.schema_version) == ("p", task["task_id"], SCHEMA_VERSION)
 
 
 @pytest.mark.parametrize(("call", "message"), [

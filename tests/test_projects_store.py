@@ -20,16 +20,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from projects_support import STORES, annotate_all, process_worker, seed_project, service
-
-from workbench.feedback import FeedbackStore
+from projects_support import STORES, annotate_all, feedback, process_worker, seed_project, service, use_kind
 
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(params=sorted(STORES))
-def kind(request) -> str:
-    return request.param
+def kind(request, tmp_path) -> str:
+    return use_kind(request, request.param, tmp_path)
 
 
 class Clock:
@@ -40,7 +38,7 @@ class Clock:
         return self.now
 
 
-def _check_overlap(svc, data_dir: Path, project: str = "p", tasks: int = 12, overlap: int = 2) -> None:
+def _check_overlap(kind, svc, data_dir: Path, project: str = "p", tasks: int = 12, overlap: int = 2) -> None:
     subs = svc.store.submissions(project)
     by_task = collections.defaultdict(list)
     for s in subs:
@@ -51,7 +49,7 @@ def _check_overlap(svc, data_dir: Path, project: str = "p", tasks: int = 12, ove
     assert set(history.values()) == {1}  # nobody answered a task twice
     progress = svc.progress(project)
     assert progress["complete"] == tasks and progress["submissions"] == tasks * overlap
-    records = FeedbackStore(data_dir).read()
+    records = feedback(kind, data_dir).read()
     assert len(records) == tasks * overlap and records.duplicates == 0
     assert {r.record_id for r in records} == {s.record_id for s in subs}
 
@@ -68,7 +66,7 @@ def test_three_annotator_threads_fill_overlap_two_exactly(kind, tmp_path):
         t.join(60)
     assert sum(len(v) for v in results.values()) == 24
     assert all(len(v) == len(set(v)) for v in results.values())
-    _check_overlap(svc, tmp_path)
+    _check_overlap(kind, svc, tmp_path)
 
 
 def test_three_annotator_processes_fill_overlap_two_exactly(kind, tmp_path):
@@ -77,7 +75,7 @@ def test_three_annotator_processes_fill_overlap_two_exactly(kind, tmp_path):
     with ctx.Pool(3) as pool:
         done = pool.starmap(process_worker, [(kind, str(tmp_path), "p", a) for a in ("ann", "bob", "cy")])
     assert sum(len(v) for v in done) == 24 and all(len(v) == len(set(v)) for v in done)
-    _check_overlap(service(kind, tmp_path), tmp_path)
+    _check_overlap(kind, service(kind, tmp_path), tmp_path)
 
 
 def test_a_task_is_never_held_by_more_annotators_than_it_needs(kind, tmp_path):
@@ -131,7 +129,7 @@ def test_sigkilled_process_loses_no_acknowledged_submission(kind, tmp_path):
     svc = service(kind, tmp_path)
     svc.recover(grace_s=0)
     stored = {s.task_id: s.record_id for s in svc.store.submissions("p")}
-    records = FeedbackStore(tmp_path).read()
+    records = feedback(kind, tmp_path).read()
     assert all(stored.get(t) == rid for t, rid in acknowledged)
     assert {r.record_id for r in records} == set(stored.values())  # committed ones written, none twice
     assert len({r.record_id for r in records}) == len(records)
@@ -147,11 +145,11 @@ def test_crash_between_commit_and_feedback_append_is_recovered_once(kind, tmp_pa
     with pytest.raises(OSError):
         svc.submit_task("p", t, "ann", {"1": {"label": "like"}})
     svc.feedback.append = real_append  # type: ignore[method-assign]
-    assert len(FeedbackStore(tmp_path).read()) == 0 and len(svc.store.unwritten()) == 1
+    assert len(feedback(kind, tmp_path).read()) == 0 and len(svc.store.unwritten()) == 1
     with pytest.raises(Exception, match="already submitted"):  # a blind retry is refused, not doubled
         svc.submit_task("p", t, "ann", {"1": {"label": "like"}})
     fresh = service(kind, tmp_path)
     assert fresh.recover() == 0  # too young: it may belong to a live process
     assert fresh.recover(grace_s=0) == 1 and fresh.recover(grace_s=0) == 0
-    (record,) = FeedbackStore(tmp_path).read()
+    (record,) = feedback(kind, tmp_path).read()
     assert record.record_id == fresh.store.submissions("p")[0].record_id

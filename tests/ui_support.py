@@ -108,6 +108,21 @@ def make_services(catalog: Catalog, feedback_dir: Path, **settings: Any) -> Serv
     )
 
 
+def real_engine_services(catalog: Catalog, feedback_dir: Path, **settings: Any) -> Services:
+    """:func:`make_services` with the real engine over the tiny catalogue (hash embeddings, k=3) and the
+    real template generator: for tests whose reasons and slates must be the engine's."""
+    from dialogue_fixtures import tiny_engine
+
+    from workbench.dialogue.generators.template import TemplateGenerator
+    from workbench.embed import HashEmbedder
+
+    services = make_services(catalog, feedback_dir, **settings)
+    services.engine = tiny_engine(catalog, HashEmbedder(dimension=64), k=3)
+    services.generators = GeneratorPool(services.settings, TemplateGenerator(),
+                                        make=lambda backend, model: FakeLLM(f"{backend}:{model}"))
+    return services
+
+
 # ---------------------------------------------------------------------------
 # a real `python app.py` on a free port
 

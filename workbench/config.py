@@ -122,6 +122,20 @@ class Settings:
     openai_retries: int = _setting(2, "Retries for a failed OpenAI-compatible request.")
     # recommending -------------------------------------------------------
     k: int = _setting(5, "Number of recommendations per turn.")
+    recommender_dir: str = _setting(
+        "",
+        "A refitted recommender to serve (`python -m workbench refit recommender --out DIR`: the "
+        "interactions plus annotators' feedback). Empty: the hybrid fitted on `interactions`.",
+    )
+    # arena --------------------------------------------------------------
+    systems_file: str = _setting(
+        "", "TOML or JSON file defining more arena systems (generator, model, sources, weights, k, index); "
+        "see the README's Arena section. Empty: only the built-in `default`, `baseline` and `no-llm`.",
+    )
+    arena_systems: str = _setting(
+        "default,baseline", "Comma-separated systems the Arena tab pairs (at least two; names from "
+        "`python -m workbench systems list`).",
+    )
     # feedback -----------------------------------------------------------
     feedback_dir: str = _setting(
         "",
@@ -133,6 +147,11 @@ class Settings:
         env=("FEEDBACK_HUB_REPO",),
     )
     hf_token: str = _setting("", "Hugging Face token for Hub sync (secret).", env=("HF_TOKEN",))
+    database_url: str = _setting(
+        "",
+        "PostgreSQL URL (`postgresql://user:password@host:5432/db`, secret) for feedback records and "
+        "annotation projects shared by several app processes. Empty: JSONL shards and SQLite in `feedback_dir`.",
+    )
     # serving ------------------------------------------------------------
     host: str = _setting(
         "", "Address to bind. Empty: 0.0.0.0 on a Space, else 127.0.0.1.",
@@ -234,6 +253,17 @@ class Settings:
                 raise ConfigError(f"{_named(name)}: must be 0 (off) or a positive number, got {getattr(self, name)}")
         if self.alert_min_turns < 1:
             raise ConfigError(f"{_named('alert_min_turns')}: must be at least 1, got {self.alert_min_turns}")
+        if self.database_url:
+            if not self.database_url.startswith(("postgresql://", "postgres://")):
+                # the URL may hold a password: name the scheme, never echo the value
+                scheme = self.database_url.partition("://")[0][:20] if "://" in self.database_url else "none"
+                raise ConfigError(f"{_named('database_url')}: expected a postgresql:// URL, got scheme {scheme!r}")
+            if self.feedback_hub_repo:
+                raise ConfigError(
+                    f"{_named('database_url')}: Hub sync (FEEDBACK_HUB_REPO) uploads JSONL shards, which a "
+                    "database replaces; unset one of them (publish from the database with "
+                    "`feedback export --push-to-hub`)"
+                )
         if self.auth:
             user, sep, password = self.auth.partition(":")
             if not sep:

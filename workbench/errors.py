@@ -53,3 +53,7 @@ class EvaluationError(WorkbenchError):
 
 class ProjectError(WorkbenchError):
     """An annotation project, task, claim or submission was invalid (unknown name, not claimed, twice)."""
+
+
+class ArenaError(WorkbenchError):
+    """An arena pair or vote the arena cannot take (unknown pair, a second vote, a bad vote)."""

@@ -94,19 +94,27 @@ def check_model_dir(directory: str | Path) -> dict[str, Any] | None:
     if not is_finetuned(path):
         return None
     meta = read_manifest(path)
-    recorded = meta["weights"]
+    verify_weights(path, meta["weights"], EmbeddingError)
+    return meta
+
+
+def verify_weights(path: Path, recorded: Any, error: type[Exception]) -> None:
+    """Raise ``error`` unless the weight files under ``path`` have exactly the ``recorded`` sha256s.
+
+    Shared by every fine-tuned folder's check (embedder, generator): the message names the
+    manifest, the file and what happened to it.
+    """
     actual = weight_hashes(path)
     if not isinstance(recorded, dict) or not recorded:
-        raise EmbeddingError(f"{path / MANIFEST}: field 'weights' must list the weight files' sha256")
+        raise error(f"{path / MANIFEST}: field 'weights' must list the weight files' sha256")
     for name in sorted(set(recorded) | set(actual)):
         if recorded.get(name) != actual.get(name):
             what = "missing" if name not in actual else "not in the manifest" if name not in recorded else "changed"
-            raise EmbeddingError(
+            raise error(
                 f"{path / MANIFEST}: weight file {path / name} is {what} since fine-tuning "
                 f"(sha256 recorded {str(recorded.get(name))[:12]}, found {str(actual.get(name))[:12]}); "
                 "fine-tune again or restore the folder"
             )
-    return meta
 
 
 def model_revision(directory: str | Path) -> str | None:

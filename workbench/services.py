@@ -214,8 +214,13 @@ class GeneratorPool:
             time.sleep(0.05)
 
     # choosing -----------------------------------------------------------
-    def choose(self, backend: str | None = None, model: str | None = None) -> GeneratorChoice:
-        """The generator for the next turn. Never blocks; falls back to the template."""
+    def choose(self, backend: str | None = None, model: str | None = None, *,
+               operator: bool = False) -> GeneratorChoice:
+        """The generator for the next turn. Never blocks; falls back to the template.
+
+        ``operator``: the model comes from the operator's configuration (an arena system), not a
+        visitor, so it need not be among the offered models.
+        """
         backend = (backend or "").strip() or self.settings.generator
         if backend not in GENERATOR_BACKENDS:
             raise ConfigError(f"generator backend must be one of {', '.join(GENERATOR_BACKENDS)}, got {backend!r}")
@@ -230,7 +235,7 @@ class GeneratorPool:
                 self.template, _name(self.template), False,
                 "the openai backend needs WORKBENCH_OPENAI_BASE_URL; using the template generator",
             )
-        if not self.allow_custom_models and model not in self.model_choices(backend):
+        if not (self.allow_custom_models or operator) and model not in self.model_choices(backend):
             offered = ", ".join(repr(m) for m in self.model_choices(backend)) or "none"
             raise ConfigError(
                 f"model {model[:100]!r} is not offered here; choose one of {offered} "
@@ -369,10 +374,19 @@ def recommender_cache_dir(settings: Settings, catalog: Any, interactions: Any, i
 
 def load_or_fit_recommender(settings: Settings, catalog: Any, interactions: Any, index: Any,
                             index_id: str) -> Any:
-    """The fitted hybrid recommender: from the cache when it is there, else fitted and cached."""
+    """The fitted hybrid recommender: from the cache when it is there, else fitted and cached.
+
+    ``settings.recommender_dir`` (``WORKBENCH_RECOMMENDER_DIR``) serves a refitted one instead,
+    checked against this catalogue and index (:func:`workbench.recommend.refit.load_refit`).
+    """
     from workbench.recommend import load_scorer
     from workbench.recommend.base import MANIFEST
     from workbench.recommend.factory import build_recommender
+
+    if settings.recommender_dir:
+        from workbench.recommend.refit import load_refit
+
+        return load_refit(settings.recommender_dir, catalog, index_id)
 
     if not settings.cache_dir:  # caching switched off (benchmarks): fit every time
         return build_recommender(catalog, interactions, index)
@@ -417,6 +431,8 @@ class Services:
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     #: Metrics, recent turns and alerts (:mod:`workbench.monitoring`); served at ``/metrics``.
     monitor: TurnRecorder | None = None
+    #: The shared PostgreSQL (``database_url``), else ``None``: API sessions are stored there too.
+    database: Any = None
 
     def __post_init__(self) -> None:
         if self.monitor is None:
@@ -587,9 +603,10 @@ def build_services(
     Raises:
         WorkbenchError: a file, index or setting is wrong (the message says which).
     """
+    from workbench.database import Database
     from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.feedback import open_store
+    from workbench.feedback.backends import open_feedback_store
     from workbench.projects.service import open_project_service
 
     timings: dict[str, float] = {}
@@ -607,16 +624,23 @@ def build_services(
     template = TemplateGenerator()
     engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s,
                         titles=core.titles)
-    store = open_store(settings, catalog)
-    # Annotation projects live beside the feedback shards; their records go to the same store (and
-    # its Hub sync). Opening recovers records a killed process committed but did not write.
-    projects = open_project_service(settings.resolved_feedback_dir, feedback=store)
+    # With database_url, feedback and projects share one PostgreSQL pool (migrated here, at start-up).
+    database = Database(settings.database_url) if settings.database_url else None
+    store = open_feedback_store(settings, catalog, database=database)
+    # Annotation projects live beside the feedback shards (or in the database); their records go to the
+    # same store (and its Hub sync). Opening recovers records a killed process committed but did not write.
+    projects = open_project_service(database or settings.resolved_feedback_dir, feedback=store)
     generators = GeneratorPool(settings, template)
     services = Services(
         settings=settings, catalog=catalog, engine=engine, store=store, generators=generators,
         projects=projects, embedder=embedder, retriever=retriever, index_id=index_id, timings=timings,
+        database=database,
     )
     t = step("engine", t)
+    if settings.recommender_dir:  # a wrong refitted model stops start-up, naming the setting
+        from workbench.recommend.refit import check_refit
+
+        check_refit(settings.recommender_dir, catalog, index_id)
 
     def fit() -> None:
         recommender = load_or_fit_recommender(settings, catalog, interactions, retriever.index, index_id)

@@ -74,6 +74,8 @@ def make_turn_record(
         catalog_hash=services.catalog.content_hash,
         index_id=services.index_id,
         catalog=services.catalog,
+        extra=({} if result.question is None else {"question_attribute": result.question.attribute,
+               "question": result.question.text, "question_gain": float(result.question.gain)}),
     )
 
 

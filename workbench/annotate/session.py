@@ -115,6 +115,10 @@ class ChatSession:
         self._saved: dict[int, TurnJudgement] = {}  # exchange uid -> last saved
         self.saved_records = 0
         self.save_problems: dict[int, str] = {}  # exchange uid -> why its judgement could not be saved
+        # card judgements the conversation state takes in (workbench.annotate.live), by exchange uid
+        self.live_cards: dict[int, dict[str, CardJudgement]] = {}
+        self.carried_cards: dict[int, dict[str, CardJudgement]] = {}  # a retried turn's, from the slate it replaced
+        self.retry_cards: tuple[int, dict[str, CardJudgement]] | None = None  # waiting for the retried turn
         self.lock = threading.Lock()  # one turn at a time per session (API clients may race)
         # Save, like and send events of one tab may run at once: judgements change under this lock.
         self._jlock = threading.RLock()
@@ -139,6 +143,7 @@ class ChatSession:
         self.conversation = conversation
         self.session_id = session_id or new_session_id()
         self.exchanges = []
+        self.live_cards, self.carried_cards, self.retry_cards = {}, {}, None
 
     @property
     def slate_exchange(self) -> Exchange | None:
@@ -286,6 +291,10 @@ class SessionRegistry:
                 pass  # expired or evicted: a fresh conversation, as on a first visit
         session = self.create(owner)
         return session, session.session_id
+
+    def persist(self, session: ChatSession) -> None:
+        """Write ``session`` back after a turn or a judgement (here it lives in memory: nothing to do;
+        :class:`~workbench.annotate.shared_sessions.SharedSessionRegistry` stores it for other replicas)."""
 
     def sessions(self) -> list[ChatSession]:
         """Every live session (for saving what is pending at shutdown)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from workbench.annotate.live import adopt_carried, carry_over, sync_conversation
 from workbench.annotate.session import ChatSession, Exchange, new_session_id
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY
 from workbench.dialogue.types import TurnResult
@@ -91,6 +92,8 @@ def stream_turn(
             if isinstance(piece, TurnResult):
                 exchange.result = piece
                 exchange.reply = shown_reply(piece.reply)  # the turn's result is the truth
+                # the engine committed its copy of the state: card judgements made meanwhile go in again
+                adopt_carried(session, exchange)
             else:
                 exchange.reply = shown_reply(exchange.reply + piece)
             yield exchange, choice
@@ -102,12 +105,20 @@ def stream_turn(
         raise
 
 
-def undo_turn(session: ChatSession) -> str:
-    """Undo the last exchange in the engine and on screen; returns its user message."""
+def undo_turn(session: ChatSession, *, retry: bool = False) -> str:
+    """Undo the last exchange in the engine and on screen; returns its user message.
+
+    The card judgements on its slate leave the conversation with it (they stay saveable), or,
+    for a ``retry``, carry over to the turn that replaces it (:mod:`workbench.annotate.live`).
+    """
     if not session.exchanges:
         raise WorkbenchError("nothing to undo")
     message = session.conversation.undo()
     ex = session.drop_last()
+    if retry:
+        carry_over(session, ex)
+    else:
+        sync_conversation(session)
     return message if message is not None else (ex.user if ex else "")
 
 

@@ -45,10 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _read(args: argparse.Namespace) -> tuple[Any, Any]:
     from workbench.config import Settings
-    from workbench.feedback.store import FeedbackStore
+    from workbench.feedback.backends import store_at
 
     settings = Settings.from_env()
-    store = FeedbackStore(args.dir or settings.resolved_feedback_dir)
+    # --dir names a shard folder; else the database when WORKBENCH_DATABASE_URL is set, else feedback_dir
+    store = store_at(args.dir or settings.database_url or settings.resolved_feedback_dir)
     result = store.read()
     for bad in result.problems:
         print(f"warning: {terminal_safe(bad)}", file=sys.stderr)
@@ -80,7 +81,7 @@ def _export(args: argparse.Namespace) -> int:
     if done.pushed_to:
         where.append(f"hf://datasets/{done.pushed_to}")
     print(
-        f"{done.format}: {done.rows} rows from {done.records} records in {terminal_safe(store.data_dir)} "
+        f"{done.format}: {done.rows} rows from {done.records} records in {terminal_safe(store.location)} "
         f"({result.shards} shards, {result.duplicates} duplicates skipped, "
         f"{len(result.torn_lines)} torn lines) -> {', '.join(where)}"
     )
@@ -94,13 +95,13 @@ def _stats(args: argparse.Namespace) -> int:
     stats = compute_stats(result.records)
     if args.json:
         d = stats.to_dict()
-        d.update(data_dir=str(store.data_dir), shards=result.shards, duplicates=result.duplicates,
+        d.update(data_dir=store.location, shards=result.shards, duplicates=result.duplicates,
                  torn_lines=len(result.torn_lines), invalid_lines=len(result.invalid_lines))
         print(json_safe(json.dumps(d, ensure_ascii=False, indent=2)))
         return 0
     print(
         f"{stats.records} records, {stats.sessions} sessions, {len(stats.annotators)} annotators in "
-        f"{terminal_safe(store.data_dir)} ({result.shards} shards, {result.duplicates} duplicates, "
+        f"{terminal_safe(store.location)} ({result.shards} shards, {result.duplicates} duplicates, "
         f"{len(result.torn_lines)} torn lines, {len(result.invalid_lines)} invalid lines)"
     )
     _table("annotator", "records", stats.annotators.items())

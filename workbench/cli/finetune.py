@@ -1,5 +1,6 @@
 """``python -m workbench finetune retriever``: fine-tune the embedder on feedback or ReDial pairs,
-then compare base and fine-tuned retrieval on held-out conversations."""
+then compare base and fine-tuned retrieval on held-out conversations. ``finetune generator``
+lives in :mod:`workbench.cli.finetune_generator`."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--device", default=None, help="torch device (default: the device setting)")
     r.add_argument("--json", type=Path, default=None, dest="json_out", help="write the report here")
     r.set_defaults(func=_retriever)
+    from workbench.cli import finetune_generator
+
+    finetune_generator.register(fsub)
 
 
 def _retriever(args: argparse.Namespace) -> int:

@@ -79,7 +79,9 @@ def _service(args: argparse.Namespace) -> Any:
     from workbench.config import Settings
     from workbench.projects.service import open_project_service
 
-    return open_project_service(args.data_dir or Settings.from_env().resolved_feedback_dir)
+    settings = Settings.from_env()
+    # --data-dir names a feedback folder; else the database when WORKBENCH_DATABASE_URL is set
+    return open_project_service(args.data_dir or settings.database_url or settings.resolved_feedback_dir)
 
 
 def _create(args: argparse.Namespace) -> int:

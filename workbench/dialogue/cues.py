@@ -100,6 +100,8 @@ _ORDINAL_RE = re.compile(
     re.IGNORECASE,
 )
 _THAT_ONE_RE = re.compile(r"\b(that one|this one|that movie|that film|this movie|this film|it)\b", re.IGNORECASE)
+#: "more like that": a bare pointer, read only after a more-like cue (there "that" is the film).
+_POINTER_RE = re.compile(r"\b(that|this|those|these|them)\b", re.IGNORECASE)
 
 _GREETING_RE = re.compile(
     r"^\s*(hi+|hello+|hey+|hiya|howdy|yo|good (?:morning|afternoon|evening)|greetings)"
@@ -122,14 +124,16 @@ _REFINE_RE = re.compile(
     r"\b(something else|anything else|other (?:options|ones|suggestions|movies|picks)|more options|"
     r"show me more|more (?:please|suggestions|recommendations)|different|instead|older|newer|more recent|"
     r"less (?:scary|violent|dark)|only|just|but (?:older|newer|not|more|less)|narrow|not those|"
-    r"none of (?:those|these)|other than those|else)\b",
+    r"none of (?:those|these)|other than those|else|not these|others|next|no idea|not sure)\b",
     re.IGNORECASE,
 )
 _ASK_RE = re.compile(
     r"\b(recommend|recommendation|suggest|suggestion|looking for|look for|in the mood|want to watch|"
     r"wanna watch|want to see|should i watch|what to watch|something to watch|any ideas|ideas|"
     r"what (?:would|should|can|could) i|give me|find me|show me|i'?d like|i want|i need|"
-    r"can you|could you|do you know|know any|what about|how about|movie|movies|film|films|watch)\b",
+    r"can you|could you|do you know|know any|what about|how about|movie|movies|film|films|watch|"
+    r"anything good|something good|what'?s good|surprise me|something about|one about|be about|"
+    r"(?:movies?|films?) about)\b",
     re.IGNORECASE,
 )
 _RESET_RE = re.compile(r"\b(start over|start again|reset|forget (?:it|that|everything|all))\b", re.IGNORECASE)
@@ -258,10 +262,13 @@ def detect_intent(
     mentions: Sequence[Mention],
     constraints: ItemFilter,
     slate: Sequence[str],
+    focus: str | None = None,
 ) -> tuple[Intent, str | None, Stance]:
     """(intent, target item id, the user's stance on the target) of one message.
 
-    ``slate`` holds the canonical ids of the previous recommendations, best first.
+    ``slate`` holds the canonical ids of the previous recommendations, best first. ``focus`` is
+    the slate item a bare "that" points at when the user just judged one (the newest liked card);
+    without it "that" is the top pick.
     """
     in_slate = [m for m in mentions if m.item_id in slate]
     ordinal = ordinal_target(masked, slate)
@@ -277,8 +284,8 @@ def detect_intent(
     if _MORE_LIKE_RE.search(low):
         if mentions:
             return "more_like", mentions[0].item_id, "neutral"
-        if ordinal or (slate and _THAT_ONE_RE.search(low)):
-            return "more_like", ordinal or slate[0], "neutral"
+        if ordinal or (slate and (_THAT_ONE_RE.search(low) or _POINTER_RE.search(low))):
+            return "more_like", ordinal or focus or slate[0], "neutral"
     # feedback on a recommended item
     if slate:
         stance_here = stance_of(masked)

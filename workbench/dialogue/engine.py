@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from workbench.catalog import Catalog
@@ -29,6 +30,7 @@ from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, Fallb
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
 from workbench.dialogue.prompts import INSTRUCTIONS
+from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
 from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
     CANDIDATE_POOL,
     SEARCH_POOL,
@@ -51,6 +53,8 @@ from workbench.scored import ScoredItems
 
 #: Intents that produce a new slate.
 SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback"})
+#: Merged candidates kept in the turn log.
+LOGGED_CANDIDATES = 20
 #: Ends a reply cut to ``MAX_TEXT_CHARS`` (what the feedback store keeps).
 TRUNCATION_MARK = " […]"
 
@@ -80,6 +84,9 @@ class ChatEngine:
         titles: the catalogue's :class:`~workbench.dialogue.titles.TitleIndex`, shared by the
             default understander and grounder (the services build it once per catalogue);
             built here when absent.
+        questions: the :class:`~workbench.dialogue.question.QuestionPolicy` that decides whether
+            a slate turn ends with a question and which; ``True``: one over ``catalog``;
+            ``False``: never ask.
     """
 
     def __init__(
@@ -100,6 +107,7 @@ class ChatEngine:
         explainer: Explainer | None = None,
         grounder: Grounder | None = None,
         titles: TitleIndex | None = None,
+        questions: QuestionPolicy | bool = True,
     ):
         if not 1 <= k <= 50:
             raise DialogueError(f"engine: k must be 1-50, got {k}")
@@ -117,6 +125,8 @@ class ChatEngine:
         fallback = TemplateGenerator if fallback is None else fallback
         self.fallback: Generator = fallback() if isinstance(fallback, type) else fallback
         self.generator: FallbackGenerator = self._guarded(generator if generator is not None else self.fallback)
+        self.questions: QuestionPolicy | None = (
+            QuestionPolicy(catalog) if questions is True else questions or None)
 
     # ------------------------------------------------------------------ components
     @property
@@ -141,7 +151,7 @@ class ChatEngine:
         return ChatEngine(self.catalog, None, None, self.generator, k=self.k, fallback=self.fallback,
                           popularity=self.popularity, timeout_s=self.timeout_s, understander=self.understander,
                           ranker=self.ranker.with_weights(weights), explainer=self.explainer,
-                          grounder=self.grounder)
+                          grounder=self.grounder, questions=self.questions or False)
 
     def _guarded(self, generator: Generator) -> FallbackGenerator:
         """``generator`` behind the one deadline-and-fallback layer (the fallback itself runs directly)."""
@@ -164,7 +174,8 @@ class ChatEngine:
         return message
 
     def understand(self, state: ConversationState, message: str, linked: Sequence[str] = ()) -> Understanding:
-        return self.understander.understand(message, last_slate=state.last_slate, linked=linked)
+        return self.understander.understand(message, last_slate=state.last_slate, linked=linked,
+                                            focus=state.card_focus())
 
     def observe(self, state: ConversationState, role: str, text: str, *, linked: Sequence[str] = ()) -> Understanding:
         """Fold a message into ``state`` without replying (see :func:`workbench.dialogue.replay.observe`)."""
@@ -210,8 +221,9 @@ class ChatEngine:
         work.add_turn("user", message)
         notes = list(u.notes)
         recs, candidates = self._slate(state, work, u, k, filters, notes)
+        question = self._question(work, u, recs, candidates)
         request = GenerationRequest(turns=tuple(work.turns), recommendations=recs, intent=u.intent,
-                                    notes=tuple(notes))
+                                    notes=tuple(notes), question=question.text if question else "")
         writer = self.generator if generator is None else self._guarded(generator)
         reply = writer.stream(request)
         allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
@@ -227,6 +239,10 @@ class ChatEngine:
             summary = slate_summary(recs)
             pieces.append(summary)
             yield summary
+        if question is not None and "?" not in "".join(pieces)[-2 * len(question.text):]:
+            # a generator that left the question out (or grounding dropped it): ask it anyway
+            pieces.append(" " + question.text)
+            yield " " + question.text
         text = "".join(pieces).strip()
         by_kind = Counter(grounded.fixes_by_kind)
         if reply.fell_back and (cut := text.rfind(FALLBACK_NOTICE_MIDWAY)) > 0:
@@ -242,27 +258,32 @@ class ChatEngine:
                          "the template reply is shown instead.")
             yield text
         if len(text) > MAX_TEXT_CHARS:  # e.g. a 50-item template reply: keep it saveable
-            text = text[: MAX_TEXT_CHARS - len(TRUNCATION_MARK)].rstrip() + TRUNCATION_MARK
+            ask = " " + question.text if question is not None and text.endswith(question.text) else ""
+            text = text[: MAX_TEXT_CHARS - len(TRUNCATION_MARK) - len(ask)].rstrip() + TRUNCATION_MARK + ask
             notes.append(f"The reply was cut to {MAX_TEXT_CHARS} characters.")
         work.add_turn("assistant", text)
         if u.intent in SLATE_INTENTS:
             work.record_slate(r.item.item_id for r in recs)
         work.log.append(TurnLog(
             message=message, intent=u.intent, slate=[r.item.item_id for r in recs],
-            candidates=candidates.to_records(), reasons={r.item.item_id: r.reason for r in recs},
+            candidates=candidates.top(max(k, LOGGED_CANDIDATES)).to_records(),
+            reasons={r.item.item_id: r.reason for r in recs},
             notes=notes, generator=generator_name, fell_back=fell_back, grounding_fixes=grounded.fixes,
+            question=question.to_dict() if question else {},
         ))
         state.commit(work)
         yield TurnResult(reply=text, recommendations=recs, intent=u.intent, grounding_fixes=grounded.fixes,
                          grounding_fixes_by_kind=dict(by_kind), generator=generator_name, fell_back=fell_back,
-                         fallback_reason=reason,
+                         fallback_reason=reason, question=question,
                          notes=tuple(dict.fromkeys(notes)), readings=readings_of(u))
 
     def _slate(self, state: ConversationState, work: ConversationState, u: Understanding, k: int,
                filters: ItemFilter | None, notes: list[str]) -> tuple[tuple[Recommendation, ...], ScoredItems]:
         """Rank and explain: the turn's recommendations and the candidates they were cut from."""
         if u.intent in SLATE_INTENTS:
-            candidates = self.ranker.combine(self.ranker.gather(work, u, filters=filters), max(k, 20))
+            pool = max(k, LOGGED_CANDIDATES, self.questions.pool if self.questions else 0)
+            candidates = self.ranker.combine(self._answers_filter(work, self.ranker.gather(work, u, filters=filters)),
+                                             pool)
             recs = self.explainer.recommendations(candidates.top(k), work, u)
             if not recs:
                 notes.append("No film in the catalogue fits every constraint; try loosening one.")
@@ -270,6 +291,37 @@ class ChatEngine:
         if u.intent == "why" and u.target:
             return self.explainer.earlier(state, u.target), ScoredItems()
         return (), ScoredItems()
+
+    def _question(self, work: ConversationState, u: Understanding, recs: Sequence[Recommendation],
+                  candidates: ScoredItems) -> Question | None:
+        """The question to ask after this turn's slate (see :mod:`workbench.dialogue.question`), if any."""
+        if not recs or u.intent not in SLATE_INTENTS:
+            return None
+        return self.question_for(work, candidates, len(recs))
+
+    def _answers_filter(self, work: ConversationState, cands: Candidates) -> Candidates:
+        """Answers to the engine's own questions filter the candidates (see
+        :func:`~workbench.dialogue.question.answered_filter`), unless no film would be left; a shorter
+        slate of films that fit beats one padded with films the user just ruled out."""
+        asked = [entry.question["attribute"] for entry in work.log if entry.question]
+        flt = answered_filter(work.constraints, asked) if asked else None
+        if flt is None or flt.is_empty:
+            return cands
+        keep = self.ranker.features.filter_mask(flt)
+        if not (cands.soft_allowed & keep).any():  # nothing left: a hint again (the reply says "loosen")
+            return cands
+        return replace(cands, allowed=cands.allowed & keep, soft_allowed=cands.soft_allowed & keep)
+
+    def question_for(self, state: ConversationState, candidates: ScoredItems, slate_size: int) -> Question | None:
+        """The policy's question after a slate of the best ``slate_size`` of ``candidates`` for ``state``
+        (attributes the state's constraints fix, or that an earlier turn asked, are not asked)."""
+        if self.questions is None:
+            return None
+        c = state.constraints
+        active = {name for name, on in (("genres", c.genres), ("people", c.people),
+                                        ("years", c.year_min is not None or c.year_max is not None)) if on}
+        asked = [entry.question["attribute"] for entry in state.log if entry.question]
+        return self.questions.choose(candidates, slate_size, asked_attributes(active, asked))
 
     def respond(self, state: ConversationState, message: str, **kwargs: Any) -> TurnResult:
         """:meth:`stream`, joined: the turn's :class:`TurnResult`."""

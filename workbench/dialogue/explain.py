@@ -59,8 +59,7 @@ class Explainer:
         best = self._anchor(item, state, more_like)
         if best is not None:
             anchor, facts = best
-            verb = "you asked for more like" if anchor.item_id == more_like else "you liked"
-            parts.append(f"because {verb} {anchor.display_title}: {facts}")
+            parts.append(f"because {_anchor_phrase(anchor, state, more_like)}: {facts}")
         elif state.history() and (sources.get("cf", 0) > 0 or sources.get("knn", 0) > 0):
             # CF scored it from the whole history: say that, not which single film
             parts.append("people who liked the films you mentioned also liked it")
@@ -103,6 +102,21 @@ class Explainer:
                                        dict(cand["sources"]) if cand else {},
                                        entry.reasons.get(target, "")),)
         return ()
+
+
+def _anchor_phrase(anchor: Item, state: ConversationState, more_like: str | None) -> str:
+    """"you liked X", "you asked for more like X", or, when a slate card said so, "you liked X on the
+    last slate" (true by construction: the state holds that card judgement, on that slate)."""
+    card = state.card_liked(anchor.item_id)
+    where = ""
+    if card is not None:
+        shown = [i for i, entry in enumerate(state.log) if entry.slate]
+        where = " on the last slate" if not shown or card.turn >= shown[-1] else " on an earlier slate"
+    if anchor.item_id == more_like:
+        if card is not None:
+            return f"you liked {anchor.display_title}{where} and asked for more like it"
+        return f"you asked for more like {anchor.display_title}"
+    return f"you liked {anchor.display_title}{where}"
 
 
 def slate_summary(recs: Sequence[Recommendation]) -> str:

@@ -147,6 +147,9 @@ class MentionLinker:
                 last = parts[-1]
                 if len(last) >= 4 and last not in COMMON_WORDS and last not in STOPWORDS:
                     self._person_last.setdefault(last, name)
+            elif len(parts) == 1 and len(key) >= 3 and key not in COMMON_WORDS and key not in STOPWORDS:
+                # one-word names ("Madonna", "Eminem"): linked like a surname, only after a person cue
+                self._person_last.setdefault(key, name)
         self._person_words = frozenset(w for key in self._person_full for w in key.split() if len(w) >= 4)
         by_first: dict[str, list[str]] = defaultdict(list)
         for key in self._person_full:
@@ -354,7 +357,7 @@ class MentionLinker:
         for i in range(n):
             if i in taken:
                 continue
-            for length in (3, 2):
+            for length in (4, 3, 2):  # "Jean-Claude Van Damme" is four tokens
                 if i + length > n or any(j in taken for j in range(i, i + length)):
                     continue
                 key = " ".join(t.norm for t in toks[i : i + length])

@@ -60,9 +60,18 @@ _EXAMPLE_ASSISTANT = (
     "Robert De Niro. The Town (2010) is another tense heist thriller you should enjoy."
 )
 
+#: Added to the task when the engine asks a question after the slate.
+ASK_TASK = "End the reply by asking the user: {question}"
+
 #: Every instruction text a language model reads (the grounder drops sentences that copy them).
 INSTRUCTIONS: tuple[str, ...] = (
     SYSTEM_PROMPT, *_TASKS.values(), *_TASKS_NO_CANDIDATES.values(), _TASK_NOTHING_FOUND,
+    ASK_TASK.split(":")[0],
+)
+#: Prompt text that is neither instruction nor reply (the worked example's request, less its
+#: candidates, whose facts a reply may state): a reply copying it is off task (``eval replies``).
+PROMPT_EXAMPLES: tuple[str, ...] = tuple(
+    line for line in _EXAMPLE_USER.splitlines() if line.strip() and not line.startswith("- ")
 )
 
 
@@ -107,7 +116,10 @@ def render_request(request: GenerationRequest) -> str:
         lines.append(f"{who}: {text}")
     if request.notes:
         lines += ["", "Notes to mention: " + " ".join(n.strip() for n in request.notes)]
-    lines += ["", "Task: " + task_line(request)]
+    task = task_line(request)
+    if request.question.strip() and request.recommendations:
+        task += " " + ASK_TASK.format(question=" ".join(request.question.split()))
+    lines += ["", "Task: " + task]
     return "\n".join(lines)
 
 

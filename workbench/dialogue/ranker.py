@@ -251,8 +251,11 @@ class Ranker:
         raw: dict[str, dict[str, float]] = {}
         history = self._history(state, u)
         if recommender is not None and history and (w.recommender or w.recent):
-            # exclusions are applied by the mask in combine(); passing them here costs a per-item scan
-            rec = recommender.recommend(history, pool)
+            # exclusions are applied by the mask in combine(); passing them here costs a per-item scan.
+            # Disliked items go in as negative history (-1): CF and content scorers push their
+            # neighbours down (recommend/base.py: "positive liked, negative disliked").
+            negatives = {i: -1.0 for i in state.disliked if i not in history}
+            rec = recommender.recommend({**history, **negatives}, pool)
             sources["recommender"], raw["recommender"] = self._scatter(rec)
             for name in _RECOMMENDER_PARTS:
                 vals = {i: s[name] for i, s in zip(rec.ids, rec.sources, strict=True) if name in s}

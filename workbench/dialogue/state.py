@@ -3,8 +3,9 @@
 A :class:`ConversationState` belongs to one session (one user, one chat tab). It holds the
 turns, the items the user liked / disliked / has seen / has not seen, every item mentioned,
 the active constraints (an :class:`~workbench.filters.ItemFilter`), everything already
-recommended (so nothing is recommended twice unless asked), and a per-turn log of the
-candidates and per-source scores. :meth:`ConversationState.undo` restores the state before the
+recommended (so nothing is recommended twice unless asked), the judgements made on slate cards
+(:meth:`ConversationState.set_card_stances`: a card's like / dislike / rating / "haven't seen it"
+means the same as saying it), and a per-turn log of the candidates and per-source scores. :meth:`ConversationState.undo` restores the state before the
 last turn. :meth:`to_dict` / :meth:`from_dict` give a plain, JSON-ready dict for the feedback
 store.
 
@@ -66,6 +67,8 @@ class TurnLog:
     generator: str = ""
     fell_back: bool = False
     grounding_fixes: int = 0
+    #: the question asked after the slate (``Question.to_dict()``: attribute, text, gain), or empty
+    question: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +76,7 @@ class TurnLog:
             "candidates": [dict(c, sources=dict(c.get("sources", {}))) for c in self.candidates],
             "reasons": dict(self.reasons), "notes": list(self.notes), "generator": self.generator,
             "fell_back": self.fell_back, "grounding_fixes": self.grounding_fixes,
+            "question": dict(self.question),
         }
 
     @classmethod
@@ -82,6 +86,7 @@ class TurnLog:
             candidates=[dict(c) for c in d.get("candidates", [])], reasons=dict(d.get("reasons", {})),
             notes=list(d.get("notes", [])), generator=d.get("generator", ""),
             fell_back=bool(d.get("fell_back", False)), grounding_fixes=int(d.get("grounding_fixes", 0)),
+            question=dict(d.get("question") or {}),
         )
 
 
@@ -95,6 +100,22 @@ def _add(seq: list[str], item_id: str) -> None:
 def _drop(seq: list[str], item_id: str) -> None:
     if item_id in seq:
         seq.remove(item_id)
+
+
+#: The stances a slate card can give an item (see :func:`workbench.annotate.live.card_stance`).
+CARD_STANCES = ("liked", "disliked", "seen", "not_seen")
+
+
+@dataclass(frozen=True)
+class CardStance:
+    """One card judgement the conversation has taken in: ``item_id`` is ``stance``, judged on turn ``turn``'s slate."""
+
+    item_id: str
+    stance: str  # one of CARD_STANCES
+    turn: int  # 0-based index of the turn whose slate showed the card
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "stance": self.stance, "turn": self.turn}
 
 
 @dataclass
@@ -112,6 +133,8 @@ class ConversationState:
     recommended: list[str] = field(default_factory=list)  # everything ever shown, in order
     last_slate: list[str] = field(default_factory=list)
     log: list[TurnLog] = field(default_factory=list)
+    #: card judgements taken in, by item (what :meth:`set_card_stances` reconciles against)
+    card_stances: dict[str, CardStance] = field(default_factory=dict)
     _undo: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     # -- reading ----------------------------------------------------------
@@ -165,6 +188,69 @@ class ConversationState:
             _add(self.not_seen, item_id)
             _drop(self.seen, item_id)
 
+    def card_liked(self, item_id: str) -> CardStance | None:
+        """The card judgement that made ``item_id`` liked, if a card did (and nothing said since undid it)."""
+        cs = self.card_stances.get(item_id)
+        return cs if cs is not None and cs.stance == "liked" and item_id in self.liked else None
+
+    def card_focus(self) -> str | None:
+        """The newest item liked on a card of the last slate: what "more like that" points at."""
+        for cs in reversed(list(self.card_stances.values())):
+            if cs.stance == "liked" and cs.item_id in self.last_slate and cs.item_id in self.liked:
+                return cs.item_id
+        return None
+
+    def set_card_stances(self, wanted: Mapping[str, CardStance]) -> bool:
+        """Take in the card judgements ``wanted`` (item id -> stance): the same as saying them.
+
+        Only what changed since the last call is applied, so a stance said later in the chat
+        ("actually I hated it") is not overwritten by an older card judgement being re-sent. A
+        card that is cleared, or whose turn was undone (the caller leaves it out of ``wanted``),
+        takes back what it set: the item leaves liked / disliked / seen / not seen. Cards never
+        add to ``mentioned`` (a film the user has not seen is no signal of taste). Returns
+        whether anything changed.
+        """
+        changed = False
+        for item_id in [i for i in self.card_stances if i not in wanted]:
+            self._take_back(self.card_stances.pop(item_id))
+            changed = True
+        for item_id, cs in wanted.items():
+            if cs.stance not in CARD_STANCES:
+                raise WorkbenchError(f"card stance for item {item_id!r} must be one of {CARD_STANCES}, "
+                                     f"got {cs.stance!r}")
+            old = self.card_stances.get(item_id)
+            if old == cs:
+                continue
+            if old is not None and old.stance != cs.stance:
+                self._take_back(old)
+            if old is None or old.stance != cs.stance:
+                self._card_stance(item_id, cs.stance)
+            self.card_stances.pop(item_id, None)
+            self.card_stances[item_id] = cs  # newest last
+            changed = True
+        return changed
+
+    def _card_stance(self, item_id: str, stance: str) -> None:
+        if stance == "liked":
+            _add(self.liked, item_id)
+            _drop(self.disliked, item_id)
+        elif stance == "disliked":
+            _add(self.disliked, item_id)
+            _drop(self.liked, item_id)
+        if stance == "not_seen":
+            _add(self.not_seen, item_id)
+            _drop(self.seen, item_id)
+        else:
+            _add(self.seen, item_id)
+            _drop(self.not_seen, item_id)
+
+    def _take_back(self, cs: CardStance) -> None:
+        """Undo what one card set (only the lists it added the item to)."""
+        lists = {"liked": (self.liked, self.seen), "disliked": (self.disliked, self.seen),
+                 "seen": (self.seen,), "not_seen": (self.not_seen,)}[cs.stance]
+        for seq in lists:
+            _drop(seq, cs.item_id)
+
     def add_turn(self, role: str, text: str) -> None:
         self.turns.append(Turn(role, text))  # type: ignore[arg-type]
 
@@ -192,7 +278,7 @@ class ConversationState:
         snap = self._undo.pop()
         restored = ConversationState.from_dict(snap)
         for name in ("turns", "liked", "disliked", "seen", "not_seen", "mentioned", "constraints",
-                     "recommended", "last_slate", "log"):
+                     "recommended", "last_slate", "log", "card_stances"):
             setattr(self, name, getattr(restored, name))
         return message
 
@@ -203,6 +289,7 @@ class ConversationState:
                      "last_slate", "_undo"):
             setattr(new, name, list(getattr(self, name)))
         new.log = [copy.deepcopy(entry) for entry in self.log]
+        new.card_stances = dict(self.card_stances)
         return new
 
     def commit(self, other: ConversationState) -> None:
@@ -234,6 +321,7 @@ class ConversationState:
             "recommended": list(self.recommended),
             "last_slate": list(self.last_slate),
             "log": [entry.to_dict() for entry in self.log],
+            "card_stances": [cs.to_dict() for cs in self.card_stances.values()],
         }
         if include_undo:
             d["undo"] = copy.deepcopy(self._undo)
@@ -259,6 +347,8 @@ class ConversationState:
                 recommended=list(d.get("recommended", [])),
                 last_slate=list(d.get("last_slate", [])),
                 log=[TurnLog.from_dict(e) for e in d.get("log", [])],
+                card_stances={c["item_id"]: CardStance(str(c["item_id"]), str(c["stance"]), int(c["turn"]))
+                              for c in d.get("card_stances", [])},
             )
         except (KeyError, TypeError) as exc:
             raise WorkbenchError(f"conversation state: malformed dict ({exc!r})") from None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from workbench.catalog import Item
+from workbench.dialogue.question import Question
 from workbench.text import Intent
 
 Role = Literal["user", "assistant"]
@@ -82,6 +83,8 @@ class TurnResult:
     fallback_reason: str = ""
     notes: tuple[str, ...] = ()  # e.g. "Took 'Heat' as Heat (1995)"
     readings: tuple[TitleReading, ...] = ()  # the guesses behind such notes, with the other films
+    #: the question asked after the slate (its attribute, text and expected gain), if any
+    question: Question | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +95,32 @@ class TurnResult:
             "grounding_fixes_by_kind": dict(self.grounding_fixes_by_kind),
             "generator": self.generator,
             "fell_back": self.fell_back,
+            "fallback_reason": self.fallback_reason,
             "notes": list(self.notes),
             "readings": [r.to_dict() for r in self.readings],
+            "question": self.question.to_dict() if self.question is not None else None,
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], catalog: Any) -> TurnResult:
+        """The result :meth:`to_dict` described, items resolved in ``catalog`` (one that left it is dropped)."""
+        recs = []
+        for rec in d.get("items", ()):
+            item = catalog.get(rec["item_id"])
+            if item is not None:
+                recs.append(Recommendation(item=item, rank=int(rec["rank"]), score=float(rec["score"]),
+                                           sources=dict(rec.get("sources", {})), reason=rec.get("reason", "")))
+        readings = tuple(TitleReading(r["surface"], (int(r["span"][0]), int(r["span"][1])), r["chosen"],
+                                      tuple(r["alternatives"])) for r in d.get("readings", ()))
+        return cls(reply=d["reply"], recommendations=tuple(recs), intent=d.get("intent", "other"),
+                   grounding_fixes=int(d.get("grounding_fixes", 0)),
+                   grounding_fixes_by_kind=dict(d.get("grounding_fixes_by_kind", {})),
+                   generator=d.get("generator", "template"), fell_back=bool(d.get("fell_back", False)),
+                   fallback_reason=d.get("fallback_reason", ""), notes=tuple(d.get("notes", ())),
+                   readings=readings, question=_question_from_dict(d.get("question")))
+
+
+def _question_from_dict(d: Mapping[str, Any] | None) -> Question | None:
+    if not d:
+        return None
+    return Question(d["attribute"], d["text"], float(d["gain"]), float(d.get("slate_mass", 0.0)))

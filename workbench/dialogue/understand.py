@@ -14,15 +14,19 @@ It knows items and words; it does not know scores, recommenders, generators or g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from workbench.catalog import Catalog
 from workbench.dialogue.cues import asks_reset, detect_intent, mask, read_constraints, with_stances
-from workbench.dialogue.linking import Mention, MentionLinker, PersonMention, Stance, tokens
+from workbench.dialogue.linking import _PERSON_CUE_RE, Mention, MentionLinker, PersonMention, Stance, tokens
 from workbench.dialogue.titles import TitleIndex
 from workbench.filters import ItemFilter
 from workbench.text import Intent, normalize_title
+
+#: Words after a name that make it a person ("I'd like to see Jackie Chan in it").
+_PERSON_AFTER_RE = re.compile(r"\s+in (?:it|the lead|a (?:movie|film)|one)\b", re.IGNORECASE)
 
 __all__ = [
     "Intent", "Mention", "PersonMention", "Stance", "Understander", "Understanding", "normalize_title",
@@ -77,12 +81,39 @@ class Understander:
         self._linker = MentionLinker(catalog, titles, popularity)
         self._max_year = titles.max_year
 
+    def _names_over_titles(self, text: str, toks: list, mentions: list[Mention], used: set[int],
+                           people: list[PersonMention], person_used: set[int]
+                           ) -> tuple[list[Mention], set[int], list[PersonMention], set[int]]:
+        """A person's full name wins over the title links inside it: "something with Keanu Reeves" is
+        the actor, not the film *Keanu*; "a film by King Vidor" is not *King*. A name linked over
+        exactly a title's words wins only after a person cue ("with", "by", "starring")."""
+        if not mentions:
+            return mentions, used, people, person_used
+        named, _ = self._linker.link_people(text, toks, set())
+        known = {p.span for p in people}
+        for p in named:
+            if p.span in known or " " not in text[p.span[0]:p.span[1]].strip():
+                continue
+            inside = [m for m in mentions if m.span[0] < p.span[1] and p.span[0] < m.span[1]]
+            if not inside or any(m.span[0] < p.span[0] or m.span[1] > p.span[1] for m in inside):
+                continue
+            same = any(m.span == p.span for m in inside)
+            if same and not (_PERSON_CUE_RE.search(text[:p.span[0]]) or _PERSON_AFTER_RE.match(text[p.span[1]:])):
+                continue
+            cut = {j for j, t in enumerate(toks) if p.span[0] <= t.start < p.span[1]}
+            mentions = [m for m in mentions if m not in inside]
+            used -= cut
+            people.append(p)
+            person_used |= cut
+        return mentions, used, sorted(people, key=lambda p: p.span[0]), person_used
+
     def understand(
         self,
         text: str,
         *,
         last_slate: Sequence[str] = (),
         linked: Sequence[str] = (),
+        focus: str | None = None,
     ) -> Understanding:
         """Read one message.
 
@@ -92,10 +123,13 @@ class Understander:
                 feedback).
             linked: item ids already linked by the caller (ReDial's gold mentions); they join the
                 mentions found in the text.
+            focus: the slate item "more like that" means (the newest card the user liked), if any.
         """
         toks = tokens(text)
         mentions, used = self._linker.link_exact(text, toks)
         people, person_used = self._linker.link_people(text, toks, used)
+        mentions, used, people, person_used = self._names_over_titles(text, toks, mentions, used, people,
+                                                                       person_used)
         more, _ = self._linker.link_fuzzy(text, toks, used | person_used)
         mentions = sorted(mentions + more, key=lambda m: m.span[0])
         for iid in linked:
@@ -106,7 +140,9 @@ class Understander:
         masked = mask(text, [m.span for m in mentions] + [p.span for p in people])
         constraints, fields = read_constraints(masked, people, self._max_year)
         slate = [self.catalog.canonical_id(i) for i in last_slate if i in self.catalog]
-        intent, target, target_stance = detect_intent(text, masked, mentions, constraints, slate)
+        focus = self.catalog.canonical_id(focus) if focus is not None and focus in self.catalog else None
+        intent, target, target_stance = detect_intent(text, masked, mentions, constraints, slate,
+                                                      focus if focus in slate else None)
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
         notes = tuple(dict.fromkeys(m.note for m in mentions if m.note))
         query = " ".join(masked.split())

@@ -15,8 +15,9 @@ Training sets are derived from *consolidated* judgements:
 * ``dpo``: ``prompt`` / ``chosen`` / ``rejected`` (TRL conversational preference format):
   a reply with a positive net vote against one with a negative net vote on the same
   context; and, within one annotator's slate, a higher-rated (or liked) item against a
-  lower-rated (or disliked) one, the completion being the item's title as shown.
-  Pairs contradicted by other annotators cancel out.
+  lower-rated (or disliked) one, the completion being the item's title as shown; and every
+  decisive arena vote (:func:`arena_preferences`): the winning side's reply against the losing
+  side's. Pairs contradicted by other annotators cancel out.
 * ``triplets``: ``anchor`` / ``positive`` / ``negative`` (sentence-transformers): the
   user's request in context, the catalogue text of an item with a positive net vote,
   and of one with a negative net vote -- or, when no shown item was disliked, of a
@@ -144,6 +145,7 @@ def dpo_rows(records: Iterable[FeedbackRecord], pairs: str = "both") -> list[dic
     """
     if pairs not in DPO_PAIRS:
         raise FeedbackError(f"dpo pairs: must be one of {', '.join(DPO_PAIRS)}, got {pairs!r}")
+    records = list(records)
     turns = consolidate(records)
     # (context, preferred completion, other completion) -> net count
     prefs: dict[tuple[Any, str, str], int] = defaultdict(int)
@@ -167,6 +169,9 @@ def dpo_rows(records: Iterable[FeedbackRecord], pairs: str = "both") -> list[dic
             for g in good:
                 for b in bad:
                     prefer(context, g, b)
+    if pairs in ("both", "replies"):
+        for conversation, message, better, worse in arena_preferences(records):
+            prefer((conversation, message), better, worse)
     if pairs in ("both", "items"):
         for turn in turns:
             judged = [j for j in turn.items.values() if item_vote(j) or j.rating is not None]
@@ -188,6 +193,28 @@ def dpo_rows(records: Iterable[FeedbackRecord], pairs: str = "both") -> list[dic
             }
         )
     return rows
+
+
+def arena_preferences(records: Iterable[FeedbackRecord]) -> list[tuple[tuple[tuple[str, str], ...], str, str, str]]:
+    """``(conversation, user message, chosen reply, rejected reply)`` of every decisive arena vote.
+
+    A vote is two records (sides ``a`` and ``b``) sharing ``arena_pair`` and annotator. The prompt
+    is the winner's conversation: both sides got every user message, and after the first turn each
+    answered on its own earlier replies (as in LMSYS), so the winner's history is the one the chosen
+    reply was written for. Ties and "both bad" order nothing.
+    """
+    sides: dict[tuple[str, str], dict[str, FeedbackRecord]] = defaultdict(dict)
+    for r in records:
+        if r.arena_pair and r.arena_vote in ("a", "b"):
+            sides[(r.arena_pair, r.annotator)].setdefault(r.arena_side, r)
+    out = []
+    for by_side in sides.values():
+        if set(by_side) == {"a", "b"}:
+            win = by_side[by_side["a"].arena_vote]
+            lose = by_side["b" if win.arena_side == "a" else "a"]
+            out.append((tuple((t["role"], t["text"]) for t in win.conversation), win.user_message,
+                        win.reply, lose.reply))
+    return out
 
 
 def _item_preferred(a: ItemJudgement, b: ItemJudgement) -> bool:

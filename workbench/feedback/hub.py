@@ -49,6 +49,10 @@ scores) with per-item labels ({", ".join(ITEM_LABELS)}) and 1-5 ratings, a reply
 ({", ".join(REPLY_LABELS)}), a comment (up to {MAX_COMMENT_CHARS} characters), the catalogue hash
 and the index id.
 
+Arena votes (blind side-by-side comparisons) are two rows each, one per side, sharing `arena_pair`,
+`arena_vote` (a, b, tie or both_bad) and the annotator; `arena_side` says whether the row's reply was
+shown as A (left) or B, and `system_id`, `system_hash` and `system_config` which configuration wrote it.
+
 Rows are never edited; a re-saved judgement is a new row (the latest per annotator and turn wins in
 the workbench's exports). A `record_id` may appear twice if a shard was re-uploaded; deduplicate on it,
 or export with `python -m workbench feedback export --format hf|parquet|jsonl|sft|dpo|triplets`.

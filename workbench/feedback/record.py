@@ -14,8 +14,9 @@ and the type and limit checks are all derived from those declarations.
 The dict form (:meth:`FeedbackRecord.to_dict`) is the one representation used
 everywhere: it is a line of a JSONL shard, a row of every raw export, and it
 matches :data:`FEEDBACK_FEATURES` field for field. Schema version 2 added
-``project`` and ``task_id`` (an annotation project and its task); version-1
-records read with both empty.
+``project`` and ``task_id`` (an annotation project and its task); version 3 the
+arena's ``system_*`` and ``arena_*`` fields (one record per side of a blind vote,
+see :mod:`workbench.arena.votes`); older records read with them empty.
 
 It knows records and their limits; it does not know files, the Hub or gradio.
 ``FEEDBACK_FEATURES`` is built on first access so that importing this module
@@ -55,13 +56,17 @@ if TYPE_CHECKING:
     from workbench.catalog import Catalog
 
 #: Bumped whenever a field is added, removed or changes meaning. 2: ``project``, ``task_id``.
-SCHEMA_VERSION = 2
+#: 3: ``system_id``, ``system_hash``, ``system_config``, ``arena_pair``, ``arena_side``, ``arena_vote``.
+SCHEMA_VERSION = 3
 
 RATING_MIN, RATING_MAX = 1, 5
 
 ITEM_LABELS = ("like", "dislike", "not_seen")
 REPLY_LABELS = ("like", "dislike")
 ROLES = ("user", "assistant", "system")
+#: An arena vote: the reply shown as A (left) is better, B (right) is, a tie, or both bad.
+ARENA_VOTES = ("a", "b", "tie", "both_bad")
+ARENA_SIDES = ("a", "b")
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,19 @@ class FeedbackRecord:
     #: The annotation project and its task this judgement belongs to (schema 2; empty outside one).
     project: str = _col("text", MAX_ID_CHARS, default="")
     task_id: str = _col("text", MAX_ID_CHARS, default="")
+    #: The arena (schema 3): the system that wrote this reply (``name@hash``), its hash and resolved
+    #: configuration (JSON); the blind pair it was shown in, as side ``a`` (left) or ``b``, and the vote.
+    system_id: str = _col("text", MAX_ID_CHARS, default="")
+    system_hash: str = _col("text", MAX_ID_CHARS, default="")
+    system_config: str = _col("text", MAX_TEXT_CHARS, default="")
+    arena_pair: str = _col("text", MAX_ID_CHARS, default="")
+    arena_side: str = _col("text", MAX_ID_CHARS, default="")
+    arena_vote: str = _col("text", MAX_ID_CHARS, default="")
+    #: The question the engine asked after the slate (schema 3; empty when none): the attribute it
+    #: asked about, its text and its expected information gain in bits (issue 15's provenance).
+    question_attribute: str = _col("text", MAX_ID_CHARS, default="")
+    question: str = _col("text", MAX_TEXT_CHARS, default="")
+    question_gain: float = _col("float", default=0.0)
     schema_version: int = _col("int", default=SCHEMA_VERSION)
 
     def __post_init__(self) -> None:
@@ -245,6 +263,8 @@ class FeedbackRecord:
             name: data[name] if col.stored else data.get(name) if col.kind == "label" else data.get(name) or ""
             for name, col in cols if col.kind == "text" or col.kind == "label" or col.stored
         }
+        values.update({name: _plain_number(data[name]) if data.get(name) is not None else 0.0
+                       for name, col in cols if col.kind == "float" and not col.stored})
         values.update(
             conversation=[_turn_dict(t, i, where) for i, t in enumerate(conversation)],
             slate=slate,
@@ -293,6 +313,7 @@ def make_record(
     project: str = "",
     task_id: str = "",
     catalog: Catalog | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> FeedbackRecord:
     """Build and validate a record for one turn.
 
@@ -308,10 +329,12 @@ def make_record(
             must be an item of the slate.
         project, task_id: the annotation project and task the turn was judged for (empty outside one).
         catalog: when given, every item id must exist in it.
+        extra: other record fields, as stored (``record_id``, the arena's ``system_*`` and ``arena_*``).
 
     Raises:
         FeedbackError: naming the field and the limit; nothing is built.
     """
+    stored = dict(extra or {})
     turns = [_turn_dict(t, i) for i, t in enumerate(conversation)]
     if len(turns) >= 2 and turns[-2] == {"role": "user", "text": user_message} and turns[-1] == {
         "role": "assistant", "text": reply
@@ -358,6 +381,7 @@ def make_record(
         index_id=index_id or "",
         project=project or "",
         task_id=task_id or "",
+        **stored,
     )
     validate_record(record, catalog)
     return record
@@ -434,7 +458,9 @@ def validate_record(record: FeedbackRecord, catalog: Catalog | None = None) -> N
             raise FeedbackError(
                 f"field '{where}.item_id': item {j.item_id!r} is not in the catalogue {catalog.source}"
             )
-    if not (record.reply_label or record.comment.strip() or any(j.judged for j in record.slate)):
+    _check_arena(record)
+    if not (record.reply_label or record.comment.strip() or record.arena_vote
+            or any(j.judged for j in record.slate)):
         raise FeedbackError(
             "nothing to save: judge the reply or an item (like, dislike, not seen, rating) or write a comment"
         )
@@ -443,6 +469,19 @@ def validate_record(record: FeedbackRecord, catalog: Catalog | None = None) -> N
     except ValueError:
         raise FeedbackError(f"field 'record_id': not a UUID: {record.record_id!r}") from None
     _parse_time(record.created_at, "field 'created_at'")
+
+
+def _check_arena(record: FeedbackRecord) -> None:
+    """An arena record names its pair, its side, the vote and its system; other records none of them."""
+    if not (record.arena_pair or record.arena_side or record.arena_vote):
+        return
+    if record.arena_side not in ARENA_SIDES:
+        raise FeedbackError(f"field 'arena_side': must be one of {', '.join(ARENA_SIDES)}, got {record.arena_side!r}")
+    if record.arena_vote not in ARENA_VOTES:
+        raise FeedbackError(f"field 'arena_vote': must be one of {', '.join(ARENA_VOTES)}, got {record.arena_vote!r}")
+    for name in ("arena_pair", "system_id", "system_hash"):
+        if not getattr(record, name).strip():
+            raise FeedbackError(f"field {name!r}: an arena vote must have it")
 
 
 # ---------------------------------------------------------------------------

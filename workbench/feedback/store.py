@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.errors import FeedbackError
 from workbench.feedback.record import FeedbackRecord, validate_record
@@ -133,6 +133,28 @@ class _ShardCache:
     ino: int = -1
 
 
+class RecordStore(Protocol):
+    """What the app, the use cases, the exports and the CLI need of a feedback store.
+
+    :class:`FeedbackStore` (JSONL shards, the default) and
+    :class:`~workbench.feedback.pg_store.PostgresFeedbackStore` (``WORKBENCH_DATABASE_URL``)
+    implement it; tests/test_feedback_store.py runs both through the same checks. Writes are
+    idempotent by ``record_id``: a retried write never yields a second record.
+    """
+
+    catalog: Catalog | None
+    on_append: Callable[[list[FeedbackRecord]], None] | None
+
+    @property
+    def location(self) -> str: ...
+    def append(self, record: FeedbackRecord) -> str: ...
+    def append_once(self, record: FeedbackRecord) -> tuple[str, bool]: ...
+    def append_many(self, records: Iterable[FeedbackRecord]) -> list[str]: ...
+    def read(self) -> ReadResult: ...
+    def __len__(self) -> int: ...
+    def close(self) -> None: ...
+
+
 class FeedbackStore:
     """Append-only, crash-safe store of :class:`FeedbackRecord` under ``data_dir``.
 
@@ -163,6 +185,11 @@ class FeedbackStore:
     def __repr__(self) -> str:
         sync = f", hub={self._scheduler.repo_id!r}" if self._scheduler is not None else ""
         return f"FeedbackStore({str(self.data_dir)!r}{sync})"
+
+    @property
+    def location(self) -> str:
+        """Where the records are: the shards' folder."""
+        return str(self.data_dir)
 
     # writing ----------------------------------------------------------
     @property

@@ -26,10 +26,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from workbench.database import Database, is_database_url
 from workbench.errors import ProjectError
+from workbench.feedback.backends import store_at
 from workbench.feedback.inputs import check_judgements
 from workbench.feedback.record import REPLY_LABELS, FeedbackRecord, make_record
-from workbench.feedback.store import FeedbackStore
+from workbench.feedback.store import RecordStore
 from workbench.limits import MAX_ANNOTATOR_CHARS, MAX_ID_CHARS, MAX_TEXT_CHARS
 from workbench.projects.store import DEFAULT_LEASE_S, ProjectStore, SQLiteProjectStore, StoredTask
 
@@ -83,7 +85,7 @@ class ProjectService:
     directory.
     """
 
-    def __init__(self, store: ProjectStore, feedback: FeedbackStore, *, lease_s: float = DEFAULT_LEASE_S):
+    def __init__(self, store: ProjectStore, feedback: RecordStore, *, lease_s: float = DEFAULT_LEASE_S):
         self.store = store
         self.feedback = feedback
         self.lease_s = lease_s
@@ -271,18 +273,29 @@ def _previous(latest: Any) -> dict[str, Any]:
             "comment": payload.get("comment") or "", "version": latest.version}
 
 
-def open_project_service(data_dir: str | Path, *, feedback: FeedbackStore | None = None,
+def open_project_service(data_dir: str | Path | Database, *, feedback: RecordStore | None = None,
                          clock: Callable[[], float] = time.time, lease_s: float = DEFAULT_LEASE_S,
                          recover: bool = True) -> ProjectService:
-    """The service over the projects of ``data_dir`` (the feedback shards' folder).
+    """The service over the projects of ``data_dir`` (the feedback shards' folder), or of a
+    PostgreSQL database (a :class:`~workbench.database.Database` or its ``postgresql://`` URL).
 
     Args:
-        feedback: the app's feedback store (default: a new one on ``data_dir``).
+        feedback: the app's feedback store (default: the one at ``data_dir``).
         clock: time source for leases (tests inject one).
         recover: first append records a killed process committed but did not write.
     """
-    store = SQLiteProjectStore(projects_path(data_dir), clock=clock)
-    service = ProjectService(store, feedback or FeedbackStore(data_dir), lease_s=lease_s)
+    store = project_store_at(data_dir, clock=clock)
+    service = ProjectService(store, feedback or store_at(data_dir), lease_s=lease_s)
     if recover:
         service.recover()
     return service
+
+
+def project_store_at(location: str | Path | Database, *, clock: Callable[[], float] = time.time) -> ProjectStore:
+    """The project store at ``location``: PostgreSQL for a database or its URL, else the SQLite
+    file under the feedback folder ``location``."""
+    if isinstance(location, Database) or is_database_url(str(location)):
+        from workbench.projects.pg_store import PostgresProjectStore
+
+        return PostgresProjectStore(location if isinstance(location, Database) else str(location), clock=clock)
+    return SQLiteProjectStore(projects_path(location), clock=clock)

@@ -15,8 +15,10 @@ through the feedback store, immediately (``save_judgement``), at most once per
 client ``idempotency_key``. This module checks the type and range of every value
 a client sends (JSON may carry anything) and names the field and the value when
 it refuses; the record's own checks (labels, items in the slate) are
-``validate_record``'s. Errors a caller can fix come back as a ``gradio_client``
-``AppError`` carrying the message.
+``validate_record``'s. A saved card judgement also changes the conversation's next
+turn (:mod:`workbench.annotate.live`: like / 4-5 stars -> liked, dislike / 1-2 ->
+disliked). Errors a caller can fix come back as a ``gradio_client`` ``AppError``
+carrying the message.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import gradio as gr
 
 from workbench.annotate.identity import identify, signed_in_user
 from workbench.annotate.judgements import save_judgement
+from workbench.annotate.live import judge_cards
 from workbench.annotate.session import CardJudgement, SessionRegistry, TurnJudgement
 from workbench.annotate.turns import TurnPrefs, check_message, new_session, stream_turn
 from workbench.errors import FeedbackError
@@ -44,10 +47,13 @@ MAX_API_K = 50
 
 def make_registry(services: Services) -> SessionRegistry:
     s = services.settings
-    return SessionRegistry(
-        lambda sid: new_session(services, sid), max_sessions=s.max_api_sessions, ttl_s=API_SESSION_TTL_S,
-        max_per_owner=s.api_sessions_per_client,
-    )
+    limits = {"max_sessions": s.max_api_sessions, "ttl_s": API_SESSION_TTL_S, "max_per_owner": s.api_sessions_per_client}
+    if services.database is not None:  # WORKBENCH_DATABASE_URL: every replica continues every session
+        from workbench.annotate.shared_sessions import SharedSessionRegistry
+
+        return SharedSessionRegistry(lambda sid: new_session(services, sid), services.database, services.catalog,
+                                     **limits)
+    return SessionRegistry(lambda sid: new_session(services, sid), **limits)
 
 
 def client_owner(request: Any = None, profile: Any = None, *, behind_proxy: bool = False) -> str:
@@ -81,6 +87,7 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
         exchange = choice = None
         for step in stream_turn(services, session, text, prefs):
             exchange, choice = step
+        registry.persist(session)
     assert exchange is not None and exchange.result is not None and choice is not None
     result = exchange.result
     return {
@@ -96,6 +103,8 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
         "notes": list(result.notes) + ([choice.note] if choice.note else []),
         # "I took X as Y" guesses with the other films: send the message again with "Title (Year)"
         "readings": readings_to_json(services.catalog, result.readings),
+        # the question asked after the slate, with its expected information gain (None: none asked)
+        "question": result.question.to_dict() if result.question is not None else None,
     }
 
 
@@ -130,6 +139,8 @@ def feedback_api(
                               reply=reply_label, comment=comment)
     record_id = idempotent_record_id(key, session.session_id, who) if key else None
     record, written = save_judgement(services, session, exchange, judgement, who, record_id=record_id)
+    judge_cards(session, exchange, judgement.items)  # the conversation's next turn reads them (issue 14)
+    registry.persist(session)
     return {"saved": 1, "record_id": record.record_id, "session_id": session.session_id,
             "turn": exchange.index, "replayed": not written}
 
@@ -166,7 +177,8 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
             {"session_id", "turn", "reply", "items": [{"item_id", "title", "year", "genres",
             "directors", "cast", "rank", "score", "sources", "reason"}], "intent", "generator",
             "fell_back", "grounding_fixes", "grounding_fixes_by_kind", "notes", "readings": [{"surface",
-            "span", "chosen": {"item_id", "title"}, "alternatives": [{"item_id", "title"}]}]}
+            "span", "chosen": {"item_id", "title"}, "alternatives": [{"item_id", "title"}]}],
+            "question": {"attribute", "text", "gain", "slate_mass"} or null}
         """
         return as_app_error(chat_api)(services, registry, message, session_id, k, owner(request, profile))
 

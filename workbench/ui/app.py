@@ -3,8 +3,10 @@
 Layout: a header with the status line; a Chat tab (the chat panel beside the
 recommendation slate and its feedback bar; a collapsible settings panel); an Annotate tab
 (:mod:`workbench.ui.annotate_tab`: a project's tasks one after another); a Dashboard tab
-(:mod:`workbench.ui.dashboard_tab`: judgements, like-rates, a project's agreement); the named API endpoints
-(``/chat``, ``/feedback``, ``/status``; ``/next_task``, ``/submit_task``, ``/skip_task``). Each panel module
+(:mod:`workbench.ui.dashboard_tab`: judgements, like-rates, a project's agreement); an Arena tab
+(:mod:`workbench.ui.arena_tab`: two anonymous systems side by side, a vote, the leaderboard); the named
+API endpoints (``/chat``, ``/feedback``, ``/status``; ``/next_task``, ``/submit_task``, ``/skip_task``;
+``/arena_pair``, ``/arena_vote``). Each panel module
 builds its widgets and wires its own events; this module lays them out. Each browser tab
 owns one :class:`~workbench.annotate.session.ChatSession` in a ``gr.State``, so two
 users never see each other's turns, slates or judgements.
@@ -22,13 +24,15 @@ from typing import Any
 import gradio as gr
 
 from workbench.annotate.judgements import autosave_on_close
+from workbench.arena.service import open_arena
 from workbench.config import Settings
 from workbench.login import ClientHostMiddleware, LoginGuard
 from workbench.monitoring.http import metrics_route
 from workbench.services import Services
-from workbench.ui import annotate_tab, chat_panel, dashboard_tab, feedback_panel, settings_panel
+from workbench.ui import annotate_tab, arena_tab, chat_panel, dashboard_tab, feedback_panel, settings_panel
 from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
+from workbench.ui.arena_api import register_arena_api
 from workbench.ui.projects_api import register_projects_api
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
@@ -136,6 +140,7 @@ def wire_status(services: Services, demo: gr.Blocks, generator_status: gr.Markdo
 
 def build_demo(services: Services) -> gr.Blocks:
     """The whole app for ``services``. Never launches; the caller does."""
+    arena = open_arena(services)  # a bad systems file stops here, before anything is served
     with gr.Blocks(title="Chat-Rec Workbench", fill_width=True, analytics_enabled=False) as demo:
         def on_session_end(session: Any) -> None:
             autosave_on_close(services, session)
@@ -159,6 +164,8 @@ def build_demo(services: Services) -> gr.Blocks:
                 annotate = annotate_tab.build_annotate_tab(services)
             with gr.Tab("Dashboard", id="dashboard", elem_id="wb-dash-tab") as dash_tab:
                 dashboard = dashboard_tab.build_dashboard_tab(services)
+            with gr.Tab("Arena", id="arena", elem_id="wb-arena-tab"):
+                arena_ui = arena_tab.build_arena_tab(services, arena)
         with gr.Accordion("About this app and its API", open=False, elem_id="wb-about"):
             gr.Markdown(ABOUT)
 
@@ -174,6 +181,8 @@ def build_demo(services: Services) -> gr.Blocks:
         api_sessions = make_registry(services)
         register_api(services, api_sessions)
         register_projects_api(services)
+        arena_tab.wire(services, arena, demo, arena_ui)
+        register_arena_api(services, arena)
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
     # How many turns run at once: setting turn_concurrency (measured against the CPU count in bench/app_load.py).
     demo.queue(default_concurrency_limit=services.settings.resolved_turn_concurrency,
@@ -201,5 +210,6 @@ saves what is pending when your name is set; without a name you are warned and n
 
 **API.** `/chat` (message, session_id) returns the reply and the items as JSON; `/feedback` saves a
 judgement for a turn; `/status` describes the server; `/next_task`, `/submit_task` and `/skip_task`
-work through an annotation project (the **Annotate** tab). See "Use via API" at the bottom of the page.
+work through an annotation project (the **Annotate** tab); `/arena_pair` and `/arena_vote` run the
+blind side-by-side **Arena**. See "Use via API" at the bottom of the page.
 """

@@ -99,6 +99,15 @@ def make_tab_registry(services: Services) -> SessionRegistry:
                            max_sessions=services.settings.max_api_sessions, ttl_s=TAB_SESSION_TTL_S)
 
 
+def more_like_message(session: ChatSession, slot: int) -> str:
+    """What the "More like this" button on card ``slot`` says in the chat: ``More like <title>``."""
+    ex = session.slate_exchange
+    recs = ex.recommendations if ex is not None else ()
+    if not 0 <= slot < len(recs):
+        raise WorkbenchError("that card is no longer on the slate; send a message instead")
+    return f"More like {recs[slot].item.display_title}"
+
+
 def exchange_for_message(session: ChatSession, index: int) -> Exchange:
     """The exchange that chat message ``index`` belongs to (as laid out by ``turns_to_messages``)."""
     i = 0
@@ -244,7 +253,7 @@ def wire(
         session = ensure_session(services, session)
         prefs = parse_prefs(*values[:n_prefs])
         sync_judgements(session, list(values[n_prefs:n_prefs + n_slate]))
-        message = undo_turn(session)
+        message = undo_turn(session, retry=True)  # the replaced slate's card judgements carry over
         yield from run(session, message, prefs)
 
     @shows_errors(unchanged)
@@ -302,6 +311,21 @@ def wire(
     chat.chatbot.example_select(pick_example, None, chat.message, queue=False, **common).then(
         send, send_inputs, turn_outputs, concurrency_id="turn", **common
     ).then(**after)
+
+    # "More like this" on a card: the same turn as typing "more like <title>" (the more-like intent
+    # anchored on that item), so the chat shows what was asked and /chat can do the same.
+    def more_like(slot: int) -> Any:
+        @shows_errors(lambda profile, request, session, *_: unchanged(session))
+        def handler(profile: gr.OAuthProfile | None, request: gr.Request, session: ChatSession | None,
+                    name: str, *values: Any) -> Iterator[tuple]:
+            session = ensure_session(services, session)
+            yield from send(profile, request, more_like_message(session, slot), session, name, *values)
+
+        return handler
+
+    for slot, card in enumerate(slate.cards):
+        card.more.click(more_like(slot), [state, feedback.name, *settings.inputs, *slate.values], turn_outputs,
+                        concurrency_id="turn", **common).then(**after)
 
     retry_inputs = [state, feedback.name, *settings.inputs, *slate.values]
     chat.retry.click(retry, retry_inputs, turn_outputs, concurrency_id="turn", **common).then(**after)

@@ -5,7 +5,9 @@ always come from the catalogue: the engine's slate, never parsed from text).
 :data:`~workbench.limits.MAX_SLATE` card slots are built once and
 shown or hidden, so the page layout stays stable and each card's widgets
 (like / dislike / haven't seen it, a 1-5 rating) keep fixed ids. One comment box
-under the cards is about the whole turn (the feedback record has one comment).
+under the cards is about the whole turn (the feedback record has one comment). A card's
+judgement changes the conversation at once (:mod:`workbench.annotate.live`), and its "More like
+this" button asks for more like that item (wired in :mod:`workbench.ui.chat_panel`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import gradio as gr
 
+from workbench.annotate.live import judge_slate
 from workbench.annotate.session import VERDICT_LABELS, CardJudgement, ChatSession
 from workbench.annotate.turns import active_constraints
 from workbench.errors import WorkbenchError
@@ -47,6 +50,7 @@ class CardSlot:
     rating: gr.Radio
     clear_verdict: gr.Button
     clear_rating: gr.Button
+    more: gr.Button  # "More like this": a more-like turn anchored on the card's item
 
     def clear_button(self, field: str) -> gr.Button:
         return self.clear_verdict if field == "verdict" else self.clear_rating
@@ -132,7 +136,7 @@ def sync_judgements(session: ChatSession, slate_values: list[Any]) -> None:
     if ex is None or not slate_values:
         return
     comment, cards = parse_slate_values(slate_values)
-    session.set_slate_judgements(ex, cards[: len(ex.recommendations)], comment)
+    judge_slate(session, ex, cards[: len(ex.recommendations)], comment)  # also changes the next turn
 
 
 def constraint_chips(session: ChatSession | None) -> dict[str, Any]:
@@ -205,7 +209,8 @@ def build_slate() -> Slate:
                     )
                     clear_rating = gr.Button("✕", size="sm", scale=0, min_width=30, elem_classes=["wb-clear"],
                                              elem_id=f"wb-rating-clear-{slot}")
-            cards.append(CardSlot(group, html, verdict, rating, clear_verdict, clear_rating))
+                more = gr.Button("More like this", size="sm", elem_classes=["wb-more"], elem_id=f"wb-more-{slot}")
+            cards.append(CardSlot(group, html, verdict, rating, clear_verdict, clear_rating, more))
     comment = gr.Textbox(
         "", placeholder="Comment on this turn's reply or recommendations (optional)", show_label=False,
         lines=2, max_length=MAX_COMMENT_CHARS, interactive=False, elem_id="wb-comment",

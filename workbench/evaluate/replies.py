@@ -1,0 +1,307 @@
+"""Reply quality of generators on held-out conversations: ``python -m workbench eval replies``.
+
+Every model writes one reply for the same requests (the conversation so far and a slate of the
+movies the human recommender named, :mod:`workbench.evaluate.reply_data`), run as the app runs
+it (its own prompt builder, priming and sentence cap), and each reply goes through the app's
+grounding (:class:`~workbench.dialogue.grounding.Grounder`). Per model:
+
+* ``mentions_slate``: share of grounded replies that name at least one slate title,
+* ``grounding_fixes_per_reply``: spans grounding removed or corrected, per reply (raw reply),
+* ``off_task``: share of raw replies that :class:`OffTaskDetector` flags,
+* ``distinct_2``: distinct word bigrams / all word bigrams over the grounded replies (Li et al. 2016),
+* ``mean_words``: words per grounded reply,
+* ``chrf`` / ``bleu``: corpus chrF and BLEU (``sacrebleu``) of the grounded replies against the
+  human replies, titles in place of ``@id`` markers,
+* ``seconds_per_reply``: wall time of ``generate`` per reply.
+
+The grounded reply is what a user reads, so similarity and diversity are measured on it; echo
+and fixes are properties of what the model wrote, so they are measured before grounding.
+Differences from the first model come with 95% paired bootstrap intervals (the same resampled
+requests for every model; corpus chrF/BLEU recomputed from per-reply sufficient statistics;
+distinct-2 over the distinct replies drawn, since a reply drawn twice would repeat its own bigrams).
+
+It knows generators, grounding and metrics; it does not know files or gradio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.dialogue.echo import ECHO_SHINGLE_WORDS, EchoDetector, sentence_key
+from workbench.dialogue.generators.base import Generator
+from workbench.dialogue.grounding import Grounder
+from workbench.dialogue.prompts import INSTRUCTIONS, PROMPT_EXAMPLES, build_messages
+from workbench.dialogue.sentences import SentenceSplitter, title_heads
+from workbench.errors import EvaluationError, GenerationError
+from workbench.evaluate.reply_data import ReplyExample
+
+#: The JSON's per-model metrics, in order (the issue's names).
+METRICS = ("mentions_slate", "grounding_fixes_per_reply", "off_task", "distinct_2", "chrf", "bleu",
+           "seconds_per_reply")
+BOOTSTRAP_SAMPLES = 1000
+_ROLE_LABEL_RE = re.compile(r"(?:^|[\s\"'(])(?:user|you|assistant|system|seeker|recommender)\s*:", re.IGNORECASE)
+_WORD_RE = re.compile(r"[a-z0-9']+")
+
+
+def _sentences(text: str, heads: Sequence[str] = ()) -> list[str]:
+    splitter = SentenceSplitter(heads)
+    pairs = splitter.feed(text) + splitter.finish()
+    return [s.strip() for s, _ in pairs if s.strip()]
+
+
+class OffTaskDetector:
+    """Flags prose that is no reply to the user. The reasons, per raw reply:
+
+    * ``echo``: a sentence the app's :class:`~workbench.dialogue.echo.EchoDetector` calls
+      instruction echo: an instruction-style lead-in ("Your task:", "As an AI", "Instructions:",
+      "You are a movie recommender", the prompt's labels "Candidates:", "Task:", "User:") or
+      :data:`~workbench.dialogue.echo.ECHO_SHINGLE_WORDS` consecutive words of the instructions,
+    * ``role_label``: a role label anywhere ("User:", "You:", "Assistant:", "Seeker:"): the
+      model is writing the transcript instead of its turn,
+    * ``prompt_copy``: a sentence that copies as many consecutive words of the prompt's
+      conversation or its worked example (the candidates' facts are not counted: naming them
+      is the task),
+    * ``repeat``: a sentence that repeats an earlier one (same folded words).
+    """
+
+    REASONS = ("echo", "role_label", "prompt_copy", "repeat")
+
+    def __init__(self, instructions: Iterable[str] = INSTRUCTIONS):
+        self._echo = EchoDetector(instructions)
+
+    def reasons(self, reply: str, example: ReplyExample | None = None) -> list[str]:
+        """The reasons ``reply`` is off task (empty: on task)."""
+        found: list[str] = []
+        heads = title_heads(r.item for r in example.request.recommendations) if example else ()
+        sentences = _sentences(reply, heads)
+        if any(self._echo.is_echo(s) for s in sentences):
+            found.append("echo")
+        if _ROLE_LABEL_RE.search(reply):
+            found.append("role_label")
+        if example is not None:
+            copied = EchoDetector([*PROMPT_EXAMPLES, *(t.text for t in example.request.turns)])
+            if any(copied.is_echo(s) and not self._echo.is_echo(s) for s in sentences
+                   if len(_WORD_RE.findall(s.lower())) >= ECHO_SHINGLE_WORDS):
+                found.append("prompt_copy")
+        keys = [sentence_key(s) for s in sentences]
+        keys = [k for k in keys if k]
+        if len(keys) != len(set(keys)):
+            found.append("repeat")
+        return found
+
+
+def _bigrams(text: str) -> list[tuple[str, str]]:
+    words = _WORD_RE.findall(text.lower())
+    return list(zip(words, words[1:], strict=False))
+
+
+def distinct_n2(bigram_lists: Sequence[Sequence[tuple[str, str]]]) -> float:
+    """Distinct-2: distinct bigrams over all bigrams of the replies (0 when there are none)."""
+    total = sum(len(b) for b in bigram_lists)
+    return len({g for b in bigram_lists for g in b}) / total if total else 0.0
+
+
+@dataclass
+class ModelReplies:
+    """One model's replies to every example, and what each measured."""
+
+    model: str
+    raw: list[str]
+    grounded: list[str]
+    mentions: np.ndarray  # 1.0 where the grounded reply names a slate title
+    fixes: np.ndarray
+    off_task: np.ndarray
+    off_task_reasons: list[list[str]]
+    words: np.ndarray
+    seconds: np.ndarray
+    errors: int = 0
+
+
+def reply_key(model_key: str, example: ReplyExample) -> str:
+    """The cache key of one model's reply to one example: the model and the exact prompt."""
+    prompt = json.dumps(build_messages(example.request), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(f"{model_key}\n{prompt}".encode()).hexdigest()
+
+
+class ReplyCache:
+    """Replies already written, in a JSON-lines file (``--replies FILE``): a killed or extended
+    run generates only what is missing. Keyed by :func:`reply_key`; a line that does not parse
+    (a run killed mid-write) is ignored."""
+
+    def __init__(self, path: str | Path | None):
+        self.path = Path(path) if path is not None else None
+        self._rows: dict[str, dict[str, Any]] = {}
+        if self.path is not None and self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                    self._rows[row["key"]] = row
+                except (ValueError, KeyError, TypeError):
+                    continue
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._rows.get(key)
+
+    def put(self, key: str, text: str, seconds: float, error: bool) -> None:
+        row = {"key": key, "text": text, "seconds": seconds, "error": error}
+        self._rows[key] = row
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def generate_replies(label: str, generator: Generator, examples: Sequence[ReplyExample], grounder: Grounder,
+                     detector: OffTaskDetector, log: Callable[[str], None] = lambda line: None, *,
+                     cache: ReplyCache | None = None, model_key: str | None = None) -> ModelReplies:
+    """Run ``generator`` on every example (or take its reply from ``cache``); ground and judge each."""
+    raw, grounded, reasons = [], [], []
+    mentions, fixes, words, seconds = [], [], [], []
+    errors = 0
+    cache = cache or ReplyCache(None)
+    for i, e in enumerate(examples):
+        key = reply_key(model_key or label, e)
+        hit = cache.get(key)
+        if hit is not None:
+            text, spent, failed = hit["text"], float(hit["seconds"]), bool(hit["error"])
+        else:
+            started = time.perf_counter()
+            failed = False
+            try:
+                text = generator.generate(e.request)
+            except GenerationError as exc:  # a failed reply counts (empty), it does not end the run
+                log(f"{label}: reply {i}: {exc}")
+                text, failed = "", True
+            spent = time.perf_counter() - started
+            cache.put(key, text, spent, failed)
+        errors += failed
+        seconds.append(spent)
+        allowed = grounder.mentions(" ".join(t.text for t in e.request.turns))
+        g = grounder.ground(text, e.request.recommendations, allowed=allowed)
+        raw.append(text)
+        grounded.append(g.text.strip())
+        mentions.append(1.0 if g.mentioned else 0.0)
+        fixes.append(float(g.fixes))
+        reasons.append(detector.reasons(text, e))
+        words.append(float(len(g.text.split())))
+        if (i + 1) % 10 == 0 or i + 1 == len(examples):
+            log(f"{label}: {i + 1}/{len(examples)} replies, {np.mean(seconds):.1f}s each")
+    return ModelReplies(label, raw, grounded, np.array(mentions), np.array(fixes),
+                        np.array([1.0 if r else 0.0 for r in reasons]), reasons, np.array(words),
+                        np.array(seconds), errors)
+
+
+class _Scorer:
+    """Every metric of one model's replies over any resample of the examples (index array)."""
+
+    def __init__(self, replies: ModelReplies, references: Sequence[str]):
+        from sacrebleu.metrics import BLEU, CHRF
+
+        self.replies = replies
+        self._bleu, self._chrf = BLEU(), CHRF()
+        # sacrebleu's own sufficient statistics, one row per reply: a resample sums its rows
+        refs = [list(references)]
+        self._bleu_stats = np.array(self._bleu._extract_corpus_statistics(replies.grounded, refs), dtype=float)
+        self._chrf_stats = np.array(self._chrf._extract_corpus_statistics(replies.grounded, refs), dtype=float)
+        self._bigrams = [_bigrams(t) for t in replies.grounded]
+
+    def score(self, idx: np.ndarray) -> dict[str, float]:
+        r = self.replies
+        return {
+            "mentions_slate": float(r.mentions[idx].mean()),
+            "grounding_fixes_per_reply": float(r.fixes[idx].mean()),
+            "off_task": float(r.off_task[idx].mean()),
+            # over the replies drawn, each once: a reply drawn twice would repeat its own bigrams
+            "distinct_2": distinct_n2([self._bigrams[i] for i in np.unique(idx)]),
+            "chrf": float(self._chrf._compute_score_from_stats(self._chrf_stats[idx].sum(axis=0).tolist()).score),
+            "bleu": float(self._bleu._compute_score_from_stats(self._bleu_stats[idx].sum(axis=0).tolist()).score),
+            "seconds_per_reply": float(r.seconds[idx].mean()),
+            "mean_words": float(r.words[idx].mean()),
+        }
+
+
+def compare_replies(runs: Sequence[ModelReplies], references: Sequence[str], *,
+                    samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> dict[str, Any]:
+    """The report: per model the metrics, and for every model after the first the difference
+    from the first with a 95% paired bootstrap interval (``vs_first``)."""
+    if not runs:
+        raise EvaluationError("eval replies: no models")
+    n = len(references)
+    if n == 0 or any(len(r.raw) != n for r in runs):
+        raise EvaluationError("eval replies: every model needs one reply per example")
+    scorers = [_Scorer(r, references) for r in runs]
+    everything = np.arange(n)
+    points = [s.score(everything) for s in scorers]
+    rng = np.random.default_rng(seed)
+    draws = [rng.integers(0, n, n) for _ in range(samples)]
+    first = [scorers[0].score(idx) for idx in draws]
+    models = []
+    for k, (run, scorer, point) in enumerate(zip(runs, scorers, points, strict=True)):
+        entry: dict[str, Any] = {"model": run.model, **{m: round(point[m], 4) for m in METRICS}}
+        entry["mean_words"] = round(point["mean_words"], 2)
+        entry["errors"] = run.errors
+        entry["off_task_reasons"] = {reason: sum(reason in rs for rs in run.off_task_reasons)
+                                     for reason in OffTaskDetector.REASONS}
+        if k:
+            boot = [scorer.score(idx) for idx in draws]
+            entry["vs_first"] = {}
+            for m in (*METRICS, "mean_words"):
+                diffs = np.array([b[m] - f[m] for b, f in zip(boot, first, strict=True)])
+                low, high = np.percentile(diffs, [2.5, 97.5])
+                entry["vs_first"][m] = {"diff": round(point[m] - points[0][m], 4),
+                                        "ci95": [round(float(low), 4), round(float(high), 4)]}
+        models.append(entry)
+    return {"n": n, "models": models, "bootstrap_samples": samples, "seed": seed}
+
+
+def evaluate_replies(generators: Mapping[str, Generator], examples: Sequence[ReplyExample], grounder: Grounder,
+                     *, seed: int = 0, log: Callable[[str], None] = lambda line: None,
+                     cache: ReplyCache | None = None, model_keys: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every generator (first = the baseline) on every example: :func:`compare_replies`'s report,
+    plus the first replies of each model as samples to read.
+
+    Args:
+        cache: replies already written (see :class:`ReplyCache`); new ones are added to it.
+        model_keys: what identifies each model in the cache (default: its label); a fine-tuned
+            folder's key includes its weights, so a new fine-tune at the same path never reuses
+            the old one's replies.
+    """
+    if not examples:
+        raise EvaluationError("eval replies: no examples (no recommender turn mentions a catalogue movie)")
+    detector = OffTaskDetector()
+    keys = model_keys or {}
+    runs = [generate_replies(label, gen, examples, grounder, detector, log, cache=cache,
+                             model_key=keys.get(label, label))
+            for label, gen in generators.items()]
+    report = compare_replies(runs, [e.target for e in examples], seed=seed)
+    report["samples"] = [
+        {"user": examples[i].request.turns[-1].text, "human": examples[i].target,
+         **{run.model: run.raw[i] for run in runs}}
+        for i in range(min(3, len(examples)))
+    ]
+    return report
+
+
+def format_table(report: Mapping[str, Any]) -> str:
+    """The report as a text table; differences from the first model with their intervals."""
+    header = ["model", "slate", "fixes/reply", "off-task", "distinct-2", "chrF", "BLEU", "words", "s/reply"]
+    keys = ["mentions_slate", "grounding_fixes_per_reply", "off_task", "distinct_2", "chrf", "bleu", "mean_words",
+            "seconds_per_reply"]
+    lines = [f"n = {report['n']} held-out recommender turns", "  ".join(f"{h:>12}" for h in header)]
+    for entry in report["models"]:
+        lines.append("  ".join([f"{entry['model'][-12:]:>12}", *(f"{entry[k]:>12.3f}" for k in keys)]))
+        for m, d in entry.get("vs_first", {}).items():
+            if m in keys:
+                lo, hi = d["ci95"]
+                excl = "" if lo <= 0 <= hi else " *"
+                lines.append(f"{'':>14}{m}: {d['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]{excl}")
+    return "\n".join(lines)

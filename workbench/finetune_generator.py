@@ -1,0 +1,290 @@
+"""Fine-tuning the dialogue generator on reply examples with TRL (SFT or DPO), optionally with LoRA.
+
+:func:`training_rows` turns :class:`~workbench.evaluate.reply_data.ReplyExample` values into
+TRL's conversational formats, the prompt being exactly the messages the app's prompt builder
+(:func:`workbench.dialogue.prompts.build_messages`) gives the model at run time:
+
+* ``sft``: ``prompt`` / ``completion`` (prompt-completion; the loss covers the completion only),
+* ``dpo``: ``prompt`` / ``chosen`` / ``rejected``.
+
+:func:`finetune_generator` trains the base model (loaded exactly as the app loads it, the
+bundled SmolLM2 GGUF included) with ``SFTTrainer`` or ``DPOTrainer``; with ``lora_r`` > 0 a
+``peft`` LoRA adapter is trained and merged back, so the saved folder is always a plain
+transformers model that ``WORKBENCH_GENERATOR_MODEL=DIR`` loads. The folder carries a
+``meta.json`` manifest (:mod:`workbench.generator_manifest`: base model, method, data hash,
+steps, seed, held-out conversations, weight hashes, package versions), checked on every load.
+It records ``prime`` (default true): whether the app writes the opening words ("You might enjoy
+<first candidate>") for the model as it does for the prompted base model; on ReDial the primed
+fine-tune named the slate far more often than the unprimed one (README). The folder is written under a temporary name and renamed at the
+end, so a killed run never leaves a loadable half model.
+
+It knows rows, TRL and files; it does not know ReDial files, feedback stores or gradio.
+torch, datasets, trl and peft are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from workbench.device import resolve_device
+from workbench.dialogue.generators.transformers import load_pretrained
+from workbench.dialogue.prompts import build_messages
+from workbench.errors import GenerationError
+from workbench.evaluate.reply_data import ReplyExample
+from workbench.finetune import rows_hash
+from workbench.generator_manifest import KIND, MARKER_KEY, SCHEMA_VERSION
+from workbench.manifest import MANIFEST, write_manifest
+from workbench.model_manifest import weight_hashes
+
+METHODS = ("sft", "dpo")
+#: Package versions recorded in the manifest.
+PACKAGES = ("trl", "peft", "transformers", "torch", "datasets")
+#: Default token cap per example; longer examples are left out rather than cut (a cut
+#: completion teaches the model to stop mid-sentence).
+MAX_LENGTH = 1024
+
+
+def training_rows(examples: Sequence[ReplyExample], method: str) -> list[dict[str, Any]]:
+    """TRL conversational rows for ``examples``: the run-time prompt, and the reply(s)."""
+    if method not in METHODS:
+        raise GenerationError(f"finetune generator: --method must be one of {', '.join(METHODS)}, got {method!r}")
+    rows = []
+    for e in examples:
+        prompt = build_messages(e.request)
+        if method == "sft":
+            rows.append({"prompt": prompt, "completion": [{"role": "assistant", "content": e.target}]})
+        elif e.rejected:
+            rows.append({"prompt": prompt, "chosen": [{"role": "assistant", "content": e.target}],
+                         "rejected": [{"role": "assistant", "content": e.rejected}]})
+    return rows
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = ""
+    return out
+
+
+def _fits(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> tuple[list[dict[str, Any]], int]:
+    """The rows whose prompt plus longest reply fit in ``max_length`` tokens, and how many did not."""
+    kept = []
+    for row in rows:
+        replies = [row[k] for k in ("completion", "chosen", "rejected") if k in row]
+        longest = max(replies, key=lambda r: len(r[0]["content"]))
+        text = tokenizer.apply_chat_template(row["prompt"] + longest, tokenize=False)
+        if len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= max_length:
+            kept.append(row)
+    return kept, len(rows) - len(kept)
+
+
+def _blocks(model: Any) -> Any:
+    """The model's stack of transformer blocks: its longest ``ModuleList`` (``model.layers``, ``h``)."""
+    import torch
+
+    lists = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList)]
+    return max(lists, key=len) if lists else None
+
+
+def freeze_below(model: Any, train_layers: int) -> int:
+    """Train only the top ``train_layers`` transformer blocks and what follows them (the final
+    norm, an untied output head); return how many blocks are trainable. Embeddings (tied to the
+    output head in SmolLM2) stay frozen, so the backward pass stops at the lowest trained block:
+    on a CPU most of a step's cost is gone."""
+    import torch
+
+    blocks = _blocks(model)
+    if not train_layers or blocks is None or train_layers >= len(blocks):
+        return len(blocks) if blocks is not None else 0
+    in_blocks = {id(p) for p in blocks.parameters()}
+    embeddings = {id(p) for m in model.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters()}
+    top = {id(p) for block in list(blocks)[-train_layers:] for p in block.parameters()}
+    for param in model.parameters():
+        outside = id(param) not in in_blocks and id(param) not in embeddings
+        param.requires_grad_(id(param) in top or outside)
+    return train_layers
+
+
+def finetune_generator(
+    base_model: str,
+    rows: Sequence[dict[str, Any]],
+    out_dir: str | Path,
+    *,
+    method: str = "sft",
+    epochs: int = 1,
+    max_steps: int | None = None,
+    batch_size: int = 4,
+    lr: float | None = None,
+    lora_r: int = 0,
+    train_layers: int = 0,
+    beta: float = 0.1,
+    prime: bool = True,
+    seed: int = 0,
+    max_length: int = MAX_LENGTH,
+    device: str = "cpu",
+    cache_dir: str | Path | None = None,
+    extra_meta: dict[str, Any] | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> dict[str, Any]:
+    """Fine-tune ``base_model`` on ``rows`` (from :func:`training_rows`) and save it to ``out_dir``.
+
+    Args:
+        base_model: ``smollm2-135m-instruct``, a Hub id or a local folder, loaded as the app loads it.
+        rows: TRL rows (``prompt``/``completion`` for sft; ``prompt``/``chosen``/``rejected`` for dpo).
+        out_dir: a new or empty folder.
+        method: ``sft`` or ``dpo``.
+        epochs: passes over the rows (ignored when ``max_steps`` is given).
+        max_steps: stop after this many optimiser steps.
+        batch_size: rows per step.
+        lr: peak learning rate (cosine decay, 5% warm-up); default 5e-5 for a full fine-tune,
+            2e-4 with LoRA, 5e-6 for DPO.
+        lora_r: LoRA rank (0: train every weight). The adapter is merged into the saved model.
+        train_layers: train only the top this many transformer blocks (0: all); see :func:`freeze_below`.
+        beta: DPO's KL strength.
+        prime: recorded in the manifest: whether the app starts the model's replies with the first
+            candidate's title as it does for the prompted base model (measured better, see README).
+        seed: seeds shuffling and initialisation.
+        max_length: most tokens per example; longer examples are left out.
+        device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+        cache_dir: where the bundled model's converted weights are cached.
+        extra_meta: more manifest fields (the data's sources, the held-out conversations).
+        log: receives progress lines (the trainer's progress bar goes to stderr).
+
+    Returns:
+        The manifest written into ``out_dir``.
+
+    Raises:
+        GenerationError: bad rows or settings, an occupied ``out_dir``, or a model that cannot load.
+    """
+    if method not in METHODS:
+        raise GenerationError(f"finetune generator: --method must be one of {', '.join(METHODS)}, got {method!r}")
+    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("lora_r", lora_r, 0),
+                             ("train_layers", train_layers, 0), ("max_length", max_length, 16)):
+        if not isinstance(value, int) or value < low:
+            raise GenerationError(f"finetune generator: {name} must be an integer >= {low}, got {value!r}")
+    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+        raise GenerationError(f"finetune generator: --max-steps must be an integer >= 1, got {max_steps!r}")
+    if lr is None:
+        lr = 5e-6 if method == "dpo" else 2e-4 if lora_r else 5e-5
+    if not lr > 0:
+        raise GenerationError(f"finetune generator: lr must be > 0, got {lr!r}")
+    out = Path(out_dir).expanduser()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise GenerationError(f"{out}: exists and is not an empty folder; choose a new --out")
+    if not rows:
+        raise GenerationError(f"finetune generator: no {method} training rows")
+
+    import datasets
+
+    try:
+        tokenizer, model, source = load_pretrained(base_model, cache_dir)
+    except GenerationError:
+        raise
+    except Exception as exc:  # OSError, ValueError, HF errors: all mean "cannot load"
+        raise GenerationError(f"finetune generator: base model {base_model!r}: cannot load "
+                              f"({type(exc).__name__}: {exc})") from None
+    if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if not getattr(tokenizer, "chat_template", None):
+        raise GenerationError(f"finetune generator: base model {base_model!r} has no chat template; "
+                              "the app's prompts are chat messages")
+    kept, too_long = _fits(list(rows), tokenizer, max_length)
+    if too_long:
+        log(f"left out {too_long} of {len(rows)} rows longer than {max_length} tokens")
+    if not kept:
+        raise GenerationError(f"finetune generator: every row is longer than max_length={max_length} tokens")
+    dev = resolve_device(device)
+    datasets.disable_progress_bars()
+    data = datasets.Dataset.from_list(kept)
+    tmp = out.with_name(f".{out.name}.partial")
+    work = out.with_name(f".{out.name}.trainer")
+    shutil.rmtree(tmp, ignore_errors=True)
+    common = dict(
+        output_dir=str(work), num_train_epochs=epochs, max_steps=max_steps if max_steps is not None else -1,
+        per_device_train_batch_size=batch_size, learning_rate=lr, lr_scheduler_type="cosine",
+        warmup_steps=0.05, seed=seed, data_seed=seed, max_length=max_length, save_strategy="no",
+        logging_strategy="no", report_to=[], use_cpu=dev == "cpu", disable_tqdm=False,
+        activation_checkpointing=False,  # TRL turns it on; on a small model it only costs time
+    )
+    if train_layers and not lora_r:
+        freeze_below(model, train_layers)
+    peft_config = None
+    if lora_r:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0,
+                                 target_modules="all-linear", task_type="CAUSAL_LM")
+    if method == "sft":
+        from trl import SFTConfig, SFTTrainer
+
+        trainer: Any = SFTTrainer(model=model, processing_class=tokenizer, train_dataset=data,
+                                  args=SFTConfig(completion_only_loss=True, **common), peft_config=peft_config)
+    else:
+        from trl import DPOConfig, DPOTrainer
+
+        ref = None if peft_config is not None else copy.deepcopy(model)
+        trainer = DPOTrainer(model=model, ref_model=ref, processing_class=tokenizer, train_dataset=data,
+                             args=DPOConfig(beta=beta, **common), peft_config=peft_config)
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
+    log(f"{method}: {len(kept)} rows, base {base_model} ({source}), device {dev}, "
+        f"{'LoRA r=' + str(lora_r) if lora_r else 'all weights'}"
+        f"{f' of the top {train_layers} blocks' if train_layers else ''}, lr {lr:g}")
+    started = time.time()
+    try:
+        result = trainer.train()
+        trained = trainer.model
+        if lora_r:
+            trained = trained.merge_and_unload()
+        trained = trained.to("cpu")
+        setattr(trained.config, MARKER_KEY, MANIFEST)  # recognised even if meta.json is deleted
+        trained.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    meta = {
+        "kind": KIND,
+        "schema_version": SCHEMA_VERSION,
+        "base_model": base_model,
+        "base_source": source,
+        "method": method,
+        "rows": len(kept),
+        "rows_too_long": too_long,
+        "data_hash": rows_hash(kept),
+        **(extra_meta or {}),
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "steps": int(result.global_step),
+        "batch_size": batch_size,
+        "lr": lr,
+        "lora_r": lora_r,
+        "train_layers": train_layers,
+        "beta": beta if method == "dpo" else None,
+        "seed": seed,
+        "max_length": max_length,
+        "prime": prime,
+        "train_loss": float(result.training_loss),
+        "train_seconds": round(time.time() - started, 1),
+        "device": dev,
+        "weights": weight_hashes(tmp),
+        "versions": _versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    write_manifest(tmp, meta)  # the manifest last: a folder without it never passes the check
+    if out.exists():
+        out.rmdir()  # empty, checked above
+    tmp.replace(out)
+    return meta
