@@ -128,7 +128,8 @@ def reread_title(services: Services, session: ChatSession, span: tuple[int, int]
     The engine took "Heat" as the most popular film of that name and said so ("I took "Heat" as
     Heat (1995)..."); the user picks another reading (a :class:`~workbench.dialogue.types.TitleReading`
     alternative) and the message runs again with "Heat (2006)" in place of "Heat" (issue 16, item 8).
-    The caller runs the returned message as a new turn, exactly as a retry does.
+    The caller runs the returned message as a new turn, exactly as a retry does (and as for a retry,
+    the card judgements on the replaced slate carry over to it).
     """
     last = session.exchanges[-1] if session.exchanges else None
     result = last.result if last is not None else None
@@ -139,7 +140,7 @@ def reread_title(services: Services, session: ChatSession, span: tuple[int, int]
         raise WorkbenchError(f"the last message cannot be read as item {item_id!r} there; "
                              "send it again with the title and year you meant")
     item = services.catalog[item_id]
-    message = undo_turn(session)
+    message = undo_turn(session, retry=True)  # a corrected retry: the slate's card judgements carry over
     start, end = reading.span
     return message[:start] + item.display_title + message[end:]
 
