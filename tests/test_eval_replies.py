@@ -135,3 +135,26 @@ def test_cli_json_has_the_issue_shape(tmp_path, tiny_catalog, monkeypatch):
         assert set(METRICS) | {"model"} <= set(entry)
         assert all(isinstance(entry[k], float) for k in METRICS)
     assert set(report["models"][1]["vs_first"]) >= set(METRICS)
+
+
+def test_a_model_on_an_openai_compatible_server_is_evaluated_like_a_local_one(tmp_path, tiny_catalog, monkeypatch):
+    """`--model openai:NAME` asks the server at WORKBENCH_OPENAI_BASE_URL (vLLM on a GPU host,
+    bench/gpu/vllm_check.sh): every example's prompt reaches it and its replies are scored."""
+    from generator_fixtures import FakeServer
+
+    server = FakeServer()
+    try:
+        monkeypatch.setenv("WORKBENCH_OPENAI_BASE_URL", server.url)
+        catalog = tmp_path / "catalog.jsonl"
+        tiny_catalog.save_jsonl(catalog)
+        data = tmp_path / "redial.jsonl"
+        data.write_text("".join(json.dumps(c) + "\n" for c in DIALOGUES))
+        out = tmp_path / "r.json"
+        assert main(["eval", "replies", "--data", str(data), "--model", "template", "--model", "openai:served-lm",
+                     "--n", "2", "--catalog", str(catalog), "--json", str(out)]) == 0
+        report = json.loads(out.read_text())
+        assert [m["model"] for m in report["models"]] == ["template", "openai:served-lm"]
+        assert len(server.requests) == 2 and {r["model"] for r in server.requests} == {"served-lm"}
+        assert report["models"][1]["mean_words"] > 0 and report["models"][1]["errors"] == 0
+    finally:
+        server.close()

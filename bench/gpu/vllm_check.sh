@@ -7,8 +7,10 @@
 # 1. starts `vllm serve $MODEL` on 127.0.0.1:8000 and waits for /v1/models;
 # 2. bench/gpu/vllm_stream.py: first token and tokens/s straight from the server, 1 / 20 / 100 users;
 # 3. bench/replicas.py with the openai generator: the app (1 and 2 replicas on one PostgreSQL) with
-#    20 and then 100 concurrent clients doing chat + feedback + project tasks against that server.
-# Results: bench/results/vllm_stream.json, replicas_vllm_20.json, replicas_vllm_100.json; logs in $OUT.
+#    20 and then 100 concurrent clients doing chat + feedback + project tasks against that server;
+# 4. the reply evaluation (`eval replies`) of the served model against the template, on ReDial test turns.
+# Results: bench/results/vllm_stream.json, replicas_vllm_20.json, replicas_vllm_100.json,
+# eval_replies_vllm.json; logs in $OUT.
 set -uo pipefail
 MODEL=${MODEL:-HuggingFaceTB/SmolLM2-1.7B-Instruct}
 PORT=${PORT:-8000}
@@ -31,4 +33,7 @@ for USERS in 20 100; do
   python bench/replicas.py --generator openai --openai-base-url "$BASE" --openai-model "$MODEL" \
       --clients "$USERS" --tasks $((USERS * 3)) --out "replicas_vllm_$USERS.json" | tee "$OUT/replicas_$USERS.txt"
 done
-cp bench/results/vllm_stream.json bench/results/replicas_vllm_*.json "$OUT"/ 2>/dev/null
+WORKBENCH_OPENAI_BASE_URL="$BASE" python -m workbench eval replies --data "${REDIAL_TEST:-../shared/data/redial/test.jsonl}" \
+    --model template --model "openai:$MODEL" --n "${REPLIES_N:-100}" --json bench/results/eval_replies_vllm.json \
+    | tee "$OUT/eval_replies.txt"
+cp bench/results/vllm_stream.json bench/results/replicas_vllm_*.json bench/results/eval_replies_vllm.json "$OUT"/ 2>/dev/null

@@ -21,7 +21,8 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
     )
     p.add_argument("--data", type=Path, required=True, help="ReDial JSONL (e.g. test.jsonl)")
     p.add_argument("--model", action="append", required=True, dest="models", metavar="NAME_OR_PATH",
-                   help="a generator: smollm2-135m-instruct (bundled), a Hub id, a folder, or 'template'; "
+                   help="a generator: smollm2-135m-instruct (bundled), a Hub id, a folder, 'template', or openai:MODEL "
+                   "(MODEL on the server at WORKBENCH_OPENAI_BASE_URL, e.g. vLLM); "
                    "give it once per model, the first is the baseline")
     p.add_argument("--n", type=int, default=100, help="recommender turns, one per conversation first (default 100)")
     p.add_argument("--catalog", default=None, help="catalogue (default: the catalog setting)")
@@ -35,7 +36,8 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
 
 def load_eval_generator(name: str, device: str):
     """The generator ``--model NAME`` names, configured as the app configures it (no fallback:
-    a failed reply counts as an empty one)."""
+    a failed reply counts as an empty one). ``openai:MODEL`` is MODEL on the server at
+    ``WORKBENCH_OPENAI_BASE_URL``; ``template`` the template generator; anything else a transformers model."""
     from workbench.config import Settings
     from workbench.dialogue.generators.template import TemplateGenerator
     from workbench.dialogue.generators.transformers import TransformersGenerator
@@ -43,6 +45,12 @@ def load_eval_generator(name: str, device: str):
     if name == "template":
         return TemplateGenerator()
     settings = Settings.from_env()
+    if name.startswith("openai:"):  # a model on an OpenAI-compatible server (vLLM, TGI, Ollama, llama.cpp)
+        from workbench.dialogue.generators.openai_compat import OpenAIGenerator
+
+        return OpenAIGenerator(settings.openai_base_url, name.removeprefix("openai:"), settings.openai_api_key,
+                               timeout_s=max(settings.generator_timeout_s, 120.0), retries=settings.openai_retries,
+                               max_new_tokens=settings.max_new_tokens)
     return TransformersGenerator(name, device=device, max_new_tokens=settings.max_new_tokens,
                                  cache_dir=settings.cache_dir, timeout_s=max(settings.generator_timeout_s, 120.0))
 
