@@ -123,12 +123,15 @@ def engine_alone(conversations: list[list[str]], repeats: int = 2, pieces: list[
 
 def handler_alone(turns: int) -> list[float]:
     """Seconds per turn of the ``/chat`` handler called directly (``chat_api``: sessions, engine, JSON), no HTTP."""
+    import tempfile
+
     from workbench.config import Settings
     from workbench.services import build_services
     from workbench.ui.api import chat_api, make_registry
 
-    services = build_services(Settings(generator="template"), load_generator_in_background=False,
-                              fit_in_background=False)
+    scratch = tempfile.mkdtemp(prefix="app-load-")  # the handler's stores write here, never into the repo
+    services = build_services(Settings(generator="template", feedback_dir=f"{scratch}/feedback"),
+                              load_generator_in_background=False, fit_in_background=False)
     registry = make_registry(services)
     times: list[float] = []
     for rep in range(2):
