@@ -23,14 +23,13 @@ import json
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from workbench.device import resolve_device
 from workbench.embed import resolve_model
 from workbench.errors import EmbeddingError
-from workbench.manifest import MANIFEST, write_manifest
+from workbench.manifest import MANIFEST, package_versions, write_manifest
 from workbench.model_manifest import (
     KIND,
     MARKER_KEY,
@@ -87,15 +86,6 @@ def rows_hash(rows: Sequence[Mapping[str, Any]]) -> str:
         h.update(b"\n")
     return h.hexdigest()
 
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = ""
-    return out
 
 
 def finetune_embedder(
@@ -224,7 +214,7 @@ def finetune_embedder(
         "train_seconds": round(time.time() - started, 1),
         "device": dev,
         "weights": weight_hashes(tmp),
-        "versions": _versions(),
+        "versions": package_versions(PACKAGES),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     write_manifest(tmp, meta)  # the manifest last: a folder without it never passes check_model_dir

@@ -28,7 +28,6 @@ import copy
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from workbench.errors import GenerationError
 from workbench.evaluate.reply_data import ReplyExample
 from workbench.finetune import rows_hash
 from workbench.generator_manifest import KIND, MARKER_KEY, SCHEMA_VERSION
-from workbench.manifest import MANIFEST, write_manifest
+from workbench.manifest import MANIFEST, package_versions, write_manifest
 from workbench.model_manifest import weight_hashes
 
 METHODS = ("sft", "dpo")
@@ -64,15 +63,6 @@ def training_rows(examples: Sequence[ReplyExample], method: str) -> list[dict[st
                          "rejected": [{"role": "assistant", "content": e.rejected}]})
     return rows
 
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = ""
-    return out
 
 
 def _fits(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> tuple[list[dict[str, Any]], int]:
@@ -280,7 +270,7 @@ def finetune_generator(
         "train_seconds": round(time.time() - started, 1),
         "device": dev,
         "weights": weight_hashes(tmp),
-        "versions": _versions(),
+        "versions": package_versions(PACKAGES),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     write_manifest(tmp, meta)  # the manifest last: a folder without it never passes the check

@@ -22,6 +22,19 @@ from workbench.errors import WorkbenchError
 MANIFEST = "meta.json"
 
 
+def package_versions(names: Iterable[str]) -> dict[str, str]:
+    """``name -> installed version`` for a manifest's ``versions`` ("" for a package not installed)."""
+    from importlib import metadata
+
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = ""
+    return out
+
+
 def manifest_path(directory: str | Path) -> Path:
     """``directory / meta.json``."""
     return Path(directory) / MANIFEST

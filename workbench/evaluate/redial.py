@@ -28,7 +28,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -196,18 +196,16 @@ def train_popularity(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog) -
 # running
 
 
-def gather_all(ranker: Ranker, sample_list: Sequence[Sample], *,
-               progress: Callable[[int, int], None] | None = None) -> list[Candidates]:
-    """The ranker's candidates for every sample, replaying each conversation once, in order
-    (its understander reads the messages)."""
-    out: list[Candidates] = []
+def replay(ranker: Ranker, sample_list: Sequence[Sample]
+           ) -> Iterator[tuple[Sample, ConversationState, Understanding | None]]:
+    """Each sample with its conversation's state after its context and the understanding of the
+    last user message in it: every conversation is replayed once, in order (the ranker's
+    understander reads the messages). The state is the live one: copy it to keep it."""
     conv: str | None = None
     state = ConversationState(session_id="")
     done = 0
     last_user: Understanding | None = None
-    key: tuple[str, int] | None = None
-    cands: Candidates | None = None
-    for n, s in enumerate(sample_list):
+    for s in sample_list:
         if s.conversation != conv or len(s.prefix) < done:
             conv, state, done, last_user = s.conversation, ConversationState(f"redial:{s.conversation}"), 0, None
         for role, text in s.prefix[done:]:
@@ -215,6 +213,16 @@ def gather_all(ranker: Ranker, sample_list: Sequence[Sample], *,
             if role == "user":
                 last_user = u
         done = len(s.prefix)
+        yield s, state, last_user
+
+
+def gather_all(ranker: Ranker, sample_list: Sequence[Sample], *,
+               progress: Callable[[int, int], None] | None = None) -> list[Candidates]:
+    """The ranker's candidates for every sample (:func:`replay`; samples of one turn share them)."""
+    out: list[Candidates] = []
+    key: tuple[str, int] | None = None
+    cands: Candidates | None = None
+    for n, (s, state, last_user) in enumerate(replay(ranker, sample_list)):
         if cands is None or key != (s.conversation, s.position):
             key = (s.conversation, s.position)
             cands = ranker.gather(state, last_user)

@@ -37,7 +37,6 @@ from workbench.catalog import Catalog
 from workbench.dialogue.engine import ChatEngine
 from workbench.dialogue.question import QuestionPolicy
 from workbench.dialogue.ranker import EngineWeights, Ranker
-from workbench.dialogue.replay import observe
 from workbench.dialogue.state import ConversationState, TurnLog
 from workbench.dialogue.titles import TitleIndex
 from workbench.dialogue.understand import Understanding
@@ -96,23 +95,9 @@ def sample_id(s: redial.Sample) -> str:
 def contexts(ranker: Ranker, sample_list: Sequence[redial.Sample]
              ) -> list[tuple[ConversationState, Understanding | None]]:
     """Each sample's conversation state after its context and the last user message's understanding,
-    replayed as :func:`~workbench.evaluate.redial.gather_all` replays them (each conversation once, in
+    by :func:`~workbench.evaluate.redial.replay`, as the static protocol replays them (each conversation once, in
     order; each sample gets its own copy)."""
-    out: list[tuple[ConversationState, Understanding | None]] = []
-    conv: str | None = None
-    state = ConversationState(session_id="")
-    done = 0
-    last_user: Understanding | None = None
-    for s in sample_list:
-        if s.conversation != conv or len(s.prefix) < done:
-            conv, state, done, last_user = s.conversation, ConversationState(f"redial:{s.conversation}"), 0, None
-        for role, text in s.prefix[done:]:
-            u = observe(ranker.understander, state, role, text)
-            if role == "user":
-                last_user = u
-        done = len(s.prefix)
-        out.append((state.copy(), last_user))
-    return out
+    return [(state.copy(), last_user) for _, state, last_user in redial.replay(ranker, sample_list)]
 
 
 def opening(engine: ChatEngine, state: ConversationState, ranked: ScoredItems, k: int, ask: bool

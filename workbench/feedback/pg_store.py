@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from workbench.database import Database
 from workbench.errors import FeedbackError
-from workbench.feedback.record import FeedbackRecord, validate_record
+from workbench.feedback.record import FeedbackRecord, validate_records
 from workbench.feedback.store import BadLine, ReadResult
 
 if TYPE_CHECKING:
@@ -86,12 +86,7 @@ class PostgresFeedbackStore:
         """Insert the records not stored yet; return those this call stored."""
         import psycopg
 
-        for i, record in enumerate(records):
-            try:
-                validate_record(record, self.catalog)
-            except FeedbackError as exc:
-                where = f"record {i + 1} of {len(records)}: " if len(records) > 1 else ""
-                raise FeedbackError(f"{where}{exc}; nothing was saved") from None
+        validate_records(records, self.catalog)
         if not records:
             return []
         columns = ([r.record_id for r in records], [r.to_dict()["created_at"] for r in records],

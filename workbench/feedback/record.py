@@ -387,6 +387,20 @@ def make_record(
     return record
 
 
+def validate_records(records: Sequence[FeedbackRecord], catalog: Catalog | None = None) -> None:
+    """:func:`validate_record` on each of ``records`` before any is saved (every store's batch rule).
+
+    Raises:
+        FeedbackError: naming the record ("record 2 of 3: ...") and saying that nothing was saved.
+    """
+    for i, record in enumerate(records):
+        try:
+            validate_record(record, catalog)
+        except FeedbackError as exc:
+            where = f"record {i + 1} of {len(records)}: " if len(records) > 1 else ""
+            raise FeedbackError(f"{where}{exc}; nothing was saved") from None
+
+
 def validate_record(record: FeedbackRecord, catalog: Catalog | None = None) -> None:
     """Check every field of ``record`` against the types, labels and limits.
 

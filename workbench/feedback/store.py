@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.errors import FeedbackError
-from workbench.feedback.record import FeedbackRecord, validate_record
+from workbench.feedback.record import FeedbackRecord, validate_records
 
 if TYPE_CHECKING:
     from workbench.catalog import Catalog
@@ -225,18 +225,12 @@ class FeedbackStore:
         If any record is invalid, nothing is written.
         """
         records = list(records)
-        payload = bytearray()
-        for i, record in enumerate(records):
-            try:
-                validate_record(record, self.catalog)
-            except FeedbackError as exc:
-                where = f"record {i + 1} of {len(records)}: " if len(records) > 1 else ""
-                raise FeedbackError(f"{where}{exc}; nothing was saved") from None
-            payload += encode_line(record)
+        validate_records(records, self.catalog)
+        payload = b"".join(encode_line(record) for record in records)
         if not payload:
             return []
         with self._lock:
-            self._write(bytes(payload))
+            self._write(payload)
         if self.on_append is not None:
             self.on_append(records)
         return [r.record_id for r in records]
