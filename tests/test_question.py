@@ -138,18 +138,15 @@ def test_an_answer_to_the_engines_question_filters_even_with_soft_constraints(ti
     assert all("horror" in item_genre_keys(r.item) for r in answer.recommendations)
 
 
-def test_the_question_asked_is_in_the_saved_feedback_record(tiny_catalog, hash_embedder, tmp_path):
+def test_the_question_asked_is_in_the_saved_feedback_record(tiny_catalog, tmp_path):
     """The question and its expected gain are the record's provenance too, and survive the store."""
-    from ui_support import make_services
+    from ui_support import real_engine_services
 
     from workbench.annotate.judgements import make_turn_record
     from workbench.annotate.session import TurnJudgement
     from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
-    from workbench.services import GeneratorPool
 
-    services = make_services(tiny_catalog, tmp_path / "fb")
-    services.engine = tiny_engine(tiny_catalog, hash_embedder, k=2)
-    services.generators = GeneratorPool(services.settings, services.engine.generator)
+    services = real_engine_services(tiny_catalog, tmp_path / "fb")
     session = new_session(services)
     *_, (vague, _) = stream_turn(services, session, "anything good?", TurnPrefs(backend="", model="", k=2))
     *_, (named, _) = stream_turn(services, session, "I loved Heat (1995)", TurnPrefs(backend="", model="", k=2))
@@ -159,5 +156,6 @@ def test_the_question_asked_is_in_the_saved_feedback_record(tiny_catalog, hash_e
         services.store.append(make_turn_record(services, ex, TurnJudgement(reply="like"), "ann"))
     first, second = sorted(services.store.read(), key=lambda r: r.turn_index)
     assert (first.question_attribute, first.question, first.question_gain) == (asked.attribute, asked.text, asked.gain)
-    if named.result.question is None:
-        assert (second.question_attribute, second.question, second.question_gain) == ("", "", 0.0)
+    q = named.result.question  # a named film may or may not leave something worth asking: the record says which
+    assert (second.question_attribute, second.question, second.question_gain) == (
+        ("", "", 0.0) if q is None else (q.attribute, q.text, q.gain))

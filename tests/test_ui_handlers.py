@@ -440,18 +440,16 @@ def test_pending_line_after_the_autosave_on_send_is_the_stores_truth(services):
     assert isinstance(pending_line, str) and "unsaved" not in pending_line and "All saved" in pending_line
 
 
-def test_one_click_picks_another_film_of_an_ambiguous_name(tiny_catalog, hash_embedder, tmp_path):
+def test_one_click_picks_another_film_of_an_ambiguous_name(tiny_catalog, tmp_path):
     """Issue 16 item 8: "I took "Heat" as Heat (1995)" can be corrected with one click: the other
     film of that name is offered, and picking it runs the message again with "Heat (1986)"."""
-    from tests.dialogue_fixtures import tiny_engine
+    from ui_support import real_engine_services
+
     from workbench.annotate.turns import reread_title, stream_turn
-    from workbench.services import GeneratorPool
     from workbench.ui.chat_panel import readings_update
     from workbench.ui.format import parse_reading_choice
 
-    services = make_services(tiny_catalog, tmp_path / "feedback")
-    services.engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
-    services.generators = GeneratorPool(services.settings, services.engine.generator)
+    services = real_engine_services(tiny_catalog, tmp_path / "feedback")
     session = new_session(services)
     prefs = TurnPrefs(backend="", model="", k=3)
     *_, (first, _) = stream_turn(services, session, "I loved Heat, more like it", prefs)
