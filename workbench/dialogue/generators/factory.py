@@ -65,6 +65,7 @@ def load_generator(settings: Settings) -> Generator:
             cache_dir=settings.cache_dir,
             timeout_s=settings.generator_timeout_s,
             threads=settings.resolved_cpu_threads,
+            dtype=settings.generator_dtype,
         )
     elif backend == "llamacpp":
         primary = LlamaCppGenerator(

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.device import resolve_device
+from workbench.device import resolve_device, resolve_dtype
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.prompts import build_messages, reply_prefix
 from workbench.errors import GenerationError
@@ -123,6 +123,8 @@ class TransformersGenerator:
         threads: torch intra-op threads on a CPU, set at load for the whole process (0: leave
             torch's default, one per CPU). On a busy machine fewer threads than CPUs is much faster:
             OpenMP threads that wait on each other spin while the cores run other work.
+        dtype: the weights' dtype, ``auto`` or a torch dtype name (see
+            :func:`~workbench.device.resolve_dtype`); the resolved name is :attr:`dtype` after loading.
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class TransformersGenerator:
         max_sentences: int = 4,
         cache_prompt: bool = True,
         threads: int = 0,
+        dtype: str = "auto",
     ):
         if max_new_tokens < 1:
             raise GenerationError(f"max_new_tokens must be positive, got {max_new_tokens}")
@@ -156,6 +159,8 @@ class TransformersGenerator:
         self.max_sentences = max_sentences
         self.cache_prompt = cache_prompt
         self.threads = threads
+        self.dtype_setting = dtype
+        self.dtype: str | None = None  # resolved at load: "bfloat16", "float32"...
         self._prefix: tuple[str, Any, Any] | None = None  # (text, input ids, attention cache)
         self.prompt_cache_hits = 0
         self._lock = threading.Lock()
@@ -197,20 +202,22 @@ class TransformersGenerator:
             import torch
 
             device = resolve_device(self.device_setting)
-            if device == "cuda":
-                dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-                model = model.to(device=device, dtype=dtype)
-            else:
-                model = model.to(device)
-                if self.threads:
-                    torch.set_num_threads(self.threads)
+            try:
+                dtype = resolve_dtype(self.dtype_setting, device)
+            except AttributeError:
+                raise GenerationError(f"dtype {self.dtype_setting!r} is not a torch dtype") from None
+            model = model.to(device=device, dtype=dtype)
+            if device == "cpu" and self.threads:
+                torch.set_num_threads(self.threads)
             model.eval()
             if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
                 tokenizer.pad_token = tokenizer.eos_token
             self._tokenizer, self._device, self.source = tokenizer, device, source
+            self.dtype = str(dtype).removeprefix("torch.")
             self._model = model  # last: ``ready`` flips only when everything is set
             self.load_seconds = time.perf_counter() - start
-            log.info("loaded %s from %s on %s in %.1fs", self.model_id, source, device, self.load_seconds)
+            log.info("loaded %s from %s on %s (%s) in %.1fs", self.model_id, source, device, self.dtype,
+                     self.load_seconds)
         return self
 
     def _load_weights(self) -> tuple[Any, Any, str]:
