@@ -1,15 +1,25 @@
 """Benchmark: 20 concurrent gradio_client users x 5 turns against `python app.py` (template generator).
 
     python bench/app_load.py [--users 20] [--turns 5] [--concurrency 8,0] [--generator template]
+                             [--clients gradio_client,http]
 
 For each ``--concurrency`` (``WORKBENCH_TURN_CONCURRENCY``: 8 was the old fixed value, 0 the
 number of CPUs, the new default) it starts the real app on a free port with a temporary feedback
 directory, waits until its background work is done, then measures:
 
 * one user alone running a 5-turn conversation, and
-* ``--users`` clients, each in its own thread and its own ``/chat`` session, 5 turns each, all at once;
+* ``--users`` clients, each in its own ``/chat`` session, 5 turns each, all at once;
 * the server's own time per turn (``workbench_turn_seconds`` from ``/metrics``), so what a client
-  waits beyond it (queue, HTTP, SSE) shows, and the SSE messages one ``/chat`` call streams.
+  waits beyond it (queue, HTTP, SSE) shows, and the SSE messages one ``/chat`` call streams;
+* where the two cores went during the concurrent run: CPU seconds per turn of the server process
+  (``/proc/PID/stat``) and of the clients (this process).
+
+Two kinds of client (``--clients``), one after the other against the same server: ``gradio_client``
+(one ``Client`` per user, each in its own thread, as the issue measured) and ``http``: Gradio's
+documented HTTP API (``POST /gradio_api/call/chat``, then the event stream) from one asyncio loop
+with ``httpx``. Both run on the same 2 cores as the server, and ``gradio_client`` costs about as
+much CPU per turn as the server's whole turn does, so its p50 measures the clients as much as the
+server; the ``http`` run shows what the server gives when its users' machines are elsewhere.
 
 In the same run, the *compute bound*: the same conversations run by the engine alone in this
 process (``build_engine``, as ``python -m workbench chat --json`` does), median turn time x users /
@@ -23,9 +33,11 @@ numbers are pessimistic; the ratios are measured side by side).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
+import resource
 import tempfile
 import threading
 import time
@@ -72,6 +84,67 @@ def run_user(url: str, messages: list[str], latencies: list[float], errors: list
             errors.append(f"turn {message!r}: {exc!r}")
             continue
         latencies.append(time.perf_counter() - t0)
+
+
+async def http_user(client, url: str, messages: list[str], latencies: list[float], errors: list[str],
+                    catalog_ids: set[str], start: asyncio.Event | None) -> None:
+    """One user through Gradio's HTTP API: ``POST /gradio_api/call/chat``, then read its event stream."""
+    if start is not None:
+        await start.wait()
+    session = ""
+    for message in messages:
+        t0 = time.perf_counter()
+        try:
+            posted = await client.post(url + "gradio_api/call/chat", json={"data": [message, session, 0]})
+            posted.raise_for_status()
+            body = (await client.get(f"{url}gradio_api/call/chat/{posted.json()['event_id']}")).text
+            event, out = None, None
+            for line in body.splitlines():
+                if line.startswith("event:"):
+                    event = line.removeprefix("event:").strip()
+                elif line.startswith("data:") and event == "complete":
+                    out = json.loads(line.removeprefix("data:"))[0]
+            if out is None:
+                errors.append(f"turn {message!r}: no complete event in {body[:200]!r}")
+                continue
+            session = out["session_id"]
+            bad = [i["item_id"] for i in out["items"] if i["item_id"] not in catalog_ids]
+            if bad or not out["reply"]:
+                errors.append(f"turn {message!r}: empty reply or unknown items {bad}")
+        except Exception as exc:
+            errors.append(f"turn {message!r}: {exc!r}")
+            continue
+        latencies.append(time.perf_counter() - t0)
+
+
+def http_users(url: str, conversations: list[list[str]], latencies: list[float], errors: list[str],
+               catalog_ids: set[str], started: list[float]) -> None:
+    """All ``conversations`` at once from one event loop; ``started`` gets the moment they are let go."""
+    import httpx
+
+    async def main() -> None:
+        start = asyncio.Event()
+        limits = httpx.Limits(max_connections=2 * len(conversations) + 4)
+        async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+            tasks = [asyncio.create_task(http_user(client, url, c, latencies, errors, catalog_ids, start))
+                     for c in conversations]
+            await asyncio.sleep(0.1)  # every task waits on the event before anyone starts
+            started.append(time.perf_counter())
+            start.set()
+            await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (all its threads) from ``/proc/PID/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def turn_metrics(url: str) -> tuple[float, int]:
@@ -157,8 +230,48 @@ def engine_alone_process(turns: int) -> tuple[list[float], list[int], list[float
     return data["times"], data["pieces"], data["handler"]
 
 
+def concurrent_run(kind: str, app: AppProcess, args: argparse.Namespace, catalog_ids: set[str]) -> dict:
+    """``args.users`` users of client ``kind`` at once, 5 turns each; latencies and the CPU split."""
+    conversations = [CONVERSATIONS[u % len(CONVERSATIONS)][: args.turns] for u in range(args.users)]
+    latencies: list[float] = []
+    errors: list[str] = []
+    fell_back: list[bool] = []
+    before = turn_metrics(app.url)
+    if kind == "gradio_client":
+        barrier = threading.Barrier(args.users + 1)  # the users connect first; the clock starts at release
+        threads = [threading.Thread(target=run_user, args=(app.url, c, latencies, errors, catalog_ids, barrier,
+                                                           fell_back)) for c in conversations]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        t0, server0, client0 = time.perf_counter(), process_cpu_s(app.proc.pid), own_cpu_s()
+        for t in threads:
+            t.join()
+    else:
+        started: list[float] = []
+        server0, client0 = process_cpu_s(app.proc.pid), own_cpu_s()
+        http_users(app.url, conversations, latencies, errors, catalog_ids, started)
+        t0 = started[0] if started else time.perf_counter()
+    wall = time.perf_counter() - t0
+    server_cpu, client_cpu = process_cpu_s(app.proc.pid) - server0, own_cpu_s() - client0
+    after = turn_metrics(app.url)
+    served = after[1] - before[1]
+    done = max(1, len(latencies))
+    return {"client": kind, "turns": len(latencies), "expected_turns": args.users * args.turns,
+            "errors": len(errors), "error_samples": errors[:5],
+            "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+            "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+            "max_ms": round(max(latencies, default=float("nan")) * 1000, 1),
+            "server_turn_mean_ms": round((after[0] - before[0]) / max(1, served) * 1000, 1),
+            "server_cpu_ms_per_turn": round(server_cpu / done * 1000, 1),
+            "client_cpu_ms_per_turn": round(client_cpu / done * 1000, 1),
+            "fell_back": sum(fell_back),
+            "wall_s": round(wall, 2), "turns_per_s": round(len(latencies) / wall, 2)}
+
+
 def one_server(concurrency: int, args: argparse.Namespace, catalog_ids: set[str]) -> dict:
-    """Start the app with ``turn_concurrency``; time one user alone, then ``args.users`` at once."""
+    """Start the app with ``turn_concurrency``; time one user alone, then ``args.users`` at once,
+    once per client kind."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     app = AppProcess(workdir / "app.log", generator=args.generator, feedback_dir=str(workdir / "feedback"),
                      turn_concurrency=str(concurrency))
@@ -169,27 +282,9 @@ def one_server(concurrency: int, args: argparse.Namespace, catalog_ids: set[str]
         alone: list[float] = []
         alone_errors: list[str] = []
         run_user(app.url, CONVERSATIONS[0][: args.turns], alone, alone_errors, catalog_ids, None)
-
-        latencies: list[float] = []
-        errors: list[str] = []
-        fell_back: list[bool] = []
-        barrier = threading.Barrier(args.users)
-        threads = [
-            threading.Thread(target=run_user, args=(app.url, CONVERSATIONS[u % len(CONVERSATIONS)][: args.turns],
-                                                    latencies, errors, catalog_ids, barrier, fell_back))
-            for u in range(args.users)
-        ]
-        before = turn_metrics(app.url)
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
-        after = turn_metrics(app.url)
+        runs = [concurrent_run(kind, app, args, catalog_ids) for kind in args.clients.split(",")]
     finally:
         app.stop()
-    served = after[1] - before[1]
     return {
         "turn_concurrency": concurrency or os.cpu_count(),
         "turn_concurrency_setting": concurrency,
@@ -197,15 +292,9 @@ def one_server(concurrency: int, args: argparse.Namespace, catalog_ids: set[str]
         "alone": {"turns": len(alone), "errors": len(alone_errors),
                   "p50_ms": round(percentile(alone, 50) * 1000, 1),
                   "p99_ms": round(percentile(alone, 99) * 1000, 1)},
-        "concurrent": {"turns": len(latencies), "expected_turns": args.users * args.turns, "errors": len(errors),
-                       "error_samples": errors[:5],
-                       "p50_ms": round(percentile(latencies, 50) * 1000, 1),
-                       "p99_ms": round(percentile(latencies, 99) * 1000, 1),
-                       "max_ms": round(max(latencies, default=float("nan")) * 1000, 1),
-                       "server_turn_mean_ms": round((after[0] - before[0]) / max(1, served) * 1000, 1),
-                       "fell_back": sum(fell_back),
-                       "wall_s": round(wall, 2), "turns_per_s": round(len(latencies) / wall, 2)},
-        "zero_errors": not errors and not alone_errors and len(latencies) == args.users * args.turns,
+        "concurrent": runs[0],  # the first client kind (gradio_client by default), as earlier runs reported
+        "runs": runs,
+        "zero_errors": not alone_errors and all(not r["errors"] and r["turns"] == r["expected_turns"] for r in runs),
     }
 
 
@@ -216,6 +305,8 @@ def main() -> int:
     parser.add_argument("--concurrency", default="8,0",
                         help="comma-separated WORKBENCH_TURN_CONCURRENCY values to compare (0: the CPUs)")
     parser.add_argument("--generator", default="template", help="WORKBENCH_GENERATOR of the app")
+    parser.add_argument("--clients", default="gradio_client,http",
+                        help="client kinds to run, one after the other: gradio_client, http")
     parser.add_argument("--engine-only", action="store_true", help=argparse.SUPPRESS)  # the engine-alone child
     args = parser.parse_args()
     if args.engine_only:
@@ -255,7 +346,9 @@ def main() -> int:
     engine_p50 = percentile(engine_times, 50)
     bound_ms = engine_p50 * args.users / cpus * 1000
     for s in servers:
-        s["ratio_p50_over_compute_bound"] = round(s["concurrent"]["p50_ms"] / bound_ms, 2)
+        for r in s["runs"]:
+            r["ratio_p50_over_compute_bound"] = round(r["p50_ms"] / bound_ms, 2)
+        s["ratio_p50_over_compute_bound"] = s["concurrent"]["ratio_p50_over_compute_bound"]
         s["concurrent_over_alone_p50"] = round(s["concurrent"]["p50_ms"] / s["alone"]["p50_ms"], 2)
     result = {
         "benchmark": "app_load",
@@ -281,17 +374,22 @@ def main() -> int:
           f"{result['compute_bound_p50_ms']} ms ({args.users} users / {cpus} CPUs); the /chat handler alone "
           f"{result['handler_alone_turn_p50_ms']} ms; a reply streams "
           f"{result['streamed_pieces_per_reply_p50']} pieces (p50, max {result['streamed_pieces_per_reply_max']})")
-    print(f"{'concurrency':<12} {'run':<16} {'turns':>6} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'server ms':>10} {'SSE/call':>8} {'p50/bound':>10}")
+    print(f"{'concurrency':<12} {'run':<28} {'turns':>6} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'server ms':>10} {'srv CPU':>8} {'cli CPU':>8} {'SSE/call':>8} {'p50/bound':>10}")
     for s in servers:
-        a, c = s["alone"], s["concurrent"]
-        print(f"{s['turn_concurrency']:<12} {'1 user alone':<16} {a['turns']:>6} {a['errors']:>7} "
+        a = s["alone"]
+        print(f"{s['turn_concurrency']:<12} {'1 user alone (gradio_client)':<28} {a['turns']:>6} {a['errors']:>7} "
               f"{a['p50_ms']:>8.1f} {a['p99_ms']:>8.1f}")
-        print(f"{s['turn_concurrency']:<12} {f'{args.users} users':<16} {c['turns']:>6} {c['errors']:>7} "
-              f"{c['p50_ms']:>8.1f} {c['p99_ms']:>8.1f} {c['server_turn_mean_ms']:>10.1f} "
-              f"{s['sse_messages_per_chat_call']:>8} {s['ratio_p50_over_compute_bound']:>10.2f}")
-        if args.generator != "template":
-            print(f"    turns that fell back to the template: {c['fell_back']} of {c['turns']}")
+        for c in s["runs"]:
+            label = f"{args.users} users ({c['client']})"
+            print(f"{s['turn_concurrency']:<12} {label:<28} {c['turns']:>6} "
+                  f"{c['errors']:>7} {c['p50_ms']:>8.1f} {c['p99_ms']:>8.1f} {c['server_turn_mean_ms']:>10.1f} "
+                  f"{c['server_cpu_ms_per_turn']:>8.1f} {c['client_cpu_ms_per_turn']:>8.1f} "
+                  f"{s['sse_messages_per_chat_call']:>8} {c['ratio_p50_over_compute_bound']:>10.2f}")
+            if args.generator != "template":
+                print(f"    turns that fell back to the template: {c['fell_back']} of {c['turns']}")
+    print("srv CPU / cli CPU: CPU ms per turn of the server process and of the clients (this process), "
+          "during the concurrent run, on the same cores")
     print(f"load average {load_start:.1f} -> {os.getloadavg()[0]:.1f}; zero errors: {result['zero_errors']}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "app_load.json" if args.generator == "template" else f"app_load_{args.generator}.json"

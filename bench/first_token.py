@@ -10,12 +10,16 @@ Both stream through a ``TextIteratorStreamer``, so "first token" means the same 
 the first decoded text after the prompt. The configurations alternate per request, so a change
 in the machine's load hits them alike:
 
-* ``app``: the app's generator (its own thread count, the cached prefix);
-* ``plain``: ``model.generate`` with torch's default thread count;
-* ``plain, app threads``: ``model.generate`` with the app's thread count (what the cache alone buys).
+* ``app``: the app's generator (its own thread count and dtype, ``generator_dtype``: bfloat16 on a
+  CPU that has it natively; the cached prefix);
+* ``plain``: ``model.generate`` as transformers gives it: the weights in float32 (the saved
+  checkpoint's dtype), torch's default thread count;
+* ``plain, app threads``: ``model.generate`` on the app's own model, threads and dtype (what the
+  cache alone buys).
 
 ``--breakdown`` requests are also timed piece by piece (whole-prompt prefill, prefill of the part
-after the cached prefix, one decode step) at 1 thread and at one per CPU. Reports the prompt's
+after the cached prefix, one decode step) at 1 thread and at one per CPU, in float32 and in the
+app's dtype. Reports the prompt's
 tokens (cached / encoded per request), the prefix cache's hit rate, p50 first-token times and the
 ratio app / plain, with the load average (these machines are shared: on a busy one every absolute
 number is pessimistic, the ratios less so). Writes ``bench/results/first_token.json``.
@@ -78,15 +82,14 @@ def plain_first_token(model, tokenizer, input_ids, attention_mask) -> float:
     return first if first is not None else time.perf_counter() - start
 
 
-def breakdown(gen, input_ids, threads: int) -> dict:
+def breakdown(model, prefix_ids, input_ids, threads: int) -> dict:
     """Whole-prompt prefill, prefill after the cached prefix, and one decode step, in seconds."""
     import torch
 
     torch.set_num_threads(threads)
-    model = gen._model
-    _, prefix_ids, cache = gen._prefix
     n = prefix_ids.shape[1]
     with torch.inference_mode():
+        cache = model(input_ids=prefix_ids, use_cache=True).past_key_values
         t = time.perf_counter()
         model(input_ids=input_ids)
         full = time.perf_counter() - t
@@ -100,7 +103,7 @@ def breakdown(gen, input_ids, threads: int) -> dict:
             out = model(input_ids=nxt, past_key_values=out.past_key_values, use_cache=True)
             nxt = out.logits[:, -1:].argmax(-1)
         decode = (time.perf_counter() - t) / 3
-    return {"threads": threads, "prefill_whole_s": full, "prefill_after_prefix_s": suffix,
+    return {"dtype": str(model.dtype).removeprefix("torch."), "threads": threads, "prefill_whole_s": full, "prefill_after_prefix_s": suffix,
             "decode_step_s": decode}
 
 
@@ -130,6 +133,7 @@ def main() -> None:
     app_first_token(gen, requests[0])  # warm-up; builds the prefix cache
     requests = requests[1:]
     tokenizer, model = gen._tokenizer, gen._model
+    float_model = copy.deepcopy(model).float()  # what from_pretrained gives: the checkpoint is float32
     hits_before = gen.prompt_cache_hits
 
     rows = []
@@ -142,7 +146,7 @@ def main() -> None:
         torch.set_num_threads(app_threads)
         row["app_s"] = app_first_token(gen, req)
         torch.set_num_threads(default_threads)
-        row["plain_s"] = plain_first_token(model, tokenizer, enc["input_ids"], enc["attention_mask"])
+        row["plain_s"] = plain_first_token(float_model, tokenizer, enc["input_ids"], enc["attention_mask"])
         torch.set_num_threads(app_threads)
         row["plain_app_threads_s"] = plain_first_token(model, tokenizer, enc["input_ids"], enc["attention_mask"])
         row["ratio"] = row["app_s"] / row["plain_s"]
@@ -156,7 +160,8 @@ def main() -> None:
     for req in requests[: args.breakdown]:
         ids = gen._encode(build_messages(req), reply_prefix(req))["input_ids"]
         for threads in sorted({1, os.cpu_count() or 1}):
-            pieces.append({"prompt_tokens": int(ids.shape[1]), **breakdown(gen, ids, threads)})
+            for m in (float_model, model) if model.dtype != float_model.dtype else (model,):
+                pieces.append({"prompt_tokens": int(ids.shape[1]), **breakdown(m, gen._prefix[1], ids, threads)})
     torch.set_num_threads(app_threads)
 
     def p50(key: str, src=rows) -> float:
@@ -174,6 +179,7 @@ def main() -> None:
         "encoded_tokens_p50": p50("encoded_tokens"),
         "prefix_cache_hit_rate": hits / max(1, len(requests)),
         "app_threads": app_threads,
+        "app_dtype": gen.dtype,
         "torch_default_threads": default_threads,
         "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
@@ -184,12 +190,12 @@ def main() -> None:
     print(table(rows, ["prompt_tokens", "encoded_tokens", "app_s", "plain_s", "plain_app_threads_s", "ratio"]))
     print()
     if pieces:
-        print(table(pieces, ["prompt_tokens", "threads", "prefill_whole_s", "prefill_after_prefix_s",
+        print(table(pieces, ["prompt_tokens", "dtype", "threads", "prefill_whole_s", "prefill_after_prefix_s",
                              "decode_step_s"]))
         print()
     print(f"app first token p50 {summary['app_first_token_p50_s']:.2f}s; plain model.generate "
-          f"{summary['plain_generate_first_token_p50_s']:.2f}s ({default_threads} threads), "
-          f"{summary['plain_generate_app_threads_first_token_p50_s']:.2f}s ({app_threads} threads); "
+          f"{summary['plain_generate_first_token_p50_s']:.2f}s (float32, {default_threads} threads), "
+          f"{summary['plain_generate_app_threads_first_token_p50_s']:.2f}s ({gen.dtype}, {app_threads} threads); "
           f"ratio app/plain p50 {summary['ratio_app_over_plain_p50']:.2f} "
           f"(same threads {summary['ratio_app_over_plain_same_threads']:.2f}); "
           f"prefix cache hit rate {summary['prefix_cache_hit_rate']:.0%}; "
