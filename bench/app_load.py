@@ -66,9 +66,15 @@ def run_user(url: str, messages: list[str], latencies: list[float], errors: list
         client = Client(url, verbose=False, download_files=False)
     except Exception as exc:  # a client that cannot connect is an error, not a crash
         errors.append(f"connect: {exc!r}")
+        if start is not None:
+            start.abort()  # the others would wait for it for ever
         return
     if start is not None:
-        start.wait()
+        try:
+            start.wait()
+        except threading.BrokenBarrierError:
+            errors.append("start: another user could not connect")
+            return
     session = ""
     for message in messages:
         t0 = time.perf_counter()
@@ -243,7 +249,10 @@ def concurrent_run(kind: str, app: AppProcess, args: argparse.Namespace, catalog
                                                            fell_back)) for c in conversations]
         for t in threads:
             t.start()
-        barrier.wait()
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:  # a user could not connect: its error is counted
+            pass
         t0, server0, client0 = time.perf_counter(), process_cpu_s(app.proc.pid), own_cpu_s()
         for t in threads:
             t.join()
