@@ -1,6 +1,6 @@
 """Benchmark: where the first token's time goes, and the app's generator against plain ``model.generate``.
 
-    python bench/first_token.py [--n 6] [--breakdown 2]
+    python bench/first_token.py [--n 6] [--breakdown 2] [--threads 0] [--out first_token]
 
 Builds the generator the way the app does (``load_generator`` with ``generator=transformers``:
 the bundled SmolLM2-135M, the prompt-prefix cache, ``cpu_threads``) and, on the identical
@@ -112,12 +112,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=6, help="seeker messages (requests) to time")
     parser.add_argument("--breakdown", type=int, default=2, help="requests to time piece by piece")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="the app's cpu_threads (WORKBENCH_CPU_THREADS; default 0: half the CPUs)")
+    parser.add_argument("--out", default="first_token", help="result name under bench/results/")
     args = parser.parse_args()
 
     import torch
 
     default_threads = torch.get_num_threads()  # torch's own choice, before the generator sets one
-    settings = Settings(generator="transformers")
+    settings = Settings(generator="transformers", cpu_threads=args.threads)
     catalog = load_catalog(settings.catalog)
     popular = sorted(catalog, key=lambda i: -i.mentions)[:200]
     if not REDIAL_TEST.exists():
@@ -200,7 +203,7 @@ def main() -> None:
           f"(same threads {summary['ratio_app_over_plain_same_threads']:.2f}); "
           f"prefix cache hit rate {summary['prefix_cache_hit_rate']:.0%}; "
           f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    path = write("first_token", {"benchmark": "first_token", "model": settings.generator_model,
+    path = write(args.out, {"benchmark": "first_token", "model": settings.generator_model,
                                  "source": gen.source, **summary, "rows": rows, "breakdown": pieces,
                                  "machine_at_start": machine()})
     print(f"wrote {path}")
