@@ -164,3 +164,29 @@ def test_a_model_that_finishes_loading_repaints_the_first_page_without_any_poll(
     while painted() != ready and time.monotonic() < deadline:
         time.sleep(0.02)
     assert painted() == services.status() == ready
+
+
+def test_the_queue_summarises_its_analytics_every_500_events_unless_gradios_knobs_were_set():
+    """Gradio rebuilt a pandas summary of up to 10,000 past events after every event (9-14 ms a turn)."""
+    import gradio as gr
+
+    from workbench.ui.app import ANALYTICS_EVERY_EVENTS, quiet_queue_analytics
+
+    with gr.Blocks() as demo:
+        gr.Markdown("x")
+    demo.queue()
+    quiet_queue_analytics(demo)
+    queue = demo._queue
+    assert (queue.ANAYLTICS_CACHE_FREQUENCY, queue.ANALYTICS_MAX_EVENTS) == (ANALYTICS_EVERY_EVENTS, 2_000)
+    records = [{"time": 0.0, "status": "success", "process_time": 0.01, "function": "chat"}]
+    queue.events_recorded = 1  # one event since start: the cached (empty) summary stands
+    assert queue.compute_analytics_summary(records) == {"functions": {}}
+    queue.events_recorded = ANALYTICS_EVERY_EVENTS
+    assert queue.compute_analytics_summary(records)["functions"]["chat"]["total_requests"] >= 1
+
+    with gr.Blocks() as other:
+        gr.Markdown("y")
+    other.queue()
+    other._queue.ANAYLTICS_CACHE_FREQUENCY = 7  # as GRADIO_ANALYTICS_CACHE_FREQUENCY=7 would
+    quiet_queue_analytics(other)
+    assert other._queue.ANAYLTICS_CACHE_FREQUENCY == 7
