@@ -93,7 +93,7 @@ def run_user(url: str, messages: list[str], latencies: list[float], errors: list
 
 
 async def http_user(client, url: str, messages: list[str], latencies: list[float], errors: list[str],
-                    catalog_ids: set[str], start: asyncio.Event | None) -> None:
+                    catalog_ids: set[str], start: asyncio.Event | None, fell_back: list[bool]) -> None:
     """One user through Gradio's HTTP API: ``POST /gradio_api/call/chat``, then read its event stream."""
     if start is not None:
         await start.wait()
@@ -114,6 +114,7 @@ async def http_user(client, url: str, messages: list[str], latencies: list[float
                 errors.append(f"turn {message!r}: no complete event in {body[:200]!r}")
                 continue
             session = out["session_id"]
+            fell_back.append(bool(out["fell_back"]))
             bad = [i["item_id"] for i in out["items"] if i["item_id"] not in catalog_ids]
             if bad or not out["reply"]:
                 errors.append(f"turn {message!r}: empty reply or unknown items {bad}")
@@ -124,7 +125,7 @@ async def http_user(client, url: str, messages: list[str], latencies: list[float
 
 
 def http_users(url: str, conversations: list[list[str]], latencies: list[float], errors: list[str],
-               catalog_ids: set[str], started: list[float]) -> None:
+               catalog_ids: set[str], started: list[float], fell_back: list[bool]) -> None:
     """All ``conversations`` at once from one event loop; ``started`` gets the moment they are let go."""
     import httpx
 
@@ -132,8 +133,8 @@ def http_users(url: str, conversations: list[list[str]], latencies: list[float],
         start = asyncio.Event()
         limits = httpx.Limits(max_connections=2 * len(conversations) + 4)
         async with httpx.AsyncClient(timeout=300, limits=limits) as client:
-            tasks = [asyncio.create_task(http_user(client, url, c, latencies, errors, catalog_ids, start))
-                     for c in conversations]
+            tasks = [asyncio.create_task(http_user(client, url, c, latencies, errors, catalog_ids, start,
+                                                   fell_back)) for c in conversations]
             await asyncio.sleep(0.1)  # every task waits on the event before anyone starts
             started.append(time.perf_counter())
             start.set()
@@ -259,7 +260,7 @@ def concurrent_run(kind: str, app: AppProcess, args: argparse.Namespace, catalog
     else:
         started: list[float] = []
         server0, client0 = process_cpu_s(app.proc.pid), own_cpu_s()
-        http_users(app.url, conversations, latencies, errors, catalog_ids, started)
+        http_users(app.url, conversations, latencies, errors, catalog_ids, started, fell_back)
         t0 = started[0] if started else time.perf_counter()
     wall = time.perf_counter() - t0
     server_cpu, client_cpu = process_cpu_s(app.proc.pid) - server0, own_cpu_s() - client0
