@@ -80,16 +80,23 @@ def run_user(url: str, messages: list[str], latencies: list[float], errors: list
         t0 = time.perf_counter()
         try:
             out = client.predict(message, session, api_name="/chat")
-            session = out["session_id"]
-            if fell_back is not None:
-                fell_back.append(bool(out["fell_back"]))
-            bad = [i["item_id"] for i in out["items"] if i["item_id"] not in catalog_ids]
-            if bad or not out["reply"]:
-                errors.append(f"turn {message!r}: empty reply or unknown items {bad}")
+            session = check_turn(message, out, errors, catalog_ids, fell_back)
         except Exception as exc:
             errors.append(f"turn {message!r}: {exc!r}")
             continue
         latencies.append(time.perf_counter() - t0)
+
+
+def check_turn(message: str, out: dict, errors: list[str], catalog_ids: set[str],
+               fell_back: list[bool] | None) -> str:
+    """Count ``/chat``'s answer ``out`` (an error if it is empty or names an item not in the catalogue);
+    returns its session id."""
+    if fell_back is not None:
+        fell_back.append(bool(out["fell_back"]))
+    bad = [i["item_id"] for i in out["items"] if i["item_id"] not in catalog_ids]
+    if bad or not out["reply"]:
+        errors.append(f"turn {message!r}: empty reply or unknown items {bad}")
+    return out["session_id"]
 
 
 async def http_user(client, url: str, messages: list[str], latencies: list[float], errors: list[str],
@@ -113,11 +120,7 @@ async def http_user(client, url: str, messages: list[str], latencies: list[float
             if out is None:
                 errors.append(f"turn {message!r}: no complete event in {body[:200]!r}")
                 continue
-            session = out["session_id"]
-            fell_back.append(bool(out["fell_back"]))
-            bad = [i["item_id"] for i in out["items"] if i["item_id"] not in catalog_ids]
-            if bad or not out["reply"]:
-                errors.append(f"turn {message!r}: empty reply or unknown items {bad}")
+            session = check_turn(message, out, errors, catalog_ids, fell_back)
         except Exception as exc:
             errors.append(f"turn {message!r}: {exc!r}")
             continue
