@@ -205,13 +205,13 @@ def quiet_queue_analytics(demo: gr.Blocks) -> None:
 
     After each event Gradio's queue rebuilds a pandas summary of up to 10,000 past events for its
     ``/monitoring`` page, which this app does not use: 9-14 ms of CPU per event on the project's
-    CPU (300 to 10,000 events), on the turn's critical path. With these values a turn pays it once
+    CPU (300 to 10,000 events), taken from the turns' cores after every event. With these values a turn pays it once
     per 500 events and the queue keeps 2,000 events' records instead of 10,000. A value someone set
     through Gradio's own variables (anything but its default) is left alone.
     """
     queue = getattr(demo, "_queue", None)
-    if queue is None or not hasattr(queue, "ANAYLTICS_CACHE_FREQUENCY"):  # (sic) another Gradio: leave it
-        return
+    if queue is None or not all(hasattr(queue, a) for a in ("ANAYLTICS_CACHE_FREQUENCY", "ANALYTICS_MAX_EVENTS")):
+        return  # (sic: Gradio's spelling) another Gradio version: leave it as it is
     if (queue.ANAYLTICS_CACHE_FREQUENCY, queue.ANALYTICS_MAX_EVENTS) == _GRADIO_ANALYTICS_DEFAULTS:
         queue.ANAYLTICS_CACHE_FREQUENCY = ANALYTICS_EVERY_EVENTS
         queue.ANALYTICS_MAX_EVENTS = ANALYTICS_MAX_EVENTS
