@@ -39,6 +39,7 @@ from workbench.projects.store import (
     ProjectInfo,
     StoredTask,
     _utc_now,
+    refuse_unclaimed_answer,
 )
 
 #: How often a claim is tried again after PostgreSQL broke a deadlock between claimers.
@@ -314,13 +315,7 @@ class PostgresProjectStore:
                                 "AND annotator = %s", (project, task_id, annotator)).fetchone()
             previous = cur.execute("SELECT version, status FROM answers WHERE project = %s AND task_id = %s "
                                    "AND annotator = %s", (project, task_id, annotator)).fetchone()
-            if claim is None or (claim["kind"] == "new" and previous is not None):
-                if previous is not None:
-                    raise ProjectError(
-                        f"project {project!r}: task {task_id!r} was already {previous['status']} by "
-                        f"{annotator!r}; go back to it to change the answer")
-                raise ProjectError(f"project {project!r}: task {task_id!r} is not claimed by {annotator!r}; "
-                                   "ask for the next task first")
+            refuse_unclaimed_answer(project, task_id, annotator, claim, previous)
             if (claim["kind"] == "new" and claim["expires_at"] <= now and status == "submitted"
                     and self._taken(cur, project, task_id, annotator, now) >= proj["overlap"]):
                 raise ProjectError(f"project {project!r}: the claim of {annotator!r} on task {task_id!r} "

@@ -174,6 +174,20 @@ class ProjectStore(Protocol):
     def submissions(self, project: str) -> list[Answer]: ...
 
 
+def refuse_unclaimed_answer(project: str, task_id: str, annotator: str, claim: Mapping[str, Any] | None,
+                            previous: Mapping[str, Any] | None) -> None:
+    """The answering rule both stores apply (:class:`ProjectError` when it is broken): an answer
+    needs ``annotator``'s claim on the task, and a claim for a *new* task (not one reopened with
+    back) cannot overwrite an answer they already gave."""
+    if claim is None or (claim["kind"] == "new" and previous is not None):
+        if previous is not None:
+            raise ProjectError(
+                f"project {project!r}: task {task_id!r} was already {previous['status']} by "
+                f"{annotator!r}; go back to it to change the answer")
+        raise ProjectError(f"project {project!r}: task {task_id!r} is not claimed by {annotator!r}; "
+                           "ask for the next task first")
+
+
 def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
@@ -445,13 +459,7 @@ class SQLiteProjectStore:
                                  "AND annotator = ?", (project, task_id, annotator)).fetchone()
             previous = conn.execute("SELECT version, status FROM answers WHERE project = ? AND task_id = ? "
                                     "AND annotator = ?", (project, task_id, annotator)).fetchone()
-            if claim is None or (claim["kind"] == "new" and previous is not None):
-                if previous is not None:
-                    raise ProjectError(
-                        f"project {project!r}: task {task_id!r} was already {previous['status']} by "
-                        f"{annotator!r}; go back to it to change the answer")
-                raise ProjectError(f"project {project!r}: task {task_id!r} is not claimed by {annotator!r}; "
-                                   "ask for the next task first")
+            refuse_unclaimed_answer(project, task_id, annotator, claim, previous)
             if claim["kind"] == "new" and claim["expires_at"] <= now and status == "submitted":
                 taken = conn.execute(
                     "SELECT (SELECT COUNT(*) FROM answers WHERE project = :p AND task_id = :t AND status = 'submitted')"
