@@ -29,7 +29,7 @@ from typing import Any
 from workbench.device import resolve_device
 from workbench.embed import resolve_model
 from workbench.errors import EmbeddingError
-from workbench.manifest import MANIFEST, package_versions, write_manifest
+from workbench.manifest import MANIFEST, package_versions, publish_dir, staging_dirs
 from workbench.model_manifest import (
     KIND,
     MARKER_KEY,
@@ -155,10 +155,9 @@ def finetune_embedder(
     datasets.disable_progress_bars()
     data = datasets.Dataset.from_list([{c: row[c] for c in columns} for row in train_rows])
     started = time.time()
-    tmp = out.with_name(f".{out.name}.partial")
+    tmp, work = staging_dirs(out)
     if tmp.exists():
         shutil.rmtree(tmp)
-    work = out.with_name(f".{out.name}.trainer")
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work),
         num_train_epochs=epochs,
@@ -217,10 +216,7 @@ def finetune_embedder(
         "versions": package_versions(PACKAGES),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    write_manifest(tmp, meta)  # the manifest last: a folder without it never passes check_model_dir
-    if out.exists():
-        out.rmdir()  # empty, checked above
-    tmp.replace(out)
+    publish_dir(tmp, out, meta)
     return out
 
 

@@ -38,7 +38,7 @@ from workbench.errors import GenerationError
 from workbench.evaluate.reply_data import ReplyExample
 from workbench.finetune import rows_hash
 from workbench.generator_manifest import KIND, MARKER_KEY, SCHEMA_VERSION
-from workbench.manifest import MANIFEST, package_versions, write_manifest
+from workbench.manifest import MANIFEST, package_versions, publish_dir, staging_dirs
 from workbench.model_manifest import weight_hashes
 
 METHODS = ("sft", "dpo")
@@ -195,8 +195,7 @@ def finetune_generator(
     dev = resolve_device(device)
     datasets.disable_progress_bars()
     data = datasets.Dataset.from_list(kept)
-    tmp = out.with_name(f".{out.name}.partial")
-    work = out.with_name(f".{out.name}.trainer")
+    tmp, work = staging_dirs(out)
     shutil.rmtree(tmp, ignore_errors=True)
     common = dict(
         output_dir=str(work), num_train_epochs=epochs, max_steps=max_steps if max_steps is not None else -1,
@@ -273,8 +272,5 @@ def finetune_generator(
         "versions": package_versions(PACKAGES),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    write_manifest(tmp, meta)  # the manifest last: a folder without it never passes the check
-    if out.exists():
-        out.rmdir()  # empty, checked above
-    tmp.replace(out)
+    publish_dir(tmp, out, meta)
     return meta

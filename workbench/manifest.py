@@ -56,6 +56,22 @@ def write_manifest(directory: str | Path, meta: Mapping[str, Any], *, sort_keys:
     return path
 
 
+def staging_dirs(out: Path) -> tuple[Path, Path]:
+    """Where a training run builds the folder for ``out`` and where its trainer scratches:
+    hidden siblings (``.OUT.partial``, ``.OUT.trainer``), so ``out`` itself only ever appears whole
+    (:func:`publish_dir`)."""
+    return out.with_name(f".{out.name}.partial"), out.with_name(f".{out.name}.trainer")
+
+
+def publish_dir(staged: Path, out: Path, meta: Mapping[str, Any]) -> None:
+    """Write ``meta`` into ``staged`` (the manifest last: a folder without it never passes a
+    manifest check), then rename it to ``out`` (which must be absent or an empty folder)."""
+    write_manifest(staged, meta)
+    if out.exists():
+        out.rmdir()  # empty: the trainers refuse an occupied --out before training
+    staged.replace(out)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary sibling, so readers see old or new, never half."""
     tmp = path.with_name(path.name + ".tmp")
