@@ -23,6 +23,7 @@ import gradio as gr
 from workbench.annotate.identity import identify
 from workbench.arena.service import ArenaConversation, ArenaService, ArenaTurn
 from workbench.errors import ArenaError
+from workbench.limits import MAX_ANNOTATOR_CHARS, MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS
 from workbench.services import Services
 from workbench.ui.boundary import shows_errors
 from workbench.ui.format import card_html
@@ -56,33 +57,37 @@ class ArenaTab:
     state: gr.State
 
 
+def _side(label: str) -> tuple[gr.Chatbot, gr.HTML, gr.CheckboxGroup, gr.CheckboxGroup]:
+    """One side's column (``A`` or ``B``): its conversation, its slate and its per-item judgements."""
+    side = label.lower()
+    with gr.Column(elem_id=f"wb-arena-col-{side}"):
+        chat = gr.Chatbot(label=label, height=360, elem_id=f"wb-arena-chat-{side}", sanitize_html=True,
+                          allow_tags=False, layout="bubble", buttons=["copy"])
+        slate = gr.HTML(elem_id=f"wb-arena-slate-{side}")
+        with gr.Row():
+            liked = gr.CheckboxGroup(label=f"{label}: fits", choices=[], elem_id=f"wb-arena-liked-{side}")
+            disliked = gr.CheckboxGroup(label=f"{label}: does not fit", choices=[],
+                                        elem_id=f"wb-arena-disliked-{side}")
+    return chat, slate, liked, disliked
+
+
 def build_arena_tab(services: Services, arena: ArenaService | None) -> ArenaTab:
     gr.Markdown(
         "Two anonymous systems answer each message side by side. Vote for the better answer "
         "(reply and recommendations together); the systems' names appear after your vote."
         if arena is not None else "The arena is not available on this server.", elem_id="wb-arena-intro")
-    annotator = gr.Textbox(label="Your name", placeholder="who is voting", max_length=100, elem_id="wb-arena-name")
+    annotator = gr.Textbox(label="Your name", placeholder="who is voting", max_length=MAX_ANNOTATOR_CHARS,
+                           elem_id="wb-arena-name")
     with gr.Row(equal_height=False):
-        with gr.Column(elem_id="wb-arena-col-a"):
-            chat_a = gr.Chatbot(label="A", height=360, elem_id="wb-arena-chat-a", sanitize_html=True,
-                                allow_tags=False, layout="bubble", buttons=["copy"])
-            slate_a = gr.HTML(elem_id="wb-arena-slate-a")
-            with gr.Row():
-                liked_a = gr.CheckboxGroup(label="A: fits", choices=[], elem_id="wb-arena-liked-a")
-                disliked_a = gr.CheckboxGroup(label="A: does not fit", choices=[], elem_id="wb-arena-disliked-a")
-        with gr.Column(elem_id="wb-arena-col-b"):
-            chat_b = gr.Chatbot(label="B", height=360, elem_id="wb-arena-chat-b", sanitize_html=True,
-                                allow_tags=False, layout="bubble", buttons=["copy"])
-            slate_b = gr.HTML(elem_id="wb-arena-slate-b")
-            with gr.Row():
-                liked_b = gr.CheckboxGroup(label="B: fits", choices=[], elem_id="wb-arena-liked-b")
-                disliked_b = gr.CheckboxGroup(label="B: does not fit", choices=[], elem_id="wb-arena-disliked-b")
+        chat_a, slate_a, liked_a, disliked_a = _side("A")
+        chat_b, slate_b, liked_b, disliked_b = _side("B")
     with gr.Row():
-        message = gr.Textbox(label="Message", placeholder="Ask both for films…", scale=6, max_length=2000,
+        message = gr.Textbox(label="Message", placeholder="Ask both for films…", scale=6, max_length=MAX_MESSAGE_CHARS,
                              elem_id="wb-arena-message")
         send = gr.Button("Send", variant="primary", scale=1, elem_id="wb-arena-send")
         new_pair = gr.Button("New pair", scale=1, elem_id="wb-arena-new")
-    comment = gr.Textbox(label="Comment (optional)", lines=1, max_length=2000, elem_id="wb-arena-comment")
+    comment = gr.Textbox(label="Comment (optional)", lines=1, max_length=MAX_COMMENT_CHARS,
+                         elem_id="wb-arena-comment")
     with gr.Row():
         votes = [gr.Button(label, elem_id=f"wb-arena-vote-{key}", interactive=False) for key, label in VOTES]
     reveal = gr.Markdown("", elem_id="wb-arena-reveal")
