@@ -47,18 +47,20 @@ def weight_hashes(directory: Path) -> dict[str, str]:
     }
 
 
-def is_finetuned(directory: str | Path) -> bool:
-    """Whether ``directory`` was written by :func:`workbench.finetune.finetune_embedder` (has the manifest or the marker)."""
+def is_finetuned_dir(directory: str | Path, kind: str, config_name: str) -> bool:
+    """Whether ``directory`` was written by one of our fine-tunes of ``kind``: its manifest says so,
+    or the model's own ``config_name`` carries :data:`MARKER_KEY` (the manifest was deleted). A
+    manifest that does not parse counts as ours, so the check refuses it instead of loading the
+    folder as a plain model."""
     path = Path(directory)
     if not path.is_dir():
         return False
-    for name, ours in ((MANIFEST, lambda d: d.get("kind") == KIND),
-                       ("config_sentence_transformers.json", lambda d: MARKER_KEY in d)):
+    for name, ours in ((MANIFEST, lambda d: d.get("kind") == kind), (config_name, lambda d: MARKER_KEY in d)):
         try:
             data = json.loads((path / name).read_text(encoding="utf-8"))
         except OSError:
             continue
-        except ValueError:  # a broken manifest of ours is still ours (check_model_dir says so)
+        except ValueError:  # a broken manifest of ours is still ours (check_finetuned_dir says so)
             if name == MANIFEST:
                 return True
             continue
@@ -67,35 +69,58 @@ def is_finetuned(directory: str | Path) -> bool:
     return False
 
 
-def read_manifest(directory: str | Path) -> dict[str, Any]:
-    """The manifest of a fine-tuned folder, checked; see :func:`check_model_dir`."""
-    path = Path(directory) / MANIFEST
-    meta = _read_json_manifest(
-        directory, error=EmbeddingError, fix=REFINETUNE, what="fine-tuned model",
-        required=("kind", "schema_version", "base_model", "rows", "data_hash", "weights"),
-    )
-    if meta["kind"] != KIND:
-        raise EmbeddingError(f"{path}: kind is {meta['kind']!r}, expected {KIND!r}")
-    if meta["schema_version"] != SCHEMA_VERSION:
-        raise EmbeddingError(
-            f"{path}: schema_version {meta['schema_version']!r}, this code reads {SCHEMA_VERSION}; {REFINETUNE}"
-        )
+def check_finetuned_dir(directory: str | Path, *, kind: str, schema_version: int, config_name: str,
+                        error: type[Exception], fix: str, what: str,
+                        required: tuple[str, ...]) -> dict[str, Any] | None:
+    """Verify a fine-tuned folder of ``kind`` (manifest fields, kind, schema, weight hashes);
+    ``None`` for a folder that is no fine-tune of ours (any other model).
+
+    Raises:
+        error: the manifest is missing, unreadable, of another kind or schema, or its weight hashes
+            do not match the files (naming the manifest and the file), each with ``fix``.
+    """
+    path = Path(directory)
+    if not is_finetuned_dir(path, kind, config_name):
+        return None
+    meta = read_finetuned_manifest(path, kind=kind, schema_version=schema_version, error=error, fix=fix,
+                                   what=what, required=required)
+    verify_weights(path, meta["weights"], error)
+    return meta
+
+
+def read_finetuned_manifest(directory: str | Path, *, kind: str, schema_version: int, error: type[Exception],
+                            fix: str, what: str, required: tuple[str, ...]) -> dict[str, Any]:
+    """The manifest of a fine-tuned folder of ``kind``, its fields, kind and schema checked (not its
+    weights: :func:`check_finetuned_dir` adds that)."""
+    path = Path(directory)
+    meta = _read_json_manifest(path, error=error, fix=fix, what=what, required=required)
+    if meta["kind"] != kind:
+        raise error(f"{path / MANIFEST}: kind is {meta['kind']!r}, expected {kind!r}")
+    if meta["schema_version"] != schema_version:
+        raise error(f"{path / MANIFEST}: schema_version {meta['schema_version']!r}, this code reads "
+                    f"{schema_version}; {fix}")
     return meta
 
 
 def check_model_dir(directory: str | Path) -> dict[str, Any] | None:
-    """Verify a fine-tuned folder's manifest and weights; ``None`` for any other model.
+    """Verify a fine-tuned embedder folder's manifest and weights; ``None`` for any other model.
 
     Raises:
         EmbeddingError: the manifest is missing, unreadable, of another schema, or its weight
             hashes do not match the files (naming the manifest and the file).
     """
-    path = Path(directory)
-    if not is_finetuned(path):
-        return None
-    meta = read_manifest(path)
-    verify_weights(path, meta["weights"], EmbeddingError)
-    return meta
+    return check_finetuned_dir(directory, config_name="config_sentence_transformers.json", **_EMBEDDER)
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """The manifest of a fine-tuned embedder folder, checked; see :func:`check_model_dir`."""
+    return read_finetuned_manifest(directory, **_EMBEDDER)
+
+
+_EMBEDDER: dict[str, Any] = dict(
+    kind=KIND, schema_version=SCHEMA_VERSION, error=EmbeddingError, fix=REFINETUNE, what="fine-tuned model",
+    required=("kind", "schema_version", "base_model", "rows", "data_hash", "weights"),
+)
 
 
 def verify_weights(path: Path, recorded: Any, error: type[Exception]) -> None:
