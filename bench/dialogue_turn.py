@@ -42,7 +42,7 @@ def main() -> int:
 
     from workbench.config import Settings
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.evaluate.redial import load_dialogues, message_text
+    from workbench.evaluate.redial import load_dialogues, seeker_texts
     from workbench.services import build_engine
 
     # no embedding disk cache: every query is encoded, as for a user typing something new
@@ -67,12 +67,7 @@ def main() -> int:
     und, rec, turn, rec_all = [], [], [], []
     for conv in dialogues:
         state = engine.new_state(str(conv["conversationId"]))
-        for msg in conv["messages"]:
-            if msg["senderWorkerId"] != conv["initiatorWorkerId"]:
-                continue
-            text = message_text(msg["text"], conv, engine.catalog, "text")[:2000].strip()
-            if not text:
-                continue
+        for text in seeker_texts(conv, engine.catalog):
             probe = state.copy()
             t = time.perf_counter()
             u = engine.understand(probe, text)

@@ -35,7 +35,7 @@ def _stats(name: str, ms: list[float]) -> dict:
 def turn_costs(dialogues: list, settings) -> tuple[list[dict], dict]:
     from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.evaluate.redial import message_text
+    from workbench.evaluate.redial import seeker_texts
     from workbench.services import build_engine
 
     engine = build_engine(settings, generator=TemplateGenerator())
@@ -46,12 +46,7 @@ def turn_costs(dialogues: list, settings) -> tuple[list[dict], dict]:
     asked = 0
     for conv in dialogues:
         state = engine.new_state(str(conv["conversationId"]))
-        for msg in conv["messages"]:
-            if msg["senderWorkerId"] != conv["initiatorWorkerId"]:
-                continue
-            text = message_text(msg["text"], conv, engine.catalog, "text")[:2000].strip()
-            if not text:
-                continue
+        for text in seeker_texts(conv, engine.catalog):
             probe = state.copy()
             t = time.perf_counter()
             quiet.respond(probe, text)

@@ -51,6 +51,15 @@ def test_text_mode_replaces_ids_with_titles(tiny_catalog):
     assert "@" not in " ".join(t for x in s for _, t in x.prefix)
 
 
+def test_seeker_texts_are_what_a_user_would_type(tiny_catalog):
+    """The benches' replay: only the seeker's messages, titles for markers, empty and overlong handled."""
+    from workbench.limits import MAX_MESSAGE_CHARS
+
+    conv = _conv("s1", (SEEKER, "I loved @3"), (REC, "try @5"), (SEEKER, "   "), (SEEKER, "x" * (MAX_MESSAGE_CHARS + 9)))
+    texts = list(redial.seeker_texts(conv, tiny_catalog))
+    assert texts == ["I loved Heat", "x" * MAX_MESSAGE_CHARS]
+
+
 def test_engine_learns_from_train_and_finds_co_mentioned_movies(tiny_catalog, hash_embedder):
     """After 'I loved Heat', co-mentions in train put Collateral at the top."""
     retriever = tiny_retriever(tiny_catalog, hash_embedder)

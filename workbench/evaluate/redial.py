@@ -41,6 +41,7 @@ from workbench.dialogue.titles import TitleIndex
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import EvaluationError
 from workbench.interactions import Interactions
+from workbench.limits import MAX_MESSAGE_CHARS
 from workbench.recommend import ItemKNNScorer
 from workbench.recommend.base import interaction_matrix, interactions_hash
 from workbench.recommend.factory import RECOMMENDER_WEIGHTS, build_recommender
@@ -142,6 +143,17 @@ def message_text(text: str, conv: Mapping[str, Any], catalog: Catalog, mentions:
         return _YEAR_RE.sub("", name).strip() or "that movie"
 
     return _ID_RE.sub(title, text)
+
+
+def seeker_texts(conv: Mapping[str, Any], catalog: Catalog) -> Iterator[str]:
+    """The seeker's messages of one conversation as a user would type them (titles for ``@id``
+    markers, cut to :data:`~workbench.limits.MAX_MESSAGE_CHARS`), empty ones left out."""
+    for msg in conv["messages"]:
+        if msg["senderWorkerId"] != conv["initiatorWorkerId"]:
+            continue
+        text = message_text(msg["text"], conv, catalog, "text")[:MAX_MESSAGE_CHARS].strip()
+        if text:
+            yield text
 
 
 def samples(dialogues: Iterable[Mapping[str, Any]], catalog: Catalog, mentions: str = "gold") -> list[Sample]:
