@@ -8,9 +8,8 @@ the real engine (tiny catalogue, hash embeddings, the template generator).
 
 from __future__ import annotations
 
-import gradio_client
 import pytest
-from ui_support import real_engine_services, serve
+from ui_support import real_engine_services, serve_client
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +17,10 @@ def live(tmp_path_factory):
     from conftest import TINY_ITEMS
 
     from workbench.catalog import Catalog
-    from workbench.ui import build_demo
 
     services = real_engine_services(Catalog(TINY_ITEMS, source="tiny"), tmp_path_factory.mktemp("feedback"))
-    with serve(build_demo(services)) as url:
-        yield services, gradio_client.Client(url, verbose=False, analytics_enabled=False, download_files=False)
+    with serve_client(services) as client:
+        yield services, client
 
 
 def test_feedback_on_cards_changes_the_next_turn(live):

@@ -7,12 +7,11 @@ an ``AppError`` that writes nothing; errors come back as messages naming the fie
 
 from __future__ import annotations
 
-import gradio_client
 import pytest
 from arena_support import arena_services
 from gradio_client.exceptions import AppError
 from test_arena import _strings
-from ui_support import serve
+from ui_support import serve_client
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +19,10 @@ def live(tmp_path_factory):
     from conftest import TINY_ITEMS
 
     from workbench.catalog import Catalog
-    from workbench.ui import build_demo
 
     services = arena_services(Catalog(TINY_ITEMS, source="tiny"), tmp_path_factory.mktemp("feedback"))
-    with serve(build_demo(services)) as url:
-        yield services, gradio_client.Client(url, verbose=False, analytics_enabled=False, download_files=False)
+    with serve_client(services) as client:
+        yield services, client
 
 
 def test_pair_then_vote_then_second_vote_refused(live):

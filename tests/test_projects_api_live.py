@@ -8,11 +8,10 @@ an item not on the slate, bad labels) comes back as a message naming the value a
 
 from __future__ import annotations
 
-import gradio_client
 import pytest
 from gradio_client.exceptions import AppError
 from projects_support import SLATE_IDS, seed_project
-from ui_support import make_services, serve
+from ui_support import make_services, serve_client
 
 from workbench.projects.service import ProjectService, projects_path
 from workbench.projects.store import SQLiteProjectStore
@@ -25,14 +24,13 @@ def live(tmp_path_factory):
     from conftest import TINY_ITEMS
 
     from workbench.catalog import Catalog
-    from workbench.ui import build_demo
 
     feedback = tmp_path_factory.mktemp("feedback")
     services = make_services(Catalog(TINY_ITEMS, source="tiny"), feedback)
     services.projects = ProjectService(SQLiteProjectStore(projects_path(feedback)), services.store)
     seed_project(services.projects.store, "p", tasks=4, overlap=2)
-    with serve(build_demo(services)) as url:
-        yield services, gradio_client.Client(url, verbose=False, analytics_enabled=False, download_files=False)
+    with serve_client(services) as client:
+        yield services, client
 
 
 def written(services) -> tuple[int, int]:

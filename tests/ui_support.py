@@ -148,6 +148,17 @@ def serve(demo: Any, **launch: Any) -> Iterator[str]:
         demo.close()
 
 
+@contextmanager
+def serve_client(services: Services) -> Iterator[Any]:
+    """The app of ``services`` live on a free port, and a ``gradio_client.Client`` for its API."""
+    import gradio_client
+
+    from workbench.ui import build_demo
+
+    with serve(build_demo(services)) as url:
+        yield gradio_client.Client(url, verbose=False, analytics_enabled=False, download_files=False)
+
+
 def run_turn(services: Services, session: Any, message: str, prefs: Any = None) -> list[str]:
     """Drive one UI/API turn (``stream_turn``) to the end; return the reply text seen at each step."""
     from workbench.annotate.turns import TurnPrefs, stream_turn
