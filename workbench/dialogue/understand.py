@@ -49,6 +49,12 @@ class Understanding:
     notes: tuple[str, ...] = ()
     reset: bool = False  # "start over"
     query: str = ""  # the message with linked titles removed: what semantic search reads
+    #: the slate items or films a question or remark points at ("the third one", "those", "Jaws"),
+    #: as catalogue ids in the order named (labelled set: ``refs``)
+    refs: tuple[str, ...] = ()
+    #: what an ``ask_fact`` / ``compare`` question asks about: "director", "cast", "year", "genre",
+    #: "about" (genres and tags), "newest", "oldest", ... (labelled set: ``attribute``)
+    attribute: str | None = None
 
     @property
     def liked(self) -> list[str]:
