@@ -115,6 +115,13 @@ def test_readme_is_a_short_front_door_with_the_ci_test_command():
     assert (PROJECT_ROOT / "docs" / "screenshot.png").is_file() and "](docs/screenshot.png)" in readme
 
 
+def test_every_docs_page_is_in_the_docs_index():
+    """A page added to docs/ (by any change) is linked from docs/README.md, the index readers start at."""
+    index = (DOCS / "README.md").read_text(encoding="utf-8")
+    unlisted = [p.name for p in sorted(DOCS.glob("*.md")) if p.name != "README.md" and f"]({p.name})" not in index]
+    assert not unlisted, f"docs/README.md does not link {unlisted}: add a line under the reader it serves"
+
+
 def _anchors(markdown: str) -> set[str]:
     """GitHub's heading anchors of a Markdown file (fenced code skipped)."""
     anchors, fence = set(), False

@@ -159,7 +159,8 @@ def _command_section(path: str, summary: str, parser: argparse.ArgumentParser, d
         lines += ["| argument | default | help |", "|---|---|---|"]
         for action in rows:
             default = action.default
-            shown = "" if default in (None, False, argparse.SUPPRESS) or action.nargs == 0 else f"`{default}`"
+            hidden = default is None or default is False or default is argparse.SUPPRESS or action.nargs == 0
+            shown = "" if hidden else f"`{default}`"  # identity: 0 == False would hide a default of 0
             if isinstance(default, (list, tuple)):
                 shown = "`" + ",".join(map(str, default)) + "`"
             required = " (required)" if action.option_strings and action.required else ""
