@@ -272,6 +272,16 @@ class Settings:
     alert_fixes_per_reply: float = _setting(
         1.0, "Warn when replies in the alert window average more grounding fixes than this (0 switches it off).", minimum=0
     )
+    generator_batching: bool = _setting(
+        True, "Continuous batching for the transformers LLM: concurrent replies join one running batch between "
+        "decode steps and share its forward passes (transformers' continuous-batching manager; see "
+        "docs/serving.md). Off: each reply runs its own `generate` (and keeps the repetition penalty, "
+        "which the batching manager does not support).",
+    )
+    generator_max_batch: int = _setting(
+        32, "Most replies the batched transformers LLM decodes at once (more wait their turn); sizes its "
+        "attention cache (about 1,200 tokens a reply).", minimum=1, maximum=1024,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

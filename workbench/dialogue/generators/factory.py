@@ -66,6 +66,8 @@ def load_generator(settings: Settings) -> Generator:
             timeout_s=settings.generator_timeout_s,
             threads=settings.resolved_cpu_threads,
             dtype=settings.generator_dtype,
+            batching=settings.generator_batching,
+            max_batch=settings.generator_max_batch,
         )
     elif backend == "llamacpp":
         primary = LlamaCppGenerator(
