@@ -10,7 +10,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,7 +67,7 @@ def test_concurrent_requests_share_forward_passes_and_keep_their_own_limits(tiny
     streams exactly what greedy ``generate`` writes for its own prompt and its own token limit."""
     model, tokenizer = tiny
     limits = [5, 11]
-    expected = [_reference(model, tokenizer, p, n) for p, n in zip(PROMPTS, limits)]
+    expected = [_reference(model, tokenizer, p, n) for p, n in zip(PROMPTS, limits, strict=True)]
     calls = _count_forwards(model)
     results: list[list[str]] = [[], []]
 
