@@ -34,6 +34,7 @@ from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
 from workbench.ui.arena_api import register_arena_api
 from workbench.ui.projects_api import register_projects_api
+from workbench.ui.rest import ApiBackends, rest_routes
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
 #: How often the header re-checks a loading LLM (seconds).
@@ -62,13 +63,15 @@ def launch_options() -> dict[str, Any]:
 AUTH_MESSAGE = "Chat-Rec Workbench: sign in with the user and password you were given."
 
 
-def serving_options(settings: Settings, services: Services | None = None) -> dict[str, Any]:
+def serving_options(settings: Settings, services: Services | None = None, demo: gr.Blocks | None = None
+                    ) -> dict[str, Any]:
     """Keyword arguments for ``demo.launch`` that guard and extend the server.
 
     With ``WORKBENCH_AUTH``: the rate-limited login (:class:`~workbench.login.LoginGuard`) and
     the middleware that tells it each client's address. With ``services`` and
     ``WORKBENCH_METRICS`` (the default): the ``/metrics`` route over their recorder's registry,
-    added to the FastAPI app Gradio creates. Always ``show_error``: an unexpected exception in a
+    added to the FastAPI app Gradio creates. With ``demo`` (a :func:`build_demo`): the JSON API
+    under ``/api/v1`` (:mod:`workbench.ui.rest`), sharing the demo's API sessions. Always ``show_error``: an unexpected exception in a
     handler shows its message in the page (and reaches API clients), never a bare "Error" (issue 16,
     item 1); our own errors are warnings already (:mod:`workbench.ui.boundary`).
     """
@@ -82,6 +85,10 @@ def serving_options(settings: Settings, services: Services | None = None) -> dic
         app_kwargs["middleware"] = [Middleware(ClientHostMiddleware)]
     if services is not None and settings.metrics:
         app_kwargs["routes"] = [metrics_route(services.monitor.registry)]
+    backends = getattr(demo, "workbench_api", None)
+    if backends is not None:  # the JSON API (workbench.ui.rest) with its own schema at /openapi.json
+        app_kwargs["routes"] = app_kwargs.get("routes", []) + rest_routes(backends)
+        app_kwargs["openapi_url"] = None  # FastAPI's would list Gradio's internal routes
     if app_kwargs:
         opts["app_kwargs"] = app_kwargs
     return opts
@@ -189,6 +196,7 @@ def build_demo(services: Services) -> gr.Blocks:
                max_size=services.settings.max_queue)
     quiet_queue_analytics(demo)
     demo.workbench_sessions = (tab_sessions, api_sessions)  # what live_sessions reads at shutdown
+    demo.workbench_api = ApiBackends(services, api_sessions, arena)  # what serving_options mounts at /api/v1
     paint_status(demo, generator_status, services.status())  # a job may have ended while the page was built
     return demo
 
