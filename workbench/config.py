@@ -200,6 +200,10 @@ class Settings:
         True, "Serve Prometheus metrics at `/metrics` (one scrape target per process; no sign-in, so block "
         "the path at a proxy if the counts are private).",
     )
+    mcp: bool = _setting(
+        False, "Serve the app as an MCP server at `/gradio_api/mcp/` with three tools for agents "
+        "(recommend_films, film_facts, search_catalogue; docs/api.md). Needs the `mcp` package.",
+    )
     alert_window_s: float = _setting(
         900.0, "Seconds of recent turns the alerts judge (the status line warns when a threshold is crossed)."
     )

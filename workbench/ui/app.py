@@ -32,6 +32,7 @@ from workbench.services import Services
 from workbench.ui import annotate_tab, arena_tab, chat_panel, dashboard_tab, feedback_panel, settings_panel
 from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
+from workbench.ui.mcp_tools import only_agent_tools, register_mcp_tools
 from workbench.ui.arena_api import register_arena_api
 from workbench.ui.projects_api import register_projects_api
 from workbench.ui.rest import ApiBackends, rest_routes
@@ -89,6 +90,9 @@ def serving_options(settings: Settings, services: Services | None = None, demo: 
     if backends is not None:  # the JSON API (workbench.ui.rest) with its own schema at /openapi.json
         app_kwargs["routes"] = app_kwargs.get("routes", []) + rest_routes(backends)
         app_kwargs["openapi_url"] = None  # FastAPI's would list Gradio's internal routes
+    if settings.mcp:  # WORKBENCH_MCP: the agent tools of workbench.ui.mcp_tools at /gradio_api/mcp/
+        opts["mcp_server"] = True
+        app_kwargs["lifespan"] = only_agent_tools
     if app_kwargs:
         opts["app_kwargs"] = app_kwargs
     return opts
@@ -190,6 +194,8 @@ def build_demo(services: Services) -> gr.Blocks:
         register_projects_api(services)
         arena_tab.wire(services, arena, demo, arena_ui)
         register_arena_api(services, arena)
+        if services.settings.mcp:
+            register_mcp_tools(services)
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
     # How many turns run at once: setting turn_concurrency (measured against the CPU count in bench/app_load.py).
     demo.queue(default_concurrency_limit=services.settings.resolved_turn_concurrency,
