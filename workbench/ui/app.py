@@ -35,6 +35,7 @@ from workbench.ui.api import make_registry, register_api
 from workbench.ui.mcp_tools import only_agent_tools, register_mcp_tools
 from workbench.ui.arena_api import register_arena_api
 from workbench.ui.projects_api import register_projects_api
+from workbench.ui.queue_stream import HoldQueueStream
 from workbench.ui.rest import ApiBackends, rest_routes
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
@@ -68,7 +69,9 @@ def serving_options(settings: Settings, services: Services | None = None, demo: 
                     ) -> dict[str, Any]:
     """Keyword arguments for ``demo.launch`` that guard and extend the server.
 
-    With ``WORKBENCH_AUTH``: the rate-limited login (:class:`~workbench.login.LoginGuard`) and
+    Always: :class:`~workbench.ui.queue_stream.HoldQueueStream`, which keeps a client's queue stream
+    open a moment after its last event (else a call joined in that instant is cancelled by
+    ``gradio_client``). With ``WORKBENCH_AUTH``: the rate-limited login (:class:`~workbench.login.LoginGuard`) and
     the middleware that tells it each client's address. With ``services`` and
     ``WORKBENCH_METRICS`` (the default): the ``/metrics`` route over their recorder's registry,
     added to the FastAPI app Gradio creates. With ``demo`` (a :func:`build_demo`): the JSON API
@@ -76,14 +79,15 @@ def serving_options(settings: Settings, services: Services | None = None, demo: 
     handler shows its message in the page (and reaches API clients), never a bare "Error" (issue 16,
     item 1); our own errors are warnings already (:mod:`workbench.ui.boundary`).
     """
-    opts: dict[str, Any] = {"show_error": True}
-    app_kwargs: dict[str, Any] = {}
-    if settings.auth_pair is not None:
-        from starlette.middleware import Middleware
+    from starlette.middleware import Middleware
 
+    opts: dict[str, Any] = {"show_error": True}
+    # a client's queue stream closes only after a quiet moment, so none of its calls is cancelled (issue 27)
+    app_kwargs: dict[str, Any] = {"middleware": [Middleware(HoldQueueStream)]}
+    if settings.auth_pair is not None:
         guard = LoginGuard(*settings.auth_pair)
         opts |= {"auth": guard.check, "auth_message": AUTH_MESSAGE}
-        app_kwargs["middleware"] = [Middleware(ClientHostMiddleware)]
+        app_kwargs["middleware"].append(Middleware(ClientHostMiddleware))
     if services is not None and settings.metrics:
         app_kwargs["routes"] = [metrics_route(services.monitor.registry)]
     backends = getattr(demo, "workbench_api", None)
@@ -93,8 +97,7 @@ def serving_options(settings: Settings, services: Services | None = None, demo: 
     if settings.mcp:  # WORKBENCH_MCP: the agent tools of workbench.ui.mcp_tools at /gradio_api/mcp/
         opts["mcp_server"] = True
         app_kwargs["lifespan"] = only_agent_tools
-    if app_kwargs:
-        opts["app_kwargs"] = app_kwargs
+    opts["app_kwargs"] = app_kwargs
     return opts
 
 
