@@ -58,7 +58,7 @@ def test_chat_returns_the_gradio_json_and_sessions_cross_paths(live):
     assert r.status_code == 200, r.text
     rest = r.json()
     grad = client.predict("Toy Story please", "", 3, api_name="/chat")
-    assert set(rest) == set(grad) == CHAT_KEYS
+    assert set(rest) == set(grad) and CHAT_KEYS <= set(rest)  # whatever /chat returns, both return
     strip = lambda out: {k: v for k, v in out.items() if k != "session_id"}  # noqa: E731
     assert strip(rest) == strip(grad)  # the same turn on a fresh session: the same answer
     # a session begun over REST continues through gradio_client and back (same owner: 127.0.0.1)
