@@ -118,9 +118,9 @@ def _gradio_call(path: str, body: dict) -> tuple[str, list]:
 
     for ep in ENDPOINTS:
         parts, given = ep.path.strip("/").split("/"), path.strip("/").split("/")
-        if len(parts) == len(given) and all(a == b or a.startswith("{") for a, b in zip(parts, given)):
+        if len(parts) == len(given) and all(a == b or a.startswith("{") for a, b in zip(parts, given, strict=True)):
             values = dict(body)
-            values.update({path_fields(ep.path)[a[1:-1]]: b for a, b in zip(parts, given) if a.startswith("{")})
+            values.update({path_fields(ep.path)[a[1:-1]]: b for a, b in zip(parts, given, strict=True) if a.startswith("{")})
             args = [values.get(p.name, p.default) for p in client_fields(ep.call)]
             return "/" + ep.call.__name__.removesuffix("_api"), args
     raise AssertionError(f"no endpoint for {path}")
@@ -135,7 +135,7 @@ def test_feedback_saves_the_same_record_on_both_paths(live):
         args = [chat["session_id"], 0, "alice", {item: {"label": "like", "rating": 4}}, "like", f"via {via}", ""]
         if via == "rest":
             r = http.post("/feedback", json=dict(zip(["session_id", "turn", "annotator", "judgements", "reply_label",
-                                                      "comment", "idempotency_key"], args)))
+                                                      "comment", "idempotency_key"], args, strict=True)))
             assert r.status_code == 200, r.text
             return r.json()
         return client.predict(*args, api_name="/feedback")

@@ -86,9 +86,9 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="folder for zerogpu_check.json")
     args = parser.parse_args()
     spaces = stand_in_spaces()
-    from workbench.config import Settings
-
     import torch
+
+    from workbench.config import Settings
 
     load_start = os.getloadavg()[0]
     common = dict(generator="transformers", generator_model=args.model, max_new_tokens=120)

@@ -60,10 +60,10 @@ def recommend_films(services: Services, message: Any, genres: Any = "", exclude_
     k = check_int("k", k, 1, MAX_TOOL_K)
     filters = tool_filter(genres, exclude_genres, year_from, year_to, people)
     session = new_session(services)
+    steps = stream_turn(services, session, text, TurnPrefs(backend="", model="", k=k, filters=filters))
     exchange = None
-    for exchange, _choice in stream_turn(services, session, text, TurnPrefs(backend="", model="", k=k,
-                                                                             filters=filters)):
-        pass
+    for exchange, _choice in steps:  # noqa: B007 (the last step holds the turn's result)
+        continue
     assert exchange is not None and exchange.result is not None
     result = exchange.result
     return {"reply": result.reply,

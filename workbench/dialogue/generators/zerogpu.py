@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from workbench.dialogue.generators.base import Generator, GenerationRequest
+from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.errors import ConfigError
 
 #: Generators whose replies run on the GPU, by key: the forked worker finds the loaded model here.
