@@ -31,8 +31,8 @@ from workbench.services import Services
 from workbench.ui import annotate_tab, arena_tab, chat_panel, dashboard_tab, feedback_panel, settings_panel
 from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
-from workbench.ui.mcp_tools import only_agent_tools, register_mcp_tools
 from workbench.ui.arena_api import register_arena_api
+from workbench.ui.mcp_tools import only_agent_tools, register_mcp_tools
 from workbench.ui.projects_api import register_projects_api
 from workbench.ui.queue_stream import HoldQueueStream
 from workbench.ui.rest import ApiBackends, rest_routes
