@@ -290,10 +290,10 @@ class Settings:
         1.0, "Warn when replies in the alert window average more grounding fixes than this (0 switches it off).", minimum=0
     )
     generator_batching: bool = _setting(
-        True, "Continuous batching for the transformers LLM: concurrent replies join one running batch between "
+        False, "Continuous batching for the transformers LLM: concurrent replies join one running batch between "
         "decode steps and share its forward passes (transformers' continuous-batching manager; see "
-        "docs/serving.md). Off: each reply runs its own `generate` (and keeps the repetition penalty, "
-        "which the batching manager does not support).",
+        "docs/serving.md). Off by default: on a CPU its packed attention made 20 concurrent replies slower "
+        "than one `generate` each (bench/llm_batching.py), and it drops the repetition penalty.",
     )
     generator_max_batch: int = _setting(
         32, "Most replies the batched transformers LLM decodes at once (more wait their turn); sizes its "

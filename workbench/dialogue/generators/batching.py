@@ -12,10 +12,11 @@ Prompt prefix caching stays, done by the manager: with block sharing on, the att
 prompt's full pages (``PAGE_SIZE`` tokens; the system prompt and worked example every reply starts
 with) is kept by content hash and reused by later requests.
 
-Measured on a CPU (``docs/serving.md``): one request alone runs about as fast as ``model.generate``;
-20 concurrent requests share each decode step instead of each running its own ``generate``.
-What transformers 5.x's manager does not support: the repetition penalty (its logits processor is
-dropped), so batched replies decode without it.
+Measured on the project's 2-core CPU (``docs/serving.md``): one request alone is not slower than
+``model.generate``, but 20 together are much slower than 20 ``generate`` threads (without a varlen
+attention kernel the packed batch attends densely across all requests), so the setting that turns it
+on (``generator_batching``) is off by default. transformers 5.x's manager does not support the
+repetition penalty (its logits processor is dropped), so batched replies decode without it.
 
 It knows token ids, text pieces and the manager; it does not know prompts, the engine or gradio.
 """
