@@ -107,6 +107,32 @@ CREATE TABLE api_sessions (
 );
 CREATE INDEX api_sessions_by_age ON api_sessions (updated_at);
 """),
+    (3, "project reviews and suggestions", """
+CREATE TABLE reviews (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    judgements JSON NOT NULL,
+    reply_label TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    record_id TEXT NOT NULL UNIQUE,
+    payload JSON,
+    written BOOLEAN NOT NULL DEFAULT TRUE,
+    created_at TEXT NOT NULL,
+    UNIQUE (project, task_id, version)
+);
+CREATE INDEX reviews_unwritten ON reviews (written) WHERE NOT written;
+CREATE TABLE review_claims (
+    project TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (project, task_id, reviewer)
+);
+ALTER TABLE history ADD COLUMN suggestion JSON;
+"""),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from workbench.database import Database
 from workbench.errors import ProjectError
+from workbench.projects.review_pg import PostgresReviewTables
 from workbench.projects.store import (
     ANSWER_STATUSES,
     DEFAULT_LEASE_S,
@@ -60,7 +61,7 @@ _CANDIDATE = f"""
 """
 
 
-class PostgresProjectStore:
+class PostgresProjectStore(PostgresReviewTables):
     """:class:`~workbench.projects.store.ProjectStore` in PostgreSQL, shared by every app process.
 
     Args:
@@ -294,7 +295,8 @@ class PostgresProjectStore:
         return self._answer(row) if row is not None else None
 
     def answer(self, project: str, task_id: str, annotator: str, status: str, *, reason: str = "",
-               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None) -> Answer:
+               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None,
+               suggestion: Mapping[str, Any] | None = None) -> Answer:
         """Commit ``annotator``'s answer to ``task_id``: one transaction (see the module docstring).
 
         Raises:
@@ -326,9 +328,10 @@ class PostgresProjectStore:
             created = _utc_now()
             seq = cur.execute(
                 "INSERT INTO history (project, task_id, annotator, version, status, reason, record_id, payload, "
-                "written, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
+                "written, created_at, suggestion) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
                 (project, task_id, annotator, version, status, reason, record_id,
-                 Json(payload) if payload is not None else None, payload is None, created)).fetchone()["seq"]
+                 Json(payload) if payload is not None else None, payload is None, created,
+                 Json(dict(suggestion)) if suggestion is not None and payload is not None else None)).fetchone()["seq"]
             cur.execute(
                 "INSERT INTO answers (project, task_id, annotator, version, status, record_id, first_seq) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (project, task_id, annotator) DO UPDATE SET "

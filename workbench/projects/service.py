@@ -213,7 +213,11 @@ class ProjectService:
         for answer in pending:
             assert answer.record_id is not None and answer.payload is not None
             self._write(answer.record_id, answer.payload)
-        return len(pending)
+        reviews = [r for r in self.store.unwritten_reviews() if datetime.fromisoformat(r.created_at) <= cutoff]
+        for review in reviews:  # reviews commit the same way (workbench.projects.review_service)
+            assert review.payload is not None
+            self.write_review(review.record_id, review.payload)
+        return len(pending) + len(reviews)
 
     # helpers ------------------------------------------------------------
     def _pass(self, project: str, task_id: str, annotator: str, reason: Any, status: str) -> dict[str, Any]:
@@ -259,6 +263,11 @@ class ProjectService:
     def _write(self, record_id: str, payload: Mapping[str, Any]) -> None:
         self.feedback.append(FeedbackRecord.from_dict(payload, where=f"record {record_id}"))
         self.store.mark_written(record_id)
+
+    def write_review(self, record_id: str, payload: Mapping[str, Any]) -> None:
+        """Append a committed review's record to the feedback store and flag it written."""
+        self.feedback.append(FeedbackRecord.from_dict(payload, where=f"review record {record_id}"))
+        self.store.mark_review_written(record_id)
 
 
 def _previous(latest: Any) -> dict[str, Any]:

@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from workbench.errors import ProjectError
+from workbench.projects.disk import storage_error
+from workbench.projects.review_store import SQLiteReviewTables, migrate_sqlite
 
 #: How long a claimed task stays reserved for its annotator (seconds).
 DEFAULT_LEASE_S = 15 * 60
@@ -167,7 +169,8 @@ class ProjectStore(Protocol):
     def claim_previous(self, project: str, annotator: str, lease_s: float = DEFAULT_LEASE_S) -> str | None: ...
     def latest(self, project: str, task_id: str, annotator: str) -> Answer | None: ...
     def answer(self, project: str, task_id: str, annotator: str, status: str, *, reason: str = "",
-               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None) -> Answer: ...
+               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None,
+               suggestion: Mapping[str, Any] | None = None) -> Answer: ...
     def mark_written(self, record_id: str) -> None: ...
     def unwritten(self) -> list[Answer]: ...
     def progress(self, project: str) -> dict[str, Any]: ...
@@ -192,7 +195,7 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-class SQLiteProjectStore:
+class SQLiteProjectStore(SQLiteReviewTables):
     """:class:`ProjectStore` in one SQLite file (WAL, ``BEGIN IMMEDIATE``, busy timeout).
 
     One connection per thread and process (opened on first use, reopened after a fork).
@@ -213,9 +216,24 @@ class SQLiteProjectStore:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
+        try:
+            return self._open()
+        except (sqlite3.OperationalError, OSError) as exc:  # a full or failing disk: say where, not a traceback
+            raise storage_error(self.path, exc, "open the project store") from exc
+
+    def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=True)
+        try:
+            self._prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -226,6 +244,7 @@ class SQLiteProjectStore:
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                migrate_sqlite(conn)  # the review tables and later nullable columns (additive)
                 row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
                 if row is None:
                     conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(STORE_SCHEMA_VERSION),))
@@ -233,8 +252,6 @@ class SQLiteProjectStore:
                     raise ProjectError(f"{self.path}: project store schema {row[0]} is newer than this "
                                        f"workbench understands ({STORE_SCHEMA_VERSION}); upgrade the workbench")
             self._schema_ready = True
-        self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
 
     @staticmethod
     @contextmanager
@@ -243,14 +260,24 @@ class SQLiteProjectStore:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._transaction(self._conn()) as conn:
-            yield conn
+        conn = self._conn()
+        try:
+            with self._transaction(conn) as tx:
+                yield tx
+        except sqlite3.OperationalError as exc:  # disk full, I/O error, locked past the busy timeout
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the connection is beyond saving; the error below is what matters
+            raise storage_error(self.path, exc, "save to the project store") from exc
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -435,11 +462,13 @@ class SQLiteProjectStore:
                       json.loads(row["payload"]) if row["payload"] else None, row["reason"], row["created_at"])
 
     def answer(self, project: str, task_id: str, annotator: str, status: str, *, reason: str = "",
-               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None) -> Answer:
+               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None,
+               suggestion: Mapping[str, Any] | None = None) -> Answer:
         """Commit ``annotator``'s answer to ``task_id`` (the commit point of a submission or skip).
 
         ``build(version)`` returns ``(record_id, payload)`` of the feedback record for a submission;
-        it runs inside the transaction, so an error it raises writes nothing.
+        it runs inside the transaction, so an error it raises writes nothing. ``suggestion`` (what
+        the annotator was suggested and kept, :mod:`workbench.projects.suggestions`) is stored with it.
 
         Raises:
             ProjectError: unknown project or task, the task is not claimed by ``annotator``, it was
@@ -475,9 +504,10 @@ class SQLiteProjectStore:
             created = _utc_now()
             cur = conn.execute(
                 "INSERT INTO history (project, task_id, annotator, version, status, reason, record_id, payload, "
-                "written, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "written, created_at, suggestion) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (project, task_id, annotator, version, status, reason, record_id,
-                 json.dumps(payload) if payload is not None else None, 0 if payload is not None else 1, created))
+                 json.dumps(payload) if payload is not None else None, 0 if payload is not None else 1, created,
+                 json.dumps(dict(suggestion)) if suggestion is not None and payload is not None else None))
             conn.execute(
                 "INSERT INTO answers (project, task_id, annotator, version, status, record_id, first_seq) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project, task_id, annotator) DO UPDATE SET "
