@@ -240,3 +240,32 @@ def test_disagreement_and_majority_rules():
     assert majority([like, dislike])["judgements"] == {}  # a tied vote decides nothing
     assert majority([like, like, dislike])["judgements"] == {"1": {"label": "like", "rating": None}}
     assert majority([r(1), r(2), r(5), r(5)])["judgements"] == {"2": {"label": None, "rating": 2}}
+
+
+def test_export_rows_carry_raw_answers_and_the_final_answer(kind, tmp_path):
+    import json
+
+    from workbench.projects.export import export_project
+
+    svc = service(kind, tmp_path)
+    disputed_project(svc)
+    submit_review(svc, "p", "t00", "rita", {"1": {"label": "dislike"}}, "dislike", "bob is right")
+    out, n = export_project(svc.store, "p", "jsonl", tmp_path / "out.jsonl")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert n == len(rows) == 6
+    by_task = {}
+    for row in rows:
+        by_task.setdefault(row["task_id"], []).append(row)
+    assert [r["slate"][0]["label"] for r in by_task["t00"]] == ["like", "dislike"]  # raw answers kept
+    assert all(r["final"] == {"judgements": {"1": {"label": "dislike", "rating": None}}, "reply_label": "dislike",
+                              "source": "review"} for r in by_task["t00"])
+    assert by_task["t01"][0]["final"] == {"judgements": {"1": {"label": "like", "rating": 4}}, "reply_label": "",
+                                          "source": "majority"}
+    assert by_task["t02"][0]["final"]["judgements"] == {"3": {"label": None, "rating": 1}}  # median_low of 1, 4
+    if kind == "sqlite":  # the Arrow formats hold the same final answer, judgements as a list
+        import datasets
+
+        path, _ = export_project(svc.store, "p", "hf", tmp_path / "out-hf")
+        ds = datasets.load_from_disk(str(path))
+        assert ds[0]["final"] == {"judgements": [{"item_id": "1", "label": "dislike", "rating": None}],
+                                  "reply_label": "dislike", "source": "review"}
