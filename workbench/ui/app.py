@@ -6,7 +6,8 @@ recommendation slate and its feedback bar; a collapsible settings panel); an Ann
 (:mod:`workbench.ui.dashboard_tab`: judgements, like-rates, a project's agreement); an Arena tab
 (:mod:`workbench.ui.arena_tab`: two anonymous systems side by side, a vote, the leaderboard); the named
 API endpoints (``/chat``, ``/feedback``, ``/status``; ``/next_task``, ``/submit_task``, ``/skip_task``;
-``/arena_pair``, ``/arena_vote``). Each panel module
+``/next_review``, ``/submit_review``; ``/arena_pair``, ``/arena_vote``); a Review tab
+(:mod:`workbench.ui.review_tab`: a reviewer settles disputed project tasks). Each panel module
 builds its widgets and wires its own events; this module lays them out. Each browser tab
 owns one :class:`~workbench.annotate.session.ChatSession` in a ``gr.State``, so two
 users never see each other's turns, slates or judgements.
@@ -30,10 +31,12 @@ from workbench.login import ClientHostMiddleware, LoginGuard
 from workbench.monitoring.http import metrics_route
 from workbench.services import Services
 from workbench.ui import annotate_tab, arena_tab, chat_panel, dashboard_tab, feedback_panel, settings_panel
+from workbench.ui import review_tab
 from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
 from workbench.ui.arena_api import register_arena_api
 from workbench.ui.projects_api import register_projects_api
+from workbench.ui.review_api import register_review_api
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
 #: How often the header re-checks a loading LLM (seconds).
@@ -166,6 +169,8 @@ def build_demo(services: Services) -> gr.Blocks:
                 dashboard = dashboard_tab.build_dashboard_tab(services)
             with gr.Tab("Arena", id="arena", elem_id="wb-arena-tab"):
                 arena_ui = arena_tab.build_arena_tab(services, arena)
+            with gr.Tab("Review", id="review", elem_id="wb-review-tab"):
+                review = review_tab.build_review_tab(services)
         with gr.Accordion("About this app and its API", open=False, elem_id="wb-about"):
             gr.Markdown(ABOUT)
 
@@ -181,6 +186,8 @@ def build_demo(services: Services) -> gr.Blocks:
         api_sessions = make_registry(services)
         register_api(services, api_sessions)
         register_projects_api(services)
+        review_tab.wire(services, demo, review)
+        register_review_api(services)
         arena_tab.wire(services, arena, demo, arena_ui)
         register_arena_api(services, arena)
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
