@@ -32,8 +32,19 @@ def free_space(path: str | Path) -> str:
     return ""  # unreachable
 
 
-def storage_error(path: str | Path, exc: BaseException, doing: str) -> ProjectError:
-    """A :class:`ProjectError` for ``exc`` raised while ``doing`` something to the store at ``path``."""
+def storage_error(path: str | Path, exc: BaseException, doing: str, *, opening: bool = False) -> ProjectError:
+    """A :class:`ProjectError` for ``exc`` raised while ``doing`` something to the store at ``path``.
+
+    ``opening``: at start-up (nothing was being saved); else the caller's save was not acknowledged.
+    """
     folder = Path(path).parent
-    return ProjectError(f"{path}: could not {doing} ({exc}); {free_space(folder)} in {folder}; nothing was "
-                        "acknowledged. Free some space there, or set WORKBENCH_FEEDBACK_DIR to another folder")
+    outcome = ("the app cannot keep annotation projects there" if opening
+               else "nothing was acknowledged")
+    return ProjectError(f"{path}: could not {doing} ({exc}); {free_space(folder)} in {folder}; {outcome}. "
+                        "Free some space there, or set WORKBENCH_FEEDBACK_DIR to another folder")
+
+
+def database_error(location: str, exc: BaseException) -> ProjectError:
+    """A :class:`ProjectError` for a PostgreSQL server that cannot write (its disk is full, an I/O error)."""
+    return ProjectError(f"{location}: could not save to the project database ({exc}); nothing was acknowledged. "
+                        "The database server's disk needs room")

@@ -30,6 +30,7 @@ from typing import Any
 
 from workbench.database import Database
 from workbench.errors import ProjectError
+from workbench.projects.disk import database_error
 from workbench.projects.review_pg import PostgresReviewTables
 from workbench.projects.store import (
     ANSWER_STATUSES,
@@ -78,10 +79,14 @@ class PostgresProjectStore(PostgresReviewTables):
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
+        from psycopg.errors import DiskFull, InsufficientResources, IoError
         from psycopg.rows import dict_row
 
-        with self.db.transaction() as conn:
-            yield conn.cursor(row_factory=dict_row)
+        try:
+            with self.db.transaction() as conn:
+                yield conn.cursor(row_factory=dict_row)
+        except (DiskFull, InsufficientResources, IoError) as exc:  # the server's disk is full (53100) or failing (58030)
+            raise database_error(self.db.location, exc) from exc
 
     def close(self) -> None:
         self.db.close()

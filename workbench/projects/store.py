@@ -219,7 +219,7 @@ class SQLiteProjectStore(SQLiteReviewTables):
         try:
             return self._open()
         except (sqlite3.OperationalError, OSError) as exc:  # a full or failing disk: say where, not a traceback
-            raise storage_error(self.path, exc, "open the project store") from exc
+            raise storage_error(self.path, exc, "open the project store", opening=True) from exc
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
