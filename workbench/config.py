@@ -144,6 +144,14 @@ class Settings:
         "default,baseline", "Comma-separated systems the Arena tab pairs (at least two; names from "
         "`python -m workbench systems list`).",
     )
+    arena_daily_vote_cap: int = _setting(
+        0, "Most arena votes one annotator may cast per UTC day (0: no cap); a vote past it is refused, "
+        "nothing saved.",
+    )
+    arena_min_pair_votes: int = _setting(
+        20, "Votes every pair of arena systems gets, least-voted pair first, before pairs are drawn where "
+        "the systems' 95% intervals overlap most (1-100000).",
+    )
     # feedback -----------------------------------------------------------
     feedback_dir: str = _setting(
         "",
@@ -259,6 +267,11 @@ class Settings:
         for name in ("alert_fallback_share", "alert_p95_turn_s", "alert_fixes_per_reply"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ConfigError(f"{_named(name)}: must be 0 (off) or a positive number, got {getattr(self, name)}")
+        if self.arena_daily_vote_cap < 0:
+            raise ConfigError(f"{_named('arena_daily_vote_cap')}: must be 0 (no cap) or more, "
+                              f"got {self.arena_daily_vote_cap}")
+        if not 1 <= self.arena_min_pair_votes <= 100_000:
+            raise ConfigError(f"{_named('arena_min_pair_votes')}: must be 1-100000, got {self.arena_min_pair_votes}")
         if self.alert_min_turns < 1:
             raise ConfigError(f"{_named('alert_min_turns')}: must be at least 1, got {self.alert_min_turns}")
         if self.database_url:
