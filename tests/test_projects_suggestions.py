@@ -71,3 +71,19 @@ def test_projects_without_suggestions_store_no_outcome(kind, tmp_path):
 def test_a_bad_share_names_the_value(share):
     with pytest.raises(ProjectError, match=f"--suggestions: must be a share of tasks from 0 to 1.*got {share!r}"):
         suggestion_meta(share)
+
+
+def test_the_annotate_tab_prefills_suggestions_and_an_earlier_answer_wins():
+    from workbench.ui.annotate_tab import render_task
+
+    items = [{"item_id": i, "title": f"Film {i}", "rank": r} for r, i in enumerate(("1", "3"), start=1)]
+    current = {"project": "p", "task_id": "t00", "annotator": "ann", "items": ["1", "3"]}
+    view = {"task_id": "t00", "messages": [], "reply": "", "items": items,
+            "suggestions": {"1": "like", "3": "dislike"}}
+    out = render_task(current, view, "ann")
+    assert [out[7 + 4 * slot + 2] for slot in range(2)] == ["like", "dislike"]  # each card's verdict radio
+    previous = {**view, "previous": {"judgements": {"1": {"label": "dislike", "rating": 2}}, "version": 1}}
+    out = render_task(current, previous, "ann")
+    assert [out[7 + 4 * slot + 2] for slot in range(2)] == ["dislike", None]
+    plain = render_task(current, {k: v for k, v in view.items() if k != "suggestions"}, "ann")
+    assert [plain[7 + 4 * slot + 2] for slot in range(2)] == [None, None]  # the control: nothing pre-filled
