@@ -269,3 +269,13 @@ def test_export_rows_carry_raw_answers_and_the_final_answer(kind, tmp_path):
         ds = datasets.load_from_disk(str(path))
         assert ds[0]["final"] == {"judgements": [{"item_id": "1", "label": "dislike", "rating": None}],
                                   "reply_label": "dislike", "source": "review"}
+
+
+def test_the_hub_dataset_card_says_how_reviews_and_final_answers_are_stored():
+    from workbench.feedback.hub import dataset_card
+    from workbench.projects.review import FINAL_SOURCES, REVIEW_SESSION_PREFIX
+
+    card = dataset_card("me/feedback")
+    assert f"`session_id` starts with `{REVIEW_SESSION_PREFIX}`" in card
+    assert "under `final`" in card
+    assert all(source in card for source in FINAL_SOURCES)
