@@ -110,3 +110,23 @@ def test_review_tab_handlers_show_who_said_what_and_save(live):
     assert services.projects.store.final_answer("s", "t00").note == "checked" and saved["saved"]
     with pytest.raises(Exception, match="no task is open"):
         review_tab.save_final(services, None, "", "", values)
+
+
+def test_with_sign_in_on_the_reviewer_is_the_signed_in_user(tiny_catalog, tmp_path):
+    """Issue 28: with sign-in on, reviewers are signed-in users; a differing name is refused."""
+    from types import SimpleNamespace
+
+    from workbench.errors import WorkbenchError
+    from workbench.ui.review_api import next_review_api, submit_review_api
+
+    s = make_services(tiny_catalog, tmp_path / "feedback", auth="rita:pw")
+    s.projects = ProjectService(SQLiteProjectStore(projects_path(tmp_path / "feedback")), s.store)
+    _dispute(s.projects, "p", tasks=1)
+    rita = SimpleNamespace(username="rita")
+    with pytest.raises(WorkbenchError, match="'rob' is not the signed-in user 'rita'"):
+        next_review_api(s, "p", "rob", request=rita)
+    task = next_review_api(s, "p", "", request=rita)
+    saved = submit_review_api(s, "p", task["task_id"], "", {"1": {"label": "like"}}, "", "ok", request=rita)
+    assert s.projects.store.final_answer("p", "t00").reviewer == "rita" and saved["saved"]
+    with pytest.raises(WorkbenchError, match="'ann' is not a reviewer of project 'p'"):
+        next_review_api(s, "p", "", request=SimpleNamespace(username="ann"))
