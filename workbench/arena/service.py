@@ -25,15 +25,23 @@ import secrets
 import threading
 import time
 from collections import Counter, OrderedDict
-from datetime import datetime, timezone
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from workbench.arena.engines import SystemEngines
 from workbench.arena.leaderboard import BOOTSTRAP_REPS, Standing, by_annotator, leaderboard
 from workbench.arena.systems import ResolvedSystem, arena_system_names, resolve_systems
-from workbench.arena.votes import SideShown, Vote, has_voted, read_votes, system_names, void_reason, vote_records
+from workbench.arena.votes import (
+    SideShown,
+    Vote,
+    has_voted,
+    read_votes,
+    system_names,
+    void_reason,
+    vote_records,
+)
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.types import Recommendation, TurnResult
 from workbench.errors import ArenaError, WorkbenchError

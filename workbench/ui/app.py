@@ -31,12 +31,13 @@ from workbench.login import ClientHostMiddleware, LoginGuard
 from workbench.monitoring.http import metrics_route
 from workbench.services import Services
 from workbench.ui import annotate_tab, arena_tab, chat_panel, dashboard_tab, feedback_panel, settings_panel
-from workbench.ui import review_tab
 from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
 from workbench.ui.arena_api import register_arena_api
 from workbench.ui.projects_api import register_projects_api
 from workbench.ui.review_api import register_review_api
+from workbench.ui.review_tab import build_review_tab
+from workbench.ui.review_tab import wire as wire_review_tab
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
 #: How often the header re-checks a loading LLM (seconds).
@@ -170,7 +171,7 @@ def build_demo(services: Services) -> gr.Blocks:
             with gr.Tab("Arena", id="arena", elem_id="wb-arena-tab"):
                 arena_ui = arena_tab.build_arena_tab(services, arena)
             with gr.Tab("Review", id="review", elem_id="wb-review-tab"):
-                review = review_tab.build_review_tab(services)
+                review = build_review_tab(services)
         with gr.Accordion("About this app and its API", open=False, elem_id="wb-about"):
             gr.Markdown(ABOUT)
 
@@ -186,7 +187,7 @@ def build_demo(services: Services) -> gr.Blocks:
         api_sessions = make_registry(services)
         register_api(services, api_sessions)
         register_projects_api(services)
-        review_tab.wire(services, demo, review)
+        wire_review_tab(services, demo, review)
         register_review_api(services)
         arena_tab.wire(services, arena, demo, arena_ui)
         register_arena_api(services, arena)
