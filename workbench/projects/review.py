@@ -17,9 +17,10 @@ know SQL, feedback stores or gradio.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,6 +182,12 @@ def majority(payloads: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             judgements[item_id] = {"label": label, "rating": rating}
     replies = [p.get("reply_label") for p in payloads if p.get("reply_label")]
     return {"judgements": judgements, "reply_label": _mode(replies) or ""}
+
+
+def by_task(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[tuple[str, list[Mapping[str, Any]]]]:
+    """``(task_id, payload)`` rows in task order -> ``(task_id, [payloads])``, lazily (a scan can stop early)."""
+    for task_id, group in itertools.groupby(rows, key=lambda row: row[0]):
+        yield task_id, [payload for _, payload in group]
 
 
 def first_disputed(candidates: Iterable[tuple[str, Sequence[Mapping[str, Any]]]], threshold: int) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.errors import ProjectError
-from workbench.projects.review import Review, first_disputed, review_settings
+from workbench.projects.review import Review, by_task, first_disputed, review_settings
 from workbench.projects.review_store import refuse_review, review_from_row, utc_now
 
 
@@ -45,13 +45,6 @@ class PostgresReviewTables:
             raise ProjectError(f"project {project!r}: unknown task {task_id!r}")
 
     @staticmethod
-    def _task_payloads(cur: Any, project: str, task_id: str) -> list[dict[str, Any]]:
-        return [r["payload"] for r in cur.execute(
-            "SELECT h.payload FROM answers a JOIN history h USING (project, task_id, annotator, version) "
-            "WHERE a.project = %s AND a.task_id = %s AND a.status = 'submitted' AND h.payload IS NOT NULL "
-            "ORDER BY a.annotator", (project, task_id)).fetchall()]
-
-    @staticmethod
     def _other_holder(cur: Any, project: str, task_id: str, reviewer: str, now: float) -> str | None:
         row = cur.execute("SELECT reviewer FROM review_claims WHERE project = %s AND task_id = %s AND reviewer <> %s "
                           "AND expires_at > %s ORDER BY reviewer LIMIT 1", (project, task_id, reviewer, now)).fetchone()
@@ -76,18 +69,22 @@ class PostgresReviewTables:
             else:
                 rows = cur.execute(
                     """
-                    SELECT t.task_id FROM tasks t
-                    WHERE t.project = %(p)s
-                      AND (SELECT COUNT(*) FROM answers a WHERE a.project = t.project AND a.task_id = t.task_id
-                           AND a.status = 'submitted') >= GREATEST(%(overlap)s, 2)
+                    SELECT t.task_id, h.payload -> 'slate' AS slate, h.payload ->> 'reply_label' AS reply_label
+                    FROM tasks t
+                    JOIN answers a ON a.project = t.project AND a.task_id = t.task_id AND a.status = 'submitted'
+                    JOIN history h ON h.project = a.project AND h.task_id = a.task_id AND h.annotator = a.annotator
+                                  AND h.version = a.version
+                    WHERE t.project = %(p)s AND h.payload IS NOT NULL
+                      AND (SELECT COUNT(*) FROM answers c WHERE c.project = t.project AND c.task_id = t.task_id
+                           AND c.status = 'submitted') >= GREATEST(%(overlap)s, 2)
                       AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.project = t.project AND r.task_id = t.task_id)
                       AND NOT EXISTS (SELECT 1 FROM review_claims c WHERE c.project = t.project
                                       AND c.task_id = t.task_id AND c.reviewer <> %(r)s AND c.expires_at > %(now)s)
-                    ORDER BY t.position
+                    ORDER BY t.position, a.annotator
                     """, {"p": project, "overlap": proj["overlap"], "r": reviewer, "now": now}).fetchall()
-                ids = [r["task_id"] for r in rows]
                 threshold = review_settings(proj["meta"]).threshold
-                task_id = first_disputed(((t, self._task_payloads(cur, project, t)) for t in ids), threshold)
+                answers = ((r["task_id"], {"slate": r["slate"] or [], "reply_label": r["reply_label"]}) for r in rows)
+                task_id = first_disputed(by_task(answers), threshold)
                 if task_id is None:
                     return None
             self._hold_review(cur, project, task_id, reviewer, now + lease_s)

@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from workbench.errors import ProjectError
-from workbench.projects.review import Review, first_disputed, review_settings
+from workbench.projects.review import Review, by_task, first_disputed, review_settings
 
 REVIEW_SCHEMA = """
 CREATE TABLE IF NOT EXISTS reviews (              -- every review ever saved, never updated
@@ -115,12 +115,6 @@ class SQLiteReviewTables:
             raise ProjectError(f"project {project!r} is still being created; run `project create` again to finish it")
         return row
 
-    def _task_payloads(self, conn: sqlite3.Connection, project: str, task_id: str) -> list[dict[str, Any]]:
-        return [json.loads(r[0]) for r in conn.execute(
-            "SELECT h.payload FROM answers a JOIN history h USING (project, task_id, annotator, version) "
-            "WHERE a.project = ? AND a.task_id = ? AND a.status = 'submitted' AND h.payload IS NOT NULL "
-            "ORDER BY a.annotator", (project, task_id))]
-
     def _check_task(self, conn: sqlite3.Connection, project: str, task_id: str) -> None:
         if conn.execute("SELECT 1 FROM tasks WHERE project = ? AND task_id = ?", (project, task_id)).fetchone() is None:
             raise ProjectError(f"project {project!r}: unknown task {task_id!r}")
@@ -139,17 +133,22 @@ class SQLiteReviewTables:
             else:
                 rows = conn.execute(
                     """
-                    SELECT t.task_id FROM tasks t
-                    WHERE t.project = :p
-                      AND (SELECT COUNT(*) FROM answers a WHERE a.project = t.project AND a.task_id = t.task_id
-                           AND a.status = 'submitted') >= MAX(:overlap, 2)
+                    SELECT t.task_id, json_extract(h.payload, '$.slate'), json_extract(h.payload, '$.reply_label')
+                    FROM tasks t
+                    JOIN answers a ON a.project = t.project AND a.task_id = t.task_id AND a.status = 'submitted'
+                    JOIN history h ON h.project = a.project AND h.task_id = a.task_id AND h.annotator = a.annotator
+                                  AND h.version = a.version
+                    WHERE t.project = :p AND h.payload IS NOT NULL
+                      AND (SELECT COUNT(*) FROM answers c WHERE c.project = t.project AND c.task_id = t.task_id
+                           AND c.status = 'submitted') >= MAX(:overlap, 2)
                       AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.project = t.project AND r.task_id = t.task_id)
                       AND NOT EXISTS (SELECT 1 FROM review_claims c WHERE c.project = t.project
                                       AND c.task_id = t.task_id AND c.reviewer != :r AND c.expires_at > :now)
-                    ORDER BY t.position
-                    """, {"p": project, "overlap": proj["overlap"], "r": reviewer, "now": now}).fetchall()
+                    ORDER BY t.position, a.annotator
+                    """, {"p": project, "overlap": proj["overlap"], "r": reviewer, "now": now})
                 threshold = review_settings(json.loads(proj["meta"])).threshold
-                task_id = first_disputed(((r[0], self._task_payloads(conn, project, r[0])) for r in rows), threshold)
+                answers = ((r[0], {"slate": json.loads(r[1] or "[]"), "reply_label": r[2]}) for r in rows)
+                task_id = first_disputed(by_task(answers), threshold)
                 if task_id is None:
                     return None
             self._hold_review(conn, project, task_id, reviewer, now + lease_s)
