@@ -124,3 +124,20 @@ def test_pairs_where_intervals_overlap_most_are_drawn_after_the_minimum(tiny_cat
     drawn = Counter(frozenset(s.name for s in a.draw()) for _ in range(40))
     # below the minimum: the least-voted pairs (6 votes each), never the well-voted close one
     assert set(drawn) == {frozenset(("default", "baseline")), frozenset(("no-llm", "baseline"))}
+
+
+def test_the_cap_and_the_void_flag_through_the_live_api(tiny_catalog, tmp_path):
+    """``/arena_vote`` on a live server: a counted vote says ``"voided": ""``; past the cap, an AppError."""
+    from gradio_client.exceptions import AppError
+    from ui_support import serve_client
+
+    services = arena_services(tiny_catalog, tmp_path / "fb", arena_daily_vote_cap=1)
+    with serve_client(services) as client:
+        out = client.predict("a comedy please", "", "alice", api_name="/arena_pair")
+        saved = client.predict(out["pair_id"], "alice", "a", "", None, api_name="/arena_vote")
+        assert saved["saved"] is True and saved["voided"] == ""
+        more = client.predict("something darker", out["pair_session_id"], "alice", api_name="/arena_pair")
+        before = len(services.store.read().records)
+        with pytest.raises(AppError, match="'alice' has cast 1 arena votes today"):
+            client.predict(more["pair_id"], "alice", "b", "", None, api_name="/arena_vote")
+        assert len(services.store.read().records) == before

@@ -130,3 +130,22 @@ def test_with_sign_in_on_the_reviewer_is_the_signed_in_user(tiny_catalog, tmp_pa
     assert s.projects.store.final_answer("p", "t00").reviewer == "rita" and saved["saved"]
     with pytest.raises(WorkbenchError, match="'ann' is not a reviewer of project 'p'"):
         next_review_api(s, "p", "", request=SimpleNamespace(username="ann"))
+
+
+def test_next_task_carries_suggestions_on_the_suggested_share_only(live):
+    """Issue 28 part 5 on the live API: suggested tasks carry the engine's verdicts, control ones none,
+    and the outcome (kept or not) is stored with the submission."""
+    from workbench.projects.suggestions import arm_of, suggestion_meta
+
+    services, client = live
+    seed_project(services.projects.store, "sug", tasks=6, overlap=1)
+    services.projects.store.set_meta("sug", suggestion_meta(0.5))
+    arms = {}
+    while not (task := client.predict("sug", "ann", api_name="/next_task")).get("done"):
+        arms[task["task_id"]] = "suggestions" in task
+        marks = {i: {"label": v} for i, v in (task.get("suggestions") or {"1": "dislike"}).items()}
+        client.predict("sug", task["task_id"], "ann", marks, "", "", api_name="/submit_task")
+    assert arms == {t: arm_of("sug", t, 0.5) == "suggested" for t in arms} and len(set(arms.values())) == 2
+    outcomes = {t: o for t, _, o in services.projects.store.suggestion_outcomes("sug")}
+    assert all(all(o["kept"].values()) for t, o in outcomes.items() if arms[t])  # kept every suggestion
+    assert all(o["arm"] == ("suggested" if arms[t] else "control") for t, o in outcomes.items())
