@@ -279,3 +279,22 @@ def test_the_hub_dataset_card_says_how_reviews_and_final_answers_are_stored():
     assert f"`session_id` starts with `{REVIEW_SESSION_PREFIX}`" in card
     assert "under `final`" in card
     assert all(source in card for source in FINAL_SOURCES)
+
+
+def test_a_lapsed_review_claim_gives_way_to_the_reviewer_who_took_the_task(kind, tmp_path):
+    class Clock:
+        now = 1_000_000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    svc = service(kind, tmp_path, clock, lease_s=60)
+    disputed_project(svc)
+    assert next_review(svc, "p", "rita")["task_id"] == "t00"
+    clock.now += 61  # rita walked away
+    assert next_review(svc, "p", "rob")["task_id"] == "t00"
+    with pytest.raises(ProjectError, match="being reviewed by 'rob'"):
+        submit_review(svc, "p", "t00", "rita", {"1": {"label": "like"}}, "", "")
+    submit_review(svc, "p", "t00", "rob", {"1": {"label": "like"}}, "", "")
+    assert [r.reviewer for r in svc.store.reviews("p")] == ["rob"]

@@ -111,12 +111,13 @@ class PostgresReviewTables:
         with self._tx() as cur:
             self._review_lock(cur, project)
             self._check_task(cur, project, task_id)
-            mine = cur.execute("SELECT 1 FROM review_claims WHERE project = %s AND task_id = %s AND reviewer = %s",
+            mine = cur.execute("SELECT expires_at FROM review_claims WHERE project = %s AND task_id = %s AND reviewer = %s",
                                (project, task_id, reviewer)).fetchone()
             latest = cur.execute("SELECT reviewer FROM reviews WHERE project = %s AND task_id = %s "
                                  "ORDER BY version DESC LIMIT 1", (project, task_id)).fetchone()
             refuse_review(project, task_id, reviewer, self._other_holder(cur, project, task_id, reviewer, now),
-                          mine is not None, latest["reviewer"] if latest is not None else None)
+                          mine["expires_at"] if mine is not None else None, now,
+                          latest["reviewer"] if latest is not None else None)
             version = cur.execute("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM reviews WHERE project = %s "
                                   "AND task_id = %s", (project, task_id)).fetchone()["v"]
             record_id, payload = build(version)

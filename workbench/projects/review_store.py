@@ -87,10 +87,11 @@ def review_from_row(row: Any, loads: Callable[[Any], Any] = json.loads) -> Revie
                   loads(payload) if payload is not None else None, row["created_at"])
 
 
-def refuse_review(project: str, task_id: str, reviewer: str, claim_holder: str | None, held_by_me: bool,
-                  latest_reviewer: str | None) -> None:
-    """The rule both stores apply before saving a review (see the module docstring)."""
-    if held_by_me:
+def refuse_review(project: str, task_id: str, reviewer: str, claim_holder: str | None,
+                  my_claim_expires: float | None, now: float, latest_reviewer: str | None) -> None:
+    """The rule both stores apply before saving a review (see the module docstring): the reviewer's
+    own claim counts unless it lapsed and another reviewer holds the task now."""
+    if my_claim_expires is not None and (my_claim_expires > now or claim_holder is None):
         return
     if claim_holder is not None:
         raise ProjectError(f"project {project!r}: task {task_id!r} is being reviewed by {claim_holder!r}; "
@@ -198,7 +199,7 @@ class SQLiteReviewTables:
             latest = conn.execute("SELECT reviewer FROM reviews WHERE project = ? AND task_id = ? "
                                   "ORDER BY version DESC LIMIT 1", (project, task_id)).fetchone()
             refuse_review(project, task_id, reviewer, self._other_holder(conn, project, task_id, reviewer, now),
-                          mine is not None, latest[0] if latest is not None else None)
+                          mine[0] if mine is not None else None, now, latest[0] if latest is not None else None)
             version = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM reviews WHERE project = ? "
                                    "AND task_id = ?", (project, task_id)).fetchone()[0]
             record_id, payload = build(version)
