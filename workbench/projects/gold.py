@@ -149,3 +149,36 @@ def gold_due(project: str, annotator: str, answered: int, gold_answered: int, ra
     digest = hashlib.sha256(f"{project}\x1f{annotator}\x1f{rnd}".encode()).digest()
     slot = int.from_bytes(digest[:8], "big") % block
     return gold_answered < rnd + (1 if offset >= slot else 0)
+
+
+# ---------------------------------------------------------------------------
+# use cases (the CLI and project creation call these)
+
+
+def set_gold_answer(store: Any, project: str, task_id: str, answer: Any, source: str = "answer") -> dict[str, Any]:
+    """Check ``answer`` against ``task_id``'s stored slate and make the task a gold task.
+
+    Returns the stored form of the answer.
+
+    Raises:
+        ProjectError: an unknown project or task, a task the engine has not answered yet, or a
+            bad answer (naming the key, item, label or rating).
+    """
+    task = store.task(project, task_id)
+    where = f"project {project!r}, gold task {task_id!r}"
+    if task.answer is None:
+        raise ProjectError(f"{where}: not answered by the engine yet; finish `project create` first")
+    checked = check_gold(answer, task.answer.get("items", []), where)
+    store.set_gold(project, task_id, checked, source)
+    return checked
+
+
+def gold_from_review(store: Any, project: str, task_id: str) -> dict[str, Any]:
+    """Make ``task_id`` a gold task with its reviewed final answer as the expected one.
+
+    Raises:
+        ProjectError: the task has no review (reviews are kept by the review queue).
+    """
+    store.task(project, task_id)  # an unknown project or task is named first
+    raise ProjectError(f"project {project!r}: task {task_id!r} has no review; review it first, "
+                       "or give the expected answer with --answer JSON")
