@@ -195,3 +195,11 @@ def _versions(subs: Sequence[Any]) -> dict[str, dict[str, Any]]:
     return {str(v): {"submissions": counts[v],
                      "alpha": {q: _r(question_agreement(units, q).alpha) for q, units in _tables(grouped[v]).items()}}
             for v in sorted(counts)}
+
+
+def every_project_quality(service: Any) -> list[dict[str, Any]]:
+    """:func:`project_quality` of every project of ``service`` (a ProjectService; ``None``: none),
+    for ``/metrics``."""
+    if service is None:
+        return []
+    return [project_quality(service.store, p.name) for p in service.store.projects()]
