@@ -250,3 +250,39 @@ def test_a_sqlite_database_made_before_gold_tasks_gains_the_new_tables(tmp_path)
     assert (old.status, old.guidelines_version, old.seconds) == ("skipped", 1, None)
     assert store.gold("p") == {} and store.quality_settings("p").gold_rate == 0.0
     assert store.add_guidelines("p", "v2") == 2
+
+
+def test_requeue_while_annotators_work_loses_and_duplicates_nothing(kind, tmp_path):
+    """New guidelines and a requeue in the middle of three annotator threads: in the end every task has
+    its overlap of answers, all under the new guidelines, and every answer ever given is in the history
+    and the feedback store exactly once."""
+    svc = service(kind, tmp_path)
+    seed_project(svc.store, tasks=12, overlap=2)
+    started = threading.Event()
+    results: dict[str, list[str]] = {}
+
+    def work(who: str) -> None:
+        started.set()
+        results[who] = annotate_all(svc, "p", who)
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in ("ann", "bob", "cy")]
+    for t in threads:
+        t.start()
+    started.wait(10)
+    while svc.progress("p")["submissions"] < 4:
+        threading.Event().wait(0.01)
+    svc.store.add_guidelines("p", "v2")
+    moved = svc.store.requeue("p", 2)
+    for t in threads:
+        t.join(120)
+    for who in ("ann", "bob", "cy"):  # whoever finished before the requeue comes back for the re-queued tasks
+        annotate_all(svc, "p", who)
+    assert moved  # some answers were made under version 1
+    subs = svc.store.submissions("p")
+    assert {s.guidelines_version for s in subs} == {2}
+    by_task = collections.Counter(s.task_id for s in subs)
+    assert len(by_task) == 12 and set(by_task.values()) == {2}
+    history = svc.store.history("p")
+    assert len({(a.task_id, a.annotator, a.version) for a in history}) == len(history)
+    records = feedback(kind, tmp_path).read()
+    assert records.duplicates == 0 and {r.record_id for r in records} == {a.record_id for a in history}

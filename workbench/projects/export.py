@@ -2,7 +2,7 @@
 
 A row holds the task (id, messages, metadata), the stored reply and slate with this annotator's
 judgements (label, rating per item), the reply label and comment, the annotator, the answer's
-version and the feedback record id. Formats: ``hf`` (a ``datasets.save_to_disk`` folder),
+version, the guidelines version it was made under and the feedback record id. Formats: ``hf`` (a ``datasets.save_to_disk`` folder),
 ``parquet``, ``jsonl``. The rows are read from the project store alone, so they do not depend on
 which fields the feedback records carry.
 
@@ -52,6 +52,7 @@ def project_features() -> datasets.Features:
         }),
         "reply_label": Value("string"),
         "comment": Value("string"),
+        "guidelines_version": Value("int64"),
     })
 
 
@@ -78,6 +79,7 @@ def export_rows(store: ProjectStore, project: str) -> list[dict[str, Any]]:
                                              "rating")} for j in payload.get("slate", [])],
             "reply_label": payload.get("reply_label"),
             "comment": payload.get("comment") or "",
+            "guidelines_version": sub.guidelines_version,
         })
     return rows
 
