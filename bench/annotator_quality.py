@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--overlap", type=int, default=3)
     ap.add_argument("--gold-rate", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--out", type=Path, default=RESULTS / "annotator_quality.json", help="where the JSON goes")
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,13 +70,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{f'{lo:.2f}-{hi:.2f}':>14}{row['agreement']:>+8.2f}{row['median_seconds']:>10.0f}  "
               f"{'; '.join(row['reasons']) or '-'}")
     print(f"alpha per question: {report['alpha']}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    result = {"bench": "annotator_quality", "args": vars(args), "team": TEAM, "tasks_answered": done,
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result = {"bench": "annotator_quality", "args": {k: str(v) if isinstance(v, Path) else v
+                                                     for k, v in vars(args).items()}, "team": TEAM, "tasks_answered": done,
               "simulate_s": round(simulate_s, 2), "report_s": round(report_s, 3), "report": report,
               "machine": machine()}
-    path = RESULTS / "annotator_quality.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {path.relative_to(ROOT)} (load average {result['machine']['load_average_1m']:.2f})")
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} (load average {result['machine']['load_average_1m']:.2f}); "
+          f"simulation {simulate_s:.1f} s, report {report_s:.2f} s")
     return 0
 
 
