@@ -167,3 +167,13 @@ def test_metrics_collector_serves_the_reports_and_caches_them():
     now[0] = 31.0
     generate_latest(registry)
     assert len(calls) == 2
+
+
+def test_the_dashboard_splits_agreement_by_guidelines_version():
+    from workbench.ui.dashboard_tab import versions_lines
+
+    assert versions_lines({"1": {"submissions": 3, "alpha": {"item_label": 0.5}}}) == []  # one version: nothing
+    lines = versions_lines({"1": {"submissions": 3, "alpha": {"item_label": 0.5123}},
+                            "2": {"submissions": 4, "alpha": {"item_label": None}}})
+    assert lines[-2:] == ["- version 1: 3 submissions; alpha item_label 0.51",
+                          "- version 2: 4 submissions; alpha item_label n/a"]

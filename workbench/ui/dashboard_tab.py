@@ -134,7 +134,19 @@ def progress_markdown(overview: dict[str, Any] | None) -> str:
         share = row["agreement_with_majority"]
         lines.append(f"- {name}: {row['units']} units, agreement with the majority "
                      f"{'n/a' if share is None else f'{share:.0%}'}")
+    lines += versions_lines(overview.get("quality_report", {}).get("versions", {}))
     return "\n".join(lines)
+
+
+def versions_lines(versions: dict[str, Any]) -> list[str]:
+    """Alpha per guidelines version, once there is more than one (agreement split by version)."""
+    if len(versions) < 2:
+        return []
+    out = ["", "Agreement by guidelines version:"]
+    for version, row in versions.items():
+        alphas = ", ".join(f"{q} {'n/a' if a is None else f'{a:.2f}'}" for q, a in row["alpha"].items())
+        out.append(f"- version {version}: {row['submissions']} submissions; alpha {alphas}")
+    return out
 
 
 def frames(services: Services, project: str | None) -> tuple[dict[str, Any], pd.DataFrame]:
