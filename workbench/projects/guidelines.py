@@ -50,6 +50,16 @@ def versions(store: Any, project: str) -> list[dict[str, Any]]:
             for v in store.guidelines_versions(project)]
 
 
+def check_before_version(project: str, before_version: Any, latest: int) -> int:
+    """``before_version`` if it names a stored version after the first (2..``latest``), else a
+    :class:`ProjectError` naming the range (and how to add a version when there is only one)."""
+    if isinstance(before_version, bool) or not isinstance(before_version, int) or not 2 <= before_version <= latest:
+        how = "; add one with `project guidelines NAME --file F`" if latest == 1 else ""
+        raise ProjectError(f"--before-version: must be a guidelines version of project {project!r} after the first "
+                           f"(2-{latest}), got {before_version!r}{how}")
+    return before_version
+
+
 def requeue_before(store: Any, project: str, before_version: Any) -> list[dict[str, Any]]:
     """Re-queue every task answered under guidelines older than ``before_version``.
 
@@ -59,6 +69,4 @@ def requeue_before(store: Any, project: str, before_version: Any) -> list[dict[s
     Raises:
         ProjectError: an unknown project or a version that is not after the first.
     """
-    if isinstance(before_version, bool) or not isinstance(before_version, int):
-        raise ProjectError(f"--before-version: must be an integer, got {before_version!r}")
-    return store.requeue(project, before_version)
+    return store.requeue(project, before_version)  # checked there, inside the transaction that reads the versions

@@ -16,6 +16,7 @@ from typing import Any
 
 from workbench.errors import ProjectError
 from workbench.projects.gold import gold_due
+from workbench.projects.guidelines import check_before_version
 from workbench.projects.quality_settings import SETTING_NAMES, QualitySettings
 from workbench.projects.store import _utc_now
 
@@ -135,11 +136,7 @@ class PostgresQualityMixin:
             if cur.execute("SELECT 1 FROM projects WHERE name = %s FOR UPDATE", (project,)).fetchone() is None:
                 self._project_row(cur, project)
             latest = self._guidelines_version(cur, project)
-            if isinstance(before_version, bool) or not isinstance(before_version, int) \
-                    or not 2 <= before_version <= latest:
-                raise ProjectError(f"--before-version: must be a guidelines version of project {project!r} after "
-                                   f"the first (2-{latest}), got {before_version!r}"
-                                   + ("; add one with `project guidelines NAME --file F`" if latest == 1 else ""))
+            check_before_version(project, before_version, latest)
             # the project row FOR UPDATE waits for claims and answers in flight (they hold it FOR SHARE)
             rows = cur.execute(
                 "SELECT a.task_id, a.annotator, a.version, COALESCE(h.guidelines_version, 1) AS gv "

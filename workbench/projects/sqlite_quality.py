@@ -21,6 +21,7 @@ from typing import Any
 
 from workbench.errors import ProjectError
 from workbench.projects.gold import gold_due
+from workbench.projects.guidelines import check_before_version
 from workbench.projects.quality_settings import SETTING_NAMES, QualitySettings
 
 QUALITY_SCHEMA = """
@@ -198,11 +199,7 @@ class SQLiteQualityMixin:
         with self._write() as conn:
             self._project_row(conn, project)
             latest = self._guidelines_version(conn, project)
-            if isinstance(before_version, bool) or not isinstance(before_version, int) \
-                    or not 2 <= before_version <= latest:
-                raise ProjectError(f"--before-version: must be a guidelines version of project {project!r} after "
-                                   f"the first (2-{latest}), got {before_version!r}"
-                                   + ("; add one with `project guidelines NAME --file F`" if latest == 1 else ""))
+            check_before_version(project, before_version, latest)
             rows = conn.execute(
                 "SELECT a.task_id, a.annotator, a.version, COALESCE(h.guidelines_version, 1) AS gv "
                 "FROM answers a JOIN history h USING (project, task_id, annotator, version) "
