@@ -135,6 +135,12 @@ def _quality(service: Any, args: argparse.Namespace) -> int:
         print(f"  {name}: {row['submitted']} submitted, {gold}, agreement {_fmt(row['agreement'], '+.2f')}, "
               f"median {_fmt(row['median_seconds'], '.0f')} s, not seen {_fmt(row['not_seen_share'], '.0%')}"
               + (f"  FLAGGED: {'; '.join(row['reasons'])}" if row["flagged"] else ""))
+    alphas = ", ".join(f"{q} {_fmt(a)}" for q, a in report["alpha"].items())
+    print(f"  alpha: {alphas}")
+    if len(report["versions"]) > 1:
+        for version, row in report["versions"].items():
+            split = ", ".join(f"{q} {_fmt(a)}" for q, a in row["alpha"].items())
+            print(f"  guidelines version {version}: {row['submissions']} submissions, alpha {split}")
     return 0
 
 
