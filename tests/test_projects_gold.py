@@ -286,3 +286,15 @@ def test_requeue_while_annotators_work_loses_and_duplicates_nothing(kind, tmp_pa
     assert len({(a.task_id, a.annotator, a.version) for a in history}) == len(history)
     records = feedback(kind, tmp_path).read()
     assert records.duplicates == 0 and {r.record_id for r in records} == {a.record_id for a in history}
+
+
+def test_the_export_says_which_rows_answer_gold_tasks_and_under_which_guidelines(kind, tmp_path):
+    from workbench.projects.export import export_rows
+
+    svc = service(kind, tmp_path)
+    gold_project(svc, tasks=3, overlap=1, gold=("t01",), rate=0.5)
+    while not (task := svc.next_task("p", "ann")).get("done"):
+        svc.submit_task("p", task["task_id"], "ann", {"1": {"label": "like"}})
+    rows = {r["task_id"]: r for r in export_rows(svc.store, "p")}
+    assert {t: r["gold"] for t, r in rows.items()} == {"t00": False, "t01": True, "t02": False}
+    assert {r["guidelines_version"] for r in rows.values()} == {1}

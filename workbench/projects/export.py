@@ -2,7 +2,8 @@
 
 A row holds the task (id, messages, metadata), the stored reply and slate with this annotator's
 judgements (label, rating per item), the reply label and comment, the annotator, the answer's
-version, the guidelines version it was made under and the feedback record id. Formats: ``hf`` (a ``datasets.save_to_disk`` folder),
+version, the guidelines version it was made under, whether the task is a gold task and the
+feedback record id. Formats: ``hf`` (a ``datasets.save_to_disk`` folder),
 ``parquet``, ``jsonl``. The rows are read from the project store alone, so they do not depend on
 which fields the feedback records carry.
 
@@ -53,12 +54,14 @@ def project_features() -> datasets.Features:
         "reply_label": Value("string"),
         "comment": Value("string"),
         "guidelines_version": Value("int64"),
+        "gold": Value("bool"),
     })
 
 
 def export_rows(store: ProjectStore, project: str) -> list[dict[str, Any]]:
     """The rows of ``project``'s export, in task order then by annotator."""
     tasks: dict[str, Any] = {}
+    gold = store.gold(project)
     rows = []
     for sub in store.submissions(project):
         task = tasks.get(sub.task_id) or tasks.setdefault(sub.task_id, store.task(project, sub.task_id))
@@ -80,6 +83,7 @@ def export_rows(store: ProjectStore, project: str) -> list[dict[str, Any]]:
             "reply_label": payload.get("reply_label"),
             "comment": payload.get("comment") or "",
             "guidelines_version": sub.guidelines_version,
+            "gold": sub.task_id in gold,
         })
     return rows
 
