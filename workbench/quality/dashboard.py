@@ -134,7 +134,7 @@ def project_overview(service: Any, project: str, *, limit: int = DISAGREEMENTS_S
                      for name, c in sorted(progress["per_annotator"].items())]
     agreement_rows = [{"question": q.question, "alpha": shown(q.alpha), "units": q.units, "note": q.note}
                       for q in result.questions.values()]
-    split_rows = [{**d, "item_id": d["item_id"] or "(reply)",
+    split_rows = [{**d, "item_id": d["item_id"] or "(reply)", "split": shown(d["split"], 2),
                    "judgements": ", ".join(f"{a}={v}" for a, v in d["judgements"].items())}
                   for d in result.disagreements]
     return {
