@@ -175,6 +175,8 @@ def project_quality(store: Any, project: str, *, guidelines_version: int | None 
         row["reasons"] = _reasons(row, settings)
         row["flagged"] = bool(row["reasons"])
         annotators[who] = row
+    # Further sections of the report (e.g. "suggestions": agreement and acceptance with and without
+    # suggestions) are added below, each under its own top-level key, computed from ``subs``.
     return {
         "project": project,
         "annotators": annotators,
