@@ -39,6 +39,8 @@ from workbench import __version__
 from workbench.config import GENERATOR_BACKENDS, Settings
 from workbench.errors import ConfigError, ItemIndexError, WorkbenchError
 from workbench.monitoring import AlertThresholds, TurnRecorder
+from workbench.monitoring.annotators import AnnotatorQualityCollector
+from workbench.quality.annotators import every_project_quality
 
 log = logging.getLogger(__name__)
 
@@ -439,6 +441,8 @@ class Services:
             self.monitor = TurnRecorder(AlertThresholds.from_settings(self.settings))
         self.monitor.watch_llm(self.generators.default_ready)
         self.store.on_append = self.monitor.record_feedback
+        # per-annotator gold accuracy, agreement and flags at /metrics, read from the project store at scrape
+        self.monitor.registry.register(AnnotatorQualityCollector(lambda: every_project_quality(self.projects)))
 
     def describe(self) -> str:
         """One line for the page header: catalogue size, index, version."""

@@ -1,5 +1,8 @@
 """``python -m workbench project create|progress|list|export|close|agreement|reviewers``: annotation projects from the terminal.
 
+Gold tasks, per-annotator quality and versioned guidelines (``gold``, ``configure``, ``quality``,
+``guidelines``, ``requeue``) are registered by :mod:`workbench.cli.project_quality`.
+
 Projects live beside the feedback shards (``<feedback dir>/projects/projects.sqlite``);
 ``--data-dir`` names another feedback folder. ``create`` builds the engine from the settings
 (``WORKBENCH_GENERATOR=template`` answers fastest) and answers every task once, with a progress
@@ -42,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--suggestions", type=float, default=None, metavar="SHARE",
                    help="show the engine's verdicts as pre-filled suggestions on this share (0-1) of tasks; "
                         "the rest are the control (see docs/review-and-arena.md)")
+    c.add_argument("--gold-rate", type=float, default=None,
+                   help="share of each annotator's tasks that are gold tasks (tasks with a 'gold' answer; default 0)")
     _data_dir(c)
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=_create)
@@ -62,6 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ag.add_argument("--json", action="store_true", help="print the numbers as JSON")
     ag.add_argument("--disagreements", type=int, default=None, metavar="N",
                     help="also list the N most split units (with --json: under 'disagreements'; text: 10)")
+    ag.add_argument("--guidelines-version", type=int, default=None, metavar="N",
+                    help="only the answers made under version N of the guidelines")
     _data_dir(ag)
     ag.set_defaults(func=_agreement)
 
@@ -83,6 +90,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", type=Path, required=True, help="output file or folder")
     _data_dir(e)
     e.set_defaults(func=_export)
+
+    from workbench.cli import project_quality
+
+    project_quality.register(psub, _data_dir, _service)
 
 
 def _data_dir(p: argparse.ArgumentParser) -> None:
@@ -126,7 +137,7 @@ def _create(args: argparse.Namespace) -> int:
     source = str(args.file or args.redial)
     info = create_project(service.store, args.name, tasks, overlap=args.overlap, engine=engine,
                           guidelines=guidelines, index_id=index_id, meta={"source": source, **review_meta},
-                          show_progress=not args.quiet)
+                          show_progress=not args.quiet, gold_rate=args.gold_rate)
     if review_meta:  # also when resuming a creation started without them
         service.store.set_meta(info.name, review_meta)
     print(f"project {info.name}: {info.tasks} tasks, overlap {info.overlap}")
@@ -210,7 +221,8 @@ def _agreement(args: argparse.Namespace) -> int:
     from workbench.quality.agreement import project_agreement
 
     shown = args.disagreements if args.disagreements is not None else 10
-    result = project_agreement(_service(args).store, args.name, limit=max(shown, 0))
+    result = project_agreement(_service(args).store, args.name, limit=max(shown, 0),
+                               guidelines_version=args.guidelines_version)
     if args.json:
         print(json.dumps(result.to_dict(args.name, disagreements=args.disagreements is not None)))
         return 0

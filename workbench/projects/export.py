@@ -2,9 +2,10 @@
 
 A row holds the task (id, messages, metadata), the stored reply and slate with this annotator's
 judgements (label, rating per item), the reply label and comment, the annotator, the answer's
-version and the feedback record id, and the task's ``final`` answer (``judgements``,
-``reply_label``, ``source``: ``review`` when a reviewer set it, else ``majority`` of the
-annotators' latest answers, or ``single`` when only one answered; see :mod:`workbench.projects.review`). Formats: ``hf`` (a ``datasets.save_to_disk`` folder),
+version, the guidelines version it was made under, whether the task is a gold task, the
+feedback record id, and the task's ``final`` answer (``judgements``, ``reply_label``, ``source``:
+``review`` when a reviewer set it, else ``majority`` of the annotators' latest answers, or
+``single`` when only one answered; see :mod:`workbench.projects.review`). Formats: ``hf`` (a ``datasets.save_to_disk`` folder),
 ``parquet``, ``jsonl``. The rows are read from the project store alone, so they do not depend on
 which fields the feedback records carry.
 
@@ -55,6 +56,8 @@ def project_features() -> datasets.Features:
         }),
         "reply_label": Value("string"),
         "comment": Value("string"),
+        "guidelines_version": Value("int64"),
+        "gold": Value("bool"),
         # the task's final answer (workbench.projects.review): judgements as a list here, a dict in jsonl
         "final": {"judgements": List({"item_id": Value("string"), "label": Value("string"),
                                       "rating": Value("int64")}),
@@ -65,6 +68,7 @@ def project_features() -> datasets.Features:
 def export_rows(store: ProjectStore, project: str) -> list[dict[str, Any]]:
     """The rows of ``project``'s export, in task order then by annotator."""
     tasks: dict[str, Any] = {}
+    gold = store.gold(project)
     rows = []
     subs = store.submissions(project)
     finals = _finals(store, project, subs)
@@ -87,6 +91,8 @@ def export_rows(store: ProjectStore, project: str) -> list[dict[str, Any]]:
                                              "rating")} for j in payload.get("slate", [])],
             "reply_label": payload.get("reply_label"),
             "comment": payload.get("comment") or "",
+            "guidelines_version": sub.guidelines_version,
+            "gold": sub.task_id in gold,
             "final": finals[sub.task_id],
         })
     return rows

@@ -37,7 +37,9 @@ from typing import Any, Protocol
 
 from workbench.errors import ProjectError
 from workbench.projects.disk import storage_error
+from workbench.projects.quality_settings import QualitySettings
 from workbench.projects.review_store import SQLiteReviewTables, migrate_sqlite
+from workbench.projects.sqlite_quality import SQLiteQualityMixin, extend_schema
 
 #: How long a claimed task stays reserved for its annotator (seconds).
 DEFAULT_LEASE_S = 15 * 60
@@ -152,6 +154,8 @@ class Answer:
     payload: dict[str, Any] | None
     reason: str = ""
     created_at: str = ""
+    guidelines_version: int = 1  # the guidelines version it was made under
+    seconds: float | None = None  # from the claim to this answer (None: not recorded)
 
 
 class ProjectStore(Protocol):
@@ -175,6 +179,15 @@ class ProjectStore(Protocol):
     def unwritten(self) -> list[Answer]: ...
     def progress(self, project: str) -> dict[str, Any]: ...
     def submissions(self, project: str) -> list[Answer]: ...
+    # gold tasks, quality settings, guidelines versions (workbench.projects.sqlite_quality)
+    def set_gold(self, project: str, task_id: str, answer: Mapping[str, Any], source: str) -> None: ...
+    def remove_gold(self, project: str, task_id: str) -> bool: ...
+    def gold(self, project: str) -> dict[str, dict[str, Any]]: ...
+    def quality_settings(self, project: str) -> QualitySettings: ...
+    def set_quality_settings(self, project: str, settings: QualitySettings) -> None: ...
+    def add_guidelines(self, project: str, text: str) -> int: ...
+    def guidelines_versions(self, project: str) -> list[dict[str, Any]]: ...
+    def requeue(self, project: str, before_version: int) -> list[dict[str, Any]]: ...
 
 
 def refuse_unclaimed_answer(project: str, task_id: str, annotator: str, claim: Mapping[str, Any] | None,
@@ -191,11 +204,24 @@ def refuse_unclaimed_answer(project: str, task_id: str, annotator: str, claim: M
                            "ask for the next task first")
 
 
+def progress_dict(project: str, tasks: int, overlap: int, complete: int,
+                  rows: Sequence[tuple[str, str, Any, int]]) -> dict[str, Any]:
+    """The progress dict from ``(annotator, status, counted, n)`` rows (``counted``: not a gold task)."""
+    per: dict[str, dict[str, int]] = {}
+    totals = {"submitted": 0, "skipped": 0}
+    for annotator, status, counted, n in rows:
+        key = "submitted" if status == "submitted" else "skipped"
+        per.setdefault(annotator, {"submitted": 0, "skipped": 0})[key] += n
+        totals[key] += n if counted else 0
+    return {"project": project, "tasks": tasks, "overlap": overlap, "complete": complete,
+            "submissions": totals["submitted"], "skipped": totals["skipped"], "per_annotator": per}
+
+
 def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-class SQLiteProjectStore(SQLiteReviewTables):
+class SQLiteProjectStore(SQLiteReviewTables, SQLiteQualityMixin):
     """:class:`ProjectStore` in one SQLite file (WAL, ``BEGIN IMMEDIATE``, busy timeout).
 
     One connection per thread and process (opened on first use, reopened after a fork).
@@ -244,6 +270,7 @@ class SQLiteProjectStore(SQLiteReviewTables):
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                extend_schema(conn)
                 migrate_sqlite(conn)  # the review tables and later nullable columns (additive)
                 row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
                 if row is None:
@@ -396,7 +423,8 @@ class SQLiteProjectStore(SQLiteReviewTables):
             if held is not None:
                 task_id = held[0]
             else:
-                row = conn.execute(
+                task_id = self._gold_candidate(conn, project, annotator, due_only=True)
+                row = None if task_id is not None else conn.execute(
                     """
                     SELECT task_id, done + held AS taken FROM (
                         SELECT t.task_id, t.position,
@@ -408,18 +436,26 @@ class SQLiteProjectStore(SQLiteReviewTables):
                         WHERE t.project = :project
                           AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.project = t.project
                                           AND a.task_id = t.task_id AND a.annotator = :annotator)
+                          AND NOT EXISTS (SELECT 1 FROM gold g WHERE g.project = t.project AND g.task_id = t.task_id)
                     ) WHERE done + held < :overlap
                     ORDER BY taken DESC, position LIMIT 1
                     """,
                     {"project": project, "annotator": annotator, "now": now, "overlap": proj["overlap"]},
                 ).fetchone()
-                if row is None:
+                if row is not None:
+                    task_id = row[0]
+                elif task_id is None:  # no ordinary task left: the gold tasks this annotator has not met
+                    task_id = self._gold_candidate(conn, project, annotator, due_only=False)
+                if task_id is None:
                     return None
-                task_id = row[0]
                 conn.execute("DELETE FROM claims WHERE project = ? AND annotator = ? AND kind = 'new'",
                              (project, annotator))
-            conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, 'new', ?)",
-                         (project, task_id, annotator, now + lease_s))
+            # a claim taken again while it lives keeps the time it was first taken (claim-to-submit time)
+            conn.execute("INSERT INTO claims (project, task_id, annotator, kind, expires_at, claimed_at) "
+                         "VALUES (?, ?, ?, 'new', ?, ?) ON CONFLICT (project, task_id, annotator) DO UPDATE SET "
+                         "expires_at = excluded.expires_at, claimed_at = CASE WHEN claims.kind = 'new' "
+                         "THEN COALESCE(claims.claimed_at, excluded.claimed_at) ELSE excluded.claimed_at END, "
+                         "kind = 'new'", (project, task_id, annotator, now + lease_s, now))
             return task_id
 
     def claim_previous(self, project: str, annotator: str, lease_s: float = DEFAULT_LEASE_S) -> str | None:
@@ -439,8 +475,8 @@ class SQLiteProjectStore(SQLiteReviewTables):
                 return None
             conn.execute("DELETE FROM claims WHERE project = ? AND annotator = ? AND kind = 'edit'",
                          (project, annotator))
-            conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, 'edit', ?)",
-                         (project, row[0], annotator, now + lease_s))
+            conn.execute("INSERT OR REPLACE INTO claims (project, task_id, annotator, kind, expires_at, claimed_at) "
+                         "VALUES (?, ?, ?, 'edit', ?, ?)", (project, row[0], annotator, now + lease_s, now))
             return row[0]
 
     def claim(self, project: str, task_id: str, annotator: str) -> Claim | None:
@@ -459,7 +495,8 @@ class SQLiteProjectStore(SQLiteReviewTables):
     @staticmethod
     def _answer(row: sqlite3.Row) -> Answer:
         return Answer(row["task_id"], row["annotator"], row["version"], row["status"], row["record_id"],
-                      json.loads(row["payload"]) if row["payload"] else None, row["reason"], row["created_at"])
+                      json.loads(row["payload"]) if row["payload"] else None, row["reason"], row["created_at"],
+                      row["guidelines_version"] or 1, row["seconds"])
 
     def answer(self, project: str, task_id: str, annotator: str, status: str, *, reason: str = "",
                build: Callable[[int], tuple[str, dict[str, Any]]] | None = None,
@@ -484,12 +521,13 @@ class SQLiteProjectStore(SQLiteReviewTables):
             if conn.execute("SELECT 1 FROM tasks WHERE project = ? AND task_id = ?",
                             (project, task_id)).fetchone() is None:
                 raise ProjectError(f"project {project!r}: unknown task {task_id!r}")
-            claim = conn.execute("SELECT kind, expires_at FROM claims WHERE project = ? AND task_id = ? "
+            claim = conn.execute("SELECT kind, expires_at, claimed_at FROM claims WHERE project = ? AND task_id = ? "
                                  "AND annotator = ?", (project, task_id, annotator)).fetchone()
             previous = conn.execute("SELECT version, status FROM answers WHERE project = ? AND task_id = ? "
                                     "AND annotator = ?", (project, task_id, annotator)).fetchone()
             refuse_unclaimed_answer(project, task_id, annotator, claim, previous)
-            if claim["kind"] == "new" and claim["expires_at"] <= now and status == "submitted":
+            if (claim["kind"] == "new" and claim["expires_at"] <= now and status == "submitted"
+                    and not self._is_gold(conn, project, task_id)):  # every annotator meets a gold task
                 taken = conn.execute(
                     "SELECT (SELECT COUNT(*) FROM answers WHERE project = :p AND task_id = :t AND status = 'submitted')"
                     " + (SELECT COUNT(*) FROM claims WHERE project = :p AND task_id = :t AND kind = 'new' "
@@ -502,11 +540,15 @@ class SQLiteProjectStore(SQLiteReviewTables):
                                    "task_id = ? AND annotator = ?", (project, task_id, annotator)).fetchone()[0]
             record_id, payload = build(version) if build is not None and status == "submitted" else (None, None)
             created = _utc_now()
+            guidelines = self._guidelines_version(conn, project)
+            seconds = now - claim["claimed_at"] if claim["claimed_at"] is not None else None
             cur = conn.execute(
                 "INSERT INTO history (project, task_id, annotator, version, status, reason, record_id, payload, "
-                "written, created_at, suggestion) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "written, created_at, guidelines_version, seconds, suggestion) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (project, task_id, annotator, version, status, reason, record_id,
                  json.dumps(payload) if payload is not None else None, 0 if payload is not None else 1, created,
+                 guidelines, seconds,
                  json.dumps(dict(suggestion)) if suggestion is not None and payload is not None else None))
             conn.execute(
                 "INSERT INTO answers (project, task_id, annotator, version, status, record_id, first_seq) "
@@ -515,7 +557,7 @@ class SQLiteProjectStore(SQLiteReviewTables):
                 (project, task_id, annotator, version, status, record_id, cur.lastrowid))
             conn.execute("DELETE FROM claims WHERE project = ? AND task_id = ? AND annotator = ?",
                          (project, task_id, annotator))
-        return Answer(task_id, annotator, version, status, record_id, payload, reason, created)
+        return Answer(task_id, annotator, version, status, record_id, payload, reason, created, guidelines, seconds)
 
     def mark_written(self, record_id: str) -> None:
         with self._write() as conn:
@@ -527,28 +569,24 @@ class SQLiteProjectStore(SQLiteReviewTables):
 
     # reading ----------------------------------------------------------
     def progress(self, project: str) -> dict[str, Any]:
-        """Counts in the shape of ``project progress --json`` (discards count as skipped)."""
+        """Counts in the shape of ``project progress --json`` (discards count as skipped).
+
+        Gold tasks count neither as tasks nor toward completion, submissions or skips; each
+        annotator's own counts (``per_annotator``) include them, so their task count moves on
+        with every task they answer and a gold task looks like any other.
+        """
         conn = self._conn()
         proj = self._project_row(conn, project)
-        tasks = conn.execute("SELECT COUNT(*) FROM tasks WHERE project = ?", (project,)).fetchone()[0]
+        ordinary = "task_id NOT IN (SELECT task_id FROM gold WHERE project = :p)"
+        tasks = conn.execute(f"SELECT COUNT(*) FROM tasks WHERE project = :p AND {ordinary}",
+                             {"p": project}).fetchone()[0]
         complete = conn.execute(
-            "SELECT COUNT(*) FROM (SELECT task_id FROM answers WHERE project = ? AND status = 'submitted' "
-            "GROUP BY task_id HAVING COUNT(*) >= ?)", (project, proj["overlap"])).fetchone()[0]
-        per: dict[str, dict[str, int]] = {}
-        for annotator, status, n in conn.execute(
-                "SELECT annotator, status, COUNT(*) FROM answers WHERE project = ? GROUP BY annotator, status "
-                "ORDER BY annotator", (project,)):
-            counts = per.setdefault(annotator, {"submitted": 0, "skipped": 0})
-            counts["submitted" if status == "submitted" else "skipped"] += n
-        return {
-            "project": project,
-            "tasks": tasks,
-            "overlap": proj["overlap"],
-            "complete": complete,
-            "submissions": sum(c["submitted"] for c in per.values()),
-            "skipped": sum(c["skipped"] for c in per.values()),
-            "per_annotator": per,
-        }
+            f"SELECT COUNT(*) FROM (SELECT task_id FROM answers WHERE project = :p AND status = 'submitted' "
+            f"AND {ordinary} GROUP BY task_id HAVING COUNT(*) >= :o)", {"p": project, "o": proj["overlap"]}).fetchone()[0]
+        rows = conn.execute(f"SELECT annotator, status, {ordinary} AS counted, COUNT(*) FROM answers "
+                            f"WHERE project = :p GROUP BY annotator, status, counted ORDER BY annotator",
+                            {"p": project}).fetchall()
+        return progress_dict(project, tasks, proj["overlap"], complete, [tuple(r) for r in rows])
 
     def submissions(self, project: str) -> list[Answer]:
         """Every annotator's latest submitted answer, in task order."""
