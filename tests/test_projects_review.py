@@ -298,3 +298,21 @@ def test_a_lapsed_review_claim_gives_way_to_the_reviewer_who_took_the_task(kind,
         submit_review(svc, "p", "t00", "rita", {"1": {"label": "like"}}, "", "")
     submit_review(svc, "p", "t00", "rob", {"1": {"label": "like"}}, "", "")
     assert [r.reviewer for r in svc.store.reviews("p")] == ["rob"]
+
+
+def test_a_reviewed_final_answer_becomes_a_gold_answer_and_quality_reports_suggestions(kind, tmp_path):
+    """The seams with q-gold's parts: ``gold --from-review`` reads ``store.final_answer``; ``project
+    quality`` carries the suggestions report under ``suggestions``."""
+    from workbench.projects.gold import gold_from_review
+    from workbench.quality.annotators import project_quality
+
+    svc = service(kind, tmp_path)
+    disputed_project(svc)
+    with pytest.raises(ProjectError, match="task 't00' has no review"):
+        gold_from_review(svc.store, "p", "t00")
+    submit_review(svc, "p", "t00", "rita", {"1": {"label": "dislike", "rating": 2}}, "like", "")
+    assert gold_from_review(svc.store, "p", "t00") == {"judgements": {"1": {"label": "dislike", "rating": 2}},
+                                                       "reply_label": "like"}
+    assert "t00" in svc.store.gold("p")
+    report = project_quality(svc.store, "p")
+    assert report["suggestions"]["share"] == 0.0 and set(report["suggestions"]) == {"share", "suggested", "control"}

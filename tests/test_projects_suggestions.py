@@ -12,7 +12,8 @@ import pytest
 from projects_support import STORES, seed_project, service, use_kind
 
 from workbench.errors import ProjectError
-from workbench.projects.suggestions import arm_of, engine_verdicts, suggestion_meta, suggestion_report
+from workbench.projects.suggestions import arm_of, engine_verdicts, suggestion_meta
+from workbench.quality.suggestions import suggestion_report
 
 
 @pytest.fixture(params=sorted(STORES))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 from test_quality_agreement import seeded_project
 

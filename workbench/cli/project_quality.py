@@ -141,6 +141,12 @@ def _quality(service: Any, args: argparse.Namespace) -> int:
         for version, row in report["versions"].items():
             split = ", ".join(f"{q} {_fmt(a)}" for q, a in row["alpha"].items())
             print(f"  guidelines version {version}: {row['submissions']} submissions, alpha {split}")
+    sug = report["suggestions"]
+    if sug["share"]:
+        for arm in ("suggested", "control"):
+            row = sug[arm]
+            print(f"  {arm} tasks ({sug['share']:.0%} suggested): {row['answers']} answers, engine's verdict "
+                  f"kept {_fmt(row['acceptance'], '.0%')}, item-label alpha {_fmt(row['alpha_item_label'])}")
     return 0
 
 

@@ -180,5 +180,10 @@ def gold_from_review(store: Any, project: str, task_id: str) -> dict[str, Any]:
         ProjectError: the task has no review (reviews are kept by the review queue).
     """
     store.task(project, task_id)  # an unknown project or task is named first
-    raise ProjectError(f"project {project!r}: task {task_id!r} has no review; review it first, "
-                       "or give the expected answer with --answer JSON")
+    review = store.final_answer(project, task_id)  # the latest review (workbench.projects.review_store)
+    if review is None:
+        raise ProjectError(f"project {project!r}: task {task_id!r} has no review; review it first, "
+                           "or give the expected answer with --answer JSON")
+    marks = {item: {k: v for k, v in mark.items() if v is not None} for item, mark in review.judgements.items()}
+    return set_gold_answer(store, project, task_id, {"judgements": marks, "reply_label": review.reply_label or ""},
+                           source="review")

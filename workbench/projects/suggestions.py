@@ -9,12 +9,10 @@ task sees the same condition and agreement can be compared within each arm.
 
 Every submission in such a project stores its outcome with the answer (``history.suggestion``):
 the arm, the engine's verdicts (shown or, in the control arm, not) and per item whether the
-annotator's label equals it (``kept``). :func:`suggestion_report` compares the arms: how often
-annotators end on the engine's verdict (acceptance; in the control arm the base rate of
-agreeing with an unseen engine) and Krippendorff's alpha of the item labels among annotators.
-A large gap in acceptance with no gain in alpha is anchoring.
+annotator's label equals it (``kept``). :func:`workbench.quality.suggestions.suggestion_report`
+compares the arms (the ``suggestions`` key of ``project quality``).
 
-It knows stored answers and the agreement measures; it does not know SQL, the engine or gradio.
+It knows slates, arms and outcomes; it does not know SQL, the engine, agreement measures or gradio.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.errors import ProjectError
-from workbench.quality.agreement import Judgement, agreement, judgements_of
 
 ARMS = ("suggested", "control")
 #: The ``meta`` key holding a project's suggestion share.
@@ -77,29 +74,3 @@ def outcome(project: str, task_id: str, meta: Mapping[str, Any], items: Sequence
     verdicts = engine_verdicts(items)
     kept = {i: (marks.get(i) or {}).get("label") == v for i, v in verdicts.items()}
     return {"arm": arm_of(project, task_id, share), "verdicts": verdicts, "kept": kept}
-
-
-def suggestion_report(store: Any, project: str) -> dict[str, Any]:
-    """Acceptance and agreement with and without suggestions (the ``suggestions`` key of ``project quality``).
-
-    Returns:
-        ``{"share", "suggested": {...}, "control": {...}}``; each arm has ``tasks`` and ``answers``
-        (latest submissions with an outcome), ``items`` (verdicts they were compared with),
-        ``acceptance`` (share of those where the annotator's label is the engine's verdict; ``None``
-        without items) and ``alpha_item_label`` (Krippendorff's alpha of the item labels within
-        the arm, ``None`` with too little overlap) with its ``units``.
-    """
-    meta = store.project(project).meta
-    outcomes = store.suggestion_outcomes(project)
-    payloads = {(a.task_id, a.annotator): a.payload for a in store.submissions(project) if a.payload}
-    report: dict[str, Any] = {"share": share_of(meta)}
-    for arm in ARMS:
-        rows = [(t, who, o) for t, who, o in outcomes if o.get("arm") == arm]
-        kept = [bool(k) for _, _, o in rows for k in (o.get("kept") or {}).values()]
-        judgements: list[Judgement] = [j for t, who, _ in rows if (t, who) in payloads
-                                       for j in judgements_of(payloads[(t, who)], t)]
-        labels = agreement(judgements).questions["item_label"]
-        report[arm] = {"tasks": len({t for t, _, _ in rows}), "answers": len(rows), "items": len(kept),
-                       "acceptance": sum(kept) / len(kept) if kept else None,
-                       "alpha_item_label": labels.alpha, "units": labels.units}
-    return report

@@ -38,6 +38,7 @@ from typing import Any
 from workbench.feedback.record import ITEM_LABELS
 from workbench.projects.gold import score_gold, wilson_interval
 from workbench.quality.agreement import QUESTIONS, Judgement, judgements_of, question_agreement
+from workbench.quality.suggestions import suggestion_report
 
 #: Figures in the report are rounded to this many decimals (the raw ones mean nothing finer).
 DIGITS = 4
@@ -131,8 +132,9 @@ def project_quality(store: Any, project: str, *, guidelines_version: int | None 
     Returns:
         ``{"project", "annotators": {name: {"submitted", "gold_seen", "gold_accuracy",
         "agreement", "median_seconds", "flagged", "reasons", ...}}, "alpha", "settings",
-        "guidelines_version", "versions"}``. Other reports (e.g. agreement with and without
-        suggestions) add their own top-level key to this dict.
+        "guidelines_version", "versions", "suggestions"}``; ``suggestions`` is
+        :func:`workbench.quality.suggestions.suggestion_report` (acceptance and agreement of the
+        items with and without the engine's suggestions).
     """
     settings = store.quality_settings(project)
     gold = store.gold(project)
@@ -175,8 +177,7 @@ def project_quality(store: Any, project: str, *, guidelines_version: int | None 
         row["reasons"] = _reasons(row, settings)
         row["flagged"] = bool(row["reasons"])
         annotators[who] = row
-    # Further sections of the report (e.g. "suggestions": agreement and acceptance with and without
-    # suggestions) are added below, each under its own top-level key, computed from ``subs``.
+    # Further sections of the report are added below, each under its own top-level key.
     return {
         "project": project,
         "annotators": annotators,
@@ -184,6 +185,7 @@ def project_quality(store: Any, project: str, *, guidelines_version: int | None 
         "settings": settings.to_dict(),
         "guidelines_version": guidelines_version,
         "versions": versions,
+        "suggestions": suggestion_report(store, project),  # acceptance and agreement with and without them
     }
 
 
