@@ -19,14 +19,13 @@ favicon), so ``app.py``, the tests and the benchmarks start the same page.
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from workbench.annotate.judgements import autosave_on_close
 from workbench.arena.service import open_arena
-from workbench.config import Settings
+from workbench.config import ASSETS_DIR, Settings
 from workbench.login import ClientHostMiddleware, LoginGuard
 from workbench.monitoring.http import metrics_route
 from workbench.services import Services
@@ -39,7 +38,7 @@ from workbench.ui.review_api import register_review_api
 from workbench.ui.review_tab import build_review_tab
 from workbench.ui.review_tab import wire as wire_review_tab
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
+ASSETS = ASSETS_DIR / "ui"
 #: How often the header re-checks a loading LLM (seconds).
 STATUS_POLL_S = 2.0
 
