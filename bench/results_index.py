@@ -96,6 +96,7 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "refit_feedback.json": ("nice -n 10 python bench/refit_feedback.py", "../docs/feedback-and-training.md"),
     "replicas.json": ("python bench/replicas.py", "../docs/operations.md#running-it-for-a-team"),
     "retrieval_quality.json": ("python bench/retrieval_quality.py", "RESULTS.md#retrieval-and-the-index"),
+    "review_queue.json": ("nice -n 10 python bench/review_queue.py --tasks 1000", "../docs/review-and-arena.md#the-review-queue"),
     "simulate.json": ("python bench/simulate.py --dialogues 30 --samples 40", "RESULTS.md#app-and-store"),
 }
 
