@@ -26,6 +26,11 @@ REDIAL = "--train ../shared/data/redial/train.jsonl --data ../shared/data/redial
 
 # file -> (the command that wrote it, where its numbers are discussed)
 PRODUCERS: dict[str, tuple[str, str]] = {
+    "annotator_quality.json": ("python bench/annotator_quality.py",
+                               "../docs/annotation-quality.md#measured-a-simulated-team-of-four-one-answering-at-random"),
+    "annotator_quality_400.json": ("python bench/annotator_quality.py --tasks 400 --gold 40 "
+                                   "--out bench/results/annotator_quality_400.json",
+                                   "../docs/annotation-quality.md#measured-a-simulated-team-of-four-one-answering-at-random"),
     "app_load.json": ("python bench/app_load.py --concurrency 8,32", "RESULTS.md#fast-turns-issue-17"),
     "app_load_auto.json": ("python bench/app_load.py --generator auto --concurrency 8 --clients http",
                            "RESULTS.md#fast-turns-issue-17"),
