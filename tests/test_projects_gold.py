@@ -298,3 +298,17 @@ def test_the_export_says_which_rows_answer_gold_tasks_and_under_which_guidelines
     rows = {r["task_id"]: r for r in export_rows(svc.store, "p")}
     assert {t: r["gold"] for t, r in rows.items()} == {"t00": False, "t01": True, "t02": False}
     assert {r["guidelines_version"] for r in rows.values()} == {1}
+
+
+def test_gold_tasks_never_enter_the_review_queue(kind, tmp_path):
+    """Annotators disagree on gold tasks by design (that is what gold finds out); they have their
+    expected answer already, so the review queue passes them over."""
+    from workbench.projects.review_service import next_review, set_reviewers
+
+    svc = service(kind, tmp_path)
+    gold_project(svc, tasks=2, overlap=2, gold=("t00",), rate=0.5)
+    set_reviewers(svc.store, "p", "rita")
+    for who, label in (("ann", "like"), ("bob", "dislike")):
+        while not (task := svc.next_task("p", who)).get("done"):
+            svc.submit_task("p", task["task_id"], who, {"1": {"label": label}})
+    assert next_review(svc, "p", "rita")["task_id"] == "t01"  # t00 is split the same way, but gold

@@ -80,6 +80,8 @@ class PostgresReviewTables:
                       AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.project = t.project AND r.task_id = t.task_id)
                       AND NOT EXISTS (SELECT 1 FROM review_claims c WHERE c.project = t.project
                                       AND c.task_id = t.task_id AND c.reviewer <> %(r)s AND c.expires_at > %(now)s)
+                      -- a gold task has its expected answer already, it never needs a review
+                      AND NOT EXISTS (SELECT 1 FROM gold g WHERE g.project = t.project AND g.task_id = t.task_id)
                     ORDER BY t.position, a.annotator
                     """, {"p": project, "overlap": proj["overlap"], "r": reviewer, "now": now}).fetchall()
                 threshold = review_settings(proj["meta"]).threshold

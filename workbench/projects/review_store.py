@@ -145,6 +145,8 @@ class SQLiteReviewTables:
                       AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.project = t.project AND r.task_id = t.task_id)
                       AND NOT EXISTS (SELECT 1 FROM review_claims c WHERE c.project = t.project
                                       AND c.task_id = t.task_id AND c.reviewer != :r AND c.expires_at > :now)
+                      -- a gold task has its expected answer already, it never needs a review
+                      AND NOT EXISTS (SELECT 1 FROM gold g WHERE g.project = t.project AND g.task_id = t.task_id)
                     ORDER BY t.position, a.annotator
                     """, {"p": project, "overlap": proj["overlap"], "r": reviewer, "now": now})
                 threshold = review_settings(json.loads(proj["meta"])).threshold
