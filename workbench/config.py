@@ -201,6 +201,14 @@ class Settings:
         "default,baseline", "Comma-separated systems the Arena tab pairs (at least two; names from "
         "`python -m workbench systems list`).",
     )
+    arena_daily_vote_cap: int = _setting(
+        0, "Most arena votes one annotator may cast per UTC day (0: no cap); a vote past it is refused, "
+        "nothing saved.", minimum=0,
+    )
+    arena_min_pair_votes: int = _setting(
+        20, "Votes every pair of arena systems gets, least-voted pair first, before pairs are drawn where "
+        "the systems' 95% intervals overlap most.", minimum=1, maximum=100_000,
+    )
     # feedback -----------------------------------------------------------
     feedback_dir: str = _setting(
         "",
