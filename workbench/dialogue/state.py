@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.dialogue.intents import QUESTION_INTENTS
 from workbench.dialogue.types import Turn
 from workbench.dialogue.understand import Understanding
 from workbench.errors import WorkbenchError
@@ -69,6 +70,10 @@ class TurnLog:
     grounding_fixes: int = 0
     #: the question asked after the slate (``Question.to_dict()``: attribute, text, gain), or empty
     question: dict[str, Any] = field(default_factory=dict)
+    #: what the reply did (``workbench.dialogue.types.ACTS``; empty in logs written before acts)
+    act: str = ""
+    #: the fact answered (``Answer.to_dict()``: item_id, attribute, values), or empty
+    answer: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,7 +81,7 @@ class TurnLog:
             "candidates": [dict(c, sources=dict(c.get("sources", {}))) for c in self.candidates],
             "reasons": dict(self.reasons), "notes": list(self.notes), "generator": self.generator,
             "fell_back": self.fell_back, "grounding_fixes": self.grounding_fixes,
-            "question": dict(self.question),
+            "question": dict(self.question), "act": self.act, "answer": dict(self.answer),
         }
 
     @classmethod
@@ -86,7 +91,7 @@ class TurnLog:
             candidates=[dict(c) for c in d.get("candidates", [])], reasons=dict(d.get("reasons", {})),
             notes=list(d.get("notes", [])), generator=d.get("generator", ""),
             fell_back=bool(d.get("fell_back", False)), grounding_fixes=int(d.get("grounding_fixes", 0)),
-            question=dict(d.get("question") or {}),
+            question=dict(d.get("question") or {}), act=d.get("act", ""), answer=dict(d.get("answer") or {}),
         )
 
 
@@ -165,9 +170,11 @@ class ConversationState:
             self.constraints = ItemFilter()
         for m in u.mentions:
             self.note_stance(m.item_id, m.stance)
-        if u.intent == "feedback" and u.target is not None:
+        if u.intent in ("feedback", "seen", "not_seen") and u.target is not None:
             self.note_stance(u.target, u.target_stance if u.target_stance != "neutral" else "seen")
-        self.constraints = merge_constraints(self.constraints, u.constraints, u.constraint_fields)
+        if u.intent not in QUESTION_INTENTS:
+            # "is the first one a comedy?" asks about a film; it does not ask for comedies
+            self.constraints = merge_constraints(self.constraints, u.constraints, u.constraint_fields)
 
     def note_stance(self, item_id: str, stance: str) -> None:
         _add(self.mentioned, item_id)
@@ -192,6 +199,12 @@ class ConversationState:
         """The card judgement that made ``item_id`` liked, if a card did (and nothing said since undid it)."""
         cs = self.card_stances.get(item_id)
         return cs if cs is not None and cs.stance == "liked" and item_id in self.liked else None
+
+    def answer_focus(self) -> str | None:
+        """The film the last turn answered a question about: what "it" means next ("and who's in it?")."""
+        if self.log and self.log[-1].act == "answer":
+            return self.log[-1].answer.get("item_id")
+        return None
 
     def card_focus(self) -> str | None:
         """The newest item liked on a card of the last slate: what "more like that" points at."""

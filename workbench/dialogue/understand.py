@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from workbench.catalog import Catalog
-from workbench.dialogue.cues import asks_reset, detect_intent, mask, read_constraints, with_stances
+from workbench.dialogue.cues import asks_reset, mask, read_constraints, with_stances
+from workbench.dialogue.intents import classify
 from workbench.dialogue.linking import _PERSON_CUE_RE, Mention, MentionLinker, PersonMention, Stance, tokens
 from workbench.dialogue.titles import TitleIndex
 from workbench.filters import ItemFilter
@@ -147,21 +148,23 @@ class Understander:
         constraints, fields = read_constraints(masked, people, self._max_year)
         slate = [self.catalog.canonical_id(i) for i in last_slate if i in self.catalog]
         focus = self.catalog.canonical_id(focus) if focus is not None and focus in self.catalog else None
-        intent, target, target_stance = detect_intent(text, masked, mentions, constraints, slate,
-                                                      focus if focus in slate else None)
+        # intent, the films pointed at and what a question asks: workbench.dialogue.intents
+        reading = classify(text, masked, mentions, people, constraints, slate, self.catalog.get, focus)
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
         notes = tuple(dict.fromkeys(m.note for m in mentions if m.note))
         query = " ".join(masked.split())
         return Understanding(
             text=text,
-            intent=intent,
+            intent=reading.intent,
             mentions=tuple(mentions),
             people=tuple(people),
             constraints=constraints,
             constraint_fields=fields,
-            target=target,
-            target_stance=target_stance,
+            target=reading.target,
+            target_stance=reading.stance,
             notes=notes,
             reset=asks_reset(text),
             query=query,
+            refs=reading.refs,
+            attribute=reading.attribute,
         )
