@@ -158,7 +158,8 @@ def test_exclusions_and_people(u):
     ("loved the second one", ["3", "5"], "feedback", "5"),
     ("something older", ["3", "5"], "refine", None),
     ("no horror please", ["3", "5"], "refine", None),
-    ("what is the capital of France", [], "other", None),
+    ("what is the capital of France", [], "chitchat", None),
+    ("ok", [], "other", None),
 ])
 def test_intents(u, text, slate, intent, target):
     """Guards the intent table: recommend, more_like, refine, why, feedback, seen, greeting, thanks_bye, other."""

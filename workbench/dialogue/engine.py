@@ -30,7 +30,7 @@ from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
-from workbench.dialogue.intents import QUESTION_INTENTS, wants_more
+from workbench.dialogue.intents import POINTING_INTENTS, QUESTION_INTENTS, wants_more
 from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
 from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
@@ -62,8 +62,7 @@ from workbench.scored import ScoredItems
 #: Intents that produce a new slate.
 SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback", "seen", "not_seen"})
 #: The act of a reply with no slate and no answer, by intent (see :data:`workbench.dialogue.types.ACTS`).
-_SOCIAL_ACTS = {"greeting": "greet", "thanks_bye": "close", "capabilities": "introduce", "chitchat": "chat",
-                "other": "steer"}
+_SOCIAL_ACTS = {"greeting": "greet", "thanks_bye": "close", "capabilities": "introduce", "other": "ask"}
 #: Merged candidates kept in the turn log.
 LOGGED_CANDIDATES = 20
 #: Ends a reply cut to ``MAX_TEXT_CHARS`` (what the feedback store keeps).
@@ -185,8 +184,19 @@ class ChatEngine:
         return message
 
     def understand(self, state: ConversationState, message: str, linked: Sequence[str] = ()) -> Understanding:
-        return self.understander.understand(message, last_slate=state.last_slate, linked=linked,
-                                            focus=state.answer_focus() or state.card_focus())
+        focus = state.answer_focus() or state.card_focus() or self._pointed_before(state)
+        return self.understander.understand(message, last_slate=state.last_slate, linked=linked, focus=focus)
+
+    def _pointed_before(self, state: ConversationState) -> str | None:
+        """The one film the previous user message pointed at, when no slate came since ("tell me about
+        the third one" ... "who's in it?"): what a bare "it" means next."""
+        if not state.last_slate or (state.log and state.log[-1].slate):
+            return None
+        previous = next((t.text for t in reversed(state.turns) if t.role == "user"), None)
+        if previous is None:
+            return None
+        u = self.understander.understand(previous, last_slate=state.last_slate)
+        return u.refs[0] if len(u.refs) == 1 and u.intent in POINTING_INTENTS else None
 
     def observe(self, state: ConversationState, role: str, text: str, *, linked: Sequence[str] = ()) -> Understanding:
         """Fold a message into ``state`` without replying (see :func:`workbench.dialogue.replay.observe`)."""
@@ -377,7 +387,7 @@ def reply_act(state: ConversationState, u: Understanding, recs: Sequence[Recomme
         return "explain" if recs else "ask"
     if recs:
         return "recommend"
-    if u.intent == "other":
+    if u.intent == "chitchat":  # small talk and off-topic remarks: back to films once, then a neutral word
         earlier = [e.act for e in state.log]
         while earlier and earlier[-1] == "chat":
             earlier.pop()

@@ -41,7 +41,7 @@ ATTRIBUTES = FACT_ATTRIBUTES + COMPARE_ATTRIBUTES
 #: Intents whose reply is an answer from catalogue facts (they keep the current slate).
 QUESTION_INTENTS = frozenset({"ask_fact", "compare"})
 #: Intents that point at films (a bare "it" / "that one" is resolved only for these).
-_POINTING = frozenset({"ask_fact", "compare", "why", "more_like", "feedback", "seen", "not_seen"})
+POINTING_INTENTS = frozenset({"ask_fact", "compare", "why", "more_like", "feedback", "seen", "not_seen"})
 
 _YOU = r"(?:you|u|ya)"
 _CAPABILITIES_RE = re.compile(
@@ -52,9 +52,26 @@ _CAPABILITIES_RE = re.compile(
     rf"|\bhow\s+can\s+{_YOU}\s+help\b|\bwhat\s+(?:can|should)\s+i\s+(?:ask|say|tell)\b"
     rf"|\bare\s+{_YOU}\s+(?:a\s+)?(?:bot|robot|human|person|real|an?\s+ai)\b|\bwhat'?s\s+your\s+(?:purpose|job|deal)\b"
     rf"|\bwhat\s+do\s+{_YOU}\s+know\s*\??\s*$|^\s*(?:help|\?+)\s*[!.?]*\s*$|\bwhat\s+is\s+your\s+(?:purpose|job)\b"
-    rf"|\bwhat\s+kind\s+of\s+(?:things|stuff|questions)\s+can\b|\byour\s+capabilities\b",
+    rf"|\bwhat\s+kinds?\s+of\s+(?:things|stuff|questions)\b|\byour\s+capabilities\b|\bwhat\s+(?:are|r)\s+{_YOU}\s+able\b"
+    rf"|\bcan\s+{_YOU}\s+(?:also\s+)?(?:\w+\s+)?(?:tv|shows?|series|books?|music|songs?|tickets?|games?|anime\s+series)\b"
+    rf"|\bcan\s+{_YOU}\b[^?]*\b(?:too|as\s+well|also)\s*\?|\bcan\s+{_YOU}\s+tell\s+me\s+(?:who|what|when)\b[^?]*\ba\s+(?:movie|film)\b"
+    rf"|\bwhat\s+(?:movies|films)\s+do\s+{_YOU}\s+(?:know|have)\b|\bhow\s+many\s+(?:movies|films)\b"
+    rf"|\bwhat\s+do\s+{_YOU}\s+know\s+about\s+(?:movies|films|cinema)\b|\bwhat'?s\s+this\s+(?:app|thing|bot|site|tool)?\s*for\b"
+    rf"|\bhow\s+do\s+{_YOU}\s+(?:pick|choose|decide|select|come\s+up|find)\b|\b(?:is\s+this|are\s+{_YOU})\s+(?:thing\s+)?(?:an?\s+)?(?:ai|bot|robot|human|chatbot)\b"
+    rf"|\bdo\s+{_YOU}\s+only\b|\bwhat\s+(?:can|could)\s+i\s+ask\b",
     re.I,
 )
+#: Small talk and off-topic remarks (the ``chitchat`` intent) that carry a film word or a cue of their own.
+_SMALL_TALK_RE = re.compile(
+    rf"\bhow(?:'?s|\s+is|\s+was)\s+your\b|\bhow\s+are\s+{_YOU}\b|\bhow\s+about\s+{_YOU}\b|\bwhat\s+did\s+{_YOU}\s+do\b"
+    rf"|\b(?:do|did|are|have|were)\s+{_YOU}\s+(?:have|having|had|like|ever|feel|enjoy|been|go)\b(?![^?]*\b(?:movies?|films?|seen)\b)"
+    r"|\bweather\b|\bwhat\s+time\b|\bwho\s+won\b|\blol\b|\blmao\b|\bhaha+\b|\b(?:that'?s|that\s+is|thats)\s+(?:so\s+)?(?:funny|hilarious|cool|crazy|sad)\b"
+    r"|^\s*i'?m\s+(?:good|fine|great|ok(?:ay)?|well|so\s+\w+|bored|tired|sick)\b|\bi\s+have\s+a\s+(?:cold|headache|flu)\b|\bmy\s+(?:dad|mom|mother|father|wife|husband|boss|day)\b",
+    re.I,
+)
+#: A bare acknowledgement or fragment with nothing to act on (the ``other`` intent).
+_ACK_WORDS = frozenset("""ok okay k kk sure no nope yes yeah yep yup maybe uh um umm mm mmm hmm hm wait nevermind never mind
+    i guess oh ah whatever then so well right alright fine what too hm huh eh meh cool nice great""".split())
 _CLOSING_RE = re.compile(
     r"\b(?:thanks?(?:\s+(?:you|u))?(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+a\s+bunch)?|thx|ty|tysm|cheers|many\s+thanks"
     r"|bye(?:\s*bye)?|goodbye|good\s*night|night\s+night|see\s+(?:you|ya)|later|ciao|farewell|take\s+care"
@@ -70,16 +87,20 @@ _CLOSING_RE = re.compile(
 #: Words that make a message a closing on their own (the rest of ``_CLOSING_RE`` is filler).
 _CLOSING_CORE_RE = re.compile(
     r"\b(?:thanks?|thank\s+(?:you|u)|thx|ty|tysm|cheers|bye|goodbye|good\s*night|see\s+(?:you|ya)|ciao|farewell|take\s+care"
-    r"|that'?s\s+(?:it|all|enough)|that\s+is\s+(?:it|all|enough)|that(?:'?ll|\s+will)\s+do|i'?m\s+(?:done|all\s+set|set|off)|all\s+set"
+    r"|thats\s+(?:it|all)|that'?s\s+(?:it|all|enough)|that\s+is\s+(?:it|all|enough)|that(?:'?ll|\s+will)\s+do|i'?m\s+(?:done|all\s+set|set|off)|all\s+set"
     r"|(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)"
     r"|have\s+a\s+(?:good|great|nice)|talk\s+(?:to\s+you\s+)?(?:later|soon)|nothing\s+else|enough\s+for|signing\s+off"
-    r"|gotta\s+go|got\s+to\s+go|appreciate|no\s+more)\b",
+    r"|gotta\s+go|got\s+to\s+go|appreciate|we'?re\s+done|(?:look|looking)\s+into\s+(?:them|those|it)"
+    r"|check\s+(?:them|those|it|these)\s+out|(?:that'?s|that\s+is|thats)\s+all\s+i\s+(?:need|needed|wanted)"
+    r"|(?:great|good|nice)\s+day\s+to\s+(?:you|ya))\b",
     re.I,
 )
+_HELLO = r"(?:hi+|hello+|hey+a?|hiya|howdy|yo|hola|greetings|good\s+(?:morning|afternoon|evening|day))"
 _GREETING_RE = re.compile(
-    r"^\s*(?:hi+|hello+|hey+|hiya|howdy|yo|hola|greetings|good\s+(?:morning|afternoon|evening|day)|hey\s+there|hi\s+there)"
+    rf"^\s*{_HELLO}(?:[\s,!.]+{_HELLO})*"
     r"(?:\s+(?:there|you|again|all|everyone|friend|buddy|bot))?[\s!.,]*"
-    r"(?:how\s+are\s+(?:you|u)(?:\s+doing)?(?:\s+today)?|how'?s\s+it\s+going|what'?s\s+up|nice\s+to\s+meet\s+you)?[\s!.?]*$",
+    r"(?:(?:how\s+are\s+(?:you|u)(?:\s+doing)?(?:\s+today)?|how'?s\s+it\s+going|what'?s\s+up|nice\s+to\s+meet\s+you"
+    r"|(?:i\s+)?hope\s+(?:you'?re|you\s+are|all\s+is)\s+(?:well|good|ok(?:ay)?)|good\s+(?:morning|afternoon|evening))[\s!.,?]*)*$",
     re.I,
 )
 _QUESTION_START_RE = re.compile(
@@ -125,6 +146,29 @@ _ACROSS_RE = re.compile(
     r"|\bnone\s+of\b|\bhow\s+many\b|\bare\s+(?:they|these|those|all)\b",
     re.I,
 )
+_WHY_EXTRA_RE = re.compile(
+    r"\bwhat\s+made\s+you\s+(?:choose|pick|suggest|recommend|go\s+with)\b|\breasoning\b|\bwhy\s+(?:did|would)\s+you\b"
+    r"|\bhow\s+(?:is|does)\b[^?]*\b(?:similar|related|fit|match)\w*\s+(?:to\s+)?what\s+i\b|\bwhat'?s\s+the\s+reason\b",
+    re.I,
+)
+_LIKE_FILM_RE = re.compile(
+    r"\b(?:in\s+the\s+vein\s+of|same\s+(?:vibe|feel|style|tone|kind)\s+as|(?:stuff|things|something|anything|more)\s+like"
+    r"|what\s+else\s+is\s+like|along\s+the\s+lines\s+of|reminds?\s+me\s+of|^\s*like\b)",
+    re.I,
+)
+_NOT_SEEN_EXTRA_RE = re.compile(
+    r"\b(?:do\s*n[o']?t|dont)\s+think\s+i'?(?:ve|\s+have)\s+(?:\w+\s+)?(?:seen|watched)|\bhavent\b|\bnot\s+(?:\w+\s+)?seen\b",
+    re.I,
+)
+#: "something completely different", "start afresh": a new request even with a slate shown
+_AFRESH_RE = re.compile(r"\bsomething\s+(?:completely\s+|totally\s+|entirely\s+)?different\b|\bafresh\b|\bnew\s+search\b",
+                        re.I)
+#: With a slate shown, words of a message that adjusts it ("a bit lighter", "and family friendly please")
+_REFINE_HINT_RE = re.compile(
+    r"\b(?:something|anything|ones?|please|want|need|less|more|without|no|not|but|instead|rather|bit|friendly|too)\b"
+    r"|\b\w{3,}er\b",
+    re.I,
+)
 #: "more like it", "show me more", "and something else": the user also wants a new slate
 _MORE_RE = re.compile(
     r"\b(?:more\s+like|something\s+like|similar|show\s+me\s+more|more\s+(?:options|suggestions|picks|films|movies)"
@@ -164,46 +208,68 @@ def is_greeting(text: str) -> bool:
     return bool(_GREETING_RE.match(text))
 
 
-def read_question(masked: str, constraints: ItemFilter, people: Sequence[PersonMention], refs: Sequence[str],
+_CONTRACTIONS = ((r"\bwhos\b", "who is"), (r"\bwhats\b", "what is"), (r"\bhows\b", "how is"),
+                 (r"\bthats\b", "that is"), (r"\bwhens\b", "when is"), (r"\bwheres\b", "where is"))
+#: "what about ones with X?", "how about ...", "any with ...": a request, not a question about a film
+_REQUEST_QUESTION_RE = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b|^\s*(?:any|anything|something|ones?)\s+(?:with|by|from)\b",
+                                  re.I)
+
+
+def _folded(text: str) -> str:
+    low = fold(text).replace("’", "'")
+    for rx, rep in _CONTRACTIONS:
+        low = re.sub(rx, rep, low)
+    return low
+
+
+def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMention], refs: Sequence[str],
                   slate: Sequence[str], named: bool) -> tuple[Intent, str] | None:
-    """(``ask_fact`` or ``compare``, attribute) when ``masked`` asks about films, else ``None``.
+    """(``ask_fact`` or ``compare``, attribute) when ``text`` asks about films, else ``None``.
 
     ``refs`` are the films pointed at; ``named`` whether a film was named by title.
     """
-    low = fold(masked)
-    question = "?" in low or bool(_QUESTION_START_RE.match(low))
+    low = _folded(text)
+    if _REQUEST_QUESTION_RE.search(low) or _LIKE_FILM_RE.search(low):
+        return None
+    starts = bool(_QUESTION_START_RE.match(low))
+    question = "?" in low or starts or bool(re.search(r"\b(?:which|who|when|what)\b", low))
     if not question:
         return None
     several = len(refs) > 1 or (not refs and len(slate) > 1)
-    across = bool(_ACROSS_RE.search(low)) and (several or not named) and bool(slate or len(refs) > 1)
+    across = (bool(_ACROSS_RE.search(low)) or len(refs) > 1 or bool(re.search(r"\bthe\s+\w+(?:\s+\w+)?\s+one\b", low))) \
+        and (several or not named) and bool(slate or len(refs) > 1)
     if across:
         if _NEWEST_RE.search(low):
             return "compare", "newest"
         if _OLDEST_RE.search(low):
             return "compare", "oldest"
-        if _POPULAR_RE.search(low):
-            return "compare", "popular"
     for rx, attribute in ((_DIRECTOR_RE, "director"), (_CAST_RE, "cast"), (_YEAR_RE, "year"),
                           (_GENRE_RE, "genre")):
-        if rx.search(low):
+        if rx.search(low) and (refs or named or slate):
+            if attribute == "director" and across and people and not refs:
+                return "compare", "has_person"
             return "ask_fact", attribute
-    if across and people:
+    if across and people and (_ACROSS_RE.search(low)):
         return "compare", "has_person"
-    if across and constraints.genres:
+    if across and constraints.genres and (_ACROSS_RE.search(low)):
         return "compare", "has_genre"
-    if refs or named:
+    short = len(low.split()) <= 12
+    if (refs or named) and (starts or short):
         if people and re.search(r"\b(?:in|with|star|stars|starring|by|feature|features|have|has)\b", low):
             role = "director" if re.search(r"\b(?:by|direct|directed|director)\b", low) else "cast"
             return "ask_fact", role
-        if constraints.genres and re.search(r"\b(?:is|was|are|does|would|it|a|an|kind)\b", low):
+        if constraints.genres and re.search(r"^\s*(?:and\s+|so\s+)?(?:is|was|isn'?t|are|does|would|it'?s)\b", low):
             return "ask_fact", "genre"
         if _ABOUT_RE.search(low):
             return "ask_fact", "about"
-    if not refs and not named:
-        return None
-    if re.search(r"^\s*(?:what|tell\s+me)\b[^?]*\b(?:is|was|'s)\s+(?:it|that|this)\b[\s?!.]*$", low):
-        return "ask_fact", "about"
+        if re.search(r"^\s*(?:and\s+)?(?:what|tell\s+me)\b[^?]*\b(?:is|was|'s)\s+(?:it|that|this)(?:\s+one)?\b[\s?!.]*$", low):
+            return "ask_fact", "about"
     return None
+
+
+def _is_ack(text: str) -> bool:
+    words = re.findall(r"[a-z']+", fold(text))
+    return not words or all(w in _ACK_WORDS for w in words)
 
 
 def classify(
@@ -230,31 +296,56 @@ def classify(
     refs = resolve_refs(text, masked, mentions, people, slate, item, None)
     pointed = resolve_refs(text, masked, mentions, people, slate, item, focus)
     bare = not mentions and constraints.is_empty and not people
-    if is_closing(text) and not _MORE_RE.search(masked) and not (slate and stance_of(masked) == "disliked"):
+    stance = stance_of(masked)
+    if (_CLOSING_CORE_RE.search(text) and not _MORE_RE.search(masked) and constraints.is_empty
+            and not (slate and stance == "disliked") and (is_closing(text) or "?" not in text)):
         return Reading("thanks_bye")
     if not mentions and is_capabilities(text):
         return Reading("capabilities")
     if bare and is_greeting(text):
         return Reading("greeting")
-    asked = read_question(masked, constraints, people, pointed, slate, bool(mentions))
+    if slate and _WHY_EXTRA_RE.search(text):
+        target = pointed[0] if pointed else slate[0]
+        return Reading("why", target, "neutral", pointed or (target,))
+    asked = read_question(text, constraints, people, pointed, slate, bool(mentions))
     if asked is not None:
         intent, attribute = asked
         targets = pointed
-        if intent == "compare" and (len(targets) < 2 or not refs):
-            targets = tuple(slate) if len(slate) > 1 else targets
+        if intent == "compare":
+            own = resolve_refs(text, masked, mentions, (), slate, item, None)
+            targets = own if len(own) > 1 else tuple(slate) if len(slate) > 1 else targets
         if targets:
             return Reading(intent, targets[0], "neutral", targets, attribute)
-    intent, target, stance = detect_intent(text, masked, mentions, constraints, slate, focus)
-    if intent == "feedback" and stance in ("seen", "not_seen"):
-        intent = stance
+    if _NOT_SEEN_EXTRA_RE.search(masked) and stance in ("seen", "neutral"):
+        stance = "not_seen"
+    intent, target, st = detect_intent(text, masked, mentions, constraints, slate, focus)
+    if intent in ("other", "chitchat") and slate and stance in ("seen", "not_seen", "liked", "disliked"):
+        intent, target, st = "feedback", (pointed or slate)[0], stance
+        pointed = pointed or (target,)
+    if intent == "refine" and _AFRESH_RE.search(masked):
+        intent = "recommend"
+    if intent == "feedback" and stance == "not_seen":
+        st = "not_seen"
+    if intent == "feedback" and st in ("seen", "not_seen"):
+        intent = st
+    elif intent == "recommend" and mentions and _LIKE_FILM_RE.search(masked):
+        intent, target = "more_like", mentions[0].item_id
     elif intent == "recommend" and mentions and not constraints.genres and len(mentions) == 1:
-        st = mentions[0].stance
-        if st in ("seen", "not_seen") and not _MORE_RE.search(masked) and not re.search(r"\b(?:like|want)\b", masked, re.I):
-            intent, target, stance = st, mentions[0].item_id, st
-    out_refs = pointed if intent in _POINTING else refs
+        ms = mentions[0].stance
+        if ms in ("seen", "not_seen") and not _MORE_RE.search(masked) and not re.search(r"\b(?:like|want)\b", masked, re.I):
+            intent, target, st = ms, (pointed or (mentions[0].item_id,))[0], ms
+    if intent in ("other", "chitchat", "recommend") and not mentions and not people and _SMALL_TALK_RE.search(text) \
+            and not re.search(r"\b(?:recommend|suggest|movies?|films?|watch)\b", text, re.I):
+        intent = "chitchat"
+    elif intent in ("other", "chitchat"):
+        intent = "other" if _is_ack(text) else "refine" if slate and _REFINE_HINT_RE.search(masked) else "chitchat"
+    if intent in ("feedback", "seen", "not_seen") and pointed and target not in pointed:
+        target = pointed[0]  # "loved it" right after a question about the third one: the third one
+    out_refs = pointed if intent in POINTING_INTENTS else refs
     if intent in ("why", "more_like", "feedback", "seen", "not_seen") and target is not None and target not in out_refs:
         out_refs = (target, *out_refs)
-    return Reading(intent, target, stance, out_refs, None)
+    return Reading(intent, target, st, out_refs, None)
+
 
 
 def wants_more(query: str) -> bool:

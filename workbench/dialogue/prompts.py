@@ -52,14 +52,16 @@ _TASKS_NO_CANDIDATES = {
     "thanks_bye": "Say goodbye warmly in one short sentence and wish the user a good film. Do not name any film.",
     "capabilities": ("Say in two short sentences that you recommend films from a catalogue (the user names a film, "
                      "genre, actor or mood) and answer questions about the films you show. Do not name any film."),
-    "other": ("The message is not about films. Say in one short sentence, without apologising, that you help "
-              "with films, and ask what the user would like to watch. Do not name any film."),
+    "other": "Acknowledge the user's message in a few words and ask what movie they would like. Do not name any film.",
     "ask_fact": "Ask the user which film they mean. Do not name any film.",
     "compare": "Ask the user which films they mean. Do not name any film.",
 }
 #: The task when the user asked about films: the fact comes from the catalogue, stated as given.
 ANSWER_TASK = ("Answer the user's question in one or two sentences using only this fact from the catalogue: "
                "{fact} Do not recommend any film.")
+#: Off topic, the first time: back to films.
+_TASK_STEER = ("The message is not about films. Say in one short sentence, without apologising, that you help "
+               "with films, and ask what the user would like to watch. Do not name any film.")
 #: Off topic again, right after a steer: no second steer.
 _TASK_NEUTRAL = "Reply in a few neutral words. Do not name any film and do not ask a question."
 _TASK_NOTHING_FOUND = (
@@ -85,7 +87,7 @@ ASK_TASK = "End the reply by asking the user: {question}"
 #: Every instruction text a language model reads (the grounder drops sentences that copy them).
 INSTRUCTIONS: tuple[str, ...] = (
     SYSTEM_PROMPT, *_TASKS.values(), *_TASKS_NO_CANDIDATES.values(), _TASK_NOTHING_FOUND,
-    ASK_TASK.split(":")[0], ANSWER_TASK.split(":")[0], _TASK_NEUTRAL,
+    ASK_TASK.split(":")[0], ANSWER_TASK.split(":")[0], _TASK_NEUTRAL, _TASK_STEER,
 )
 #: Prompt text that is neither instruction nor reply (the worked example's request, less its
 #: candidates, whose facts a reply may state): a reply copying it is off task (``eval replies``).
@@ -121,6 +123,8 @@ def task_line(request: GenerationRequest) -> str:
         return task
     if request.act == "chat":
         return _TASK_NEUTRAL
+    if request.act == "steer":
+        return _TASK_STEER
     if not request.recommendations:
         return _TASKS_NO_CANDIDATES.get(intent, _TASK_NOTHING_FOUND)
     return _TASKS[intent]

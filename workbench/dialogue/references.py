@@ -37,10 +37,11 @@ _ORDINALS = {
 _ORD = r"first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th|seventh|7th|eighth|8th|ninth|9th|tenth|10th"
 _NOUN = r"(?:ones?|movies?|films?|picks?|suggestions?|options?|titles?|recommendations?|choices?)"
 #: "the first two", "the last 3", "the top two"
-_SPAN_RE = re.compile(r"\b(first|last|top)\s+(two|three|four|five|2|3|4|5)\b(?!\s*(?:19|20)\d\d)", re.I)
+_SPAN_RE = re.compile(r"\b(first|last|top|other)\s+(two|three|four|five|2|3|4|5)\b(?!\s*(?:19|20)\d\d)", re.I)
 #: "the second one", "the 3rd", "the last one", "the middle one", "number 2", "#2", "no. 2", "option 3"
 _POS_RE = re.compile(
-    rf"\b(?:the\s+)?({_ORD}|last|final|penultimate|middle)(?:\s+{_NOUN}|\s+(?:of|on)\s+(?:these|those|them|the\s+list))?\b"
+    rf"\b(?:the\s+)?({_ORD}|last(?!\s+(?:year|night|week|weekend|month|time|summer|winter|few))|final|penultimate|middle)"
+    rf"(?:\s+{_NOUN}|\s+(?:of|on)\s+(?:these|those|them|the\s+list))?\b"
     r"|(?:#|\bnumber\s+|\bno\.\s*|\boption\s+|\bpick\s+)(\d{1,2})\b",
     re.I,
 )
@@ -51,7 +52,7 @@ _BOTH_RE = re.compile(r"\b(?:both(?:\s+of\s+(?:them|these|those))?|the\s+two\s+o
 _ALL_RE = re.compile(
     rf"\b(?:all\s+(?:of\s+)?(?:them|these|those|the\s+{_NOUN})|any\s+of\s+(?:them|these|those|the\s+{_NOUN})"
     rf"|(?:which|what|none|each|one|either|neither)\s+of\s+(?:them|these|those|the\s+{_NOUN}|your\s+{_NOUN})"
-    rf"|(?:these|those)(?:\s+{_NOUN})?|them|the\s+list|your\s+(?:picks|suggestions|list|recommendations))\b",
+    rf"|(?:these|those)(?:\s+{_NOUN})?|them|your\s+(?:picks|suggestions|list|recommendations))\b",
     re.I,
 )
 _ONE_RE = re.compile(r"\b(?:that|this)(?:\s+" + _NOUN + r")?\b|\bit\b|\bits\b|\bit'?s\b", re.I)
@@ -116,10 +117,14 @@ def resolve_refs(
         if ids:
             found.append((span[0], ids))
 
+    positional = [m.span() for rx in (_SPAN_RE, _TOP_RE, _POS_RE) for m in rx.finditer(text)] if slate else []
     for m in mentions:
+        if any(m.span[0] < e and s < m.span[1] for s, e in positional):
+            continue  # "the last one" is a slate position, not the film "The Last One"
         add(m.span if m.span != (0, 0) else (len(text), len(text)), [m.item_id])
     if slate:
         n = len(slate)
+        masked = "".join(c if not any(s <= j < e for s, e in positional) else text[j] for j, c in enumerate(masked))
         for m in _spans(_SPAN_RE, masked):
             count = _NUMBERS[m.group(2).lower()]
             ids = list(slate[:count]) if m.group(1).lower() in ("first", "top") else list(slate[-count:])

@@ -100,9 +100,9 @@ _OPENERS = {
         "a decade, an actor), and I will pick a few films for you.",
     ),
     "other": (
-        "I am best at recommending films.",
-        "I may not be able to help with that, but I can suggest films.",
-        "Let me stick to what I know best: films.",
+        "Okay.",
+        "Sure.",
+        "All right.",
     ),
 }
 #: After a capabilities opener: what else the engine does.
@@ -114,9 +114,9 @@ _CAPABILITIES_MORE = (
 )
 #: Off topic, the first time: back to films (no apology).
 _STEERS = (
-    "That is outside what I know: I am here for films. What kind of movie are you in the mood for?",
-    "I only know about films, so let's get back to those. Is there a film you loved recently?",
-    "Films are my thing, so I will leave that one aside. What would you like to watch?",
+    "I'm here to talk films. What kind of movie are you in the mood for?",
+    "Films are my thing, so let's get back to those. Is there a film you loved recently?",
+    "I'll leave that one aside: I only know films. What would you like to watch?",
 )
 #: Off topic again, right after a steer: a short neutral reply, not the same steer.
 _NEUTRAL = (
@@ -252,7 +252,7 @@ class TemplateGenerator:
         parts: list[str] = []
         if request.answer is not None or (intent in ("ask_fact", "compare") and not recs):
             return self._answer(rng, request)
-        if not recs and intent in ("thanks_bye", "capabilities", "other") or request.act == "chat":
+        if not recs and (intent in ("thanks_bye", "capabilities") or request.act in ("chat", "steer")):
             return self._social(rng, request, intent)
         if intent == "why":
             parts += self._why(rng, recs)
@@ -304,7 +304,7 @@ class TemplateGenerator:
         notes = [_sentence(n) for n in request.notes if n.strip()]
         if request.act == "chat":
             return " ".join([rng.choice(_NEUTRAL), *notes])
-        if intent == "other":
+        if request.act == "steer":
             return " ".join([*notes, rng.choice(_STEERS)])
         if intent == "capabilities":
             return " ".join([rng.choice(_OPENERS[intent]), rng.choice(_CAPABILITIES_MORE), *notes])
