@@ -30,7 +30,13 @@ from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
-from workbench.dialogue.intents import POINTING_INTENTS, QUESTION_INTENTS, wants_more
+from workbench.dialogue.intents import (
+    FACT_ATTRIBUTES,
+    FOLLOW_UP_RE,
+    POINTING_INTENTS,
+    QUESTION_INTENTS,
+    wants_more,
+)
 from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
 from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
@@ -185,7 +191,8 @@ class ChatEngine:
 
     def understand(self, state: ConversationState, message: str, linked: Sequence[str] = ()) -> Understanding:
         focus = state.answer_focus() or state.card_focus() or self._pointed_before(state)
-        return self.understander.understand(message, last_slate=state.last_slate, linked=linked, focus=focus)
+        u = self.understander.understand(message, last_slate=state.last_slate, linked=linked, focus=focus)
+        return follow_up(u, state)
 
     def _pointed_before(self, state: ConversationState) -> str | None:
         """The one film the previous user message pointed at, when no slate came since ("tell me about
@@ -366,6 +373,17 @@ class ChatEngine:
                 result = piece
         assert result is not None
         return result
+
+
+def follow_up(u: Understanding, state: ConversationState) -> Understanding:
+    """"and the second one?" / "what about Alien?" right after an answer asks the same thing about
+    another film: the previous answer's attribute (one film's fact) carries over."""
+    previous = state.log[-1].answer if state.log and state.log[-1].act == "answer" else {}
+    attribute = previous.get("attribute")
+    if (attribute in FACT_ATTRIBUTES and u.refs and u.intent not in QUESTION_INTENTS and not u.liked
+            and not u.disliked and FOLLOW_UP_RE.match(u.text)):
+        return replace(u, intent="ask_fact", attribute=attribute, target=u.refs[0])
+    return u
 
 
 def answer_for(u: Understanding, catalog: Catalog) -> Answer | None:

@@ -169,6 +169,9 @@ _REFINE_HINT_RE = re.compile(
     r"|\b\w{3,}er\b",
     re.I,
 )
+#: "and the second one?", "what about Alien?", "how about the last one": the same question about another film
+FOLLOW_UP_RE = re.compile(r"^\s*(?:(?:and|ok(?:ay)?|so)[\s,]+)?(?:what\s+about|how\s+about|and)\b(?!.*\b(?:something|anything|movies?"
+                          r"|films?|else|more|other)\b)[^.!]{0,60}\??\s*$", re.I)
 #: "more like it", "show me more", "and something else": the user also wants a new slate
 _MORE_RE = re.compile(
     r"\b(?:more\s+like|something\s+like|similar|show\s+me\s+more|more\s+(?:options|suggestions|picks|films|movies)"
@@ -229,7 +232,7 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
     ``refs`` are the films pointed at; ``named`` whether a film was named by title.
     """
     low = _folded(text)
-    if _REQUEST_QUESTION_RE.search(low) or _LIKE_FILM_RE.search(low):
+    if _REQUEST_QUESTION_RE.search(low):
         return None
     starts = bool(_QUESTION_START_RE.match(low))
     question = "?" in low or starts or bool(re.search(r"\b(?:which|who|when|what)\b", low))
@@ -254,7 +257,7 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
     if across and constraints.genres and (_ACROSS_RE.search(low)):
         return "compare", "has_genre"
     short = len(low.split()) <= 12
-    if (refs or named) and (starts or short):
+    if (refs or named) and (starts or short) and not _LIKE_FILM_RE.search(low):
         if people and re.search(r"\b(?:in|with|star|stars|starring|by|feature|features|have|has)\b", low):
             role = "director" if re.search(r"\b(?:by|direct|directed|director)\b", low) else "cast"
             return "ask_fact", role
@@ -319,7 +322,8 @@ def classify(
     if _NOT_SEEN_EXTRA_RE.search(masked) and stance in ("seen", "neutral"):
         stance = "not_seen"
     intent, target, st = detect_intent(text, masked, mentions, constraints, slate, focus)
-    if intent in ("other", "chitchat") and slate and stance in ("seen", "not_seen", "liked", "disliked"):
+    if (intent in ("other", "chitchat") and slate and not _SMALL_TALK_RE.search(text)
+            and (stance in ("seen", "not_seen") or (stance in ("liked", "disliked") and pointed))):
         intent, target, st = "feedback", (pointed or slate)[0], stance
         pointed = pointed or (target,)
     if intent == "refine" and _AFRESH_RE.search(masked):
