@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workbench.catalog import Item
 from workbench.dialogue.cues import detect_intent, stance_of
@@ -51,7 +51,7 @@ _CAPABILITIES_RE = re.compile(
     rf"|\bhow\s+(?:does|do)\s+(?:this|it|you)\s+work\b|\bhow\s+(?:do|can|should)\s+i\s+use\s+(?:this|you|it)\b"
     rf"|\bhow\s+can\s+{_YOU}\s+help\b|\bwhat\s+(?:can|should)\s+i\s+(?:ask|say|tell)\b"
     rf"|\bare\s+{_YOU}\s+(?:a\s+)?(?:bot|robot|human|person|real|an?\s+ai)\b|\bwhat'?s\s+your\s+(?:purpose|job|deal)\b"
-    rf"|\bwhat\s+do\s+{_YOU}\s+know\s*\??\s*$|^\s*(?:help|\?+)\s*[!.?]*\s*$|\bwhat\s+is\s+your\s+(?:purpose|job)\b"
+    rf"|\bwhat\s+do\s+{_YOU}\s+know\s*\??\s*$|^\s*help\s*[!.?]*\s*$|\bwhat\s+is\s+your\s+(?:purpose|job)\b"
     rf"|\bwhat\s+kinds?\s+of\s+(?:things|stuff|questions)\b|\byour\s+capabilities\b|\bwhat\s+(?:are|r)\s+{_YOU}\s+able\b"
     rf"|\bcan\s+{_YOU}\s+(?:also\s+)?(?:\w+\s+)?(?:tv|shows?|series|books?|music|songs?|tickets?|games?|anime\s+series)\b"
     rf"|\bcan\s+{_YOU}\b[^?]*\b(?:too|as\s+well|also)\s*\?|\bcan\s+{_YOU}\s+tell\s+me\s+(?:who|what|when)\b[^?]*\ba\s+(?:movie|film)\b"
@@ -143,7 +143,7 @@ _POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s
 #: a question over several films: "which of these", "which one", "any of them", "do any"
 _ACROSS_RE = re.compile(
     r"\b(?:which|what)\s+(?:one|ones|of|is|are|film|movie|films|movies)\b|\bwhich\b|\bany\s+of\b|\b(?:do|does|are|is)\s+any\b"
-    r"|\bnone\s+of\b|\bhow\s+many\b|\bare\s+(?:they|these|those|all)\b",
+    r"|\bhow\s+many\b|\bare\s+(?:they|these|those|all)\b",
     re.I,
 )
 _WHY_EXTRA_RE = re.compile(
@@ -189,6 +189,9 @@ class Reading:
     stance: Stance = "neutral"
     refs: tuple[str, ...] = ()
     attribute: str | None = None
+    #: the film the message judges and how (what the conversation state notes), whatever the intent:
+    #: "thanks, loved it" closes *and* likes the top pick
+    judged: tuple[str, Stance] | None = None
 
 
 def is_closing(text: str) -> bool:
@@ -213,6 +216,8 @@ def is_greeting(text: str) -> bool:
 
 _CONTRACTIONS = ((r"\bwhos\b", "who is"), (r"\bwhats\b", "what is"), (r"\bhows\b", "how is"),
                  (r"\bthats\b", "that is"), (r"\bwhens\b", "when is"), (r"\bwheres\b", "where is"))
+#: "None of those. Maybe a comedy?", "not these": the slate is turned down, whatever follows
+_REJECT_RE = re.compile(r"^\W*(?:no[,.!\s]+)?(?:none\s+of|not)\s+(?:those|these|them|that|this|any)\b", re.I)
 #: "what about ones with X?", "how about ...", "any with ...": a request, not a question about a film
 _REQUEST_QUESTION_RE = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b|^\s*(?:any|anything|something|ones?)\s+(?:with|by|from)\b",
                                   re.I)
@@ -232,7 +237,7 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
     ``refs`` are the films pointed at; ``named`` whether a film was named by title.
     """
     low = _folded(text)
-    if _REQUEST_QUESTION_RE.search(low):
+    if _REQUEST_QUESTION_RE.search(low) or _REJECT_RE.match(low):
         return None
     starts = bool(_QUESTION_START_RE.match(low))
     question = "?" in low or starts or bool(re.search(r"\b(?:which|who|when|what)\b", low))
@@ -296,6 +301,18 @@ def classify(
         item: looks an id up in the catalogue.
         focus: the film "it" means when the conversation is on one (else the top pick).
     """
+    base, base_target, base_stance = detect_intent(text, masked, mentions, constraints, slate, focus)
+    judged = (base_target, base_stance) if base == "feedback" and base_target is not None else None
+    reading = _classify(text, masked, mentions, people, constraints, slate, item, focus,
+                        (base, base_target, base_stance))
+    if reading.intent in QUESTION_INTENTS:  # "is the third one any good?" asks; it does not judge
+        judged = None
+    return replace(reading, judged=judged)
+
+
+def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Sequence[PersonMention],
+              constraints: ItemFilter, slate: Sequence[str], item: Callable[[str], Item | None],
+              focus: str | None, base: tuple[Intent, str | None, Stance]) -> Reading:
     refs = resolve_refs(text, masked, mentions, people, slate, item, None)
     pointed = resolve_refs(text, masked, mentions, people, slate, item, focus)
     bare = not mentions and constraints.is_empty and not people
@@ -321,7 +338,7 @@ def classify(
             return Reading(intent, targets[0], "neutral", targets, attribute)
     if _NOT_SEEN_EXTRA_RE.search(masked) and stance in ("seen", "neutral"):
         stance = "not_seen"
-    intent, target, st = detect_intent(text, masked, mentions, constraints, slate, focus)
+    intent, target, st = base
     if (intent in ("other", "chitchat") and slate and not _SMALL_TALK_RE.search(text)
             and (stance in ("seen", "not_seen") or (stance in ("liked", "disliked") and pointed))):
         intent, target, st = "feedback", (pointed or slate)[0], stance

@@ -170,11 +170,10 @@ class ConversationState:
             self.constraints = ItemFilter()
         for m in u.mentions:
             self.note_stance(m.item_id, m.stance)
-        if u.intent in ("feedback", "seen", "not_seen") and u.target is not None:
-            self.note_stance(u.target, u.target_stance if u.target_stance != "neutral" else "seen")
-        if u.intent not in QUESTION_INTENTS:
-            # "is the first one a comedy?" asks about a film; it does not ask for comedies
-            self.constraints = merge_constraints(self.constraints, u.constraints, u.constraint_fields)
+        if u.judged is not None:
+            item_id, stance = u.judged
+            self.note_stance(item_id, stance if stance != "neutral" else "seen")
+        self.constraints = merge_constraints(self.constraints, *asked_for(u))
 
     def note_stance(self, item_id: str, stance: str) -> None:
         _add(self.mentioned, item_id)
@@ -367,6 +366,17 @@ class ConversationState:
             raise WorkbenchError(f"conversation state: malformed dict ({exc!r})") from None
         state._undo = copy.deepcopy(list(d.get("undo", [])))
         return state
+
+
+def asked_for(u: Understanding) -> tuple[ItemFilter, frozenset[str]]:
+    """The constraints ``u`` asks for, and their fields: a question's subject is no constraint ("is the
+    first one a cartoon?" asks about a film, not for cartoons; "which of them has Tom Hanks?" neither)."""
+    fields = set(u.constraint_fields)
+    if u.intent in QUESTION_INTENTS and u.attribute in ("genre", "has_genre"):
+        fields -= {"genres"}
+    if u.intent in QUESTION_INTENTS and u.attribute in ("cast", "director", "has_person"):
+        fields -= {"people"}
+    return u.constraints, frozenset(fields)
 
 
 def merge_constraints(current: ItemFilter, new: ItemFilter, fields: frozenset[str]) -> ItemFilter:

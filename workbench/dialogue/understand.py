@@ -56,6 +56,9 @@ class Understanding:
     #: what an ``ask_fact`` / ``compare`` question asks about: "director", "cast", "year", "genre",
     #: "about" (genres and tags), "newest", "oldest", ... (labelled set: ``attribute``)
     attribute: str | None = None
+    #: the film this message judges and how ("loved the second one", "seen that one"), which the
+    #: conversation state notes whatever the intent ("thanks, loved it" closes and likes)
+    judged: tuple[str, Stance] | None = None
 
     @property
     def liked(self) -> list[str]:
@@ -167,4 +170,5 @@ class Understander:
             query=query,
             refs=reading.refs,
             attribute=reading.attribute,
+            judged=reading.judged,
         )
