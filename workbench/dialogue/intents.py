@@ -106,7 +106,7 @@ _GREETING_RE = re.compile(
 _QUESTION_START_RE = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|so|and|but|also|hmm+|um+|oh|well|wait|great|cool|nice|thanks?)[\s,!.]+)*"
     r"(?:who|whom|whose|what|what'?s|when|which|where|how|is|isn'?t|was|are|were|does|did|do|has|have|can|could|"
-    r"tell\s+me|remind\s+me|any\s+idea|i\s+wonder|do\s+you\s+know)\b",
+    r"tell\s+me|remind\s+me|any\s+idea|i\s+wonder|do\s+you\s+know)\b(?!['’]t|n['’]?t)",
     re.I,
 )
 _DIRECTOR_RE = re.compile(
@@ -153,7 +153,7 @@ _WHY_EXTRA_RE = re.compile(
 )
 _LIKE_FILM_RE = re.compile(
     r"\b(?:in\s+the\s+vein\s+of|same\s+(?:vibe|feel|style|tone|kind)\s+as|(?:stuff|things|something|anything|more)\s+like"
-    r"|what\s+else\s+is\s+like|along\s+the\s+lines\s+of|reminds?\s+me\s+of|^\s*like\b)",
+    r"|what\s+else\s+is\s+like|along\s+the\s+lines\s+of|(?:movies?|films?)\s+like)",
     re.I,
 )
 _NOT_SEEN_EXTRA_RE = re.compile(
@@ -216,6 +216,10 @@ def is_greeting(text: str) -> bool:
 
 _CONTRACTIONS = ((r"\bwhos\b", "who is"), (r"\bwhats\b", "what is"), (r"\bhows\b", "how is"),
                  (r"\bthats\b", "that is"), (r"\bwhens\b", "when is"), (r"\bwheres\b", "where is"))
+#: "have you seen it?", "which ones do you like?", "your favourite?": the user asks the assistant's
+#: own view or experience, not a catalogue fact
+_TO_YOU_RE = re.compile(r"\b(?:do|did|have|would|will|could|ever)\s+(?:you|u|ya)\b(?!\s+know\b)|\byour\s+(?:favou?rite|opinion|view)"
+                        r"|\b(?:you|u)\s+(?:like|liked|loved|enjoyed|think|recommend|suggest)\b", re.I)
 #: "None of those. Maybe a comedy?", "not these": the slate is turned down, whatever follows
 _REJECT_RE = re.compile(r"^\W*(?:no[,.!\s]+)?(?:none\s+of|not)\s+(?:those|these|them|that|this|any)\b", re.I)
 #: "what about ones with X?", "how about ...", "any with ...": a request, not a question about a film
@@ -237,7 +241,7 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
     ``refs`` are the films pointed at; ``named`` whether a film was named by title.
     """
     low = _folded(text)
-    if _REQUEST_QUESTION_RE.search(low) or _REJECT_RE.match(low):
+    if _REQUEST_QUESTION_RE.search(low) or _REJECT_RE.match(low) or _TO_YOU_RE.search(low):
         return None
     starts = bool(_QUESTION_START_RE.match(low))
     question = "?" in low or starts or bool(re.search(r"\b(?:which|who|when|what)\b", low))
@@ -305,8 +309,8 @@ def classify(
     judged = (base_target, base_stance) if base == "feedback" and base_target is not None else None
     reading = _classify(text, masked, mentions, people, constraints, slate, item, focus,
                         (base, base_target, base_stance))
-    if reading.intent in QUESTION_INTENTS:  # "is the third one any good?" asks; it does not judge
-        judged = None
+    if reading.intent in QUESTION_INTENTS and base_stance in ("liked", "disliked"):
+        judged = None  # "is the third one any good?" asks; it does not judge (but "never saw it, what's it about?" says)
     return replace(reading, judged=judged)
 
 
@@ -327,7 +331,10 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     if slate and _WHY_EXTRA_RE.search(text):
         target = pointed[0] if pointed else slate[0]
         return Reading("why", target, "neutral", pointed or (target,))
-    asked = read_question(text, constraints, people, pointed, slate, bool(mentions))
+    # "right? I loved him in Heat", "I really liked that movie though ... (a long story)?": a judgement
+    judging = any(m.stance in ("liked", "disliked") for m in mentions) or (
+        stance in ("liked", "disliked") and len(text.split()) > 12)
+    asked = None if judging else read_question(text, constraints, people, pointed, slate, bool(mentions))
     if asked is not None:
         intent, attribute = asked
         targets = pointed
