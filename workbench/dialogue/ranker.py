@@ -286,7 +286,7 @@ class Ranker:
         for i in constraints.exclude_ids:
             if i in self.catalog:
                 soft[f.row_of(i)] = False
-        ruled_out = ItemFilter(exclude_genres=constraints.exclude_genres)
+        ruled_out = ItemFilter(exclude_genres=constraints.exclude_genres, exclude_people=constraints.exclude_people)
         if not ruled_out.is_empty:
             soft &= f.filter_mask(ruled_out)
         hard_flt = replace(constraints, exclude_ids=frozenset())
