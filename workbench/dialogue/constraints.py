@@ -58,6 +58,7 @@ AVERSIONS: dict[str, tuple[str, ...]] = {
 #: Everyday words that count as a genre only before "movie", "film", "stuff"...
 _EVERYDAY = frozenset({"war", "sport", "period", "detective", "kid", "comic", "dance", "teen", "history", "family",
                        "spy", "disaster", "dramatic", "indie", "space", "kids", "children"})
+_BARE_NEG_RE = re.compile(r"\b(?:no|without|no more)\s+$")
 _NOUN_AFTER_RE = re.compile(r"\s*(?:movies?|films?|flicks?|genre|ones?|stuff|shows?|story|stories)\b")
 #: Negations whose scope runs to the end of the clause.
 _NEG_RE = re.compile(
@@ -81,6 +82,35 @@ _WANT_RE = re.compile(r"\b(?:more|heavier on|plus|maybe|something|ideally|prefer
                       re.IGNORECASE)
 _GENRE_WORD_RE = re.compile(r"\bsci(?:ence)?\s*fi(?:ction)?\b|\bmartial arts\b|\brom\s?coms?\b|"
                             r"\bromantic comed(?:y|ies)\b|[a-z]+")
+#: Genre words a typo may stand for: a word of at least ``_TYPO_MIN_LEN`` letters that is no genre is
+#: read as the genre word it shares a one-deletion form with ("mistery", "comdey", "thriler", "horor"),
+#: if both start with the same letter.
+_TYPO_WORDS = ("comedy", "comedies", "horror", "horrors", "thriller", "thrillers", "mystery", "mysteries",
+               "romance", "romantic", "documentary", "documentaries", "animated", "animation", "fantasy",
+               "western", "westerns", "musical", "musicals", "adventure", "science", "fiction", "dramas",
+               "action", "family", "superhero", "superheroes", "zombies", "cartoons", "suspense", "comedys")
+_TYPO_MIN_LEN = 5
+
+
+def _deletes(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+#: Real words one deletion from a genre word (found over ReDial's seeker messages).
+_REAL_WORDS = frozenset({"acting", "actions", "fairly", "silence", "comedian", "comedien", "comedians", "auction",
+                         "friction", "dream", "musician", "romans"})
+_TYPOS: dict[str, str] = {d: w for w in _TYPO_WORDS for d in _deletes(w) if len(d) >= _TYPO_MIN_LEN - 1}
+
+
+def typo_genre(word: str) -> str:
+    """The genre word ``word`` is a typo of (one deletion on either side, same first letter), else ``word``."""
+    if word in _REAL_WORDS:
+        return word
+    for d in _deletes(word):
+        found = _TYPOS.get(d)
+        if found is not None and found[0] == word[0]:
+            return found
+    return word
 _ROMCOM_RE = re.compile(r"rom\s?coms?|romantic comed", re.IGNORECASE)
 
 _DECADE_RE = re.compile(
@@ -177,8 +207,11 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
     for m in _GENRE_WORD_RE.finditer(low):
         word = m.group()
         keys = genre_keys("science fiction" if word.startswith("sci") and "fi" in word else word)
-        if not keys or (word in _EVERYDAY and not _NOUN_AFTER_RE.match(low[m.end():])):
-            continue  # "war", "family", "kids"... count as a genre only as "war movie", "family film"
+        if not keys and len(word) >= _TYPO_MIN_LEN:
+            keys = genre_keys(typo_genre(word))
+        if not keys or (word in _EVERYDAY and not _NOUN_AFTER_RE.match(low[m.end():])
+                        and not _BARE_NEG_RE.search(low[:m.start()])):
+            continue  # "war", "family"... count as a genre only as "war movie", "family film", "no war"
         if _ROMCOM_RE.fullmatch(word) or word.startswith("romantic comed"):
             # "no rom-coms" rules out romance, not every comedy
             negated = scope.of(m.start())

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from workbench.dialogue.linking import Mention, PersonMention, Stance
+from workbench.dialogue.linking import Mention, Stance
 from workbench.filters import ItemFilter
-from workbench.text import Intent, fold
+from workbench.text import Intent
 
 _LIKE_CUES = (
     r"lov(?:e|ed|es|ing)", r"lik(?:e|ed|es)", r"enjoy(?:ed|s)?", r"adore(?:d)?", r"favou?rites?",
