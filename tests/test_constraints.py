@@ -28,6 +28,8 @@ def genres(text: str) -> tuple[set[str], set[str]]:
     ("no war and no crime please", set(), {"war", "crime"}),
     ("anything except horror", set(), {"horror"}),
     ("no horror, something funny", {"comedy"}, {"horror"}),
+    ("no horror and something funny", {"comedy"}, {"horror"}),
+    ("i don't want something scary", set(), {"horror"}),
     ("i hate horror. i love sci-fi", {"science fiction"}, {"horror"}),
     ("my kids are scared of ghosts and monsters", {"family"}, {"horror"}),
     ("any animated movies that aren't musicals?", {"animation"}, {"musical"}),

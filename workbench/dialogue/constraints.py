@@ -162,7 +162,8 @@ def negation_scope(low: str) -> Scope:
     negated = []
     for m in _NEG_RE.finditer(low):
         end = next(e for e in ends if e >= m.end())
-        end = min([w for w in wants if m.end() <= w < end] + [end])
+        # a turn back to wanting right after the negation is its object ("don't want something scary")
+        end = min([w for w in wants if m.end() + 1 < w < end] + [end])
         negated.append((m.start(), end))
     graded = []
     for m in _DEGREE_RE.finditer(low):
