@@ -31,24 +31,26 @@ from workbench.text import fold
 MOODS: dict[str, tuple[str, ...]] = {
     "feel good": ("comedy",), "feelgood": ("comedy",), "uplifting": ("comedy",), "light hearted": ("comedy",),
     "lighthearted": ("comedy",), "lighter": ("comedy",), "something light": ("comedy",), "hilarious": ("comedy",),
-    "laugh": ("comedy",), "laughs": ("comedy",), "laughing": ("comedy",), "funnier": ("comedy",),
+    "laugh": ("comedy",), "laughs": ("comedy",), "funnier": ("comedy",),
     "creepy": ("horror",), "spooky": ("horror",), "frightening": ("horror",), "terrifying": ("horror",),
-    "gory": ("horror",), "gore": ("horror",), "bloody": ("horror",), "scarier": ("horror",),
-    "ghosts": ("horror",), "ghost": ("horror",), "monsters": ("horror",), "haunted": ("horror",),
-    "tearjerker": ("drama",), "tear jerker": ("drama",), "sad": ("drama",), "emotional": ("drama",),
-    "heartwarming": ("drama", "family"), "date night": ("romance",), "love story": ("romance",),
-    "action packed": ("action",), "violent": ("action",), "violence": ("action",),
-    "mind bending": ("science fiction", "thriller"), "suspenseful": ("thriller",), "darker": ("thriller",),
+    "gory": ("horror",), "scarier": ("horror",), "ghosts": ("horror",), "haunted": ("horror",),
+    "tearjerker": ("drama",), "tear jerker": ("drama",), "sad movie": ("drama",), "sad movies": ("drama",),
+    "sad film": ("drama",), "sad one": ("drama",), "sad ones": ("drama",), "something sad": ("drama",),
+    "emotional": ("drama",), "heartwarming": ("drama", "family"), "date night": ("romance",),
+    "love story": ("romance",), "action packed": ("action",), "mind bending": ("science fiction", "thriller"),
+    "suspenseful": ("thriller",), "something darker": ("thriller",), "bit darker": ("thriller",),
     "space": ("science fiction",), "aliens": ("science fiction",), "heist": ("crime",), "mafia": ("crime",),
-    "gangster": ("crime",), "gangsters": ("crime",), "for the kids": ("family",), "for kids": ("family",),
-    "with my kids": ("family",), "my kids": ("family",), "the kids": ("family",), "family friendly": ("family",),
-    "whole family": ("family",), "for the family": ("family",), "kid friendly": ("family",),
+    "gangster": ("crime",), "gangsters": ("crime",), "family friendly": ("family",), "kid friendly": ("family",),
+    "kids friendly": ("family",), "whole family": ("family",), "for the family": ("family",),
     "superheroes": ("superhero",), "marvel": ("superhero",), "dc": ("superhero",), "true story": ("biography",),
 }
-#: What a mood rules out when negated, where that differs from what it asks for.
+#: What a mood rules out when negated, where that differs from what it asks for; the words listed
+#: here with no entry in :data:`MOODS` count only under a negation ("nothing violent", "no gore":
+#: "it's kind of bloody" about a film asks for nothing).
 NEGATED_MOODS: dict[str, tuple[str, ...]] = {
     "violent": ("action", "horror", "war"), "violence": ("action", "horror", "war"),
-    "heartwarming": ("drama",),
+    "heartwarming": ("drama",), "bloody": ("horror",), "gore": ("horror",), "monsters": ("horror",),
+    "sad": ("drama",),
 }
 #: Phrases that rule genres out on their own ("I scare easily").
 AVERSIONS: dict[str, tuple[str, ...]] = {
@@ -57,7 +59,7 @@ AVERSIONS: dict[str, tuple[str, ...]] = {
 }
 #: Everyday words that count as a genre only before "movie", "film", "stuff"...
 _EVERYDAY = frozenset({"war", "sport", "period", "detective", "kid", "comic", "dance", "teen", "history", "family",
-                       "spy", "disaster", "dramatic", "indie", "space", "kids", "children"})
+                       "spy", "disaster", "dramatic", "indie", "space"})
 _BARE_NEG_RE = re.compile(r"\b(?:no|without|no more)\s+$")
 _NOUN_AFTER_RE = re.compile(r"\s*(?:movies?|films?|flicks?|genre|ones?|stuff|shows?|story|stories)\b")
 #: Negations whose scope runs to the end of the clause.
@@ -71,8 +73,10 @@ _NEG_RE = re.compile(
     re.IGNORECASE,
 )
 #: Degree words: they rule out only the word they grade ("too scary", "less violent", "not so gory").
-_DEGREE_RE = re.compile(r"\b(?:too|less|not (?:so|that|very|too)|nothing too|no too)\s+(?:much\s+|many\s+|of\s+(?:a\s+|an\s+)?)?"
-                        r"(?=\w)", re.IGNORECASE)
+_DEGREE_RE = re.compile(r"\b(?:less|not (?:so|that|very|too)|nothing too|no too)\s+(?:much\s+|many\s+|of\s+(?:a\s+|an\s+)?)?"
+                        r"(?=\w)|\btoo\s+(?:much\s+)?(?=(?:scary|scarry|frightening|creepy|spooky|gory|bloody|violent|"
+                        r"dark|sad|old|long|serious|heavy|intense|depressing|childish|romantic|sappy|slow|graphic)\b)",
+                        re.IGNORECASE)
 #: Clause ends: sentence marks, commas and contrast words close a negation's scope.
 _CLAUSE_END_RE = re.compile(r"[.!?;,:()]|\b(?:but|though|although|however|instead|rather|whereas|while|so|"
                             r"except that)\b", re.IGNORECASE)
@@ -125,8 +129,11 @@ _BEFORE_RE = re.compile(r"\b(before|older than|earlier than|pre|prior to|until)\
 _BETWEEN_RE = re.compile(r"\bbetween\s+((?:19|20)\d\d)\s+(?:and|to|-)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
 _RANGE_RE = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|to)\s*((?:19|20)\d\d)\b")
 _RECENT_RE = re.compile(r"\b(recent|newer|latest|new releases?|this year|current)\b", re.IGNORECASE)
-_OLD_RE = re.compile(r"\b(old(?:er)? (?:movies?|films?|ones?|stuff|classics?)|older|classics?|oldies|golden age|"
-                     r"long ago|(?:something|nothing|anything|too|so|very) old)\b", re.IGNORECASE)
+_OLD_RE = re.compile(r"\b(old(?:er)? (?:movies?|films?|ones?|stuff|classics?)|(?:something|anything) older|"
+                     r"older (?:please|pls|would|instead)|classics?|oldies|golden age|long ago|"
+                     r"(?:something|nothing|anything|too|so|very) old)\b", re.IGNORECASE)
+#: A negation right before an "old" word: only then does it flip to "not old" ("nothing old", "no classics").
+_NEG_JUST_BEFORE_RE = re.compile(r"\b(?:no|not|nothing|without|none)\s+(?:too\s+|so\s+|that\s+|very\s+)?$")
 #: A question comparing films ("which is older", "the most recent one"): its "older" is no request.
 _COMPARE_RE = re.compile(r"\bwhich\b|\b(?:older|newer) than (?:the|that|this|it)\b|\bthe (?:most recent|latest|"
                          r"oldest|newest) (?:one|of)\b", re.IGNORECASE)
@@ -202,6 +209,11 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
     for phrase, genres in MOODS.items():
         for m in re.finditer(rf"\b{re.escape(phrase)}\b", low):
             take(genres, m.start(), NEGATED_MOODS.get(phrase), mood=True)
+    for phrase, genres in NEGATED_MOODS.items():
+        if phrase not in MOODS:
+            for m in re.finditer(rf"\b{re.escape(phrase)}\b", low):
+                if scope.of(m.start()):
+                    take(genres, m.start(), mood=True)
     for phrase, genres in AVERSIONS.items():
         if re.search(rf"\b{re.escape(phrase)}\b", low):
             by_mood.update(genres)
@@ -288,8 +300,10 @@ def read_years(low: str, scope: Scope, max_year: int) -> tuple[int | None, int |
         if _RECENT_RE.search(low):
             year_min = max_year - (RECENT_YEARS - 1)
         elif old:
-            if scope.of(old.start()):
+            how = scope.of(old.start())
+            if how == "graded" or _NEG_JUST_BEFORE_RE.search(low[:old.start()]) or old.group().startswith(
+                    ("nothing", "too", "so ", "very")):
                 year_min = NOT_OLD_FROM
-            else:
+            elif not how:  # "I have not seen many classics" states no year
                 year_max = OLD_UNTIL
     return year_min, year_max
