@@ -66,6 +66,7 @@ def item_genre_keys(item: Item) -> frozenset[str]:
     return frozenset(keys)
 
 
+@lru_cache(maxsize=65536)
 def item_excluded_keys(item: Item) -> frozenset[str] | None:
     """The genres an exclusion checks: the item's genres and those its tags name ("supernatural
     horror", "world war"); ``None`` when the catalogue knows neither, so no exclusion can vouch for it."""
