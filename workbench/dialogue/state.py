@@ -40,6 +40,7 @@ def filter_to_dict(flt: ItemFilter) -> dict[str, Any]:
         "year_max": flt.year_max,
         "people": sorted(flt.people),
         "exclude_ids": sorted(flt.exclude_ids),
+        "exclude_people": sorted(flt.exclude_people),
     }
 
 
@@ -51,6 +52,7 @@ def filter_from_dict(d: Mapping[str, Any]) -> ItemFilter:
         d.get("year_max"),
         frozenset(d.get("people", ())),
         frozenset(d.get("exclude_ids", ())),
+        frozenset(d.get("exclude_people", ())),
     )
 
 
@@ -395,7 +397,12 @@ def merge_constraints(current: ItemFilter, new: ItemFilter, fields: frozenset[st
         genres -= new.exclude_genres
     if "years" in fields:
         year_min, year_max = new.year_min, new.year_max
+    ruled_out = set(current.exclude_people)
     if "people" in fields:
         people = set(new.people)
+        ruled_out -= new.people
+    if "exclude_people" in fields:
+        ruled_out |= new.exclude_people
+        people -= new.exclude_people
     return ItemFilter(frozenset(genres), frozenset(excluded), year_min, year_max, frozenset(people),
-                      current.exclude_ids | new.exclude_ids)
+                      current.exclude_ids | new.exclude_ids, frozenset(ruled_out))

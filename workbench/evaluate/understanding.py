@@ -159,16 +159,15 @@ def reading_of(u: Understanding, catalog: Catalog) -> dict[str, Any]:
     """The engine's reading of one message in the gold's shape (see :data:`GOLD_KEYS`)."""
     c = u.constraints
     people = [{"name": p.name, "role": {"cast": "actor", "director": "director"}.get(p.role)} for p in u.people]
-    asked = set(c.people)
     refs = list(u.refs) or ([u.target] if u.target else [])
+    liked = [*u.liked, *([u.target] if u.intent == "feedback" and u.target_stance == "liked" else [])]
+    disliked = [*u.disliked, *([u.target] if u.intent == "feedback" and u.target_stance == "disliked" else [])]
     return {
         "intent": u.intent,
-        "liked": [catalog.canonical_id(i) for i in u.liked],
-        "disliked": [catalog.canonical_id(i) for i in u.disliked],
-        "liked_people": [],
-        # a person named in a slate turn but not asked for was read as ruled out
-        "disliked_people": [p["name"] for p in people
-                            if norm_person(p["name"]) not in asked and u.intent in SLATE_INTENTS],
+        "liked": sorted({catalog.canonical_id(i) for i in liked if i in catalog}),
+        "disliked": sorted({catalog.canonical_id(i) for i in disliked if i in catalog}),
+        "liked_people": list(u.liked_people),
+        "disliked_people": list(u.disliked_people),
         "people": people,
         "genres_include": sorted(c.genres),
         "genres_exclude": sorted(c.exclude_genres),
