@@ -76,6 +76,9 @@ PRODUCERS: dict[str, tuple[str, str]] = {
                                                  "../docs/understanding.md"),
     "eval_redial_gold_notune_before_understanding.json": (f"python -m workbench eval redial {REDIAL} --mentions gold "
                                                           "--no-tune (main at 44dd4a6)", "../docs/understanding.md"),
+    "eval_redial_gold_notune_after_understanding.json": ("workbench.evaluate.redial.evaluate(..., mentions='gold', "
+                                                         "tune=False, systems=SYSTEMS[3:]) (branch u-eval)",
+                                                         "../docs/understanding.md"),
     "eval_understanding_after.json": ("python -m workbench eval understanding --split heldout --json OUT",
                                       "../docs/understanding.md"),
     "eval_understanding_before.json": ("python -m workbench eval understanding --split heldout --json OUT "
