@@ -100,7 +100,7 @@ _ASK_RE = re.compile(
     r"what (?:would|should|can|could) i|give me|find me|show me|i'?d like|i want|i need|"
     r"can you|could you|do you know|know any|what about|how about|movie|movies|film|films|watch|"
     r"anything good|something good|what'?s good|surprise me|something about|one about|be about|"
-    r"(?:movies?|films?) about)\b",
+    r"(?:movies?|films?) about|what (?:have|do) (?:you|u) (?:got|have)|(?:have|got) (?:you|u) got)\b",
     re.IGNORECASE,
 )
 _RESET_RE = re.compile(r"\b(start over|start again|reset|forget (?:it|that|everything|all))\b", re.IGNORECASE)

@@ -58,7 +58,30 @@ _CAPABILITIES_RE = re.compile(
     rf"|\bwhat\s+(?:movies|films)\s+do\s+{_YOU}\s+(?:know|have)\b|\bhow\s+many\s+(?:movies|films)\b"
     rf"|\bwhat\s+do\s+{_YOU}\s+know\s+about\s+(?:movies|films|cinema)\b|\bwhat'?s\s+this\s+(?:app|thing|bot|site|tool)?\s*for\b"
     rf"|\bhow\s+do\s+{_YOU}\s+(?:pick|choose|decide|select|come\s+up|find)\b|\b(?:is\s+this|are\s+{_YOU})\s+(?:thing\s+)?(?:an?\s+)?(?:ai|bot|robot|human|chatbot)\b"
-    rf"|\bdo\s+{_YOU}\s+only\b|\bwhat\s+(?:can|could)\s+i\s+ask\b",
+    rf"|\bdo\s+{_YOU}\s+only\b|\bwhat\s+(?:can|could)\s+i\s+ask\b"
+    # what it does: "what else can you do", "what does this thing do", "what are you good at"
+    rf"|\bwhat\s+(?:else|other\s+things|exactly|all)?\s*(?:can|could|do|does)\s+(?:{_YOU}|this|it|the)(?:\s+(?:bot|app|thing|tool|site|chatbot|assistant))?\s+(?:really\s+|actually\s+|even\s+)?do\b"
+    rf"|\bwhat\s+(?:are|r)\s+{_YOU}\s+(?:good|great|best)\s+at\b|\bwhat\s+(?:else\s+)?(?:are|r)\s+{_YOU}\s+capable\b"
+    r"|\b(?:your|its|the\s+bot'?s|the\s+app'?s)\s+(?:features?|capabilit(?:y|ies)|abilit(?:y|ies)|skills?|functions?|limits?|limitations?|purpose|name)\b"
+    r"|\b(?:tell\s+me\s+(?:a\s+(?:bit|little)\s+)?about|introduce)\s+yourself\b|\bwhat'?s\s+the\s+point\s+of\s+(?:this|you|it)\b"
+    rf"|\b(?:explain|tell\s+me)\s+how\s+(?:this|it|{_YOU}|the\s+\w+)\s+works?\b|\bhow\s+(?:does|do)\s+(?:the|your)\s+(?:recommendations?|suggestions?|system|app|bot|engine|algorithm)\s+work\b"
+    rf"|\bhow\s+do\s+{_YOU}\s+(?:recommend|suggest|know|work|rank|learn|make|decide|understand|remember)\b|\bhow\s+(?:smart|clever|good|accurate)\s+(?:are|r)\s+{_YOU}\b"
+    r"|\bwhere\s+do\s+(?:your|the|these|those|you\s+get\s+(?:your|the))\s*(?:recommendations?|suggestions?|picks?|data|info(?:rmation)?|movies|films)\b"
+    rf"|\bwhat\s+(?:data|information|model|algorithm|sources?)\s+do\s+{_YOU}\b|\bhow\s+(?:big|large|recent|current|up\s+to\s+date|old)\s+is\s+your\b"
+    r"|\bhow\s+up\s+to\s+date\b|\byour\s+(?:database|catalog(?:ue)?|data|library|collection)\b"
+    rf"|\b(?:what|which)\s+(?:sorts?|kinds?|types?)\s+of\s+(?:movies|films|help|things|stuff|questions|requests)\s+(?:can|do|could)\s+{_YOU}\b"
+    rf"|\b(?:what|which)\s+(?:movies|films)\s+(?:do|can)\s+{_YOU}\s+(?:have|cover|know|do)\b"
+    rf"|\bwhat\s+(?:questions|requests|things)\s+(?:can|do|could)\s+{_YOU}\b|\bcan\s+{_YOU}\s+answer\s+questions\b"
+    r"|\b(?:can|could|may|should)\s+i\s+ask\s+(?:you\s+)?(?:about|for|questions)\b|\bexamples?\s+of\s+what\b|\bwhat\s+(?:should|do|can)\s+i\s+(?:type|write)\b"
+    rf"|\bhow\s+(?:should|do|can)\s+i\s+(?:talk|speak)\s+to\s+{_YOU}\b|\bam\s+i\s+(?:talking|chatting|speaking)\s+(?:to|with)\s+(?:a|an)\b"
+    r"|\bis\s+this\s+(?:a\s+)?(?:real\s+)?(?:person|human|bot|robot|program|machine|ai|chatbot)\b"
+    rf"|\bare\s+{_YOU}\s+(?:a\s+|an\s+)?(?:chat\s*gpt|gpt|program|machine|computer|llm|language\s+model|smart)\b"
+    rf"|\b(?:do|can|will)\s+{_YOU}\s+(?:remember|learn|save|keep\s+track|speak|understand)\b|\bwhat\s+languages?\b"
+    rf"|\bcan\s+{_YOU}\s+(?:play|stream|show|download|book|buy|order|rent)\s+(?:the\s+|a\s+|it|them|movies|films)"
+    rf"|\b(?:do|can)\s+{_YOU}\s+(?:also\s+)?(?:do|know|cover|have|recommend|suggest|handle)\s+(?:\w+\s+)?(?:tv|shows?|series|books?|music|songs?|games?)\b"
+    rf"|\bare\s+{_YOU}\s+able\s+to\b[^?]*\b(?:tv|shows?|series|books?|music|songs?|games?)\b"
+    rf"|\b(?:do|can)\s+{_YOU}\s+(?:\w+\s+){{0,3}}(?:too|as\s+well|also)\s*\??\s*$"
+    rf"|\bcan\s+{_YOU}\s+tell\s+me\s+where\s+to\s+(?:watch|stream|rent|buy)\b|\b(?:things|stuff)\s+{_YOU}\s+can\s+(?:do|help)\b",
     re.I,
 )
 #: Small talk and off-topic remarks (the ``chitchat`` intent) that carry a film word or a cue of their own.
@@ -71,7 +94,8 @@ _SMALL_TALK_RE = re.compile(
 )
 #: A bare acknowledgement or fragment with nothing to act on (the ``other`` intent).
 _ACK_WORDS = frozenset("""ok okay k kk sure no nope yes yeah yep yup maybe uh um umm mm mmm hmm hm wait nevermind never mind
-    i guess oh ah whatever then so well right alright fine what too hm huh eh meh cool nice great""".split())
+    i guess oh ah whatever then so well right alright fine what too hm huh eh meh cool nice great
+    yea ya nah and the a an or but oh ahh hey true indeed""".split())
 _CLOSING_RE = re.compile(
     r"\b(?:thanks?(?:\s+(?:you|u))?(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+a\s+bunch)?|thx|ty|tysm|cheers|many\s+thanks"
     r"|bye(?:\s*bye)?|goodbye|good\s*night|night\s+night|see\s+(?:you|ya)|later|ciao|farewell|take\s+care"
@@ -205,6 +229,12 @@ def is_closing(text: str) -> bool:
                                            r"|everything|night|evening|there)\b", " ", rest, flags=re.I))
 
 
+def firm_mentions(mentions: Sequence[Mention]) -> tuple[Mention, ...]:
+    """The mentions that are surely titles: a lower-case everyday phrase linked on a cue ("I love
+    popcorn", "what's your name?", "the fourth looks awesome") does not turn small talk into a request."""
+    return tuple(m for m in mentions if m.how == "gold" or any(c.isupper() or c.isdigit() for c in m.surface))
+
+
 def is_capabilities(text: str) -> bool:
     """Whether ``text`` asks what the assistant is or can do ("what are you for?")."""
     return bool(_CAPABILITIES_RE.search(text))
@@ -279,9 +309,23 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
     return None
 
 
+#: Spoken fillers, however long they are drawn out: "hmmm", "ummm", "uhh", "ahh", "mhm", "errr"
+_FILLER_RE = re.compile(r"^(?:h+m+|u+m+|u+h+|a+h+|o+h+|m+h*m+|e+r+m*|h+u+h+|o+k+a*y*|o+k+e+y*|y+e+a+h*|y+a+|n+a+h+|k+)$")
+#: Bare reactions with nothing to act on: "i see", "fair enough", "idk", "let me think", "hold on"
+_ACK_PHRASE_RE = re.compile(
+    r"\b(?:i\s+see|fair\s+enough|idk|dunno|i\s+(?:do\s*n[o']?t|dont)\s+know|not\s+sure|no\s+idea|let\s+me\s+(?:think|see)"
+    r"|hold\s+on|one\s+(?:sec(?:ond)?|moment|min(?:ute)?)|just\s+a\s+(?:sec(?:ond)?|moment|minute)|gotcha|got\s+it|i\s+mean"
+    r"|interesting|anyway|anyways|sorry|oops|whoops|what\s+do\s+(?:you|u)\s+mean|come\s+again|never\s*mind|please"
+    r"|uh\s+huh|oh\s+well|ok(?:ay)?\s+then|if\s+you\s+say\s+so|hard\s+to\s+say|good\s+question)\b", re.I)
+
+
 def _is_ack(text: str) -> bool:
-    words = re.findall(r"[a-z']+", fold(text))
-    return not words or all(w in _ACK_WORDS for w in words)
+    """Whether ``text`` is only acknowledgements, fillers and typo marks ("hmmm ok", "i see", "*recommend")."""
+    low = fold(text).replace("’", "'")
+    if re.fullmatch(r"\W*\*\s*\w+\W*|\W*\w+\s*\*\W*", low):
+        return True  # "*recommend", "too*": a correction of the previous message's typo
+    words = re.findall(r"[a-z']+", _ACK_PHRASE_RE.sub(" ", low))
+    return all(w in _ACK_WORDS or _FILLER_RE.match(w) for w in words)
 
 
 def classify(
@@ -324,7 +368,7 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     if (_CLOSING_CORE_RE.search(text) and not _MORE_RE.search(masked) and constraints.is_empty
             and not (slate and stance == "disliked") and (is_closing(text) or "?" not in text)):
         return Reading("thanks_bye")
-    if not mentions and is_capabilities(text):
+    if not firm_mentions(mentions) and is_capabilities(text):
         return Reading("capabilities")
     if bare and is_greeting(text):
         return Reading("greeting")
@@ -346,6 +390,9 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     if _NOT_SEEN_EXTRA_RE.search(masked) and stance in ("seen", "neutral"):
         stance = "not_seen"
     intent, target, st = base
+    if intent in ("refine", "other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
+            and constraints.is_empty and _is_ack(text):
+        return Reading("other")  # "hmm", "not sure", "i see": nothing to act on, even with a slate shown
     if (intent in ("other", "chitchat") and slate and not _SMALL_TALK_RE.search(text)
             and (stance in ("seen", "not_seen") or (stance in ("liked", "disliked") and pointed))):
         intent, target, st = "feedback", (pointed or slate)[0], stance
@@ -362,7 +409,8 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         ms = mentions[0].stance
         if ms in ("seen", "not_seen") and not _MORE_RE.search(masked) and not re.search(r"\b(?:like|want)\b", masked, re.I):
             intent, target, st = ms, (pointed or (mentions[0].item_id,))[0], ms
-    if intent in ("other", "chitchat", "recommend") and not mentions and not people and _SMALL_TALK_RE.search(text) \
+    if intent in ("other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
+            and (constraints.is_empty or "?" not in text) and _SMALL_TALK_RE.search(text) \
             and not re.search(r"\b(?:recommend|suggest|movies?|films?|watch)\b", text, re.I):
         intent = "chitchat"
     elif intent in ("other", "chitchat"):
