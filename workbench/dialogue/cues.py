@@ -37,6 +37,8 @@ _NOT_SEEN_CUES = (
     r"never (?:\w+ )?(?:seen|saw|watched)", r"not (?:\w+ )?seen", r"did ?n[o']?t (?:\w+ )?(?:see|watch)",
     r"have ?n[o']?t", r"havent", r"haven't", r"not yet", r"yet to (?:see|watch)",
     r"want to (?:see|watch)", r"wanna (?:see|watch)", r"(?:is|it'?s) on my (?:list|watchlist)",
+    r"never (?:even )?heard of", r"(?:do ?n[o']?t|dont) know (?:that|this|it|them|those|these|any|the)",
+    r"not (?:familiar|heard of)", r"(?:i )?missed (?:that|this|it|them|those|these|the)", r"unfamiliar",
 )
 _SEEN_CUES = (
     r"(?:have|has|had|'ve) (?:\w+ )?(?:seen|watched)", r"\bseen\b", r"\bsaw\b", r"\bwatched\b",
@@ -84,7 +86,12 @@ _CHITCHAT_RE = re.compile(
 _WHY_RE = re.compile(r"\b(why|what makes|how come|reason|explain)\b", re.IGNORECASE)
 _MORE_LIKE_RE = re.compile(
     r"\b(more like|something like|anything like|movies? like|films? like|similar to|similar|"
-    r"in the same vein|along the lines of|same as|like that one|more of that|similar ones?)\b",
+    r"in the same vein|along the lines of|same as|like that one|more of that|similar ones?|"
+    r"reminiscent of|comparable to|akin to|in the (?:style|spirit|mould|mold) of|(?:kind|sort) of like|"
+    r"(?:feels?|looks?|seems?) like|reminds? (?:me|one) of|in (?:that|this|the same) vein|along (?:those|these|the same) lines|"
+    r"more of the same|same (?:kind|sort|type|style|vibe|feel|tone) (?:of (?:thing|movie|film|stuff) )?(?:as|like)|"
+    r"(?:others?|another(?: one)?|any more|some more|things|something else) like|^\s*(?:\w+\s+)?ones? like|"
+    r"^\s*like (?:the|that|this|those))\b",
     re.IGNORECASE,
 )
 _REFINE_RE = re.compile(

@@ -119,12 +119,13 @@ _CLOSING_CORE_RE = re.compile(
     r"|(?:great|good|nice)\s+day\s+to\s+(?:you|ya))\b",
     re.I,
 )
-_HELLO = r"(?:hi+|hello+|hey+a?|hiya|howdy|yo|hola|greetings|good\s+(?:morning|afternoon|evening|day))"
+_HELLO = r"(?:hi+|hello+|hey+a?|hiya|howdy|yo|hola|greetings|good\s+(?:morning|afternoon|evening|day)|sup|wh?a(?:t'?)?s+\s*up|heya)"
 _GREETING_RE = re.compile(
     rf"^\s*{_HELLO}(?:[\s,!.]+{_HELLO})*"
-    r"(?:\s+(?:there|you|again|all|everyone|friend|buddy|bot))?[\s!.,]*"
+    r"(?:\s+(?:there|you|again|all|everyone|friend|buddy|bot|folks|mate))*[\s!.,]*(?:[:;]-?[()dp][\s!.,]*)?"
     r"(?:(?:how\s+are\s+(?:you|u)(?:\s+doing)?(?:\s+today)?|how'?s\s+it\s+going|what'?s\s+up|nice\s+to\s+meet\s+you"
-    r"|(?:i\s+)?hope\s+(?:you'?re|you\s+are|all\s+is)\s+(?:well|good|ok(?:ay)?)|good\s+(?:morning|afternoon|evening))[\s!.,?]*)*$",
+    r"|(?:i\s+)?hope\s+(?:you'?re|you\s+are|all\s+is)\s+(?:doing\s+)?(?:well|good|great|fine|ok(?:ay)?)|good\s+(?:morning|afternoon|evening)"
+    r"|how(?:'?s|\s+is|\s+was)\s+(?:your|the)\s+(?:day|evening|morning|night|week(?:end)?)(?:\s+going)?|[:;]-?[()dp])[\s!.,?]*)*$",
     re.I,
 )
 _QUESTION_START_RE = re.compile(
@@ -177,7 +178,9 @@ _WHY_EXTRA_RE = re.compile(
 )
 _LIKE_FILM_RE = re.compile(
     r"\b(?:in\s+the\s+vein\s+of|same\s+(?:vibe|feel|style|tone|kind)\s+as|(?:stuff|things|something|anything|more)\s+like"
-    r"|what\s+else\s+is\s+like|along\s+the\s+lines\s+of|(?:movies?|films?)\s+like)",
+    r"|what\s+else\s+is\s+like|along\s+the\s+lines\s+of|(?:movies?|films?)\s+like|reminiscent\s+of|comparable\s+to"
+    r"|akin\s+to|in\s+the\s+(?:style|spirit)\s+of|(?:kind|sort)\s+of\s+like|(?:feels?|looks?)\s+like|reminds?\s+(?:me|one)\s+of"
+    r"|^\s*like\b|similar\s+to|(?:if|since)\s+i\s+(?:liked|loved|enjoyed)\b[^?]*\bwhat\s+else)",
     re.I,
 )
 _NOT_SEEN_EXTRA_RE = re.compile(
