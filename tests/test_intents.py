@@ -102,3 +102,41 @@ def test_a_closing_that_judges_still_notes_the_judgement(u):
     r = u.understand("thanks, loved the first one", last_slate=SLATE)
     assert r.intent == "thanks_bye" and r.judged == ("5", "liked")
     assert u.understand("is the first one any good?", last_slate=SLATE).judged is None  # a question judges nothing
+
+
+@pytest.mark.parametrize("text,slate,intent", [
+    # capabilities: what the assistant is, does, knows and how it works, in many phrasings
+    ("what else can you do?", SLATE, "capabilities"),
+    ("how does the recommendation work?", [], "capabilities"),
+    ("introduce yourself", [], "capabilities"),
+    ("am I talking to a real person?", [], "capabilities"),
+    ("which movies are in your database?", [], "capabilities"),
+    ("could I ask you about actors?", [], "capabilities"),
+    ("do you handle tv series as well?", [], "capabilities"),
+    # bare acknowledgements, fillers and typo marks are "other", with or without a slate
+    ("hmmmm", [], "other"),
+    ("i see, ok", SLATE, "other"),
+    ("dunno", [], "other"),
+    ("Hmm, not sure.", SLATE, "refine"),  # the simulated user's answer carries the search on
+    ("hold on a sec", [], "other"),
+    ("*suggest", [], "other"),
+    # small talk with a word that reads as a constraint is still small talk, a request is not
+    ("haha that's hilarious", [], "chitchat"),
+    ("what do you have from the 80s?", [], "recommend"),
+    # more like: phrase families beyond "more like X"
+    ("anything reminiscent of Alien?", [], "more_like"),
+    ("in the style of Heat please", [], "more_like"),
+    ("like Inception but funnier", [], "more_like"),
+    ("give me others like the second one", SLATE, "more_like"),
+    ("more along those lines", SLATE, "more_like"),
+    # the negation of a liked genre is no more-like ("not the dark ones like Logan")
+    ("i like thrillers but not the slow ones like Heat", [], "recommend"),
+    # not seen and greetings
+    ("never heard of the third one", SLATE, "not_seen"),
+    ("don't know that one", SLATE, "not_seen"),
+    ("hey there :)", [], "greeting"),
+    ("hi! how's your day going?", [], "greeting"),
+])
+def test_intent_phrase_families(u, text, slate, intent):
+    """Guards issue 25's weak spots: capabilities, chitchat vs other, more_like, not_seen, greeting."""
+    assert u.understand(text, last_slate=slate).intent == intent

@@ -316,17 +316,24 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
 _FILLER_RE = re.compile(r"^(?:h+m+|u+m+|u+h+|a+h+|o+h+|m+h*m+|e+r+m*|h+u+h+|o+k+a*y*|o+k+e+y*|y+e+a+h*|y+a+|n+a+h+|k+)$")
 #: Bare reactions with nothing to act on: "i see", "fair enough", "idk", "let me think", "hold on"
 _ACK_PHRASE_RE = re.compile(
-    r"\b(?:i\s+see|fair\s+enough|idk|dunno|i\s+(?:do\s*n[o']?t|dont)\s+know|not\s+sure|no\s+idea|let\s+me\s+(?:think|see)"
-    r"|hold\s+on|one\s+(?:sec(?:ond)?|moment|min(?:ute)?)|just\s+a\s+(?:sec(?:ond)?|moment|minute)|gotcha|got\s+it|i\s+mean"
+    r"\b(?:i\s+see|fair\s+enough|let\s+me\s+(?:think|see)"
+    r"|hold\s+on|(?:one|a)\s+(?:sec(?:ond)?|moment|min(?:ute)?)|just\s+a\s+(?:sec(?:ond)?|moment|minute)|gotcha|got\s+it|i\s+mean"
     r"|interesting|anyway|anyways|sorry|oops|whoops|what\s+do\s+(?:you|u)\s+mean|come\s+again|never\s*mind|please"
     r"|uh\s+huh|oh\s+well|ok(?:ay)?\s+then|if\s+you\s+say\s+so|hard\s+to\s+say|good\s+question)\b", re.I)
 
 
-def _is_ack(text: str) -> bool:
-    """Whether ``text`` is only acknowledgements, fillers and typo marks ("hmmm ok", "i see", "*recommend")."""
+#: "not sure", "no idea", "idk": with a slate shown, an answer that carries the search on (refine)
+_UNSURE_RE = re.compile(r"\b(?:idk|dunno|i\s+(?:do\s*n[o']?t|dont)\s+know|not\s+sure|no\s+idea)\b", re.I)
+
+
+def _is_ack(text: str, slate: Sequence[str] = ()) -> bool:
+    """Whether ``text`` is only acknowledgements, fillers and typo marks ("hmmm ok", "i see", "*recommend");
+    with a ``slate`` shown, "not sure" / "no idea" ask for other films and are no acknowledgement."""
     low = fold(text).replace("’", "'")
     if re.fullmatch(r"\W*\*\s*\w+\W*|\W*\w+\s*\*\W*", low):
         return True  # "*recommend", "too*": a correction of the previous message's typo
+    if not slate:
+        low = _UNSURE_RE.sub(" ", low)
     words = re.findall(r"[a-z']+", _ACK_PHRASE_RE.sub(" ", low))
     return all(w in _ACK_WORDS or _FILLER_RE.match(w) for w in words)
 
@@ -394,7 +401,7 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         stance = "not_seen"
     intent, target, st = base
     if intent in ("refine", "other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
-            and constraints.is_empty and _is_ack(text):
+            and constraints.is_empty and _is_ack(text, slate):
         return Reading("other")  # "hmm", "not sure", "i see": nothing to act on, even with a slate shown
     if (intent in ("other", "chitchat") and slate and not _SMALL_TALK_RE.search(text)
             and (stance in ("seen", "not_seen") or (stance in ("liked", "disliked") and pointed))):
