@@ -129,6 +129,7 @@ def test_a_closing_that_judges_still_notes_the_judgement(u):
     ("like Inception but funnier", [], "more_like"),
     ("give me others like the second one", SLATE, "more_like"),
     ("more along those lines", SLATE, "more_like"),
+    ("more of the same please", SLATE, "more_like"),
     # the negation of a liked genre is no more-like ("not the dark ones like Logan")
     ("i like thrillers but not the slow ones like Heat", [], "recommend"),
     # not seen and greetings

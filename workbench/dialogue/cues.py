@@ -70,7 +70,7 @@ _ORDINAL_RE = re.compile(
 )
 _THAT_ONE_RE = re.compile(r"\b(that one|this one|that movie|that film|this movie|this film|it)\b", re.IGNORECASE)
 #: "more like that": a bare pointer, read only after a more-like cue (there "that" is the film).
-_POINTER_RE = re.compile(r"\b(that|this|those|these|them)\b", re.IGNORECASE)
+_POINTER_RE = re.compile(r"\b(that|this|those|these|them|the same|similar ones)\b", re.IGNORECASE)
 
 _GREETING_RE = re.compile(
     r"^\s*(hi+|hello+|hey+|hiya|howdy|yo|good (?:morning|afternoon|evening)|greetings)"
@@ -90,7 +90,7 @@ _MORE_LIKE_RE = re.compile(
     r"reminiscent of|comparable to|akin to|in the (?:style|spirit|mould|mold) of|(?:kind|sort) of like|"
     r"(?:feels?|looks?|seems?) like|reminds? (?:me|one) of|in (?:that|this|the same) vein|along (?:those|these|the same) lines|"
     r"more of the same|same (?:kind|sort|type|style|vibe|feel|tone) (?:of (?:thing|movie|film|stuff) )?(?:as|like)|"
-    r"(?:others?|another(?: one)?|any more|some more|things|something else) like|^\s*(?:\w+\s+)?ones? like|"
+    r"(?:others?|another(?: one)?|any more|some more|stuff|things|something else) like|^\s*(?:\w+\s+)?ones? like|"
     r"^\s*like (?:the|that|this|those))\b",
     re.IGNORECASE,
 )

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from workbench.catalog import Item
-from workbench.dialogue.cues import detect_intent, stance_of
+from workbench.dialogue.cues import detect_intent, mask, stance_of
 from workbench.dialogue.linking import Mention, PersonMention, Stance
 from workbench.dialogue.references import resolve_refs
 from workbench.filters import ItemFilter
@@ -360,6 +360,14 @@ def classify(
         focus: the film "it" means when the conversation is on one (else the top pick).
     """
     base, base_target, base_stance = detect_intent(text, masked, mentions, constraints, slate, focus)
+    firm = firm_mentions(mentions)
+    if base == "recommend" and len(firm) < len(mentions):
+        # "show me stuff like Goodfellas", "the fourth looks awesome": an everyday word linked as a
+        # title hid the cue; read again with only the firm titles masked
+        soft = mask(text, [m.span for m in firm] + [p.span for p in people])
+        again = detect_intent(text, soft, firm, constraints, slate, focus)
+        if again[0] in ("more_like", "feedback", "refine", "why"):
+            (base, base_target, base_stance), masked, mentions = again, soft, firm
     judged = (base_target, base_stance) if base == "feedback" and base_target is not None else None
     reading = _classify(text, masked, mentions, people, constraints, slate, item, focus,
                         (base, base_target, base_stance))
