@@ -316,7 +316,7 @@ class LongWindedGenerator:
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         for i in range(800):  # distinct sentences (a repeated one would be dropped by grounding)
-            yield f"My note {chr(97 + i % 26)}{chr(97 + i // 26 % 26)} still matters here. "
+            yield f"My note {chr(97 + i % 26)}{chr(97 + i // 26 % 26)} on these films still matters here. "
 
     def generate(self, request: GenerationRequest) -> str:
         return "".join(self.stream(request))

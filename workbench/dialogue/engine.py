@@ -29,6 +29,7 @@ from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
+from workbench.dialogue.on_task import is_question
 from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
 from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
@@ -227,7 +228,10 @@ class ChatEngine:
         writer = self.generator if generator is None else self._guarded(generator)
         reply = writer.stream(request)
         allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
-        grounded = self.grounder.stream(reply, recs, allowed=allowed)
+        grounded = self.grounder.stream(
+            reply, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns if t.role == "user"),
+            nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True,
+            answer_for=u.refs if is_question(message) else ())
         pieces: list[str] = []
         for piece in grounded:
             pieces.append(piece)
@@ -235,7 +239,19 @@ class ChatEngine:
         if reply.fell_back:
             notes.append(f"{writer.name} fell back to the template generator"
                          + (f" ({reply.error})" if reply.error else "") + ".")
-        if recs and not grounded.names_slate_item:
+        by_kind = Counter(grounded.fixes_by_kind)
+        replaced = not grounded.on_task and not pieces
+        if replaced:  # nothing was shown: grounding dropped every sentence, or the rest ignored the turn
+            if grounded.withheld:
+                by_kind["replaced"] += 1
+                notes.append("The reply " + ("did not answer the question" if grounded.about_films
+                                             else "said nothing about films") + "; the template reply is shown instead.")
+            else:
+                by_kind["emptied"] += 1
+                notes.append("Grounding dropped every sentence of the reply; the template reply is shown instead.")
+            pieces = ["".join(self.fallback.stream(request)).strip()]
+            yield pieces[0]
+        if recs and not grounded.names_slate_item and not replaced:
             summary = slate_summary(recs)
             pieces.append(summary)
             yield summary
@@ -244,19 +260,13 @@ class ChatEngine:
             pieces.append(" " + question.text)
             yield " " + question.text
         text = "".join(pieces).strip()
-        by_kind = Counter(grounded.fixes_by_kind)
         if reply.fell_back and (cut := text.rfind(FALLBACK_NOTICE_MIDWAY)) > 0:
             # The fallback replaces what the LLM had written before it failed, never extends it: the
             # half-written text may hold the very claim that made it fail (the UI shows the same cut).
             text = text[cut:]
         generator_name, fell_back, reason = reply.generator, reply.fell_back, reply.reason
-        if not text:  # grounding dropped every sentence (each named a film not in the catalogue)
-            text = "".join(self.fallback.stream(request)).strip()
+        if replaced:
             generator_name, fell_back, reason = self.fallback.name, True, "grounding"
-            by_kind["emptied"] += 1
-            notes.append("Every sentence of the reply named a film not in the catalogue; "
-                         "the template reply is shown instead.")
-            yield text
         if len(text) > MAX_TEXT_CHARS:  # e.g. a 50-item template reply: keep it saveable
             ask = " " + question.text if question is not None and text.endswith(question.text) else ""
             text = text[: MAX_TEXT_CHARS - len(TRUNCATION_MARK) - len(ask)].rstrip() + TRUNCATION_MARK + ask
@@ -269,6 +279,7 @@ class ChatEngine:
             candidates=candidates.top(max(k, LOGGED_CANDIDATES)).to_records(),
             reasons={r.item.item_id: r.reason for r in recs},
             notes=notes, generator=generator_name, fell_back=fell_back, grounding_fixes=grounded.fixes,
+            grounding_fixes_by_kind=dict(by_kind),
             question=question.to_dict() if question else {},
         ))
         state.commit(work)

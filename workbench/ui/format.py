@@ -163,6 +163,12 @@ FIX_KINDS = {
     "echo": "sentence(s) echoing the instructions dropped",
     "repeat": "repeated sentence(s) dropped",
     "emptied": "reply replaced by the template reply (nothing true was left)",
+    "link": "sentence(s) with a link, e-mail address or phone number dropped",
+    "shop": "sentence(s) about shops, streaming services or prices dropped",
+    "instruction": "sentence(s) of instruction or role text dropped",
+    "cut": "cut-off sentence(s) or unbalanced brackets dropped",
+    "off_task": "sentence(s) answering a message nobody sent dropped",
+    "replaced": "reply replaced by the template reply (it said nothing about films or ignored the question)",
 }
 
 
