@@ -29,7 +29,7 @@ from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
-from workbench.dialogue.on_task import is_question
+from workbench.dialogue.on_task import asks_fact
 from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
 from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
@@ -231,7 +231,7 @@ class ChatEngine:
         grounded = self.grounder.stream(
             reply, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns if t.role == "user"),
             nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True,
-            answer_for=u.refs if is_question(message) else ())
+            answer_for=u.refs if u.attribute or asks_fact(message) else ())
         pieces: list[str] = []
         for piece in grounded:
             pieces.append(piece)

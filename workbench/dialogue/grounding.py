@@ -387,18 +387,23 @@ class GroundedStream:
         if close is not None:
             close()
 
-    def _whole_sentence(self, out: str, films: list[Item], last: bool) -> str | None:
-        """Links, shops, instruction text, cut sentences and unsupported people (the rule table
-        of :mod:`~workbench.dialogue.sentence_rules` and :class:`~workbench.dialogue.people.PersonChecker`)."""
+    def _rules(self, sentence: str, last: bool) -> str | None:
+        """Links, shops, instruction text, off-task claims and cut sentences: the rule table of
+        :mod:`~workbench.dialogue.sentence_rules`, read with the slate's titles masked."""
         checks = self._checks
-        user_text = checks.user_text if checks is not None else ""
-        slate = not (checks is not None and checks.nothing_found)
-        kept, hits = apply_rules(out, masked=mask_spans(out, self._titles), last=last, slate=slate,
-                                 user_text=user_text)
+        kept, hits = apply_rules(sentence, masked=mask_spans(sentence, self._titles), last=last,
+                                 slate=not (checks is not None and checks.nothing_found),
+                                 user_text=checks.user_text if checks is not None else "")
         self.events.extend(Fix("removed", h.span, reason=f"{h.kind}: {h.name}", category=h.kind) for h in hits)
-        if kept is None or not kept.strip() or checks is None:
-            return kept
-        kept, people = checks.people.check(kept, mask_spans(kept, self._titles), allowed=checks.allowed_people,
+        return kept
+
+    def _people_check(self, out: str, films: list[Item]) -> str | None:
+        """Every person named must be of a slate or allowed film, or named by the user
+        (:class:`~workbench.dialogue.people.PersonChecker`)."""
+        checks = self._checks
+        if checks is None:
+            return out
+        kept, people = checks.people.check(out, mask_spans(out, self._titles), allowed=checks.allowed_people,
                                            user_words=self._user_words, films=films)
         self.events.extend(Fix("replaced" if p.replacement else "removed", p.span, p.replacement, p.reason,
                                "person") for p in people)
@@ -407,6 +412,9 @@ class GroundedStream:
     def _emit(self, sentence: str, sep: str, pending: list[str], last: bool = False) -> list[str]:
         if self._echo.is_echo(sentence):
             self.events.append(Fix("removed", sentence, reason="instruction echo", category="echo"))
+            return []
+        sentence = self._rules(sentence, last)
+        if sentence is None or not sentence.strip():
             return []
         out, fixes, named, items = _ground_sentence(self._ctx, sentence)
         self.events.extend(fixes)
@@ -421,7 +429,7 @@ class GroundedStream:
             self._last_items = items
         if out is None or not out.strip():
             return []
-        out = self._whole_sentence(out, films, last)
+        out = self._people_check(out, films)
         if out is None or not out.strip():
             return []
         key = sentence_key(out)

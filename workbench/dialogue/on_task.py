@@ -34,6 +34,12 @@ _QUESTION_RE = re.compile(
     r"\?\s*$|^\W*(?:who|what|when|which|where|why|how|is|was|are|were|does|did|do|can|could|has|have)\b",
     re.IGNORECASE,
 )
+_FACT_QUESTION_RE = re.compile(
+    r"\b(?:who|director|directed|direct|stars?|starring|starred|cast|actors?|actress|plays?|in\s+it|when|year"
+    r"|released|come\s+out|came\s+out|old|new|(?:it|that|this|one)['’]?s?\s+about|plot|genre|kind\s+of\s+(?:film|movie)|long|rated|rating"
+    r"|scary|funny|animated|sequel|based\s+on|true\s+story|for\s+kids)\b",
+    re.IGNORECASE,
+)
 _REFERS_RE = re.compile(r"^\W*(?:it|its|it's|it’s|this|that|these|those|they|he|she|both|the\s+(?:first|second"
                         r"|third|last|film|movie|director|cast))\b", re.IGNORECASE)
 
@@ -46,6 +52,12 @@ def about_films(sentence: str, names_film: bool) -> bool:
 def is_question(message: str) -> bool:
     """Whether a user message asks something (a question mark, or a wh-/auxiliary opening)."""
     return _QUESTION_RE.search(message.strip()) is not None
+
+
+def asks_fact(message: str) -> bool:
+    """Whether a user message asks a fact about films (who directed or stars, when, what it is about, how
+    long, which genre), rather than for more films ("What about something like Inception?")."""
+    return is_question(message) and _FACT_QUESTION_RE.search(message) is not None
 
 
 def refers_back(sentence: str) -> bool:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from workbench.catalog import Item
 from workbench.dialogue.titles import TitleIndex
-from workbench.text import REPLY_COMMON_WORDS, word_spans
+from workbench.text import COMMON_WORDS, CONNECTORS, REPLY_COMMON_WORDS, word_spans
 
 #: Longest run of capitalised words read as one name.
 MAX_NAME_WORDS = 4
@@ -93,7 +93,10 @@ class PersonChecker:
 
     def __init__(self, index: TitleIndex):
         self._index = index
-        self._people = index.people
+        # one-word "people" of the catalogue's cast lists that are everyday words ("And", "Common") are not read
+        self._people = {k: v for k, v in index.people.items()
+                        if len(k) > 1 or (len(k) == 1 and k[0].isalpha() and k[0] not in REPLY_COMMON_WORDS
+                                          and k[0] not in COMMON_WORDS and k[0] not in CONNECTORS)}
         self._first = {k[0] for k in index.people if len(k) >= 2} - REPLY_COMMON_WORDS
         self._genre_keys = {k for k in index.name_keys if k not in index.people}
         # every run of 1-3 words inside a catalogue title: "Harry Potter" of the Harry Potter films

@@ -65,7 +65,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 _SERVICES = (
     r"netflix|hulu|amazon(?:\s+(?:prime|video))?|prime\s+video|disney\s*(?:\+|plus)|hbo(?:\s*(?:max|go|now))?"
     r"|youtube|you\s+tube|redbox|itunes|apple\s+tv|google\s+play|vudu|peacock|paramount\s*(?:\+|plus)"
-    r"|crackle|tubi|showtime|starz|fandango|blockbuster|crunchyroll|pluto\s*tv|kanopy|mubi|fubo|sling"
+    r"|crackle|tubi|showtime|starz|fandango|blockbuster\s+(?:video|store)|crunchyroll|pluto\s*tv|kanopy|mubi|fubo|sling"
     r"|criterion\s+channel|walmart|best\s+buy|ebay|costco|gamestop|movies\s+anywhere"
 )
 _IT = r"(?:it|them|these|those|this(?:\s+one)?|that(?:\s+one)?|the\s+(?:films?|movies?|dvds?|series)|all\s+of\s+them)"
@@ -75,8 +75,8 @@ RULES: tuple[SentenceRule, ...] = (
     # links, e-mail addresses, phone numbers: a link in brackets is cut, anything else drops the sentence
     SentenceRule("link", "bracketed-link",
                  _rx(r"\s*[(\[]\s*(?:see\s+|at\s+|link:?\s*)?(?:https?://|www\.)[^()\[\]\s]*\s*[)\]]"), "strip"),
-    SentenceRule("link", "url", _rx(r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|io|tv|ly|be)(?:/\S*)?\b")),
     SentenceRule("link", "email", _rx(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")),
+    SentenceRule("link", "url", _rx(r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|io|tv|ly|be)(?:/\S*)?\b")),
     SentenceRule("link", "phone", _rx(r"(?<![\w(])(?:\+?\d{1,3}[\s.-])?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")),
     SentenceRule("link", "link-word", _rx(r"\b(?:(?:click|tap)\s+(?:here|the\s+link|on)|(?:the|this|a)\s+link\b"
                                           r"|(?:link|url)s?\s+(?:below|above|here|to)\b|hyperlink)")),
@@ -135,7 +135,7 @@ _OPEN_CLOSE = (("(", ")"), ("[", "]"), ("{", "}"), ("“", "”"))
 _DANGLING = frozenset(
     """
     a an the and or but nor of from into onto than by his their its my your our whose because although
-    though unless whether if while starring featuring directed
+    though unless whether if while with starring featuring directed
     """.split()
 )
 _LAST_WORD_RE = re.compile(r"([A-Za-z']+)\W*$")
