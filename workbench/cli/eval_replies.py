@@ -11,7 +11,8 @@ from pathlib import Path
 def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.ArgumentParser) -> None:
     p = eval_subparsers.add_parser(
         "replies",
-        help="reply quality of generators (slate mentions, grounding fixes, off-task, distinct-2, chrF/BLEU)",
+        help="reply quality of generators (slate mentions, grounding fixes, off-task, distinct-2, chrF/BLEU, "
+        "truth before/after grounding)",
         description=(
             "For recommender turns of --data that mention movies, every --model writes a reply for the same "
             "conversation and slate (the movies the person named), run as the app runs it, and grounded as "
@@ -64,6 +65,7 @@ def _run(args: argparse.Namespace) -> int:
     from workbench.errors import EvaluationError
     from workbench.evaluate import replies, reply_data
     from workbench.evaluate.redial import load_dialogues
+    from workbench.evaluate.truth import TruthDetector
 
     if args.n < 1:
         raise EvaluationError(f"--n must be >= 1, got {args.n!r}")
@@ -87,7 +89,8 @@ def _run(args: argparse.Namespace) -> int:
     grounder = Grounder(catalog, instructions=INSTRUCTIONS)
     report = replies.evaluate_replies(generators, examples, grounder, seed=args.seed,
                                       log=lambda line: print(line, file=sys.stderr),
-                                      cache=replies.ReplyCache(args.replies), model_keys=keys)
+                                      cache=replies.ReplyCache(args.replies), model_keys=keys,
+                                      truth=TruthDetector(catalog))
     report = {**report, "data": str(args.data)}
     try:
         import os
