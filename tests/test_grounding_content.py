@@ -74,6 +74,8 @@ CASES = [
                  {"person": 1}, id="possessive-credit-corrected"),
     pytest.param("Girls Trip (2017) is a comedy by Tom Kowalski.", "Girls Trip (2017) is a comedy by Malcolm D. Lee.",
                  {"person": 1}, id="by-credit-corrected"),
+    pytest.param("Try Heat (1995) and Frank Oz's Collateral (2004).", "Try Heat (1995) and Michael Mann's Collateral (2004).",
+                 {"person": 1}, id="possessive-credit-of-another-slate-person"),
     pytest.param("Heat and Collateral are from director Mark Smithers. Heat is tense.", "Heat is tense.",
                  {"person": 1}, id="credit-of-two-films-dropped"),
     pytest.param("Heat is tense. You'll love Sydney Pollack's touch.", "Heat is tense.", {"person": 1},

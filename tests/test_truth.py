@@ -30,6 +30,7 @@ CASES = [
     ("Collateral is a tense film with", {"cut"}),
     ("Tom Hanks's action thriller about a heist is Heat.", {"person"}),
     ("Girls Trip is a comedy by Zelda Kowalski.", {"person"}),
+    ("Try Heat (1995) and Frank Oz's Collateral (2004).", {"person"}),
     ("I'm sorry for your loss. Please go ahead and relax.", {"off_task"}),
     ("Sorry, no film matches. Maybe later.", {"off_task"}),
     # clean

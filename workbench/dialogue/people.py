@@ -17,9 +17,10 @@ when a credit cue introduces it: a possessive before a film word ("Kowalski's ac
 ("Harry Potter" of a Harry Potter film), genres ("Film Noir") and words that are no one's name
 (services, holidays) are not people.
 
-A name that is not allowed is corrected when the sentence credits it as the director of one
-film with one director (the right director replaces it, possessive kept); otherwise the
-sentence is dropped.
+A possessive before a title ("Chris Columbus's La La Land") is a credit of that film: the name
+must be in its credits, even when it is a person of another slate film. A name that is not
+allowed is corrected when the sentence credits it as the director of one film with one director
+(the right director replaces it, possessive kept); otherwise the sentence is dropped.
 
 Known limits: a character's name written like a person's ("Jack and Rose") is judged as a
 person when its first word is a catalogue first name; a single unknown surname with no cue
@@ -169,18 +170,28 @@ class PersonChecker:
                     continue
                 if len(key) == 1 and (key[0] in self._index.fact_words or key[0] in REPLY_COMMON_WORDS):
                     continue  # a genre or tag word after a cue ("a comedy by Disney" is filtered above)
-            if key in allowed or (len(key) == 1 and key[0] in surnames) or f" {' '.join(key)} " in user_words:
+            # "Chris Columbus's La La Land": a credit of the film whose (masked) title follows
+            rest = sentence[end:].lstrip(" \t*\"'“").lower()
+            titled = [f for f in films if rest.startswith(f.title.lower())] if possessive else []
+            credit_of_title = bool(titled)
+            if credit_of_title:
+                films = titled
+                credited = self.people_of(titled)
+                if key in credited or (len(key) == 1 and key[0] in {w for k in credited for w in (k[0], k[-1])}):
+                    continue
+            elif key in allowed or (len(key) == 1 and key[0] in surnames) or f" {' '.join(key)} " in user_words:
                 continue
             written = sentence[start:end]
             if possessive:
                 written = re.sub(r"['’]s?$", "", written)
-            director = (possessive and cued) or bool(_DIRECTOR_CUE_RE.search(before[-60:]))
+            director = (possessive and (cued or bool(credit_of_title))) or bool(_DIRECTOR_CUE_RE.search(before[-60:]))
             if director and len(films) == 1 and len(films[0].directors) == 1:
                 right = films[0].directors[0]
                 fixes.append(PersonFix(written, right, "not the film's director"))
                 edits.append((start, start + len(written), right))
                 continue
-            fixes.append(PersonFix(written, "", "named by neither the slate films nor the user"))
+            fixes.append(PersonFix(written, "", "not in the film's credits" if credit_of_title
+                                   else "named by neither the slate films nor the user"))
             return None, fixes
         out = sentence
         for s, e, text in sorted(edits, reverse=True):

@@ -245,7 +245,7 @@ def generate_replies(label: str, generator: Generator, examples: Sequence[ReplyE
         replaced_flags.append(replaced)
         by_kind.update(g.fixes_by_kind)
         if truth is not None:
-            user_text = " ".join(t.text for t in e.request.turns if t.role == "user")
+            user_text = " ".join(t.text for t in e.request.turns)  # the detector accepts names anyone said
             truth_before.append(truth.kinds(text, e.request.recommendations, user_text))
             truth_after.append(truth.kinds(shown, e.request.recommendations, user_text))
         mentions.append(1.0 if g.mentioned else 0.0)  # the model's own text, not a template replacement

@@ -17,7 +17,8 @@ Kinds (:data:`TRUTH_KINDS`), each a yes/no per reply:
 * ``cut``: brackets or quotes left open, or a reply that stops on a word no sentence ends on;
 * ``person``: a person (a catalogue name, a known first name and a surname, or a name after a
   credit: "by", "director", "starring", a possessive before "film") who is in none of the slate
-  films' credits and whom the user did not name;
+  films' credits and whom the conversation did not name; and "X's <slate title>" where X is not
+  in that film's credits;
 * ``off_task``: no sentence names a slate film or talks about films at all; or it says nothing
   matched while a slate is shown; or it offers condolences nobody asked for.
 
@@ -75,6 +76,13 @@ _NOT_FIRST = frozenset("the a an you your i it its this that these those if and 
                        "christmas halloween easter netflix disney marvel pixar".split())
 
 
+def _without_titles(reply: str, items: Sequence[Item]) -> str:
+    """The reply with the slate's titles blanked: titles say nothing about shops or people."""
+    for item in items:
+        reply = re.sub(re.escape(item.title), " ", reply, flags=_I)
+    return reply
+
+
 def _low(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("’", "'")).strip().lower()
 
@@ -112,7 +120,8 @@ class TruthDetector:
         user = " " + re.sub(r"[^a-z' ]", " ", _low(user_text)) + " "
         titles = " | ".join(_low(i.title) for i in slate)
         names: list[str] = []
-        for m in _NAME.finditer(reply):
+        plain = _without_titles(reply, slate)
+        for m in _NAME.finditer(plain):
             name = re.sub(r"['’]s?$", "", m.group(1))
             low = _low(name)
             words = low.split()
@@ -120,10 +129,18 @@ class TruthDetector:
                 continue
             if low in self._people or words[0] in self._first:
                 names.append(name)
-        names += [m.group(1) for m in _ONE_NAME_AFTER_CUE.finditer(reply)]
-        names += [m.group(1) for m in _POSSESSIVE_CREDIT.finditer(reply)
+        names += [m.group(1) for m in _ONE_NAME_AFTER_CUE.finditer(plain)]
+        names += [m.group(1) for m in _POSSESSIVE_CREDIT.finditer(plain)
                   if _low(m.group(1)).split()[0] not in _NOT_FIRST]
-        return any(not self._person_ok(n, credited, user, titles) for n in names)
+        if any(not self._person_ok(n, credited, user, titles) for n in names):
+            return True
+        for item in slate:  # "X's <title>": X must be in that film's credits
+            for m in re.finditer(r"([A-Z][a-zA-Z-]+(?:\s+[A-Z][a-zA-Z.-]+){0,2})['’]s\s+(?:\w+\s+){0,2}?"
+                                 + re.escape(item.title), reply):
+                own = {_low(p) for p in (*item.directors, *item.cast)}
+                if not self._person_ok(m.group(1), own, " ", "") and _low(m.group(1)).split()[0] not in _NOT_FIRST:
+                    return True
+        return False
 
     @staticmethod
     def _cut(reply: str) -> bool:
@@ -146,12 +163,10 @@ class TruthDetector:
         Args:
             reply: a reply as written or as shown.
             slate: the turn's films (Items, or anything with an ``item``).
-            user_text: the user's messages (people they named may be named back).
+            user_text: the conversation so far (people named in it may be named back).
         """
         items = [getattr(s, "item", s) for s in slate]
-        plain = reply
-        for item in items:  # titles say nothing about shops or people ("Little Shop of Horrors")
-            plain = re.sub(re.escape(item.title), " ", plain, flags=_I)
+        plain = _without_titles(reply, items)
         found = set()
         if _LINK.search(plain):
             found.add("link")
@@ -161,7 +176,7 @@ class TruthDetector:
             found.add("instruction")
         if self._cut(reply):
             found.add("cut")
-        if self._unsupported_person(plain, items, user_text):
+        if self._unsupported_person(reply, items, user_text):
             found.add("person")
         names_film = any(_low(i.title) in _low(reply) for i in items)
         if (not names_film and not _FILM_WORDS.search(reply)) or (items and _NO_MATCH.search(reply)) \
