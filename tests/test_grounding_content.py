@@ -61,7 +61,7 @@ CASES = [
     pytest.param("Try Collateral. Heat ( Is there a director you like?", "Try Collateral.", {"cut": 1},
                  id="open-bracket"),
     pytest.param('Try Collateral. Heat is "so tense.', "Try Collateral.", {"cut": 1}, id="open-quote"),
-    pytest.param("Try Collateral. Heat is a tense film with", "Try Collateral.", {"cut": 1},
+    pytest.param("Try Collateral. Heat is a tense film about the", "Try Collateral.", {"cut": 1},
                  id="cut-at-the-end"),
     pytest.param("Try Collateral. Heat is a tense film,", "Try Collateral.", {"cut": 1}, id="cut-after-comma"),
     # replies to a message nobody sent
@@ -102,6 +102,8 @@ CASES = [
                  id="comma-inside"),
     pytest.param("I like Heat because it is tense", "I like Heat because it is tense", {},
                  id="no-final-stop-but-finished"),
+    pytest.param("Heat is great :) Collateral too ;-) : )", "Heat is great :) Collateral too ;-) : )", {},
+                 id="faces-are-no-brackets"),
 ]
 
 
@@ -120,6 +122,15 @@ def test_whole_sentence_rules_hold_for_any_split(reply: str, expected: str, by_k
     stream = GROUNDER.stream([reply[i : i + 3] for i in range(0, len(reply), 3)], SLATE, allowed=[BY_ID["10"]],
                              user_text=USER_TEXT)
     assert "".join(stream) == expected and stream.fixes_by_kind == by_kind
+
+
+def test_a_language_models_reply_must_end_with_sentence_punctuation() -> None:
+    """``complete``: a model's last sentence without a stop was cut by the token limit and goes."""
+    reply = "Try Collateral. Heat is a tense film about two"
+    assert GROUNDER.ground(reply, SLATE).text == reply  # a person's message: no token limit
+    out = GROUNDER.ground(reply, SLATE, complete=True)
+    assert out.text == "Try Collateral." and out.fixes_by_kind == {"cut": 1}
+    assert GROUNDER.ground("Try Collateral (2004)!", SLATE, complete=True).fixes == 0
 
 
 def test_a_condolence_after_a_message_about_a_loss_is_kept() -> None:
@@ -148,7 +159,7 @@ def test_helpers() -> None:
     """The small checks the table relies on."""
     assert unbalanced("Rebel ( Is there a director") and not unbalanced("Heat (1995) is tense.")
     assert unbalanced("a closing ) first") and unbalanced('an "open quote')
-    assert unfinished("Heat is a film with") and unfinished("Heat, Collateral,") and not unfinished("Heat is tense")
+    assert unfinished("Heat is a film of the") and not unfinished("Thanks for stopping by") and unfinished("Heat, Collateral,") and not unfinished("Heat is tense")
     assert mask_spans("Little Shop of Horrors is fun", ["little shop of horrors"]).startswith("_" * 22)
     assert about_films("Please go ahead and relax.", True) and not about_films("Please go ahead and relax.", False)
     assert about_films("You will love this movie.", False)

@@ -229,8 +229,8 @@ class ChatEngine:
         reply = writer.stream(request)
         allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
         grounded = self.grounder.stream(
-            reply, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns if t.role == "user"),
-            nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True,
+            reply, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
+            nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
             answer_for=u.refs if u.attribute or asks_fact(message) else ())
         pieces: list[str] = []
         for piece in grounded:

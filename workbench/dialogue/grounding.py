@@ -255,36 +255,39 @@ class Grounder:
 
     def ground(self, text: str, slate: Iterable[Any], *, allowed: Iterable[Any] = (), user_text: str = "",
                nothing_found: bool = False, require_films: bool = False,
-               answer_for: Iterable[str] = ()) -> GroundedText:
+               answer_for: Iterable[str] = (), complete: bool = False) -> GroundedText:
         """Ground a whole reply. ``slate`` and ``allowed`` hold Items or Recommendations; the other
         arguments are :meth:`stream`'s."""
         stream = self.stream([text], slate, allowed=allowed, user_text=user_text, nothing_found=nothing_found,
-                             require_films=require_films, answer_for=answer_for)
+                             require_films=require_films, answer_for=answer_for, complete=complete)
         text = "".join(stream)
         return GroundedText(text, stream.fixes, tuple(stream.events), tuple(stream.mentioned),
                             stream.fixes_by_kind, stream.on_task)
 
     def stream(self, pieces: Iterable[str], slate: Iterable[Any], *, allowed: Iterable[Any] = (),
                user_text: str = "", nothing_found: bool = False, require_films: bool = False,
-               answer_for: Iterable[str] = ()) -> GroundedStream:
+               answer_for: Iterable[str] = (), complete: bool = False) -> GroundedStream:
         """Wrap a token stream: yields grounded sentences once each is complete.
 
         Args:
             pieces: the generator's text pieces.
             slate: the turn's recommendations (Items or Recommendations).
             allowed: other films the reply may name (the ones the user talked about).
-            user_text: the user's messages: people they named may be named back, and a condolence
-                is fine after a message about a loss.
+            user_text: the conversation so far (the user's messages and the earlier, grounded
+                replies): people named there may be named back, and a condolence is fine after a
+                message about a loss.
             nothing_found: the turn searched and found no film (then "no film matches" is true).
             require_films: hold sentences back until one talks about films (and, with
                 ``answer_for``, until one answers); if none does, none is shown and ``on_task`` is
                 False (the engine shows the template reply instead).
             answer_for: item ids of the films the user's question is about: a sentence must name
                 one of them or refer back to one ("It was directed by ...").
+            complete: the text comes from a language model, which ends a finished reply with
+                sentence punctuation: a last sentence without it was cut by the token limit and goes.
         """
         ctx = self._context(slate, allowed)
         return GroundedStream(pieces, ctx, self._echo, checks=_SentenceChecks(
-            self._people, self._people.people_of((*ctx.slate, *ctx.allowed)), user_text, nothing_found),
+            self._people, self._people.people_of((*ctx.slate, *ctx.allowed)), user_text, nothing_found, complete),
             require_films=require_films, answer_for=answer_for)
 
     def mentions(self, text: str) -> tuple[Item, ...]:
@@ -317,6 +320,7 @@ class _SentenceChecks:
     allowed_people: set[tuple[str, ...]]
     user_text: str = ""
     nothing_found: bool = False
+    complete: bool = False
 
     @property
     def user_words(self) -> str:
@@ -393,7 +397,8 @@ class GroundedStream:
         checks = self._checks
         kept, hits = apply_rules(sentence, masked=mask_spans(sentence, self._titles), last=last,
                                  slate=not (checks is not None and checks.nothing_found),
-                                 user_text=checks.user_text if checks is not None else "")
+                                 user_text=checks.user_text if checks is not None else "",
+                                 require_stop=checks is not None and checks.complete)
         self.events.extend(Fix("removed", h.span, reason=f"{h.kind}: {h.name}", category=h.kind) for h in hits)
         return kept
 

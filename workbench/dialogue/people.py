@@ -59,7 +59,7 @@ _NOT_NAMES = frozenset(
     """
     netflix hulu amazon prime hbo youtube disney pixar marvel dc warner universal paramount dreamworks
     ghibli lucasfilm miramax a24 oscar oscars academy award awards golden globe emmy christmas halloween
-    thanksgiving easter new york los angeles london paris hollywood america american british english
+    thanksgiving easter new york los angeles london paris hollywood america american british english hong kong
     french german italian japanese korean chinese indian spanish monday tuesday wednesday thursday
     friday saturday sunday god jesus lord star wars trek mr mrs ms dr sir lady king queen prince princess
     captain
@@ -106,10 +106,12 @@ class PersonChecker:
             for n in (2, 3):
                 parts.update(key[i : i + n] for i in range(len(key) - n + 1))
         self._title_parts = frozenset(parts)
+        # first words of titles ("ocean's" of "Ocean's Eleven"): "the Ocean's series" names no one
+        self._title_heads = frozenset(key[0] for key in index.entries if len(key) > 1)
 
     def people_of(self, items: Iterable[Item]) -> set[tuple[str, ...]]:
         """Folded names of the directors and cast of ``items``."""
-        return {_key(p) for item in items for p in (*item.directors, *item.cast)}
+        return {k for item in items for p in (*item.directors, *item.cast) if (k := _key(p))}
 
     def _runs(self, masked: str) -> list[tuple[int, int, list[tuple[str, str, int, int]]]]:
         """Runs of capitalised words (with particles and initials) in the masked sentence."""
@@ -163,7 +165,8 @@ class PersonChecker:
             cued = bool(_CUE_BEFORE_RE.search(before[-60:])) or (possessive and bool(_POSSESSIVE_AFTER_RE.match(after)))
             known = key in self._people
             if not known:
-                if key in self._genre_keys or key in self._index.entries or key in self._title_parts:
+                if key in self._genre_keys or key in self._index.entries or key in self._title_parts \
+                        or (len(run) == 1 and run[0][0] in self._title_heads):
                     continue
                 name_like = 2 <= len(key) <= 3 and key[0] in self._first and all(w.isalpha() for w in key)
                 if not (name_like or (cued and all(w.replace("'", "").isalpha() for w in key))):

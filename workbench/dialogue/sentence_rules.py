@@ -11,8 +11,9 @@ The rules are data: :data:`RULES` is a table of :class:`SentenceRule` (kind, nam
 action, condition), read top to bottom; the first rule that fires decides. ``action`` is
 ``"drop"`` (the sentence goes) or ``"strip"`` (the matched span goes and the rest of the
 sentence stays, e.g. a link in brackets after a title). Two checks are code, not patterns:
-unbalanced brackets or quotes, and an unfinished last sentence (one that ends on a word that
-cannot end a sentence: "with", "the", a comma). Each rule's ``kind`` is the grounding fix
+unbalanced brackets or quotes (faces such as ":)" are no brackets), and an unfinished last
+sentence (one that ends on a word that cannot end a sentence: "with", "the", a comma; for a
+language model's reply, one that ends without sentence punctuation at all). Each rule's ``kind`` is the grounding fix
 category it counts under: ``link``, ``shop``, ``instruction``, ``cut`` or ``off_task``.
 
 Callers mask the slate's titles first (:func:`mask_spans`), so "Little Shop of Horrors" or
@@ -84,10 +85,10 @@ RULES: tuple[SentenceRule, ...] = (
     SentenceRule("shop", "service", _rx(rf"\b(?:{_SERVICES})\b")),
     SentenceRule("shop", "store", _rx(r"\b(?:(?:toy|video|dvd|book|record|department|grocery|rental|online|local"
                                       r"|movie|electronics?)\s+(?:stores?|shops?|retailers?)|stores?\b|shops?\b"
-                                      r"|retailers?|supermarkets?|the\s+mall\b)")),
+                                      r"|retailers?|supermarkets?)")),
     SentenceRule("shop", "price", _rx(r"[$€£¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:dollars|bucks|usd|euros?|cents)\b"
                                       r"|\b(?:great|good|best|nice)\s+deals?\b|\bon\s+sale\b|\bdiscounts?\b|\bcoupons?\b"
-                                      r"|\bfree\s+of\s+charge\b|\bprices?\b")),
+                                      r"|\bfree\s+of\s+charge\b|\bprices?\s+(?:is|are|was|of\s+\d|tag|drops?)\b")),
     SentenceRule("shop", "buy-or-rent", _rx(rf"\b(?:buy|purchase|order|rent|pre-?order|subscribe)\s+(?:{_IT}|a\s+copy"
                                             r"|a\s+ticket|tickets|the\s+(?:dvd|blu-?ray)|on\b)|\bfor\s+rent\b")),
     SentenceRule("shop", "where-to-watch",
@@ -112,7 +113,7 @@ RULES: tuple[SentenceRule, ...] = (
                      r"|\bprovided\s+(?:list|candidates|choices|options|films|movies|information)\b"
                      r"|\b(?:\d|two|three|four)\s+(?:to|-)\s+(?:\d|four|five|six)\s+(?:short\s+)?sentences\b"
                      r"|\bexact\s+titles?\b|\b(?:the|my|this|your)\s+(?:task|prompt|instructions?)\b"
-                     r"|\b(?:i|we)\s+(?:should|must|need\s+to|will|am\s+going\s+to)\s+(?:recommend|respond|reply|answer|"
+                     r"|\b(?:i|we)\s+(?:should|must|need\s+to)\s+(?:recommend|respond|reply|answer|"
                      r"mention|end\s+(?:the|my)\s+reply)\b|\bend\s+the\s+reply\b|\b(?:in\s+)?(?:this|my|the)\s+(?:reply|response)"
                      r"\s+(?:should|must|will)\b")),
     # claims about the conversation that a slate on screen contradicts, and replies to a message nobody sent
@@ -134,16 +135,18 @@ _OPEN_CLOSE = (("(", ")"), ("[", "]"), ("{", "}"), ("“", "”"))
 # Words a finished English sentence does not end on: a reply that stops there was cut off.
 _DANGLING = frozenset(
     """
-    a an the and or but nor of from into onto than by his their its my your our whose because although
-    though unless whether if while with starring featuring directed
+    a an the and or but nor his their its my your our whose because although unless whether if
     """.split()
 )
+# ":)", ";(", "(:", ":-]": faces, not brackets
+_EMOTICON_RE = re.compile(r"(?<![\w(\[])[:;=8][-'^o ]?[()\[\]DPp](?![\w)])|(?<![\w])[()\[\]][-'^]?[:;=](?![\w])|(?<=\s)\)+(?=\s*$)")
 _LAST_WORD_RE = re.compile(r"([A-Za-z']+)\W*$")
 _FINAL_STOP_RE = re.compile(r"[.!?…)\]\"'”’*_:;]\s*$|[\U0001F300-\U0001FAFF\u2600-\u27BF]\s*$")
 
 
 def unbalanced(sentence: str) -> bool:
     """Whether ``sentence`` opens a bracket or a quote it never closes (or closes one it never opened)."""
+    sentence = _EMOTICON_RE.sub(" ", sentence)
     for op, cl in _OPEN_CLOSE:
         depth = 0
         for ch in sentence:
@@ -155,12 +158,16 @@ def unbalanced(sentence: str) -> bool:
     return sentence.count('"') % 2 == 1
 
 
-def unfinished(sentence: str) -> bool:
-    """Whether the last sentence of a reply stops mid-phrase (ends on "with", "the", a comma, a dash)."""
+def unfinished(sentence: str, *, require_stop: bool = False) -> bool:
+    """Whether the last sentence of a reply stops mid-phrase (ends on "with", "the", a comma, a dash);
+    with ``require_stop``, whether it ends without a full stop, "!", "?" or a closing bracket or quote
+    at all (a language model's reply does only when its token limit cut it)."""
     text = sentence.rstrip()
     if not text or _FINAL_STOP_RE.search(text):
         return False
-    if text[-1] in ",-–—/&+(":
+    if require_stop:
+        return True
+    if text[-1] in ",-–—&+(":
         return True
     m = _LAST_WORD_RE.search(text)
     return bool(m and m.group(1).lower() in _DANGLING)
@@ -179,7 +186,8 @@ def mask_spans(sentence: str, phrases: Iterable[str]) -> str:
 
 
 def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False, slate: bool = True,
-                user_text: str = "", rules: Iterable[SentenceRule] = RULES) -> tuple[str | None, list[RuleHit]]:
+                user_text: str = "", require_stop: bool = False,
+                rules: Iterable[SentenceRule] = RULES) -> tuple[str | None, list[RuleHit]]:
     """Run the rule table on one sentence.
 
     Args:
@@ -188,6 +196,7 @@ def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False,
         last: the sentence ends the reply (the unfinished-sentence check applies).
         slate: a slate is shown with this reply (``when="slate"`` rules apply).
         user_text: the user's messages (``when="user_silent"`` rules read them).
+        require_stop: the last sentence must end with sentence punctuation (see :func:`unfinished`).
 
     Returns:
         The sentence (``None`` when dropped, shortened when a span was stripped) and the rules that fired.
@@ -209,12 +218,12 @@ def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False,
             if not rest.strip(" ,;:-"):
                 return None, hits
             out, more = apply_rules(rest, masked=rest_masked, last=last, slate=slate, user_text=user_text,
-                                    rules=rules)
+                                    require_stop=require_stop, rules=rules)
             return out, hits + more
         hits.append(RuleHit(rule.kind, rule.name, sentence[m.start() : m.end()], True))
         return None, hits
     if unbalanced(masked):
         return None, [RuleHit("cut", "unbalanced", sentence, True)]
-    if last and unfinished(sentence):
+    if last and unfinished(sentence, require_stop=require_stop):
         return None, [RuleHit("cut", "unfinished", sentence, True)]
     return sentence, hits

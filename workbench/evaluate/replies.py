@@ -201,7 +201,7 @@ def ground_as_shown(grounder: Grounder, text: str, request: GenerationRequest) -
     last = turns[-1].text if turns else ""
     ask = [i.item_id for i in grounder.mentions(last)] if asks_fact(last) else []
     g = grounder.ground(text, request.recommendations, allowed=allowed, require_films=True, answer_for=ask,
-                        user_text=" ".join(t.text for t in turns if t.role == "user"))
+                        user_text=" ".join(t.text for t in turns), complete=True)
     shown, replaced = shown_reply(g, request)
     return g, shown, replaced
 
