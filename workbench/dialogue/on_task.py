@@ -21,6 +21,7 @@ It knows text; it does not know items, the catalogue, generators or gradio.
 from __future__ import annotations
 
 import re
+
 _FILM_TALK_RE = re.compile(
     r"\b(?:films?|movies?|flicks?|cinema|watch\w*|seen|see|saw|cast|director|directed|stars?|starring|star(?:s|red)"
     r"|actors?|actress(?:es)?|roles?|plays|played|performances?|story|stories|plot|characters?|scenes?|sequels?"

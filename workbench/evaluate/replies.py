@@ -35,8 +35,8 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ from workbench.dialogue.echo import ECHO_SHINGLE_WORDS, EchoDetector, sentence_k
 from workbench.dialogue.explain import slate_summary
 from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.template import TemplateGenerator
-from workbench.dialogue.grounding import Grounder, GroundedText
+from workbench.dialogue.grounding import GroundedText, Grounder
 from workbench.dialogue.on_task import asks_fact
 from workbench.dialogue.prompts import INSTRUCTIONS, PROMPT_EXAMPLES, build_messages
 from workbench.dialogue.sentences import SentenceSplitter, title_heads
