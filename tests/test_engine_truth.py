@@ -90,3 +90,16 @@ def test_a_cut_reply_loses_its_last_sentence(engine):
                              "Heat (1995) is a tense crime film. Collateral (2004) stars Tom Cruise as a")
     assert shown.startswith("Heat (1995) is a tense crime film.") and "Tom Cruise as a" not in shown
     assert result.grounding_fixes_by_kind.get("cut") == 1
+
+
+def test_a_reply_that_ignores_a_question_about_the_slate_is_replaced(engine):
+    """"Who directed the first one?" answered with "It has many options." is not shown; a reply that
+    names the film or states its director is."""
+    state = engine.new_state("q")
+    first = engine.respond(state, "I want a tense crime film").recommendations[0].item
+    _, ignored, _ = _turn(engine, "Who directed the first one?", "It has many options for a movie night.",
+                          state=state.copy())
+    assert ignored.grounding_fixes_by_kind.get("replaced") == 1 and "options" not in ignored.reply
+    answer = f"{first.title} was directed by {first.directors[0]}."
+    shown, answered, _ = _turn(engine, "Who directed the first one?", answer, state=state.copy())
+    assert shown.startswith(answer) and "replaced" not in answered.grounding_fixes_by_kind

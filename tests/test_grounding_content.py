@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import TINY_ITEMS
 from workbench.catalog import Catalog, Item
 from workbench.dialogue.grounding import Grounder, ground_stream
-from workbench.dialogue.on_task import about_films, asks_fact, refers_back
+from workbench.dialogue.on_task import about_films, answer_values, answers, asks_fact
 from workbench.dialogue.sentence_rules import RULES, apply_rules, mask_spans, unbalanced, unfinished
 
 GIRLS = Item("g1", "Girls Trip", 2017, ("Comedy",), ("Malcolm D. Lee",), ("Regina Hall", "Queen Latifah"))
@@ -55,6 +55,10 @@ CASES = [
                  id="the-user"),
     pytest.param("Heat is tense. I'm just an AI, so I have not seen it.", "Heat is tense.", {"instruction": 1},
                  id="ai-disclaimer"),
+    pytest.param("Heat is tense. For other questions about movies, please use this chatbot instead.", "Heat is tense.",
+                 {"instruction": 1}, id="assistant-persona"),
+    pytest.param("Heat is tense. You can choose from films available online.", "Heat is tense.", {"shop": 1},
+                 id="available-online"),
     pytest.param("Heat is tense. I should recommend the candidates in 2 to 4 sentences.", "Heat is tense.",
                  {"instruction": 1}, id="restated-instruction"),
     # unbalanced brackets and cut-off sentences
@@ -164,7 +168,8 @@ def test_helpers() -> None:
     assert about_films("Please go ahead and relax.", True) and not about_films("Please go ahead and relax.", False)
     assert about_films("You will love this movie.", False)
     assert asks_fact("Who directed it?") and not asks_fact("What about something like Inception?")
-    assert refers_back("It was directed by Michael Mann.") and not refers_back("Try Heat.")
+    values = answer_values([BY_ID["3"]])
+    assert answers("It was directed by Michael Mann.", values) and not answers("It has many options.", values)
 
 
 # ---------------------------------------------------------------------------
@@ -188,8 +193,11 @@ def test_held_sentences_are_released_with_the_first_about_films() -> None:
 
 
 def test_a_reply_that_ignores_a_question_about_a_film_is_held_back() -> None:
-    """Asked about Heat, a reply that names neither Heat nor refers back to it is not shown."""
+    """Asked about Heat, a reply that names neither Heat nor one of its facts is not shown."""
     ignoring = GROUNDER.stream(["Girls Trip (2017) is a fun comedy."], SLATE, require_films=True, answer_for=["3"])
     assert list(ignoring) == [] and ignoring.about_films and not ignoring.on_task
     answering = GROUNDER.stream(["It was directed by Michael Mann."], SLATE, require_films=True, answer_for=["3"])
     assert "".join(answering) == "It was directed by Michael Mann." and answering.on_task
+    vague = GROUNDER.stream(["It has many options for every movie night."], SLATE, require_films=True,
+                            answer_for=["3"])
+    assert list(vague) == [] and not vague.on_task  # a pronoun alone is no answer

@@ -29,7 +29,7 @@ from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
-from workbench.dialogue.on_task import asks_fact
+from workbench.dialogue.on_task import asks_fact, referenced
 from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
 from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
@@ -227,11 +227,12 @@ class ChatEngine:
                                     notes=tuple(notes), question=question.text if question else "")
         writer = self.generator if generator is None else self._guarded(generator)
         reply = writer.stream(request)
-        allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
+        asked = self._asked_about(state, u, message)
+        allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:], *asked) if i in self.catalog]
         grounded = self.grounder.stream(
             reply, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
             nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
-            answer_for=u.refs if u.attribute or asks_fact(message) else ())
+            answer_for=asked)
         pieces: list[str] = []
         for piece in grounded:
             pieces.append(piece)
@@ -287,6 +288,15 @@ class ChatEngine:
                          grounding_fixes_by_kind=dict(by_kind), generator=generator_name, fell_back=fell_back,
                          fallback_reason=reason, question=question,
                          notes=tuple(dict.fromkeys(notes)), readings=readings_of(u))
+
+    @staticmethod
+    def _asked_about(state: ConversationState, u: Understanding, message: str) -> tuple[str, ...]:
+        """The films a fact question asks about ("Who directed the first one?"), which the reply must
+        name or state a fact of (else the template reply is shown): the understanding's references,
+        or the films the message names and the last slate's "first one" / "these"."""
+        if not (u.attribute or asks_fact(message)):
+            return ()
+        return tuple(u.refs) or referenced(message, state.last_slate, [m.item_id for m in u.mentions])
 
     def _slate(self, state: ConversationState, work: ConversationState, u: Understanding, k: int,
                filters: ItemFilter | None, notes: list[str]) -> tuple[tuple[Recommendation, ...], ScoredItems]:

@@ -64,7 +64,7 @@ from typing import Any, Literal
 from workbench.catalog import Catalog, Item
 from workbench.dialogue.echo import EchoDetector, sentence_key
 from workbench.dialogue.facts import PRONOUN_START_RE, check_facts
-from workbench.dialogue.on_task import about_films, refers_back
+from workbench.dialogue.on_task import about_films, answer_values, answers
 from workbench.dialogue.people import PersonChecker
 from workbench.dialogue.sentence_rules import apply_rules, mask_spans
 from workbench.dialogue.sentences import SentenceSplitter, title_heads
@@ -281,7 +281,7 @@ class Grounder:
                 ``answer_for``, until one answers); if none does, none is shown and ``on_task`` is
                 False (the engine shows the template reply instead).
             answer_for: item ids of the films the user's question is about: a sentence must name
-                one of them or refer back to one ("It was directed by ...").
+                one of them or state one of their facts ("It was directed by Michael Mann.").
             complete: the text comes from a language model, which ends a finished reply with
                 sentence punctuation: a last sentence without it was cut by the token limit and goes.
         """
@@ -348,6 +348,7 @@ class GroundedStream:
         self._titles = [t for i in (*ctx.slate, *ctx.allowed) for t in (i.display_title, i.title)]
         self._require_films = require_films
         self._answer_for = frozenset(answer_for)
+        self._answer_values = answer_values(ctx.index.by_id[i] for i in self._answer_for if i in ctx.index.by_id)
         self.answered = not self._answer_for
         self.events: list[Fix] = []
         self.mentioned: list[str] = []
@@ -444,7 +445,8 @@ class GroundedStream:
         self._seen.add(key)
         self._held.append((out, sep, named))
         self.about_films = self.about_films or about_films(out, bool(items))
-        self.answered = self.answered or bool(self._answer_for & {i.item_id for i in items}) or refers_back(out)
+        self.answered = self.answered or bool(self._answer_for & {i.item_id for i in items}) \
+            or answers(out, self._answer_values)
         if self._require_films and not self.on_task:
             return []  # held until a sentence about films (that answers, if asked) comes
         return [self._show(o, s, n, pending) for o, s, n in self._release()]

@@ -8,19 +8,23 @@ no reply. Two checks, both on what grounding let through:
 * :func:`about_films`: a sentence names a slate or allowed film, or talks about films at all
   (film words, genres, people, "watch", "seen"). :class:`~workbench.dialogue.grounding.GroundedStream`
   holds sentences back until one is about films, so a reply with none never reaches the screen;
-* answered: the user asked a question about films they named or pointed at (:func:`is_question`),
-  and a sentence names one of them or refers back to one (:func:`refers_back`: "It", "That one",
-  "He"); the stream holds sentences back until one does.
+* answered: the user asked a fact question (:func:`asks_fact`) about films they named or pointed at,
+  and a sentence names one of them or states one of their facts (:func:`answers`: a director, cast
+  member, year or genre of theirs); the stream holds sentences back until one does. "It has many
+  options" after "Who directed the first one?" does not answer.
 
 A reply that fails either is replaced by the template reply for the same turn (the engine and
 ``eval replies`` do this; the turn's record says so).
 
-It knows text; it does not know items, the catalogue, generators or gradio.
+It knows text and items; it does not know the catalogue, generators or gradio.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
+
+from workbench.catalog import Item
 
 _FILM_TALK_RE = re.compile(
     r"\b(?:films?|movies?|flicks?|cinema|watch\w*|seen|see|saw|cast|director|directed|stars?|starring|star(?:s|red)"
@@ -41,8 +45,6 @@ _FACT_QUESTION_RE = re.compile(
     r"|scary|funny|animated|sequel|based\s+on|true\s+story|for\s+kids)\b",
     re.IGNORECASE,
 )
-_REFERS_RE = re.compile(r"^\W*(?:it|its|it's|it’s|this|that|these|those|they|he|she|both|the\s+(?:first|second"
-                        r"|third|last|film|movie|director|cast))\b", re.IGNORECASE)
 
 
 def about_films(sentence: str, names_film: bool) -> bool:
@@ -61,6 +63,34 @@ def asks_fact(message: str) -> bool:
     return is_question(message) and _FACT_QUESTION_RE.search(message) is not None
 
 
-def refers_back(sentence: str) -> bool:
-    """Whether ``sentence`` opens by referring to something already named ("It", "That one", "He")."""
-    return _REFERS_RE.match(sentence) is not None
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+             "fifth": 4, "5th": 4, "last": -1}
+_ORDINAL_RE = re.compile(r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\s+(?:one|film|movie|pick)\b",
+                         re.IGNORECASE)
+_ALL_RE = re.compile(r"\b(?:these|those|them|they|all\s+of\s+(?:them|these))\b", re.IGNORECASE)
+
+
+def referenced(message: str, last_slate: Sequence[str], named: Sequence[str]) -> tuple[str, ...]:
+    """Item ids a question points at: the films it names, "the second one" of the last slate, or the
+    whole last slate for "these"/"them" (for understanding that reads no references itself)."""
+    out = list(named)
+    for m in _ORDINAL_RE.finditer(message):
+        idx = _ORDINALS[m.group(1).lower()]
+        if last_slate and -len(last_slate) <= idx < len(last_slate):
+            out.append(last_slate[idx])
+    if not out and _ALL_RE.search(message):
+        out = list(last_slate)
+    return tuple(dict.fromkeys(out))
+
+
+def answer_values(items: Iterable[Item]) -> tuple[str, ...]:
+    """What would answer a question about ``items``: their directors, cast, years and genres (lower case)."""
+    values = {v.lower() for item in items for v in (*item.directors, *item.cast, *item.genres) if v}
+    values |= {str(item.year) for item in items if item.year}
+    return tuple(sorted(values))
+
+
+def answers(sentence: str, values: Iterable[str]) -> bool:
+    """Whether ``sentence`` states one of ``values`` (a name, year or genre of the films asked about)."""
+    low = sentence.lower()
+    return any(re.search(rf"(?<!\w){re.escape(v)}(?!\w)", low) for v in values)

@@ -92,7 +92,7 @@ RULES: tuple[SentenceRule, ...] = (
     SentenceRule("shop", "buy-or-rent", _rx(rf"\b(?:buy|purchase|order|rent|pre-?order|subscribe)\s+(?:{_IT}|a\s+copy"
                                             r"|a\s+ticket|tickets|the\s+(?:dvd|blu-?ray)|on\b)|\bfor\s+rent\b")),
     SentenceRule("shop", "where-to-watch",
-                 _rx(rf"\b(?:available|streaming)\s+(?:now\s+)?(?:on|at|in|for)\b|\bstream\s+{_IT}\b"
+                 _rx(rf"\b(?:available|streaming)\s+(?:now\s+)?(?:on|at|in|for|online)\b|\bstream\s+{_IT}\b"
                      rf"|\b(?:find|watch|get|catch|see|grab|stream)\s+{_IT}\s+(?:here|there|online|on\s+(?:dvd|blu-?ray"
                      rf"|demand|tv|cable|your)|at\s+(?:a|any|your|the)|in\s+(?:theaters|theatres|cinemas|stores))"
                      r"|\bon\s+(?:dvd|blu-?ray|demand|vhs)\b|\bin\s+(?:theaters|theatres|cinemas)\s+(?:now|near)"
@@ -107,7 +107,8 @@ RULES: tuple[SentenceRule, ...] = (
                  _rx(r"\bas\s+an?\s+(?:ai|a\.i\.|language\s+model|assistant|chatbot|virtual\s+assistant|llm)\b"
                      r"|\bi(?:['’]m|\s+am)\s+(?:just\s+|only\s+)?an?\s+(?:ai|language\s+model|chatbot|virtual\s+assistant"
                      r"|bot|llm)\b|\bi\s+(?:don['’]t|do\s+not)\s+have\s+personal\s+(?:opinions|preferences|feelings|experiences)"
-                     r"|\bmy\s+(?:training|knowledge)\s+(?:data|cutoff|cut-off)\b")),
+                     r"|\bmy\s+(?:training|knowledge)\s+(?:data|cutoff|cut-off)\b|\b(?:this|the|a|an|our)\s+(?:chat\s*bot"
+                     r"|bot|ai\s+assistant|virtual\s+assistant)\b|\bpersonal\s+advice\b|\bassist\s+you\b")),
     SentenceRule("instruction", "restated-instruction",
                  _rx(r"\bcandidates?\b|\b(?:the\s+)?(?:list|films|movies|options|choices)\s+(?:provided|given|listed|above|below)\b"
                      r"|\bprovided\s+(?:list|candidates|choices|options|films|movies|information)\b"
