@@ -71,7 +71,8 @@ def test_distinct_2_counts_distinct_bigrams_over_all_bigrams():
 
 def test_metrics_on_hand_built_replies(examples, tiny_catalog):
     """Guards every metric against replies whose values are known by construction: the human
-    reply itself, with a final stop (all slate, no fix, chrF/BLEU as sacrebleu computes them) against instruction echo (no slate, one fix,
+    reply itself, with a final stop (all slate, no fix, chrF/BLEU as sacrebleu computes them) against
+    instruction echo (no slate, one fix,
     all off task); the difference's bootstrap interval excludes zero."""
     users = [e.request.turns[-1].text for e in examples]
     echo = Scripted("echo", {u: "Your task: Recommend the candidates to the user." for u in users})
