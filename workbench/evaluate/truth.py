@@ -16,8 +16,9 @@ Kinds (:data:`TRUTH_KINDS`), each a yes/no per reply:
   ("Assistant:"), "as an AI", "candidates", "the prompt", "Note:";
 * ``cut``: brackets or quotes left open, or a reply that stops on a word no sentence ends on;
 * ``person``: a person (a catalogue name, a known first name and a surname, or a name after a
-  credit: "by", "director", "starring", a possessive before "film") who is in none of the slate
-  films' credits and whom the conversation did not name; and "X's <slate title>" where X is not
+  credit: "by", "director", "starring", a possessive before "film") who is in none of the credits
+  of the slate films or of the films named in the conversation ("Title (Year)"), and whom the
+  conversation did not name; and "X's <slate title>" where X is not
   in that film's credits;
 * ``off_task``: no sentence names a slate film or talks about films at all; or it says nothing
   matched while a slate is shown; or it offers condolences nobody asked for.
@@ -63,7 +64,8 @@ _FILM_WORDS = re.compile(
     r"|character|characters|starring|stars|recommend|suggest|picks?)\b", _I)
 _LAST_WORDS = frozenset("a an the and or but of to from by with his her their its your my our that which if because "
                         "than as at in on into".split())
-_NAME = re.compile(r"\b([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-zA-Z'-]+){1,2})(['’]s)?")
+_NAME = re.compile(r"\b([A-Z][a-z]+(?:-[A-Z]?[a-z]+)?(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-zA-Z-]*(?:['’][A-Z][a-zA-Z-]+)?){1,2})"
+                   r"(['’]s)?")
 _ONE_NAME_AFTER_CUE = re.compile(r"\b(?:directed\s+by|director|starring|(?:film|movie|comedy|thriller|drama)\s+by)"
                                  r"\s+([A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'.-]+){0,2})")
 _POSSESSIVE_CREDIT = re.compile(r"\b([A-Z][a-zA-Z-]+(?:\s+[A-Z][a-zA-Z-]+){0,2})['’]s\s+(?:\w+\s+){0,2}"
@@ -98,8 +100,10 @@ class TruthDetector:
         self._people: set[str] = set()
         self._first: set[str] = set()
         self._title_text: set[str] = set()
+        self._display: dict[str, Item] = {}  # "heat (1995)" -> the item: films named in a conversation
         for item in catalog:
             self._title_text.add(_low(item.title))
+            self._display.setdefault(_low(item.display_title), item)
             for person in (*item.directors, *item.cast):
                 name = _low(person)
                 if " " in name:
@@ -116,7 +120,9 @@ class TruthDetector:
 
     def _unsupported_person(self, reply: str, slate: Sequence[Item], user_text: str) -> bool:
         """Whether the reply names a person who is in no slate film and whom the user did not name."""
-        credited = {_low(p) for item in slate for p in (*item.directors, *item.cast)}
+        low_conv = _low(user_text)
+        talked_about = [item for title, item in self._display.items() if title in low_conv]
+        credited = {_low(p) for item in (*slate, *talked_about) for p in (*item.directors, *item.cast)}
         user = " " + re.sub(r"[^a-z' ]", " ", _low(user_text)) + " "
         titles = " | ".join(_low(i.title) for i in slate)
         names: list[str] = []
