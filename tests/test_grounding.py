@@ -400,6 +400,14 @@ def test_slate_titles_with_inner_punctuation_survive_whole_and_streamed(reply: s
         assert "".join(g.stream(pieces, slate)) == reply
 
 
+def test_a_near_miss_after_the_gets_one_article() -> None:
+    """Issue 26: "love the Manchurian Candidacy (2004)" became "love the The Manchurian Candidate (2004)"."""
+    item = Item("m1", "The Manchurian Candidate", 2004, ("Thriller",), ("Jonathan Demme",), ("Denzel Washington",))
+    g = Grounder(Catalog([*CATALOG, item], source="article-test"))
+    out = g.ground("You'll love the Manchurian Candidacy (2004).", [item])
+    assert out.text == "You'll love The Manchurian Candidate (2004)." and out.fixes == 1
+
+
 def test_days_holidays_and_services_are_not_invented_titles() -> None:
     """Guards the multi-word rule: a capitalised run made only of days, holidays or streaming
     services ("on Friday or at Christmas") is not an invented title; a real one still goes."""

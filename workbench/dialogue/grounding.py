@@ -195,7 +195,14 @@ def _ground_sentence(ctx: ScanContext, sentence: str) -> tuple[str | None, list[
         if len(kept) == len(group):
             inner = group[0].start
             for m in group:
-                pieces.append(sentence[inner : m.start])
+                before = sentence[inner : m.start]
+                if m.action == "replace" and m.replacement.startswith("The ") and not pieces[-1:] == [""] \
+                        and re.search(r"\bthe\s+$", "".join(pieces) + before, re.IGNORECASE):
+                    # "love the Manchurian Candidacy" -> "love The Manchurian Candidate", not "the The ..."
+                    before = re.sub(r"\bthe\s+$", "", before, flags=re.IGNORECASE)
+                    if not before and pieces:
+                        pieces[-1] = re.sub(r"\bthe\s+$", "", pieces[-1], flags=re.IGNORECASE)
+                pieces.append(before)
                 pieces.append(_render(sentence, m))
                 inner = m.end
         else:

@@ -172,7 +172,8 @@ class TruthDetector:
             user_text: the conversation so far (people named in it may be named back).
         """
         items = [getattr(s, "item", s) for s in slate]
-        plain = _without_titles(reply, items)
+        low = _low(reply)
+        plain = _without_titles(reply, [*items, *(it for t, it in self._display.items() if t in low)])
         found = set()
         if _LINK.search(plain):
             found.add("link")
