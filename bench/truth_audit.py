@@ -43,11 +43,15 @@ def main() -> None:
         model = entry["model"]
         mine = verdicts.get(model, {})
         rows, wrong, judged = [], 0, 0
+        by_word: dict[str, int] = {}
         for i, a in enumerate(audit):
             r = a[model]
             verdict = mine.get(str(i), "")
             judged += bool(verdict)
             wrong += bool(verdict) and not verdict.lower().startswith("ok")
+            if verdict:
+                word = re.match(r"\w+", verdict.lower()).group()
+                by_word[word] = by_word.get(word, 0) + 1
             rows.append(f"| {i} | {_cell(a['user'])[:160]} | {_cell(r['raw'])} | {_cell(r['shown'])}"
                         f"{' *(template)*' if r['replaced'] else ''} | {', '.join(r['before']) or '-'} | "
                         f"{', '.join(r['after']) or '-'} | {_cell(verdict) or '(not read)'} |")
@@ -58,10 +62,11 @@ def main() -> None:
             f"(`python -m workbench eval replies`, load average {report.get('load_average')}), read by hand. "
             "*before/after*: the truth detector's kinds on the reply as written / as shown; *verdict*: the "
             "reader's judgement of the reply as shown (from `truth_audit_verdicts.json`).", "",
-            f"Read: {judged} of {len(audit)}; judged wrong after grounding: {wrong}.", "",
+            f"Read: {judged} of {len(audit)}; not ok after grounding: {wrong} "
+            f"({', '.join(f'{w} {n}' for w, n in sorted(by_word.items()))}).", "",
             "| # | user | as written | as shown | before | after | verdict |",
             "|---|---|---|---|---|---|---|", *rows, ""]), encoding="utf-8")
-        print(f"{model}: {judged} read, {wrong} wrong after grounding -> {out}")
+        print(f"{model}: {judged} read, {wrong} not ok after grounding {by_word} -> {out}")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ CASES = [
                  id="wrong-genre-dropped"),
     pytest.param("Finding Nemo, a horror film, is fun. Heat is tense.", "Heat is tense.", {"genre": 1},
                  id="appositive-genre"),
+    pytest.param("You might enjoy Heat as a great comedy about cops. Collateral is tense.", "Collateral is tense.",
+                 {"genre": 1}, id="as-a-genre"),
     pytest.param("Heat is a tense crime thriller.", "Heat is a tense crime thriller.", {}, id="true-genre"),
     pytest.param("Heat is a great action film.", "Heat is a great action film.", {}, id="near-genre-kept"),
     pytest.param("If you want a comedy, try Heat.", "If you want a comedy, try Heat.", {},

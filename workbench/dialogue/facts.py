@@ -13,7 +13,8 @@ previous sentence named):
   directors. A film with no directors (or no cast) listed is not judged for that role.
 * **year**: "released in 1997", "came out in 1997", "a 1997 film", "a film from 1997", and
   decades: "a 90s classic", "from the 1980s", "released in the late '70s".
-* **genre**: "<title> is a ... comedy", "<title>, a ... horror film", "It's a western": the
+* **genre**: "<title> is a ... comedy", "<title>, a ... horror film", "<title> as a great comedy",
+  "It's a western": the
   genre words are mapped onto canonical genres (:func:`workbench.filters.genre_keys`) and the
   claim is false only when none of them, nor a close neighbour (:data:`_NEAR_GENRES`: a crime
   film may be called a thriller), is among the film's genres. "drama" is never judged (the
@@ -88,7 +89,7 @@ _GENRE_WORD = (r"(?:comedy|comedies|horror|thriller|western|musical|documentary|
                r"|science[\s-]fiction|animated|animation|war|crime|fantasy|superhero|mystery|action"
                r"|adventure|family|biopic|sports?|spy|noir|zombie|slasher|rom-com)")
 _GENRE_AFTER_TITLE_RE = re.compile(
-    rf"\s*(?:\(\d{{4}}\))?\s*(?:,\s*(?:a|an)|\s+(?:is|was)\s+(?:a|an|another))\s+"
+    rf"\s*(?:\(\d{{4}}\))?\s*(?:,\s*(?:a|an)|\s+(?:is|was)\s+(?:a|an|another)|\s+as\s+(?:a|an))\s+"
     rf"(?P<np>(?:[\w'-]+\s+){{0,3}}?{_GENRE_WORD}(?:[\s-]+{_GENRE_WORD})*)\b",
     re.IGNORECASE,
 )
