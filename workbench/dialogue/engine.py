@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from workbench.catalog import Catalog
+from workbench.dialogue.answers import fact_answer
 from workbench.dialogue.explain import Explainer, slate_summary
 from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
@@ -223,11 +224,13 @@ class ChatEngine:
         notes = list(u.notes)
         recs, candidates = self._slate(state, work, u, k, filters, notes)
         question = self._question(work, u, recs, candidates)
+        asked = self._asked_about(state, u, message)
+        if asked and (answer := fact_answer(message, [self.catalog[i] for i in asked if i in self.catalog])):
+            notes.append(answer)  # the catalogue's answer: the model is told to mention it, the template says it
         request = GenerationRequest(turns=tuple(work.turns), recommendations=recs, intent=u.intent,
                                     notes=tuple(notes), question=question.text if question else "")
         writer = self.generator if generator is None else self._guarded(generator)
         reply = writer.stream(request)
-        asked = self._asked_about(state, u, message)
         allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:], *asked) if i in self.catalog]
         grounded = self.grounder.stream(
             reply, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded

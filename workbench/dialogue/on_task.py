@@ -36,11 +36,13 @@ _FILM_TALK_RE = re.compile(
     re.IGNORECASE,
 )
 _QUESTION_RE = re.compile(
-    r"\?\s*$|^\W*(?:who|what|when|which|where|why|how|is|was|are|were|does|did|do|can|could|has|have)\b",
+    r"\?\s*$|^\W*(?:who|what|when|which|where|why|how|is|was|are|were|does|did|do|can|could|has|have"
+    r"|tell\s+me)\b",
     re.IGNORECASE,
 )
 _FACT_QUESTION_RE = re.compile(
     r"\b(?:who|director|directed|direct|stars?|starring|starred|cast|actors?|actress|plays?|in\s+it|when|year"
+    r"|tell\s+me\s+(?:more\s+)?about|oldest|newest"
     r"|released|come\s+out|came\s+out|old|new|(?:it|that|this|one)['’]?s?\s+about|plot|genre|kind\s+of\s+(?:film|movie)|long|rated|rating"
     r"|scary|funny|animated|sequel|based\s+on|true\s+story|for\s+kids)\b",
     re.IGNORECASE,
