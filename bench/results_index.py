@@ -97,6 +97,19 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "replicas.json": ("python bench/replicas.py", "../docs/operations.md#running-it-for-a-team"),
     "retrieval_quality.json": ("python bench/retrieval_quality.py", "RESULTS.md#retrieval-and-the-index"),
     "simulate.json": ("python bench/simulate.py --dialogues 30 --samples 40", "RESULTS.md#app-and-store"),
+    # issue 26: the truth report, the hand audit, false positives on human replies, the demo dialogues
+    "eval_replies_truth_base.json": ("python -m workbench eval replies --data ../shared/data/redial/test.jsonl "
+                                     "--model smollm2-135m-instruct --model template --n 150",
+                                     "../docs/grounding.md#the-truth-report"),
+    "truth_audit_smollm2-135m-instruct.md": ("python bench/truth_audit.py bench/results/eval_replies_truth_base.json",
+                                             "../docs/grounding.md#hand-audit"),
+    "truth_audit_template.md": ("python bench/truth_audit.py bench/results/eval_replies_truth_base.json",
+                                "../docs/grounding.md#hand-audit"),
+    "truth_audit_verdicts.json": ("(written by hand: a person's verdict per reply)", "../docs/grounding.md#hand-audit"),
+    "grounding_human_replies.json": ("python bench/grounding_human_replies.py",
+                                     "../docs/grounding.md#false-positives-on-human-replies"),
+    "demo_dialogues.md": ("python bench/demo_dialogues.py --timeout 120", "../docs/grounding.md#demo-dialogues"),
+    "demo_dialogues.json": ("python bench/demo_dialogues.py --timeout 120", "../docs/grounding.md#demo-dialogues"),
 }
 
 
