@@ -201,3 +201,11 @@ def test_a_reply_that_ignores_a_question_about_a_film_is_held_back() -> None:
     vague = GROUNDER.stream(["It has many options for every movie night."], SLATE, require_films=True,
                             answer_for=["3"])
     assert list(vague) == [] and not vague.on_task  # a pronoun alone is no answer
+
+
+def test_every_fix_kind_has_a_status_line_phrase() -> None:
+    """The chat's status line names every kind grounding and the engine count (no raw key shown)."""
+    from workbench.dialogue.grounding import FIX_CATEGORIES
+    from workbench.ui.format import FIX_KINDS
+
+    assert {*FIX_CATEGORIES, "emptied", "replaced"} <= set(FIX_KINDS)
