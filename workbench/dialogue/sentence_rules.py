@@ -80,7 +80,8 @@ RULES: tuple[SentenceRule, ...] = (
     SentenceRule("link", "url", _rx(r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|io|tv|ly|be)(?:/\S*)?\b")),
     SentenceRule("link", "phone", _rx(r"(?<![\w(])(?:\+?\d{1,3}[\s.-])?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")),
     SentenceRule("link", "link-word", _rx(r"\b(?:(?:click|tap)\s+(?:here|the\s+link|on)|(?:the|this|a)\s+link\b"
-                                          r"|(?:link|url)s?\s+(?:below|above|here|to)\b|hyperlink)")),
+                                          r"|(?:link|url)s?\s+(?:below|above|here|to)\b|hyperlink"
+                                          r"|\b(?:find|see|check|get|read|learn|watch)\b[^.!?]*\b(?:here|below|online)\s*:?\s*$)")),
     # shops, streaming services, prices, where to watch: the catalogue knows nothing about availability
     SentenceRule("shop", "service", _rx(rf"\b(?:{_SERVICES})\b")),
     SentenceRule("shop", "store", _rx(r"\b(?:(?:toy|video|dvd|book|record|department|grocery|rental|online|local"
@@ -98,8 +99,8 @@ RULES: tuple[SentenceRule, ...] = (
                      r"|\bon\s+(?:dvd|blu-?ray|demand|vhs)\b|\bin\s+(?:theaters|theatres|cinemas)\s+(?:now|near)"
                      r"|\bnear\s+you\b|\bwhere\s+to\s+(?:watch|stream|buy|rent)\b")),
     # instruction or role text: notes to the model, labels, talk about "the user"
-    SentenceRule("instruction", "note", _rx(r"^\W*(?:note|nb|n\.b\.|p\.?s\.?|reminder|response|reply|answer"
-                                            r"|output)\s*\d*\s*:")),
+    SentenceRule("instruction", "note", _rx(r"^\W*(?:(?:your|my|the|final)\s+)?(?:note|nb|n\.b\.|p\.?s\.?|reminder"
+                                            r"|response|reply|answer|output)(?:\s+(?:will\s+be|is))?\s*\d*\s*:")),
     SentenceRule("instruction", "role-label", _rx(r"(?:^|[\s\"'(*])(?:user|assistant|system|seeker|recommender|human"
                                                   r"|bot|ai|chatbot|customer|agent)\s*:")),
     SentenceRule("instruction", "the-user", _rx(r"\b(?:the|this|our|a)\s+user(?:['’]s|s)?\b|\buser['’]s\b")),
@@ -116,10 +117,11 @@ RULES: tuple[SentenceRule, ...] = (
                      r"|\bexact\s+titles?\b|\b(?:the|my|this|your)\s+(?:task|prompt|instructions?)\b"
                      r"|\b(?:i|we)\s+(?:should|must|need\s+to)\s+(?:recommend|respond|reply|answer|"
                      r"mention|end\s+(?:the|my)\s+reply)\b|\bend\s+the\s+reply\b|\b(?:in\s+)?(?:this|my|the)\s+(?:reply|response)"
-                     r"\s+(?:should|must|will)\b")),
+                     r"\s+(?:should|must|will)\b|\b(?:avoid|without)\s+mentioning\b|\b(?:answer|respond\s+to)\s+this\s+question\b"
+                     r"|\bthe\s+following\s+(?:movie\s+|film\s+)?(?:options|choices|list|candidates)\b")),
     # claims about the conversation that a slate on screen contradicts, and replies to a message nobody sent
     SentenceRule("off_task", "nothing-matched",
-                 _rx(r"\b(?:no|none\s+of\s+the)\s+(?:films?|movies?|titles?)\s+(?:match|matches|matched|fit|fits|found"
+                 _rx(r"\b(?:no|none\s+of\s+the)\s+(?:films?|movies?|titles?)\s+(?:match|matches|matched|matching|fit|fits|found"
                      r"|were\s+found|was\s+found)\b|\b(?:couldn['’]t|could\s+not|can['’]t|cannot|didn['’]t|did\s+not"
                      r"|wasn['’]t\s+able\s+to|was\s+unable\s+to)\s+find\s+(?:any|a|anything)\b|\bno\s+(?:results|matches)\b"
                      r"|\bnothing\s+(?:matches|matched|fits|was\s+found)\b"),
@@ -130,6 +132,11 @@ RULES: tuple[SentenceRule, ...] = (
                  when="user_silent",
                  user_pattern=_rx(r"\b(?:died|dead|death|passed\s+away|funeral|loss|lost|sick|ill|hospital|sad|bad\s+day"
                                   r"|rough|terrible|awful|broke\s+up|divorce)\b")),
+    SentenceRule("off_task", "apology-for-nothing",
+                 _rx(r"\bsorry\s+(?:for|about)\s+(?:your|my|the|any)\s+(?:mistake|error|confusion|misunderstanding)\b"
+                     r"|\bapologi[sz]e\s+for\s+(?:the|my|any)\s+(?:mistake|error|confusion|misunderstanding)\b"),
+                 when="user_silent",
+                 user_pattern=_rx(r"\b(?:wrong|mistake|error|not\s+what|didn['’]t|don['’]t|doesn['’]t|isn['’]t|confus\w*)\b")),
 )
 
 _OPEN_CLOSE = (("(", ")"), ("[", "]"), ("{", "}"), ("“", "”"))
@@ -142,7 +149,7 @@ _DANGLING = frozenset(
 # ":)", ";(", "(:", ":-]": faces, not brackets
 _EMOTICON_RE = re.compile(r"(?<![\w(\[])[:;=8][-'^o ]?[()\[\]DPp](?![\w)])|(?<![\w])[()\[\]][-'^]?[:;=](?![\w])|(?<=\s)\)+(?=\s*$)")
 _LAST_WORD_RE = re.compile(r"([A-Za-z']+)\W*$")
-_FINAL_STOP_RE = re.compile(r"[.!?…)\]\"'”’*_:;]\s*$|[\U0001F300-\U0001FAFF\u2600-\u27BF]\s*$")
+_FINAL_STOP_RE = re.compile(r"[.!?…)\]\"'”’*_]\s*$|[\U0001F300-\U0001FAFF\u2600-\u27BF]\s*$")
 
 
 def unbalanced(sentence: str) -> bool:
@@ -164,11 +171,13 @@ def unfinished(sentence: str, *, require_stop: bool = False) -> bool:
     with ``require_stop``, whether it ends without a full stop, "!", "?" or a closing bracket or quote
     at all (a language model's reply does only when its token limit cut it)."""
     text = sentence.rstrip()
+    if re.fullmatch(r"\W*\d{1,2}[.)]?\W*", text):  # a list number with no item ("1.")
+        return True
     if not text or _FINAL_STOP_RE.search(text):
         return False
     if require_stop:
         return True
-    if text[-1] in ",-–—&+(":
+    if text[-1] in ",;:-–—&+(":
         return True
     m = _LAST_WORD_RE.search(text)
     return bool(m and m.group(1).lower() in _DANGLING)
