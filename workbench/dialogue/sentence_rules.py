@@ -177,7 +177,7 @@ def unfinished(sentence: str, *, require_stop: bool = False) -> bool:
         return False
     if require_stop:
         return True
-    if text[-1] in ",;:-–—&+(":
+    if text[-1] in ",:-–—&+(":
         return True
     m = _LAST_WORD_RE.search(text)
     return bool(m and m.group(1).lower() in _DANGLING)
