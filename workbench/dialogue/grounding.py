@@ -14,18 +14,27 @@ optional set of *allowed* items, such as the films the user mentioned) and
   element of a list of titles is cut from the list; otherwise the whole
   sentence is dropped, so no half-sentences reach the user.
 
-Beyond titles, each sentence goes through three more checks, in this order:
+Beyond titles, each sentence goes through more checks, in this order:
 
 * instruction echo ("Your task: ...", "This is the original request:", a copy of the prompt's
   instructions, :mod:`workbench.dialogue.echo`) is dropped before anything else;
+* the whole-sentence rule table (:mod:`workbench.dialogue.sentence_rules`): links, shops and
+  streaming services, instruction or role text, off-task claims and cut sentences go, each
+  counted under its own kind ("link", "shop", "instruction", "off_task", "cut");
 * claims about the films the sentence names (a director or cast member, a year or decade, a
   genre) are checked against the catalogue (:mod:`workbench.dialogue.facts`): a false claim is
   corrected when the right value is unambiguous, else the sentence is dropped. Plot and setting
   claims are not checked: the catalogue holds no plot (a documented limit, see that module);
+* every person the sentence names must be credited in a slate or allowed film or named in the
+  conversation (:mod:`workbench.dialogue.people`; "person");
 * a sentence that repeats one already shown (same folded words) is dropped.
 
-Each removal or replacement is one :class:`Fix` with a category ("title", "person", "genre",
-"year", "echo", "repeat"); ``GroundedText.fixes`` counts them all and ``fixes_by_kind`` per category.
+With ``require_films``, sentences are held back until one talks about films (and answers the
+user's fact question, :mod:`workbench.dialogue.on_task`); a reply where none does shows nothing
+and ``on_task`` is False, so the engine shows the template reply instead.
+
+Each removal or replacement is one :class:`Fix` with a category (:data:`FIX_CATEGORIES`);
+``GroundedText.fixes`` counts them all and ``fixes_by_kind`` per category.
 
 Grounding works sentence by sentence, with a sentence splitter whose decisions
 never change when more text arrives. :class:`GroundedStream` therefore wraps a
