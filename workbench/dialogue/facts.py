@@ -27,7 +27,8 @@ With several films named, a claim is false only when it fits none of them, and i
 dropped (which film it meant is unknown).
 
 Known limits: plot, setting and character claims ("set in a futuristic city") are not checked,
-since the catalogue holds no plot; a possessive credit ("Michael Mann's Heat") is not read;
+since the catalogue holds no plot; a possessive credit ("Michael Mann's Heat") is not read here
+(:mod:`workbench.dialogue.people` reads it);
 cast lists hold the first 8 billed actors, so a true claim about a minor role is taken as false;
 a claim about a film the sentence does not name (nor a pronoun right after it) is not checked.
 
