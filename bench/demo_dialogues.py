@@ -10,6 +10,8 @@ template says so), go to ``bench/results/demo_dialogues.md`` for a person to rea
 with the load average goes beside it.
 
     python bench/demo_dialogues.py [--only 3] [--timeout 120]
+    # on a busy machine, in parallel parts, then one transcript:
+    python bench/demo_dialogues.py --only 1,2,3 --part a.json & ...; python bench/demo_dialogues.py --merge a.json b.json
 
 ``--timeout`` raises the generator's deadline (default: the ``generator_timeout_s`` setting) so a
 slow shared CPU shows what the model writes rather than the fallback; the header records it.
@@ -89,8 +91,8 @@ def markdown(report: dict) -> str:
              f"load average {report['load_average']}.", "",
              "Each conversation runs twice from a fresh state: the default generator, then the template "
              "generator. Under each reply: the slate, the grounding fixes by kind, and the engine's notes.", ""]
-    for i, conv in enumerate(report["conversations"], 1):
-        lines += [f"## {i}. {conv['title']}", ""]
+    for conv in report["conversations"]:
+        lines += [f"## {conv['number']}. {conv['title']}", ""]
         for label in ("default", "template"):
             lines += [f"### {label}", ""]
             for t in conv[label]:
@@ -113,31 +115,49 @@ def markdown(report: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", type=int, default=0, help="run only conversation N (1-10)")
+    parser.add_argument("--only", default="", help="run only these conversations, e.g. 3 or 1,2,3 (1-10)")
+    parser.add_argument("--part", type=Path, default=None,
+                        help="write this JSON after every conversation instead of the transcript (run parts in parallel)")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None,
+                        help="write the transcript from these --part files (in conversation order)")
     parser.add_argument("--timeout", type=float, default=0.0, help="generator deadline in seconds (0: the setting)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    if args.merge:
+        parts = [json.loads(p.read_text(encoding="utf-8")) for p in args.merge]
+        report = {**parts[0], "conversations": sorted((c for p in parts for c in p["conversations"]),
+                                                      key=lambda c: c["number"]),
+                  "load_average": [max(p["load_average"][i] for p in parts) for i in range(3)]}
+        write(report, args.out)
+        return
     overrides = {"generator_timeout_s": args.timeout} if args.timeout else {}
     settings = Settings.from_env(**overrides)
     engine = build_engine(settings)
     template = TemplateGenerator()
-    chosen = [CONVERSATIONS[args.only - 1]] if args.only else list(CONVERSATIONS)
+    numbers = [int(n) for n in args.only.split(",")] if args.only else list(range(1, len(CONVERSATIONS) + 1))
     conversations = []
-    for title, messages in chosen:
+    report = {}
+    for number in numbers:
+        title, messages = CONVERSATIONS[number - 1]
         print(f"== {title}", file=sys.stderr, flush=True)
-        conversations.append({"title": title, "default": run_conversation(engine, messages),
+        conversations.append({"number": number, "title": title, "default": run_conversation(engine, messages),
                               "template": run_conversation(engine, messages, template)})
-    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "default_generator": engine.generator.name,
-              "timeout_s": settings.generator_timeout_s, "settings_generator": settings.generator,
-              "generator_model": settings.generator_model,
-              "load_average": [round(x, 2) for x in os.getloadavg()], "conversations": conversations}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(markdown(report), encoding="utf-8")
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    for conv in conversations:
-        for t in conv["default"]:
-            print(f"user: {t['user']}\n bot: {t['reply']}\n      {t['grounding_fixes_by_kind']} {t['notes']}")
-    print(f"wrote {args.out}")
+        report = {"date": time.strftime("%Y-%m-%d %H:%M"), "default_generator": engine.generator.name,
+                  "timeout_s": settings.generator_timeout_s, "settings_generator": settings.generator,
+                  "generator_model": settings.generator_model,
+                  "load_average": [round(x, 2) for x in os.getloadavg()], "conversations": conversations}
+        if args.part:  # a part survives a run that is stopped
+            args.part.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if not args.part:
+        write(report, args.out)
+
+
+def write(report: dict, out: Path) -> None:
+    """The transcript (Markdown) and its JSON copy."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown(report), encoding="utf-8")
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
