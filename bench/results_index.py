@@ -27,6 +27,13 @@ REDIAL = "--train ../shared/data/redial/train.jsonl --data ../shared/data/redial
 # file -> (the command that wrote it, where its numbers are discussed)
 PRODUCERS: dict[str, tuple[str, str]] = {
     "app_load.json": ("python bench/app_load.py --concurrency 8,32", "RESULTS.md#fast-turns-issue-17"),
+    "app_load_api.json": ("python bench/app_load.py --concurrency 8 --out app_load_api.json",
+                          "../docs/api.md#measured-20-users-x-5-turns"),
+    "app_load_api_nohold.json": ("python bench/app_load.py --concurrency 8 --clients gradio_client,api "
+                                 "(HoldQueueStream taken out for this run)", "../docs/api.md#measured-20-users-x-5-turns"),
+    "app_load_api_hold.json": ("python bench/app_load.py --concurrency 8 --clients gradio_client,api",
+                               "../docs/api.md#measured-20-users-x-5-turns"),
+    "zerogpu_check.json": ("python bench/gpu/zerogpu_check.py (on a GPU machine)", "../docs/spaces.md#zerogpu"),
     "app_load_auto.json": ("python bench/app_load.py --generator auto --concurrency 8 --clients http",
                            "RESULTS.md#fast-turns-issue-17"),
     "app_load_before_analytics.json": ("python bench/app_load.py --concurrency 8,32 (before quiet_queue_analytics)",

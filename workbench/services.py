@@ -204,7 +204,7 @@ def load_core(settings: Settings, timings: dict[str, float] | None = None) -> Co
         timings["catalog"] = round(time.perf_counter() - t, 3)
     require_saved_index(settings)
     t = time.perf_counter()
-    embedder = load_embedder(settings.embed_model, settings.device)
+    embedder = load_embedder(settings.embed_model, settings.embed_device)  # the CPU on ZeroGPU
     retriever = open_retriever(catalog, embedder, settings.index_dir, settings.index_kind)
     index_id = index_id_of(dict(getattr(retriever.index, "meta", {}) or {}), settings.index_dir)
     if timings is not None:
@@ -272,6 +272,10 @@ def build_services(
         return now
 
     start = time.perf_counter()
+    if settings.zero_gpu:  # ZeroGPU asks for `spaces` before anything initialises CUDA
+        from workbench.dialogue.generators.zerogpu import import_spaces
+
+        import_spaces()
     core = load_core(settings, timings)
     catalog, embedder, retriever = core.catalog, core.embedder, core.retriever
     interactions, index_id = core.interactions, core.index_id
