@@ -117,6 +117,10 @@ PRODUCERS: dict[str, tuple[str, str]] = {
                                      "../docs/grounding.md#false-positives-on-human-replies"),
     "demo_dialogues.md": ("python bench/demo_dialogues.py --timeout 120", "../docs/grounding.md#demo-dialogues"),
     "demo_dialogues.json": ("python bench/demo_dialogues.py --timeout 120", "../docs/grounding.md#demo-dialogues"),
+    "demo_dialogues_final.md": ("python bench/demo_dialogues.py --timeout 120 --only 1,2,3 --part a.json (and 4,5,6), "
+                                "then --merge (final code; the run stopped at the deadline)",
+                                "../docs/grounding.md#demo-dialogues"),
+    "demo_dialogues_final.json": ("(the JSON of demo_dialogues_final.md)", "../docs/grounding.md#demo-dialogues"),
 }
 
 
