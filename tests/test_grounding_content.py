@@ -69,6 +69,8 @@ CASES = [
                  id="avoid-mentioning"),
     pytest.param("Heat is tense. What do you think of the following movie options?", "Heat is tense.",
                  {"instruction": 1}, id="following-options"),
+    pytest.param("Here is an updated pick: Heat (1995)\nCinemaBlinded\nWreaker Xanadora\nIs that fine?",
+                 "Here is an updated pick: Heat (1995)\nIs that fine?", {"title": 2}, id="lines-of-unknown-names"),
     # unbalanced brackets and cut-off sentences
     pytest.param("Try Collateral. Heat ( Is there a director you like?", "Try Collateral.", {"cut": 1},
                  id="open-bracket"),

@@ -88,7 +88,7 @@ from workbench.dialogue.title_scan import (
     title_key,
 )
 from workbench.dialogue.titles import TitleIndex
-from workbench.text import word_spans
+from workbench.text import REPLY_COMMON_WORDS, word_spans
 
 FixKind = Literal["replaced", "removed"]
 #: What a fix was about: a title, a false claim (person, genre, year) or prose that is no reply.
@@ -135,6 +135,8 @@ class GroundedText:
         return bool(self.mentioned)
 
 
+# a line of capitalised words only, no sentence punctuation: "CinemaBlinded", "Xanadora Aurora"
+_UNKNOWN_NAMES_RE = re.compile(r"[^\w.!?]*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*[^\w.!?]*")
 _LIST_GAP_RE = re.compile(r"^(?:\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or|&)\s+|\s*/\s*)$")
 
 
@@ -441,6 +443,11 @@ class GroundedStream:
         out, fixes, named, items = _ground_sentence(self._ctx, sentence)
         self.events.extend(fixes)
         if out is None or not out.strip():
+            return []
+        if not items and _UNKNOWN_NAMES_RE.fullmatch(out) and not any(
+                w.lower() in REPLY_COMMON_WORDS for w in re.findall(r"[A-Za-z']+", out)):
+            # "Wreaker Xanadora Aurora": a list line of capitalised words that names nothing we know
+            self.events.append(Fix("removed", out, reason="a line of unknown names", category="title"))
             return []
         pronoun = not items and PRONOUN_START_RE.match(out) is not None
         films = items or (self._last_items if pronoun else [])
