@@ -37,7 +37,7 @@ from workbench.dialogue.prompts import build_messages
 from workbench.errors import GenerationError
 from workbench.evaluate.reply_data import ReplyExample
 from workbench.finetune import rows_hash
-from workbench.generator_manifest import KIND, MARKER_KEY, SCHEMA_VERSION
+from workbench.generator_manifest import ADAPTER_KIND, KIND, MARKER_KEY, SCHEMA_VERSION, base_weights
 from workbench.manifest import MANIFEST, package_versions, publish_dir, staging_dirs
 from workbench.model_manifest import weight_hashes
 
@@ -104,6 +104,18 @@ def freeze_below(model: Any, train_layers: int) -> int:
     return train_layers
 
 
+def _save_adapter(model: Any, out: Path) -> None:
+    """Save ``model``'s LoRA adapter alone (``adapter_config.json``, ``adapter_model.safetensors``)
+    in float16: half the bytes, and the merge at load time casts it back to the base's dtype."""
+    import torch
+
+    for name, param in model.named_parameters():
+        if "lora_" in name:
+            param.data = param.data.to(torch.float16)
+    model.save_pretrained(str(out))
+    (out / "README.md").unlink(missing_ok=True)  # peft's blank model card; the manifest says what it is
+
+
 def finetune_generator(
     base_model: str,
     rows: Sequence[dict[str, Any]],
@@ -115,6 +127,7 @@ def finetune_generator(
     batch_size: int = 4,
     lr: float | None = None,
     lora_r: int = 0,
+    adapter: bool = False,
     train_layers: int = 0,
     beta: float = 0.1,
     prime: bool = True,
@@ -137,8 +150,12 @@ def finetune_generator(
         batch_size: rows per step.
         lr: peak learning rate (cosine decay, 5% warm-up); default 5e-5 for a full fine-tune,
             2e-4 with LoRA, 5e-6 for DPO.
-        lora_r: LoRA rank (0: train every weight). The adapter is merged into the saved model.
+        lora_r: LoRA rank (0: train every weight). The adapter is merged into the saved model
+            unless ``adapter``.
+        adapter: save the LoRA adapter alone (``peft`` files in float16, a few MB) with a manifest
+            naming its base and the base's weight hash, instead of a merged model; needs ``lora_r``.
         train_layers: train only the top this many transformer blocks (0: all); see :func:`freeze_below`.
+            With LoRA, the adapter covers the linear layers of those blocks only.
         beta: DPO's KL strength.
         prime: recorded in the manifest: whether the app starts the model's replies with the first
             candidate's title as it does for the prompted base model (measured better, see README).
@@ -163,6 +180,8 @@ def finetune_generator(
             raise GenerationError(f"finetune generator: {name} must be an integer >= {low}, got {value!r}")
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         raise GenerationError(f"finetune generator: --max-steps must be an integer >= 1, got {max_steps!r}")
+    if adapter and not lora_r:
+        raise GenerationError("finetune generator: --adapter needs --lora-r R (a LoRA rank > 0)")
     if lr is None:
         lr = 5e-6 if method == "dpo" else 2e-4 if lora_r else 5e-5
     if not lr > 0:
@@ -208,10 +227,18 @@ def finetune_generator(
         freeze_below(model, train_layers)
     peft_config = None
     if lora_r:
+        import torch
         from peft import LoraConfig
 
+        blocks = _blocks(model)
+        n_blocks = len(blocks) if blocks is not None else 0
+        top = list(range(n_blocks - train_layers, n_blocks)) if 0 < train_layers < n_blocks else None
+        # peft takes layers_to_transform only with named modules: every linear layer of a block
+        # (GPT-2 style models write theirs as transformers' Conv1D)
+        linears = sorted({name.rsplit(".", 1)[-1] for name, m in blocks.named_modules()
+                          if isinstance(m, torch.nn.Linear) or type(m).__name__ == "Conv1D"}) if top else "all-linear"
         peft_config = LoraConfig(r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0,
-                                 target_modules="all-linear", task_type="CAUSAL_LM")
+                                 target_modules=linears, task_type="CAUSAL_LM", layers_to_transform=top)
     if method == "sft":
         from trl import SFTConfig, SFTTrainer
 
@@ -232,23 +259,26 @@ def finetune_generator(
     started = time.time()
     try:
         result = trainer.train()
-        trained = trainer.model
-        if lora_r:
-            trained = trained.merge_and_unload()
-        trained = trained.to("cpu")
-        setattr(trained.config, MARKER_KEY, MANIFEST)  # recognised even if meta.json is deleted
-        trained.save_pretrained(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
+        trained = trainer.model.to("cpu")
+        if adapter:
+            _save_adapter(trained, tmp)
+        else:
+            if lora_r:
+                trained = trained.merge_and_unload()
+            setattr(trained.config, MARKER_KEY, MANIFEST)  # recognised even if meta.json is deleted
+            trained.save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     meta = {
-        "kind": KIND,
+        "kind": ADAPTER_KIND if adapter else KIND,
         "schema_version": SCHEMA_VERSION,
         "base_model": base_model,
         "base_source": source,
+        **({"base_weights": base_weights(source)} if adapter else {}),
         "method": method,
         "rows": len(kept),
         "rows_too_long": too_long,

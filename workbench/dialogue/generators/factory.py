@@ -6,6 +6,8 @@
 * ``openai``: :class:`OpenAIGenerator` for ``openai_base_url``/``openai_model``, wrapped the same way.
 * ``llamacpp``: :class:`LlamaCppGenerator` for ``generator_model`` (a ``.gguf`` path, or the bundled
   SmolLM2 GGUF for the default name), wrapped the same way; needs ``requirements-llamacpp.txt``.
+* ``generator_model`` ``default`` (the default) is the bundled SmolLM2 with the shipped ReDial
+  LoRA adapter merged in (``assets/generator-adapter/``); ``smollm2-135m-instruct`` the plain base.
 * ``auto``: transformers when the model is available without the network (the
   bundled SmolLM2 GGUF, or a local directory), else template. On a Space (where
   the Hub is reachable) ``auto`` also picks transformers for a Hub id.
@@ -28,6 +30,7 @@ from workbench.dialogue.generators.llamacpp import LlamaCppGenerator
 from workbench.dialogue.generators.openai_compat import OpenAIGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.generators.transformers import (
+    ADAPTED_MODEL,
     DEFAULT_MODEL,
     TransformersGenerator,
     find_bundled_gguf,
@@ -39,7 +42,7 @@ def transformers_available(model: str, *, hub_reachable: bool = False) -> bool:
     """Whether ``model`` can be loaded here: torch/transformers installed and the weights at hand."""
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
         return False
-    if model == DEFAULT_MODEL:
+    if model in (DEFAULT_MODEL, ADAPTED_MODEL):
         return find_bundled_gguf() is not None or hub_reachable
     if Path(model).expanduser().exists():
         return True
@@ -68,6 +71,10 @@ def load_generator(settings: Settings) -> Generator:
             dtype=settings.generator_dtype,
         )
     elif backend == "llamacpp":
+        if settings.generator_model == ADAPTED_MODEL:
+            raise ConfigError(f"setting 'generator' is 'llamacpp', which runs GGUF files and cannot merge the "
+                              f"generator adapter that generator_model {ADAPTED_MODEL!r} names; set generator_model "
+                              f"to {DEFAULT_MODEL!r} (the plain bundled base) or a .gguf file")
         primary = LlamaCppGenerator(
             settings.generator_model,
             max_new_tokens=settings.max_new_tokens,
