@@ -17,7 +17,7 @@ from workbench.config import Settings
 from workbench.dialogue.generators import factory
 from workbench.dialogue.generators import transformers as tf
 from workbench.dialogue.generators.factory import load_generator, transformers_available
-from workbench.errors import ConfigError, GenerationError
+from workbench.errors import GenerationError
 from workbench.finetune import rows_hash
 from workbench.finetune_generator import finetune_generator
 from workbench.manifest import write_manifest
@@ -195,7 +195,16 @@ def test_eval_replies_names_default_as_base_plus_adapter(trained, shipped, tiny_
     assert f"default = transformers:{tf.DEFAULT_MODEL}+generator-adapter" in capsys.readouterr().out
 
 
-def test_llamacpp_cannot_serve_the_adapter_and_says_which_model_to_name():
-    """Guards a silent swap: llama.cpp runs GGUF files, so it refuses ``default`` instead of serving the plain base."""
-    with pytest.raises(ConfigError, match="smollm2-135m-instruct"):
-        load_generator(Settings(generator="llamacpp", generator_model="default"))
+def test_llamacpp_serves_the_plain_base_for_default_and_its_name_says_so():
+    """Guards an honest name: llama.cpp runs GGUF files and cannot merge the adapter, so ``default`` there
+    is the plain bundled GGUF, named as such (never as base + adapter)."""
+    generator = load_generator(Settings(generator="llamacpp", generator_model="default"))
+    assert generator.primary.name == f"llamacpp:{tf.DEFAULT_MODEL}"
+
+
+def test_a_new_fine_tune_of_default_starts_from_the_plain_base():
+    """Guards against stacking: ``finetune generator`` with the default setting trains the base the shipped
+    adapter was trained on, not base + adapter."""
+    from workbench.cli.finetune_generator import _base_model
+
+    assert _base_model("default") == tf.DEFAULT_MODEL and _base_model("org/model") == "org/model"

@@ -8,6 +8,7 @@
   SmolLM2 GGUF for the default name), wrapped the same way; needs ``requirements-llamacpp.txt``.
 * ``generator_model`` ``default`` (the default) is the bundled SmolLM2 with the shipped ReDial
   LoRA adapter merged in (``assets/generator-adapter/``); ``smollm2-135m-instruct`` the plain base.
+  ``llamacpp`` cannot merge an adapter and serves the plain GGUF for ``default`` (its name says so).
 * ``auto``: transformers when the model is available without the network (the
   bundled SmolLM2 GGUF, or a local directory), else template. On a Space (where
   the Hub is reachable) ``auto`` also picks transformers for a Hub id.
@@ -71,12 +72,10 @@ def load_generator(settings: Settings) -> Generator:
             dtype=settings.generator_dtype,
         )
     elif backend == "llamacpp":
-        if settings.generator_model == ADAPTED_MODEL:
-            raise ConfigError(f"setting 'generator' is 'llamacpp', which runs GGUF files and cannot merge the "
-                              f"generator adapter that generator_model {ADAPTED_MODEL!r} names; set generator_model "
-                              f"to {DEFAULT_MODEL!r} (the plain bundled base) or a .gguf file")
+        # llama.cpp runs GGUF files and cannot merge the adapter: ``default`` is the plain bundled
+        # GGUF here, and the generator's name (llamacpp:smollm2-135m-instruct) says so
         primary = LlamaCppGenerator(
-            settings.generator_model,
+            DEFAULT_MODEL if settings.generator_model == ADAPTED_MODEL else settings.generator_model,
             max_new_tokens=settings.max_new_tokens,
             timeout_s=settings.generator_timeout_s,
             threads=settings.resolved_cpu_threads,
