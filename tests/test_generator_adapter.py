@@ -208,3 +208,16 @@ def test_a_new_fine_tune_of_default_starts_from_the_plain_base():
     from workbench.cli.finetune_generator import _base_model
 
     assert _base_model("default") == tf.DEFAULT_MODEL and _base_model("org/model") == "org/model"
+
+
+@pytest.mark.slow
+def test_a_time_budget_ends_training_early_and_still_saves_the_adapter(tiny_lm, tmp_path, monkeypatch):
+    """Guards --max-minutes (how the shipped adapter was trained on a busy CPU): the run stops after the
+    first step past the budget, saves, and the manifest says how many steps ran of how many allowed."""
+    cache = _bundle(monkeypatch, tmp_path, tiny_lm)
+    meta = finetune_generator(tf.DEFAULT_MODEL, ROWS, tmp_path / "quick", lora_r=2, adapter=True, max_steps=5,
+                              batch_size=1, max_length=4096, cache_dir=cache, max_minutes=1e-6)
+    assert (meta["steps"], meta["max_steps"], meta["max_minutes"]) == (1, 5, 1e-6)
+    assert (tmp_path / "quick" / "adapter_model.safetensors").is_file()
+    with pytest.raises(GenerationError, match="max-minutes"):
+        finetune_generator(tf.DEFAULT_MODEL, ROWS, tmp_path / "never", lora_r=2, adapter=True, max_minutes=0)

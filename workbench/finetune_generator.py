@@ -104,6 +104,22 @@ def freeze_below(model: Any, train_layers: int) -> int:
     return train_layers
 
 
+def _deadline_callback(seconds: float) -> Any:
+    """A trainer callback that ends training after the first step past ``seconds`` from now."""
+    from transformers import TrainerCallback
+
+    class Deadline(TrainerCallback):
+        def __init__(self) -> None:
+            self.end = time.monotonic() + seconds
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if time.monotonic() >= self.end:
+                control.should_training_stop = True
+            return control
+
+    return Deadline()
+
+
 def _save_adapter(model: Any, out: Path) -> None:
     """Save ``model``'s LoRA adapter alone (``adapter_config.json``, ``adapter_model.safetensors``)
     in float16: half the bytes, and the merge at load time casts it back to the base's dtype."""
@@ -133,6 +149,7 @@ def finetune_generator(
     prime: bool = True,
     seed: int = 0,
     max_length: int = MAX_LENGTH,
+    max_minutes: float | None = None,
     device: str = "cpu",
     cache_dir: str | Path | None = None,
     extra_meta: dict[str, Any] | None = None,
@@ -161,6 +178,9 @@ def finetune_generator(
             candidate's title as it does for the prompted base model (measured better, see README).
         seed: seeds shuffling and initialisation.
         max_length: most tokens per example; longer examples are left out.
+        max_minutes: stop after the step that passes this many minutes of training and save what
+            was learnt (the manifest's ``steps`` says how many ran); the learning rate is then held
+            constant after warm-up, since the number of steps is not known in advance.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         cache_dir: where the bundled model's converted weights are cached.
         extra_meta: more manifest fields (the data's sources, the held-out conversations).
@@ -182,6 +202,8 @@ def finetune_generator(
         raise GenerationError(f"finetune generator: --max-steps must be an integer >= 1, got {max_steps!r}")
     if adapter and not lora_r:
         raise GenerationError("finetune generator: --adapter needs --lora-r R (a LoRA rank > 0)")
+    if max_minutes is not None and not max_minutes > 0:
+        raise GenerationError(f"finetune generator: --max-minutes must be > 0, got {max_minutes!r}")
     if lr is None:
         lr = 5e-6 if method == "dpo" else 2e-4 if lora_r else 5e-5
     if not lr > 0:
@@ -218,7 +240,8 @@ def finetune_generator(
     shutil.rmtree(tmp, ignore_errors=True)
     common = dict(
         output_dir=str(work), num_train_epochs=epochs, max_steps=max_steps if max_steps is not None else -1,
-        per_device_train_batch_size=batch_size, learning_rate=lr, lr_scheduler_type="cosine",
+        per_device_train_batch_size=batch_size, learning_rate=lr,
+        lr_scheduler_type="cosine" if max_minutes is None else "constant_with_warmup",
         warmup_steps=0.05, seed=seed, data_seed=seed, max_length=max_length, save_strategy="no",
         logging_strategy="no", report_to=[], use_cpu=dev == "cpu", disable_tqdm=False,
         activation_checkpointing=False,  # TRL turns it on; on a small model it only costs time
@@ -253,6 +276,8 @@ def finetune_generator(
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
+    if max_minutes is not None:
+        trainer.add_callback(_deadline_callback(max_minutes * 60))
     log(f"{method}: {len(kept)} rows, base {base_model} ({source}), device {dev}, "
         f"{'LoRA r=' + str(lora_r) if lora_r else 'all weights'}"
         f"{f' of the top {train_layers} blocks' if train_layers else ''}, lr {lr:g}")
@@ -286,6 +311,7 @@ def finetune_generator(
         **(extra_meta or {}),
         "epochs": epochs,
         "max_steps": max_steps,
+        "max_minutes": max_minutes,
         "steps": int(result.global_step),
         "batch_size": batch_size,
         "lr": lr,

@@ -31,6 +31,9 @@ def register(fsub: argparse._SubParsersAction) -> None:
     g.add_argument("--method", choices=("sft", "dpo"), default="sft", help="TRL trainer (default: sft)")
     g.add_argument("--max-steps", type=int, default=100,
                    help="stop after this many steps (default: 100, minutes on a free 2-core CPU; 0: run --epochs)")
+    g.add_argument("--max-minutes", type=float, default=None,
+                   help="also stop after this many minutes of training and save what was learnt "
+                   "(constant learning rate after warm-up; the manifest records the steps that ran)")
     g.add_argument("--epochs", type=int, default=1, help="passes over the data when --max-steps is 0")
     g.add_argument("--holdout", type=float, default=0.1, help="share of conversations never trained on")
     g.add_argument("--batch-size", type=int, default=2, help="examples per step")
@@ -109,6 +112,7 @@ def _generator(args: argparse.Namespace) -> int:
         max_steps=args.max_steps or None, batch_size=args.batch_size, lr=args.lr, lora_r=args.lora_r,
         adapter=args.adapter,
         train_layers=args.train_layers, prime=not args.no_prime, seed=args.seed, max_length=args.max_length,
+        max_minutes=args.max_minutes,
         device=args.device,
         cache_dir=settings.cache_dir,
         extra_meta={"sources": report["sources"], "holdout": args.holdout, "holdout_groups": held_groups},
