@@ -1,6 +1,6 @@
 """Chat-Rec Workbench: ``python app.py`` serves the app (also what Hugging Face Spaces runs).
 
-Settings come from the environment (``WORKBENCH_*``; see the README), so this file stays tiny:
+Settings come from the environment (``WORKBENCH_*``; see docs/configuration.md), so this file stays tiny:
 settings -> services -> demo -> launch. At shutdown (Ctrl-C, SIGTERM) every live session's
 pending judgements that have an annotator are saved.
 """

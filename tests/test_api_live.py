@@ -1,6 +1,6 @@
 """The named API endpoints through ``gradio_client`` against a live server on a free port.
 
-Runs the README's client snippet for real: ``/chat`` (message + session -> reply + items as
+Runs docs/client-api.md's client snippet for real: ``/chat`` (message + session -> reply + items as
 JSON), ``/feedback`` (one record through the store), ``/status``; plus isolation between two
 clients and errors that come back as messages, not tracebacks.
 """
@@ -37,7 +37,7 @@ def client(url: str):
 
 def test_readme_snippet_chat_then_feedback(live):
     services, url = live
-    # --- the README snippet, verbatim apart from the URL ---
+    # --- the docs/client-api.md snippet, verbatim apart from the URL ---
     from gradio_client import Client
 
     client = Client(url)

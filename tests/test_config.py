@@ -85,13 +85,6 @@ def test_settings_are_frozen():
         s.k = 3  # type: ignore[misc]
 
 
-def test_every_setting_is_documented_in_the_readme():
-    """datasette-style: the README's configuration table names every setting's variable."""
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    missing = [row["env"][0] for row in Settings.describe() if row["env"][0] not in readme]
-    assert not missing, f"README lacks settings: {missing}"
-
-
 def test_only_config_reads_the_environment():
     """Settings are read in one place: no other module calls os.environ / os.getenv."""
     offenders = []

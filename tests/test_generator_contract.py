@@ -214,6 +214,15 @@ def test_is_a_generator_with_a_name(case) -> None:
     assert isinstance(gen, Generator) and isinstance(gen.name, str) and gen.name
 
 
+def test_load_returns_the_generator_ready(case) -> None:
+    """The pool reads the declared ``ready`` and calls ``load()`` (it used to probe with getattr):
+    after ``load()`` every generator is ready, and ``load()`` hands back the generator itself."""
+    c, env = case
+    gen = c.make(env)
+    assert isinstance(gen.ready, bool)
+    assert gen.load() is gen and gen.ready
+
+
 def test_stream_pieces_join_to_generate(case) -> None:
     """Stream first: every piece is non-empty text, and ``generate()`` is exactly their join."""
     c, env = case

@@ -103,7 +103,7 @@ def test_second_submission_and_unknown_project_on_next_and_skip(live):
 
 
 def test_readme_project_snippet(live):
-    """The README's /next_task loop, verbatim apart from the URL and the project name."""
+    """docs/annotation-projects.md's /next_task loop, verbatim apart from the URL and the project name."""
     services, client = live
     seed_project(services.projects.store, "films-1", tasks=2, overlap=1)
     task = client.predict("films-1", "alice", api_name="/next_task")

@@ -1,4 +1,5 @@
-"""GeneratorPool: LLMs load in the background and the template answers until they are ready."""
+"""GeneratorPool (workbench/dialogue/generators/pool.py): LLMs load in the background and the template
+answers until they are ready."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import threading
 import pytest
 
 from workbench.config import Settings
+from workbench.dialogue.generators.pool import GeneratorPool
 from workbench.errors import ConfigError, GenerationError
-from workbench.services import GeneratorPool
 
 
 class Template:
     name = "template"
+    ready = True  # the Generator protocol's declared attributes: nothing to load
+
+    def load(self) -> Template:
+        return self
 
 
 class SlowLLM:

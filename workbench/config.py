@@ -15,14 +15,35 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import site
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from workbench.errors import ConfigError
+from workbench.limits import MAX_SLATE_ITEMS
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def _project_root() -> Path:
+    """The folder that holds ``assets/`` and ``indexes/default/``.
+
+    In a source checkout (also an editable install) that is the checkout. A wheel installs them as
+    data files under ``<prefix>/share/chat-rec-workbench`` (pyproject.toml), so an installed package
+    finds them there; the ``catalog``, ``interactions`` and ``index_dir`` settings point elsewhere.
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "assets").is_dir():
+        return checkout
+    for prefix in (sys.prefix, site.getuserbase()):
+        installed = Path(prefix) / "share" / "chat-rec-workbench"
+        if (installed / "assets").is_dir():
+            return installed
+    return checkout
+
+
+PROJECT_ROOT = _project_root()
 ASSETS_DIR = PROJECT_ROOT / "assets"
 ENV_PREFIX = "WORKBENCH_"
 
@@ -32,8 +53,44 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
-def _setting(default: Any, help: str, env: tuple[str, ...] = (), choices: tuple[str, ...] = ()) -> Any:
-    return field(default=default, metadata={"help": help, "env": env, "choices": choices})
+def _setting(
+    default: Any,
+    help: str,
+    env: tuple[str, ...] = (),
+    choices: tuple[str, ...] = (),
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+) -> Any:
+    """A field with its help text, extra variables, choices and bounds (checked in ``__post_init__``).
+
+    ``minimum`` / ``maximum`` are inclusive; ``above`` is an exclusive lower bound. A number with
+    any bound must also be finite (``nan`` compares false with everything).
+    """
+    bounds = {"minimum": minimum, "maximum": maximum, "above": above}
+    return field(
+        default=default,
+        metadata={"help": help, "env": env, "choices": choices,
+                  "bounds": {k: v for k, v in bounds.items() if v is not None}},
+    )
+
+
+def bounds_text(bounds: Mapping[str, float]) -> str:
+    """How docs and errors write a field's bounds: ``1-50``, ``>= 0``, ``> 0``."""
+    low, high, above = bounds.get("minimum"), bounds.get("maximum"), bounds.get("above")
+    if low is not None and high is not None:
+        return f"{low}-{high}"
+    parts = [f"> {above}" if above is not None else "", f">= {low}" if low is not None else "",
+             f"<= {high}" if high is not None else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def _within(value: float, bounds: Mapping[str, float]) -> bool:
+    if not math.isfinite(value):
+        return False
+    low, high, above = bounds.get("minimum"), bounds.get("maximum"), bounds.get("above")
+    return ((low is None or value >= low) and (high is None or value <= high)
+            and (above is None or value > above))
 
 
 def _cache_home() -> str:
@@ -100,15 +157,15 @@ class Settings:
         "else float32. On the project's 2-core CPU bfloat16 halved the prefill (bench/first_token.py).",
         choices=DTYPES,
     )
-    max_new_tokens: int = _setting(160, "Most tokens an LLM may generate per reply.")
+    max_new_tokens: int = _setting(160, "Most tokens an LLM may generate per reply.", minimum=1)
     cpu_threads: int = _setting(
         0, "CPU threads local models (the embedder, a transformers or llamacpp LLM) compute with; torch's "
         "intra-op threads for the whole process. 0: half the CPUs, at least 1 (llama.cpp's rule). On a "
         "busy 2-core machine torch's default (one per CPU) made a query encoding 5-13x and an LLM prefill "
-        "3-6x slower than 1 thread (bench/first_token.py).",
+        "3-6x slower than 1 thread (bench/first_token.py).", minimum=0,
     )
     generator_timeout_s: float = _setting(
-        30.0, "Seconds an LLM reply may take before the template generator takes over."
+        30.0, "Seconds an LLM reply may take before the template generator takes over.", above=0
     )
     openai_base_url: str = _setting(
         "", "Base URL of an OpenAI-compatible server (vLLM, TGI, Ollama, OpenAI).",
@@ -128,9 +185,9 @@ class Settings:
     openai_api_key: str = _setting(
         "", "API key for the OpenAI-compatible server (secret).", env=("OPENAI_API_KEY",)
     )
-    openai_retries: int = _setting(2, "Retries for a failed OpenAI-compatible request.")
+    openai_retries: int = _setting(2, "Retries for a failed OpenAI-compatible request.", minimum=0)
     # recommending -------------------------------------------------------
-    k: int = _setting(5, "Number of recommendations per turn.")
+    k: int = _setting(5, "Number of recommendations per turn.", minimum=1, maximum=MAX_SLATE_ITEMS)
     recommender_dir: str = _setting(
         "",
         "A refitted recommender to serve (`python -m workbench refit recommender --out DIR`: the "
@@ -139,7 +196,7 @@ class Settings:
     # arena --------------------------------------------------------------
     systems_file: str = _setting(
         "", "TOML or JSON file defining more arena systems (generator, model, sources, weights, k, index); "
-        "see the README's Arena section. Empty: only the built-in `default`, `baseline` and `no-llm`.",
+        "see docs/arena.md. Empty: only the built-in `default`, `baseline` and `no-llm`.",
     )
     arena_systems: str = _setting(
         "default,baseline", "Comma-separated systems the Arena tab pairs (at least two; names from "
@@ -166,24 +223,24 @@ class Settings:
         "", "Address to bind. Empty: 0.0.0.0 on a Space, else 127.0.0.1.",
         env=("GRADIO_SERVER_NAME",),
     )
-    port: int = _setting(7860, "Port to serve on.", env=("GRADIO_SERVER_PORT",))
+    port: int = _setting(7860, "Port to serve on.", env=("GRADIO_SERVER_PORT",), minimum=1, maximum=65535)
     auth: str = _setting(
         "", "Optional `user:password` for self-hosting behind a login (secret)."
     )
     max_queue: int = _setting(
         256, "Requests (UI events and API calls) that may wait in the queue; more are refused "
-        "with \"the server is busy\"."
+        "with \"the server is busy\".", minimum=1
     )
     turn_concurrency: int = _setting(
         8, "Chat turns (UI and `/chat`) that run at once; more wait in the queue. 0: the number of CPUs. "
         "On the shared 2-core machine 8 gave a lower p50 than 2 under 20 users (a turn also waits on "
-        "numpy, FAISS and torch, which release the GIL; bench/app_load.py), once torch ran 1 thread.",
+        "numpy, FAISS and torch, which release the GIL; bench/app_load.py), once torch ran 1 thread.", minimum=0,
     )
     api_sessions_per_client: int = _setting(
         20, "Live `/chat` sessions one client (a signed-in user, else an IP address) may hold; "
-        "its oldest goes first when it starts more."
+        "its oldest goes first when it starts more.", minimum=1
     )
-    max_api_sessions: int = _setting(2000, "Live `/chat` sessions kept in total (idle ones expire after 6 hours).")
+    max_api_sessions: int = _setting(2000, "Live `/chat` sessions kept in total (idle ones expire after 6 hours).", minimum=1)
     on_space: bool = _setting(
         False, "Running on a Hugging Face Space (set from SPACE_ID automatically).",
         env=("SPACE_ID",),
@@ -202,19 +259,19 @@ class Settings:
         "the path at a proxy if the counts are private).",
     )
     alert_window_s: float = _setting(
-        900.0, "Seconds of recent turns the alerts judge (the status line warns when a threshold is crossed)."
+        900.0, "Seconds of recent turns the alerts judge (the status line warns when a threshold is crossed).", above=0
     )
-    alert_min_turns: int = _setting(5, "Fewest turns in the alert window before any alert is judged.")
+    alert_min_turns: int = _setting(5, "Fewest turns in the alert window before any alert is judged.", minimum=1)
     alert_fallback_share: float = _setting(
         0.2, "Warn when more than this share of turns in the alert window fell back to the template "
-        "generator (0 switches it off)."
+        "generator (0 switches it off).", minimum=0
     )
     alert_p95_turn_s: float = _setting(
         30.0, "Warn when the 95th percentile turn latency in the alert window is over this many seconds "
-        "(0 switches it off)."
+        "(0 switches it off).", minimum=0
     )
     alert_fixes_per_reply: float = _setting(
-        1.0, "Warn when replies in the alert window average more grounding fixes than this (0 switches it off)."
+        1.0, "Warn when replies in the alert window average more grounding fixes than this (0 switches it off).", minimum=0
     )
 
     def __post_init__(self) -> None:
@@ -223,45 +280,19 @@ class Settings:
             value = getattr(self, f.name)
             if choices and value not in choices:
                 raise ConfigError(f"{_named(f.name)}: {value!r} is not one of {', '.join(choices)}")
-        if not 1 <= self.k <= 50:
-            raise ConfigError(f"{_named('k')}: must be 1-50, got {self.k}")
-        if self.max_new_tokens < 1:
-            raise ConfigError(f"{_named('max_new_tokens')}: must be positive, got {self.max_new_tokens}")
-        # nan compares false with everything, so `<= 0` alone would let it through
-        if not (math.isfinite(self.generator_timeout_s) and self.generator_timeout_s > 0):
-            raise ConfigError(
-                f"{_named('generator_timeout_s')}: must be a positive, finite number of seconds, "
-                f"got {self.generator_timeout_s}"
-            )
-        if not 0 < self.port < 65536:
-            raise ConfigError(f"{_named('port')}: must be 1-65535, got {self.port}")
-        if self.openai_retries < 0:
-            raise ConfigError(f"{_named('openai_retries')}: must be >= 0, got {self.openai_retries}")
+            bounds = f.metadata.get("bounds")
+            if bounds and not _within(value, bounds):
+                raise ConfigError(f"{_named(f.name)}: must be {bounds_text(bounds)}, got {value}")
         if self.generator == "openai" and not self.openai_base_url.strip():
             raise ConfigError(
                 f"{_named('generator')}: 'openai' needs {_named('openai_base_url')} "
                 "(or OPENAI_BASE_URL), the server to ask"
             )
-        for name in ("cpu_threads", "turn_concurrency"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{_named(name)}: must be >= 0 (0: automatic), got {getattr(self, name)}")
-        for name in ("max_queue", "api_sessions_per_client", "max_api_sessions"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{_named(name)}: must be at least 1, got {getattr(self, name)}")
         if self.api_sessions_per_client > self.max_api_sessions:
             raise ConfigError(
                 f"{_named('api_sessions_per_client')}: {self.api_sessions_per_client} is more than "
                 f"{_named('max_api_sessions')} ({self.max_api_sessions})"
             )
-        if not (math.isfinite(self.alert_window_s) and self.alert_window_s > 0):
-            raise ConfigError(
-                f"{_named('alert_window_s')}: must be a positive number of seconds, got {self.alert_window_s}"
-            )
-        for name in ("alert_fallback_share", "alert_p95_turn_s", "alert_fixes_per_reply"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
-                raise ConfigError(f"{_named(name)}: must be 0 (off) or a positive number, got {getattr(self, name)}")
-        if self.alert_min_turns < 1:
-            raise ConfigError(f"{_named('alert_min_turns')}: must be at least 1, got {self.alert_min_turns}")
         if self.database_url:
             if not self.database_url.startswith(("postgresql://", "postgres://")):
                 # the URL may hold a password: name the scheme, never echo the value
@@ -356,15 +387,20 @@ class Settings:
 
     @classmethod
     def describe(cls) -> list[dict[str, Any]]:
-        """One row per setting (name, env variables, default, help) for docs and ``--help``."""
+        """One row per setting for docs and ``--help``: name, env variables, type, default, help,
+        choices and bounds (``docs/configuration.md`` is rendered from these rows)."""
+        hints = get_type_hints(cls)
         rows = []
         for f in dataclasses.fields(cls):
             rows.append(
                 {
                     "name": f.name,
                     "env": [ENV_PREFIX + f.name.upper(), *f.metadata.get("env", ())],
+                    "type": getattr(hints[f.name], "__name__", str(hints[f.name])),
                     "default": f.default,
                     "help": f.metadata["help"],
+                    "choices": tuple(f.metadata.get("choices", ())),
+                    "bounds": dict(f.metadata.get("bounds", {})),
                 }
             )
         return rows

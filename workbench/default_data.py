@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.catalog import Catalog, Item
+from workbench.config import ASSETS_DIR  # the checkout's, or the installed package's data files
 from workbench.errors import CatalogError
 from workbench.interactions import SIGNAL_VALUES, Interactions
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CATALOG_PATH = ASSETS_DIR / "catalog.jsonl.gz"
 DEFAULT_INTERACTIONS_PATH = ASSETS_DIR / "interactions.csv.gz"
 DEFAULT_SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

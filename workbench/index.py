@@ -627,7 +627,7 @@ def _want_gpu(use_gpu: bool | str) -> bool:
 
     has = hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
     if use_gpu is True and not has:
-        raise ItemIndexError("index: use_gpu=True but FAISS sees no GPU (install faiss-gpu; see README)")
+        raise ItemIndexError("index: use_gpu=True but FAISS sees no GPU (install faiss-gpu; see docs/using.md)")
     return has
 
 

@@ -14,399 +14,54 @@ here* (never at import):
   wait for it, bounded by :data:`RECOMMENDER_WAIT_S`;
 * the sentence-transformers model is warmed up, so the first turn does not pay
   for loading it;
-* the configured LLM loads (:class:`GeneratorPool`); until it is ready, turns
-  use the template generator and the status line says so.
+* the configured LLM loads (:class:`~workbench.dialogue.generators.pool.GeneratorPool`); until it
+  is ready, turns use the template generator and the status line says so.
+
+The pool, the background jobs (:mod:`workbench.background`) and the recommender's disk cache
+(:mod:`workbench.recommend.cache`) are components of their own; this module only wires them.
 
 It knows how components fit together; it does not know gradio.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
-import os
-import shutil
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench import __version__
-from workbench.config import GENERATOR_BACKENDS, Settings
-from workbench.errors import ConfigError, ItemIndexError, WorkbenchError
+from workbench.background import BackgroundTasks
+from workbench.config import Settings
+from workbench.dialogue.generators.pool import MAX_LOADED_GENERATORS as MAX_LOADED_GENERATORS
+from workbench.dialogue.generators.pool import GeneratorChoice as GeneratorChoice
+from workbench.dialogue.generators.pool import GeneratorPool
+from workbench.errors import ItemIndexError
 from workbench.monitoring import AlertThresholds, TurnRecorder
+from workbench.recommend.cache import RECOMMENDER_CACHE_VERSION as RECOMMENDER_CACHE_VERSION
+from workbench.recommend.cache import load_or_fit_recommender
+from workbench.recommend.cache import recommender_cache_dir as recommender_cache_dir
+
+if TYPE_CHECKING:
+    from workbench.catalog import Catalog
+    from workbench.database import Database
+    from workbench.dialogue.engine import ChatEngine
+    from workbench.dialogue.titles import TitleIndex
+    from workbench.embed import Embedder
+    from workbench.feedback.store import RecordStore
+    from workbench.interactions import Interactions
+    from workbench.projects.service import ProjectService
+    from workbench.recommend.base import Recommender
+    from workbench.retrieve import HybridRetriever
 
 log = logging.getLogger(__name__)
 
-#: How many LLMs (backend, model) may stay loaded at once; the least recently chosen is dropped.
-MAX_LOADED_GENERATORS = 2
-
-
-# ---------------------------------------------------------------------------
-# generators
-
-
-@dataclass(frozen=True)
-class GeneratorChoice:
-    """The generator a turn will use, its ``backend:model`` name and a note for the status line."""
-
-    generator: Any
-    name: str
-    ready: bool  # False while the requested LLM is still loading (the template answers meanwhile)
-    note: str = ""
-
-
-@dataclass
-class _Slot:
-    backend: str
-    model: str
-    state: str = "loading"  # loading | ready | failed
-    generator: Any = None
-    error: str = ""
-    started: float = field(default_factory=time.monotonic)
-    seconds: float | None = None
-    last_used: float = field(default_factory=time.monotonic)
-
-
-def _default_make(settings: Settings) -> Callable[[str, str], Any]:
-    """Build (and load) a generator for ``(backend, model)`` through the dialogue factory."""
-
-    def make(backend: str, model: str) -> Any:
-        from workbench.dialogue.generators import load_generator
-
-        if backend == "openai":
-            s = dataclasses.replace(settings, generator="openai", openai_model=model or settings.openai_model)
-        else:
-            s = dataclasses.replace(settings, generator=backend, generator_model=model or settings.generator_model)
-        return load_generator(s)
-
-    return make
-
-
-class GeneratorPool:
-    """Generators by ``(backend, model)``; LLMs load in background threads.
-
-    :meth:`choose` never blocks on a model load: while the requested LLM is
-    loading (or after it failed), it returns the template generator and a note
-    saying why. The configured default starts loading in :meth:`start`.
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        template: Any,
-        make: Callable[[str, str], Any] | None = None,
-        *,
-        allow_custom_models: bool | None = None,
-    ):
-        self.settings = settings
-        self.template = template
-        self._make = make or _default_make(settings)
-        self._slots: dict[tuple[str, str], _Slot] = {}
-        self._lock = threading.Lock()
-        #: called (on the loading thread) after each model load ends, ready or failed
-        self.on_change: list[Callable[[], None]] = []
-        # Free-text model names (any Hub id or server path) only when the operator allows them.
-        self.allow_custom_models = settings.allow_custom_models if allow_custom_models is None else allow_custom_models
-
-    # defaults -----------------------------------------------------------
-    @property
-    def default_backend(self) -> str:
-        """The configured backend with ``auto`` resolved: transformers, unless it failed to load."""
-        backend = self.settings.generator
-        if backend == "auto":
-            slot = self._slots.get(("transformers", self.settings.generator_model))
-            return "template" if slot is not None and slot.state == "failed" else "transformers"
-        return backend
-
-    def default_model(self, backend: str) -> str:
-        if backend == "openai":
-            return self.settings.openai_model
-        if backend in ("transformers", "llamacpp"):
-            return self.settings.generator_model
-        return ""
-
-    def model_choices(self, backend: str) -> list[str]:
-        """Models visitors may choose for ``backend``: the configured one, then ``WORKBENCH_MODEL_CHOICES``.
-
-        With custom models allowed, models loaded on request are offered too.
-        """
-        if backend not in ("transformers", "openai"):
-            return []
-        default = self.default_model(backend)
-        models = list(dict.fromkeys(m for m in (default, *self.settings.offered_models) if m))
-        if self.allow_custom_models:
-            with self._lock:
-                models += [m for (b, m) in self._slots if b == backend and m and m not in models]
-        return models
-
-    # loading ------------------------------------------------------------
-    def start(self, backend: str | None = None, model: str | None = None, *, wait: bool = False) -> None:
-        """Start loading ``(backend, model)`` (default: the configured generator) in the background."""
-        backend = backend or self.settings.generator
-        if backend == "auto":
-            backend = "transformers"
-        if backend == "template" or (backend == "openai" and not self.settings.openai_base_url):
-            return
-        model = model or self.default_model(backend)
-        self._slot(backend, model)
-        if wait:
-            self.wait(backend, model)
-
-    def _slot(self, backend: str, model: str) -> _Slot:
-        key = (backend, model)
-        with self._lock:
-            slot = self._slots.get(key)
-            if slot is not None:
-                slot.last_used = time.monotonic()
-                return slot
-            slot = _Slot(backend, model)
-            self._slots[key] = slot
-            self._evict_locked()
-        thread = threading.Thread(
-            target=self._load, args=(slot,), name=f"load-{backend}-{model}"[:60], daemon=True
-        )
-        thread.start()
-        return slot
-
-    def _evict_locked(self) -> None:
-        loaded = sorted(
-            (s for s in self._slots.values() if s.state == "ready"), key=lambda s: s.last_used
-        )
-        for slot in loaded[: max(0, len(loaded) - MAX_LOADED_GENERATORS)]:
-            del self._slots[(slot.backend, slot.model)]
-
-    def _load(self, slot: _Slot) -> None:
-        t0 = time.monotonic()
-        try:
-            generator = self._make(slot.backend, slot.model)
-            load = getattr(generator, "load", None)
-            if callable(load) and not getattr(generator, "ready", False):
-                load()
-            slot.generator = generator
-            slot.state = "ready"
-            log.info("generator %s:%s ready in %.1fs", slot.backend, slot.model, time.monotonic() - t0)
-        except Exception as exc:  # any failure means: keep answering with the template
-            slot.error = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
-            slot.state = "failed"
-            log.warning("generator %s:%s failed to load: %s", slot.backend, slot.model, slot.error)
-        finally:
-            slot.seconds = time.monotonic() - t0
-            _notify(self.on_change)
-
-    def wait(self, backend: str | None = None, model: str | None = None, timeout: float | None = None) -> bool:
-        """Block until ``(backend, model)`` is loaded or failed; True when ready."""
-        backend = backend or self.default_backend
-        if backend == "template":
-            return True
-        model = model or self.default_model(backend)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            slot = self._slots.get((backend, model))
-            if slot is None or slot.state != "loading":
-                return slot is not None and slot.state == "ready"
-            if deadline is not None and time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-
-    # choosing -----------------------------------------------------------
-    def choose(self, backend: str | None = None, model: str | None = None, *,
-               operator: bool = False) -> GeneratorChoice:
-        """The generator for the next turn. Never blocks; falls back to the template.
-
-        ``operator``: the model comes from the operator's configuration (an arena system), not a
-        visitor, so it need not be among the offered models.
-        """
-        backend = (backend or "").strip() or self.settings.generator
-        if backend not in GENERATOR_BACKENDS:
-            raise ConfigError(f"generator backend must be one of {', '.join(GENERATOR_BACKENDS)}, got {backend!r}")
-        auto = backend == "auto"
-        if auto:
-            backend = self.default_backend
-        if backend == "template":
-            return GeneratorChoice(self.template, _name(self.template), True)
-        model = (model or "").strip() or self.default_model(backend)
-        if backend == "openai" and not self.settings.openai_base_url:
-            return GeneratorChoice(
-                self.template, _name(self.template), False,
-                "the openai backend needs WORKBENCH_OPENAI_BASE_URL; using the template generator",
-            )
-        if not (self.allow_custom_models or operator) and model not in self.model_choices(backend):
-            offered = ", ".join(repr(m) for m in self.model_choices(backend)) or "none"
-            raise ConfigError(
-                f"model {model[:100]!r} is not offered here; choose one of {offered} "
-                "(the operator lists models in WORKBENCH_MODEL_CHOICES)"
-            )
-        label = f"{backend}:{model}"
-        with self._lock:
-            busy = (backend, model) not in self._slots and next(
-                (f"{s.backend}:{s.model}" for s in self._slots.values() if s.state == "loading"), None
-            )
-        if busy:  # one load at a time: a visitor cannot start many downloads at once
-            return GeneratorChoice(
-                self.template, _name(self.template), False,
-                f"{label} waits: {busy} is loading; replies use the template generator, try again when it is ready",
-            )
-        slot = self._slot(backend, model)
-        if slot.state == "ready":
-            return GeneratorChoice(slot.generator, _name(slot.generator, label), True)
-        if slot.state == "loading":
-            return GeneratorChoice(
-                self.template, _name(self.template), False,
-                f"{label} is loading ({time.monotonic() - slot.started:.0f}s); "
-                "replies use the template generator until it is ready",
-            )
-        # The loader's error can name server paths: it stays in the server log (see _load).
-        note = f"could not load model {label}; using the template generator (details in the server log)"
-        if auto:
-            note = "no LLM available; using the template generator (details in the server log)"
-        return GeneratorChoice(self.template, _name(self.template), False, note)
-
-    def status(self) -> str:
-        """One line about the default generator, for the page header."""
-        choice = self.choose()
-        if choice.ready:
-            return f"Generator: {choice.name}"
-        return f"Generator: {choice.name} · {choice.note}"
-
-    def default_ready(self) -> bool:
-        """The configured generator answers turns now (the template always does); starts nothing."""
-        backend = self.default_backend
-        if backend == "template":
-            return True
-        if backend == "openai" and not self.settings.openai_base_url:
-            return False
-        slot = self._slots.get((backend, self.default_model(backend)))
-        return slot is not None and slot.state == "ready"
-
-    @property
-    def loading(self) -> bool:
-        with self._lock:
-            return any(s.state == "loading" for s in self._slots.values())
-
-
-def _name(generator: Any, default: str = "template") -> str:
-    return str(getattr(generator, "name", default) or default)
-
-
-# ---------------------------------------------------------------------------
-# background start-up work
-
-
-def _notify(listeners: list[Callable[[], None]]) -> None:
-    for listener in list(listeners):
-        try:
-            listener()
-        except Exception:  # a listener (the page's status line) must never break a load
-            log.exception("status listener failed")
-
-
-class BackgroundTasks:
-    """Named start-up jobs on daemon threads (embedder warm-up, recommender fit), with a status."""
-
-    def __init__(self) -> None:
-        self._state: dict[str, str] = {}  # name -> running | done | failed: reason
-        self._threads: dict[str, threading.Thread] = {}
-        self._lock = threading.Lock()
-        #: called (on the job's thread) after each job ends, done or failed
-        self.on_change: list[Callable[[], None]] = []
-
-    def run(self, name: str, fn: Callable[[], Any], label: str = "") -> None:
-        def target() -> None:
-            t0 = time.monotonic()
-            try:
-                fn()
-                self._state[name] = "done"
-                log.info("%s done in %.1fs", name, time.monotonic() - t0)
-            except Exception as exc:
-                self._state[name] = f"failed: {exc}"
-                log.warning("%s failed: %s", name, exc)
-            _notify(self.on_change)
-
-        with self._lock:
-            self._state[name] = "running"
-            thread = threading.Thread(target=target, name=f"startup-{name}", daemon=True)
-            self._threads[name] = thread
-        thread.start()
-
-    def state(self, name: str) -> str | None:
-        return self._state.get(name)
-
-    @property
-    def running(self) -> list[str]:
-        return [n for n, s in self._state.items() if s == "running"]
-
-    def wait_for(self, name: str, timeout: float | None = None) -> bool:
-        """Block until job ``name`` has finished (or was never started); True when it is not running."""
-        thread = self._threads.get(name)
-        if thread is not None:
-            thread.join(timeout)
-        return self._state.get(name) != "running"
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until every job has finished; True when none is still running."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in list(self._threads.values()):
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-        return not self.running
-
-
 #: Longest a turn waits for the recommenders still loading at start-up (seconds).
 RECOMMENDER_WAIT_S = 30.0
-
-#: Bump when what the recommender cache holds changes meaning.
-RECOMMENDER_CACHE_VERSION = 1
-
-
-def recommender_cache_dir(settings: Settings, catalog: Any, interactions: Any, index_id: str) -> Path:
-    """Where the fitted recommender for this catalogue, interactions and index is cached."""
-    from workbench.recommend.base import interactions_hash
-
-    key = hashlib.sha256(
-        f"{RECOMMENDER_CACHE_VERSION}|{catalog.content_hash}|{interactions_hash(interactions)}|{index_id}".encode()
-    ).hexdigest()[:16]
-    return Path(settings.cache_dir) / "recommenders" / key
-
-
-def load_or_fit_recommender(settings: Settings, catalog: Any, interactions: Any, index: Any,
-                            index_id: str) -> Any:
-    """The fitted hybrid recommender: from the cache when it is there, else fitted and cached.
-
-    ``settings.recommender_dir`` (``WORKBENCH_RECOMMENDER_DIR``) serves a refitted one instead,
-    checked against this catalogue and index (:func:`workbench.recommend.refit.load_refit`).
-    """
-    from workbench.recommend import load_scorer
-    from workbench.recommend.base import MANIFEST
-    from workbench.recommend.factory import build_recommender
-
-    if settings.recommender_dir:
-        from workbench.recommend.refit import load_refit
-
-        return load_refit(settings.recommender_dir, catalog, index_id)
-
-    if not settings.cache_dir:  # caching switched off (benchmarks): fit every time
-        return build_recommender(catalog, interactions, index)
-    directory = recommender_cache_dir(settings, catalog, interactions, index_id)
-    if (directory / MANIFEST).exists():
-        try:
-            return load_scorer(directory, catalog=catalog, interactions=interactions)
-        except (WorkbenchError, OSError, ValueError, KeyError) as exc:
-            log.warning("recommender cache %s unusable (%s); refitting", directory, exc)
-    recommender = build_recommender(catalog, interactions, index)
-    try:
-        tmp = directory.with_name(f"{directory.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-        recommender.save(tmp)
-        if directory.exists():
-            shutil.rmtree(directory, ignore_errors=True)
-        os.replace(tmp, directory)
-    except OSError as exc:  # a read-only cache only costs a refit next time
-        log.warning("could not cache the fitted recommender in %s: %s", directory, exc)
-    return recommender
-
 
 # ---------------------------------------------------------------------------
 # the bundle
@@ -417,14 +72,14 @@ class Services:
     """Everything the UI and API need, built once per process by :func:`build_services`."""
 
     settings: Settings
-    catalog: Any  # workbench.catalog.Catalog
-    engine: Any  # workbench.dialogue.engine.ChatEngine
-    store: Any  # workbench.feedback FeedbackStore
+    catalog: Catalog
+    engine: ChatEngine
+    store: RecordStore  # JSONL shards in the feedback folder, or PostgreSQL
     generators: GeneratorPool
-    embedder: Any = None
-    retriever: Any = None
-    recommender: Any = None  # None until the background fit finishes
-    projects: Any = None  # workbench.projects.ProjectService over the feedback folder's projects
+    embedder: Embedder | None = None
+    retriever: HybridRetriever | None = None
+    recommender: Recommender | None = None  # None until the background fit finishes
+    projects: ProjectService | None = None  # over the feedback folder's projects (or the database)
     app_version: str = __version__
     index_id: str = ""
     timings: dict[str, float] = field(default_factory=dict)
@@ -432,7 +87,7 @@ class Services:
     #: Metrics, recent turns and alerts (:mod:`workbench.monitoring`); served at ``/metrics``.
     monitor: TurnRecorder | None = None
     #: The shared PostgreSQL (``database_url``), else ``None``: API sessions are stored there too.
-    database: Any = None
+    database: Database | None = None
 
     def __post_init__(self) -> None:
         if self.monitor is None:
@@ -518,12 +173,12 @@ def require_saved_index(settings: Settings, index_dir: str | Path | None = None)
 class CoreParts:
     """What every way of running the engine loads first: catalogue, embedder, index, interactions."""
 
-    catalog: Any
-    embedder: Any
-    retriever: Any
-    interactions: Any
+    catalog: Catalog
+    embedder: Embedder
+    retriever: HybridRetriever
+    interactions: Interactions
     index_id: str
-    titles: Any = None  # the catalogue's TitleIndex, shared by the understander and the grounder
+    titles: TitleIndex | None = None  # the catalogue's TitleIndex, shared by the understander and the grounder
 
 
 def load_core(settings: Settings, timings: dict[str, float] | None = None) -> CoreParts:
@@ -560,7 +215,7 @@ def load_core(settings: Settings, timings: dict[str, float] | None = None) -> Co
     return CoreParts(catalog, embedder, retriever, interactions, index_id, TitleIndex(catalog))
 
 
-def build_engine(settings: Settings, *, generator: Any = None) -> Any:
+def build_engine(settings: Settings, *, generator: Any = None) -> ChatEngine:
     """A ready :class:`~workbench.dialogue.engine.ChatEngine` for one process (the terminal chat,
     benchmarks): the parts of :func:`load_core`, the recommender from the same cache the app uses
     (fitted now when absent), and ``generator`` or the one the settings name."""

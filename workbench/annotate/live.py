@@ -8,7 +8,7 @@ turns still on screen (:meth:`~workbench.dialogue.state.ConversationState.set_ca
 only what changed). The next turn then ranks with it: liked items are history for the CF and
 content sources, disliked ones are excluded and a negative signal, items not seen are not taste.
 
-Undo and retry (decided, see README "Live card feedback"):
+Undo and retry (decided, see docs/using.md "Live card feedback"):
 
 * The card judgements live here, per exchange, apart from the state's undo snapshots, and the
   state is re-synced after every undo, turn and judgement. So undoing a turn takes back exactly

@@ -19,14 +19,14 @@ from workbench.errors import WorkbenchError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from workbench.cli import arena, chat, data, eval, feedback, finetune, index, project, refit, search
+    from workbench.cli import arena, chat, data, docs, eval, feedback, finetune, index, project, refit, search
 
     parser = argparse.ArgumentParser(
         prog="python -m workbench", description="Chat-Rec Workbench command line."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (data, index, search, eval, chat, feedback, finetune, project, refit, arena):
+    for module in (data, index, search, eval, chat, feedback, finetune, project, refit, arena, docs):
         module.register(sub)
     return parser
 

@@ -19,20 +19,20 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from workbench.annotate.identity import hf_login_available, identify, resolve_annotator
 from workbench.annotate.session import VERDICT_LABELS
+from workbench.config import ASSETS_DIR
 from workbench.errors import ProjectError
 from workbench.limits import MAX_ANNOTATOR_CHARS, MAX_COMMENT_CHARS, MAX_SLATE, MAX_TEXT_CHARS
 from workbench.projects.summary import progress_line
 from workbench.services import Services
 from workbench.ui.boundary import shows_errors
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
+ASSETS = ASSETS_DIR / "ui"
 #: The rating buttons on a card.
 RATINGS = ("1", "2", "3", "4", "5")
 #: Reply verdicts, as the radio under the reply offers them.

@@ -18,14 +18,13 @@ favicon), so ``app.py``, the tests and the benchmarks start the same page.
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from workbench.annotate.judgements import autosave_on_close
 from workbench.arena.service import open_arena
-from workbench.config import Settings
+from workbench.config import ASSETS_DIR, Settings
 from workbench.login import ClientHostMiddleware, LoginGuard
 from workbench.monitoring.http import metrics_route
 from workbench.services import Services
@@ -35,7 +34,7 @@ from workbench.ui.api import make_registry, register_api
 from workbench.ui.arena_api import register_arena_api
 from workbench.ui.projects_api import register_projects_api
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
+ASSETS = ASSETS_DIR / "ui"
 #: How often the header re-checks a loading LLM (seconds).
 STATUS_POLL_S = 2.0
 

@@ -1,6 +1,8 @@
 """The generator protocol: ``stream(request)`` yields text pieces; ``generate`` is their join.
 
-A generator writes the reply *around* a slate the recommender already chose.
+A local language model loads its weights in :meth:`Generator.load` (the generator pool calls it
+on a background thread unless :attr:`Generator.ready`); generators with nothing to load are ready
+from the start. A generator writes the reply *around* a slate the recommender already chose.
 It never chooses items: the engine grounds whatever it writes against the
 slate (see ``workbench.dialogue.grounding``) before a user sees it.
 """
@@ -35,6 +37,16 @@ class Generator(Protocol):
     @property
     def name(self) -> str:
         """``backend:model``, recorded with every reply and annotation."""
+        ...
+
+    @property
+    def ready(self) -> bool:
+        """True when :meth:`stream` answers without loading anything first (weights in memory)."""
+        ...
+
+    def load(self) -> Generator:
+        """Load what :meth:`stream` needs now (a background thread calls it at start-up); returns
+        ``self``. Generators with nothing to load return at once."""
         ...
 
     def stream(self, request: GenerationRequest) -> Iterator[str]: ...

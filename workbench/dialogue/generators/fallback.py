@@ -179,13 +179,11 @@ class FallbackGenerator:
 
     @property
     def ready(self) -> bool:
-        return bool(getattr(self.primary, "ready", True))
+        return self.primary.ready
 
     def load(self) -> FallbackGenerator:
         """Load the primary's weights now (for a background thread at start-up)."""
-        load = getattr(self.primary, "load", None)
-        if load is not None:
-            load()
+        self.primary.load()
         return self
 
     def stream(self, request: GenerationRequest) -> FallbackStream:

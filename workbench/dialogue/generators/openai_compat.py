@@ -100,7 +100,10 @@ class OpenAIGenerator:
 
     @property
     def ready(self) -> bool:
-        return True
+        return True  # the server holds the model
+
+    def load(self) -> OpenAIGenerator:
+        return self
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIGenerator(base_url={self.base_url!r}, model={self.model!r})"

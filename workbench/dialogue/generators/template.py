@@ -172,6 +172,13 @@ class TemplateGenerator:
     def name(self) -> str:
         return "template"
 
+    @property
+    def ready(self) -> bool:
+        return True  # nothing to load
+
+    def load(self) -> TemplateGenerator:
+        return self
+
     def _rng(self, request: GenerationRequest) -> random.Random:
         h = hashlib.sha256()
         h.update(str(self.seed).encode())

@@ -1,0 +1,173 @@
+"""The index of bench/results/: one row per result file (what produced it, when, the load), in bench/RESULTS.md.
+
+    python bench/results_index.py            # rewrite the table in bench/RESULTS.md
+    python bench/results_index.py --check    # exit 1 when a result file has no row or the table is stale
+
+"When" and "load" come from the file itself (its ``machine`` block: ``when``, the 1-minute load
+average) where the benchmark recorded them, else "when" is the date of the file's last commit and the
+load is unknown ("-"). What produced a file is declared below, once: a new result file needs a line
+in ``PRODUCERS`` (the check says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+INDEX = ROOT / "bench" / "RESULTS.md"
+BEGIN = "<!-- BEGIN GENERATED: results (python bench/results_index.py) -->"
+END = "<!-- END GENERATED: results -->"
+REDIAL = "--train ../shared/data/redial/train.jsonl --data ../shared/data/redial/test.jsonl"
+
+# file -> (the command that wrote it, where its numbers are discussed)
+PRODUCERS: dict[str, tuple[str, str]] = {
+    "app_load.json": ("python bench/app_load.py --concurrency 8,32", "RESULTS.md#fast-turns-issue-17"),
+    "app_load_auto.json": ("python bench/app_load.py --generator auto --concurrency 8 --clients http",
+                           "RESULTS.md#fast-turns-issue-17"),
+    "app_load_before_analytics.json": ("python bench/app_load.py --concurrency 8,32 (before quiet_queue_analytics)",
+                                       "RESULTS.md#fast-turns-issue-17"),
+    "app_load_load15.json": ("python bench/app_load.py (at load 15)", "RESULTS.md#fast-turns-issue-17"),
+    "app_load_torch_2_threads.txt": ("python bench/app_load.py (torch on 2 threads, load 20)",
+                                     "RESULTS.md#fast-turns-issue-17"),
+    "app_memory.json": ("python bench/app_memory.py", "RESULTS.md#fast-turns-issue-17"),
+    "app_memory_auto.json": ("python bench/app_memory.py --generator auto --turns 10,50",
+                             "RESULTS.md#fast-turns-issue-17"),
+    "app_startup.json": ("python bench/app_startup.py --warm-runs 2", "RESULTS.md#app-start-up"),
+    "arena_turn.json": ("nice python bench/arena_turn.py", "../docs/arena.md"),
+    "bench_fact_grounding.json": ("python bench/bench_fact_grounding.py", "-"),
+    "bench_projects.json": ("python bench/bench_projects.py", "../docs/annotation-projects.md"),
+    "dialogue_llm.json": ("python bench/dialogue_llm.py", "RESULTS.md#app-and-store"),
+    "dialogue_turn.json": ("python bench/dialogue_turn.py", "RESULTS.md#app-and-store"),
+    "embed_threads.json": ("python bench/embed_threads.py", "RESULTS.md#fast-turns-issue-17"),
+    "eval_default.json": ("python -m workbench eval --json bench/results/eval_default.json",
+                          "../docs/evaluation.md#movielens-100k-python--m-workbench-eval-movielens"),
+    "eval_default.png": ("(the chart of eval_default.json)", "-"),
+    "eval_movielens.json": ("python -m workbench eval movielens --json bench/results/eval_movielens.json",
+                            "../docs/evaluation.md#movielens-100k-python--m-workbench-eval-movielens"),
+    "eval_movielens.png": ("(the chart of eval_movielens.json)", "-"),
+    "eval_redial_gold.json": (f"python -m workbench eval redial {REDIAL} --mentions gold",
+                              "../docs/evaluation.md#redial-python--m-workbench-eval-redial"),
+    "eval_redial_gold_notune.json": (f"python -m workbench eval redial {REDIAL} --mentions gold --no-tune",
+                                     "../docs/using.md#live-card-feedback-what-you-mark-on-a-card-changes-the-next-turn"),
+    "eval_redial_text.json": (f"python -m workbench eval redial {REDIAL} --mentions text",
+                              "../docs/evaluation.md#redial-python--m-workbench-eval-redial"),
+    "eval_replies_redial.json": ("python -m workbench eval replies --data ../shared/data/redial/test.jsonl "
+                                 "--model smollm2-135m-instruct --model /tmp/ft-full --model template --n 150",
+                                 "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
+    "eval_replies_redial_30steps.json": ("python -m workbench eval replies ... --n 40 (the 30-step fine-tune)",
+                                         "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
+    "eval_simulate.json": (f"python -m workbench eval simulate {REDIAL} --limit 200 --no-control "
+                           "--weights bench/results/eval_redial_gold.json", "../docs/evaluation.md"),
+    "eval_simulate_control.json": (f"python -m workbench eval simulate {REDIAL} --limit 200", "../docs/evaluation.md"),
+    "eval_simulate_full.json": (f"python -m workbench eval simulate {REDIAL} --no-control "
+                                "--weights bench/results/eval_redial_gold.json", "../docs/evaluation.md"),
+    "eval_simulate_nonames.json": (f"python -m workbench eval simulate {REDIAL} --limit 200 --ask genre,decade,tag",
+                                   "../docs/evaluation.md"),
+    "eval_simulate_transcripts.jsonl": ("eval simulate ... --transcripts (with eval_simulate.json)",
+                                        "../docs/evaluation.md"),
+    "feedback_append.json": ("python bench/feedback_append.py", "RESULTS.md#app-and-store"),
+    "finetune_generator_redial.json": ("python -m workbench finetune generator --redial "
+                                       "../shared/data/redial/train.jsonl --max-steps 500 --train-layers 8 --lr 1e-4",
+                                       "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
+    "finetune_generator_redial_30steps.json": ("python -m workbench finetune generator --redial ... --max-steps 30",
+                                               "../docs/feedback-and-training.md"),
+    "finetune_retriever.json": ("python -m workbench finetune retriever --redial ../shared/data/redial/train.jsonl "
+                                "--test ../shared/data/redial/test.jsonl --epochs 2 --max-seq-length 128",
+                                "../docs/feedback-and-training.md"),
+    "first_token.json": ("python bench/first_token.py", "RESULTS.md#fast-turns-issue-17"),
+    "first_token_2threads.json": ("python bench/first_token.py --threads 2 --out first_token_2threads",
+                                  "RESULTS.md#fast-turns-issue-17"),
+    "first_token_load20.json": ("python bench/first_token.py (at load 20)", "RESULTS.md#fast-turns-issue-17"),
+    "grounding_redial.json": ("python bench/grounding_redial.py", "-"),
+    "grounding_redial_train.json": ("python bench/grounding_redial.py (train split)", "-"),
+    "index_build.json": ("python bench/index_build.py", "RESULTS.md#retrieval-and-the-index"),
+    "index_gpu.json": ("python bench/index_gpu.py (one H100, bench/gpu/)", "RESULTS.md#retrieval-and-the-index"),
+    "index_scale.json": ("python bench/index_scale.py", "RESULTS.md#retrieval-and-the-index"),
+    "index_search.json": ("python bench/index_search.py", "RESULTS.md#retrieval-and-the-index"),
+    "llm_backends.json": ("PYTHONPATH=<llama_cpp site> python bench/llm_backends.py --n 4 --max-new-tokens 64",
+                          "RESULTS.md#fast-turns-issue-17"),
+    "llm_backends_load13.json": ("python bench/llm_backends.py --n 4 --max-new-tokens 64 (at load 13)",
+                                 "RESULTS.md#fast-turns-issue-17"),
+    "refit_feedback.json": ("nice -n 10 python bench/refit_feedback.py", "../docs/feedback-and-training.md"),
+    "replicas.json": ("python bench/replicas.py", "../docs/operations.md#running-it-for-a-team"),
+    "retrieval_quality.json": ("python bench/retrieval_quality.py", "RESULTS.md#retrieval-and-the-index"),
+    "simulate.json": ("python bench/simulate.py --dialogues 30 --samples 40", "RESULTS.md#app-and-store"),
+}
+
+
+def _machine(data: object) -> dict:
+    if not isinstance(data, dict):
+        return {}
+    machine = data.get("machine") or data.get("machine_at_start") or {}
+    merged = dict(machine) if isinstance(machine, dict) else {}
+    for key in ("load_average", "load_average_before"):
+        if key in data:
+            merged.setdefault(key, data[key])
+    return merged
+
+
+def _load(machine: dict) -> str:
+    for key in ("load_average_1m", "load_avg_1m_at_start", "load_average_before", "loadavg_before",
+                "loadavg", "load_average", "load_avg_1m_at_end"):
+        value = machine.get(key)
+        if isinstance(value, list):
+            value = value[0]
+        if isinstance(value, (int, float)):
+            end = machine.get("load_avg_1m_at_end") if key == "load_avg_1m_at_start" else None
+            return f"{value:.1f}" + (f"-{end:.1f}" if isinstance(end, (int, float)) else "")
+    return "-"
+
+
+def _git_date(path: Path) -> str:
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%as", "--", str(path)],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return "-"
+    return f"{out[0]} (last commit)" if out else "-"
+
+
+def rows() -> list[str]:
+    lines = ["| file | produced by | when (UTC) | load (1 min) | discussed in |", "|---|---|---|---|---|"]
+    for path in sorted(RESULTS.iterdir()):
+        if path.name.startswith("."):
+            continue
+        machine = {}
+        if path.suffix == ".json":
+            machine = _machine(json.loads(path.read_text(encoding="utf-8")))
+        when = str(machine.get("when", "")).replace("T", " ").replace("Z", "")[:16] or _git_date(path)
+        command, where = PRODUCERS.get(path.name, ("(unknown: add it to bench/results_index.py)", "-"))
+        link = "-" if where == "-" else f"[{where.split('#')[0].split('/')[-1]}]({where.removeprefix('RESULTS.md')})"
+        if where.startswith("RESULTS.md"):
+            link = f"[below]({where.removeprefix('RESULTS.md')})"
+        lines.append(f"| `{path.name}` | `{command}` | {when} | {_load(machine)} | {link} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when the table is stale")
+    args = parser.parse_args(argv)
+    text = INDEX.read_text(encoding="utf-8")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    new = f"{head}{BEGIN}\n" + "\n".join(rows()) + f"\n{END}{tail}"
+    unknown = [p.name for p in RESULTS.iterdir() if p.name not in PRODUCERS and not p.name.startswith(".")]
+    if args.check:
+        if new != text or unknown:
+            print(f"bench/RESULTS.md is stale (files without a producer: {unknown}); run: python bench/results_index.py")
+            return 1
+        return 0
+    INDEX.write_text(new, encoding="utf-8")
+    for name in unknown:
+        print(f"no producer declared for bench/results/{name}: add it to PRODUCERS", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
