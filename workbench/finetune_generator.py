@@ -25,6 +25,7 @@ torch, datasets, trl and peft are imported inside functions.
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.device import resolve_device
-from workbench.dialogue.generators.transformers import load_pretrained
+from workbench.dialogue.generators.transformers import DEFAULT_HUB_ID, DEFAULT_MODEL, load_pretrained
 from workbench.dialogue.prompts import build_messages
 from workbench.errors import GenerationError
 from workbench.evaluate.reply_data import ReplyExample
@@ -120,9 +121,10 @@ def _deadline_callback(seconds: float) -> Any:
     return Deadline()
 
 
-def _save_adapter(model: Any, out: Path) -> None:
+def _save_adapter(model: Any, out: Path, base_model: str) -> None:
     """Save ``model``'s LoRA adapter alone (``adapter_config.json``, ``adapter_model.safetensors``)
-    in float16: half the bytes, and the merge at load time casts it back to the base's dtype."""
+    in float16: half the bytes, and the merge at load time casts it back to the base's dtype. The
+    config names the base as peft users know it (the Hub id for the bundled model), not a cache path."""
     import torch
 
     for name, param in model.named_parameters():
@@ -130,6 +132,10 @@ def _save_adapter(model: Any, out: Path) -> None:
             param.data = param.data.to(torch.float16)
     model.save_pretrained(str(out))
     (out / "README.md").unlink(missing_ok=True)  # peft's blank model card; the manifest says what it is
+    config_path = out / "adapter_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = DEFAULT_HUB_ID if base_model == DEFAULT_MODEL else base_model
+    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
 def finetune_generator(
@@ -286,7 +292,7 @@ def finetune_generator(
         result = trainer.train()
         trained = trainer.model.to("cpu")
         if adapter:
-            _save_adapter(trained, tmp)
+            _save_adapter(trained, tmp, base_model)
         else:
             if lora_r:
                 trained = trained.merge_and_unload()

@@ -123,7 +123,11 @@ def _generator(args: argparse.Namespace) -> int:
     report.update(out=str(args.out), held_out_conversations=len(held_groups))
     print(f"{meta['method']}: {meta['rows']} rows, {meta['steps']} steps, train loss {meta['train_loss']:.3f}, "
           f"{meta['train_seconds']:.0f}s -> {args.out}")
-    print(f"serve it with: WORKBENCH_GENERATOR_MODEL={args.out}")
+    if args.adapter:
+        print(f"ship it as the default generator's adapter: copy {args.out}/* into assets/generator-adapter/ "
+              "(docs/finetuning.md)")
+    else:
+        print(f"serve it with: WORKBENCH_GENERATOR_MODEL={args.out}")
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(report, indent=2) + "\n")
