@@ -60,7 +60,7 @@ PRODUCERS: dict[str, tuple[str, str]] = {
                                  "--model smollm2-135m-instruct --model /tmp/ft-full --model template --n 150",
                                  "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
     "eval_replies_adapter.json": ("python -m workbench eval replies --data ../shared/data/redial/test.jsonl "
-                                  "--model smollm2-135m-instruct --model default --n 150",
+                                  "--model smollm2-135m-instruct --model default --n 300",
                                   "../docs/finetuning.md#measured-base-vs-the-shipped-adapter"),
     "eval_replies_redial_30steps.json": ("python -m workbench eval replies ... --n 40 (the 30-step fine-tune)",
                                          "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
