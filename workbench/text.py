@@ -13,7 +13,9 @@ folding reaches all of them:
   :data:`REPLY_COMMON_WORDS` (both :data:`EVERYDAY_WORDS` plus their own extension),
   :data:`GENRE_WORDS`, :data:`ARTICLES`, :data:`CONNECTORS`;
 * :func:`norm_person` (how filters compare people's names);
-* :data:`Intent`, the intents a message can have.
+* :data:`Intent`, the intents a message can have;
+* :func:`check_message`: the one check (and wording) of a user's message, which the engine,
+  the Chat tab and API, and the arena all call.
 
 Folding lower-cases with ``str.lower`` (not ``casefold``): "ß" stays "ß", as it always has.
 
@@ -24,7 +26,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
+
+from workbench.errors import WorkbenchError
+from workbench.limits import MAX_MESSAGE_CHARS
 
 # ---------------------------------------------------------------------------
 # intents
@@ -33,6 +38,32 @@ from typing import Literal, get_args
 Intent = Literal["recommend", "more_like", "refine", "why", "feedback", "greeting", "chitchat", "other"]
 #: Every :data:`Intent`, in declaration order.
 INTENTS: tuple[str, ...] = get_args(Intent)
+
+# ---------------------------------------------------------------------------
+# a user's message
+
+
+def over_limit_message(n_chars: int) -> str:
+    """What a user is told about a message over :data:`~workbench.limits.MAX_MESSAGE_CHARS`."""
+    return (f"Your message has {n_chars:,} characters; the limit is {MAX_MESSAGE_CHARS:,}. "
+            "Shorten it and send again (nothing was sent or cut).")
+
+
+def check_message(message: Any, *, error: type[WorkbenchError] = WorkbenchError) -> str:
+    """``message`` stripped; raises ``error`` when it is not text, empty, or too long.
+
+    The one rule for a user's message (engine, Chat tab, API, arena): the same limit, the same
+    wording, so a message refused in one place is refused alike in every other.
+    """
+    if not isinstance(message, str):
+        raise error(f"message: expected text, got {type(message).__name__}")
+    text = message.strip()
+    if not text:
+        raise error("type a message first")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise error(over_limit_message(len(text)))
+    return text
+
 
 # ---------------------------------------------------------------------------
 # folding and tokens

@@ -48,8 +48,9 @@ from workbench.dialogue.types import Recommendation, TitleReading, Turn, TurnRes
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
 from workbench.filters import ItemFilter
-from workbench.limits import MAX_MESSAGE_CHARS, MAX_TEXT_CHARS
+from workbench.limits import MAX_MESSAGE_CHARS, MAX_TEXT_CHARS  # noqa: F401 (MAX_MESSAGE_CHARS re-exported)
 from workbench.scored import ScoredItems
+from workbench.text import check_message
 
 #: Intents that produce a new slate.
 SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback"})
@@ -163,15 +164,8 @@ class ChatEngine:
         return ConversationState(session_id=session_id)
 
     def check_message(self, message: str) -> str:
-        if not isinstance(message, str):
-            raise DialogueError(f"message must be text, got {type(message).__name__}")
-        if len(message) > MAX_MESSAGE_CHARS:
-            raise DialogueError(
-                f"message has {len(message)} characters; the limit (MAX_MESSAGE_CHARS) is {MAX_MESSAGE_CHARS}"
-            )
-        if not message.strip():
-            raise DialogueError("message is empty")
-        return message
+        """``message`` stripped; :func:`workbench.text.check_message` with :class:`DialogueError`."""
+        return check_message(message, error=DialogueError)
 
     def understand(self, state: ConversationState, message: str, linked: Sequence[str] = ()) -> Understanding:
         return self.understander.understand(message, last_slate=state.last_slate, linked=linked,
