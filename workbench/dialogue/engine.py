@@ -48,7 +48,7 @@ from workbench.dialogue.types import Recommendation, TitleReading, Turn, TurnRes
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
 from workbench.filters import ItemFilter
-from workbench.limits import MAX_MESSAGE_CHARS, MAX_TEXT_CHARS  # noqa: F401 (MAX_MESSAGE_CHARS re-exported)
+from workbench.limits import MAX_MESSAGE_CHARS, MAX_SLATE_ITEMS, MAX_TEXT_CHARS  # noqa: F401 (MAX_MESSAGE_CHARS re-exported)
 from workbench.scored import ScoredItems
 from workbench.text import check_message
 
@@ -110,8 +110,8 @@ class ChatEngine:
         titles: TitleIndex | None = None,
         questions: QuestionPolicy | bool = True,
     ):
-        if not 1 <= k <= 50:
-            raise DialogueError(f"engine: k must be 1-50, got {k}")
+        if not 1 <= k <= MAX_SLATE_ITEMS:
+            raise DialogueError(f"engine: k must be 1-{MAX_SLATE_ITEMS}, got {k}")
         self.catalog = catalog
         self.k = k
         self.timeout_s = timeout_s
@@ -206,8 +206,8 @@ class ChatEngine:
         """
         self.check_message(message)
         k = k or self.k
-        if not 1 <= k <= 50:
-            raise DialogueError(f"k must be 1-50, got {k}")
+        if not 1 <= k <= MAX_SLATE_ITEMS:
+            raise DialogueError(f"k must be 1-{MAX_SLATE_ITEMS}, got {k}")
         work = state.copy()
         work.push_undo()
         u = self.understand(work, message, linked)
