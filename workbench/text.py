@@ -14,6 +14,8 @@ folding reaches all of them:
   :data:`GENRE_WORDS`, :data:`ARTICLES`, :data:`CONNECTORS`;
 * :func:`norm_person` (how filters compare people's names);
 * :data:`Intent`, the intents a message can have;
+* :data:`TITLE_YEAR_RE` / :func:`split_title_year`: the one reading of "Title (Year)" (also
+  "Title [Year]" and "Title (Year film)"), for catalogue files, data sets, tools and grounding;
 * :func:`check_message`: the one check (and wording) of a user's message, which the engine,
   the Chat tab and API, and the arena all call.
 
@@ -38,6 +40,20 @@ from workbench.limits import MAX_MESSAGE_CHARS
 Intent = Literal["recommend", "more_like", "refine", "why", "feedback", "greeting", "chitchat", "other"]
 #: Every :data:`Intent`, in declaration order.
 INTENTS: tuple[str, ...] = get_args(Intent)
+
+# ---------------------------------------------------------------------------
+# "Title (Year)"
+
+#: A title ending in its year: "Heat (1995)", "Heat ( 1995 )", "Heat [1995]", "Heat (1995 film)".
+TITLE_YEAR_RE = re.compile(r"^(?P<title>.*?)\s*[\(\[]\s*(?P<year>\d{4})(?:\s+film)?\s*[\)\]]\s*$")
+
+
+def split_title_year(text: str) -> tuple[str, int | None]:
+    """``text`` stripped and split into its title and year; the year is ``None`` when none ends it."""
+    text = text.strip()
+    m = TITLE_YEAR_RE.match(text)
+    return (m.group("title"), int(m.group("year"))) if m else (text, None)
+
 
 # ---------------------------------------------------------------------------
 # a user's message
