@@ -215,6 +215,10 @@ class ChatSession:
         return saved is not None and saved == self.judgement(exchange)
 
 
+#: How long an idle session lives (seconds), for the API's and the browser tabs' registries alike.
+SESSION_TTL_S = 6 * 3600
+
+
 class SessionRegistry:
     """API sessions by server-issued id: bounded per owner and in total, expiring after ``ttl_s``.
 
@@ -227,7 +231,7 @@ class SessionRegistry:
     """
 
     def __init__(
-        self, factory: Callable[[str], ChatSession], *, max_sessions: int = 1000, ttl_s: float = 3600.0,
+        self, factory: Callable[[str], ChatSession], *, max_sessions: int = 1000, ttl_s: float = SESSION_TTL_S,
         max_per_owner: int | None = None,
     ):
         self._factory = factory

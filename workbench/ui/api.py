@@ -40,13 +40,10 @@ from workbench.services import Services
 from workbench.ui.boundary import as_app_error
 from workbench.ui.format import readings_to_json, slate_to_json
 
-#: How long an idle API session lives (seconds).
-API_SESSION_TTL_S = 6 * 3600
-
 
 def make_registry(services: Services) -> SessionRegistry:
     s = services.settings
-    limits = {"max_sessions": s.max_api_sessions, "ttl_s": API_SESSION_TTL_S, "max_per_owner": s.api_sessions_per_client}
+    limits = {"max_sessions": s.max_api_sessions, "max_per_owner": s.api_sessions_per_client}
     if services.database is not None:  # WORKBENCH_DATABASE_URL: every replica continues every session
         from workbench.annotate.shared_sessions import SharedSessionRegistry
 
