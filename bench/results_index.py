@@ -26,6 +26,11 @@ REDIAL = "--train ../shared/data/redial/train.jsonl --data ../shared/data/redial
 
 # file -> (the command that wrote it, where its numbers are discussed)
 PRODUCERS: dict[str, tuple[str, str]] = {
+    "annotator_quality.json": ("python bench/annotator_quality.py",
+                               "../docs/annotation-quality.md#measured-a-simulated-team-of-four-one-answering-at-random"),
+    "annotator_quality_400.json": ("python bench/annotator_quality.py --tasks 400 --gold 40 "
+                                   "--out bench/results/annotator_quality_400.json",
+                                   "../docs/annotation-quality.md#measured-a-simulated-team-of-four-one-answering-at-random"),
     "app_load.json": ("python bench/app_load.py --concurrency 8,32", "RESULTS.md#fast-turns-issue-17"),
     "app_load_api.json": ("python bench/app_load.py --concurrency 8 --out app_load_api.json",
                           "../docs/api.md#measured-20-users-x-5-turns"),
@@ -98,11 +103,16 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "index_search.json": ("python bench/index_search.py", "RESULTS.md#retrieval-and-the-index"),
     "llm_backends.json": ("PYTHONPATH=<llama_cpp site> python bench/llm_backends.py --n 4 --max-new-tokens 64",
                           "RESULTS.md#fast-turns-issue-17"),
+    "llm_batching.json": ("nice -n 10 python bench/llm_batching.py --levels 1,8,20 --max-new-tokens 32 --timeout-s 600",
+                          "../docs/serving.md"),
+    "llm_batching_deadline30.json": ("nice -n 10 python bench/llm_batching.py --levels 1,8,20 --max-new-tokens 48",
+                                     "../docs/serving.md"),
     "llm_backends_load13.json": ("python bench/llm_backends.py --n 4 --max-new-tokens 64 (at load 13)",
                                  "RESULTS.md#fast-turns-issue-17"),
     "refit_feedback.json": ("nice -n 10 python bench/refit_feedback.py", "../docs/feedback-and-training.md"),
     "replicas.json": ("python bench/replicas.py", "../docs/operations.md#running-it-for-a-team"),
     "retrieval_quality.json": ("python bench/retrieval_quality.py", "RESULTS.md#retrieval-and-the-index"),
+    "review_queue.json": ("nice -n 10 python bench/review_queue.py --tasks 1000", "../docs/review-and-arena.md#the-review-queue"),
     "simulate.json": ("python bench/simulate.py --dialogues 30 --samples 40", "RESULTS.md#app-and-store"),
 }
 

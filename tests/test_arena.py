@@ -304,9 +304,12 @@ def test_leaderboard_json_shape():
     votes = [Vote("p1", "ann", "default@abc", "baseline@def", "a"), Vote("p2", "ann", "default@abc",
                                                                          "baseline@def", "both_bad")]
     out = leaderboard_json(votes, reps=10)
-    assert set(out) == {"votes", "systems"} and out["votes"] == 2
-    assert [set(r) for r in out["systems"]] == [{"system", "config_hash", "strength", "ci_low", "ci_high", "wins",
-                                                 "losses", "ties", "both_bad"}] * 2
+    assert set(out) == {"votes", "voided", "systems", "style_control"} and out["votes"] == 2
+    assert [set(r) for r in out["systems"]] == [{"system", "config_hash", "rank", "strength", "ci_low", "ci_high",
+                                                 "wins", "losses", "ties", "both_bad"}] * 2
+    assert set(out["style_control"]) == {"length_coef", "systems"}
+    assert [set(r) for r in out["style_control"]["systems"]] == [{"system", "config_hash", "rank", "strength",
+                                                                  "ci_low", "ci_high"}] * 2
     top = out["systems"][0]
     assert (top["system"], top["config_hash"], top["wins"], top["both_bad"]) == ("default", "abc", 1, 1)
 

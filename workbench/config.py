@@ -201,6 +201,14 @@ class Settings:
         "default,baseline", "Comma-separated systems the Arena tab pairs (at least two; names from "
         "`python -m workbench systems list`).",
     )
+    arena_daily_vote_cap: int = _setting(
+        0, "Most arena votes one annotator may cast per UTC day (0: no cap); a vote past it is refused, "
+        "nothing saved.", minimum=0,
+    )
+    arena_min_pair_votes: int = _setting(
+        20, "Votes every pair of arena systems gets, least-voted pair first, before pairs are drawn where "
+        "the systems' 95% intervals overlap most.", minimum=1, maximum=100_000,
+    )
     # feedback -----------------------------------------------------------
     feedback_dir: str = _setting(
         "",
@@ -288,6 +296,16 @@ class Settings:
     )
     alert_fixes_per_reply: float = _setting(
         1.0, "Warn when replies in the alert window average more grounding fixes than this (0 switches it off).", minimum=0
+    )
+    generator_batching: bool = _setting(
+        False, "Continuous batching for the transformers LLM: concurrent replies join one running batch between "
+        "decode steps and share its forward passes (transformers' continuous-batching manager; see "
+        "docs/serving.md). Off by default: on a CPU its packed attention made 20 concurrent replies slower "
+        "than one `generate` each (bench/llm_batching.py), and it drops the repetition penalty.",
+    )
+    generator_max_batch: int = _setting(
+        32, "Most replies the batched transformers LLM decodes at once (more wait their turn); sizes its "
+        "attention cache (about 1,200 tokens a reply).", minimum=1, maximum=1024,
     )
 
     def __post_init__(self) -> None:

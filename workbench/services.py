@@ -42,6 +42,8 @@ from workbench.dialogue.generators.pool import GeneratorChoice as GeneratorChoic
 from workbench.dialogue.generators.pool import GeneratorPool
 from workbench.errors import ItemIndexError
 from workbench.monitoring import AlertThresholds, TurnRecorder
+from workbench.monitoring.annotators import AnnotatorQualityCollector
+from workbench.quality.annotators import every_project_quality
 from workbench.recommend.cache import RECOMMENDER_CACHE_VERSION as RECOMMENDER_CACHE_VERSION
 from workbench.recommend.cache import load_or_fit_recommender
 from workbench.recommend.cache import recommender_cache_dir as recommender_cache_dir
@@ -94,6 +96,8 @@ class Services:
             self.monitor = TurnRecorder(AlertThresholds.from_settings(self.settings))
         self.monitor.watch_llm(self.generators.default_ready)
         self.store.on_append = self.monitor.record_feedback
+        # per-annotator gold accuracy, agreement and flags at /metrics, read from the project store at scrape
+        self.monitor.registry.register(AnnotatorQualityCollector(lambda: every_project_quality(self.projects)))
 
     def describe(self) -> str:
         """One line for the page header: catalogue size, index, version."""

@@ -211,11 +211,14 @@ def render_task(current: dict | None, view: Mapping[str, Any] | None, annotator:
     """Values for :attr:`AnnotateTab.outputs` showing ``view`` (a next_task/back answer, or nothing)."""
     view = view or {}
     previous = view.get("previous") or {}
-    marks = previous.get("judgements") or {}
+    # the engine's suggestions (a project's suggested share) pre-fill the cards; an earlier answer wins
+    marks = previous.get("judgements") or {i: {"label": v} for i, v in (view.get("suggestions") or {}).items()}
     items = view.get("items", []) if current else []
     progress = progress_line(view["progress"], annotator, done=current is None) if view.get("progress") else ""
     if current and previous.get("version"):
         progress += " · changing your earlier answer"
+    elif current and view.get("suggestions"):
+        progress += " · the cards start from the engine's suggestions: change what you disagree with"
     notice = DONE if view.get("done") else ("" if current else NO_TASK)
     out: list[Any] = [
         current, progress, conversation(view) if current else [],

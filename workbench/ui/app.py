@@ -6,7 +6,8 @@ recommendation slate and its feedback bar; a collapsible settings panel); an Ann
 (:mod:`workbench.ui.dashboard_tab`: judgements, like-rates, a project's agreement); an Arena tab
 (:mod:`workbench.ui.arena_tab`: two anonymous systems side by side, a vote, the leaderboard); the named
 API endpoints (``/chat``, ``/feedback``, ``/status``; ``/next_task``, ``/submit_task``, ``/skip_task``;
-``/arena_pair``, ``/arena_vote``). Each panel module
+``/next_review``, ``/submit_review``; ``/arena_pair``, ``/arena_vote``); a Review tab
+(:mod:`workbench.ui.review_tab`: a reviewer settles disputed project tasks). Each panel module
 builds its widgets and wires its own events; this module lays them out. Each browser tab
 owns one :class:`~workbench.annotate.session.ChatSession` in a ``gr.State``, so two
 users never see each other's turns, slates or judgements.
@@ -36,6 +37,9 @@ from workbench.ui.mcp_tools import only_agent_tools, register_mcp_tools
 from workbench.ui.projects_api import register_projects_api
 from workbench.ui.queue_stream import HoldQueueStream
 from workbench.ui.rest import ApiBackends, rest_routes
+from workbench.ui.review_api import register_review_api
+from workbench.ui.review_tab import build_review_tab
+from workbench.ui.review_tab import wire as wire_review_tab
 
 ASSETS = ASSETS_DIR / "ui"
 #: How often the header re-checks a loading LLM (seconds).
@@ -179,6 +183,8 @@ def build_demo(services: Services) -> gr.Blocks:
                 dashboard = dashboard_tab.build_dashboard_tab(services)
             with gr.Tab("Arena", id="arena", elem_id="wb-arena-tab"):
                 arena_ui = arena_tab.build_arena_tab(services, arena)
+            with gr.Tab("Review", id="review", elem_id="wb-review-tab"):
+                review = build_review_tab(services)
         with gr.Accordion("About this app and its API", open=False, elem_id="wb-about"):
             gr.Markdown(ABOUT)
 
@@ -194,6 +200,8 @@ def build_demo(services: Services) -> gr.Blocks:
         api_sessions = make_registry(services)
         register_api(services, api_sessions)
         register_projects_api(services)
+        wire_review_tab(services, demo, review)
+        register_review_api(services)
         arena_tab.wire(services, arena, demo, arena_ui)
         register_arena_api(services, arena)
         if services.settings.mcp:

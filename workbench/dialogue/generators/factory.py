@@ -68,6 +68,8 @@ def load_generator(settings: Settings) -> Generator:
             timeout_s=settings.generator_timeout_s,
             threads=settings.resolved_cpu_threads,
             dtype=settings.generator_dtype,
+            batching=settings.generator_batching,
+            max_batch=settings.generator_max_batch,
         )
         if settings.zero_gpu:  # a ZeroGPU Space: each reply holds the GPU inside spaces.GPU
             primary = ZeroGPUGenerator(primary, settings.zero_gpu_duration_s)
