@@ -73,6 +73,21 @@ PRODUCERS: dict[str, tuple[str, str]] = {
                                  "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
     "eval_replies_redial_30steps.json": ("python -m workbench eval replies ... --n 40 (the 30-step fine-tune)",
                                          "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
+    "eval_simulate60_before_understanding.json": (f"python -m workbench eval simulate {REDIAL} --limit 60 --no-control "
+                                                  "--weights bench/results/eval_redial_gold.json (main at 44dd4a6)",
+                                                  "../docs/understanding.md"),
+    "eval_simulate60_after_understanding.json": (f"python -m workbench eval simulate {REDIAL} --limit 60 --no-control "
+                                                 "--weights bench/results/eval_redial_gold.json (branch u-eval)",
+                                                 "../docs/understanding.md"),
+    "eval_redial_gold_notune_before_understanding.json": (f"python -m workbench eval redial {REDIAL} --mentions gold "
+                                                          "--no-tune (main at 44dd4a6)", "../docs/understanding.md"),
+    "eval_redial_gold_notune_after_understanding.json": ("workbench.evaluate.redial.evaluate(..., mentions='gold', "
+                                                         "tune=False, systems=SYSTEMS[3:]) (branch u-eval)",
+                                                         "../docs/understanding.md"),
+    "eval_understanding_after.json": ("python -m workbench eval understanding --split heldout --json OUT",
+                                      "../docs/understanding.md"),
+    "eval_understanding_before.json": ("python -m workbench eval understanding --split heldout --json OUT "
+                                       "(the understander of 44dd4a6)", "../docs/understanding.md"),
     "eval_simulate.json": (f"python -m workbench eval simulate {REDIAL} --limit 200 --no-control "
                            "--weights bench/results/eval_redial_gold.json", "../docs/evaluation.md"),
     "eval_simulate_control.json": (f"python -m workbench eval simulate {REDIAL} --limit 200", "../docs/evaluation.md"),

@@ -36,8 +36,13 @@ from workbench.limits import MAX_MESSAGE_CHARS
 # ---------------------------------------------------------------------------
 # intents
 
-#: What a user wants from one message.
-Intent = Literal["recommend", "more_like", "refine", "why", "feedback", "greeting", "chitchat", "other"]
+#: What a user wants from one message. ``ask_fact``: a question about one film (director, cast,
+#: year, genre, what it is about); ``compare``: a question across several ("which of these is the
+#: newest?"); ``seen`` / ``not_seen``: the user says they have (not) seen a film, with no verdict;
+#: ``feedback``: a verdict (liked / disliked) on a film; ``thanks_bye``: a closing;
+#: ``capabilities``: "what can you do?"; ``other``: off topic. See ``docs/answers.md``.
+Intent = Literal["recommend", "more_like", "refine", "why", "ask_fact", "compare", "seen", "not_seen",
+                 "feedback", "greeting", "thanks_bye", "capabilities", "chitchat", "other"]
 #: Every :data:`Intent`, in declaration order.
 INTENTS: tuple[str, ...] = get_args(Intent)
 

@@ -101,6 +101,9 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
         "readings": readings_to_json(services.catalog, result.readings),
         # the question asked after the slate, with its expected information gain (None: none asked)
         "question": result.question.to_dict() if result.question is not None else None,
+        # what the reply does (workbench.dialogue.types.ACTS) and, for an answer, the catalogue fact
+        "act": result.act,
+        "answer": result.answer.to_dict() if result.answer is not None else None,
     }
 
 
@@ -174,7 +177,9 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
             "directors", "cast", "rank", "score", "sources", "reason"}], "intent", "generator",
             "fell_back", "grounding_fixes", "grounding_fixes_by_kind", "notes", "readings": [{"surface",
             "span", "chosen": {"item_id", "title"}, "alternatives": [{"item_id", "title"}]}],
-            "question": {"attribute", "text", "gain", "slate_mass"} or null}
+            "question": {"attribute", "text", "gain", "slate_mass"} or null, "act": "recommend" | "answer" |
+            "explain" | "ask" | "greet" | "close" | "introduce" | "steer" | "chat", "answer": {"item_id",
+            "attribute", "values"} or null}. An answer turn keeps the slate shown before ("items" is empty).
         """
         return as_app_error(chat_api)(services, registry, message, session_id, k, owner(request, profile))
 
