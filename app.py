@@ -34,6 +34,6 @@ if __name__ == "__main__":
     demo.launch(
         server_name=settings.resolved_host,
         server_port=settings.port,
-        **serving_options(settings, services),
+        **serving_options(settings, services, demo),
         **launch_options(),
     )

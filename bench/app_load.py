@@ -1,7 +1,7 @@
 """Benchmark: 20 concurrent gradio_client users x 5 turns against `python app.py` (template generator).
 
     python bench/app_load.py [--users 20] [--turns 5] [--concurrency 8,0] [--generator template]
-                             [--clients gradio_client,http]
+                             [--clients gradio_client,http,api]
 
 For each ``--concurrency`` (``WORKBENCH_TURN_CONCURRENCY``: 8 was the old fixed value, 0 the
 number of CPUs, the new default) it starts the real app on a free port with a temporary feedback
@@ -14,10 +14,11 @@ directory, waits until its background work is done, then measures:
 * where the two cores went during the concurrent run: CPU seconds per turn of the server process
   (``/proc/PID/stat``) and of the clients (this process).
 
-Two kinds of client (``--clients``), one after the other against the same server: ``gradio_client``
-(one ``Client`` per user, each in its own thread, as the issue measured) and ``http``: Gradio's
+Three kinds of client (``--clients``), one after the other against the same server: ``gradio_client``
+(one ``Client`` per user, each in its own thread, as the issue measured), ``http``: Gradio's
 documented HTTP API (``POST /gradio_api/call/chat``, then the event stream) from one asyncio loop
-with ``httpx``. Both run on the same 2 cores as the server, and ``gradio_client`` costs about as
+with ``httpx``, and ``api``: the JSON API beside the queue (``POST /api/v1/chat``, one request per
+turn, docs/api.md) from the same kind of loop. Both run on the same 2 cores as the server, and ``gradio_client`` costs about as
 much CPU per turn as the server's whole turn does, so its p50 measures the clients as much as the
 server; the ``http`` run shows what the server gives when its users' machines are elsewhere.
 
@@ -127,16 +128,37 @@ async def http_user(client, url: str, messages: list[str], latencies: list[float
         latencies.append(time.perf_counter() - t0)
 
 
+async def api_user(client, url: str, messages: list[str], latencies: list[float], errors: list[str],
+                   catalog_ids: set[str], start: asyncio.Event | None, fell_back: list[bool]) -> None:
+    """One user through the JSON API: ``POST /api/v1/chat`` (no queue, no event stream)."""
+    if start is not None:
+        await start.wait()
+    session = ""
+    for message in messages:
+        t0 = time.perf_counter()
+        try:
+            r = await client.post(url + "api/v1/chat", json={"message": message, "session_id": session, "k": 0})
+            if r.status_code != 200:
+                errors.append(f"turn {message!r}: HTTP {r.status_code} {r.text[:200]!r}")
+                continue
+            session = check_turn(message, r.json(), errors, catalog_ids, fell_back)
+        except Exception as exc:
+            errors.append(f"turn {message!r}: {exc!r}")
+            continue
+        latencies.append(time.perf_counter() - t0)
+
+
 def http_users(url: str, conversations: list[list[str]], latencies: list[float], errors: list[str],
-               catalog_ids: set[str], started: list[float], fell_back: list[bool]) -> None:
-    """All ``conversations`` at once from one event loop; ``started`` gets the moment they are let go."""
+               catalog_ids: set[str], started: list[float], fell_back: list[bool], user=http_user) -> None:
+    """All ``conversations`` at once from one event loop (each one ``user``, :func:`http_user` or
+    :func:`api_user`); ``started`` gets the moment they are let go."""
     import httpx
 
     async def main() -> None:
         start = asyncio.Event()
         limits = httpx.Limits(max_connections=2 * len(conversations) + 4)
         async with httpx.AsyncClient(timeout=300, limits=limits) as client:
-            tasks = [asyncio.create_task(http_user(client, url, c, latencies, errors, catalog_ids, start,
+            tasks = [asyncio.create_task(user(client, url, c, latencies, errors, catalog_ids, start,
                                                    fell_back)) for c in conversations]
             await asyncio.sleep(0.1)  # every task waits on the event before anyone starts
             started.append(time.perf_counter())
@@ -263,7 +285,8 @@ def concurrent_run(kind: str, app: AppProcess, args: argparse.Namespace, catalog
     else:
         started: list[float] = []
         server0, client0 = process_cpu_s(app.proc.pid), own_cpu_s()
-        http_users(app.url, conversations, latencies, errors, catalog_ids, started, fell_back)
+        http_users(app.url, conversations, latencies, errors, catalog_ids, started, fell_back,
+                   user=api_user if kind == "api" else http_user)
         t0 = started[0] if started else time.perf_counter()
     wall = time.perf_counter() - t0
     server_cpu, client_cpu = process_cpu_s(app.proc.pid) - server0, own_cpu_s() - client0
@@ -318,8 +341,10 @@ def main() -> int:
     parser.add_argument("--concurrency", default="8,0",
                         help="comma-separated WORKBENCH_TURN_CONCURRENCY values to compare (0: the CPUs)")
     parser.add_argument("--generator", default="template", help="WORKBENCH_GENERATOR of the app")
-    parser.add_argument("--clients", default="gradio_client,http",
-                        help="client kinds to run, one after the other: gradio_client, http")
+    parser.add_argument("--clients", default="gradio_client,http,api",
+                        help="client kinds to run, one after the other: gradio_client, http, api")
+    parser.add_argument("--out", default="", help="file name under bench/results/ (default: app_load.json, "
+                        "or app_load_<generator>.json)")
     parser.add_argument("--engine-only", action="store_true", help=argparse.SUPPRESS)  # the engine-alone child
     args = parser.parse_args()
     if args.engine_only:
@@ -405,7 +430,7 @@ def main() -> int:
           "during the concurrent run, on the same cores")
     print(f"load average {load_start:.1f} -> {os.getloadavg()[0]:.1f}; zero errors: {result['zero_errors']}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "app_load.json" if args.generator == "template" else f"app_load_{args.generator}.json"
+    name = args.out or ("app_load.json" if args.generator == "template" else f"app_load_{args.generator}.json")
     (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS / name}")
     return 0 if result["zero_errors"] else 1

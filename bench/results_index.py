@@ -26,7 +26,19 @@ REDIAL = "--train ../shared/data/redial/train.jsonl --data ../shared/data/redial
 
 # file -> (the command that wrote it, where its numbers are discussed)
 PRODUCERS: dict[str, tuple[str, str]] = {
+    "annotator_quality.json": ("python bench/annotator_quality.py",
+                               "../docs/annotation-quality.md#measured-a-simulated-team-of-four-one-answering-at-random"),
+    "annotator_quality_400.json": ("python bench/annotator_quality.py --tasks 400 --gold 40 "
+                                   "--out bench/results/annotator_quality_400.json",
+                                   "../docs/annotation-quality.md#measured-a-simulated-team-of-four-one-answering-at-random"),
     "app_load.json": ("python bench/app_load.py --concurrency 8,32", "RESULTS.md#fast-turns-issue-17"),
+    "app_load_api.json": ("python bench/app_load.py --concurrency 8 --out app_load_api.json",
+                          "../docs/api.md#measured-20-users-x-5-turns"),
+    "app_load_api_nohold.json": ("python bench/app_load.py --concurrency 8 --clients gradio_client,api "
+                                 "(HoldQueueStream taken out for this run)", "../docs/api.md#measured-20-users-x-5-turns"),
+    "app_load_api_hold.json": ("python bench/app_load.py --concurrency 8 --clients gradio_client,api",
+                               "../docs/api.md#measured-20-users-x-5-turns"),
+    "zerogpu_check.json": ("python bench/gpu/zerogpu_check.py (on a GPU machine)", "../docs/spaces.md#zerogpu"),
     "app_load_auto.json": ("python bench/app_load.py --generator auto --concurrency 8 --clients http",
                            "RESULTS.md#fast-turns-issue-17"),
     "app_load_before_analytics.json": ("python bench/app_load.py --concurrency 8,32 (before quiet_queue_analytics)",
@@ -64,6 +76,21 @@ PRODUCERS: dict[str, tuple[str, str]] = {
                                   "../docs/finetuning.md#measured-base-vs-the-shipped-adapter"),
     "eval_replies_redial_30steps.json": ("python -m workbench eval replies ... --n 40 (the 30-step fine-tune)",
                                          "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
+    "eval_simulate60_before_understanding.json": (f"python -m workbench eval simulate {REDIAL} --limit 60 --no-control "
+                                                  "--weights bench/results/eval_redial_gold.json (main at 44dd4a6)",
+                                                  "../docs/understanding.md"),
+    "eval_simulate60_after_understanding.json": (f"python -m workbench eval simulate {REDIAL} --limit 60 --no-control "
+                                                 "--weights bench/results/eval_redial_gold.json (branch u-eval)",
+                                                 "../docs/understanding.md"),
+    "eval_redial_gold_notune_before_understanding.json": (f"python -m workbench eval redial {REDIAL} --mentions gold "
+                                                          "--no-tune (main at 44dd4a6)", "../docs/understanding.md"),
+    "eval_redial_gold_notune_after_understanding.json": ("workbench.evaluate.redial.evaluate(..., mentions='gold', "
+                                                         "tune=False, systems=SYSTEMS[3:]) (branch u-eval)",
+                                                         "../docs/understanding.md"),
+    "eval_understanding_after.json": ("python -m workbench eval understanding --split heldout --json OUT",
+                                      "../docs/understanding.md"),
+    "eval_understanding_before.json": ("python -m workbench eval understanding --split heldout --json OUT "
+                                       "(the understander of 44dd4a6)", "../docs/understanding.md"),
     "eval_simulate.json": (f"python -m workbench eval simulate {REDIAL} --limit 200 --no-control "
                            "--weights bench/results/eval_redial_gold.json", "../docs/evaluation.md"),
     "eval_simulate_control.json": (f"python -m workbench eval simulate {REDIAL} --limit 200", "../docs/evaluation.md"),
@@ -98,11 +125,16 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "index_search.json": ("python bench/index_search.py", "RESULTS.md#retrieval-and-the-index"),
     "llm_backends.json": ("PYTHONPATH=<llama_cpp site> python bench/llm_backends.py --n 4 --max-new-tokens 64",
                           "RESULTS.md#fast-turns-issue-17"),
+    "llm_batching.json": ("nice -n 10 python bench/llm_batching.py --levels 1,8,20 --max-new-tokens 32 --timeout-s 600",
+                          "../docs/serving.md"),
+    "llm_batching_deadline30.json": ("nice -n 10 python bench/llm_batching.py --levels 1,8,20 --max-new-tokens 48",
+                                     "../docs/serving.md"),
     "llm_backends_load13.json": ("python bench/llm_backends.py --n 4 --max-new-tokens 64 (at load 13)",
                                  "RESULTS.md#fast-turns-issue-17"),
     "refit_feedback.json": ("nice -n 10 python bench/refit_feedback.py", "../docs/feedback-and-training.md"),
     "replicas.json": ("python bench/replicas.py", "../docs/operations.md#running-it-for-a-team"),
     "retrieval_quality.json": ("python bench/retrieval_quality.py", "RESULTS.md#retrieval-and-the-index"),
+    "review_queue.json": ("nice -n 10 python bench/review_queue.py --tasks 1000", "../docs/review-and-arena.md#the-review-queue"),
     "simulate.json": ("python bench/simulate.py --dialogues 30 --samples 40", "RESULTS.md#app-and-store"),
 }
 

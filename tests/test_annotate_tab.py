@@ -151,7 +151,8 @@ def test_the_demo_has_the_tab_stable_ids_and_the_shortcuts(services):
     ids = {b.elem_id for b in demo.blocks.values() if getattr(b, "elem_id", None)}
     assert {"wb-ann-tab", "wb-ann-project", "wb-ann-annotator", "wb-ann-submit", "wb-ann-skip", "wb-ann-back",
             "wb-ann-card-0", "wb-ann-rating-0", "wb-ann-verdict-0", "wb-ann-guidelines"} <= ids
-    assert [t.label for t in demo.blocks.values() if isinstance(t, gr.Tab)] == ["Chat", "Annotate", "Dashboard", "Arena"]
+    assert [t.label for t in demo.blocks.values() if isinstance(t, gr.Tab)] == ["Chat", "Annotate", "Dashboard", "Arena",
+                                                                                     "Review"]
     assert all(c.sanitize_html for c in demo.blocks.values() if isinstance(c, gr.Chatbot))
     head = launch_options()["head"]
     assert "wb-ann-submit" in head and "beforeunload" in head

@@ -11,7 +11,9 @@ answered.
 from __future__ import annotations
 
 import importlib.util
+import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ from workbench.dialogue.generators import (
     find_bundled_gguf,
     llamacpp_available,
 )
+from workbench.dialogue.generators.zerogpu import ZeroGPUGenerator
 from workbench.dialogue.types import Recommendation, Turn
 from workbench.errors import GenerationError
 from workbench.limits import MAX_TEXT_CHARS
@@ -129,6 +132,29 @@ def _slow_transformers(env: Env) -> TransformersGenerator:
     return gen
 
 
+def _batched(env: Env, **kwargs: Any) -> TransformersGenerator:
+    """The tiny model with continuous batching on (its replies are requests in one running batch)."""
+    return TransformersGenerator(str(env.model), device="cpu", max_new_tokens=LIMIT, prime=False,
+                                 max_sentences=0, batching=True, **kwargs).load()
+
+
+def _slow_batched(env: Env) -> TransformersGenerator:
+    gen = _batched(env, timeout_s=DEADLINE_S)
+    forward = gen._model.forward
+
+    def sluggish(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.0)
+        return forward(*args, **kwargs)
+
+    gen._model.forward = sluggish
+    return gen
+
+
+def _batched_tokens_within(env: Env, gen: Generator, text: str) -> bool:
+    # one reply so far (generate): the batcher counts the tokens every finished request generated
+    return 0 < gen._batcher.generated_tokens <= LIMIT
+
+
 def _tokens_within(env: Env, gen: Generator, text: str) -> bool:
     return bool(env.new_tokens) and max(env.new_tokens) <= LIMIT
 
@@ -183,12 +209,30 @@ def _slow_llamacpp(env: Env) -> LlamaCppGenerator:
     return gen
 
 
+def _on_zerogpu(gen: Any) -> ZeroGPUGenerator:
+    """``gen`` as a ZeroGPU Space runs it, under a stand-in ``spaces`` whose GPU decorator calls through."""
+    stand_in = types.ModuleType("spaces")
+    stand_in.GPU = lambda task=None, *, duration=None: (lambda fn: fn)
+    saved = sys.modules.get("spaces")
+    sys.modules["spaces"] = stand_in
+    try:
+        return ZeroGPUGenerator(gen, 30)
+    finally:
+        if saved is None:
+            del sys.modules["spaces"]
+        else:
+            sys.modules["spaces"] = saved
+
+
 CASES: dict[str, Case] = {
     "template": Case(lambda env: TemplateGenerator(), None,
                      lambda env, gen, text: len(text) <= MAX_TEXT_CHARS),  # no tokens: a storable reply
     "transformers": Case(_transformers, _slow_transformers, _tokens_within, needs_torch=True),
+    "transformers(batched)": Case(_batched, _slow_batched, _batched_tokens_within, needs_torch=True),
     "openai": Case(_openai, _slow_openai, _asked_server_for_limit),
     "llamacpp": Case(_llamacpp, _slow_llamacpp, _tokens_within, needs_llamacpp=True),
+    "zerogpu(transformers)": Case(lambda env: _on_zerogpu(_transformers(env)),
+                                  lambda env: _on_zerogpu(_slow_transformers(env)), _tokens_within, needs_torch=True),
     "fallback(openai)": Case(lambda env: FallbackGenerator(_openai(env), first_token_timeout_s=5),
                              _slow_fallback_openai, _asked_server_for_limit),
     "fallback(template)": Case(lambda env: FallbackGenerator(TemplateGenerator()), None,

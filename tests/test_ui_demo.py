@@ -44,7 +44,8 @@ def test_only_the_named_api_is_public(services):
     demo = build_demo(services)
     assert set(demo.get_api_info()["named_endpoints"]) == {"/chat", "/feedback", "/status",
                                                               "/next_task", "/submit_task", "/skip_task",
-                                                              "/arena_pair", "/arena_vote"}
+                                                              "/arena_pair", "/arena_vote",
+                                                              "/next_review", "/submit_review"}
 
 
 def test_page_config_does_not_reference_services(services):

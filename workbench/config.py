@@ -202,6 +202,14 @@ class Settings:
         "default,baseline", "Comma-separated systems the Arena tab pairs (at least two; names from "
         "`python -m workbench systems list`).",
     )
+    arena_daily_vote_cap: int = _setting(
+        0, "Most arena votes one annotator may cast per UTC day (0: no cap); a vote past it is refused, "
+        "nothing saved.", minimum=0,
+    )
+    arena_min_pair_votes: int = _setting(
+        20, "Votes every pair of arena systems gets, least-voted pair first, before pairs are drawn where "
+        "the systems' 95% intervals overlap most.", minimum=1, maximum=100_000,
+    )
     # feedback -----------------------------------------------------------
     feedback_dir: str = _setting(
         "",
@@ -258,6 +266,23 @@ class Settings:
         True, "Serve Prometheus metrics at `/metrics` (one scrape target per process; no sign-in, so block "
         "the path at a proxy if the counts are private).",
     )
+    mcp: bool = _setting(
+        False, "Serve the app as an MCP server at `/gradio_api/mcp/` with three tools for agents "
+        "(recommend_films, film_facts, search_catalogue; docs/api.md). Needs the `mcp` package.",
+    )
+    zero_gpu: bool = _setting(
+        False, "Running on a ZeroGPU Space (set from SPACES_ZERO_GPU automatically): each LLM reply runs inside "
+        "`spaces.GPU`; the embedder and index stay on the CPU (docs/spaces.md).",
+        env=("SPACES_ZERO_GPU",),
+    )
+    zero_gpu_model: str = _setting(
+        "HuggingFaceTB/SmolLM2-1.7B-Instruct", "Hub model the transformers generator uses on a ZeroGPU Space "
+        "unless `generator_model` is set (empty: `generator_model` there too).",
+    )
+    zero_gpu_duration_s: int = _setting(
+        30, "Seconds of GPU one reply may hold on a ZeroGPU Space (`spaces.GPU(duration=...)`; shorter calls "
+        "are scheduled sooner).", minimum=1, maximum=300,
+    )
     alert_window_s: float = _setting(
         900.0, "Seconds of recent turns the alerts judge (the status line warns when a threshold is crossed).", above=0
     )
@@ -272,6 +297,16 @@ class Settings:
     )
     alert_fixes_per_reply: float = _setting(
         1.0, "Warn when replies in the alert window average more grounding fixes than this (0 switches it off).", minimum=0
+    )
+    generator_batching: bool = _setting(
+        False, "Continuous batching for the transformers LLM: concurrent replies join one running batch between "
+        "decode steps and share its forward passes (transformers' continuous-batching manager; see "
+        "docs/serving.md). Off by default: on a CPU its packed attention made 20 concurrent replies slower "
+        "than one `generate` each (bench/llm_batching.py), and it drops the repetition penalty.",
+    )
+    generator_max_batch: int = _setting(
+        32, "Most replies the batched transformers LLM decodes at once (more wait their turn); sizes its "
+        "attention cache (about 1,200 tokens a reply).", minimum=1, maximum=1024,
     )
 
     def __post_init__(self) -> None:
@@ -335,6 +370,16 @@ class Settings:
         return self.cpu_threads or max(1, (os.cpu_count() or 1) // 2)
 
     @property
+    def embed_device(self) -> str:
+        """The embedder's device: the CPU on a ZeroGPU Space (a GPU exists there only inside a reply)."""
+        return "cpu" if self.zero_gpu else self.device
+
+    @property
+    def llm_device(self) -> str:
+        """The language model's device: ``cuda`` on a ZeroGPU Space (for ``auto``), else ``device``."""
+        return "cuda" if self.zero_gpu and self.device == "auto" else self.device
+
+    @property
     def resolved_turn_concurrency(self) -> int:
         """``turn_concurrency``, with 0 resolved to the number of CPUs."""
         return self.turn_concurrency or (os.cpu_count() or 1)
@@ -383,6 +428,10 @@ class Settings:
                         values[f.name] = _coerce(var, raw, hints[f.name])
                     break
         values.update(overrides)
+        if values.get("zero_gpu") and "generator_model" not in values:  # a ZeroGPU Space: the larger model
+            model = values.get("zero_gpu_model", cls.__dataclass_fields__["zero_gpu_model"].default)
+            if model:
+                values["generator_model"] = model
         return cls(**values)
 
     @classmethod

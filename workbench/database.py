@@ -107,6 +107,69 @@ CREATE TABLE api_sessions (
 );
 CREATE INDEX api_sessions_by_age ON api_sessions (updated_at);
 """),
+    (3, "gold tasks, quality settings, guidelines versions, answer timings", """
+CREATE TABLE gold (
+    project TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    answer JSON NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (project, task_id)
+);
+CREATE TABLE quality_settings (
+    project TEXT PRIMARY KEY,
+    gold_rate DOUBLE PRECISION NOT NULL DEFAULT 0,
+    min_gold_accuracy DOUBLE PRECISION,
+    min_gold_tasks INTEGER,
+    max_agreement_drop DOUBLE PRECISION,
+    straight_run INTEGER
+);
+CREATE TABLE guidelines (
+    project TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (project, version)
+);
+CREATE TABLE requeues (
+    project TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    annotator TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    guidelines_version INTEGER NOT NULL,
+    before_version INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+ALTER TABLE claims ADD COLUMN claimed_at DOUBLE PRECISION;
+ALTER TABLE history ADD COLUMN guidelines_version INTEGER;
+ALTER TABLE history ADD COLUMN seconds DOUBLE PRECISION;
+"""),
+    (4, "project reviews and suggestions", """
+CREATE TABLE reviews (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    judgements JSON NOT NULL,
+    reply_label TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    record_id TEXT NOT NULL UNIQUE,
+    payload JSON,
+    written BOOLEAN NOT NULL DEFAULT TRUE,
+    created_at TEXT NOT NULL,
+    UNIQUE (project, task_id, version)
+);
+CREATE INDEX reviews_unwritten ON reviews (written) WHERE NOT written;
+CREATE TABLE review_claims (
+    project TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (project, task_id, reviewer)
+);
+ALTER TABLE history ADD COLUMN suggestion JSON;
+"""),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -42,6 +42,8 @@ from workbench.dialogue.generators.pool import GeneratorChoice as GeneratorChoic
 from workbench.dialogue.generators.pool import GeneratorPool
 from workbench.errors import ItemIndexError
 from workbench.monitoring import AlertThresholds, TurnRecorder
+from workbench.monitoring.annotators import AnnotatorQualityCollector
+from workbench.quality.annotators import every_project_quality
 from workbench.recommend.cache import RECOMMENDER_CACHE_VERSION as RECOMMENDER_CACHE_VERSION
 from workbench.recommend.cache import load_or_fit_recommender
 from workbench.recommend.cache import recommender_cache_dir as recommender_cache_dir
@@ -94,6 +96,8 @@ class Services:
             self.monitor = TurnRecorder(AlertThresholds.from_settings(self.settings))
         self.monitor.watch_llm(self.generators.default_ready)
         self.store.on_append = self.monitor.record_feedback
+        # per-annotator gold accuracy, agreement and flags at /metrics, read from the project store at scrape
+        self.monitor.registry.register(AnnotatorQualityCollector(lambda: every_project_quality(self.projects)))
 
     def describe(self) -> str:
         """One line for the page header: catalogue size, index, version."""
@@ -204,7 +208,7 @@ def load_core(settings: Settings, timings: dict[str, float] | None = None) -> Co
         timings["catalog"] = round(time.perf_counter() - t, 3)
     require_saved_index(settings)
     t = time.perf_counter()
-    embedder = load_embedder(settings.embed_model, settings.device)
+    embedder = load_embedder(settings.embed_model, settings.embed_device)  # the CPU on ZeroGPU
     retriever = open_retriever(catalog, embedder, settings.index_dir, settings.index_kind)
     index_id = index_id_of(dict(getattr(retriever.index, "meta", {}) or {}), settings.index_dir)
     if timings is not None:
@@ -272,6 +276,10 @@ def build_services(
         return now
 
     start = time.perf_counter()
+    if settings.zero_gpu:  # ZeroGPU asks for `spaces` before anything initialises CUDA
+        from workbench.dialogue.generators.zerogpu import import_spaces
+
+        import_spaces()
     core = load_core(settings, timings)
     catalog, embedder, retriever = core.catalog, core.embedder, core.retriever
     interactions, index_id = core.interactions, core.index_id

@@ -27,18 +27,27 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from workbench.arena.engines import SystemEngines
 from workbench.arena.leaderboard import BOOTSTRAP_REPS, Standing, by_annotator, leaderboard
 from workbench.arena.systems import ResolvedSystem, arena_system_names, resolve_systems
-from workbench.arena.votes import SideShown, Vote, has_voted, read_votes, vote_records
+from workbench.arena.votes import (
+    SideShown,
+    Vote,
+    has_voted,
+    read_votes,
+    system_names,
+    void_reason,
+    vote_records,
+)
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.types import Recommendation, TurnResult
-from workbench.errors import ArenaError, WorkbenchError
+from workbench.errors import ArenaError
 from workbench.feedback.record import ARENA_VOTES
-from workbench.limits import MAX_MESSAGE_CHARS
 from workbench.services import Services
+from workbench.text import check_message
 
 #: Arena conversations kept in memory (the oldest idle one goes first).
 MAX_ARENA_CONVERSATIONS = 2000
@@ -46,6 +55,8 @@ MAX_ARENA_CONVERSATIONS = 2000
 MAX_ARENA_PAIRS = 20000
 #: Seconds a conversation awaiting its vote counts toward its pair's balance.
 PENDING_WINDOW_S = 600.0
+#: Bootstrap refits behind the intervals that choose pairs once every pair has its minimum of votes.
+DRAW_BOOTSTRAP_REPS = 200
 #: Cast members listed per item in a pair payload.
 PAIR_CAST = 4
 SIDES = ("a", "b")
@@ -133,6 +144,7 @@ class ArenaService:
         self._pairs: OrderedDict[str, tuple[ArenaConversation, ArenaTurn]] = OrderedDict()
         self._lock = threading.Lock()
         self._vote_lock = threading.Lock()
+        self._intervals: tuple[int, dict[str, tuple[float, float]]] | None = None  # (votes seen, intervals)
 
     # drawing pairs -------------------------------------------------------------------------
     def pair_counts(self) -> Counter[frozenset[str]]:
@@ -152,16 +164,42 @@ class ArenaService:
         return counts
 
     def draw(self) -> tuple[ResolvedSystem, ResolvedSystem]:
-        """The next pair ``(A, B)``: a least-voted pair of systems, in random order."""
+        """The next pair ``(A, B)``, in random order: a least-voted pair while some pair has fewer than
+        ``arena_min_pair_votes`` votes, then a pair whose systems' intervals overlap most (the pair the
+        leaderboard is least sure how to order)."""
         counts = self.pair_counts()
         pairs = list(itertools.combinations(sorted(self.systems), 2))
-        fewest = min(counts[frozenset((self.systems[x].system_id, self.systems[y].system_id))] for x, y in pairs)
-        candidates = [p for p in pairs
-                      if counts[frozenset((self.systems[p[0]].system_id, self.systems[p[1]].system_id))] == fewest]
+        key = {p: frozenset((self.systems[p[0]].system_id, self.systems[p[1]].system_id)) for p in pairs}
+        fewest = min(counts[key[p]] for p in pairs)
+        if fewest >= self.services.settings.arena_min_pair_votes:
+            candidates = self._most_overlapping(pairs, key)
+        else:
+            candidates = [p for p in pairs if counts[key[p]] == fewest]
         x, y = self.rng.choice(candidates)
         if self.rng.random() < 0.5:
             x, y = y, x
         return self.systems[x], self.systems[y]
+
+    def _most_overlapping(self, pairs: list[tuple[str, str]],
+                          key: Mapping[tuple[str, str], frozenset[str]]) -> list[tuple[str, str]]:
+        """The pairs whose 95% intervals overlap most (the length of the overlap; a gap counts negative)."""
+        votes = self.votes()
+        cached = self._intervals
+        if cached is None or cached[0] != len(votes):
+            rows = leaderboard(votes, reps=DRAW_BOOTSTRAP_REPS)
+            cached = self._intervals = (len(votes), {f"{r.system}@{r.config_hash}": (r.ci_low, r.ci_high)
+                                                     for r in rows})
+        intervals = cached[1]
+
+        def overlap(p: tuple[str, str]) -> float:
+            a, b = (intervals.get(self.systems[s].system_id) for s in p)
+            if a is None or b is None:
+                return float("inf")  # a system without counted votes: nothing is known, ask
+            return min(a[1], b[1]) - max(a[0], b[0])
+
+        scores = {p: overlap(p) for p in pairs}
+        best = max(scores.values())
+        return [p for p in pairs if scores[p] == best]
 
     def conversation(self, pair_session_id: str = "", owner: str = "") -> ArenaConversation:
         """The conversation ``pair_session_id`` (of ``owner``), or a new one with a new pair when empty."""
@@ -193,7 +231,7 @@ class ArenaService:
         The last value yielded is complete (its ``shown`` filled) and can be voted on. Both sides'
         states change only when both turns complete; a failure on either side raises and changes neither.
         """
-        text = _check_message(message)
+        text = check_message(message)
         with conv.lock:
             turn = ArenaTurn(secrets.token_hex(16), len(conv.turns), text)
             if any("recommender" in s.system.config["sources"] for s in conv.sides.values()):
@@ -280,9 +318,11 @@ class ArenaService:
             raise ArenaError(f"pair_id: no pair {pair_id[:80]!r} to vote on here (pairs come from /arena_pair)")
         conv, turn = entry
         with self._vote_lock:
-            if annotator in turn.voters or has_voted(self.services.store.read().records, pair_id, annotator):
+            stored = self.services.store.read().records
+            if annotator in turn.voters or has_voted(stored, pair_id, annotator):
                 raise ArenaError(f"pair_id: {annotator!r} already voted on pair {pair_id!r}; a pair takes one "
                                  "vote per annotator (nothing was saved)")
+            self._check_daily_cap(stored, annotator)
             records = vote_records(
                 pair_id=pair_id, session_id=conv.pair_session_id, turn_index=turn.index, message=turn.message,
                 vote=vote, annotator=annotator, comment=comment, a=turn.shown["a"], b=turn.shown["b"],
@@ -290,8 +330,22 @@ class ArenaService:
                 index_ids={s.system.system_id: str(s.system.config["index"]) for s in conv.sides.values()})
             self.services.store.append_many(records)
             turn.voters.add(annotator)
+        void = void_reason({"a": turn.shown["a"].reply, "b": turn.shown["b"].reply},
+                           {s.system.name for s in conv.sides.values()} | system_names(records))
         return {"saved": True, "record_id": records[0].record_id, "a_system": conv.sides["a"].system.name,
-                "b_system": conv.sides["b"].system.name}
+                "b_system": conv.sides["b"].system.name, "voided": void}
+
+    def _check_daily_cap(self, records: Sequence[Any], annotator: str) -> None:
+        """Refuse a vote past ``arena_daily_vote_cap`` votes by ``annotator`` this UTC day."""
+        cap = self.services.settings.arena_daily_vote_cap
+        if not cap:
+            return
+        today = datetime.now(timezone.utc).date().isoformat()
+        cast = sum(1 for v in read_votes(records) if v.annotator == annotator and v.created_at[:10] == today)
+        if cast >= cap:
+            raise ArenaError(f"annotator {annotator!r} has cast {cast} arena votes today (UTC), the daily cap "
+                             f"(setting arena_daily_vote_cap, WORKBENCH_ARENA_DAILY_VOTE_CAP = {cap}); "
+                             "nothing was saved, vote again tomorrow")
 
     def revealed(self, pair_id: str, annotator: str) -> dict[str, str]:
         """The systems behind a pair, for an annotator who has voted on it."""
@@ -326,14 +380,3 @@ def open_arena(services: Services) -> ArenaService | None:
     if not isinstance(services.engine, ChatEngine):
         return None
     return ArenaService(services, systems)
-
-
-def _check_message(message: Any) -> str:
-    if not isinstance(message, str):
-        raise WorkbenchError(f"message: expected text, got {type(message).__name__}")
-    text = message.strip()
-    if not text:
-        raise WorkbenchError("type a message first")
-    if len(text) > MAX_MESSAGE_CHARS:
-        raise WorkbenchError(f"message has {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}")
-    return text

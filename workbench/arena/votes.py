@@ -8,7 +8,10 @@ both with the pair id, the vote and the comment. They go through the feedback st
 like every other judgement. Their record ids are derived from (pair, annotator, side), so a
 retried write is read back once.
 
-:func:`read_votes` pairs the two records back into :class:`Vote` s for the leaderboard.
+:func:`read_votes` pairs the two records back into :class:`Vote` s for the leaderboard. A vote
+whose reply names a system (an arena system's name or model id, :func:`void_reason`) is voided:
+its records are kept and it is listed with ``void`` set, but the leaderboard does not count it
+(a reply that gives its system away breaks blindness).
 
 It knows records and the store's public methods; it does not know engines, pairing or gradio.
 """
@@ -16,15 +19,19 @@ It knows records and the store's public methods; it does not know engines, pairi
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from workbench.errors import ArenaError
-from workbench.feedback.record import ARENA_VOTES, FeedbackRecord, make_record
+from workbench.feedback.record import ARENA_SIDES, ARENA_VOTES, FeedbackRecord, make_record
 from workbench.feedback.store import idempotent_record_id
 from workbench.limits import MAX_CONVERSATION_TURNS
+
+#: Names shorter than this are not looked for in replies (too likely to be an ordinary word).
+MIN_NAME_CHARS = 3
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ class Vote:
     b: str
     vote: str  # a | b | tie | both_bad
     created_at: str = ""
+    len_a: int = 0  # characters of the reply shown as A (the style-control covariate)
+    len_b: int = 0
+    void: str = ""  # why the vote is voided (kept, not counted); empty when it counts
 
     @property
     def winner(self) -> str | None:
@@ -95,8 +105,38 @@ def has_voted(records: Iterable[FeedbackRecord], pair_id: str, annotator: str) -
     return any(r.arena_pair == pair_id and r.annotator == annotator for r in records)
 
 
+def system_names(records: Iterable[FeedbackRecord]) -> set[str]:
+    """What would name a system in a reply: every arena system's name and model id (and the model
+    id's last path part, ``Qwen/Qwen2.5-0.5B`` -> ``Qwen2.5-0.5B``) in ``records``."""
+    names: set[str] = set()
+    for r in records:
+        if not r.system_id:
+            continue
+        names.add(r.system_id.partition("@")[0])
+        try:
+            model = str(json.loads(r.system_config or "{}").get("model") or "")
+        except (ValueError, AttributeError):
+            model = ""
+        if model:
+            names.update({model, model.rstrip("/").rsplit("/", 1)[-1]})
+    return {n for n in names if len(n) >= MIN_NAME_CHARS}
+
+
+def void_reason(replies: Mapping[str, str], names: Iterable[str]) -> str:
+    """Why a vote on these replies is void (a reply names a system), or ``""``."""
+    for side in ARENA_SIDES:
+        text = replies.get(side) or ""
+        for name in sorted(names):
+            if re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text, flags=re.IGNORECASE):
+                return f"reply {side.upper()} names system {name!r}"
+    return ""
+
+
 def read_votes(records: Iterable[FeedbackRecord]) -> list[Vote]:
-    """Every complete vote (both sides' records present) in ``records``, oldest first."""
+    """Every complete vote (both sides' records present) in ``records``, oldest first, with its
+    replies' lengths and, when a reply names a system (:func:`void_reason`), why it is void."""
+    records = list(records)
+    names = system_names(records)
     sides: dict[tuple[str, str], dict[str, FeedbackRecord]] = defaultdict(dict)
     for r in records:
         if r.arena_pair and r.arena_side in ("a", "b"):
@@ -105,6 +145,7 @@ def read_votes(records: Iterable[FeedbackRecord]) -> list[Vote]:
     for (pair_id, annotator), by_side in sides.items():
         if set(by_side) == {"a", "b"}:
             a, b = by_side["a"], by_side["b"]
-            votes.append(Vote(pair_id, annotator, a.system_id, b.system_id, a.arena_vote, a.created_at))
+            votes.append(Vote(pair_id, annotator, a.system_id, b.system_id, a.arena_vote, a.created_at,
+                              len(a.reply), len(b.reply), void_reason({"a": a.reply, "b": b.reply}, names)))
     return sorted(votes, key=lambda v: (v.created_at, v.pair_id, v.annotator))
 

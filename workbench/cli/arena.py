@@ -2,10 +2,11 @@
 
 ``arena leaderboard`` reads the arena votes from the feedback store (``--dir``, default the
 ``WORKBENCH_FEEDBACK_DIR`` setting) and prints the Bradley-Terry standings with 95% bootstrap
-intervals (:mod:`workbench.arena.leaderboard`), then each annotator's own standings;
-``--json`` prints exactly ``{"votes", "systems": [{"system", "config_hash", "strength",
-"ci_low", "ci_high", "wins", "losses", "ties", "both_bad"}]}`` (``--annotator`` restricts it
-to one annotator's votes). ``systems list`` prints every system this server knows (built in and
+intervals and ranks (:mod:`workbench.arena.leaderboard`), the style-controlled fit beside it,
+then each annotator's own standings; ``--json`` prints exactly ``{"votes", "voided", "systems":
+[{"system", "config_hash", "rank", "strength", "ci_low", "ci_high", "wins", "losses", "ties",
+"both_bad"}], "style_control": {"length_coef", "systems": [{"system", "config_hash", "rank",
+"strength", "ci_low", "ci_high"}]}}`` (``--annotator`` restricts it to one annotator's votes). ``systems list`` prints every system this server knows (built in and
 from ``WORKBENCH_SYSTEMS_FILE``) with its id, hash, configuration and whether the arena pairs it.
 """
 
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    from workbench.arena.leaderboard import BOOTSTRAP_REPS, by_annotator, leaderboard
+    from workbench.arena.leaderboard import BOOTSTRAP_REPS, by_annotator, leaderboard_json
     from workbench.arena.votes import read_votes
     from workbench.config import Settings
     from workbench.errors import ArenaError
@@ -54,32 +55,38 @@ def _leaderboard(args: argparse.Namespace) -> int:
     votes = read_votes(result.records)
     if args.annotator is not None:
         votes = [v for v in votes if v.annotator == args.annotator]
-    rows = leaderboard(votes, reps=reps)
+    out = leaderboard_json(votes, reps=reps)
     if args.json:
-        print(json_safe(json.dumps({"votes": len(votes), "systems": [r.to_dict() for r in rows]},
-                                   ensure_ascii=False, indent=2)))
+        print(json_safe(json.dumps(out, ensure_ascii=False, indent=2)))
         return 0
     print(f"{len(votes)} arena vote{'s' if len(votes) != 1 else ''}"
-          + (f" by {terminal_safe(args.annotator)}" if args.annotator is not None else ""))
-    _print_table(rows)
+          + (f" by {terminal_safe(args.annotator)}" if args.annotator is not None else "")
+          + (f", {out['voided']} voided (a reply named a system; kept, not counted)" if out["voided"] else ""))
+    _print_table(out["systems"])
+    if out["systems"]:
+        print(f"\nstyle control (reply length as a covariate; length coefficient "
+              f"{out['style_control']['length_coef']:+.2f}):")
+        _print_table(out["style_control"]["systems"])
     if args.annotator is None:
         for name, own in by_annotator(votes, reps=reps).items():
             n = sum(1 for v in votes if v.annotator == name)
             print(f"\n{terminal_safe(name)} ({n} vote{'s' if n != 1 else ''})")
-            _print_table(own)
+            _print_table([r.to_dict() for r in own])
     return 0
 
 
-def _print_table(rows: list[Any]) -> None:
+def _print_table(rows: list[dict[str, Any]]) -> None:
     if not rows:
         print("no votes yet: vote in the Arena tab (or with /arena_vote)")
         return
-    print(f"{'system':<20} {'hash':<10} {'strength':>9} {'95% interval':>18} {'wins':>5} {'losses':>6} "
-          f"{'ties':>5} {'both bad':>8}")
+    counts = "wins" in rows[0]
+    print(f"{'rank':>4} {'system':<20} {'hash':<10} {'strength':>9} {'95% interval':>18}"
+          + (f" {'wins':>5} {'losses':>6} {'ties':>5} {'both bad':>8}" if counts else ""))
     for r in rows:
-        interval = f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
-        print(f"{terminal_safe(r.system):<20} {r.config_hash:<10} {r.strength:>+9.2f} {interval:>18} {r.wins:>5} "
-              f"{r.losses:>6} {r.ties:>5} {r.both_bad:>8}")
+        interval = f"[{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
+        print(f"{r['rank']:>4} {terminal_safe(r['system']):<20} {r['config_hash']:<10} {r['strength']:>+9.2f} "
+              f"{interval:>18}"
+              + (f" {r['wins']:>5} {r['losses']:>6} {r['ties']:>5} {r['both_bad']:>8}" if counts else ""))
 
 
 def _systems(args: argparse.Namespace) -> int:

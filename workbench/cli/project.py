@@ -1,4 +1,7 @@
-"""``python -m workbench project create|progress|list|export|close|agreement``: annotation projects from the terminal.
+"""``python -m workbench project create|progress|list|export|close|agreement|reviewers``: annotation projects from the terminal.
+
+Gold tasks, per-annotator quality and versioned guidelines (``gold``, ``configure``, ``quality``,
+``guidelines``, ``requeue``) are registered by :mod:`workbench.cli.project_quality`.
 
 Projects live beside the feedback shards (``<feedback dir>/projects/projects.sqlite``);
 ``--data-dir`` names another feedback folder. ``create`` builds the engine from the settings
@@ -34,6 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--n", type=int, default=None, help="with --redial: how many conversations")
     c.add_argument("--overlap", type=int, required=True, help="how many different annotators judge each task")
     c.add_argument("--guidelines", type=Path, default=None, help="Markdown file shown to annotators")
+    c.add_argument("--reviewers", default=None, metavar="A,B",
+                   help="who reviews disputed tasks and sets final answers (with sign-in on: usernames)")
+    c.add_argument("--review-threshold", type=int, default=None, metavar="N",
+                   help="ratings of one item this far apart (1-4, default 2) send a task to review; "
+                        "a split label always does")
+    c.add_argument("--suggestions", type=float, default=None, metavar="SHARE",
+                   help="show the engine's verdicts as pre-filled suggestions on this share (0-1) of tasks; "
+                        "the rest are the control (see docs/review-and-arena.md)")
+    c.add_argument("--gold-rate", type=float, default=None,
+                   help="share of each annotator's tasks that are gold tasks (tasks with a 'gold' answer; default 0)")
     _data_dir(c)
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=_create)
@@ -54,8 +67,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     ag.add_argument("--json", action="store_true", help="print the numbers as JSON")
     ag.add_argument("--disagreements", type=int, default=None, metavar="N",
                     help="also list the N most split units (with --json: under 'disagreements'; text: 10)")
+    ag.add_argument("--guidelines-version", type=int, default=None, metavar="N",
+                    help="only the answers made under version N of the guidelines")
     _data_dir(ag)
     ag.set_defaults(func=_agreement)
+
+    rv = psub.add_parser("reviewers", help="name (or rename) a project's reviewers and review threshold")
+    rv.add_argument("name")
+    rv.add_argument("reviewers", help="comma-separated names ('' for none)")
+    rv.add_argument("--review-threshold", type=int, default=None, metavar="N", help="rating spread 1-4")
+    _data_dir(rv)
+    rv.set_defaults(func=_reviewers)
 
     cl = psub.add_parser("close", help="close a project: no more claims, submissions or changed answers")
     cl.add_argument("name")
@@ -68,6 +90,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", type=Path, required=True, help="output file or folder")
     _data_dir(e)
     e.set_defaults(func=_export)
+
+    from workbench.cli import project_quality
+
+    project_quality.register(psub, _data_dir, _service)
 
 
 def _data_dir(p: argparse.ArgumentParser) -> None:
@@ -100,6 +126,7 @@ def _create(args: argparse.Namespace) -> int:
             guidelines = args.guidelines.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ProjectError(f"{args.guidelines}: cannot read the guidelines ({exc})") from None
+    review_meta = _review_meta(args)  # bad review or suggestion options fail before models load, too
     tasks = read_tasks(args.file) if args.file is not None else None  # fail on a bad file before loading models
     settings = Settings.from_env()
     service = _service(args)
@@ -109,9 +136,34 @@ def _create(args: argparse.Namespace) -> int:
     index_id = index_id_of(dict(getattr(engine.retriever.index, "meta", {}) or {}), settings.index_dir)
     source = str(args.file or args.redial)
     info = create_project(service.store, args.name, tasks, overlap=args.overlap, engine=engine,
-                          guidelines=guidelines, index_id=index_id, meta={"source": source},
-                          show_progress=not args.quiet)
+                          guidelines=guidelines, index_id=index_id, meta={"source": source, **review_meta},
+                          show_progress=not args.quiet, gold_rate=args.gold_rate)
+    if review_meta:  # also when resuming a creation started without them
+        service.store.set_meta(info.name, review_meta)
     print(f"project {info.name}: {info.tasks} tasks, overlap {info.overlap}")
+    return 0
+
+
+def _review_meta(args: argparse.Namespace) -> dict[str, Any]:
+    """Project meta from ``--reviewers``, ``--review-threshold`` and ``--suggestions`` (checked)."""
+    from workbench.projects.review import ReviewSettings, check_threshold, parse_reviewers
+    from workbench.projects.suggestions import suggestion_meta
+
+    meta: dict[str, Any] = {}
+    if args.reviewers is not None or args.review_threshold is not None:
+        threshold = ReviewSettings().threshold if args.review_threshold is None else args.review_threshold
+        meta.update(ReviewSettings(parse_reviewers(args.reviewers), check_threshold(threshold)).to_meta())
+    if args.suggestions is not None:
+        meta.update(suggestion_meta(args.suggestions))
+    return meta
+
+
+def _reviewers(args: argparse.Namespace) -> int:
+    from workbench.projects.review_service import set_reviewers
+
+    settings = set_reviewers(_service(args).store, args.name, args.reviewers, args.review_threshold)
+    print(f"project {args.name}: reviewers {', '.join(settings.reviewers) or 'none'}, "
+          f"review threshold {settings.threshold}")
     return 0
 
 
@@ -169,7 +221,8 @@ def _agreement(args: argparse.Namespace) -> int:
     from workbench.quality.agreement import project_agreement
 
     shown = args.disagreements if args.disagreements is not None else 10
-    result = project_agreement(_service(args).store, args.name, limit=max(shown, 0))
+    result = project_agreement(_service(args).store, args.name, limit=max(shown, 0),
+                               guidelines_version=args.guidelines_version)
     if args.json:
         print(json.dumps(result.to_dict(args.name, disagreements=args.disagreements is not None)))
         return 0

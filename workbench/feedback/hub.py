@@ -53,6 +53,14 @@ Arena votes (blind side-by-side comparisons) are two rows each, one per side, sh
 `arena_vote` (a, b, tie or both_bad) and the annotator; `arena_side` says whether the row's reply was
 shown as A (left) or B, and `system_id`, `system_hash` and `system_config` which configuration wrote it.
 
+Annotation projects: rows with `project` and `task_id` set are annotators' raw answers to a project's
+tasks (several annotators per task). A row whose `session_id` starts with `review:` is a reviewer's
+final answer to a task whose annotators disagreed (`annotator` is the reviewer, `comment` the note).
+A task's final answer is its latest review, else the majority of its annotators' latest rows (per item
+the most common label and the median rating), or the single answer; `python -m workbench project export
+--format jsonl` writes every raw answer with the task's final answer under `final` (`judgements`,
+`reply_label`, `source`: review, majority or single).
+
 Rows are never edited; a re-saved judgement is a new row (the latest per annotator and turn wins in
 the workbench's exports). A `record_id` may appear twice if a shard was re-uploaded; deduplicate on it,
 or export with `python -m workbench feedback export --format hf|parquet|jsonl|sft|dpo|triplets`.

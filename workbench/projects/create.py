@@ -17,6 +17,7 @@ from typing import Any
 
 from workbench.errors import ProjectError
 from workbench.limits import MAX_ID_CHARS
+from workbench.projects.gold import check_rate, set_gold_answer
 from workbench.projects.store import ProjectInfo, ProjectStore
 from workbench.projects.tasks import Task, check_unique
 
@@ -76,6 +77,7 @@ def create_project(
     index_id: str = "",
     meta: Mapping[str, Any] | None = None,
     show_progress: bool = True,
+    gold_rate: float | None = None,
 ) -> ProjectInfo:
     """Create (or finish creating) project ``name`` and answer its tasks with ``engine``.
 
@@ -85,6 +87,8 @@ def create_project(
         engine: a :class:`~workbench.dialogue.engine.ChatEngine` (any object with its verbs).
         index_id: the id of the engine's item index, stored with every answer.
         show_progress: draw a tqdm bar on stderr.
+        gold_rate: share of each annotator's tasks that are gold tasks (tasks with a ``gold``
+            answer); ``None`` keeps the project's setting (0 for a new project).
 
     Raises:
         ProjectError: a bad name or overlap, a project that already exists, or a resume with
@@ -96,6 +100,7 @@ def create_project(
     if isinstance(overlap, bool) or not isinstance(overlap, int) or not 1 <= overlap <= MAX_OVERLAP:
         raise ProjectError(f"--overlap: must be an integer 1-{MAX_OVERLAP}, got {overlap!r}")
     tasks = check_unique(list(tasks), f"project {name!r}")
+    rate = check_rate(gold_rate) if gold_rate is not None else None
     store.create_project(name, guidelines, overlap, dict(meta or {}), [t.to_dict() for t in tasks])
     todo = store.unanswered(name)
     with tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=f"answering {name}", unit="task",
@@ -104,5 +109,10 @@ def create_project(
             store.set_answer(name, task.task_id, answer_task(engine, task.task_id, task.messages,
                                                              index_id=index_id))
             bar.update(1)
+    for task in tasks:  # the slates are known now: gold answers may name their items
+        if task.gold is not None:
+            set_gold_answer(store, name, task.task_id, task.gold, "file")
+    if rate is not None:
+        store.set_quality_settings(name, store.quality_settings(name).replace(gold_rate=rate))
     store.set_state(name, "ready")
     return store.project(name)

@@ -2,7 +2,10 @@
 
 A row holds the task (id, messages, metadata), the stored reply and slate with this annotator's
 judgements (label, rating per item), the reply label and comment, the annotator, the answer's
-version and the feedback record id. Formats: ``hf`` (a ``datasets.save_to_disk`` folder),
+version, the guidelines version it was made under, whether the task is a gold task, the
+feedback record id, and the task's ``final`` answer (``judgements``, ``reply_label``, ``source``:
+``review`` when a reviewer set it, else ``majority`` of the annotators' latest answers, or
+``single`` when only one answered; see :mod:`workbench.projects.review`). Formats: ``hf`` (a ``datasets.save_to_disk`` folder),
 ``parquet``, ``jsonl``. The rows are read from the project store alone, so they do not depend on
 which fields the feedback records carry.
 
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import ProjectError
+from workbench.projects.review import final_answer
 from workbench.projects.store import ProjectStore
 
 if TYPE_CHECKING:
@@ -52,14 +56,23 @@ def project_features() -> datasets.Features:
         }),
         "reply_label": Value("string"),
         "comment": Value("string"),
+        "guidelines_version": Value("int64"),
+        "gold": Value("bool"),
+        # the task's final answer (workbench.projects.review): judgements as a list here, a dict in jsonl
+        "final": {"judgements": List({"item_id": Value("string"), "label": Value("string"),
+                                      "rating": Value("int64")}),
+                  "reply_label": Value("string"), "source": Value("string")},
     })
 
 
 def export_rows(store: ProjectStore, project: str) -> list[dict[str, Any]]:
     """The rows of ``project``'s export, in task order then by annotator."""
     tasks: dict[str, Any] = {}
+    gold = store.gold(project)
     rows = []
-    for sub in store.submissions(project):
+    subs = store.submissions(project)
+    finals = _finals(store, project, subs)
+    for sub in subs:
         task = tasks.get(sub.task_id) or tasks.setdefault(sub.task_id, store.task(project, sub.task_id))
         payload, answer = sub.payload or {}, task.answer or {}
         rows.append({
@@ -78,8 +91,27 @@ def export_rows(store: ProjectStore, project: str) -> list[dict[str, Any]]:
                                              "rating")} for j in payload.get("slate", [])],
             "reply_label": payload.get("reply_label"),
             "comment": payload.get("comment") or "",
+            "guidelines_version": sub.guidelines_version,
+            "gold": sub.task_id in gold,
+            "final": finals[sub.task_id],
         })
     return rows
+
+
+def _finals(store: ProjectStore, project: str, subs: list[Any]) -> dict[str, dict[str, Any] | None]:
+    """Each submitted task's final answer: its latest review, else the majority of ``subs``."""
+    payloads: dict[str, list[dict[str, Any]]] = {}
+    for sub in subs:
+        payloads.setdefault(sub.task_id, []).append(sub.payload or {})
+    return {task_id: final_answer(store.final_answer(project, task_id), given)  # type: ignore[attr-defined]
+            for task_id, given in payloads.items()}
+
+
+def _arrow_row(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its final judgements as a list (Arrow columns cannot have per-row keys)."""
+    final = row["final"] or {"judgements": {}, "reply_label": "", "source": ""}
+    marks = [{"item_id": i, "label": m.get("label"), "rating": m.get("rating")} for i, m in final["judgements"].items()]
+    return {**row, "final": {**final, "judgements": marks}}
 
 
 def export_project(store: ProjectStore, project: str, fmt: str, out: str | Path) -> tuple[Path, int]:
@@ -100,7 +132,7 @@ def export_project(store: ProjectStore, project: str, fmt: str, out: str | Path)
         return out, len(rows)
     import datasets
 
-    ds = datasets.Dataset.from_list(rows, features=project_features())
+    ds = datasets.Dataset.from_list([_arrow_row(r) for r in rows], features=project_features())
     if fmt == "hf":
         ds.save_to_disk(str(out))
     else:

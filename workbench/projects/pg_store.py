@@ -30,6 +30,9 @@ from typing import Any
 
 from workbench.database import Database
 from workbench.errors import ProjectError
+from workbench.projects.disk import database_error
+from workbench.projects.pg_quality import PostgresQualityMixin
+from workbench.projects.review_pg import PostgresReviewTables
 from workbench.projects.store import (
     ANSWER_STATUSES,
     DEFAULT_LEASE_S,
@@ -39,6 +42,7 @@ from workbench.projects.store import (
     ProjectInfo,
     StoredTask,
     _utc_now,
+    progress_dict,
     refuse_unclaimed_answer,
 )
 
@@ -52,6 +56,7 @@ _HELD = ("(SELECT COUNT(*) FROM claims c WHERE c.project = t.project AND c.task_
 _CANDIDATE = f"""
     SELECT t.task_id FROM tasks t
     WHERE t.project = %(project)s AND NOT (t.task_id = ANY(%(passed)s))
+      AND NOT EXISTS (SELECT 1 FROM gold g WHERE g.project = t.project AND g.task_id = t.task_id)
       AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.project = t.project AND a.task_id = t.task_id
                       AND a.annotator = %(annotator)s)
       AND {_DONE} + {_HELD} < %(overlap)s
@@ -60,7 +65,7 @@ _CANDIDATE = f"""
 """
 
 
-class PostgresProjectStore:
+class PostgresProjectStore(PostgresReviewTables, PostgresQualityMixin):
     """:class:`~workbench.projects.store.ProjectStore` in PostgreSQL, shared by every app process.
 
     Args:
@@ -77,10 +82,14 @@ class PostgresProjectStore:
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
+        from psycopg.errors import DiskFull, InsufficientResources, IoError
         from psycopg.rows import dict_row
 
-        with self.db.transaction() as conn:
-            yield conn.cursor(row_factory=dict_row)
+        try:
+            with self.db.transaction() as conn:
+                yield conn.cursor(row_factory=dict_row)
+        except (DiskFull, InsufficientResources, IoError) as exc:  # the server's disk is full (53100) or failing (58030)
+            raise database_error(self.db.location, exc) from exc
 
     def close(self) -> None:
         self.db.close()
@@ -223,14 +232,20 @@ class PostgresProjectStore:
             if held is not None:
                 task_id = held["task_id"]
             else:
-                task_id = self._lock_candidate(cur, project, annotator, proj["overlap"], now)
+                task_id = (self._gold_candidate(cur, project, annotator, due_only=True)
+                           or self._lock_candidate(cur, project, annotator, proj["overlap"], now)
+                           # no ordinary task left: the gold tasks this annotator has not met
+                           or self._gold_candidate(cur, project, annotator, due_only=False))
                 if task_id is None:
                     return None
                 cur.execute("DELETE FROM claims WHERE project = %s AND annotator = %s AND kind = 'new'",
                             (project, annotator))
-            cur.execute("INSERT INTO claims VALUES (%s, %s, %s, 'new', %s) ON CONFLICT (project, task_id, annotator) "
-                        "DO UPDATE SET kind = 'new', expires_at = excluded.expires_at",
-                        (project, task_id, annotator, now + lease_s))
+            # a claim taken again while it lives keeps the time it was first taken (claim-to-submit time)
+            cur.execute("INSERT INTO claims (project, task_id, annotator, kind, expires_at, claimed_at) "
+                        "VALUES (%s, %s, %s, 'new', %s, %s) ON CONFLICT (project, task_id, annotator) "
+                        "DO UPDATE SET expires_at = excluded.expires_at, claimed_at = CASE WHEN claims.kind = 'new' "
+                        "THEN COALESCE(claims.claimed_at, excluded.claimed_at) ELSE excluded.claimed_at END, "
+                        "kind = 'new'", (project, task_id, annotator, now + lease_s, now))
             return task_id
 
     def _lock_candidate(self, cur: Any, project: str, annotator: str, overlap: int, now: float) -> str | None:
@@ -268,9 +283,10 @@ class PostgresProjectStore:
                 return None
             cur.execute("DELETE FROM claims WHERE project = %s AND annotator = %s AND kind = 'edit'",
                         (project, annotator))
-            cur.execute("INSERT INTO claims VALUES (%s, %s, %s, 'edit', %s) ON CONFLICT (project, task_id, annotator) "
-                        "DO UPDATE SET kind = 'edit', expires_at = excluded.expires_at",
-                        (project, row["task_id"], annotator, now + lease_s))
+            cur.execute("INSERT INTO claims (project, task_id, annotator, kind, expires_at, claimed_at) "
+                        "VALUES (%s, %s, %s, 'edit', %s, %s) ON CONFLICT (project, task_id, annotator) "
+                        "DO UPDATE SET kind = 'edit', expires_at = excluded.expires_at, claimed_at = excluded.claimed_at",
+                        (project, row["task_id"], annotator, now + lease_s, now))
             return row["task_id"]
 
     def claim(self, project: str, task_id: str, annotator: str) -> Claim | None:
@@ -283,7 +299,8 @@ class PostgresProjectStore:
     @staticmethod
     def _answer(row: Mapping[str, Any]) -> Answer:
         return Answer(row["task_id"], row["annotator"], row["version"], row["status"], row["record_id"],
-                      row["payload"] or None, row["reason"], row["created_at"])
+                      row["payload"] or None, row["reason"], row["created_at"], row["guidelines_version"] or 1,
+                      row["seconds"])
 
     def latest(self, project: str, task_id: str, annotator: str) -> Answer | None:
         with self._tx() as cur:
@@ -294,7 +311,8 @@ class PostgresProjectStore:
         return self._answer(row) if row is not None else None
 
     def answer(self, project: str, task_id: str, annotator: str, status: str, *, reason: str = "",
-               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None) -> Answer:
+               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None,
+               suggestion: Mapping[str, Any] | None = None) -> Answer:
         """Commit ``annotator``'s answer to ``task_id``: one transaction (see the module docstring).
 
         Raises:
@@ -311,12 +329,13 @@ class PostgresProjectStore:
             if cur.execute("SELECT 1 FROM tasks WHERE project = %s AND task_id = %s FOR UPDATE",
                            (project, task_id)).fetchone() is None:
                 raise ProjectError(f"project {project!r}: unknown task {task_id!r}")
-            claim = cur.execute("SELECT kind, expires_at FROM claims WHERE project = %s AND task_id = %s "
+            claim = cur.execute("SELECT kind, expires_at, claimed_at FROM claims WHERE project = %s AND task_id = %s "
                                 "AND annotator = %s", (project, task_id, annotator)).fetchone()
             previous = cur.execute("SELECT version, status FROM answers WHERE project = %s AND task_id = %s "
                                    "AND annotator = %s", (project, task_id, annotator)).fetchone()
             refuse_unclaimed_answer(project, task_id, annotator, claim, previous)
             if (claim["kind"] == "new" and claim["expires_at"] <= now and status == "submitted"
+                    and not self._is_gold(cur, project, task_id)  # every annotator meets a gold task
                     and self._taken(cur, project, task_id, annotator, now) >= proj["overlap"]):
                 raise ProjectError(f"project {project!r}: the claim of {annotator!r} on task {task_id!r} "
                                    "expired and other annotators have taken it; ask for the next task")
@@ -324,11 +343,16 @@ class PostgresProjectStore:
                                   "AND task_id = %s AND annotator = %s", (project, task_id, annotator)).fetchone()["v"]
             record_id, payload = build(version) if build is not None and status == "submitted" else (None, None)
             created = _utc_now()
+            guidelines = self._guidelines_version(cur, project)
+            seconds = now - claim["claimed_at"] if claim["claimed_at"] is not None else None
             seq = cur.execute(
                 "INSERT INTO history (project, task_id, annotator, version, status, reason, record_id, payload, "
-                "written, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
+                "written, created_at, guidelines_version, seconds, suggestion) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
                 (project, task_id, annotator, version, status, reason, record_id,
-                 Json(payload) if payload is not None else None, payload is None, created)).fetchone()["seq"]
+                 Json(payload) if payload is not None else None, payload is None, created, guidelines,
+                 seconds, Json(dict(suggestion)) if suggestion is not None and payload is not None else None)
+            ).fetchone()["seq"]
             cur.execute(
                 "INSERT INTO answers (project, task_id, annotator, version, status, record_id, first_seq) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (project, task_id, annotator) DO UPDATE SET "
@@ -336,7 +360,7 @@ class PostgresProjectStore:
                 (project, task_id, annotator, version, status, record_id, seq))
             cur.execute("DELETE FROM claims WHERE project = %s AND task_id = %s AND annotator = %s",
                         (project, task_id, annotator))
-        return Answer(task_id, annotator, version, status, record_id, payload, reason, created)
+        return Answer(task_id, annotator, version, status, record_id, payload, reason, created, guidelines, seconds)
 
     def mark_written(self, record_id: str) -> None:
         with self._tx() as cur:
@@ -350,27 +374,20 @@ class PostgresProjectStore:
     # reading ----------------------------------------------------------
     def progress(self, project: str) -> dict[str, Any]:
         """Counts in the shape of ``project progress --json`` (discards count as skipped)."""
+        ordinary = "task_id NOT IN (SELECT task_id FROM gold WHERE project = %(p)s)"  # gold tasks do not count
         with self._tx() as cur:
             proj = self._project_row(cur, project)
-            tasks = cur.execute("SELECT COUNT(*) AS n FROM tasks WHERE project = %s", (project,)).fetchone()["n"]
+            tasks = cur.execute(f"SELECT COUNT(*) AS n FROM tasks WHERE project = %(p)s AND {ordinary}",
+                                {"p": project}).fetchone()["n"]
             complete = cur.execute(
-                "SELECT COUNT(*) AS n FROM (SELECT task_id FROM answers WHERE project = %s AND status = 'submitted' "
-                "GROUP BY task_id HAVING COUNT(*) >= %s) AS full_tasks", (project, proj["overlap"])).fetchone()["n"]
-            rows = cur.execute("SELECT annotator, status, COUNT(*) AS n FROM answers WHERE project = %s "
-                               "GROUP BY annotator, status ORDER BY annotator", (project,)).fetchall()
-        per: dict[str, dict[str, int]] = {}
-        for row in rows:
-            counts = per.setdefault(row["annotator"], {"submitted": 0, "skipped": 0})
-            counts["submitted" if row["status"] == "submitted" else "skipped"] += row["n"]
-        return {
-            "project": project,
-            "tasks": tasks,
-            "overlap": proj["overlap"],
-            "complete": complete,
-            "submissions": sum(c["submitted"] for c in per.values()),
-            "skipped": sum(c["skipped"] for c in per.values()),
-            "per_annotator": per,
-        }
+                f"SELECT COUNT(*) AS n FROM (SELECT task_id FROM answers WHERE project = %(p)s AND status = 'submitted' "
+                f"AND {ordinary} GROUP BY task_id HAVING COUNT(*) >= %(o)s) AS full_tasks",
+                {"p": project, "o": proj["overlap"]}).fetchone()["n"]
+            rows = cur.execute(f"SELECT annotator, status, {ordinary} AS counted, COUNT(*) AS n FROM answers "
+                               f"WHERE project = %(p)s GROUP BY annotator, status, counted ORDER BY annotator",
+                               {"p": project}).fetchall()
+        return progress_dict(project, tasks, proj["overlap"], complete,
+                             [(r["annotator"], r["status"], r["counted"], r["n"]) for r in rows])
 
     def submissions(self, project: str) -> list[Answer]:
         """Every annotator's latest submitted answer, in task order."""

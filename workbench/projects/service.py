@@ -33,6 +33,7 @@ from workbench.feedback.inputs import check_judgements
 from workbench.feedback.record import REPLY_LABELS, FeedbackRecord, make_record
 from workbench.feedback.store import RecordStore
 from workbench.limits import MAX_ANNOTATOR_CHARS, MAX_ID_CHARS, MAX_TEXT_CHARS
+from workbench.projects import suggestions
 from workbench.projects.store import DEFAULT_LEASE_S, ProjectStore, SQLiteProjectStore, StoredTask
 
 #: The project database, relative to the feedback data directory.
@@ -107,16 +108,21 @@ class ProjectService:
 
     def _view(self, project: str, task: StoredTask) -> dict[str, Any]:
         answer = task.answer or {}
-        return {"task_id": task.task_id, "messages": task.messages, "reply": answer.get("reply", ""),
+        view = {"task_id": task.task_id, "messages": task.messages, "reply": answer.get("reply", ""),
                 "items": answer.get("items", []), "progress": self.store.progress(project)}
+        suggested = suggestions.shown(project, task.task_id, self.store.project(project).meta, view["items"])
+        if suggested:  # only on the suggested share of a project with --suggestions; the control sees none
+            view["suggestions"] = suggested
+        return view
 
     # assignment ---------------------------------------------------------
     def next_task(self, project: str, annotator: str) -> dict[str, Any]:
         """The task ``annotator`` should judge now (the same one again while their claim lives).
 
         Returns:
-            ``{"task_id", "messages", "reply", "items", "progress"}``, or
-            ``{"done": True, "progress"}`` when nothing is left for this annotator.
+            ``{"task_id", "messages", "reply", "items", "progress"}`` (plus ``"suggestions"``:
+            ``item_id -> "like" | "dislike"`` on the suggested share of a project created with
+            ``--suggestions``), or ``{"done": True, "progress"}`` when nothing is left for this annotator.
 
         Raises:
             ProjectError: an unknown, closed or unfinished project, or an empty annotator.
@@ -176,7 +182,8 @@ class ProjectService:
         if not isinstance(comment or "", str):
             raise ProjectError(f"{where}: comment must be text, got {comment!r}")
         build = self._builder(project, task, who, marks, label, comment or "")
-        saved = self.store.answer(project, task_id, who, "submitted", build=build)
+        outcome = suggestions.outcome(project, task_id, self.store.project(project).meta, items, marks)
+        saved = self.store.answer(project, task_id, who, "submitted", build=build, suggestion=outcome)
         assert saved.record_id is not None and saved.payload is not None
         self._write(saved.record_id, saved.payload)
         return {"saved": True, "record_id": saved.record_id, "progress": self.store.progress(project)}
@@ -213,7 +220,11 @@ class ProjectService:
         for answer in pending:
             assert answer.record_id is not None and answer.payload is not None
             self._write(answer.record_id, answer.payload)
-        return len(pending)
+        reviews = [r for r in self.store.unwritten_reviews() if datetime.fromisoformat(r.created_at) <= cutoff]
+        for review in reviews:  # reviews commit the same way (workbench.projects.review_service)
+            assert review.payload is not None
+            self.write_review(review.record_id, review.payload)
+        return len(pending) + len(reviews)
 
     # helpers ------------------------------------------------------------
     def _pass(self, project: str, task_id: str, annotator: str, reason: Any, status: str) -> dict[str, Any]:
@@ -259,6 +270,11 @@ class ProjectService:
     def _write(self, record_id: str, payload: Mapping[str, Any]) -> None:
         self.feedback.append(FeedbackRecord.from_dict(payload, where=f"record {record_id}"))
         self.store.mark_written(record_id)
+
+    def write_review(self, record_id: str, payload: Mapping[str, Any]) -> None:
+        """Append a committed review's record to the feedback store and flag it written."""
+        self.feedback.append(FeedbackRecord.from_dict(payload, where=f"review record {record_id}"))
+        self.store.mark_review_written(record_id)
 
 
 def _previous(latest: Any) -> dict[str, Any]:

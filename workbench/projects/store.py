@@ -36,6 +36,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from workbench.errors import ProjectError
+from workbench.projects.disk import storage_error
+from workbench.projects.quality_settings import QualitySettings
+from workbench.projects.review_store import SQLiteReviewTables, migrate_sqlite
+from workbench.projects.sqlite_quality import SQLiteQualityMixin, extend_schema
 
 #: How long a claimed task stays reserved for its annotator (seconds).
 DEFAULT_LEASE_S = 15 * 60
@@ -150,6 +154,8 @@ class Answer:
     payload: dict[str, Any] | None
     reason: str = ""
     created_at: str = ""
+    guidelines_version: int = 1  # the guidelines version it was made under
+    seconds: float | None = None  # from the claim to this answer (None: not recorded)
 
 
 class ProjectStore(Protocol):
@@ -167,11 +173,21 @@ class ProjectStore(Protocol):
     def claim_previous(self, project: str, annotator: str, lease_s: float = DEFAULT_LEASE_S) -> str | None: ...
     def latest(self, project: str, task_id: str, annotator: str) -> Answer | None: ...
     def answer(self, project: str, task_id: str, annotator: str, status: str, *, reason: str = "",
-               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None) -> Answer: ...
+               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None,
+               suggestion: Mapping[str, Any] | None = None) -> Answer: ...
     def mark_written(self, record_id: str) -> None: ...
     def unwritten(self) -> list[Answer]: ...
     def progress(self, project: str) -> dict[str, Any]: ...
     def submissions(self, project: str) -> list[Answer]: ...
+    # gold tasks, quality settings, guidelines versions (workbench.projects.sqlite_quality)
+    def set_gold(self, project: str, task_id: str, answer: Mapping[str, Any], source: str) -> None: ...
+    def remove_gold(self, project: str, task_id: str) -> bool: ...
+    def gold(self, project: str) -> dict[str, dict[str, Any]]: ...
+    def quality_settings(self, project: str) -> QualitySettings: ...
+    def set_quality_settings(self, project: str, settings: QualitySettings) -> None: ...
+    def add_guidelines(self, project: str, text: str) -> int: ...
+    def guidelines_versions(self, project: str) -> list[dict[str, Any]]: ...
+    def requeue(self, project: str, before_version: int) -> list[dict[str, Any]]: ...
 
 
 def refuse_unclaimed_answer(project: str, task_id: str, annotator: str, claim: Mapping[str, Any] | None,
@@ -188,11 +204,24 @@ def refuse_unclaimed_answer(project: str, task_id: str, annotator: str, claim: M
                            "ask for the next task first")
 
 
+def progress_dict(project: str, tasks: int, overlap: int, complete: int,
+                  rows: Sequence[tuple[str, str, Any, int]]) -> dict[str, Any]:
+    """The progress dict from ``(annotator, status, counted, n)`` rows (``counted``: not a gold task)."""
+    per: dict[str, dict[str, int]] = {}
+    totals = {"submitted": 0, "skipped": 0}
+    for annotator, status, counted, n in rows:
+        key = "submitted" if status == "submitted" else "skipped"
+        per.setdefault(annotator, {"submitted": 0, "skipped": 0})[key] += n
+        totals[key] += n if counted else 0
+    return {"project": project, "tasks": tasks, "overlap": overlap, "complete": complete,
+            "submissions": totals["submitted"], "skipped": totals["skipped"], "per_annotator": per}
+
+
 def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-class SQLiteProjectStore:
+class SQLiteProjectStore(SQLiteReviewTables, SQLiteQualityMixin):
     """:class:`ProjectStore` in one SQLite file (WAL, ``BEGIN IMMEDIATE``, busy timeout).
 
     One connection per thread and process (opened on first use, reopened after a fork).
@@ -213,9 +242,24 @@ class SQLiteProjectStore:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
+        try:
+            return self._open()
+        except (sqlite3.OperationalError, OSError) as exc:  # a full or failing disk: say where, not a traceback
+            raise storage_error(self.path, exc, "open the project store", opening=True) from exc
+
+    def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=True)
+        try:
+            self._prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -226,6 +270,8 @@ class SQLiteProjectStore:
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                extend_schema(conn)
+                migrate_sqlite(conn)  # the review tables and later nullable columns (additive)
                 row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
                 if row is None:
                     conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(STORE_SCHEMA_VERSION),))
@@ -233,8 +279,6 @@ class SQLiteProjectStore:
                     raise ProjectError(f"{self.path}: project store schema {row[0]} is newer than this "
                                        f"workbench understands ({STORE_SCHEMA_VERSION}); upgrade the workbench")
             self._schema_ready = True
-        self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
 
     @staticmethod
     @contextmanager
@@ -243,14 +287,24 @@ class SQLiteProjectStore:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._transaction(self._conn()) as conn:
-            yield conn
+        conn = self._conn()
+        try:
+            with self._transaction(conn) as tx:
+                yield tx
+        except sqlite3.OperationalError as exc:  # disk full, I/O error, locked past the busy timeout
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the connection is beyond saving; the error below is what matters
+            raise storage_error(self.path, exc, "save to the project store") from exc
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -369,7 +423,8 @@ class SQLiteProjectStore:
             if held is not None:
                 task_id = held[0]
             else:
-                row = conn.execute(
+                task_id = self._gold_candidate(conn, project, annotator, due_only=True)
+                row = None if task_id is not None else conn.execute(
                     """
                     SELECT task_id, done + held AS taken FROM (
                         SELECT t.task_id, t.position,
@@ -381,18 +436,26 @@ class SQLiteProjectStore:
                         WHERE t.project = :project
                           AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.project = t.project
                                           AND a.task_id = t.task_id AND a.annotator = :annotator)
+                          AND NOT EXISTS (SELECT 1 FROM gold g WHERE g.project = t.project AND g.task_id = t.task_id)
                     ) WHERE done + held < :overlap
                     ORDER BY taken DESC, position LIMIT 1
                     """,
                     {"project": project, "annotator": annotator, "now": now, "overlap": proj["overlap"]},
                 ).fetchone()
-                if row is None:
+                if row is not None:
+                    task_id = row[0]
+                elif task_id is None:  # no ordinary task left: the gold tasks this annotator has not met
+                    task_id = self._gold_candidate(conn, project, annotator, due_only=False)
+                if task_id is None:
                     return None
-                task_id = row[0]
                 conn.execute("DELETE FROM claims WHERE project = ? AND annotator = ? AND kind = 'new'",
                              (project, annotator))
-            conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, 'new', ?)",
-                         (project, task_id, annotator, now + lease_s))
+            # a claim taken again while it lives keeps the time it was first taken (claim-to-submit time)
+            conn.execute("INSERT INTO claims (project, task_id, annotator, kind, expires_at, claimed_at) "
+                         "VALUES (?, ?, ?, 'new', ?, ?) ON CONFLICT (project, task_id, annotator) DO UPDATE SET "
+                         "expires_at = excluded.expires_at, claimed_at = CASE WHEN claims.kind = 'new' "
+                         "THEN COALESCE(claims.claimed_at, excluded.claimed_at) ELSE excluded.claimed_at END, "
+                         "kind = 'new'", (project, task_id, annotator, now + lease_s, now))
             return task_id
 
     def claim_previous(self, project: str, annotator: str, lease_s: float = DEFAULT_LEASE_S) -> str | None:
@@ -412,8 +475,8 @@ class SQLiteProjectStore:
                 return None
             conn.execute("DELETE FROM claims WHERE project = ? AND annotator = ? AND kind = 'edit'",
                          (project, annotator))
-            conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, 'edit', ?)",
-                         (project, row[0], annotator, now + lease_s))
+            conn.execute("INSERT OR REPLACE INTO claims (project, task_id, annotator, kind, expires_at, claimed_at) "
+                         "VALUES (?, ?, ?, 'edit', ?, ?)", (project, row[0], annotator, now + lease_s, now))
             return row[0]
 
     def claim(self, project: str, task_id: str, annotator: str) -> Claim | None:
@@ -432,14 +495,17 @@ class SQLiteProjectStore:
     @staticmethod
     def _answer(row: sqlite3.Row) -> Answer:
         return Answer(row["task_id"], row["annotator"], row["version"], row["status"], row["record_id"],
-                      json.loads(row["payload"]) if row["payload"] else None, row["reason"], row["created_at"])
+                      json.loads(row["payload"]) if row["payload"] else None, row["reason"], row["created_at"],
+                      row["guidelines_version"] or 1, row["seconds"])
 
     def answer(self, project: str, task_id: str, annotator: str, status: str, *, reason: str = "",
-               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None) -> Answer:
+               build: Callable[[int], tuple[str, dict[str, Any]]] | None = None,
+               suggestion: Mapping[str, Any] | None = None) -> Answer:
         """Commit ``annotator``'s answer to ``task_id`` (the commit point of a submission or skip).
 
         ``build(version)`` returns ``(record_id, payload)`` of the feedback record for a submission;
-        it runs inside the transaction, so an error it raises writes nothing.
+        it runs inside the transaction, so an error it raises writes nothing. ``suggestion`` (what
+        the annotator was suggested and kept, :mod:`workbench.projects.suggestions`) is stored with it.
 
         Raises:
             ProjectError: unknown project or task, the task is not claimed by ``annotator``, it was
@@ -455,12 +521,13 @@ class SQLiteProjectStore:
             if conn.execute("SELECT 1 FROM tasks WHERE project = ? AND task_id = ?",
                             (project, task_id)).fetchone() is None:
                 raise ProjectError(f"project {project!r}: unknown task {task_id!r}")
-            claim = conn.execute("SELECT kind, expires_at FROM claims WHERE project = ? AND task_id = ? "
+            claim = conn.execute("SELECT kind, expires_at, claimed_at FROM claims WHERE project = ? AND task_id = ? "
                                  "AND annotator = ?", (project, task_id, annotator)).fetchone()
             previous = conn.execute("SELECT version, status FROM answers WHERE project = ? AND task_id = ? "
                                     "AND annotator = ?", (project, task_id, annotator)).fetchone()
             refuse_unclaimed_answer(project, task_id, annotator, claim, previous)
-            if claim["kind"] == "new" and claim["expires_at"] <= now and status == "submitted":
+            if (claim["kind"] == "new" and claim["expires_at"] <= now and status == "submitted"
+                    and not self._is_gold(conn, project, task_id)):  # every annotator meets a gold task
                 taken = conn.execute(
                     "SELECT (SELECT COUNT(*) FROM answers WHERE project = :p AND task_id = :t AND status = 'submitted')"
                     " + (SELECT COUNT(*) FROM claims WHERE project = :p AND task_id = :t AND kind = 'new' "
@@ -473,11 +540,16 @@ class SQLiteProjectStore:
                                    "task_id = ? AND annotator = ?", (project, task_id, annotator)).fetchone()[0]
             record_id, payload = build(version) if build is not None and status == "submitted" else (None, None)
             created = _utc_now()
+            guidelines = self._guidelines_version(conn, project)
+            seconds = now - claim["claimed_at"] if claim["claimed_at"] is not None else None
             cur = conn.execute(
                 "INSERT INTO history (project, task_id, annotator, version, status, reason, record_id, payload, "
-                "written, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "written, created_at, guidelines_version, seconds, suggestion) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (project, task_id, annotator, version, status, reason, record_id,
-                 json.dumps(payload) if payload is not None else None, 0 if payload is not None else 1, created))
+                 json.dumps(payload) if payload is not None else None, 0 if payload is not None else 1, created,
+                 guidelines, seconds,
+                 json.dumps(dict(suggestion)) if suggestion is not None and payload is not None else None))
             conn.execute(
                 "INSERT INTO answers (project, task_id, annotator, version, status, record_id, first_seq) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project, task_id, annotator) DO UPDATE SET "
@@ -485,7 +557,7 @@ class SQLiteProjectStore:
                 (project, task_id, annotator, version, status, record_id, cur.lastrowid))
             conn.execute("DELETE FROM claims WHERE project = ? AND task_id = ? AND annotator = ?",
                          (project, task_id, annotator))
-        return Answer(task_id, annotator, version, status, record_id, payload, reason, created)
+        return Answer(task_id, annotator, version, status, record_id, payload, reason, created, guidelines, seconds)
 
     def mark_written(self, record_id: str) -> None:
         with self._write() as conn:
@@ -497,28 +569,24 @@ class SQLiteProjectStore:
 
     # reading ----------------------------------------------------------
     def progress(self, project: str) -> dict[str, Any]:
-        """Counts in the shape of ``project progress --json`` (discards count as skipped)."""
+        """Counts in the shape of ``project progress --json`` (discards count as skipped).
+
+        Gold tasks count neither as tasks nor toward completion, submissions or skips; each
+        annotator's own counts (``per_annotator``) include them, so their task count moves on
+        with every task they answer and a gold task looks like any other.
+        """
         conn = self._conn()
         proj = self._project_row(conn, project)
-        tasks = conn.execute("SELECT COUNT(*) FROM tasks WHERE project = ?", (project,)).fetchone()[0]
+        ordinary = "task_id NOT IN (SELECT task_id FROM gold WHERE project = :p)"
+        tasks = conn.execute(f"SELECT COUNT(*) FROM tasks WHERE project = :p AND {ordinary}",
+                             {"p": project}).fetchone()[0]
         complete = conn.execute(
-            "SELECT COUNT(*) FROM (SELECT task_id FROM answers WHERE project = ? AND status = 'submitted' "
-            "GROUP BY task_id HAVING COUNT(*) >= ?)", (project, proj["overlap"])).fetchone()[0]
-        per: dict[str, dict[str, int]] = {}
-        for annotator, status, n in conn.execute(
-                "SELECT annotator, status, COUNT(*) FROM answers WHERE project = ? GROUP BY annotator, status "
-                "ORDER BY annotator", (project,)):
-            counts = per.setdefault(annotator, {"submitted": 0, "skipped": 0})
-            counts["submitted" if status == "submitted" else "skipped"] += n
-        return {
-            "project": project,
-            "tasks": tasks,
-            "overlap": proj["overlap"],
-            "complete": complete,
-            "submissions": sum(c["submitted"] for c in per.values()),
-            "skipped": sum(c["skipped"] for c in per.values()),
-            "per_annotator": per,
-        }
+            f"SELECT COUNT(*) FROM (SELECT task_id FROM answers WHERE project = :p AND status = 'submitted' "
+            f"AND {ordinary} GROUP BY task_id HAVING COUNT(*) >= :o)", {"p": project, "o": proj["overlap"]}).fetchone()[0]
+        rows = conn.execute(f"SELECT annotator, status, {ordinary} AS counted, COUNT(*) FROM answers "
+                            f"WHERE project = :p GROUP BY annotator, status, counted ORDER BY annotator",
+                            {"p": project}).fetchall()
+        return progress_dict(project, tasks, proj["overlap"], complete, [tuple(r) for r in rows])
 
     def submissions(self, project: str) -> list[Answer]:
         """Every annotator's latest submitted answer, in task order."""

@@ -1,8 +1,10 @@
 """Tasks of an annotation project: a conversation context to judge, and where tasks come from.
 
 A :class:`Task` is a list of ``{"role", "content"}`` turns ending with a user turn, an id and
-free-form metadata. :func:`read_tasks` reads them from a JSONL, CSV or Parquet file or a saved
-``datasets`` directory (a ``messages`` column; optional ``id`` and ``metadata``);
+free-form metadata, and for a gold task its expected answer (``gold``, checked against the slate
+once the engine has answered, see :mod:`workbench.projects.gold`). :func:`read_tasks` reads them
+from a JSONL, CSV or Parquet file or a saved ``datasets`` directory (a ``messages`` column;
+optional ``id``, ``metadata`` and ``gold``);
 :func:`redial_tasks` cuts ReDial conversations before recommender turns, with ``@id`` markers
 replaced by titles (the readers of :mod:`workbench.evaluate.redial`).
 
@@ -32,6 +34,7 @@ class Task:
     task_id: str
     messages: tuple[Mapping[str, str], ...]
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    gold: Mapping[str, Any] | None = None  # the expected answer of a gold task (items by id or title)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.task_id, "messages": [dict(m) for m in self.messages], "metadata": dict(self.metadata)}
@@ -89,7 +92,15 @@ def parse_task(row: Any, where: str, default_id: str) -> Task:
             raise ProjectError(f"{where}: field 'metadata' is not valid JSON ({exc.msg})") from None
     if not isinstance(metadata, Mapping):
         raise ProjectError(f"{where}: field 'metadata' must be an object, got {metadata!r}")
-    return Task(task_id, tuple(turns), dict(metadata))
+    gold = row.get("gold")
+    if isinstance(gold, str):
+        try:
+            gold = json.loads(gold) if gold.strip() else None
+        except json.JSONDecodeError as exc:
+            raise ProjectError(f"{where}: field 'gold' is not valid JSON ({exc.msg})") from None
+    if gold is not None and not isinstance(gold, Mapping):
+        raise ProjectError(f"{where}: field 'gold' must be an object {{\"judgements\", \"reply_label\"}}, got {gold!r}")
+    return Task(task_id, tuple(turns), dict(metadata), dict(gold) if gold is not None else None)
 
 
 def check_unique(tasks: Sequence[Task], source: str) -> list[Task]:

@@ -120,13 +120,16 @@ def judgements_from_records(records: Iterable[FeedbackRecord], project: str | No
     return [j for (_, task), r in latest.items() for j in judgements_of(r.to_dict(), task)]
 
 
-def judgements_from_project(store: Any, project: str) -> list[Judgement]:
+def judgements_from_project(store: Any, project: str, guidelines_version: int | None = None) -> list[Judgement]:
     """Judgements of every annotator's latest submitted answer to each task of ``project``.
 
     Reads the project store's answers (an answer changed after ``back`` counts once, in its
-    latest version; a submission later turned into a skip does not count).
+    latest version; a submission later turned into a skip does not count). With
+    ``guidelines_version``, only the answers made under that version of the guidelines.
     """
-    return [j for a in store.submissions(project) if a.payload for j in judgements_of(a.payload, a.task_id)]
+    return [j for a in store.submissions(project) if a.payload
+            and (guidelines_version is None or a.guidelines_version == guidelines_version)
+            for j in judgements_of(a.payload, a.task_id)]
 
 
 # ---------------------------------------------------------------------------
@@ -236,6 +239,8 @@ def agreement(judgements: Iterable[Judgement], *, limit: int = DISAGREEMENTS_SHO
                      per_annotator(tables), disagreements(tables, limit))
 
 
-def project_agreement(store: Any, project: str, *, limit: int = DISAGREEMENTS_SHOWN) -> Agreement:
-    """:func:`agreement` of a project's latest submissions (``store``: a ProjectStore)."""
-    return agreement(judgements_from_project(store, project), limit=limit)
+def project_agreement(store: Any, project: str, *, limit: int = DISAGREEMENTS_SHOWN,
+                      guidelines_version: int | None = None) -> Agreement:
+    """:func:`agreement` of a project's latest submissions (``store``: a ProjectStore), optionally
+    only those made under one ``guidelines_version``."""
+    return agreement(judgements_from_project(store, project, guidelines_version), limit=limit)

@@ -6,7 +6,8 @@ recommendation slate and its feedback bar; a collapsible settings panel); an Ann
 (:mod:`workbench.ui.dashboard_tab`: judgements, like-rates, a project's agreement); an Arena tab
 (:mod:`workbench.ui.arena_tab`: two anonymous systems side by side, a vote, the leaderboard); the named
 API endpoints (``/chat``, ``/feedback``, ``/status``; ``/next_task``, ``/submit_task``, ``/skip_task``;
-``/arena_pair``, ``/arena_vote``). Each panel module
+``/next_review``, ``/submit_review``; ``/arena_pair``, ``/arena_vote``); a Review tab
+(:mod:`workbench.ui.review_tab`: a reviewer settles disputed project tasks). Each panel module
 builds its widgets and wires its own events; this module lays them out. Each browser tab
 owns one :class:`~workbench.annotate.session.ChatSession` in a ``gr.State``, so two
 users never see each other's turns, slates or judgements.
@@ -32,7 +33,13 @@ from workbench.ui import annotate_tab, arena_tab, chat_panel, dashboard_tab, fee
 from workbench.ui import slate as slate_panel
 from workbench.ui.api import make_registry, register_api
 from workbench.ui.arena_api import register_arena_api
+from workbench.ui.mcp_tools import only_agent_tools, register_mcp_tools
 from workbench.ui.projects_api import register_projects_api
+from workbench.ui.queue_stream import HoldQueueStream
+from workbench.ui.rest import ApiBackends, rest_routes
+from workbench.ui.review_api import register_review_api
+from workbench.ui.review_tab import build_review_tab
+from workbench.ui.review_tab import wire as wire_review_tab
 
 ASSETS = ASSETS_DIR / "ui"
 #: How often the header re-checks a loading LLM (seconds).
@@ -61,28 +68,39 @@ def launch_options() -> dict[str, Any]:
 AUTH_MESSAGE = "Chat-Rec Workbench: sign in with the user and password you were given."
 
 
-def serving_options(settings: Settings, services: Services | None = None) -> dict[str, Any]:
+def serving_options(settings: Settings, services: Services | None = None, demo: gr.Blocks | None = None
+                    ) -> dict[str, Any]:
     """Keyword arguments for ``demo.launch`` that guard and extend the server.
 
-    With ``WORKBENCH_AUTH``: the rate-limited login (:class:`~workbench.login.LoginGuard`) and
+    Always: :class:`~workbench.ui.queue_stream.HoldQueueStream`, which keeps a client's queue stream
+    open a moment after its last event (else a call joined in that instant is cancelled by
+    ``gradio_client``). With ``WORKBENCH_AUTH``: the rate-limited login (:class:`~workbench.login.LoginGuard`) and
     the middleware that tells it each client's address. With ``services`` and
     ``WORKBENCH_METRICS`` (the default): the ``/metrics`` route over their recorder's registry,
-    added to the FastAPI app Gradio creates. Always ``show_error``: an unexpected exception in a
+    added to the FastAPI app Gradio creates. With ``demo`` (a :func:`build_demo`): the JSON API
+    under ``/api/v1`` (:mod:`workbench.ui.rest`), sharing the demo's API sessions. Always ``show_error``: an unexpected exception in a
     handler shows its message in the page (and reaches API clients), never a bare "Error" (issue 16,
     item 1); our own errors are warnings already (:mod:`workbench.ui.boundary`).
     """
-    opts: dict[str, Any] = {"show_error": True}
-    app_kwargs: dict[str, Any] = {}
-    if settings.auth_pair is not None:
-        from starlette.middleware import Middleware
+    from starlette.middleware import Middleware
 
+    opts: dict[str, Any] = {"show_error": True}
+    # a client's queue stream closes only after a quiet moment, so none of its calls is cancelled (issue 27)
+    app_kwargs: dict[str, Any] = {"middleware": [Middleware(HoldQueueStream)]}
+    if settings.auth_pair is not None:
         guard = LoginGuard(*settings.auth_pair)
         opts |= {"auth": guard.check, "auth_message": AUTH_MESSAGE}
-        app_kwargs["middleware"] = [Middleware(ClientHostMiddleware)]
+        app_kwargs["middleware"].append(Middleware(ClientHostMiddleware))
     if services is not None and settings.metrics:
         app_kwargs["routes"] = [metrics_route(services.monitor.registry)]
-    if app_kwargs:
-        opts["app_kwargs"] = app_kwargs
+    backends = getattr(demo, "workbench_api", None)
+    if backends is not None:  # the JSON API (workbench.ui.rest) with its own schema at /openapi.json
+        app_kwargs["routes"] = app_kwargs.get("routes", []) + rest_routes(backends)
+        app_kwargs["openapi_url"] = None  # FastAPI's would list Gradio's internal routes
+    if settings.mcp:  # WORKBENCH_MCP: the agent tools of workbench.ui.mcp_tools at /gradio_api/mcp/
+        opts["mcp_server"] = True
+        app_kwargs["lifespan"] = only_agent_tools
+    opts["app_kwargs"] = app_kwargs
     return opts
 
 
@@ -165,6 +183,8 @@ def build_demo(services: Services) -> gr.Blocks:
                 dashboard = dashboard_tab.build_dashboard_tab(services)
             with gr.Tab("Arena", id="arena", elem_id="wb-arena-tab"):
                 arena_ui = arena_tab.build_arena_tab(services, arena)
+            with gr.Tab("Review", id="review", elem_id="wb-review-tab"):
+                review = build_review_tab(services)
         with gr.Accordion("About this app and its API", open=False, elem_id="wb-about"):
             gr.Markdown(ABOUT)
 
@@ -180,14 +200,19 @@ def build_demo(services: Services) -> gr.Blocks:
         api_sessions = make_registry(services)
         register_api(services, api_sessions)
         register_projects_api(services)
+        wire_review_tab(services, demo, review)
+        register_review_api(services)
         arena_tab.wire(services, arena, demo, arena_ui)
         register_arena_api(services, arena)
+        if services.settings.mcp:
+            register_mcp_tools(services)
     # Past max_queue waiting requests gradio refuses with "Queue is full" (gradio_client: QueueError).
     # How many turns run at once: setting turn_concurrency (measured against the CPU count in bench/app_load.py).
     demo.queue(default_concurrency_limit=services.settings.resolved_turn_concurrency,
                max_size=services.settings.max_queue)
     quiet_queue_analytics(demo)
     demo.workbench_sessions = (tab_sessions, api_sessions)  # what live_sessions reads at shutdown
+    demo.workbench_api = ApiBackends(services, api_sessions, arena)  # what serving_options mounts at /api/v1
     paint_status(demo, generator_status, services.status())  # a job may have ended while the page was built
     return demo
 

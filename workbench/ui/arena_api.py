@@ -111,8 +111,9 @@ def register_arena_api(services: Services, arena: ArenaService | None) -> None:
                 "b": {...}}.
 
         Returns:
-            {"saved": true, "record_id", "a_system", "b_system"}; a second vote on the pair by the same
-            annotator is an error and saves nothing.
+            {"saved": true, "record_id", "a_system", "b_system", "voided"}: "voided" says why the vote is
+            kept but not counted (a reply named a system), empty when it counts. A second vote on the pair
+            by the same annotator, or one past the daily cap, is an error and saves nothing.
         """
         return as_app_error(arena_vote_api)(services, arena, pair_id, annotator, vote, comment, judgements,
                                             request=request, profile=profile)

@@ -31,7 +31,8 @@ from workbench.ui.format import card_html
 #: Bootstrap refits behind the tab's intervals (the CLI's default is 1000; the tab refreshes often).
 TAB_BOOTSTRAP_REPS = 200
 VOTES = (("a", "👈 A is better"), ("b", "👉 B is better"), ("tie", "🤝 Tie"), ("both_bad", "👎 Both are bad"))
-LEADERBOARD_HEADERS = ["system", "hash", "strength", "95% low", "95% high", "wins", "losses", "ties", "both bad"]
+LEADERBOARD_HEADERS = ["rank", "system", "hash", "strength", "95% low", "95% high", "wins", "losses", "ties",
+                       "both bad"]
 
 
 @dataclass
@@ -131,7 +132,7 @@ def item_choices(turn: ArenaTurn | None, side: str) -> list[tuple[str, str]]:
 
 
 def _row(r: Any) -> list[Any]:
-    return [r.system, r.config_hash, r.strength, r.ci_low, r.ci_high, r.wins, r.losses, r.ties, r.both_bad]
+    return [r.rank, r.system, r.config_hash, r.strength, r.ci_low, r.ci_high, r.wins, r.losses, r.ties, r.both_bad]
 
 
 def leaderboard_rows(arena: ArenaService | None) -> tuple[list[list[Any]], list[list[Any]]]:

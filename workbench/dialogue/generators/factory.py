@@ -2,7 +2,8 @@
 
 * ``template``: :class:`TemplateGenerator`.
 * ``transformers``: :class:`TransformersGenerator` for ``generator_model``, wrapped in a
-  :class:`FallbackGenerator` so a failure or a missed deadline is answered by the template.
+  :class:`FallbackGenerator` so a failure or a missed deadline is answered by the template; on a
+  ZeroGPU Space each reply also runs inside ``spaces.GPU`` (:class:`ZeroGPUGenerator`).
 * ``openai``: :class:`OpenAIGenerator` for ``openai_base_url``/``openai_model``, wrapped the same way.
 * ``llamacpp``: :class:`LlamaCppGenerator` for ``generator_model`` (a ``.gguf`` path, or the bundled
   SmolLM2 GGUF for the default name), wrapped the same way; needs ``requirements-llamacpp.txt``.
@@ -36,6 +37,7 @@ from workbench.dialogue.generators.transformers import (
     TransformersGenerator,
     find_bundled_gguf,
 )
+from workbench.dialogue.generators.zerogpu import ZeroGPUGenerator
 from workbench.errors import ConfigError, GenerationError
 
 
@@ -64,13 +66,17 @@ def load_generator(settings: Settings) -> Generator:
     if backend == "transformers":
         primary: Generator = TransformersGenerator(
             settings.generator_model,
-            device=settings.device,
+            device=settings.llm_device,
             max_new_tokens=settings.max_new_tokens,
             cache_dir=settings.cache_dir,
             timeout_s=settings.generator_timeout_s,
             threads=settings.resolved_cpu_threads,
             dtype=settings.generator_dtype,
+            batching=settings.generator_batching,
+            max_batch=settings.generator_max_batch,
         )
+        if settings.zero_gpu:  # a ZeroGPU Space: each reply holds the GPU inside spaces.GPU
+            primary = ZeroGPUGenerator(primary, settings.zero_gpu_duration_s)
     elif backend == "llamacpp":
         # llama.cpp runs GGUF files and cannot merge the adapter: ``default`` is the plain bundled
         # GGUF here, and the generator's name (llamacpp:smollm2-135m-instruct) says so

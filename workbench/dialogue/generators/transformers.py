@@ -133,6 +133,10 @@ class TransformersGenerator:
         adapter: a LoRA adapter folder (``finetune generator --adapter``) merged into the base at
             load, after its manifest is checked against the base; ``model="default"`` means the
             bundled base with the shipped adapter (:data:`ADAPTER_DIR`).
+        batching: replies of concurrent callers join one running batch and share its forward
+            passes (:class:`~workbench.dialogue.generators.batching.ContinuousBatcher`); off, each
+            reply runs its own ``model.generate`` with the repetition penalty and the prompt cache.
+        max_batch: most replies decoded at once when ``batching`` is on.
     """
 
     def __init__(
@@ -151,6 +155,8 @@ class TransformersGenerator:
         threads: int = 0,
         dtype: str = "auto",
         adapter: str | Path | None = None,
+        batching: bool = False,
+        max_batch: int = 32,
     ):
         check_limits(max_new_tokens, timeout_s)
         self.model_id = model
@@ -171,6 +177,9 @@ class TransformersGenerator:
         self.threads = threads
         self.dtype_setting = dtype
         self.dtype: str | None = None  # resolved at load: "bfloat16", "float32"...
+        self.batching = batching
+        self.max_batch = max_batch
+        self._batcher: Any = None  # a ContinuousBatcher once loaded, when batching
         self._prefix: tuple[str, Any, Any] | None = None  # (text, input ids, attention cache)
         self.prompt_cache_hits = 0
         self._lock = threading.Lock()
@@ -225,6 +234,11 @@ class TransformersGenerator:
             if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
                 tokenizer.pad_token = tokenizer.eos_token
             self._tokenizer, self._device, self.source = tokenizer, device, source
+            if self.batching:
+                from workbench.dialogue.generators.batching import ContinuousBatcher
+
+                self._batcher = ContinuousBatcher(model, tokenizer, max_new_tokens=self.max_new_tokens,
+                                                  max_requests=self.max_batch, temperature=self.temperature)
             self.dtype = str(dtype).removeprefix("torch.")
             self._model = model  # last: ``ready`` flips only when everything is set
             self.load_seconds = time.perf_counter() - start
@@ -289,6 +303,9 @@ class TransformersGenerator:
         prefix = reply_prefix(request) if self.prime and not request.messages else ""
         messages = [dict(m) for m in request.messages] or build_messages(request)
         inputs = self._encode(messages, prefix).to(self._device)
+        if self._batcher is not None:
+            yield from self._stream_batched(inputs["input_ids"][0].tolist(), prefix)
+            return
         past = self._prompt_cache(messages[:-1], inputs["input_ids"]) if self.cache_prompt else None
         streamer = TextIteratorStreamer(
             tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=self.timeout_s
@@ -345,6 +362,15 @@ class TransformersGenerator:
         worker.join(timeout=self.timeout_s)
         if errors:
             raise GenerationError(f"{self.name}: generation failed: {errors[0]}") from errors[0]
+
+    def _stream_batched(self, input_ids: list[int], prefix: str) -> Iterator[str]:
+        """One reply as a request in the running batch; stopping early cancels it."""
+        pieces = self._batcher.stream(input_ids, max_new_tokens=self.max_new_tokens, timeout_s=self.timeout_s)
+        try:
+            yield from capped_reply(pieces, prefix, name=self.name, timeout_s=self.timeout_s,
+                                    max_sentences=self.max_sentences)
+        finally:
+            pieces.close()  # leaves the batch at the next step
 
     def generate(self, request: GenerationRequest) -> str:
         return "".join(self.stream(request))
