@@ -71,8 +71,26 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "eval_replies_redial.json": ("python -m workbench eval replies --data ../shared/data/redial/test.jsonl "
                                  "--model smollm2-135m-instruct --model /tmp/ft-full --model template --n 150",
                                  "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
+    "eval_replies_adapter.json": ("python -m workbench eval replies --data ../shared/data/redial/test.jsonl "
+                                  "--model smollm2-135m-instruct --model default --n 300",
+                                  "../docs/finetuning.md#measured-base-vs-the-shipped-adapter"),
     "eval_replies_redial_30steps.json": ("python -m workbench eval replies ... --n 40 (the 30-step fine-tune)",
                                          "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
+    "eval_simulate60_before_understanding.json": (f"python -m workbench eval simulate {REDIAL} --limit 60 --no-control "
+                                                  "--weights bench/results/eval_redial_gold.json (main at 44dd4a6)",
+                                                  "../docs/understanding.md"),
+    "eval_simulate60_after_understanding.json": (f"python -m workbench eval simulate {REDIAL} --limit 60 --no-control "
+                                                 "--weights bench/results/eval_redial_gold.json (branch u-eval)",
+                                                 "../docs/understanding.md"),
+    "eval_redial_gold_notune_before_understanding.json": (f"python -m workbench eval redial {REDIAL} --mentions gold "
+                                                          "--no-tune (main at 44dd4a6)", "../docs/understanding.md"),
+    "eval_redial_gold_notune_after_understanding.json": ("workbench.evaluate.redial.evaluate(..., mentions='gold', "
+                                                         "tune=False, systems=SYSTEMS[3:]) (branch u-eval)",
+                                                         "../docs/understanding.md"),
+    "eval_understanding_after.json": ("python -m workbench eval understanding --split heldout --json OUT",
+                                      "../docs/understanding.md"),
+    "eval_understanding_before.json": ("python -m workbench eval understanding --split heldout --json OUT "
+                                       "(the understander of 44dd4a6)", "../docs/understanding.md"),
     "eval_simulate.json": (f"python -m workbench eval simulate {REDIAL} --limit 200 --no-control "
                            "--weights bench/results/eval_redial_gold.json", "../docs/evaluation.md"),
     "eval_simulate_control.json": (f"python -m workbench eval simulate {REDIAL} --limit 200", "../docs/evaluation.md"),
@@ -86,6 +104,10 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "finetune_generator_redial.json": ("python -m workbench finetune generator --redial "
                                        "../shared/data/redial/train.jsonl --max-steps 500 --train-layers 8 --lr 1e-4",
                                        "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
+    "finetune_generator_adapter.json": ("python -m workbench finetune generator --model smollm2-135m-instruct "
+                                        "--redial ../shared/data/redial/train.jsonl --lora-r 16 --adapter "
+                                        "--train-layers 8 --lr 2e-3 --max-steps 40 --max-minutes 33",
+                                        "../docs/finetuning.md#training-it-again"),
     "finetune_generator_redial_30steps.json": ("python -m workbench finetune generator --redial ... --max-steps 30",
                                                "../docs/feedback-and-training.md"),
     "finetune_retriever.json": ("python -m workbench finetune retriever --redial ../shared/data/redial/train.jsonl "

@@ -99,7 +99,7 @@ def test_ui_handlers_are_not_public_api(live):
     _, url = live
     api = client(url).view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(api) == {"/chat", "/feedback", "/status", "/next_task", "/submit_task", "/skip_task",
-                        "/arena_pair", "/arena_vote"}
+                        "/arena_pair", "/arena_vote", "/next_review", "/submit_review"}
     # the signatures stay as they were (plus the optional idempotency key); request/profile are not inputs
     assert [p["parameter_name"] for p in api["/chat"]["parameters"]] == ["message", "session_id", "k"]
     assert [p["parameter_name"] for p in api["/feedback"]["parameters"]] == [

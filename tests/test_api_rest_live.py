@@ -243,3 +243,24 @@ def test_turn_gate_refuses_past_running_plus_waiting():
     assert [r for r in results if isinstance(r, dict)] == [{"ok": 1}, {"ok": 1}]
     (refused,) = [r for r in results if isinstance(r, ApiRefusal)]
     assert refused.status == 503 and "busy" in str(refused)
+
+
+def test_reviews_under_the_project_path(live):
+    """Issue 28's review use cases are two rows of the route table: same JSON, same refusals."""
+    from workbench.projects.review_service import set_reviewers
+
+    services, _, http = live
+    svc = services.projects
+    seed_project(svc.store, "d", tasks=1, overlap=2)
+    set_reviewers(svc.store, "d", "rita")
+    for who, label in (("ann", "like"), ("bob", "dislike")):
+        t = svc.next_task("d", who)["task_id"]
+        svc.submit_task("d", t, who, {"1": {"label": label}}, "", "")
+    task = http.post("/projects/d/next_review", json={"reviewer": "rita"}).json()
+    assert set(task) == {"task_id", "messages", "items", "answers"} and len(task["answers"]) == 2
+    refused = http.post("/projects/d/next_review", json={"reviewer": "mallory"})
+    assert refused.status_code == 400 and "'mallory' is not a reviewer of project 'd'" in refused.json()["error"]
+    saved = http.post("/projects/d/submit_review", json={"task_id": task["task_id"], "reviewer": "rita",
+                                                          "judgements": {"1": {"label": "like"}}, "note": "ok"}).json()
+    assert set(saved) == {"saved", "record_id"} and svc.store.final_answer("d", "t00").note == "ok"
+    assert http.post("/projects/d/next_review", json={"reviewer": "rita"}).json() == {"done": True}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.dialogue.understand import Understander, normalize_title
+from workbench.text import INTENTS
 
 
 @pytest.fixture
@@ -146,21 +147,22 @@ def test_exclusions_and_people(u):
 
 @pytest.mark.parametrize("text,slate,intent,target", [
     ("hi there!", [], "greeting", None),
-    ("thanks!", ["1"], "chitchat", None),
+    ("thanks!", ["1"], "thanks_bye", None),
     ("recommend me a thriller", [], "recommend", None),
     ("I loved Collateral", [], "recommend", None),
     ("more like Inception", [], "more_like", "10"),
     ("something similar to the second one", ["3", "5"], "more_like", "5"),
     ("why the second one?", ["3", "5"], "why", "5"),
     ("why did you pick Collateral?", ["3", "5"], "why", "5"),
-    ("I've seen that one", ["3", "5"], "feedback", "3"),
+    ("I've seen that one", ["3", "5"], "seen", "3"),
     ("loved the second one", ["3", "5"], "feedback", "5"),
     ("something older", ["3", "5"], "refine", None),
     ("no horror please", ["3", "5"], "refine", None),
-    ("what is the capital of France", [], "other", None),
+    ("what is the capital of France", [], "chitchat", None),
+    ("ok", [], "other", None),
 ])
 def test_intents(u, text, slate, intent, target):
-    """Guards the intent table: recommend, more_like, refine, why, feedback, greeting, chitchat, other."""
+    """Guards the intent table: recommend, more_like, refine, why, feedback, seen, greeting, thanks_bye, other."""
     r = u.understand(text, last_slate=slate)
     assert (r.intent, r.target) == (intent, target)
 
@@ -185,7 +187,7 @@ from hypothesis import strategies as st  # noqa: E402
 def test_any_text_is_understood_without_error(tiny_catalog_items, text):
     """Arbitrary input never crashes understanding; spans point into the message."""
     r = tiny_catalog_items.understand(text, last_slate=["1", "3"])
-    assert r.intent in {"recommend", "more_like", "refine", "why", "feedback", "greeting", "chitchat", "other"}
+    assert r.intent in INTENTS
     for m in r.mentions:
         assert 0 <= m.span[0] <= m.span[1] <= len(text)
 

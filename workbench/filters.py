@@ -66,6 +66,18 @@ def item_genre_keys(item: Item) -> frozenset[str]:
     return frozenset(keys)
 
 
+@lru_cache(maxsize=65536)
+def item_excluded_keys(item: Item) -> frozenset[str] | None:
+    """The genres an exclusion checks: the item's genres and those its tags name ("supernatural
+    horror", "world war"); ``None`` when the catalogue knows neither, so no exclusion can vouch for it."""
+    if not item.genres and not item.tags:
+        return None
+    keys = set(item_genre_keys(item))
+    for t in item.tags:
+        keys |= genre_keys(t)
+    return frozenset(keys)
+
+
 
 
 @dataclass(frozen=True)
@@ -73,8 +85,10 @@ class ItemFilter:
     """Constraints on items. Empty sets / ``None`` mean "no constraint".
 
     ``genres`` match if the item has *any* of them; ``exclude_genres`` reject an
-    item with any of them; ``people`` match a director or cast member (any of
-    them); ``year_min``/``year_max`` are inclusive and reject items with no year.
+    item with any of them among its genres or the genres its tags name, and an item
+    whose genres and tags are unknown (an exclusion is a promise); ``people`` match
+    a director or cast member (any of them); ``exclude_people`` reject an item with
+    any of them; ``year_min``/``year_max`` are inclusive and reject items with no year.
     """
 
     genres: frozenset[str] = field(default_factory=frozenset)
@@ -83,6 +97,7 @@ class ItemFilter:
     year_max: int | None = None
     people: frozenset[str] = field(default_factory=frozenset)
     exclude_ids: frozenset[str] = field(default_factory=frozenset)
+    exclude_people: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def make(
@@ -93,6 +108,7 @@ class ItemFilter:
         year_max: int | None = None,
         people: Iterable[str] = (),
         exclude_ids: Iterable[str] = (),
+        exclude_people: Iterable[str] = (),
     ) -> ItemFilter:
         """Normalise free-text genres and names into a filter."""
         g: set[str] = set()
@@ -104,11 +120,13 @@ class ItemFilter:
         return cls(
             frozenset(g), frozenset(xg), year_min, year_max,
             frozenset(norm_person(p) for p in people if p.strip()), frozenset(exclude_ids),
+            frozenset(norm_person(p) for p in exclude_people if p.strip()),
         )
 
     @property
     def is_empty(self) -> bool:
-        return not (self.genres or self.exclude_genres or self.people or self.exclude_ids) and (
+        return not (self.genres or self.exclude_genres or self.people or self.exclude_ids
+                    or self.exclude_people) and (
             self.year_min is None and self.year_max is None
         )
 
@@ -119,15 +137,17 @@ class ItemFilter:
             return False
         if self.year_max is not None and (item.year is None or item.year > self.year_max):
             return False
-        if self.genres or self.exclude_genres:
-            keys = item_genre_keys(item)
-            if self.genres and not (keys & self.genres):
+        if self.genres and not (item_genre_keys(item) & self.genres):
+            return False
+        if self.exclude_genres:
+            excluded = item_excluded_keys(item)
+            if excluded is None or excluded & self.exclude_genres:
                 return False
-            if keys & self.exclude_genres:
-                return False
-        if self.people:
+        if self.people or self.exclude_people:
             names = {norm_person(p) for p in (*item.directors, *item.cast)}
-            if not (names & self.people):
+            if self.people and not (names & self.people):
+                return False
+            if names & self.exclude_people:
                 return False
         return True
 
@@ -148,4 +168,5 @@ class ItemFilter:
             tighter(self.year_max, other.year_max, min),
             self.people | other.people,
             self.exclude_ids | other.exclude_ids,
+            self.exclude_people | other.exclude_people,
         )

@@ -19,12 +19,14 @@ It knows sessions, records and the store; it does not know gradio or widgets.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
 
 from workbench.annotate.identity import hf_login_available
 from workbench.annotate.session import ChatSession, Exchange, TurnJudgement
+from workbench.dialogue.types import TurnResult
 from workbench.errors import FeedbackError, WorkbenchError
 from workbench.feedback import FeedbackRecord, make_record
 from workbench.limits import MAX_CONVERSATION_TURNS
@@ -74,9 +76,20 @@ def make_turn_record(
         catalog_hash=services.catalog.content_hash,
         index_id=services.index_id,
         catalog=services.catalog,
-        extra=({} if result.question is None else {"question_attribute": result.question.attribute,
+        extra={**({} if result.question is None else {"question_attribute": result.question.attribute,
                "question": result.question.text, "question_gain": float(result.question.gain)}),
+               **answer_fields(result)},
     )
+
+
+def answer_fields(result: TurnResult) -> dict[str, str]:
+    """The record fields of a turn's act and answer (``act``, ``answer_*``; see FeedbackRecord)."""
+    out = {"act": result.act}
+    if result.answer is not None:
+        answer = result.answer.to_dict()
+        out.update(answer_item_id=answer["item_id"] or "", answer_attribute=answer["attribute"],
+                   answer_values=json.dumps(answer["values"], ensure_ascii=False))
+    return out
 
 
 def save_judgement(

@@ -1,7 +1,7 @@
 """``python -m workbench eval ...``: offline evaluations.
 
 Sub-commands live in their own modules (``eval_movielens``, ``eval_default``,
-``eval_redial``, ``eval_replies``, ``eval_simulate``, ``eval_feedback``); this module only groups them.
+``eval_redial``, ``eval_replies``, ``eval_simulate``, ``eval_feedback``, ``eval_understanding``); this module only groups them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         eval_redial,
         eval_replies,
         eval_simulate,
+        eval_understanding,
     )
 
-    for module in (eval_default, eval_movielens, eval_redial, eval_replies, eval_simulate, eval_feedback):
+    for module in (eval_default, eval_movielens, eval_redial, eval_replies, eval_simulate, eval_feedback,
+                   eval_understanding):
         module.register(esub, p)

@@ -22,7 +22,8 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
     )
     p.add_argument("--data", type=Path, required=True, help="ReDial JSONL (e.g. test.jsonl)")
     p.add_argument("--model", action="append", required=True, dest="models", metavar="NAME_OR_PATH",
-                   help="a generator: smollm2-135m-instruct (bundled), a Hub id, a folder, 'template', or openai:MODEL "
+                   help="a generator: default (what WORKBENCH_GENERATOR=auto serves: the bundled base with the "
+                   "shipped ReDial adapter merged in), smollm2-135m-instruct (the plain bundled base), a Hub id, a folder, 'template', or openai:MODEL "
                    "(MODEL on the server at WORKBENCH_OPENAI_BASE_URL, e.g. vLLM); "
                    "give it once per model, the first is the baseline")
     p.add_argument("--n", type=int, default=100, help="recommender turns, one per conversation first (default 100)")
@@ -91,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
                                       log=lambda line: print(line, file=sys.stderr),
                                       cache=replies.ReplyCache(args.replies), model_keys=keys,
                                       truth=TruthDetector(catalog))
-    report = {**report, "data": str(args.data)}
+    report = {**report, "data": str(args.data), "served": _served(generators)}
     try:
         import os
 
@@ -99,8 +100,26 @@ def _run(args: argparse.Namespace) -> int:
     except OSError:
         pass
     print(replies.format_table(report))
+    for label, entry in report["served"].items():
+        if entry["generator"] != f"transformers:{label}":
+            print(f"{label} = {entry['generator']}")
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {args.json_out}")
     return 0
+
+
+def _served(generators: dict) -> dict[str, dict]:
+    """Per ``--model``: the generator's own name (``transformers:BASE+ADAPTER`` for ``default``) and,
+    for a fine-tune or an adapter, what its manifest says it was trained on."""
+    out = {}
+    for label, gen in generators.items():
+        manifest = getattr(gen, "manifest", None) or {}
+        entry = {"generator": str(getattr(gen, "name", label))}
+        if getattr(gen, "adapter", None) is not None:
+            entry["adapter"] = str(gen.adapter)
+        entry.update({k: manifest[k] for k in ("kind", "base_model", "base_weights", "data_hash", "steps", "lora_r")
+                      if k in manifest})
+        out[label] = entry
+    return out

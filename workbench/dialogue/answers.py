@@ -1,63 +1,213 @@
-"""Answers to fact questions about films, from the catalogue: "Who directed the first one?".
+"""Answers to questions about films, built from catalogue facts and nothing else.
 
-When the user asks a fact about films they named or were shown, the engine puts the catalogue's
-answer into the request's notes: a language model is told to mention it, the template generator
-says it, and grounding holds back a reply that neither names the film nor states one of its facts
-(:mod:`workbench.dialogue.on_task`). :func:`fact_answer` reads what is asked (director, cast, year,
-genre; several when the question does not say) and writes one sentence per film.
+:func:`build_answer` turns a question the understander read (``ask_fact`` / ``compare``, its
+attribute, the films it points at, the genre or person a yes/no question names) into an
+:class:`~workbench.dialogue.types.Answer`. :func:`answer_text` phrases it (the template
+generator's words, also the fact a language model is given in its prompt); :func:`states_answer`
+checks that a generated reply states it, so that the engine can put the template answer in its
+place when a model wandered off.
 
-It knows items and text; it does not know the engine, generators or gradio.
+A fact the catalogue lacks (no director listed, no year) is said to be unknown, never guessed;
+"what is it about" is answered from the genres and tags (the bundled catalogue has no plot text).
+
+It knows items and their facts; it does not know scores, the engine, generators or gradio.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+import random
+from collections.abc import Iterable, Sequence
 
 from workbench.catalog import Item
+from workbench.dialogue.types import Answer
+from workbench.filters import genre_keys, item_genre_keys
+from workbench.text import fold, norm_person
 
-#: Films one answer speaks about (a question about "these" of a long slate is answered for the first).
-MAX_ANSWERED = 3
-_ASKS = {
-    "director": re.compile(r"\b(?:who\s+(?:directed|made)|director|directed)\b", re.IGNORECASE),
-    "cast": re.compile(r"\b(?:who\s+(?:stars|is\s+in|was\s+in|plays|acts)|stars?|starring|cast|actors?|actress)\b",
-                       re.IGNORECASE),
-    "year": re.compile(r"\b(?:when|what\s+year|how\s+old|released|came\s+out|come\s+out|oldest|newest|newer|older)\b",
-                       re.IGNORECASE),
-    "genre": re.compile(r"\b(?:genre|what\s+kind|what\s+sort|scary|funny|animated|cartoon|for\s+kids|comedy|horror"
-                        r"|drama|thriller|about)\b", re.IGNORECASE),
+#: Names listed in a cast answer (the catalogue keeps the first billed).
+MAX_CAST_NAMES = 5
+#: Tags named in an "about" answer.
+MAX_ABOUT_TAGS = 4
+#: Films answered about in one reply ("when did the first two come out?").
+MAX_ANSWER_ITEMS = 5
+
+
+def _person_matches(item: Item, person: str) -> bool:
+    key = norm_person(person)
+    return key in {norm_person(n) for n in (*item.directors, *item.cast)}
+
+
+def build_answer(attribute: str, items: Sequence[Item], *, genres: Iterable[str] = (),
+                 people: Sequence[str] = ()) -> Answer | None:
+    """The :class:`Answer` to a question about ``items`` (``None`` when there is no film to answer about).
+
+    Args:
+        attribute: what is asked (see :class:`Answer`).
+        items: the films the question points at, in the order named.
+        genres: canonical genres the question names ("is it a cartoon?": ``animation``).
+        people: people the question names ("is Tom Hanks in it?"), as the catalogue spells them.
+    """
+    items = tuple(items)[:MAX_ANSWER_ITEMS]
+    if not items:
+        return None
+    genres = sorted(genres)
+    first = items[0]
+    if attribute in ("newest", "oldest"):
+        dated = [i for i in items if i.year]
+        if not dated:
+            return Answer(None, attribute, (), items)
+        pick = (max if attribute == "newest" else min)(dated, key=lambda i: i.year or 0)
+        same = tuple(i for i in dated if i.year == pick.year)
+        return Answer(pick, attribute, (str(pick.year),), items, matches=same)
+    if attribute == "has_person":
+        asked = people[0] if people else ""
+        matches = tuple(i for i in items if asked and _person_matches(i, asked))
+        return Answer(matches[0] if matches else None, attribute, tuple(i.item_id for i in matches), items,
+                      asked, matches)
+    if attribute == "has_genre":
+        asked = genres[0] if genres else ""
+        matches = tuple(i for i in items if asked and asked in item_genre_keys(i))
+        return Answer(matches[0] if matches else None, attribute, tuple(i.item_id for i in matches), items,
+                      asked, matches)
+    values = fact_values(first, attribute)
+    asked = ""
+    if attribute == "genre" and genres:
+        asked = genres[0]
+    elif attribute in ("cast", "director") and people:
+        asked = people[0]
+    matches = tuple(i for i in items if asked and (
+        asked in item_genre_keys(i) if attribute == "genre" else _person_matches(i, asked)))
+    return Answer(first, attribute, values, items, asked, matches)
+
+
+def fact_values(item: Item, attribute: str) -> tuple[str, ...]:
+    """The catalogue's values of one fact of ``item`` (empty: not known)."""
+    if attribute == "director":
+        return tuple(item.directors)
+    if attribute == "cast":
+        return tuple(item.cast)
+    if attribute == "year":
+        return (str(item.year),) if item.year else ()
+    if attribute == "genre":
+        return tuple(item.genres)
+    if attribute == "about":
+        return (*item.genres, *item.tags[:MAX_ABOUT_TAGS])
+    return ()
+
+
+# ---------------------------------------------------------------------------
+# phrasing
+
+
+def join_names(names: Sequence[str]) -> str:
+    """``"A"``, ``"A and B"``, ``"A, B and C"``."""
+    names = [n for n in names if n]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _genres(item: Item) -> str:
+    return join_names([g.lower() for g in item.genres[:3]])
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+_FACT_LINES = {
+    "director": ("{title} was directed by {values}.", "{title} is directed by {values}.",
+                 "The director of {title} is {values}."),
+    "cast": ("{title} stars {values}.", "The cast of {title} includes {values}.", "{title} features {values}."),
+    "year": ("{title} came out in {values}.", "{title} was released in {values}.", "{title} is from {values}."),
+    "genre": ("{title} is listed as {values}.", "The catalogue files {title} under {values}."),
+}
+_UNKNOWN = {
+    "director": "I don't know who directed {title}: the catalogue does not list a director.",
+    "cast": "I don't know who is in {title}: the catalogue does not list its cast.",
+    "year": "I don't know when {title} came out: the catalogue has no year for it.",
+    "genre": "I don't know the genre of {title}: the catalogue lists none.",
+    "about": "I don't know what {title} is about: the catalogue has no genres or keywords for it.",
 }
 
 
-def _join(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+def _one_fact(rng: random.Random, answer: Answer, item: Item) -> str:
+    attribute = answer.attribute
+    values = fact_values(item, attribute)
+    # a bare title when the sentence states the year itself (no "Heat (1995) came out in 1995")
+    title = item.title if attribute == "year" else item.display_title
+    if not values:
+        return _UNKNOWN[attribute].format(title=title)
+    if attribute == "about":
+        tags = ", ".join(item.tags[:MAX_ABOUT_TAGS])
+        genres = _genres(item)
+        if genres and tags:
+            return (f"I have no plot summary, but {item.display_title} is {_a(genres)} film; "
+                    f"its keywords are {tags}.")
+        if genres:
+            return f"I have no plot summary, but {item.display_title} is {_a(genres)} film."
+        return f"I have no plot summary for {item.display_title}; its keywords are {tags}."
+    if answer.asked and attribute == "genre":
+        has = answer.asked in item_genre_keys(item)
+        if has:
+            return f"Yes, {item.display_title} is listed as {answer.asked} ({_genres(item)})."
+        return f"No, {item.display_title} is not listed as {answer.asked}: the catalogue files it under {_genres(item)}."
+    if answer.asked and attribute in ("cast", "director"):
+        if _person_matches(item, answer.asked):
+            role = "directed" if answer.asked in item.directors else "is in"
+            return f"Yes, {answer.asked} {role} {item.display_title}."
+        names = join_names(list(values[:MAX_CAST_NAMES]))
+        lead = "was directed by" if attribute == "director" else "stars"
+        return f"No, {answer.asked} is not listed for {item.display_title}, which {lead} {names}."
+    shown = values[:MAX_CAST_NAMES] if attribute == "cast" else values
+    text = join_names([v.lower() for v in shown] if attribute == "genre" else list(shown))
+    return rng.choice(_FACT_LINES[attribute]).format(title=title, values=text)
 
 
-def asked_facts(message: str) -> tuple[str, ...]:
-    """Which facts a question asks for ("director", "cast", "year", "genre"); all four when it names none."""
-    found = tuple(kind for kind, rx in _ASKS.items() if rx.search(message))
-    return found or tuple(_ASKS)
+def answer_text(answer: Answer, rng: random.Random | None = None) -> str:
+    """The answer in one or a few sentences (no question, no apology, no film beyond ``answer.items``)."""
+    rng = rng or random.Random(0)
+    attribute = answer.attribute
+    if attribute in ("newest", "oldest"):
+        if answer.item is None:
+            return f"I don't know which is the {attribute}: the catalogue has no years for these films."
+        which = "newest" if attribute == "newest" else "oldest"
+        if len(answer.matches) > 1:
+            return (f"{join_names([i.title for i in answer.matches])} are the {which}, all from {answer.item.year}.")
+        others = [i for i in answer.items if i is not answer.item and i.year]
+        tail = ""
+        if others:
+            tail = " (" + ", ".join(f"{i.title} is from {i.year}" for i in others[:3]) + ")"
+        return f"The {which} is {answer.item.title}, from {answer.item.year}{tail}."
+    if attribute in ("has_person", "has_genre"):
+        what = answer.asked or "that"
+        verb = "has" if attribute == "has_person" else "is listed as"
+        if not answer.matches:
+            return f"None of them {'has' if attribute == 'has_person' else 'is listed as'} {what}."
+        titles = join_names([i.display_title for i in answer.matches])
+        if len(answer.matches) == 1:
+            return f"{titles} {verb} {what}."
+        return f"{titles} {'have' if attribute == 'has_person' else 'are listed as'} {what}."
+    return " ".join(_one_fact(rng, answer, item) for item in (answer.items or (answer.item,)) if item is not None)
 
 
-def fact_answer(message: str, items: Sequence[Item]) -> str:
-    """The catalogue's answer to ``message`` about ``items``: one sentence per film ("" when none is known).
-
-    >>> heat = Item("3", "Heat", 1995, ("Crime", "Thriller"), ("Michael Mann",), ("Al Pacino", "Robert De Niro"))
-    >>> fact_answer("Who directed it?", [heat])
-    'Heat (1995) was directed by Michael Mann.'
-    """
-    kinds = asked_facts(message)
-    sentences = []
-    for item in items[:MAX_ANSWERED]:
-        parts = []
-        if "director" in kinds and item.directors:
-            parts.append(f"was directed by {_join(item.directors[:2])}")
-        if "cast" in kinds and item.cast:
-            parts.append(f"stars {_join(item.cast[:3])}")
-        if "year" in kinds and item.year:
-            parts.append(f"came out in {item.year}")
-        if "genre" in kinds and item.genres:
-            parts.append(f"is filed under {_join([g.lower() for g in item.genres[:3]])}")
-        if parts:
-            sentences.append(f"{item.display_title} {_join(parts)}.")
-    return " ".join(sentences)
+def states_answer(answer: Answer, text: str) -> bool:
+    """Whether ``text`` (a generated reply) states ``answer``: its values, its pick, or that it is unknown."""
+    low = fold(text)
+    if not answer.known or (answer.item is None and not answer.attribute.startswith("has_")):
+        return any(w in low for w in ("don't know", "do not know", "not listed", "no year", "doesn't list",
+                                      "does not list", "not sure", "unknown", "no information", "lists none"))
+    if answer.attribute in ("has_person", "has_genre"):
+        if not answer.matches:
+            return any(w in low for w in ("none", "no ", "not", "neither"))
+        return all(fold(i.title) in low for i in answer.matches)
+    if answer.attribute in ("newest", "oldest"):
+        return answer.item is not None and fold(answer.item.title) in low
+    if answer.attribute == "genre" and answer.asked:
+        said_no = any(w in low for w in ("no,", "not ", "isn't", "isnt", "no ", "n't"))
+        return said_no != (answer.asked in item_genre_keys(answer.item)) if answer.item else False
+    if answer.attribute == "genre":
+        return any(genre_keys(low) & genre_keys(v) for v in answer.values) or any(
+            fold(v) in low for v in answer.values)
+    if answer.attribute == "about":
+        return sum(fold(v) in low for v in answer.values) >= min(2, len(answer.values))
+    return any(fold(v) in low for v in answer.values)

@@ -1,5 +1,5 @@
-"""Cues in a message: how the user feels about what they name (stance), which constraints
-they state (genres, moods, years, people), and what they want (the intent).
+"""Cues in a message: how the user feels about what they name (stance) and what they want (the
+intent). The constraints a message states are read by :mod:`workbench.dialogue.constraints`.
 
 Each reader is a function of the message text, with linked titles and people already masked
 out, so "I loved Heat" reads "I loved ____" and a title's words never count as cues.
@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from workbench.dialogue.linking import Mention, PersonMention, Stance
-from workbench.filters import ItemFilter, genre_keys
-from workbench.text import Intent, fold
+from workbench.dialogue.linking import Mention, Stance
+from workbench.filters import ItemFilter
+from workbench.text import Intent
 
 _LIKE_CUES = (
     r"lov(?:e|ed|es|ing)", r"lik(?:e|ed|es)", r"enjoy(?:ed|s)?", r"adore(?:d)?", r"favou?rites?",
@@ -56,39 +56,6 @@ _QUESTION_TO_YOU_RE = re.compile(r"\b(?:have|did|do|would|will|could|ever)\s+(?:
 _CLAUSE_SPLIT_RE = re.compile(r"[.!?;]+|\bbut\b|\bthough\b|\bhowever\b|\bwhereas\b|\bwhile\b",
                               re.IGNORECASE)
 
-
-_MOODS: dict[str, tuple[str, ...]] = {
-    "feel good": ("comedy",), "feelgood": ("comedy",), "uplifting": ("comedy", "family"),
-    "light hearted": ("comedy",), "lighthearted": ("comedy",), "hilarious": ("comedy",),
-    "laugh": ("comedy",), "laughs": ("comedy",), "creepy": ("horror",), "spooky": ("horror",),
-    "frightening": ("horror",), "terrifying": ("horror",), "gory": ("horror",),
-    "tearjerker": ("drama",), "emotional": ("drama",), "heartwarming": ("drama", "family"),
-    "date night": ("romance",), "love story": ("romance",), "action packed": ("action",),
-    "mind bending": ("science fiction", "thriller"), "suspenseful": ("thriller",),
-    "space": ("science fiction",), "aliens": ("science fiction",), "heist": ("crime",),
-    "for the kids": ("family",), "for kids": ("family",), "with my kids": ("family",),
-    "superheroes": ("superhero",), "marvel": ("superhero",), "dc": ("superhero",),
-}
-_NEG_BEFORE_RE = re.compile(
-    r"(?:\bno\b|\bnot\b|\bnothing\b|\bwithout\b|\bexcept\b|\bavoid\b|\bnon\b|\bskip\b|\bhate\b|"
-    r"\bhated\b|\bdislike\b|n'?t (?:like|want|enjoy|love|care for)|\bnot (?:a|much of a) fan of\b|"
-    r"\bnot into\b|\bsick of\b|\btired of\b|\bcan'?t stand\b|\banything but\b|\bno more\b|"
-    r"\bless\b|\bstay away from\b)[\w\s'-]{0,18}$",
-    re.IGNORECASE,
-)
-_DECADE_RE = re.compile(
-    r"(?:(?:the\s+)?(?:(19|20)?(\d)0)'?\s?s\b)|\b(fifties|sixties|seventies|eighties|nineties|noughties|2000s)\b",
-    re.IGNORECASE,
-)
-_WORD_DECADES = {"fifties": 1950, "sixties": 1960, "seventies": 1970, "eighties": 1980,
-                 "nineties": 1990, "noughties": 2000, "2000s": 2000}
-_AFTER_RE = re.compile(r"\b(after|since|newer than|later than|from|post)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
-_BEFORE_RE = re.compile(r"\b(before|older than|earlier than|pre|prior to|until)\s+((?:19|20)\d\d)\b",
-                        re.IGNORECASE)
-_BETWEEN_RE = re.compile(r"\bbetween\s+((?:19|20)\d\d)\s+(?:and|to|-)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
-_RANGE_RE = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|to)\s*((?:19|20)\d\d)\b")
-_RECENT_RE = re.compile(r"\b(recent|newer|latest|new releases?|this year|last year|current)\b", re.IGNORECASE)
-_OLD_RE = re.compile(r"\b(old(?:er)? (?:movies?|films?|ones?)|classics?|oldies|golden age)\b", re.IGNORECASE)
 
 _ORDINALS = {
     "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
@@ -174,86 +141,6 @@ def with_stances(text: str, mentions: list[Mention]) -> list[Mention]:
         # "I loved Heat, Collateral and Alien": a cue-less clause inherits from the same sentence
         out.append(replace(m, stance=stance))
     return out
-
-
-def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
-                     ) -> tuple[ItemFilter, frozenset[str]]:
-    """The filter a message states, and which of its fields the message set.
-
-    ``max_year`` is the catalogue's newest year ("recent" means its last five years).
-    """
-    genres: set[str] = set()
-    excluded: set[str] = set()
-    fields: set[str] = set()
-    low = fold(masked).replace("-", " ")
-    # mood phrases
-    for phrase, gs in _MOODS.items():
-        for m in re.finditer(rf"\b{re.escape(phrase)}\b", low):
-            (excluded if _NEG_BEFORE_RE.search(low[: m.start()]) else genres).update(gs)
-    # genre words (single words and "science fiction"/"sci fi"/"martial arts")
-    for m in re.finditer(r"\bsci(?:ence)?\s*fi(?:ction)?\b|\bmartial arts\b|\brom\s?coms?\b|[a-z]+", low):
-        word = m.group()
-        keys = genre_keys(word)
-        if not keys:
-            continue
-        if word in ("war", "sport", "period", "detective", "kid", "comic", "dance", "teen",
-                    "history", "family", "spy", "disaster", "dramatic", "christmas", "indie",
-                    "space") and not re.match(r"\s*(?:movies?|films?|flicks?|genre|ones?|stuff)\b",
-                                              low[m.end() :]):
-            # everyday words count as a genre only as "war movie", "family film"...
-            if word not in ("christmas",):
-                continue
-        neg = _NEG_BEFORE_RE.search(low[: m.start()])
-        (excluded if neg else genres).update(keys)
-    genres -= excluded
-    if genres:
-        fields.add("genres")
-    if excluded:
-        fields.add("exclude_genres")
-    year_min = year_max = None
-    m = _BETWEEN_RE.search(low) or _RANGE_RE.search(low)
-    if m:
-        a, b = sorted((int(m.group(1)), int(m.group(2))))
-        year_min, year_max = a, b
-    else:
-        dec = _DECADE_RE.search(low)
-        if dec:
-            if dec.group(3):
-                start = _WORD_DECADES[dec.group(3).lower()]
-            else:
-                century = dec.group(1)
-                digit = int(dec.group(2))
-                if century:
-                    start = int(century) * 100 + digit * 10
-                else:
-                    start = (2000 if digit <= 2 else 1900) + digit * 10
-            year_min, year_max = start, start + 9
-        a = _AFTER_RE.search(low)
-        if a:
-            y = int(a.group(2))
-            year_min = y + 1 if a.group(1).lower() in ("after", "newer than", "later than", "post") else y
-            if a.group(1).lower() == "from" and not re.search(r"\bon\b|onwards|\+", low[a.end():a.end() + 10]):
-                year_min, year_max = y, y
-        b = _BEFORE_RE.search(low)
-        if b:
-            y = int(b.group(2))
-            year_max = y - 1 if b.group(1).lower() != "until" else y
-        if year_min is None and year_max is None:
-            if _RECENT_RE.search(low):
-                year_min = max_year - 4
-            elif _OLD_RE.search(low):
-                year_max = 1979
-    if year_min is not None or year_max is not None:
-        fields.add("years")
-    names = []
-    for p in people:
-        if not _NEG_BEFORE_RE.search(masked[: p.span[0]][-30:]):
-            names.append(p.name)
-    if names:
-        fields.add("people")
-    flt = ItemFilter.make(year_min=year_min, year_max=year_max, people=names)
-    flt = ItemFilter(frozenset(genres), frozenset(excluded), flt.year_min, flt.year_max, flt.people)
-    return flt, frozenset(fields)
 
 
 def detect_intent(

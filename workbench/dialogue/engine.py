@@ -24,13 +24,19 @@ from dataclasses import replace
 from typing import Any
 
 from workbench.catalog import Catalog
-from workbench.dialogue.answers import fact_answer
+from workbench.dialogue.answers import build_answer, states_answer
 from workbench.dialogue.explain import Explainer, slate_summary
 from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
-from workbench.dialogue.on_task import asks_fact, referenced
+from workbench.dialogue.intents import (
+    FACT_ATTRIBUTES,
+    FOLLOW_UP_RE,
+    POINTING_INTENTS,
+    QUESTION_INTENTS,
+    wants_more,
+)
 from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
 from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
@@ -46,15 +52,24 @@ from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
 from workbench.dialogue.replay import observe
 from workbench.dialogue.state import ConversationState, TurnLog
 from workbench.dialogue.titles import TitleIndex
-from workbench.dialogue.types import Recommendation, TitleReading, Turn, TurnResult  # noqa: F401 (re-exported)
+from workbench.dialogue.types import (  # noqa: F401 (re-exported)
+    Answer,
+    Recommendation,
+    TitleReading,
+    Turn,
+    TurnResult,
+)
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
 from workbench.filters import ItemFilter
-from workbench.limits import MAX_MESSAGE_CHARS, MAX_TEXT_CHARS
+from workbench.limits import MAX_MESSAGE_CHARS, MAX_SLATE_ITEMS, MAX_TEXT_CHARS  # noqa: F401 (MAX_MESSAGE_CHARS re-exported)
 from workbench.scored import ScoredItems
+from workbench.text import check_message
 
 #: Intents that produce a new slate.
-SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback"})
+SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback", "seen", "not_seen"})
+#: The act of a reply with no slate and no answer, by intent (see :data:`workbench.dialogue.types.ACTS`).
+_SOCIAL_ACTS = {"greeting": "greet", "thanks_bye": "close", "capabilities": "introduce", "other": "ask"}
 #: Merged candidates kept in the turn log.
 LOGGED_CANDIDATES = 20
 #: Ends a reply cut to ``MAX_TEXT_CHARS`` (what the feedback store keeps).
@@ -111,8 +126,8 @@ class ChatEngine:
         titles: TitleIndex | None = None,
         questions: QuestionPolicy | bool = True,
     ):
-        if not 1 <= k <= 50:
-            raise DialogueError(f"engine: k must be 1-50, got {k}")
+        if not 1 <= k <= MAX_SLATE_ITEMS:
+            raise DialogueError(f"engine: k must be 1-{MAX_SLATE_ITEMS}, got {k}")
         self.catalog = catalog
         self.k = k
         self.timeout_s = timeout_s
@@ -165,19 +180,24 @@ class ChatEngine:
         return ConversationState(session_id=session_id)
 
     def check_message(self, message: str) -> str:
-        if not isinstance(message, str):
-            raise DialogueError(f"message must be text, got {type(message).__name__}")
-        if len(message) > MAX_MESSAGE_CHARS:
-            raise DialogueError(
-                f"message has {len(message)} characters; the limit (MAX_MESSAGE_CHARS) is {MAX_MESSAGE_CHARS}"
-            )
-        if not message.strip():
-            raise DialogueError("message is empty")
-        return message
+        """``message`` stripped; :func:`workbench.text.check_message` with :class:`DialogueError`."""
+        return check_message(message, error=DialogueError)
 
     def understand(self, state: ConversationState, message: str, linked: Sequence[str] = ()) -> Understanding:
-        return self.understander.understand(message, last_slate=state.last_slate, linked=linked,
-                                            focus=state.card_focus())
+        focus = state.answer_focus() or state.card_focus() or self._pointed_before(state)
+        u = self.understander.understand(message, last_slate=state.last_slate, linked=linked, focus=focus)
+        return follow_up(u, state)
+
+    def _pointed_before(self, state: ConversationState) -> str | None:
+        """The one film the previous user message pointed at, when no slate came since ("tell me about
+        the third one" ... "who's in it?"): what a bare "it" means next."""
+        if not state.last_slate or (state.log and state.log[-1].slate):
+            return None
+        previous = next((t.text for t in reversed(state.turns) if t.role == "user"), None)
+        if previous is None:
+            return None
+        u = self.understander.understand(previous, last_slate=state.last_slate)
+        return u.refs[0] if len(u.refs) == 1 and u.intent in POINTING_INTENTS else None
 
     def observe(self, state: ConversationState, role: str, text: str, *, linked: Sequence[str] = ()) -> Understanding:
         """Fold a message into ``state`` without replying (see :func:`workbench.dialogue.replay.observe`)."""
@@ -214,28 +234,32 @@ class ChatEngine:
         """
         self.check_message(message)
         k = k or self.k
-        if not 1 <= k <= 50:
-            raise DialogueError(f"k must be 1-50, got {k}")
+        if not 1 <= k <= MAX_SLATE_ITEMS:
+            raise DialogueError(f"k must be 1-{MAX_SLATE_ITEMS}, got {k}")
         work = state.copy()
         work.push_undo()
         u = self.understand(work, message, linked)
         work.apply(u)
         work.add_turn("user", message)
         notes = list(u.notes)
-        recs, candidates = self._slate(state, work, u, k, filters, notes)
-        question = self._question(work, u, recs, candidates)
-        asked = self._asked_about(state, u, message)
-        if asked and (answer := fact_answer(message, [self.catalog[i] for i in asked if i in self.catalog])):
-            notes.append(answer)  # the catalogue's answer: the model is told to mention it, the template says it
+        answer = answer_for(u, self.catalog)
+        ranked = u
+        if u.intent in QUESTION_INTENTS and wants_more(u.query):  # "who's in it? and more like it"
+            ranked = replace(u, intent="more_like", target=u.target) if u.target else replace(u, intent="refine")
+        recs, candidates = self._slate(state, work, ranked, k, filters, notes)
+        question = self._question(work, ranked, recs, candidates)
+        act = reply_act(state, u, recs, answer)
         request = GenerationRequest(turns=tuple(work.turns), recommendations=recs, intent=u.intent,
-                                    notes=tuple(notes), question=question.text if question else "")
+                                    notes=tuple(notes), question=question.text if question else "",
+                                    answer=answer, act=act)
         writer = self.generator if generator is None else self._guarded(generator)
         reply = writer.stream(request)
-        allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:], *asked) if i in self.catalog]
+        allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
+        allowed += list(answer.items) if answer is not None else []
         grounded = self.grounder.stream(
             reply, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
             nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
-            answer_for=asked)
+            answer_for=[i.item_id for i in answer.items] if answer is not None else ())
         pieces: list[str] = []
         for piece in grounded:
             pieces.append(piece)
@@ -271,12 +295,18 @@ class ChatEngine:
         generator_name, fell_back, reason = reply.generator, reply.fell_back, reply.reason
         if replaced:
             generator_name, fell_back, reason = self.fallback.name, True, "grounding"
+        if answer is not None and not states_answer(answer, text):
+            # the model answered something else (or grounding cut the fact): the catalogue's answer instead
+            text = self.fallback.generate(request).strip()
+            generator_name, fell_back, reason = self.fallback.name, True, "answer"
+            notes.append("The reply did not state the catalogue's answer; the template answer is shown instead.")
+            yield text
         if len(text) > MAX_TEXT_CHARS:  # e.g. a 50-item template reply: keep it saveable
             ask = " " + question.text if question is not None and text.endswith(question.text) else ""
             text = text[: MAX_TEXT_CHARS - len(TRUNCATION_MARK) - len(ask)].rstrip() + TRUNCATION_MARK + ask
             notes.append(f"The reply was cut to {MAX_TEXT_CHARS} characters.")
         work.add_turn("assistant", text)
-        if u.intent in SLATE_INTENTS:
+        if ranked.intent in SLATE_INTENTS:
             work.record_slate(r.item.item_id for r in recs)
         work.log.append(TurnLog(
             message=message, intent=u.intent, slate=[r.item.item_id for r in recs],
@@ -284,22 +314,14 @@ class ChatEngine:
             reasons={r.item.item_id: r.reason for r in recs},
             notes=notes, generator=generator_name, fell_back=fell_back, grounding_fixes=grounded.fixes,
             grounding_fixes_by_kind=dict(by_kind),
-            question=question.to_dict() if question else {},
+            question=question.to_dict() if question else {}, act=act,
+            answer=answer.to_dict() if answer is not None else {},
         ))
         state.commit(work)
         yield TurnResult(reply=text, recommendations=recs, intent=u.intent, grounding_fixes=grounded.fixes,
                          grounding_fixes_by_kind=dict(by_kind), generator=generator_name, fell_back=fell_back,
                          fallback_reason=reason, question=question,
-                         notes=tuple(dict.fromkeys(notes)), readings=readings_of(u))
-
-    @staticmethod
-    def _asked_about(state: ConversationState, u: Understanding, message: str) -> tuple[str, ...]:
-        """The films a fact question asks about ("Who directed the first one?"), which the reply must
-        name or state a fact of (else the template reply is shown): the understanding's references,
-        or the films the message names and the last slate's "first one" / "these"."""
-        if not (u.attribute or asks_fact(message)):
-            return ()
-        return tuple(u.refs) or referenced(message, state.last_slate, [m.item_id for m in u.mentions])
+                         notes=tuple(dict.fromkeys(notes)), readings=readings_of(u), act=act, answer=answer)
 
     def _slate(self, state: ConversationState, work: ConversationState, u: Understanding, k: int,
                filters: ItemFilter | None, notes: list[str]) -> tuple[tuple[Recommendation, ...], ScoredItems]:
@@ -355,6 +377,44 @@ class ChatEngine:
                 result = piece
         assert result is not None
         return result
+
+
+def follow_up(u: Understanding, state: ConversationState) -> Understanding:
+    """"and the second one?" / "what about Alien?" right after an answer asks the same thing about
+    another film: the previous answer's attribute (one film's fact) carries over."""
+    previous = state.log[-1].answer if state.log and state.log[-1].act == "answer" else {}
+    attribute = previous.get("attribute")
+    if (attribute in FACT_ATTRIBUTES and u.refs and u.intent not in QUESTION_INTENTS and not u.liked
+            and not u.disliked and FOLLOW_UP_RE.match(u.text)):
+        return replace(u, intent="ask_fact", attribute=attribute, target=u.refs[0])
+    return u
+
+
+def answer_for(u: Understanding, catalog: Catalog) -> Answer | None:
+    """The catalogue's answer to an ``ask_fact`` / ``compare`` message (``None``: not a question,
+    or no film to answer about)."""
+    if u.intent not in QUESTION_INTENTS or not u.attribute:
+        return None
+    items = [catalog[i] for i in u.refs if i in catalog]
+    return build_answer(u.attribute, items, genres=u.constraints.genres, people=[p.name for p in u.people])
+
+
+def reply_act(state: ConversationState, u: Understanding, recs: Sequence[Recommendation],
+              answer: Answer | None) -> str:
+    """What the reply to ``u`` does (:data:`~workbench.dialogue.types.ACTS`); ``state`` is the
+    conversation before this message (an off-topic message right after a steer gets ``chat``)."""
+    if answer is not None:
+        return "answer"
+    if u.intent == "why":
+        return "explain" if recs else "ask"
+    if recs:
+        return "recommend"
+    if u.intent == "chitchat":  # small talk and off-topic remarks: back to films once, then a neutral word
+        earlier = [e.act for e in state.log]
+        while earlier and earlier[-1] == "chat":
+            earlier.pop()
+        return "chat" if earlier and earlier[-1] == "steer" else "steer"
+    return _SOCIAL_ACTS.get(u.intent, "ask")
 
 
 def readings_of(u: Understanding) -> tuple[TitleReading, ...]:

@@ -30,7 +30,7 @@ from workbench.catalog import Catalog
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
-from workbench.filters import ItemFilter, item_genre_keys
+from workbench.filters import ItemFilter, item_excluded_keys, item_genre_keys
 from workbench.scored import ScoredItems
 from workbench.text import COMMON_WORDS, STOPWORDS, fold, norm_person
 
@@ -129,6 +129,8 @@ class CatalogFeatures:
         pop = np.log1p(np.maximum(pop, 0.0))
         self.prior = pop / pop.max() if pop.max() > 0 else pop
         self.genres = [item_genre_keys(item) for item in catalog]
+        #: what an exclusion checks per item (genres and those its tags name; None: nothing known)
+        self.excluded_keys = [item_excluded_keys(item) for item in catalog]
         self.people = [frozenset(norm_person(p) for p in (*item.directors, *item.cast)) for item in catalog]
         self.years = np.array([item.year or 0 for item in catalog], dtype=np.int64)
         self.facts = _facts_matrix(catalog, self.genres)
@@ -161,7 +163,8 @@ class CatalogFeatures:
             hi = flt.year_max if flt.year_max is not None else 10**6
             parts.append(((self.years >= lo) & (self.years <= hi) & (self.years > 0)).astype(float))
         if flt.exclude_genres:
-            parts.append(np.fromiter((not (g & flt.exclude_genres) for g in self.genres), dtype=float, count=n))
+            parts.append(np.fromiter((g is not None and not (g & flt.exclude_genres) for g in self.excluded_keys),
+                                     dtype=float, count=n))
         if not parts:
             return np.zeros(n)
         return np.mean(parts, axis=0)
@@ -286,7 +289,7 @@ class Ranker:
         for i in constraints.exclude_ids:
             if i in self.catalog:
                 soft[f.row_of(i)] = False
-        ruled_out = ItemFilter(exclude_genres=constraints.exclude_genres)
+        ruled_out = ItemFilter(exclude_genres=constraints.exclude_genres, exclude_people=constraints.exclude_people)
         if not ruled_out.is_empty:
             soft &= f.filter_mask(ruled_out)
         hard_flt = replace(constraints, exclude_ids=frozenset())

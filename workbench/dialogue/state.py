@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.dialogue.intents import QUESTION_INTENTS
 from workbench.dialogue.types import Turn
 from workbench.dialogue.understand import Understanding
 from workbench.errors import WorkbenchError
@@ -39,6 +40,7 @@ def filter_to_dict(flt: ItemFilter) -> dict[str, Any]:
         "year_max": flt.year_max,
         "people": sorted(flt.people),
         "exclude_ids": sorted(flt.exclude_ids),
+        "exclude_people": sorted(flt.exclude_people),
     }
 
 
@@ -50,6 +52,7 @@ def filter_from_dict(d: Mapping[str, Any]) -> ItemFilter:
         d.get("year_max"),
         frozenset(d.get("people", ())),
         frozenset(d.get("exclude_ids", ())),
+        frozenset(d.get("exclude_people", ())),
     )
 
 
@@ -71,6 +74,10 @@ class TurnLog:
     grounding_fixes_by_kind: dict[str, int] = field(default_factory=dict)
     #: the question asked after the slate (``Question.to_dict()``: attribute, text, gain), or empty
     question: dict[str, Any] = field(default_factory=dict)
+    #: what the reply did (``workbench.dialogue.types.ACTS``; empty in logs written before acts)
+    act: str = ""
+    #: the fact answered (``Answer.to_dict()``: item_id, attribute, values), or empty
+    answer: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,7 +86,7 @@ class TurnLog:
             "reasons": dict(self.reasons), "notes": list(self.notes), "generator": self.generator,
             "fell_back": self.fell_back, "grounding_fixes": self.grounding_fixes,
             "grounding_fixes_by_kind": dict(self.grounding_fixes_by_kind),
-            "question": dict(self.question),
+            "question": dict(self.question), "act": self.act, "answer": dict(self.answer),
         }
 
     @classmethod
@@ -90,7 +97,7 @@ class TurnLog:
             notes=list(d.get("notes", [])), generator=d.get("generator", ""),
             fell_back=bool(d.get("fell_back", False)), grounding_fixes=int(d.get("grounding_fixes", 0)),
             grounding_fixes_by_kind={str(k): int(v) for k, v in (d.get("grounding_fixes_by_kind") or {}).items()},
-            question=dict(d.get("question") or {}),
+            question=dict(d.get("question") or {}), act=d.get("act", ""), answer=dict(d.get("answer") or {}),
         )
 
 
@@ -169,9 +176,10 @@ class ConversationState:
             self.constraints = ItemFilter()
         for m in u.mentions:
             self.note_stance(m.item_id, m.stance)
-        if u.intent == "feedback" and u.target is not None:
-            self.note_stance(u.target, u.target_stance if u.target_stance != "neutral" else "seen")
-        self.constraints = merge_constraints(self.constraints, u.constraints, u.constraint_fields)
+        if u.judged is not None:
+            item_id, stance = u.judged
+            self.note_stance(item_id, stance if stance != "neutral" else "seen")
+        self.constraints = merge_constraints(self.constraints, *asked_for(u))
 
     def note_stance(self, item_id: str, stance: str) -> None:
         _add(self.mentioned, item_id)
@@ -196,6 +204,12 @@ class ConversationState:
         """The card judgement that made ``item_id`` liked, if a card did (and nothing said since undid it)."""
         cs = self.card_stances.get(item_id)
         return cs if cs is not None and cs.stance == "liked" and item_id in self.liked else None
+
+    def answer_focus(self) -> str | None:
+        """The film the last turn answered a question about: what "it" means next ("and who's in it?")."""
+        if self.log and self.log[-1].act == "answer":
+            return self.log[-1].answer.get("item_id")
+        return None
 
     def card_focus(self) -> str | None:
         """The newest item liked on a card of the last slate: what "more like that" points at."""
@@ -360,6 +374,17 @@ class ConversationState:
         return state
 
 
+def asked_for(u: Understanding) -> tuple[ItemFilter, frozenset[str]]:
+    """The constraints ``u`` asks for, and their fields: a question's subject is no constraint ("is the
+    first one a cartoon?" asks about a film, not for cartoons; "which of them has Tom Hanks?" neither)."""
+    fields = set(u.constraint_fields)
+    if u.intent in QUESTION_INTENTS and u.attribute in ("genre", "has_genre"):
+        fields -= {"genres"}
+    if u.intent in QUESTION_INTENTS and u.attribute in ("cast", "director", "has_person"):
+        fields -= {"people"}
+    return u.constraints, frozenset(fields)
+
+
 def merge_constraints(current: ItemFilter, new: ItemFilter, fields: frozenset[str]) -> ItemFilter:
     """The constraints after a message: what it states replaces the same kind of constraint.
 
@@ -376,7 +401,12 @@ def merge_constraints(current: ItemFilter, new: ItemFilter, fields: frozenset[st
         genres -= new.exclude_genres
     if "years" in fields:
         year_min, year_max = new.year_min, new.year_max
+    ruled_out = set(current.exclude_people)
     if "people" in fields:
         people = set(new.people)
+        ruled_out -= new.people
+    if "exclude_people" in fields:
+        ruled_out |= new.exclude_people
+        people -= new.exclude_people
     return ItemFilter(frozenset(genres), frozenset(excluded), year_min, year_max, frozenset(people),
-                      current.exclude_ids | new.exclude_ids)
+                      current.exclude_ids | new.exclude_ids, frozenset(ruled_out))

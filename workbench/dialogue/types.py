@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from workbench.catalog import Item
 from workbench.dialogue.question import Question
 from workbench.text import Intent
 
 Role = Literal["user", "assistant"]
+
+#: What a reply does (``TurnResult.act``, the ``act`` of ``/chat``'s JSON, the turn log and the
+#: feedback record): ``recommend`` (a new slate), ``answer`` (a fact from the catalogue about films
+#: the user asked about; ``TurnResult.answer`` says which), ``explain`` (why a film was suggested),
+#: ``ask`` (no slate; the reply asks the user for more: nothing matched, or which film they mean),
+#: ``greet``, ``close`` (the user is done), ``introduce`` (what the assistant can do), ``steer``
+#: (off topic: back to films, once), ``chat`` (a short reply to small talk, or to off-topic talk
+#: after a steer). See ``docs/answers.md``.
+Act = Literal["recommend", "answer", "explain", "ask", "greet", "close", "introduce", "steer", "chat"]
+#: Every :data:`Act`, in declaration order.
+ACTS: tuple[str, ...] = get_args(Act)
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,37 @@ class TitleReading:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """A question about films answered from catalogue facts (see :mod:`workbench.dialogue.answers`).
+
+    ``attribute`` is what was asked (``director``, ``cast``, ``year``, ``genre``, ``about`` about
+    one film; ``newest``, ``oldest``, ``has_person``, ``has_genre`` across several). ``item`` is the
+    film answered about (for ``newest`` / ``oldest`` the one picked; for ``has_*`` the first that
+    matches, ``None`` when none does). ``values`` are the catalogue's values for ``item``: names,
+    the year, genres, genres then tags (``about``); for ``has_*`` the ids of the matching films.
+    Empty ``values`` mean the catalogue does not know (the reply says so, never guesses).
+    ``items`` are every film asked about, ``asked`` the value a yes/no question named
+    ("animation", "Tom Hanks"), ``matches`` the films that have it.
+    """
+
+    item: Item | None
+    attribute: str
+    values: tuple[str, ...] = ()
+    items: tuple[Item, ...] = ()
+    asked: str = ""
+    matches: tuple[Item, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        """Whether the catalogue had the fact (``has_*``: always; "none of them" is an answer)."""
+        return bool(self.values) or self.attribute.startswith("has_")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"item_id": self.item.item_id if self.item is not None else None, "attribute": self.attribute,
+                "values": list(self.values)}
+
+
+@dataclass(frozen=True)
 class TurnResult:
     """Everything one engine turn produced."""
 
@@ -87,6 +129,10 @@ class TurnResult:
     readings: tuple[TitleReading, ...] = ()  # the guesses behind such notes, with the other films
     #: the question asked after the slate (its attribute, text and expected gain), if any
     question: Question | None = None
+    #: what the reply does (one of :data:`ACTS`)
+    act: Act = "recommend"
+    #: the fact answered, for ``act == "answer"``
+    answer: Answer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +147,8 @@ class TurnResult:
             "notes": list(self.notes),
             "readings": [r.to_dict() for r in self.readings],
             "question": self.question.to_dict() if self.question is not None else None,
+            "act": self.act,
+            "answer": self.answer.to_dict() if self.answer is not None else None,
         }
 
     @classmethod
@@ -119,10 +167,20 @@ class TurnResult:
                    grounding_fixes_by_kind=dict(d.get("grounding_fixes_by_kind", {})),
                    generator=d.get("generator", "template"), fell_back=bool(d.get("fell_back", False)),
                    fallback_reason=d.get("fallback_reason", ""), notes=tuple(d.get("notes", ())),
-                   readings=readings, question=_question_from_dict(d.get("question")))
+                   readings=readings, question=_question_from_dict(d.get("question")),
+                   act=d.get("act", "recommend"), answer=_answer_from_dict(d.get("answer"), catalog))
 
 
 def _question_from_dict(d: Mapping[str, Any] | None) -> Question | None:
     if not d:
         return None
     return Question(d["attribute"], d["text"], float(d["gain"]), float(d.get("slate_mass", 0.0)))
+
+
+def _answer_from_dict(d: Mapping[str, Any] | None, catalog: Any) -> Answer | None:
+    """The answer :meth:`Answer.to_dict` described (the item resolved in ``catalog``; the details
+    that dict leaves out, ``items``, ``asked`` and ``matches``, stay empty)."""
+    if not d:
+        return None
+    item = catalog.get(d["item_id"]) if d.get("item_id") is not None else None
+    return Answer(item, d["attribute"], tuple(str(v) for v in d.get("values", ())))

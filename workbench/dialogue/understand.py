@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workbench.catalog import Catalog
-from workbench.dialogue.cues import asks_reset, detect_intent, mask, read_constraints, with_stances
+from workbench.dialogue.constraints import read_constraints
+from workbench.dialogue.cues import asks_reset, mask, stance_of, with_stances
+from workbench.dialogue.intents import classify
 from workbench.dialogue.linking import _PERSON_CUE_RE, Mention, MentionLinker, PersonMention, Stance, tokens
 from workbench.dialogue.titles import TitleIndex
 from workbench.filters import ItemFilter
@@ -27,6 +29,13 @@ from workbench.text import Intent, normalize_title
 
 #: Words after a name that make it a person ("I'd like to see Jackie Chan in it").
 _PERSON_AFTER_RE = re.compile(r"\s+in (?:it|the lead|a (?:movie|film)|one)\b", re.IGNORECASE)
+#: Words after a name that make it a director ("the ones Tarantino directs", "a Nolan film").
+_DIRECTS_AFTER_RE = re.compile(r"\s*(?:directs|directed|'s direct)")
+#: "movies like the ones X directs": a "like" that compares, not one that likes.
+_PREP_LIKE_RE = re.compile(r"\b(something|anything|stuff|more|movies?|films?|ones?|else|exactly|kind of|sort of|"
+                           r"is|are|looks?|sounds?|seems?)\s+like\b", re.IGNORECASE)
+#: Clause ends for reading how the user feels about a person they name.
+_CLAUSE_RE = re.compile(r"[.!?;,]+|\b(?:but|though|however|whereas|while)\b", re.IGNORECASE)
 
 __all__ = [
     "Intent", "Mention", "PersonMention", "Stance", "Understander", "Understanding", "normalize_title",
@@ -55,6 +64,13 @@ class Understanding:
     #: what an ``ask_fact`` / ``compare`` question asks about: "director", "cast", "year", "genre",
     #: "about" (genres and tags), "newest", "oldest", ... (labelled set: ``attribute``)
     attribute: str | None = None
+    #: the film this message judges and how ("loved the second one", "seen that one"), which the
+    #: conversation state notes whatever the intent ("thanks, loved it" closes and likes)
+    judged: tuple[str, Stance] | None = None
+    #: people the user says they like ("I'm a big fan of Tom Hanks") and rule out ("nothing with
+    #: Adam Sandler"), catalogue spellings (labelled set: ``liked_people`` / ``disliked_people``)
+    liked_people: tuple[str, ...] = ()
+    disliked_people: tuple[str, ...] = ()
 
     @property
     def liked(self) -> list[str]:
@@ -86,6 +102,13 @@ class Understander:
             titles = TitleIndex(catalog)
         self._linker = MentionLinker(catalog, titles, popularity)
         self._max_year = titles.max_year
+        #: person -> the roles the catalogue knows them in ("director", "cast")
+        self._roles: dict[str, set[str]] = {}
+        for item in catalog:
+            for name in item.directors:
+                self._roles.setdefault(name, set()).add("director")
+            for name in item.cast:
+                self._roles.setdefault(name, set()).add("cast")
 
     def _names_over_titles(self, text: str, toks: list, mentions: list[Mention], used: set[int],
                            people: list[PersonMention], person_used: set[int]
@@ -113,6 +136,19 @@ class Understander:
             person_used |= cut
         return mentions, used, sorted(people, key=lambda p: p.span[0]), person_used
 
+    def _with_role(self, text: str, p: PersonMention) -> PersonMention:
+        """``p`` with its role when the text left it open: "the ones Tarantino directs", or the only
+        role the catalogue knows them in."""
+        if p.role != "any":
+            return p
+        after = text[p.span[1]: p.span[1] + 16].lower()
+        if _DIRECTS_AFTER_RE.match(after):
+            return replace(p, role="director")
+        if _PERSON_AFTER_RE.match(after):
+            return replace(p, role="cast")
+        roles = self._roles.get(p.name, set())
+        return replace(p, role=next(iter(roles))) if len(roles) == 1 else p
+
     def understand(
         self,
         text: str,
@@ -136,6 +172,7 @@ class Understander:
         people, person_used = self._linker.link_people(text, toks, used)
         mentions, used, people, person_used = self._names_over_titles(text, toks, mentions, used, people,
                                                                        person_used)
+        people = [self._with_role(text, p) for p in people]
         more, _ = self._linker.link_fuzzy(text, toks, used | person_used)
         mentions = sorted(mentions + more, key=lambda m: m.span[0])
         for iid in linked:
@@ -144,24 +181,39 @@ class Understander:
                 mentions.append(Mention(item.item_id, (0, 0), item.title, "neutral", "gold"))
         mentions = with_stances(text, mentions)
         masked = mask(text, [m.span for m in mentions] + [p.span for p in people])
-        constraints, fields = read_constraints(masked, people, self._max_year)
+        constraints, fields, ruled_out = read_constraints(masked, people, self._max_year)
+        liked_people = tuple(dict.fromkeys(p.name for p in people if p.name not in ruled_out
+                                           and stance_of(_PREP_LIKE_RE.sub(r"\1 as", clause_around(masked, p.span)))
+                                           == "liked"))
         slate = [self.catalog.canonical_id(i) for i in last_slate if i in self.catalog]
         focus = self.catalog.canonical_id(focus) if focus is not None and focus in self.catalog else None
-        intent, target, target_stance = detect_intent(text, masked, mentions, constraints, slate,
-                                                      focus if focus in slate else None)
+        # intent, the films pointed at and what a question asks: workbench.dialogue.intents
+        reading = classify(text, masked, mentions, people, constraints, slate, self.catalog.get, focus)
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
         notes = tuple(dict.fromkeys(m.note for m in mentions if m.note))
         query = " ".join(masked.split())
         return Understanding(
             text=text,
-            intent=intent,
+            intent=reading.intent,
             mentions=tuple(mentions),
             people=tuple(people),
             constraints=constraints,
             constraint_fields=fields,
-            target=target,
-            target_stance=target_stance,
+            target=reading.target,
+            target_stance=reading.stance,
             notes=notes,
             reset=asks_reset(text),
             query=query,
+            refs=reading.refs,
+            attribute=reading.attribute,
+            judged=reading.judged,
+            liked_people=liked_people,
+            disliked_people=tuple(dict.fromkeys(p.name for p in people if p.name in ruled_out)),
         )
+
+
+def clause_around(text: str, span: tuple[int, int]) -> str:
+    """The clause of ``text`` that holds ``span`` (between sentence marks and contrast words)."""
+    start = max((m.end() for m in _CLAUSE_RE.finditer(text, 0, span[0])), default=0)
+    end = next((m.start() for m in _CLAUSE_RE.finditer(text, span[1])), len(text))
+    return text[start:end]

@@ -207,6 +207,12 @@ class FeedbackRecord:
     question_attribute: str = _col("text", MAX_ID_CHARS, default="")
     question: str = _col("text", MAX_TEXT_CHARS, default="")
     question_gain: float = _col("float", default=0.0)
+    #: What the reply did (schema 3; empty in older records): one of ``workbench.dialogue.types.ACTS``;
+    #: for an answer, the film, the attribute asked about and the catalogue's values (a JSON list).
+    act: str = _col("text", MAX_ID_CHARS, default="")
+    answer_item_id: str = _col("text", MAX_ID_CHARS, default="")
+    answer_attribute: str = _col("text", MAX_ID_CHARS, default="")
+    answer_values: str = _col("text", MAX_TEXT_CHARS, default="")
     schema_version: int = _col("int", default=SCHEMA_VERSION)
 
     def __post_init__(self) -> None:

@@ -35,19 +35,15 @@ from workbench.annotate.turns import TurnPrefs, check_message, new_session, stre
 from workbench.errors import FeedbackError
 from workbench.feedback.inputs import check_int, check_judgements, check_text
 from workbench.feedback.store import idempotent_record_id
+from workbench.limits import MAX_SLATE_ITEMS
 from workbench.services import Services
 from workbench.ui.boundary import as_app_error
 from workbench.ui.format import readings_to_json, slate_to_json
 
-#: How long an idle API session lives (seconds).
-API_SESSION_TTL_S = 6 * 3600
-#: Most recommendations one /chat turn may ask for.
-MAX_API_K = 50
-
 
 def make_registry(services: Services) -> SessionRegistry:
     s = services.settings
-    limits = {"max_sessions": s.max_api_sessions, "ttl_s": API_SESSION_TTL_S, "max_per_owner": s.api_sessions_per_client}
+    limits = {"max_sessions": s.max_api_sessions, "max_per_owner": s.api_sessions_per_client}
     if services.database is not None:  # WORKBENCH_DATABASE_URL: every replica continues every session
         from workbench.annotate.shared_sessions import SharedSessionRegistry
 
@@ -80,7 +76,7 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
     """One turn: ``message`` in ``session_id`` (empty: a new session) -> reply text and recommended items."""
     text = check_message(check_text("message", message))
     session_id = check_text("session_id", session_id).strip()
-    k = check_int("k", k, 0, MAX_API_K, f" (0 for the default {services.settings.k})")
+    k = check_int("k", k, 0, MAX_SLATE_ITEMS, f" (0 for the default {services.settings.k})")
     session = registry.get(session_id, owner)
     prefs = TurnPrefs(backend="", model="", k=k or services.settings.k)
     with session.lock:
@@ -105,6 +101,9 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
         "readings": readings_to_json(services.catalog, result.readings),
         # the question asked after the slate, with its expected information gain (None: none asked)
         "question": result.question.to_dict() if result.question is not None else None,
+        # what the reply does (workbench.dialogue.types.ACTS) and, for an answer, the catalogue fact
+        "act": result.act,
+        "answer": result.answer.to_dict() if result.answer is not None else None,
     }
 
 
@@ -178,7 +177,9 @@ def register_api(services: Services, registry: SessionRegistry) -> None:
             "directors", "cast", "rank", "score", "sources", "reason"}], "intent", "generator",
             "fell_back", "grounding_fixes", "grounding_fixes_by_kind", "notes", "readings": [{"surface",
             "span", "chosen": {"item_id", "title"}, "alternatives": [{"item_id", "title"}]}],
-            "question": {"attribute", "text", "gain", "slate_mass"} or null}
+            "question": {"attribute", "text", "gain", "slate_mass"} or null, "act": "recommend" | "answer" |
+            "explain" | "ask" | "greet" | "close" | "introduce" | "steer" | "chat", "answer": {"item_id",
+            "attribute", "values"} or null}. An answer turn keeps the slate shown before ("items" is empty).
         """
         return as_app_error(chat_api)(services, registry, message, session_id, k, owner(request, profile))
 

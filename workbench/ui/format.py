@@ -22,6 +22,9 @@ from workbench.dialogue.types import Recommendation, TitleReading, Turn
 CARD_CAST = 3
 
 #: Human names for per-source scores (unknown sources show their raw key).
+#: Button text for each item label (the labels themselves: :data:`~workbench.feedback.record.ITEM_LABELS`).
+VERDICT_BUTTONS = {"like": "👍 Like", "dislike": "👎 Dislike", "not_seen": "Haven't seen it"}
+
 SOURCE_LABELS = {
     "recommender": "Recommender (hybrid)",
     "cf": "Collaborative filtering",

@@ -36,10 +36,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import WorkbenchError
+from workbench.limits import MAX_SLATE_ITEMS
 from workbench.services import Services
 from workbench.ui.api import chat_api, client_owner, feedback_api, status_api
 from workbench.ui.arena_api import arena_pair_api, arena_vote_api
 from workbench.ui.projects_api import next_task_api, skip_task_api, submit_task_api
+from workbench.ui.review_api import next_review_api, submit_review_api
 
 API_PREFIX = "/api/v1"
 #: Path parameters and the use-case parameter each one fills.
@@ -76,6 +78,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/projects/{name}/next_task", next_task_api, "Claim the next task of a project (as /next_task)"),
     Endpoint("/projects/{name}/submit_task", submit_task_api, "Submit judgements of a claimed task (as /submit_task)"),
     Endpoint("/projects/{name}/skip_task", skip_task_api, "Pass on a claimed task (as /skip_task)"),
+    Endpoint("/projects/{name}/next_review", next_review_api, "Claim the next disputed task to review (as /next_review)"),
+    Endpoint("/projects/{name}/submit_review", submit_review_api, "Set a task's final answer (as /submit_review)"),
     Endpoint("/arena/pair", arena_pair_api, "One message to two anonymous systems (as /arena_pair)", turn=True),
     Endpoint("/arena/vote", arena_vote_api, "Vote on a pair; reveals the systems (as /arena_vote)"),
 )
@@ -87,7 +91,7 @@ SUPPLIED = ("services", "registry", "arena", "owner", "request", "profile", "beh
 FIELDS: dict[str, tuple[str, str]] = {
     "message": ("string", "What the user says."),
     "session_id": ("string", "The conversation to continue, as a previous chat returned it; empty starts one."),
-    "k": ("integer", "Number of recommendations, 1-50 (0: the server's default)."),
+    "k": ("integer", f"Number of recommendations, 1-{MAX_SLATE_ITEMS} (0: the server's default)."),
     "turn": ("integer", "The turn number chat returned."),
     "annotator": ("string", "Who judges (a name); with sign-in on, the signed-in user (leave it empty)."),
     "judgements": ("object", 'item_id -> {"label": "like" | "dislike" | "not_seen", "rating": 1-5}.'),
@@ -100,6 +104,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "pair_session_id": ("string", "The arena conversation to continue; empty starts one with a new pair."),
     "pair_id": ("string", "The pair_id arena/pair returned."),
     "vote": ("string", '"a", "b", "tie" or "both_bad".'),
+    "reviewer": ("string", "One of the project's reviewers; with sign-in on, the signed-in user (leave it empty)."),
+    "note": ("string", "Optional: why this is the final answer."),
 }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from workbench.dialogue.types import Recommendation, Turn
+from workbench.dialogue.types import Answer, Recommendation, Turn
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,10 @@ class GenerationRequest:
     #: prebuilt chat messages (``role``/``content``) a language-model backend sends instead of the
     #: recommender prompt (a simulated user's prompt, see ``workbench.evaluate.simulator_llm``)
     messages: tuple[Mapping[str, str], ...] = ()
+    #: the fact to state, when the user asked about films (``ask_fact`` / ``compare``)
+    answer: Answer | None = None
+    #: what the reply does (:data:`workbench.dialogue.types.ACTS`; empty: follow ``intent``)
+    act: str = ""
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ import random
 import re
 from collections.abc import Iterator, Sequence
 
+from workbench.dialogue.answers import answer_text
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.types import Recommendation
 from workbench.text import INTENTS
@@ -25,6 +26,7 @@ from workbench.text import INTENTS
 _INTENT_ALIASES = {
     "chit_chat": "chitchat", "smalltalk": "chitchat", "small_talk": "chitchat", "hello": "greeting",
     "recommendation": "recommend", "more": "more_like", "similar": "more_like", "explain": "why",
+    "bye": "thanks_bye", "thanks": "thanks_bye", "question": "ask_fact", "help": "capabilities",
 }
 
 _OPENERS = {
@@ -65,12 +67,69 @@ _OPENERS = {
         "I hear you.",
         "Nice.",
     ),
+    "ask_fact": (
+        "Good question.",
+        "Here is what the catalogue says.",
+        "Let me check.",
+    ),
+    "compare": (
+        "Let me compare them.",
+        "Here is how they compare.",
+        "Good question.",
+    ),
+    "seen": (
+        "Got it, you have seen that one.",
+        "Noted, I will skip what you have already seen.",
+        "Thanks, I will not suggest it again.",
+    ),
+    "not_seen": (
+        "Noted, you have not seen it yet.",
+        "Got it, that one is new to you.",
+        "Good to know.",
+    ),
+    "thanks_bye": (
+        "You're welcome, enjoy the film!",
+        "Happy watching, and come back any time you want another pick.",
+        "Enjoy your movie night! I'm here whenever you want more suggestions.",
+        "Glad I could help. Enjoy the film!",
+    ),
+    "capabilities": (
+        "I recommend films from my catalogue. Tell me a film you loved, a genre, an actor, a director or "
+        "a mood, and I will suggest a few, with a reason for each.",
+        "I'm a film recommender: name a film you enjoyed, or say what you are in the mood for (a genre, "
+        "a decade, an actor), and I will pick a few films for you.",
+    ),
     "other": (
-        "I am best at recommending films.",
-        "I may not be able to help with that, but I can suggest films.",
-        "Let me stick to what I know best: films.",
+        "Okay.",
+        "Sure.",
+        "All right.",
     ),
 }
+#: After a capabilities opener: what else the engine does.
+_CAPABILITIES_MORE = (
+    "I can also answer questions about the films I show: who directed them, who is in them, when they "
+    "came out, what they are about, or which is the newest.",
+    "Ask me about any film I suggest, such as its director, its cast, its year or its genre, and say "
+    "\"more like the second one\" to go on from there.",
+)
+#: Off topic, the first time: back to films (no apology).
+_STEERS = (
+    "I'm here to talk films. What kind of movie are you in the mood for?",
+    "Films are my thing, so let's get back to those. Is there a film you loved recently?",
+    "I'll leave that one aside: I only know films. What would you like to watch?",
+)
+#: Off topic again, right after a steer: a short neutral reply, not the same steer.
+_NEUTRAL = (
+    "I see.",
+    "Fair enough.",
+    "Okay.",
+    "Understood.",
+)
+#: An answer whose film could not be found: which film is meant.
+_WHICH_FILM = (
+    "Which film do you mean? Name it, or say \"the first one\", \"the second one\" and so on.",
+    "Which of the films are you asking about?",
+)
 _FEEDBACK_FOLLOWUPS = (
     "With that in mind, here is what I would suggest next.",
     "Here are a few more to consider.",
@@ -198,12 +257,16 @@ class TemplateGenerator:
         intent = _normalise_intent(request.intent)
         recs = request.recommendations
         parts: list[str] = []
+        if request.answer is not None or (intent in ("ask_fact", "compare") and not recs):
+            return self._answer(rng, request)
+        if not recs and (intent in ("thanks_bye", "capabilities") or request.act in ("chat", "steer")):
+            return self._social(rng, request, intent)
         if intent == "why":
             parts += self._why(rng, recs)
         elif recs or intent not in ("recommend", "more_like", "refine"):
             parts.append(rng.choice(_OPENERS[intent]))
         parts += [_sentence(n) for n in request.notes if n.strip()]
-        if intent in ("greeting", "chitchat", "other"):
+        if intent in ("greeting", "chitchat", "other", "thanks_bye", "capabilities", "ask_fact", "compare"):
             if recs:
                 parts.append(rng.choice(_GREETING_FOLLOWUPS))
                 parts += self._items(rng, recs)
@@ -213,12 +276,12 @@ class TemplateGenerator:
             if not recs:
                 parts.append("Which of the films would you like me to explain?")
         elif recs:
-            if intent == "feedback":
+            if intent in ("feedback", "seen", "not_seen"):
                 parts.append(rng.choice(_FEEDBACK_FOLLOWUPS))
             parts += self._items(rng, recs)
             # the engine's question replaces the closer: one question per reply, after the slate
             parts.append(_sentence(request.question) if request.question.strip() else rng.choice(_CLOSERS))
-        elif intent == "feedback":
+        elif intent in ("feedback", "seen", "not_seen"):
             parts.append(rng.choice(_PROMPTS))
         else:
             parts.append(rng.choice(_EMPTY))
@@ -229,6 +292,31 @@ class TemplateGenerator:
         yield from re.findall(r"\s*\S+", self.generate(request))
 
     # pieces ---------------------------------------------------------------
+    def _answer(self, rng: random.Random, request: GenerationRequest) -> str:
+        """An answer from catalogue facts; a slate only when the user also asked for one."""
+        if request.answer is None:
+            parts = [rng.choice(_WHICH_FILM)]
+        else:
+            parts = [answer_text(request.answer, rng)]
+        parts += [_sentence(n) for n in request.notes if n.strip()]
+        if request.recommendations:
+            parts.append(rng.choice(_FEEDBACK_FOLLOWUPS))
+            parts += self._items(rng, request.recommendations)
+            if request.question.strip():
+                parts.append(_sentence(request.question))
+        return " ".join(p for p in parts if p)
+
+    def _social(self, rng: random.Random, request: GenerationRequest, intent: str) -> str:
+        """Closings, capabilities and off-topic talk: short, friendly, no slate, no apology."""
+        notes = [_sentence(n) for n in request.notes if n.strip()]
+        if request.act == "chat":
+            return " ".join([rng.choice(_NEUTRAL), *notes])
+        if request.act == "steer":
+            return " ".join([*notes, rng.choice(_STEERS)])
+        if intent == "capabilities":
+            return " ".join([rng.choice(_OPENERS[intent]), rng.choice(_CAPABILITIES_MORE), *notes])
+        return " ".join([rng.choice(_OPENERS[intent]), *notes])
+
     def _items(self, rng: random.Random, recs: Sequence[Recommendation]) -> list[str]:
         lines = []
         for rec in recs:

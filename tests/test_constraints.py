@@ -1,0 +1,129 @@
+"""Constraints read with negation scope (workbench/dialogue/constraints.py) and exclusions as hard filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dialogue_fixtures import tiny_engine
+from workbench.catalog import Catalog, Item
+from workbench.dialogue.constraints import negation_scope, read_constraints, typo_genre
+from workbench.dialogue.engine import ChatEngine
+from workbench.dialogue.understand import Understander
+from workbench.filters import ItemFilter, item_genre_keys
+
+MAX_YEAR = 2022
+
+
+def genres(text: str) -> tuple[set[str], set[str]]:
+    flt, _, _ = read_constraints(text.lower(), [], MAX_YEAR)
+    return set(flt.genres), set(flt.exclude_genres)
+
+
+@pytest.mark.parametrize("text,wanted,excluded", [
+    # the issue's failure: an exclusion read as a request
+    ("something fun for the kids, nothing too frightening", {"family"}, {"horror"}),
+    ("my partner can't stand westerns, I like adventure", {"adventure"}, {"western"}),
+    # "not X but Y": the negation ends at "but"
+    ("not a western but an adventure", {"adventure"}, {"western"}),
+    ("no war and no crime please", set(), {"war", "crime"}),
+    ("anything except horror", set(), {"horror"}),
+    ("no horror, something funny", {"comedy"}, {"horror"}),
+    ("no horror and something funny", {"comedy"}, {"horror"}),
+    ("i don't want something scary", set(), {"horror"}),
+    ("i hate horror. i love sci-fi", {"science fiction"}, {"horror"}),
+    ("my kids are scared of ghosts and monsters", {"family"}, {"horror"}),
+    ("any animated movies that aren't musicals?", {"animation"}, {"musical"}),
+    ("a bit lighter please", {"comedy"}, set()),
+    ("less violent maybe", set(), {"action", "horror", "war"}),
+    ("more like a comedy and less of a drama", {"comedy"}, {"drama"}),
+    # a mood cannot rule out the genre the message names
+    ("sci-fi, but not space", {"science fiction"}, set()),
+    # a degree word grades, it does not forbid what is asked for
+    ("something spooky, just not too gory", {"horror"}, set()),
+    # "no rom-coms" rules out romance, not every comedy
+    ("i want to laugh, anything but romantic comedies", {"comedy"}, {"romance"}),
+    ("recomend a good thriler", {"thriller"}, set()),
+])
+def test_negation_scope(text, wanted, excluded):
+    assert genres(text) == (wanted, excluded)
+
+
+@pytest.mark.parametrize("text,year_min,year_max", [
+    ("nothing before 1990 please", 1990, None),
+    ("not from the 2000s", None, 1999),
+    ("nothing too long ago", 2000, None),
+    ("something older", None, 1979),
+    ("which of these is older?", None, None),  # a comparison, not a request
+    ("the 90s would be better", 1990, 1999),
+])
+def test_years_flip_under_negation(text, year_min, year_max):
+    flt, _, _ = read_constraints(text, [], MAX_YEAR)
+    assert (flt.year_min, flt.year_max) == (year_min, year_max)
+
+
+def test_scope_stops_at_clause_end_and_at_a_turn_back_to_wanting():
+    scope = negation_scope("no horror and something funny")
+    assert scope.of(3) == "negated" and scope.of("no horror and something funny".index("funny")) == ""
+
+
+def test_typos_of_real_words_stay_words():
+    """'acting' and 'fairly' are one deletion from 'action' / 'family' but are no typos of them."""
+    assert typo_genre("mistery") == "mystery" and typo_genre("acting") == "acting" and typo_genre("fairly") == "fairly"
+
+
+def test_people_ruled_out_and_liked(tiny_catalog):
+    u = Understander(tiny_catalog)
+    out = u.understand("nothing with Tom Hanks please")
+    assert out.disliked_people == ("Tom Hanks",) and "tom hanks" in out.constraints.exclude_people
+    assert not out.constraints.people
+    assert u.understand("I'm a big fan of Tom Hanks").liked_people == ("Tom Hanks",)
+    # "movies like the ones X directs" compares; it does not say the user likes X
+    assert u.understand("movies like the ones Michael Mann directs").liked_people == ()
+
+
+def test_person_role_from_the_catalogue(tiny_catalog):
+    """A name with no role cue gets the one role the catalogue knows the person in."""
+    people = Understander(tiny_catalog).understand("a Christopher Nolan movie").people
+    assert [(p.name, p.role) for p in people] == [("Christopher Nolan", "director")]
+
+
+def _catalog_with_unknown_genres(tiny_catalog: Catalog) -> Catalog:
+    return Catalog([*tiny_catalog, Item("13", "The Haunting Hour", 2014, (), ("Nobody Known",), ("Ann Other",), (),
+                                         mentions=80)])
+
+
+def test_exclusion_drops_items_whose_genres_are_unknown(tiny_catalog):
+    """An exclusion is a promise: a film the catalogue knows no genre or tag for cannot keep it."""
+    cat = _catalog_with_unknown_genres(tiny_catalog)
+    assert not ItemFilter.make(exclude_genres=["horror"]).matches(cat["13"])
+    assert ItemFilter.make(genres=()).matches(cat["13"])
+
+
+def test_exclusion_reads_genres_named_by_tags():
+    item = Item("1", "Ghost Story", 2001, ("Drama",), (), (), ("supernatural horror",))
+    assert not ItemFilter.make(exclude_genres=["horror"]).matches(item)
+
+
+@pytest.mark.parametrize("message,banned", [
+    ("something about a haunting and a demon, but no horror please", "horror"),
+    ("a heist like Heat but nothing with crime", "crime"),
+    ("nothing too frightening, maybe something about a haunting", "horror"),
+])
+def test_exclusion_is_a_hard_filter_through_respond(tiny_catalog, hash_embedder, message, banned):
+    """The lexical side matches the excluded film's words ('haunting', 'heist'); the slate still has none."""
+    engine = tiny_engine(_catalog_with_unknown_genres(tiny_catalog), hash_embedder, questions=False)
+    result = engine.respond(engine.new_state("s"), message)
+    assert result.recommendations
+    for rec in result.recommendations:
+        assert banned not in item_genre_keys(rec.item), rec.item.title
+        assert rec.item.item_id != "13"
+
+
+def test_ruled_out_person_is_a_hard_filter_through_respond(tiny_catalog, hash_embedder):
+    engine: ChatEngine = tiny_engine(tiny_catalog, hash_embedder, questions=False)
+    state = engine.new_state("s")
+    result = engine.respond(state, "a comedy, but nothing with Tom Hanks")
+    assert [rec.item.title for rec in result.recommendations] == ["Amélie"]
+    # the rule holds for the rest of the conversation: Forrest Gump is a drama with Tom Hanks
+    later = engine.respond(state, "a drama then")
+    assert "Forrest Gump" not in [rec.item.title for rec in later.recommendations]

@@ -1,0 +1,104 @@
+"""Reading intents, references and question attributes (workbench/dialogue/intents.py, references.py).
+
+Guards issue 25's reading on a tiny catalogue: slate pointers ("the first two", "the other two",
+"those", "the Nolan one", "the horror one", "the 1995 one", "it" after a question), the new intents
+(ask_fact, compare, seen, not_seen, thanks_bye, capabilities, chitchat vs other) and their
+attributes; and that the simulated user's phrasings (``eval simulate``) never read as a question or
+a social message, which would cost it its slate.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from conftest import TINY_ITEMS
+
+from workbench.catalog import Catalog
+from workbench.dialogue.engine import SLATE_INTENTS
+from workbench.dialogue.intents import ATTRIBUTES
+from workbench.dialogue.understand import Understander
+from workbench.evaluate.simulator import GENERIC, NOT_THOSE, PHRASINGS, SILENT, UNSURE
+from workbench.text import INTENTS
+
+SLATE = ["5", "10", "1", "7", "3"]  # Collateral, Inception, Toy Story, Alien, Heat (1995)
+
+
+@pytest.fixture(scope="module")
+def u():
+    return Understander(Catalog(TINY_ITEMS, source="tiny"))
+
+
+@pytest.mark.parametrize("text,refs", [
+    ("who's in the third one?", ["1"]),
+    ("when did the first two come out?", ["5", "10"]),
+    ("I've seen the other two", ["7", "3"]),
+    ("which of these is the newest?", SLATE),
+    ("who is in the Nolan one?", ["10"]),
+    ("who directed the Pacino movie?", ["3"]),
+    ("is the horror one scary?", ["7"]),
+    ("who's in the 1995 one?", ["1", "3"]),
+    ("who directed the last one?", ["3"]),
+    ("is the 2nd one any good?", ["10"]),
+    ("i saw the third one last year", ["1"]),  # "last year" is no slate position
+    ("who directed it?", ["5"]),  # no film in focus: the top pick
+])
+def test_refs_point_into_the_slate(u, text, refs):
+    assert list(u.understand(text, last_slate=SLATE).refs) == refs
+
+
+def test_it_means_the_film_in_focus(u):
+    assert u.understand("who directed it?", last_slate=SLATE, focus="7").refs == ("7",)
+
+
+@pytest.mark.parametrize("text,slate,intent,attribute", [
+    ("who's in the third one?", SLATE, "ask_fact", "cast"),
+    ("whos in that one", SLATE, "ask_fact", "cast"),
+    ("who's the director of Alien?", [], "ask_fact", "director"),
+    ("when was Star Wars made?", [], "ask_fact", "year"),
+    ("what genre is the fourth one?", SLATE, "ask_fact", "genre"),
+    ("is the first one a cartoon?", SLATE, "ask_fact", "genre"),
+    ("what is the second one about?", SLATE, "ask_fact", "about"),
+    ("which of these is the newest?", SLATE, "compare", "newest"),
+    ("whats the oldest one there", SLATE, "compare", "oldest"),
+    ("which one has Tom Hanks?", SLATE, "compare", "has_person"),
+    ("which of them are comedies?", SLATE, "compare", "has_genre"),
+    ("I've seen the first one", SLATE, "seen", None),
+    ("haven't watched the third", SLATE, "not_seen", None),
+    ("ok great, that's it for tonight", SLATE, "thanks_bye", None),
+    ("Thanks for the chat :)", [], "thanks_bye", None),
+    ("what are you for?", [], "capabilities", None),
+    ("how do you pick movies?", [], "capabilities", None),
+    ("hey hey", [], "greeting", None),
+    ("what's the weather like?", SLATE, "chitchat", None),
+    ("hmm ok", [], "other", None),
+    ("?", SLATE, "other", None),
+    ("have you seen Alien?", [], "recommend", None),  # the assistant's own experience: no fact asked
+    ("None of those. Maybe a comedy film?", SLATE, "refine", None),
+])
+def test_intents_and_attributes(u, text, slate, intent, attribute):
+    r = u.understand(text, last_slate=slate)
+    assert (r.intent, r.attribute) == (intent, attribute)
+    assert r.intent in INTENTS and (r.attribute is None or r.attribute in ATTRIBUTES)
+
+
+def test_the_simulated_user_always_gets_a_slate(u):
+    """Every phrasing of ``eval simulate``'s attribute-mode user reads as a slate intent (a question or a
+    closing would leave it without a slate, and the simulation numbers would move)."""
+    values = {"genre": ["comedy", "horror", "animation"], "decade": ["1990s", "1970s"],
+              "director": ["Michael Mann", "Christopher Nolan"], "actor": ["Tom Hanks", "Al Pacino"],
+              "tag": ["heist", "space opera"]}
+    said = [*GENERIC, *UNSURE]
+    for kind, phrasings in PHRASINGS.items():
+        said += [p.format(value=v) for p, v in itertools.product(phrasings, values[kind])]
+    said += [f"{no} {m}" for no in NOT_THOSE for m in list(said)]
+    wrong = [(m, r.intent) for m in said if (r := u.understand(m, last_slate=SLATE)).intent not in SLATE_INTENTS]
+    assert not wrong
+    assert u.understand(SILENT, last_slate=SLATE).intent == "other"  # as before: no question, no closing
+
+
+def test_a_closing_that_judges_still_notes_the_judgement(u):
+    """"thanks, loved the first one" closes, and the state still learns the user liked Collateral."""
+    r = u.understand("thanks, loved the first one", last_slate=SLATE)
+    assert r.intent == "thanks_bye" and r.judged == ("5", "liked")
+    assert u.understand("is the first one any good?", last_slate=SLATE).judged is None  # a question judges nothing

@@ -1,0 +1,381 @@
+"""The intent of a message, with the films it points at and what a question asks about.
+
+:func:`classify` decides among every :data:`~workbench.text.Intent`. It reads, in order:
+
+1. **closings, capabilities and greetings** ("ok great, that's it for tonight", "what can you
+   do?", "hello"): social messages that want no slate;
+2. **questions about films**: ``ask_fact`` (one film's director, cast, year, genre, or what it
+   is about: "who's in the third one?", "when was Jaws made?", "is the first one a cartoon?")
+   and ``compare`` (across the slate: "which of these is the newest?", "which one has Tom
+   Hanks?"), each with its ``attribute`` (:data:`ATTRIBUTES`);
+3. everything else through :func:`workbench.dialogue.cues.detect_intent` (recommend, more_like,
+   refine, why, feedback, chitchat, other); a feedback whose stance is only "seen" or "not seen"
+   becomes the ``seen`` / ``not_seen`` intent.
+
+The films a message points at come from :func:`workbench.dialogue.references.resolve_refs`; a
+bare "it" / "that one" counts only for intents about a film (a question, why, more like,
+feedback, seen).
+
+It knows words, the slate and item facts; it does not know scores, generators or gradio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from workbench.catalog import Item
+from workbench.dialogue.cues import detect_intent, stance_of
+from workbench.dialogue.linking import Mention, PersonMention, Stance
+from workbench.dialogue.references import resolve_refs
+from workbench.filters import ItemFilter
+from workbench.text import Intent, fold
+
+#: What an ``ask_fact`` question asks about one film.
+FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about")
+#: What a ``compare`` question asks across films.
+COMPARE_ATTRIBUTES = ("newest", "oldest", "popular", "has_person", "has_genre")
+#: Every attribute :attr:`Understanding.attribute` can hold.
+ATTRIBUTES = FACT_ATTRIBUTES + COMPARE_ATTRIBUTES
+#: Intents whose reply is an answer from catalogue facts (they keep the current slate).
+QUESTION_INTENTS = frozenset({"ask_fact", "compare"})
+#: Intents that point at films (a bare "it" / "that one" is resolved only for these).
+POINTING_INTENTS = frozenset({"ask_fact", "compare", "why", "more_like", "feedback", "seen", "not_seen"})
+
+_YOU = r"(?:you|u|ya)"
+_CAPABILITIES_RE = re.compile(
+    rf"\bwhat\s+(?:are|r)\s+{_YOU}\s+(?:for|good\s+for|able\s+to\s+do|capable\s+of)\b"
+    rf"|\bwhat\s+(?:can|could|do|does)\s+{_YOU}\s+(?:do|offer|help(?:\s+me)?\s+with)\b"
+    rf"|\bwhat\s+(?:are|r)\s+{_YOU}\s*\??\s*$|\bwho\s+(?:are|r)\s+{_YOU}\b|\bwhat\s+is\s+this\s*(?:thing|app|bot)?\s*\??\s*$"
+    rf"|\bhow\s+(?:does|do)\s+(?:this|it|you)\s+work\b|\bhow\s+(?:do|can|should)\s+i\s+use\s+(?:this|you|it)\b"
+    rf"|\bhow\s+can\s+{_YOU}\s+help\b|\bwhat\s+(?:can|should)\s+i\s+(?:ask|say|tell)\b"
+    rf"|\bare\s+{_YOU}\s+(?:a\s+)?(?:bot|robot|human|person|real|an?\s+ai)\b|\bwhat'?s\s+your\s+(?:purpose|job|deal)\b"
+    rf"|\bwhat\s+do\s+{_YOU}\s+know\s*\??\s*$|^\s*help\s*[!.?]*\s*$|\bwhat\s+is\s+your\s+(?:purpose|job)\b"
+    rf"|\bwhat\s+kinds?\s+of\s+(?:things|stuff|questions)\b|\byour\s+capabilities\b|\bwhat\s+(?:are|r)\s+{_YOU}\s+able\b"
+    rf"|\bcan\s+{_YOU}\s+(?:also\s+)?(?:\w+\s+)?(?:tv|shows?|series|books?|music|songs?|tickets?|games?|anime\s+series)\b"
+    rf"|\bcan\s+{_YOU}\b[^?]*\b(?:too|as\s+well|also)\s*\?|\bcan\s+{_YOU}\s+tell\s+me\s+(?:who|what|when)\b[^?]*\ba\s+(?:movie|film)\b"
+    rf"|\bwhat\s+(?:movies|films)\s+do\s+{_YOU}\s+(?:know|have)\b|\bhow\s+many\s+(?:movies|films)\b"
+    rf"|\bwhat\s+do\s+{_YOU}\s+know\s+about\s+(?:movies|films|cinema)\b|\bwhat'?s\s+this\s+(?:app|thing|bot|site|tool)?\s*for\b"
+    rf"|\bhow\s+do\s+{_YOU}\s+(?:pick|choose|decide|select|come\s+up|find)\b|\b(?:is\s+this|are\s+{_YOU})\s+(?:thing\s+)?(?:an?\s+)?(?:ai|bot|robot|human|chatbot)\b"
+    rf"|\bdo\s+{_YOU}\s+only\b|\bwhat\s+(?:can|could)\s+i\s+ask\b",
+    re.I,
+)
+#: Small talk and off-topic remarks (the ``chitchat`` intent) that carry a film word or a cue of their own.
+_SMALL_TALK_RE = re.compile(
+    rf"\bhow(?:'?s|\s+is|\s+was)\s+your\b|\bhow\s+are\s+{_YOU}\b|\bhow\s+about\s+{_YOU}\b|\bwhat\s+did\s+{_YOU}\s+do\b"
+    rf"|\b(?:do|did|are|have|were)\s+{_YOU}\s+(?:have|having|had|like|ever|feel|enjoy|been|go)\b(?![^?]*\b(?:movies?|films?|seen)\b)"
+    r"|\bweather\b|\bwhat\s+time\b|\bwho\s+won\b|\blol\b|\blmao\b|\bhaha+\b|\b(?:that'?s|that\s+is|thats)\s+(?:so\s+)?(?:funny|hilarious|cool|crazy|sad)\b"
+    r"|^\s*i'?m\s+(?:good|fine|great|ok(?:ay)?|well|so\s+\w+|bored|tired|sick)\b|\bi\s+have\s+a\s+(?:cold|headache|flu)\b|\bmy\s+(?:dad|mom|mother|father|wife|husband|boss|day)\b",
+    re.I,
+)
+#: A bare acknowledgement or fragment with nothing to act on (the ``other`` intent).
+_ACK_WORDS = frozenset("""ok okay k kk sure no nope yes yeah yep yup maybe uh um umm mm mmm hmm hm wait nevermind never mind
+    i guess oh ah whatever then so well right alright fine what too hm huh eh meh cool nice great""".split())
+_CLOSING_RE = re.compile(
+    r"\b(?:thanks?(?:\s+(?:you|u))?(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+a\s+bunch)?|thx|ty|tysm|cheers|many\s+thanks"
+    r"|bye(?:\s*bye)?|goodbye|good\s*night|night\s+night|see\s+(?:you|ya)|later|ciao|farewell|take\s+care"
+    r"|that'?s\s+(?:it|all|enough)|that\s+is\s+(?:it|all|enough)|that\s+will\s+do|that'?ll\s+do|i'?m\s+(?:done|all\s+set|set|good\s+now|off)"
+    r"|all\s+set|(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)\b[^.!?]*"
+    r"|have\s+a\s+(?:good|great|nice)\s+(?:one|night|day|evening)|talk\s+(?:to\s+you\s+)?(?:later|soon)"
+    r"|nothing\s+else|enough\s+for\s+(?:now|today|tonight)|for\s+(?:now|today|tonight)|signing\s+off|gotta\s+go|got\s+to\s+go"
+    r"|you'?(?:ve|re)\s+been\s+(?:a\s+)?(?:great|helpful|very\s+helpful|a\s+big\s+help)|appreciate\s+it|much\s+appreciated"
+    r"|no\s+(?:more|thanks?)(?:\s+for\s+now)?|perfect|great|awesome|ok(?:ay)?|cool|nice|alright|sounds\s+good|got\s+it"
+    r"|sure|wonderful|excellent|lovely|fantastic|will\s+do|done|yes|yeah|yep|tonight|now|i\s+think|so|well|then)\b",
+    re.I,
+)
+#: Words that make a message a closing on their own (the rest of ``_CLOSING_RE`` is filler).
+_CLOSING_CORE_RE = re.compile(
+    r"\b(?:thanks?|thank\s+(?:you|u)|thx|ty|tysm|cheers|bye|goodbye|good\s*night|see\s+(?:you|ya)|ciao|farewell|take\s+care"
+    r"|thats\s+(?:it|all)|that'?s\s+(?:it|all|enough)|that\s+is\s+(?:it|all|enough)|that(?:'?ll|\s+will)\s+do|i'?m\s+(?:done|all\s+set|set|off)|all\s+set"
+    r"|(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)"
+    r"|have\s+a\s+(?:good|great|nice)|talk\s+(?:to\s+you\s+)?(?:later|soon)|nothing\s+else|enough\s+for|signing\s+off"
+    r"|gotta\s+go|got\s+to\s+go|appreciate|we'?re\s+done|(?:look|looking)\s+into\s+(?:them|those|it)"
+    r"|check\s+(?:them|those|it|these)\s+out|(?:that'?s|that\s+is|thats)\s+all\s+i\s+(?:need|needed|wanted)"
+    r"|(?:great|good|nice)\s+day\s+to\s+(?:you|ya))\b",
+    re.I,
+)
+_HELLO = r"(?:hi+|hello+|hey+a?|hiya|howdy|yo|hola|greetings|good\s+(?:morning|afternoon|evening|day))"
+_GREETING_RE = re.compile(
+    rf"^\s*{_HELLO}(?:[\s,!.]+{_HELLO})*"
+    r"(?:\s+(?:there|you|again|all|everyone|friend|buddy|bot))?[\s!.,]*"
+    r"(?:(?:how\s+are\s+(?:you|u)(?:\s+doing)?(?:\s+today)?|how'?s\s+it\s+going|what'?s\s+up|nice\s+to\s+meet\s+you"
+    r"|(?:i\s+)?hope\s+(?:you'?re|you\s+are|all\s+is)\s+(?:well|good|ok(?:ay)?)|good\s+(?:morning|afternoon|evening))[\s!.,?]*)*$",
+    re.I,
+)
+_QUESTION_START_RE = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|so|and|but|also|hmm+|um+|oh|well|wait|great|cool|nice|thanks?)[\s,!.]+)*"
+    r"(?:who|whom|whose|what|what'?s|when|which|where|how|is|isn'?t|was|are|were|does|did|do|has|have|can|could|"
+    r"tell\s+me|remind\s+me|any\s+idea|i\s+wonder|do\s+you\s+know)\b(?!['’]t|n['’]?t)",
+    re.I,
+)
+_DIRECTOR_RE = re.compile(
+    r"\bwho\s+(?:directed|directs|direct|helmed|made)\b|\bdirector'?s?\b|\bdirected\s+by\s+(?:who|whom)\b|\bwho\s+did\b[^?]*\bdirect\b"
+    r"|\bwhose\s+(?:film|movie)\b|\bfilmmaker\b|\bwho(?:'s|\s+is|\s+was)\s+behind\b|\bwho\s+was\s+it\s+(?:directed|made)\s+by\b"
+    r"|\bdirected\s+it\b|\bdirect(?:ed)?\s+(?:that|this|the)\b",
+    re.I,
+)
+_CAST_RE = re.compile(
+    r"\bwho(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+(?:in|starring|starred)\b|\bwho\s+(?:stars?|starred|acts?|acted|plays?|played)\b"
+    r"|\bcast\b|\bactors?\b|\bactress(?:es)?\b|\bstarring\b|\bstars?\s+in\b|\bwho\s+stars\b|\bthe\s+(?:lead|stars)\b"
+    r"|\bwho(?:'s|\s+is)\s+the\s+(?:star|lead)\b|\bwhat\s+actors?\b|\bwho\s+(?:are|were)\s+the\s+(?:actors|stars)\b",
+    re.I,
+)
+_YEAR_RE = re.compile(
+    r"\bwhen\b[^?]*\b(?:made|released|release|come\s+out|came\s+out|out|filmed|shot|from|premiere|produced)\b"
+    r"|\bwhat\s+year\b|\bwhich\s+year\b|\byear\b|\brelease\s+(?:date|year)\b|\bhow\s+old\b|\bwhat\s+decade\b|\bwhen\s+(?:is|was)\s+(?:it|that|this)\b",
+    re.I,
+)
+_GENRE_RE = re.compile(
+    r"\bgenres?\b|\bwhat\s+(?:kind|sort|type)\s+of\s+(?:a\s+)?(?:movie|film|flick|thing|story)\b|\bwhat\s+(?:kind|sort|type)\s+is\b"
+    r"|\bcategory\b",
+    re.I,
+)
+_ABOUT_RE = re.compile(
+    r"\babout\b|\bplot\b|\bstory(?:line)?\b|\bpremise\b|\bsynopsis\b|\bsummary\b|\bsummari[sz]e\b|\bwhat\s+happens\b"
+    r"|\bdescribe\b|\btell\s+me\s+(?:more\s+)?(?:about|on)\b|\bwhat'?s\s+(?:it|that|this)\s+like\b|\bthemes?\b|\bsubject\b"
+    r"|\bgist\b|\bany\s+good\b",
+    re.I,
+)
+_NEWEST_RE = re.compile(r"\b(?:newest|latest|most\s+recent|youngest|newer|more\s+recent|came\s+out\s+last|last\s+to\s+come\s+out)\b", re.I)
+_OLDEST_RE = re.compile(r"\b(?:oldest|earliest|older|came\s+out\s+first|first\s+to\s+come\s+out)\b", re.I)
+_POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s+popular|better\s+known)\b", re.I)
+#: a question over several films: "which of these", "which one", "any of them", "do any"
+_ACROSS_RE = re.compile(
+    r"\b(?:which|what)\s+(?:one|ones|of|is|are|film|movie|films|movies)\b|\bwhich\b|\bany\s+of\b|\b(?:do|does|are|is)\s+any\b"
+    r"|\bhow\s+many\b|\bare\s+(?:they|these|those|all)\b",
+    re.I,
+)
+_WHY_EXTRA_RE = re.compile(
+    r"\bwhat\s+made\s+you\s+(?:choose|pick|suggest|recommend|go\s+with)\b|\breasoning\b|\bwhy\s+(?:did|would)\s+you\b"
+    r"|\bhow\s+(?:is|does)\b[^?]*\b(?:similar|related|fit|match)\w*\s+(?:to\s+)?what\s+i\b|\bwhat'?s\s+the\s+reason\b",
+    re.I,
+)
+_LIKE_FILM_RE = re.compile(
+    r"\b(?:in\s+the\s+vein\s+of|same\s+(?:vibe|feel|style|tone|kind)\s+as|(?:stuff|things|something|anything|more)\s+like"
+    r"|what\s+else\s+is\s+like|along\s+the\s+lines\s+of|(?:movies?|films?)\s+like)",
+    re.I,
+)
+_NOT_SEEN_EXTRA_RE = re.compile(
+    r"\b(?:do\s*n[o']?t|dont)\s+think\s+i'?(?:ve|\s+have)\s+(?:\w+\s+)?(?:seen|watched)|\bhavent\b|\bnot\s+(?:\w+\s+)?seen\b",
+    re.I,
+)
+#: "something completely different", "start afresh": a new request even with a slate shown
+_AFRESH_RE = re.compile(r"\bsomething\s+(?:completely\s+|totally\s+|entirely\s+)?different\b|\bafresh\b|\bnew\s+search\b",
+                        re.I)
+#: With a slate shown, words of a message that adjusts it ("a bit lighter", "and family friendly please")
+_REFINE_HINT_RE = re.compile(
+    r"\b(?:something|anything|ones?|please|want|need|less|more|without|no|not|but|instead|rather|bit|friendly|too)\b"
+    r"|\b\w{3,}er\b",
+    re.I,
+)
+#: "and the second one?", "what about Alien?", "how about the last one": the same question about another film
+FOLLOW_UP_RE = re.compile(r"^\s*(?:(?:and|ok(?:ay)?|so)[\s,]+)?(?:what\s+about|how\s+about|and)\b(?!.*\b(?:something|anything|movies?"
+                          r"|films?|else|more|other)\b)[^.!]{0,60}\??\s*$", re.I)
+#: "more like it", "show me more", "and something else": the user also wants a new slate
+_MORE_RE = re.compile(
+    r"\b(?:more\s+like|something\s+like|similar|show\s+me\s+more|more\s+(?:options|suggestions|picks|films|movies)"
+    r"|something\s+else|anything\s+else|other\s+(?:options|suggestions|picks)|recommend|suggest)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What :func:`classify` read: the intent, its target, the stance on it, the refs and the attribute."""
+
+    intent: Intent
+    target: str | None = None
+    stance: Stance = "neutral"
+    refs: tuple[str, ...] = ()
+    attribute: str | None = None
+    #: the film the message judges and how (what the conversation state notes), whatever the intent:
+    #: "thanks, loved it" closes *and* likes the top pick
+    judged: tuple[str, Stance] | None = None
+
+
+def is_closing(text: str) -> bool:
+    """Whether ``text`` only closes the conversation ("ok great, that's it for tonight", "thanks, bye")."""
+    if not _CLOSING_CORE_RE.search(text):
+        return False
+    rest = _CLOSING_RE.sub(" ", text)
+    return not re.search(r"[^\W_]", re.sub(r"\b(?:for|it|that|you|all|me|the|a|one|this|very|much|again|really"
+                                           r"|help|helping|your|so|and|i|oh|will|ll|now|tonight|today|lot|just|guys?"
+                                           r"|then|bit|later|movie|film|suggestions?|recommendations?|picks?|list"
+                                           r"|everything|night|evening|there)\b", " ", rest, flags=re.I))
+
+
+def is_capabilities(text: str) -> bool:
+    """Whether ``text`` asks what the assistant is or can do ("what are you for?")."""
+    return bool(_CAPABILITIES_RE.search(text))
+
+
+def is_greeting(text: str) -> bool:
+    return bool(_GREETING_RE.match(text))
+
+
+_CONTRACTIONS = ((r"\bwhos\b", "who is"), (r"\bwhats\b", "what is"), (r"\bhows\b", "how is"),
+                 (r"\bthats\b", "that is"), (r"\bwhens\b", "when is"), (r"\bwheres\b", "where is"))
+#: "have you seen it?", "which ones do you like?", "your favourite?": the user asks the assistant's
+#: own view or experience, not a catalogue fact
+_TO_YOU_RE = re.compile(r"\b(?:do|did|have|would|will|could|ever)\s+(?:you|u|ya)\b(?!\s+know\b)|\byour\s+(?:favou?rite|opinion|view)"
+                        r"|\b(?:you|u)\s+(?:like|liked|loved|enjoyed|think|recommend|suggest)\b", re.I)
+#: "None of those. Maybe a comedy?", "not these": the slate is turned down, whatever follows
+_REJECT_RE = re.compile(r"^\W*(?:no[,.!\s]+)?(?:none\s+of|not)\s+(?:those|these|them|that|this|any)\b", re.I)
+#: "what about ones with X?", "how about ...", "any with ...": a request, not a question about a film
+_REQUEST_QUESTION_RE = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b|^\s*(?:any|anything|something|ones?)\s+(?:with|by|from)\b",
+                                  re.I)
+
+
+def _folded(text: str) -> str:
+    low = fold(text).replace("’", "'")
+    for rx, rep in _CONTRACTIONS:
+        low = re.sub(rx, rep, low)
+    return low
+
+
+def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMention], refs: Sequence[str],
+                  slate: Sequence[str], named: bool) -> tuple[Intent, str] | None:
+    """(``ask_fact`` or ``compare``, attribute) when ``text`` asks about films, else ``None``.
+
+    ``refs`` are the films pointed at; ``named`` whether a film was named by title.
+    """
+    low = _folded(text)
+    if _REQUEST_QUESTION_RE.search(low) or _REJECT_RE.match(low) or _TO_YOU_RE.search(low):
+        return None
+    starts = bool(_QUESTION_START_RE.match(low))
+    question = "?" in low or starts or bool(re.search(r"\b(?:which|who|when|what)\b", low))
+    if not question:
+        return None
+    several = len(refs) > 1 or (not refs and len(slate) > 1)
+    across = (bool(_ACROSS_RE.search(low)) or len(refs) > 1 or bool(re.search(r"\bthe\s+\w+(?:\s+\w+)?\s+one\b", low))) \
+        and (several or not named) and bool(slate or len(refs) > 1)
+    if across:
+        if _NEWEST_RE.search(low):
+            return "compare", "newest"
+        if _OLDEST_RE.search(low):
+            return "compare", "oldest"
+    for rx, attribute in ((_DIRECTOR_RE, "director"), (_CAST_RE, "cast"), (_YEAR_RE, "year"),
+                          (_GENRE_RE, "genre")):
+        if rx.search(low) and (refs or named or slate):
+            if attribute == "director" and across and people and not refs:
+                return "compare", "has_person"
+            return "ask_fact", attribute
+    if across and people and (_ACROSS_RE.search(low)):
+        return "compare", "has_person"
+    if across and constraints.genres and (_ACROSS_RE.search(low)):
+        return "compare", "has_genre"
+    short = len(low.split()) <= 12
+    if (refs or named) and (starts or short) and not _LIKE_FILM_RE.search(low):
+        if people and re.search(r"\b(?:in|with|star|stars|starring|by|feature|features|have|has)\b", low):
+            role = "director" if re.search(r"\b(?:by|direct|directed|director)\b", low) else "cast"
+            return "ask_fact", role
+        if constraints.genres and re.search(r"^\s*(?:and\s+|so\s+)?(?:is|was|isn'?t|are|does|would|it'?s)\b", low):
+            return "ask_fact", "genre"
+        if _ABOUT_RE.search(low):
+            return "ask_fact", "about"
+        if re.search(r"^\s*(?:and\s+)?(?:what|tell\s+me)\b[^?]*\b(?:is|was|'s)\s+(?:it|that|this)(?:\s+one)?\b[\s?!.]*$", low):
+            return "ask_fact", "about"
+    return None
+
+
+def _is_ack(text: str) -> bool:
+    words = re.findall(r"[a-z']+", fold(text))
+    return not words or all(w in _ACK_WORDS for w in words)
+
+
+def classify(
+    text: str,
+    masked: str,
+    mentions: Sequence[Mention],
+    people: Sequence[PersonMention],
+    constraints: ItemFilter,
+    slate: Sequence[str],
+    item: Callable[[str], Item | None],
+    focus: str | None = None,
+) -> Reading:
+    """The :class:`Reading` of one message (see the module docstring).
+
+    Args:
+        text: the message.
+        masked: ``text`` with linked titles and people blanked.
+        mentions: the linked titles; people: the linked people.
+        constraints: the constraints the message states.
+        slate: the last slate's canonical ids, best first.
+        item: looks an id up in the catalogue.
+        focus: the film "it" means when the conversation is on one (else the top pick).
+    """
+    base, base_target, base_stance = detect_intent(text, masked, mentions, constraints, slate, focus)
+    judged = (base_target, base_stance) if base == "feedback" and base_target is not None else None
+    reading = _classify(text, masked, mentions, people, constraints, slate, item, focus,
+                        (base, base_target, base_stance))
+    if reading.intent in QUESTION_INTENTS and base_stance in ("liked", "disliked"):
+        judged = None  # "is the third one any good?" asks; it does not judge (but "never saw it, what's it about?" says)
+    return replace(reading, judged=judged)
+
+
+def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Sequence[PersonMention],
+              constraints: ItemFilter, slate: Sequence[str], item: Callable[[str], Item | None],
+              focus: str | None, base: tuple[Intent, str | None, Stance]) -> Reading:
+    refs = resolve_refs(text, masked, mentions, people, slate, item, None)
+    pointed = resolve_refs(text, masked, mentions, people, slate, item, focus)
+    bare = not mentions and constraints.is_empty and not people
+    stance = stance_of(masked)
+    if (_CLOSING_CORE_RE.search(text) and not _MORE_RE.search(masked) and constraints.is_empty
+            and not (slate and stance == "disliked") and (is_closing(text) or "?" not in text)):
+        return Reading("thanks_bye")
+    if not mentions and is_capabilities(text):
+        return Reading("capabilities")
+    if bare and is_greeting(text):
+        return Reading("greeting")
+    if slate and _WHY_EXTRA_RE.search(text):
+        target = pointed[0] if pointed else slate[0]
+        return Reading("why", target, "neutral", pointed or (target,))
+    # "right? I loved him in Heat", "I really liked that movie though ... (a long story)?": a judgement
+    judging = any(m.stance in ("liked", "disliked") for m in mentions) or (
+        stance in ("liked", "disliked") and len(text.split()) > 12)
+    asked = None if judging else read_question(text, constraints, people, pointed, slate, bool(mentions))
+    if asked is not None:
+        intent, attribute = asked
+        targets = pointed
+        if intent == "compare":
+            own = resolve_refs(text, masked, mentions, (), slate, item, None)
+            targets = own if len(own) > 1 else tuple(slate) if len(slate) > 1 else targets
+        if targets:
+            return Reading(intent, targets[0], "neutral", targets, attribute)
+    if _NOT_SEEN_EXTRA_RE.search(masked) and stance in ("seen", "neutral"):
+        stance = "not_seen"
+    intent, target, st = base
+    if (intent in ("other", "chitchat") and slate and not _SMALL_TALK_RE.search(text)
+            and (stance in ("seen", "not_seen") or (stance in ("liked", "disliked") and pointed))):
+        intent, target, st = "feedback", (pointed or slate)[0], stance
+        pointed = pointed or (target,)
+    if intent == "refine" and _AFRESH_RE.search(masked):
+        intent = "recommend"
+    if intent == "feedback" and stance == "not_seen":
+        st = "not_seen"
+    if intent == "feedback" and st in ("seen", "not_seen"):
+        intent = st
+    elif intent == "recommend" and mentions and _LIKE_FILM_RE.search(masked):
+        intent, target = "more_like", mentions[0].item_id
+    elif intent == "recommend" and mentions and not constraints.genres and len(mentions) == 1:
+        ms = mentions[0].stance
+        if ms in ("seen", "not_seen") and not _MORE_RE.search(masked) and not re.search(r"\b(?:like|want)\b", masked, re.I):
+            intent, target, st = ms, (pointed or (mentions[0].item_id,))[0], ms
+    if intent in ("other", "chitchat", "recommend") and not mentions and not people and _SMALL_TALK_RE.search(text) \
+            and not re.search(r"\b(?:recommend|suggest|movies?|films?|watch)\b", text, re.I):
+        intent = "chitchat"
+    elif intent in ("other", "chitchat"):
+        intent = "other" if _is_ack(text) else "refine" if slate and _REFINE_HINT_RE.search(masked) else "chitchat"
+    if intent in ("feedback", "seen", "not_seen") and pointed and target not in pointed:
+        target = pointed[0]  # "loved it" right after a question about the third one: the third one
+    out_refs = pointed if intent in POINTING_INTENTS else refs
+    if intent in ("why", "more_like", "feedback", "seen", "not_seen") and target is not None and target not in out_refs:
+        out_refs = (target, *out_refs)
+    return Reading(intent, target, st, out_refs, None)
+
+
+
+def wants_more(query: str) -> bool:
+    """Whether a question also asks for new films ("who's in it? and show me more like it")."""
+    return bool(_MORE_RE.search(query))
