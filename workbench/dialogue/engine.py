@@ -67,6 +67,8 @@ from workbench.scored import ScoredItems
 from workbench.text import check_message
 
 #: Intents that produce a new slate.
+#: The note of a turn whose reply left out the catalogue's answer to the user's question.
+_UNANSWERED_NOTE = "The reply did not state the catalogue's answer; the template answer is shown instead."
 SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback", "seen", "not_seen"})
 #: The act of a reply with no slate and no answer, by intent (see :data:`workbench.dialogue.types.ACTS`).
 _SOCIAL_ACTS = {"greeting": "greet", "thanks_bye": "close", "capabilities": "introduce", "other": "ask"}
@@ -272,8 +274,8 @@ class ChatEngine:
         if replaced:  # nothing was shown: grounding dropped every sentence, or the rest ignored the turn
             if grounded.withheld:
                 by_kind["replaced"] += 1
-                notes.append("The reply " + ("did not answer the question" if grounded.about_films
-                                             else "said nothing about films") + "; the template reply is shown instead.")
+                notes.append(_UNANSWERED_NOTE if answer is not None and grounded.about_films else
+                             "The reply said nothing about films; the template reply is shown instead.")
             else:
                 by_kind["emptied"] += 1
                 notes.append("Grounding dropped every sentence of the reply; the template reply is shown instead.")
@@ -293,13 +295,14 @@ class ChatEngine:
             # half-written text may hold the very claim that made it fail (the UI shows the same cut).
             text = text[cut:]
         generator_name, fell_back, reason = reply.generator, reply.fell_back, reply.reason
-        if replaced:
-            generator_name, fell_back, reason = self.fallback.name, True, "grounding"
+        if replaced:  # a withheld reply to a question is an unanswered question, not a grounding failure
+            reason = "answer" if answer is not None and grounded.withheld else "grounding"
+            generator_name, fell_back = self.fallback.name, True
         if answer is not None and not states_answer(answer, text):
             # the model answered something else (or grounding cut the fact): the catalogue's answer instead
             text = self.fallback.generate(request).strip()
             generator_name, fell_back, reason = self.fallback.name, True, "answer"
-            notes.append("The reply did not state the catalogue's answer; the template answer is shown instead.")
+            notes.append(_UNANSWERED_NOTE)
             yield text
         if len(text) > MAX_TEXT_CHARS:  # e.g. a 50-item template reply: keep it saveable
             ask = " " + question.text if question is not None and text.endswith(question.text) else ""
