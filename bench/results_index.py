@@ -71,6 +71,9 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "eval_replies_redial.json": ("python -m workbench eval replies --data ../shared/data/redial/test.jsonl "
                                  "--model smollm2-135m-instruct --model /tmp/ft-full --model template --n 150",
                                  "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
+    "eval_replies_adapter.json": ("python -m workbench eval replies --data ../shared/data/redial/test.jsonl "
+                                  "--model smollm2-135m-instruct --model default --n 300",
+                                  "../docs/finetuning.md#measured-base-vs-the-shipped-adapter"),
     "eval_replies_redial_30steps.json": ("python -m workbench eval replies ... --n 40 (the 30-step fine-tune)",
                                          "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
     "eval_simulate60_before_understanding.json": (f"python -m workbench eval simulate {REDIAL} --limit 60 --no-control "
@@ -101,6 +104,10 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "finetune_generator_redial.json": ("python -m workbench finetune generator --redial "
                                        "../shared/data/redial/train.jsonl --max-steps 500 --train-layers 8 --lr 1e-4",
                                        "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
+    "finetune_generator_adapter.json": ("python -m workbench finetune generator --model smollm2-135m-instruct "
+                                        "--redial ../shared/data/redial/train.jsonl --lora-r 16 --adapter "
+                                        "--train-layers 8 --lr 2e-3 --max-steps 40 --max-minutes 33",
+                                        "../docs/finetuning.md#training-it-again"),
     "finetune_generator_redial_30steps.json": ("python -m workbench finetune generator --redial ... --max-steps 30",
                                                "../docs/feedback-and-training.md"),
     "finetune_retriever.json": ("python -m workbench finetune retriever --redial ../shared/data/redial/train.jsonl "
@@ -129,6 +136,23 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "retrieval_quality.json": ("python bench/retrieval_quality.py", "RESULTS.md#retrieval-and-the-index"),
     "review_queue.json": ("nice -n 10 python bench/review_queue.py --tasks 1000", "../docs/review-and-arena.md#the-review-queue"),
     "simulate.json": ("python bench/simulate.py --dialogues 30 --samples 40", "RESULTS.md#app-and-store"),
+    # issue 26: the truth report, the hand audit, false positives on human replies, the demo dialogues
+    "eval_replies_truth_base.json": ("python -m workbench eval replies --data ../shared/data/redial/test.jsonl "
+                                     "--model smollm2-135m-instruct --model template --n 150",
+                                     "../docs/grounding.md#the-truth-report"),
+    "truth_audit_smollm2-135m-instruct.md": ("python bench/truth_audit.py bench/results/eval_replies_truth_base.json",
+                                             "../docs/grounding.md#hand-audit"),
+    "truth_audit_template.md": ("python bench/truth_audit.py bench/results/eval_replies_truth_base.json",
+                                "../docs/grounding.md#hand-audit"),
+    "truth_audit_verdicts.json": ("(written by hand: a person's verdict per reply)", "../docs/grounding.md#hand-audit"),
+    "grounding_human_replies.json": ("python bench/grounding_human_replies.py",
+                                     "../docs/grounding.md#false-positives-on-human-replies"),
+    "demo_dialogues.md": ("python bench/demo_dialogues.py --timeout 120", "../docs/grounding.md#demo-dialogues"),
+    "demo_dialogues.json": ("python bench/demo_dialogues.py --timeout 120", "../docs/grounding.md#demo-dialogues"),
+    "demo_dialogues_final.md": ("python bench/demo_dialogues.py --timeout 120 --only 1,2,3 --part a.json (and 4,5,6), "
+                                "then --merge (final code; the run stopped at the deadline)",
+                                "../docs/grounding.md#demo-dialogues"),
+    "demo_dialogues_final.json": ("(the JSON of demo_dialogues_final.md)", "../docs/grounding.md#demo-dialogues"),
 }
 
 

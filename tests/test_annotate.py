@@ -231,3 +231,15 @@ def test_a_reloaded_tab_finds_its_session_and_shutdown_saves_what_is_pending(ser
     assert autosave_sessions(services, tabs.sessions()) == 1
     (record,) = services.store.read()
     assert record.annotator == "ann" and other.pending_count == 1
+
+
+def test_the_api_and_the_tabs_registries_share_the_registrys_one_session_lifetime(services):
+    """One rule, one place (issue 29): the API's and the browser tabs' session lifetimes were two
+    constants in two UI modules; the registry owns the one lifetime and both registries use it."""
+    from workbench.annotate.session import SESSION_TTL_S
+    from workbench.ui.api import make_registry
+    from workbench.ui.chat_panel import make_tab_registry
+
+    assert make_registry(services).ttl_s == make_tab_registry(services).ttl_s == SESSION_TTL_S
+    assert make_registry(services).max_sessions == make_tab_registry(services).max_sessions \
+        == services.settings.max_api_sessions

@@ -16,6 +16,7 @@ import pytest
 from arena_support import arena, arena_services
 from scipy.stats import binomtest, chisquare
 
+from workbench.annotate.turns import check_message as turns_check_message
 from workbench.arena.leaderboard import fit_strengths, leaderboard, leaderboard_json
 from workbench.arena.systems import (
     all_systems,
@@ -26,8 +27,10 @@ from workbench.arena.systems import (
 )
 from workbench.arena.votes import Vote, read_votes
 from workbench.config import Settings
-from workbench.errors import ArenaError, ConfigError
+from workbench.errors import ArenaError, ConfigError, DialogueError, WorkbenchError
 from workbench.feedback.export import dpo_rows
+from workbench.limits import MAX_MESSAGE_CHARS
+from workbench.text import check_message
 
 # ---------------------------------------------------------------------------
 # systems
@@ -118,6 +121,22 @@ def _strings(value):
             yield from _strings(v)
     else:
         yield str(value)
+
+
+@pytest.mark.parametrize("message", ["x" * (MAX_MESSAGE_CHARS + 1), "   ", None])
+def test_engine_chat_and_arena_refuse_a_message_alike(three, message):
+    """One rule, one place (issue 29): the engine, the Chat tab/API and the arena refused a bad message
+    with three wordings; now each says exactly what :func:`workbench.text.check_message` says."""
+    services, a = three
+    with pytest.raises(WorkbenchError) as expected:
+        check_message(message)
+    with pytest.raises(DialogueError) as from_engine:
+        services.engine.respond(services.engine.new_state("s"), message)
+    with pytest.raises(WorkbenchError) as from_chat:
+        turns_check_message(message)
+    with pytest.raises(WorkbenchError) as from_arena:
+        list(a.stream_pair(a.conversation(), message))
+    assert str(from_engine.value) == str(from_chat.value) == str(from_arena.value) == str(expected.value)
 
 
 def test_pair_payload_is_blind(three):

@@ -155,9 +155,9 @@ def test_llm_timeout_falls_back_to_template(tiny_catalog, hash_embedder):
 
 def test_message_limit_is_a_clear_error(engine):
     state = engine.new_state("s")
-    with pytest.raises(DialogueError, match="MAX_MESSAGE_CHARS"):
+    with pytest.raises(DialogueError, match=f"{MAX_MESSAGE_CHARS + 1:,} characters; the limit is {MAX_MESSAGE_CHARS:,}"):
         engine.respond(state, "a" * (MAX_MESSAGE_CHARS + 1))
-    with pytest.raises(DialogueError, match="empty"):
+    with pytest.raises(DialogueError, match="type a message first"):
         engine.respond(state, "   ")
     assert state.turns == []
 
@@ -316,7 +316,7 @@ class LongWindedGenerator:
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         for i in range(800):  # distinct sentences (a repeated one would be dropped by grounding)
-            yield f"My note {chr(97 + i % 26)}{chr(97 + i // 26 % 26)} still matters here. "
+            yield f"My note {chr(97 + i % 26)}{chr(97 + i // 26 % 26)} on these films still matters here. "
 
     def generate(self, request: GenerationRequest) -> str:
         return "".join(self.stream(request))

@@ -71,11 +71,15 @@ def test_distinct_2_counts_distinct_bigrams_over_all_bigrams():
 
 def test_metrics_on_hand_built_replies(examples, tiny_catalog):
     """Guards every metric against replies whose values are known by construction: the human
-    reply itself (all slate, no fix, chrF/BLEU 100) against instruction echo (no slate, one fix,
+    reply itself, with a final stop (all slate, no fix, chrF/BLEU as sacrebleu computes them) against
+    instruction echo (no slate, one fix,
     all off task); the difference's bootstrap interval excludes zero."""
     users = [e.request.turns[-1].text for e in examples]
     echo = Scripted("echo", {u: "Your task: Recommend the candidates to the user." for u in users})
-    human = Scripted("human", {e.request.turns[-1].text: e.target for e in examples})
+    # the human replies, ended as a model ends a finished reply (a last sentence without a stop is cut)
+    written = {e.request.turns[-1].text: e.target if e.target.endswith((".", "!", "?")) else e.target + "."
+               for e in examples}
+    human = Scripted("human", written)
     grounder = Grounder(tiny_catalog, instructions=INSTRUCTIONS)
     report = evaluate_replies({"echo": echo, "human": human}, examples, grounder, seed=1)
     assert report["n"] == len(examples) == 5
@@ -84,10 +88,11 @@ def test_metrics_on_hand_built_replies(examples, tiny_catalog):
     assert (first["mentions_slate"], first["off_task"], first["grounding_fixes_per_reply"]) == (0.0, 1.0, 1.0)
     assert first["off_task_reasons"]["echo"] == 5
     assert (second["mentions_slate"], second["off_task"], second["grounding_fixes_per_reply"]) == (1.0, 0.0, 0.0)
-    assert second["chrf"] == pytest.approx(100.0) and second["bleu"] == pytest.approx(100.0)
     targets = [e.target for e in examples]
-    assert second["chrf"] == pytest.approx(sacrebleu.corpus_chrf(targets, [targets]).score, abs=1e-4)
-    words = [len(t.split()) for t in targets]
+    replies = [written[e.request.turns[-1].text] for e in examples]
+    assert second["chrf"] == pytest.approx(sacrebleu.corpus_chrf(replies, [targets]).score, abs=1e-4)
+    assert second["bleu"] == pytest.approx(sacrebleu.corpus_bleu(replies, [targets]).score, abs=1e-4)
+    words = [len(t.split()) for t in replies]
     assert second["mean_words"] == pytest.approx(sum(words) / len(words), abs=0.01)
     assert second["seconds_per_reply"] >= 0.0
     diff = second["vs_first"]["mentions_slate"]
@@ -101,7 +106,10 @@ def test_metrics_on_hand_built_replies(examples, tiny_catalog):
 def test_the_reply_cache_resumes_without_generating_again(tmp_path, examples, tiny_catalog):
     """Guards --replies: a second run reads every reply back (and the same report comes out); a
     different model key never reuses another model's replies."""
-    human = Scripted("human", {e.request.turns[-1].text: e.target for e in examples})
+    # the human replies, ended as a model ends a finished reply (a last sentence without a stop is cut)
+    written = {e.request.turns[-1].text: e.target if e.target.endswith((".", "!", "?")) else e.target + "."
+               for e in examples}
+    human = Scripted("human", written)
     grounder = Grounder(tiny_catalog)
     path = tmp_path / "replies.jsonl"
     one = evaluate_replies({"h": human}, examples, grounder, cache=ReplyCache(path))

@@ -83,8 +83,8 @@ CASES = [
     pytest.param("Life is short, so watch Heat. The family will love Collateral.",
                  "Life is short, so watch Heat. The family will love Collateral.", 0,
                  id="common-words-at-sentence-start"),
-    pytest.param("Paul Rudd is not in Heat, but Al Pacino is.",
-                 "Paul Rudd is not in Heat, but Al Pacino is.", 0, id="name-containing-title"),
+    # (issue 26: a person of no slate film is no title, but the person rule drops the sentence)
+    pytest.param("Paul Rudd is not in Heat, but Al Pacino is.", "", 1, id="name-containing-title"),
     # Unmarked Title Case phrases that are no catalogue title and no known name are invented titles.
     pytest.param("You might enjoy The Silent Harbor. Heat is tense.",
                  "Heat is tense.", 1, id="unmarked-invented-title"),
@@ -165,8 +165,8 @@ SINGLE_WORD_CASES = [
     pytest.param("You might enjoy Heat or Up.", "You might enjoy Heat or Up.", 0, id="slate-one-word-titles"),
     pytest.param("You might enjoy Alien.", "", 1, id="catalogue-title-not-on-slate"),
     # not titles: names, genres, tag words, common words, services, sentence starts
-    pytest.param("Have you seen Tom Hanks in it? Heat is tense.", "Have you seen Tom Hanks in it? Heat is tense.",
-                 0, id="cast-name"),
+    pytest.param("Have you seen Tom Hanks in it? Heat is tense.", "Heat is tense.",
+                 1, id="cast-name"),  # no title; the person rule drops it (Tom Hanks is in no slate film)
     pytest.param("If you like Pacino, watch Heat.", "If you like Pacino, watch Heat.", 0, id="cast-surname"),
     pytest.param("If you love DeNiro, watch Heat.", "If you love DeNiro, watch Heat.", 0,
                  id="surname-written-together"),
@@ -177,13 +177,13 @@ SINGLE_WORD_CASES = [
     pytest.param("If you love Pixar, try Up.", "If you love Pixar, try Up.", 0, id="tag-word"),
     pytest.param("You might like Disney movies, or Heat.", "You might like Disney movies, or Heat.", 0,
                  id="word-qualifying-a-noun"),
-    pytest.param("Do you watch Netflix? Try Heat on Netflix tonight.",
-                 "Do you watch Netflix? Try Heat on Netflix tonight.", 0, id="streaming-service"),
+    pytest.param("Do you watch Netflix? Try Heat on Netflix tonight.", "", 2,
+                 id="streaming-service"),  # no title; the shop rule drops both sentences
     pytest.param("I think I like Heat more. How about Friday? I love Christmas.",
                  "I think I like Heat more. How about Friday? I love Christmas.", 0, id="pronoun-day-holiday"),
     pytest.param("Tonight is a good movie night. Heat fits.", "Tonight is a good movie night. Heat fits.", 0,
                  id="sentence-initial-common-word"),
-    pytest.param("Try HBO or watch DVDs of Heat.", "Try HBO or watch DVDs of Heat.", 0, id="acronyms"),
+    pytest.param("Try the IMAX cut of Heat in HD.", "Try the IMAX cut of Heat in HD.", 0, id="acronyms"),
     pytest.param("Zorbatron, my cat, likes Heat.", "Zorbatron, my cat, likes Heat.", 0, id="outside-a-slot"),
 ]
 
@@ -364,8 +364,6 @@ def test_stream_never_yields_an_invented_title_for_any_split(text: str, cuts: li
             assert not re.search(rf"\b{re.escape(title)}\b", shown), (title, shown)
     whole = ground(text, SLATE, CATALOG)
     assert shown == whole.text
-    for kept in ("Tom Hanks", "Horror", "Netflix"):  # names, genres, services are never cut
-        assert (kept in shown) == (kept in text)  # (a repeated sentence is shown once)
     assert stream.fixes == whole.fixes
     assert tuple(stream.mentioned) == whole.mentioned
 
@@ -402,10 +400,19 @@ def test_slate_titles_with_inner_punctuation_survive_whole_and_streamed(reply: s
         assert "".join(g.stream(pieces, slate)) == reply
 
 
+def test_a_near_miss_after_the_gets_one_article() -> None:
+    """Issue 26: "love the Manchurian Candidacy (2004)" became "love the The Manchurian Candidate (2004)"."""
+    item = Item("m1", "The Manchurian Candidate", 2004, ("Thriller",), ("Jonathan Demme",), ("Denzel Washington",))
+    g = Grounder(Catalog([*CATALOG, item], source="article-test"))
+    out = g.ground("You'll love the Manchurian Candidacy (2004).", [item])
+    assert out.text == "You'll love The Manchurian Candidate (2004)." and out.fixes == 1
+
+
 def test_days_holidays_and_services_are_not_invented_titles() -> None:
     """Guards the multi-word rule: a capitalised run made only of days, holidays or streaming
     services ("on Friday or at Christmas") is not an invented title; a real one still goes."""
     g = Grounder(CATALOG)
-    kept = "Watch Heat on Friday or at Christmas. It is on Netflix or Hulu."
-    assert g.ground(kept, SLATE).text == kept
+    kept = "Watch Heat on Friday or at Christmas."
+    out = g.ground(kept + " It is on Netflix or Hulu.", SLATE)
+    assert out.text == kept and out.fixes_by_kind == {"shop": 1}  # the service goes as a shop, not a title
     assert g.ground("Watch Silent Harbor Nights on Friday. Heat is great.", SLATE).text == "Heat is great."

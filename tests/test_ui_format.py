@@ -81,3 +81,13 @@ def test_slate_json_carries_ids_titles_facts_scores_and_reasons():
     assert row["title"].startswith("Evil ") and row["reason"].startswith("because")
     assert row["cast"] == [f"Actor {XSS}", "B", "C"]
     assert row["sources"] == {f"src{XSS}": 0.25}
+
+
+def test_verdict_buttons_cover_exactly_the_record_labels_in_order():
+    """One rule, one place (issue 29): the item labels are declared once, in the record module;
+    the UI adds only button text, one button per label, so a new label cannot go unoffered."""
+    from workbench.feedback.record import ITEM_LABELS
+    from workbench.ui.format import VERDICT_BUTTONS
+
+    assert tuple(VERDICT_BUTTONS) == ITEM_LABELS
+    assert all(text.strip() for text in VERDICT_BUTTONS.values())

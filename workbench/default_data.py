@@ -30,6 +30,7 @@ from workbench.catalog import Catalog, Item
 from workbench.config import ASSETS_DIR  # the checkout's, or the installed package's data files
 from workbench.errors import CatalogError
 from workbench.interactions import SIGNAL_VALUES, Interactions
+from workbench.text import split_title_year
 
 DEFAULT_CATALOG_PATH = ASSETS_DIR / "catalog.jsonl.gz"
 DEFAULT_INTERACTIONS_PATH = ASSETS_DIR / "interactions.csv.gz"
@@ -60,7 +61,6 @@ The interactions table is licensed **CC BY 4.0**.
 #: ReDial ids dropped because the source gives them no title (filled by build_catalog).
 UNTITLED_IDS: set[str] = set()
 
-_YEAR_SUFFIX = re.compile(r"\s*\(\s*(\d{4})\s*\)\s*$")
 
 
 def _norm_title(title: str) -> str:
@@ -145,7 +145,7 @@ def build_catalog(
                 raise CatalogError(f"{metadata_path}: line {lineno}: invalid JSON ({exc.msg})") from None
     groups: dict[tuple[str, int] | str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        title = (row.get("title") or "").strip() or _YEAR_SUFFIX.sub("", row["movieName"]).strip()
+        title = (row.get("title") or "").strip() or split_title_year(row["movieName"])[0]
         if not title:
             # ReDial has a couple of rows with no name at all (" (2007)"): nothing to show a user.
             UNTITLED_IDS.add(str(row["movieId"]))

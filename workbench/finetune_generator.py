@@ -25,19 +25,20 @@ torch, datasets, trl and peft are imported inside functions.
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from workbench.device import resolve_device
-from workbench.dialogue.generators.transformers import load_pretrained
+from workbench.device import resolve_device, resolve_dtype
+from workbench.dialogue.generators.transformers import DEFAULT_HUB_ID, DEFAULT_MODEL, load_pretrained
 from workbench.dialogue.prompts import build_messages
 from workbench.errors import GenerationError
 from workbench.evaluate.reply_data import ReplyExample
 from workbench.finetune import rows_hash
-from workbench.generator_manifest import KIND, MARKER_KEY, SCHEMA_VERSION
+from workbench.generator_manifest import ADAPTER_KIND, KIND, MARKER_KEY, SCHEMA_VERSION, base_weights
 from workbench.manifest import MANIFEST, package_versions, publish_dir, staging_dirs
 from workbench.model_manifest import weight_hashes
 
@@ -104,6 +105,39 @@ def freeze_below(model: Any, train_layers: int) -> int:
     return train_layers
 
 
+def _deadline_callback(seconds: float) -> Any:
+    """A trainer callback that ends training after the first step past ``seconds`` from now."""
+    from transformers import TrainerCallback
+
+    class Deadline(TrainerCallback):
+        def __init__(self) -> None:
+            self.end = time.monotonic() + seconds
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if time.monotonic() >= self.end:
+                control.should_training_stop = True
+            return control
+
+    return Deadline()
+
+
+def _save_adapter(model: Any, out: Path, base_model: str) -> None:
+    """Save ``model``'s LoRA adapter alone (``adapter_config.json``, ``adapter_model.safetensors``)
+    in float16: half the bytes, and the merge at load time casts it back to the base's dtype. The
+    config names the base as peft users know it (the Hub id for the bundled model), not a cache path."""
+    import torch
+
+    for name, param in model.named_parameters():
+        if "lora_" in name:
+            param.data = param.data.to(torch.float16)
+    model.save_pretrained(str(out))
+    (out / "README.md").unlink(missing_ok=True)  # peft's blank model card; the manifest says what it is
+    config_path = out / "adapter_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = DEFAULT_HUB_ID if base_model == DEFAULT_MODEL else base_model
+    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
 def finetune_generator(
     base_model: str,
     rows: Sequence[dict[str, Any]],
@@ -115,11 +149,13 @@ def finetune_generator(
     batch_size: int = 4,
     lr: float | None = None,
     lora_r: int = 0,
+    adapter: bool = False,
     train_layers: int = 0,
     beta: float = 0.1,
     prime: bool = True,
     seed: int = 0,
     max_length: int = MAX_LENGTH,
+    max_minutes: float | None = None,
     device: str = "cpu",
     cache_dir: str | Path | None = None,
     extra_meta: dict[str, Any] | None = None,
@@ -137,13 +173,20 @@ def finetune_generator(
         batch_size: rows per step.
         lr: peak learning rate (cosine decay, 5% warm-up); default 5e-5 for a full fine-tune,
             2e-4 with LoRA, 5e-6 for DPO.
-        lora_r: LoRA rank (0: train every weight). The adapter is merged into the saved model.
+        lora_r: LoRA rank (0: train every weight). The adapter is merged into the saved model
+            unless ``adapter``.
+        adapter: save the LoRA adapter alone (``peft`` files in float16, a few MB) with a manifest
+            naming its base and the base's weight hash, instead of a merged model; needs ``lora_r``.
         train_layers: train only the top this many transformer blocks (0: all); see :func:`freeze_below`.
+            With LoRA, the adapter covers the linear layers of those blocks only.
         beta: DPO's KL strength.
         prime: recorded in the manifest: whether the app starts the model's replies with the first
             candidate's title as it does for the prompted base model (measured better, see README).
         seed: seeds shuffling and initialisation.
         max_length: most tokens per example; longer examples are left out.
+        max_minutes: stop after the step that passes this many minutes of training and save what
+            was learnt (the manifest's ``steps`` says how many ran); the learning rate is then held
+            constant after warm-up, since the number of steps is not known in advance.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         cache_dir: where the bundled model's converted weights are cached.
         extra_meta: more manifest fields (the data's sources, the held-out conversations).
@@ -163,6 +206,10 @@ def finetune_generator(
             raise GenerationError(f"finetune generator: {name} must be an integer >= {low}, got {value!r}")
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         raise GenerationError(f"finetune generator: --max-steps must be an integer >= 1, got {max_steps!r}")
+    if adapter and not lora_r:
+        raise GenerationError("finetune generator: --adapter needs --lora-r R (a LoRA rank > 0)")
+    if max_minutes is not None and not max_minutes > 0:
+        raise GenerationError(f"finetune generator: --max-minutes must be > 0, got {max_minutes!r}")
     if lr is None:
         lr = 5e-6 if method == "dpo" else 2e-4 if lora_r else 5e-5
     if not lr > 0:
@@ -199,19 +246,31 @@ def finetune_generator(
     shutil.rmtree(tmp, ignore_errors=True)
     common = dict(
         output_dir=str(work), num_train_epochs=epochs, max_steps=max_steps if max_steps is not None else -1,
-        per_device_train_batch_size=batch_size, learning_rate=lr, lr_scheduler_type="cosine",
+        per_device_train_batch_size=batch_size, learning_rate=lr,
+        lr_scheduler_type="cosine" if max_minutes is None else "constant_with_warmup",
         warmup_steps=0.05, seed=seed, data_seed=seed, max_length=max_length, save_strategy="no",
         logging_strategy="no", report_to=[], use_cpu=dev == "cpu", disable_tqdm=False,
         activation_checkpointing=False,  # TRL turns it on; on a small model it only costs time
+        # TRL's default is bf16 autocast everywhere; on a CPU without native bfloat16 (AVX512-BF16/AMX)
+        # torch emulates it and a LoRA step took 60 s instead of a few (2-core AMD EPYC, 2026-12-07).
+        bf16=str(resolve_dtype("auto", dev)) == "torch.bfloat16",
     )
     if train_layers and not lora_r:
         freeze_below(model, train_layers)
     peft_config = None
     if lora_r:
+        import torch
         from peft import LoraConfig
 
+        blocks = _blocks(model)
+        n_blocks = len(blocks) if blocks is not None else 0
+        top = list(range(n_blocks - train_layers, n_blocks)) if 0 < train_layers < n_blocks else None
+        # peft takes layers_to_transform only with named modules: every linear layer of a block
+        # (GPT-2 style models write theirs as transformers' Conv1D)
+        linears = sorted({name.rsplit(".", 1)[-1] for name, m in blocks.named_modules()
+                          if isinstance(m, torch.nn.Linear) or type(m).__name__ == "Conv1D"}) if top else "all-linear"
         peft_config = LoraConfig(r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0,
-                                 target_modules="all-linear", task_type="CAUSAL_LM")
+                                 target_modules=linears, task_type="CAUSAL_LM", layers_to_transform=top)
     if method == "sft":
         from trl import SFTConfig, SFTTrainer
 
@@ -226,29 +285,34 @@ def finetune_generator(
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
+    if max_minutes is not None:
+        trainer.add_callback(_deadline_callback(max_minutes * 60))
     log(f"{method}: {len(kept)} rows, base {base_model} ({source}), device {dev}, "
         f"{'LoRA r=' + str(lora_r) if lora_r else 'all weights'}"
         f"{f' of the top {train_layers} blocks' if train_layers else ''}, lr {lr:g}")
     started = time.time()
     try:
         result = trainer.train()
-        trained = trainer.model
-        if lora_r:
-            trained = trained.merge_and_unload()
-        trained = trained.to("cpu")
-        setattr(trained.config, MARKER_KEY, MANIFEST)  # recognised even if meta.json is deleted
-        trained.save_pretrained(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
+        trained = trainer.model.to("cpu")
+        if adapter:
+            _save_adapter(trained, tmp, base_model)
+        else:
+            if lora_r:
+                trained = trained.merge_and_unload()
+            setattr(trained.config, MARKER_KEY, MANIFEST)  # recognised even if meta.json is deleted
+            trained.save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     meta = {
-        "kind": KIND,
+        "kind": ADAPTER_KIND if adapter else KIND,
         "schema_version": SCHEMA_VERSION,
         "base_model": base_model,
         "base_source": source,
+        **({"base_weights": base_weights(source)} if adapter else {}),
         "method": method,
         "rows": len(kept),
         "rows_too_long": too_long,
@@ -256,6 +320,7 @@ def finetune_generator(
         **(extra_meta or {}),
         "epochs": epochs,
         "max_steps": max_steps,
+        "max_minutes": max_minutes,
         "steps": int(result.global_step),
         "batch_size": batch_size,
         "lr": lr,

@@ -13,7 +13,11 @@ folding reaches all of them:
   :data:`REPLY_COMMON_WORDS` (both :data:`EVERYDAY_WORDS` plus their own extension),
   :data:`GENRE_WORDS`, :data:`ARTICLES`, :data:`CONNECTORS`;
 * :func:`norm_person` (how filters compare people's names);
-* :data:`Intent`, the intents a message can have.
+* :data:`Intent`, the intents a message can have;
+* :data:`TITLE_YEAR_RE` / :func:`split_title_year`: the one reading of "Title (Year)" (also
+  "Title [Year]" and "Title (Year film)"), for catalogue files, data sets, tools and grounding;
+* :func:`check_message`: the one check (and wording) of a user's message, which the engine,
+  the Chat tab and API, and the arena all call.
 
 Folding lower-cases with ``str.lower`` (not ``casefold``): "ß" stays "ß", as it always has.
 
@@ -24,7 +28,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
+
+from workbench.errors import WorkbenchError
+from workbench.limits import MAX_MESSAGE_CHARS
 
 # ---------------------------------------------------------------------------
 # intents
@@ -38,6 +45,46 @@ Intent = Literal["recommend", "more_like", "refine", "why", "ask_fact", "compare
                  "feedback", "greeting", "thanks_bye", "capabilities", "chitchat", "other"]
 #: Every :data:`Intent`, in declaration order.
 INTENTS: tuple[str, ...] = get_args(Intent)
+
+# ---------------------------------------------------------------------------
+# "Title (Year)"
+
+#: A title ending in its year: "Heat (1995)", "Heat ( 1995 )", "Heat [1995]", "Heat (1995 film)".
+TITLE_YEAR_RE = re.compile(r"^(?P<title>.*?)\s*[\(\[]\s*(?P<year>\d{4})(?:\s+film)?\s*[\)\]]\s*$")
+
+
+def split_title_year(text: str) -> tuple[str, int | None]:
+    """``text`` stripped and split into its title and year; the year is ``None`` when none ends it."""
+    text = text.strip()
+    m = TITLE_YEAR_RE.match(text)
+    return (m.group("title"), int(m.group("year"))) if m else (text, None)
+
+
+# ---------------------------------------------------------------------------
+# a user's message
+
+
+def over_limit_message(n_chars: int) -> str:
+    """What a user is told about a message over :data:`~workbench.limits.MAX_MESSAGE_CHARS`."""
+    return (f"Your message has {n_chars:,} characters; the limit is {MAX_MESSAGE_CHARS:,}. "
+            "Shorten it and send again (nothing was sent or cut).")
+
+
+def check_message(message: Any, *, error: type[WorkbenchError] = WorkbenchError) -> str:
+    """``message`` stripped; raises ``error`` when it is not text, empty, or too long.
+
+    The one rule for a user's message (engine, Chat tab, API, arena): the same limit, the same
+    wording, so a message refused in one place is refused alike in every other.
+    """
+    if not isinstance(message, str):
+        raise error(f"message: expected text, got {type(message).__name__}")
+    text = message.strip()
+    if not text:
+        raise error("type a message first")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise error(over_limit_message(len(text)))
+    return text
+
 
 # ---------------------------------------------------------------------------
 # folding and tokens

@@ -25,11 +25,7 @@ from typing import Any
 
 from workbench.dialogue.types import Recommendation, Turn, TurnResult
 from workbench.errors import WorkbenchError
-
-#: Item verdicts the slate offers (store label -> button text).
-VERDICT_LABELS = {"like": "👍 Like", "dislike": "👎 Dislike", "not_seen": "Haven't seen it"}
-#: Reply verdicts (``Chatbot.like``).
-REPLY_VERDICTS = ("like", "dislike")
+from workbench.feedback.record import REPLY_LABELS
 
 _exchange_ids = itertools.count(1)
 
@@ -71,7 +67,7 @@ class Exchange:
 class CardJudgement:
     """What the annotator set on one slate card: a verdict and/or a 1-5 rating."""
 
-    verdict: str | None = None  # a key of VERDICT_LABELS
+    verdict: str | None = None  # one of feedback.record.ITEM_LABELS
     rating: int | None = None  # 1-5
 
     @property
@@ -189,8 +185,8 @@ class ChatSession:
             self._set(exchange, replace(old, items=items, comment=old.comment if comment is None else comment.strip()))
 
     def set_reply_judgement(self, exchange: Exchange, verdict: str | None) -> None:
-        if verdict is not None and verdict not in REPLY_VERDICTS:
-            raise WorkbenchError(f"reply judgement must be one of {REPLY_VERDICTS}, got {verdict!r}")
+        if verdict is not None and verdict not in REPLY_LABELS:
+            raise WorkbenchError(f"reply judgement must be one of {REPLY_LABELS}, got {verdict!r}")
         with self._jlock:
             self._set(exchange, replace(self.judgement(exchange), reply=verdict))
 
@@ -219,6 +215,10 @@ class ChatSession:
         return saved is not None and saved == self.judgement(exchange)
 
 
+#: How long an idle session lives (seconds), for the API's and the browser tabs' registries alike.
+SESSION_TTL_S = 6 * 3600
+
+
 class SessionRegistry:
     """API sessions by server-issued id: bounded per owner and in total, expiring after ``ttl_s``.
 
@@ -231,7 +231,7 @@ class SessionRegistry:
     """
 
     def __init__(
-        self, factory: Callable[[str], ChatSession], *, max_sessions: int = 1000, ttl_s: float = 3600.0,
+        self, factory: Callable[[str], ChatSession], *, max_sessions: int = 1000, ttl_s: float = SESSION_TTL_S,
         max_per_owner: int | None = None,
     ):
         self._factory = factory

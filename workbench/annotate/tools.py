@@ -11,7 +11,6 @@ It knows the services and the catalogue; it knows nothing of gradio or MCP.
 
 from __future__ import annotations
 
-import re
 import threading
 from typing import Any
 
@@ -20,14 +19,13 @@ from workbench.errors import WorkbenchError
 from workbench.feedback.inputs import check_int, check_text
 from workbench.filters import ItemFilter
 from workbench.services import Services
-from workbench.text import normalize_title
+from workbench.text import normalize_title, split_title_year
 
 #: Most films one tool call returns.
 MAX_TOOL_K = 20
 #: Years a constraint may name (0: no bound).
 YEAR_RANGE = (0, 2100)
 #: "Heat (1995)": a title with its year.
-_TITLED_YEAR = re.compile(r"^(.*?)\s*\(\s*(\d{4})\s*\)\s*$")
 
 
 def film_json(item: Any) -> dict[str, Any]:
@@ -97,9 +95,7 @@ def film_facts(services: Services, title: Any) -> dict[str, Any]:
     raw = check_text("title", title, optional=False).strip()
     if not raw:
         raise WorkbenchError("title: must not be empty (a film title, optionally with its year: 'Heat (1995)')")
-    name, year = raw, None
-    if m := _TITLED_YEAR.match(raw):
-        name, year = m.group(1), int(m.group(2))
+    name, year = split_title_year(raw)
     films = sorted(_Titles.of(services.catalog).get(normalize_title(name), ()), key=lambda i: -i.mentions)
     if year is not None:
         films = sorted(films, key=lambda i: i.year != year)

@@ -18,8 +18,8 @@ from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY
 from workbench.dialogue.types import TurnResult
 from workbench.errors import WorkbenchError
 from workbench.filters import ItemFilter
-from workbench.limits import MAX_MESSAGE_CHARS
 from workbench.services import GeneratorChoice, Services
+from workbench.text import check_message  # noqa: F401  (the one message check, re-exported for the UI)
 
 
 @dataclass(frozen=True)
@@ -41,22 +41,6 @@ def new_session(services: Services, session_id: str | None = None) -> ChatSessio
 def ensure_session(services: Services, session: ChatSession | None) -> ChatSession:
     """``session``, or a new one when there is none yet (a tab's first event)."""
     return session if isinstance(session, ChatSession) else new_session(services)
-
-
-def over_limit_message(n_chars: int) -> str:
-    """What a user is told about a message over :data:`~workbench.limits.MAX_MESSAGE_CHARS`."""
-    return (f"Your message has {n_chars:,} characters; the limit is {MAX_MESSAGE_CHARS:,}. "
-            "Shorten it and send again (nothing was sent or cut).")
-
-
-def check_message(message: str | None) -> str:
-    """The message stripped; raises :class:`WorkbenchError` when it is empty or too long."""
-    text = (message or "").strip()
-    if not text:
-        raise WorkbenchError("type a message first")
-    if len(text) > MAX_MESSAGE_CHARS:
-        raise WorkbenchError(over_limit_message(len(text)))
-    return text
 
 
 def shown_reply(text: str) -> str:

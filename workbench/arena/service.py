@@ -44,10 +44,10 @@ from workbench.arena.votes import (
 )
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.types import Recommendation, TurnResult
-from workbench.errors import ArenaError, WorkbenchError
+from workbench.errors import ArenaError
 from workbench.feedback.record import ARENA_VOTES
-from workbench.limits import MAX_MESSAGE_CHARS
 from workbench.services import Services
+from workbench.text import check_message
 
 #: Arena conversations kept in memory (the oldest idle one goes first).
 MAX_ARENA_CONVERSATIONS = 2000
@@ -231,7 +231,7 @@ class ArenaService:
         The last value yielded is complete (its ``shown`` filled) and can be voted on. Both sides'
         states change only when both turns complete; a failure on either side raises and changes neither.
         """
-        text = _check_message(message)
+        text = check_message(message)
         with conv.lock:
             turn = ArenaTurn(secrets.token_hex(16), len(conv.turns), text)
             if any("recommender" in s.system.config["sources"] for s in conv.sides.values()):
@@ -380,14 +380,3 @@ def open_arena(services: Services) -> ArenaService | None:
     if not isinstance(services.engine, ChatEngine):
         return None
     return ArenaService(services, systems)
-
-
-def _check_message(message: Any) -> str:
-    if not isinstance(message, str):
-        raise WorkbenchError(f"message: expected text, got {type(message).__name__}")
-    text = message.strip()
-    if not text:
-        raise WorkbenchError("type a message first")
-    if len(text) > MAX_MESSAGE_CHARS:
-        raise WorkbenchError(f"message has {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}")
-    return text

@@ -37,6 +37,7 @@ import tomllib
 from workbench.config import GENERATOR_BACKENDS, Settings
 from workbench.dialogue.ranker import EngineWeights
 from workbench.errors import ConfigError
+from workbench.limits import MAX_SLATE_ITEMS
 
 #: The candidate sources a system may switch on (the rest of the ranker's sources are weights).
 SOURCES = ("retriever", "recommender")
@@ -227,8 +228,8 @@ def _parse_system(path: Path, name: str, spec: Any, known: Mapping[str, System])
         values["sources"] = tuple(dict.fromkeys(sources))
     if "k" in spec:
         k = spec["k"]
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
-            raise ConfigError(f"{where}: field 'k' must be an integer 1-50, got {k!r}")
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_SLATE_ITEMS:
+            raise ConfigError(f"{where}: field 'k' must be an integer 1-{MAX_SLATE_ITEMS}, got {k!r}")
         values["k"] = k
     if "weights" in spec:
         values["weights"] = {**values["weights"], **_weights(where, spec["weights"])}

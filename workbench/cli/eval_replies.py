@@ -11,7 +11,8 @@ from pathlib import Path
 def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.ArgumentParser) -> None:
     p = eval_subparsers.add_parser(
         "replies",
-        help="reply quality of generators (slate mentions, grounding fixes, off-task, distinct-2, chrF/BLEU)",
+        help="reply quality of generators (slate mentions, grounding fixes, off-task, distinct-2, chrF/BLEU, "
+        "truth before/after grounding)",
         description=(
             "For recommender turns of --data that mention movies, every --model writes a reply for the same "
             "conversation and slate (the movies the person named), run as the app runs it, and grounded as "
@@ -21,7 +22,8 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
     )
     p.add_argument("--data", type=Path, required=True, help="ReDial JSONL (e.g. test.jsonl)")
     p.add_argument("--model", action="append", required=True, dest="models", metavar="NAME_OR_PATH",
-                   help="a generator: smollm2-135m-instruct (bundled), a Hub id, a folder, 'template', or openai:MODEL "
+                   help="a generator: default (what WORKBENCH_GENERATOR=auto serves: the bundled base with the "
+                   "shipped ReDial adapter merged in), smollm2-135m-instruct (the plain bundled base), a Hub id, a folder, 'template', or openai:MODEL "
                    "(MODEL on the server at WORKBENCH_OPENAI_BASE_URL, e.g. vLLM); "
                    "give it once per model, the first is the baseline")
     p.add_argument("--n", type=int, default=100, help="recommender turns, one per conversation first (default 100)")
@@ -64,6 +66,7 @@ def _run(args: argparse.Namespace) -> int:
     from workbench.errors import EvaluationError
     from workbench.evaluate import replies, reply_data
     from workbench.evaluate.redial import load_dialogues
+    from workbench.evaluate.truth import TruthDetector
 
     if args.n < 1:
         raise EvaluationError(f"--n must be >= 1, got {args.n!r}")
@@ -87,8 +90,9 @@ def _run(args: argparse.Namespace) -> int:
     grounder = Grounder(catalog, instructions=INSTRUCTIONS)
     report = replies.evaluate_replies(generators, examples, grounder, seed=args.seed,
                                       log=lambda line: print(line, file=sys.stderr),
-                                      cache=replies.ReplyCache(args.replies), model_keys=keys)
-    report = {**report, "data": str(args.data)}
+                                      cache=replies.ReplyCache(args.replies), model_keys=keys,
+                                      truth=TruthDetector(catalog))
+    report = {**report, "data": str(args.data), "served": _served(generators)}
     try:
         import os
 
@@ -96,8 +100,26 @@ def _run(args: argparse.Namespace) -> int:
     except OSError:
         pass
     print(replies.format_table(report))
+    for label, entry in report["served"].items():
+        if entry["generator"] != f"transformers:{label}":
+            print(f"{label} = {entry['generator']}")
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {args.json_out}")
     return 0
+
+
+def _served(generators: dict) -> dict[str, dict]:
+    """Per ``--model``: the generator's own name (``transformers:BASE+ADAPTER`` for ``default``) and,
+    for a fine-tune or an adapter, what its manifest says it was trained on."""
+    out = {}
+    for label, gen in generators.items():
+        manifest = getattr(gen, "manifest", None) or {}
+        entry = {"generator": str(getattr(gen, "name", label))}
+        if getattr(gen, "adapter", None) is not None:
+            entry["adapter"] = str(gen.adapter)
+        entry.update({k: manifest[k] for k in ("kind", "base_model", "base_weights", "data_hash", "steps", "lora_r")
+                      if k in manifest})
+        out[label] = entry
+    return out

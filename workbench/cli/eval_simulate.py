@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from workbench.errors import EvaluationError
+from workbench.limits import MAX_SLATE_ITEMS
 
 
 def _ks(text: str) -> tuple[int, ...]:
@@ -15,8 +16,8 @@ def _ks(text: str) -> tuple[int, ...]:
         ks = tuple(int(k) for k in text.split(",") if k.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"--k must be comma-separated integers, got {text!r}") from None
-    if not ks or any(not 1 <= k <= 50 for k in ks):
-        raise argparse.ArgumentTypeError(f"--k values must be 1-50, got {text!r}")
+    if not ks or any(not 1 <= k <= MAX_SLATE_ITEMS for k in ks):
+        raise argparse.ArgumentTypeError(f"--k values must be 1-{MAX_SLATE_ITEMS}, got {text!r}")
     return ks
 
 

@@ -25,16 +25,23 @@ def register(fsub: argparse._SubParsersAction) -> None:
     g.add_argument("--out", type=Path, required=True, help="new folder for the fine-tuned model")
     g.add_argument("--redial", type=Path, metavar="FILE", default=None, help="ReDial JSONL (e.g. train.jsonl)")
     g.add_argument("--feedback", type=Path, metavar="DIR", default=None, help="feedback data folder")
-    g.add_argument("--model", default=None, help="base model (default: the generator_model setting)")
+    g.add_argument("--model", default=None,
+                   help="base model (default: the generator_model setting; for 'default', the plain bundled base "
+                   "smollm2-135m-instruct that the shipped adapter was trained on)")
     g.add_argument("--method", choices=("sft", "dpo"), default="sft", help="TRL trainer (default: sft)")
     g.add_argument("--max-steps", type=int, default=100,
                    help="stop after this many steps (default: 100, minutes on a free 2-core CPU; 0: run --epochs)")
+    g.add_argument("--max-minutes", type=float, default=None,
+                   help="also stop after this many minutes of training and save what was learnt "
+                   "(constant learning rate after warm-up; the manifest records the steps that ran)")
     g.add_argument("--epochs", type=int, default=1, help="passes over the data when --max-steps is 0")
     g.add_argument("--holdout", type=float, default=0.1, help="share of conversations never trained on")
     g.add_argument("--batch-size", type=int, default=2, help="examples per step")
     g.add_argument("--lr", type=float, default=None,
                    help="peak learning rate (default: 5e-5 full, 2e-4 LoRA, 5e-6 DPO)")
     g.add_argument("--lora-r", type=int, default=0, help="train a LoRA adapter of this rank (0: all weights)")
+    g.add_argument("--adapter", action="store_true",
+                   help="with --lora-r: save the LoRA adapter alone (float16, a few MB) instead of a merged model")
     g.add_argument("--train-layers", type=int, default=8,
                    help="train only the top N transformer blocks (default: 8 of SmolLM2's 30; 0: all)")
     g.add_argument("--max-length", type=int, default=1024, help="token cap per example (longer ones are left out)")
@@ -101,9 +108,11 @@ def _generator(args: argparse.Namespace) -> int:
     print(f"{len(rows)} {args.method} rows from {len({e.group for e in train})} conversations; "
           f"{len(held_groups)} conversations held out", file=sys.stderr)
     meta = finetune_generator(
-        args.model or settings.generator_model, rows, args.out, method=args.method, epochs=args.epochs,
+        _base_model(args.model or settings.generator_model), rows, args.out, method=args.method, epochs=args.epochs,
         max_steps=args.max_steps or None, batch_size=args.batch_size, lr=args.lr, lora_r=args.lora_r,
+        adapter=args.adapter,
         train_layers=args.train_layers, prime=not args.no_prime, seed=args.seed, max_length=args.max_length,
+        max_minutes=args.max_minutes,
         device=args.device,
         cache_dir=settings.cache_dir,
         extra_meta={"sources": report["sources"], "holdout": args.holdout, "holdout_groups": held_groups},
@@ -114,9 +123,21 @@ def _generator(args: argparse.Namespace) -> int:
     report.update(out=str(args.out), held_out_conversations=len(held_groups))
     print(f"{meta['method']}: {meta['rows']} rows, {meta['steps']} steps, train loss {meta['train_loss']:.3f}, "
           f"{meta['train_seconds']:.0f}s -> {args.out}")
-    print(f"serve it with: WORKBENCH_GENERATOR_MODEL={args.out}")
+    if args.adapter:
+        print(f"ship it as the default generator's adapter: copy {args.out}/* into assets/generator-adapter/ "
+              "(docs/finetuning.md)")
+    else:
+        print(f"serve it with: WORKBENCH_GENERATOR_MODEL={args.out}")
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json_out}")
     return 0
+
+
+def _base_model(name: str) -> str:
+    """The base to train: ``default`` (base + shipped adapter) means its plain base, so a new adapter
+    or fine-tune never stacks on the shipped one by accident (name a merged folder to do that)."""
+    from workbench.dialogue.generators.transformers import ADAPTED_MODEL, DEFAULT_MODEL
+
+    return DEFAULT_MODEL if name == ADAPTED_MODEL else name

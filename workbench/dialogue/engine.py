@@ -62,10 +62,13 @@ from workbench.dialogue.types import (  # noqa: F401 (re-exported)
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
 from workbench.filters import ItemFilter
-from workbench.limits import MAX_MESSAGE_CHARS, MAX_TEXT_CHARS
+from workbench.limits import MAX_MESSAGE_CHARS, MAX_SLATE_ITEMS, MAX_TEXT_CHARS  # noqa: F401 (MAX_MESSAGE_CHARS re-exported)
 from workbench.scored import ScoredItems
+from workbench.text import check_message
 
 #: Intents that produce a new slate.
+#: The note of a turn whose reply left out the catalogue's answer to the user's question.
+_UNANSWERED_NOTE = "The reply did not state the catalogue's answer; the template answer is shown instead."
 SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback", "seen", "not_seen"})
 #: The act of a reply with no slate and no answer, by intent (see :data:`workbench.dialogue.types.ACTS`).
 _SOCIAL_ACTS = {"greeting": "greet", "thanks_bye": "close", "capabilities": "introduce", "other": "ask"}
@@ -125,8 +128,8 @@ class ChatEngine:
         titles: TitleIndex | None = None,
         questions: QuestionPolicy | bool = True,
     ):
-        if not 1 <= k <= 50:
-            raise DialogueError(f"engine: k must be 1-50, got {k}")
+        if not 1 <= k <= MAX_SLATE_ITEMS:
+            raise DialogueError(f"engine: k must be 1-{MAX_SLATE_ITEMS}, got {k}")
         self.catalog = catalog
         self.k = k
         self.timeout_s = timeout_s
@@ -179,15 +182,8 @@ class ChatEngine:
         return ConversationState(session_id=session_id)
 
     def check_message(self, message: str) -> str:
-        if not isinstance(message, str):
-            raise DialogueError(f"message must be text, got {type(message).__name__}")
-        if len(message) > MAX_MESSAGE_CHARS:
-            raise DialogueError(
-                f"message has {len(message)} characters; the limit (MAX_MESSAGE_CHARS) is {MAX_MESSAGE_CHARS}"
-            )
-        if not message.strip():
-            raise DialogueError("message is empty")
-        return message
+        """``message`` stripped; :func:`workbench.text.check_message` with :class:`DialogueError`."""
+        return check_message(message, error=DialogueError)
 
     def understand(self, state: ConversationState, message: str, linked: Sequence[str] = ()) -> Understanding:
         focus = state.answer_focus() or state.card_focus() or self._pointed_before(state)
@@ -240,8 +236,8 @@ class ChatEngine:
         """
         self.check_message(message)
         k = k or self.k
-        if not 1 <= k <= 50:
-            raise DialogueError(f"k must be 1-50, got {k}")
+        if not 1 <= k <= MAX_SLATE_ITEMS:
+            raise DialogueError(f"k must be 1-{MAX_SLATE_ITEMS}, got {k}")
         work = state.copy()
         work.push_undo()
         u = self.understand(work, message, linked)
@@ -262,7 +258,10 @@ class ChatEngine:
         reply = writer.stream(request)
         allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
         allowed += list(answer.items) if answer is not None else []
-        grounded = self.grounder.stream(reply, recs, allowed=allowed)
+        grounded = self.grounder.stream(
+            reply, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
+            nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
+            answer_for=[i.item_id for i in answer.items] if answer is not None else ())
         pieces: list[str] = []
         for piece in grounded:
             pieces.append(piece)
@@ -270,7 +269,19 @@ class ChatEngine:
         if reply.fell_back:
             notes.append(f"{writer.name} fell back to the template generator"
                          + (f" ({reply.error})" if reply.error else "") + ".")
-        if recs and not grounded.names_slate_item:
+        by_kind = Counter(grounded.fixes_by_kind)
+        replaced = not grounded.on_task and not pieces
+        if replaced:  # nothing was shown: grounding dropped every sentence, or the rest ignored the turn
+            if grounded.withheld:
+                by_kind["replaced"] += 1
+                notes.append(_UNANSWERED_NOTE if answer is not None and grounded.about_films else
+                             "The reply said nothing about films; the template reply is shown instead.")
+            else:
+                by_kind["emptied"] += 1
+                notes.append("Grounding dropped every sentence of the reply; the template reply is shown instead.")
+            pieces = ["".join(self.fallback.stream(request)).strip()]
+            yield pieces[0]
+        if recs and not grounded.names_slate_item and not replaced:
             summary = slate_summary(recs)
             pieces.append(summary)
             yield summary
@@ -279,24 +290,19 @@ class ChatEngine:
             pieces.append(" " + question.text)
             yield " " + question.text
         text = "".join(pieces).strip()
-        by_kind = Counter(grounded.fixes_by_kind)
         if reply.fell_back and (cut := text.rfind(FALLBACK_NOTICE_MIDWAY)) > 0:
             # The fallback replaces what the LLM had written before it failed, never extends it: the
             # half-written text may hold the very claim that made it fail (the UI shows the same cut).
             text = text[cut:]
         generator_name, fell_back, reason = reply.generator, reply.fell_back, reply.reason
-        if not text:  # grounding dropped every sentence (each named a film not in the catalogue)
-            text = "".join(self.fallback.stream(request)).strip()
-            generator_name, fell_back, reason = self.fallback.name, True, "grounding"
-            by_kind["emptied"] += 1
-            notes.append("Every sentence of the reply named a film not in the catalogue; "
-                         "the template reply is shown instead.")
-            yield text
+        if replaced:  # a withheld reply to a question is an unanswered question, not a grounding failure
+            reason = "answer" if answer is not None and grounded.withheld else "grounding"
+            generator_name, fell_back = self.fallback.name, True
         if answer is not None and not states_answer(answer, text):
             # the model answered something else (or grounding cut the fact): the catalogue's answer instead
             text = self.fallback.generate(request).strip()
             generator_name, fell_back, reason = self.fallback.name, True, "answer"
-            notes.append("The reply did not state the catalogue's answer; the template answer is shown instead.")
+            notes.append(_UNANSWERED_NOTE)
             yield text
         if len(text) > MAX_TEXT_CHARS:  # e.g. a 50-item template reply: keep it saveable
             ask = " " + question.text if question is not None and text.endswith(question.text) else ""
@@ -310,6 +316,7 @@ class ChatEngine:
             candidates=candidates.top(max(k, LOGGED_CANDIDATES)).to_records(),
             reasons={r.item.item_id: r.reason for r in recs},
             notes=notes, generator=generator_name, fell_back=fell_back, grounding_fixes=grounded.fixes,
+            grounding_fixes_by_kind=dict(by_kind),
             question=question.to_dict() if question else {}, act=act,
             answer=answer.to_dict() if answer is not None else {},
         ))

@@ -13,7 +13,8 @@ previous sentence named):
   directors. A film with no directors (or no cast) listed is not judged for that role.
 * **year**: "released in 1997", "came out in 1997", "a 1997 film", "a film from 1997", and
   decades: "a 90s classic", "from the 1980s", "released in the late '70s".
-* **genre**: "<title> is a ... comedy", "<title>, a ... horror film", "It's a western": the
+* **genre**: "<title> is a ... comedy", "<title>, a ... horror film", "<title> as a great comedy",
+  "It's a western": the
   genre words are mapped onto canonical genres (:func:`workbench.filters.genre_keys`) and the
   claim is false only when none of them, nor a close neighbour (:data:`_NEAR_GENRES`: a crime
   film may be called a thriller), is among the film's genres. "drama" is never judged (the
@@ -26,7 +27,8 @@ With several films named, a claim is false only when it fits none of them, and i
 dropped (which film it meant is unknown).
 
 Known limits: plot, setting and character claims ("set in a futuristic city") are not checked,
-since the catalogue holds no plot; a possessive credit ("Michael Mann's Heat") is not read;
+since the catalogue holds no plot; a possessive credit ("Michael Mann's Heat") is not read here
+(:mod:`workbench.dialogue.people` reads it);
 cast lists hold the first 8 billed actors, so a true claim about a minor role is taken as false;
 a claim about a film the sentence does not name (nor a pronoun right after it) is not checked.
 
@@ -88,7 +90,7 @@ _GENRE_WORD = (r"(?:comedy|comedies|horror|thriller|western|musical|documentary|
                r"|science[\s-]fiction|animated|animation|war|crime|fantasy|superhero|mystery|action"
                r"|adventure|family|biopic|sports?|spy|noir|zombie|slasher|rom-com)")
 _GENRE_AFTER_TITLE_RE = re.compile(
-    rf"\s*(?:\(\d{{4}}\))?\s*(?:,\s*(?:a|an)|\s+(?:is|was)\s+(?:a|an|another))\s+"
+    rf"\s*(?:\(\d{{4}}\))?\s*(?:,\s*(?:a|an)|\s+(?:is|was)\s+(?:a|an|another)|\s+as\s+(?:a|an))\s+"
     rf"(?P<np>(?:[\w'-]+\s+){{0,3}}?{_GENRE_WORD}(?:[\s-]+{_GENRE_WORD})*)\b",
     re.IGNORECASE,
 )

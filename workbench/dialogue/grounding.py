@@ -14,18 +14,27 @@ optional set of *allowed* items, such as the films the user mentioned) and
   element of a list of titles is cut from the list; otherwise the whole
   sentence is dropped, so no half-sentences reach the user.
 
-Beyond titles, each sentence goes through three more checks, in this order:
+Beyond titles, each sentence goes through more checks, in this order:
 
 * instruction echo ("Your task: ...", "This is the original request:", a copy of the prompt's
   instructions, :mod:`workbench.dialogue.echo`) is dropped before anything else;
+* the whole-sentence rule table (:mod:`workbench.dialogue.sentence_rules`): links, shops and
+  streaming services, instruction or role text, off-task claims and cut sentences go, each
+  counted under its own kind ("link", "shop", "instruction", "off_task", "cut");
 * claims about the films the sentence names (a director or cast member, a year or decade, a
   genre) are checked against the catalogue (:mod:`workbench.dialogue.facts`): a false claim is
   corrected when the right value is unambiguous, else the sentence is dropped. Plot and setting
   claims are not checked: the catalogue holds no plot (a documented limit, see that module);
+* every person the sentence names must be credited in a slate or allowed film or named in the
+  conversation (:mod:`workbench.dialogue.people`; "person");
 * a sentence that repeats one already shown (same folded words) is dropped.
 
-Each removal or replacement is one :class:`Fix` with a category ("title", "person", "genre",
-"year", "echo", "repeat"); ``GroundedText.fixes`` counts them all and ``fixes_by_kind`` per category.
+With ``require_films``, sentences are held back until one talks about films (and answers the
+user's fact question, :mod:`workbench.dialogue.on_task`); a reply where none does shows nothing
+and ``on_task`` is False, so the engine shows the template reply instead.
+
+Each removal or replacement is one :class:`Fix` with a category (:data:`FIX_CATEGORIES`);
+``GroundedText.fixes`` counts them all and ``fixes_by_kind`` per category.
 
 Grounding works sentence by sentence, with a sentence splitter whose decisions
 never change when more text arrives. :class:`GroundedStream` therefore wraps a
@@ -64,6 +73,9 @@ from typing import Any, Literal
 from workbench.catalog import Catalog, Item
 from workbench.dialogue.echo import EchoDetector, sentence_key
 from workbench.dialogue.facts import PRONOUN_START_RE, check_facts
+from workbench.dialogue.on_task import about_films, answer_values, answers
+from workbench.dialogue.people import PersonChecker
+from workbench.dialogue.sentence_rules import apply_rules, mask_spans
 from workbench.dialogue.sentences import SentenceSplitter, title_heads
 from workbench.dialogue.title_scan import (
     INNER_YEAR_RE,
@@ -76,12 +88,15 @@ from workbench.dialogue.title_scan import (
     title_key,
 )
 from workbench.dialogue.titles import TitleIndex
+from workbench.text import REPLY_COMMON_WORDS, word_spans
 
 FixKind = Literal["replaced", "removed"]
 #: What a fix was about: a title, a false claim (person, genre, year) or prose that is no reply.
-FixCategory = Literal["title", "person", "genre", "year", "echo", "repeat"]
+FixCategory = Literal["title", "person", "genre", "year", "echo", "repeat", "link", "shop", "instruction", "cut",
+                      "off_task"]
 #: Every :data:`FixCategory`, in declaration order (the keys of ``fixes_by_kind``).
-FIX_CATEGORIES: tuple[str, ...] = ("title", "person", "genre", "year", "echo", "repeat")
+FIX_CATEGORIES: tuple[str, ...] = ("title", "person", "genre", "year", "echo", "repeat", "link", "shop",
+                                   "instruction", "cut", "off_task")
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,8 @@ class GroundedText:
     mentioned: tuple[str, ...] = ()  # item ids of slate items the reply names, in order
     #: ``fixes`` per category ("title", "person", "genre", "year", "echo", "repeat"); sums to ``fixes``
     fixes_by_kind: dict[str, int] = field(default_factory=dict)
+    #: a sentence talks about films and answers what was asked (see :attr:`GroundedStream.on_task`)
+    on_task: bool = True
 
     @property
     def names_slate_item(self) -> bool:
@@ -118,6 +135,8 @@ class GroundedText:
         return bool(self.mentioned)
 
 
+# a line of capitalised words only, no sentence punctuation: "CinemaBlinded", "Xanadora Aurora"
+_UNKNOWN_NAMES_RE = re.compile(r"[^\w.!?]*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*[^\w.!?]*")
 _LIST_GAP_RE = re.compile(r"^(?:\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or|&)\s+|\s*/\s*)$")
 
 
@@ -187,7 +206,14 @@ def _ground_sentence(ctx: ScanContext, sentence: str) -> tuple[str | None, list[
         if len(kept) == len(group):
             inner = group[0].start
             for m in group:
-                pieces.append(sentence[inner : m.start])
+                before = sentence[inner : m.start]
+                if m.action == "replace" and m.replacement.startswith("The ") and not pieces[-1:] == [""] \
+                        and re.search(r"\bthe\s+$", "".join(pieces) + before, re.IGNORECASE):
+                    # "love the Manchurian Candidacy" -> "love The Manchurian Candidate", not "the The ..."
+                    before = re.sub(r"\bthe\s+$", "", before, flags=re.IGNORECASE)
+                    if not before and pieces:
+                        pieces[-1] = re.sub(r"\bthe\s+$", "", pieces[-1], flags=re.IGNORECASE)
+                pieces.append(before)
                 pieces.append(_render(sentence, m))
                 inner = m.end
         else:
@@ -234,6 +260,7 @@ class Grounder:
                  instructions: Iterable[str] = ()):
         self._index = titles if titles is not None else TitleIndex(() if catalog is None else catalog)
         self._echo = EchoDetector(instructions)
+        self._people = PersonChecker(self._index)
 
     def _context(self, slate: Iterable[Any], allowed: Iterable[Any]) -> ScanContext:
         slate_items = tuple(_as_item(x) for x in slate)
@@ -244,17 +271,42 @@ class Grounder:
             index = index.extended(extra)
         return ScanContext(index, slate_items, allowed_items)
 
-    def ground(self, text: str, slate: Iterable[Any], *, allowed: Iterable[Any] = ()) -> GroundedText:
-        """Ground a whole reply. ``slate`` and ``allowed`` hold Items or Recommendations."""
-        stream = self.stream([text], slate, allowed=allowed)
+    def ground(self, text: str, slate: Iterable[Any], *, allowed: Iterable[Any] = (), user_text: str = "",
+               nothing_found: bool = False, require_films: bool = False,
+               answer_for: Iterable[str] = (), complete: bool = False) -> GroundedText:
+        """Ground a whole reply. ``slate`` and ``allowed`` hold Items or Recommendations; the other
+        arguments are :meth:`stream`'s."""
+        stream = self.stream([text], slate, allowed=allowed, user_text=user_text, nothing_found=nothing_found,
+                             require_films=require_films, answer_for=answer_for, complete=complete)
         text = "".join(stream)
         return GroundedText(text, stream.fixes, tuple(stream.events), tuple(stream.mentioned),
-                            stream.fixes_by_kind)
+                            stream.fixes_by_kind, stream.on_task)
 
-    def stream(self, pieces: Iterable[str], slate: Iterable[Any], *,
-               allowed: Iterable[Any] = ()) -> GroundedStream:
-        """Wrap a token stream: yields grounded sentences once each is complete."""
-        return GroundedStream(pieces, self._context(slate, allowed), self._echo)
+    def stream(self, pieces: Iterable[str], slate: Iterable[Any], *, allowed: Iterable[Any] = (),
+               user_text: str = "", nothing_found: bool = False, require_films: bool = False,
+               answer_for: Iterable[str] = (), complete: bool = False) -> GroundedStream:
+        """Wrap a token stream: yields grounded sentences once each is complete.
+
+        Args:
+            pieces: the generator's text pieces.
+            slate: the turn's recommendations (Items or Recommendations).
+            allowed: other films the reply may name (the ones the user talked about).
+            user_text: the conversation so far (the user's messages and the earlier, grounded
+                replies): people named there may be named back, and a condolence is fine after a
+                message about a loss.
+            nothing_found: the turn searched and found no film (then "no film matches" is true).
+            require_films: hold sentences back until one talks about films (and, with
+                ``answer_for``, until one answers); if none does, none is shown and ``on_task`` is
+                False (the engine shows the template reply instead).
+            answer_for: item ids of the films the user's question is about: a sentence must name
+                one of them or state one of their facts ("It was directed by Michael Mann.").
+            complete: the text comes from a language model, which ends a finished reply with
+                sentence punctuation: a last sentence without it was cut by the token limit and goes.
+        """
+        ctx = self._context(slate, allowed)
+        return GroundedStream(pieces, ctx, self._echo, checks=_SentenceChecks(
+            self._people, self._people.people_of((*ctx.slate, *ctx.allowed)), user_text, nothing_found, complete),
+            require_films=require_films, answer_for=answer_for)
 
     def mentions(self, text: str) -> tuple[Item, ...]:
         """Catalogue items named in ``text`` (e.g. the user's message or the slate's reasons)."""
@@ -278,24 +330,54 @@ class Grounder:
         return tuple(found)
 
 
+@dataclass(frozen=True)
+class _SentenceChecks:
+    """What the whole-sentence checks need for one reply (see :meth:`Grounder.stream`)."""
+
+    people: PersonChecker
+    allowed_people: set[tuple[str, ...]]
+    user_text: str = ""
+    nothing_found: bool = False
+    complete: bool = False
+
+    @property
+    def user_words(self) -> str:
+        return " " + " ".join(w for w, *_ in word_spans(self.user_text)) + " "
+
+
 class GroundedStream:
     """An iterator over grounded sentences of a token stream.
 
     After it is exhausted, ``fixes``, ``events``, ``mentioned`` (slate item ids
     named) and ``names_slate_item`` describe the whole reply; ``text`` is the
-    joined output.
+    joined output, ``sentences`` the sentences shown, and ``on_task`` whether one of them
+    talks about films and answers what was asked (with ``require_films``, a reply that does
+    not shows nothing; ``withheld`` holds what was held back).
     """
 
-    def __init__(self, pieces: Iterable[str], ctx: ScanContext, echo: EchoDetector | None = None):
+    def __init__(self, pieces: Iterable[str], ctx: ScanContext, echo: EchoDetector | None = None, *,
+                 checks: _SentenceChecks | None = None, require_films: bool = False,
+                 answer_for: Iterable[str] = ()):
         self._pieces = pieces
         self._ctx = ctx
         self._echo = echo if echo is not None else EchoDetector()
+        self._checks = checks
+        self._user_words = checks.user_words if checks is not None else " "
+        self._titles = [t for i in (*ctx.slate, *ctx.allowed) for t in (i.display_title, i.title)]
+        self._require_films = require_films
+        self._answer_for = frozenset(answer_for)
+        self._answer_values = answer_values(ctx.index.by_id[i] for i in self._answer_for if i in ctx.index.by_id)
+        self.answered = not self._answer_for
         self.events: list[Fix] = []
         self.mentioned: list[str] = []
+        self.sentences: list[str] = []
+        self.about_films = False
+        self.withheld: list[str] = []  # sentences held back, never shown (no sentence about films came)
         self.text = ""
         self.done = False
         self._seen: set[str] = set()  # sentence_key of every sentence shown
         self._last_items: list[Item] = []  # the items the previous sentence named ("It stars ...")
+        self._held: list[tuple[str, str, list[str]]] = []
         self._iter = self._run()
 
     @property
@@ -311,6 +393,11 @@ class GroundedStream:
     def names_slate_item(self) -> bool:
         return bool(self.mentioned)
 
+    @property
+    def on_task(self) -> bool:
+        """Whether a sentence talks about films and, if the user asked about films, one answers."""
+        return self.about_films and self.answered
+
     def __iter__(self) -> Iterator[str]:
         return self
 
@@ -323,14 +410,45 @@ class GroundedStream:
         if close is not None:
             close()
 
-    def _emit(self, sentence: str, sep: str, pending: list[str]) -> str | None:
+    def _rules(self, sentence: str, last: bool) -> str | None:
+        """Links, shops, instruction text, off-task claims and cut sentences: the rule table of
+        :mod:`~workbench.dialogue.sentence_rules`, read with the slate's titles masked."""
+        checks = self._checks
+        kept, hits = apply_rules(sentence, masked=mask_spans(sentence, self._titles), last=last,
+                                 slate=not (checks is not None and checks.nothing_found),
+                                 user_text=checks.user_text if checks is not None else "",
+                                 require_stop=checks is not None and checks.complete)
+        self.events.extend(Fix("removed", h.span, reason=f"{h.kind}: {h.name}", category=h.kind) for h in hits)
+        return kept
+
+    def _people_check(self, out: str, films: list[Item]) -> str | None:
+        """Every person named must be of a slate or allowed film, or named by the user
+        (:class:`~workbench.dialogue.people.PersonChecker`)."""
+        checks = self._checks
+        if checks is None:
+            return out
+        kept, people = checks.people.check(out, mask_spans(out, self._titles), allowed=checks.allowed_people,
+                                           user_words=self._user_words, films=films)
+        self.events.extend(Fix("replaced" if p.replacement else "removed", p.span, p.replacement, p.reason,
+                               "person") for p in people)
+        return kept
+
+    def _emit(self, sentence: str, sep: str, pending: list[str], last: bool = False) -> list[str]:
         if self._echo.is_echo(sentence):
             self.events.append(Fix("removed", sentence, reason="instruction echo", category="echo"))
-            return None
+            return []
+        sentence = self._rules(sentence, last)
+        if sentence is None or not sentence.strip():
+            return []
         out, fixes, named, items = _ground_sentence(self._ctx, sentence)
         self.events.extend(fixes)
         if out is None or not out.strip():
-            return None
+            return []
+        if not items and _UNKNOWN_NAMES_RE.fullmatch(out) and not any(
+                w.lower() in REPLY_COMMON_WORDS for w in re.findall(r"[A-Za-z']+", out)):
+            # "Wreaker Xanadora Aurora": a list line of capitalised words that names nothing we know
+            self.events.append(Fix("removed", out, reason="a line of unknown names", category="title"))
+            return []
         pronoun = not items and PRONOUN_START_RE.match(out) is not None
         films = items or (self._last_items if pronoun else [])
         out, facts = check_facts(out, films, self._ctx.index.people, pronoun=pronoun)
@@ -339,18 +457,35 @@ class GroundedStream:
         if items:
             self._last_items = items
         if out is None or not out.strip():
-            return None
+            return []
+        out = self._people_check(out, films)
+        if out is None or not out.strip():
+            return []
         key = sentence_key(out)
         if key in self._seen:
             self.events.append(Fix("removed", out, reason="repeated sentence", category="repeat"))
-            return None
+            return []
         self._seen.add(key)
+        self._held.append((out, sep, named))
+        self.about_films = self.about_films or about_films(out, bool(items))
+        self.answered = self.answered or bool(self._answer_for & {i.item_id for i in items}) \
+            or answers(out, self._answer_values)
+        if self._require_films and not self.on_task:
+            return []  # held until a sentence about films (that answers, if asked) comes
+        return [self._show(o, s, n, pending) for o, s, n in self._release()]
+
+    def _release(self) -> list[tuple[str, str, list[str]]]:
+        held, self._held = self._held, []
+        return held
+
+    def _show(self, out: str, sep: str, named: list[str], pending: list[str]) -> str:
         for item_id in named:
             if item_id not in self.mentioned:
                 self.mentioned.append(item_id)
         piece = (pending[0] if self.text else "") + out
         pending[0] = sep
         self.text += piece
+        self.sentences.append(out)
         return piece
 
     def _run(self) -> Iterator[str]:
@@ -360,13 +495,10 @@ class GroundedStream:
             if not chunk:
                 continue
             for sentence, sep in splitter.feed(chunk):
-                piece = self._emit(sentence, sep, pending)
-                if piece:
-                    yield piece
+                yield from self._emit(sentence, sep, pending)
         for sentence, sep in splitter.finish():
-            piece = self._emit(sentence, sep, pending)
-            if piece:
-                yield piece
+            yield from self._emit(sentence, sep, pending, last=True)
+        self.withheld = [out for out, _, _ in self._release()]
         self.done = True
 
 

@@ -70,6 +70,8 @@ class TurnLog:
     generator: str = ""
     fell_back: bool = False
     grounding_fixes: int = 0
+    #: the grounding fixes by kind (``TurnResult.grounding_fixes_by_kind``: "title", "link", "replaced", ...)
+    grounding_fixes_by_kind: dict[str, int] = field(default_factory=dict)
     #: the question asked after the slate (``Question.to_dict()``: attribute, text, gain), or empty
     question: dict[str, Any] = field(default_factory=dict)
     #: what the reply did (``workbench.dialogue.types.ACTS``; empty in logs written before acts)
@@ -83,6 +85,7 @@ class TurnLog:
             "candidates": [dict(c, sources=dict(c.get("sources", {}))) for c in self.candidates],
             "reasons": dict(self.reasons), "notes": list(self.notes), "generator": self.generator,
             "fell_back": self.fell_back, "grounding_fixes": self.grounding_fixes,
+            "grounding_fixes_by_kind": dict(self.grounding_fixes_by_kind),
             "question": dict(self.question), "act": self.act, "answer": dict(self.answer),
         }
 
@@ -93,6 +96,7 @@ class TurnLog:
             candidates=[dict(c) for c in d.get("candidates", [])], reasons=dict(d.get("reasons", {})),
             notes=list(d.get("notes", [])), generator=d.get("generator", ""),
             fell_back=bool(d.get("fell_back", False)), grounding_fixes=int(d.get("grounding_fixes", 0)),
+            grounding_fixes_by_kind={str(k): int(v) for k, v in (d.get("grounding_fixes_by_kind") or {}).items()},
             question=dict(d.get("question") or {}), act=d.get("act", ""), answer=dict(d.get("answer") or {}),
         )
 

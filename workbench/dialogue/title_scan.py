@@ -18,7 +18,15 @@ from typing import Literal
 
 from workbench.catalog import Item
 from workbench.dialogue.titles import MAX_TITLE_WORDS, TitleEntry, TitleIndex
-from workbench.text import ARTICLES, CONNECTORS, REPLY_COMMON_WORDS, fold_apostrophes, word_spans
+from workbench.text import (
+    ARTICLES,
+    CONNECTORS,
+    REPLY_COMMON_WORDS,
+    TITLE_YEAR_RE,
+    fold_apostrophes,
+    split_title_year,
+    word_spans,
+)
 
 #: Fuzzy ratio (0-100, rapidfuzz) above which an unknown title counts as a
 #: misspelling of a slate title and is replaced by it.
@@ -39,7 +47,7 @@ MARKED_RE = re.compile(
     r"|(?<![\w'])'(?P<q3>[^'\n]+?)'(?![\w])"
     r"|(?<![\w@])@(?P<id>\d+)\b"
 )
-INNER_YEAR_RE = re.compile(r"^(?P<title>.*?)\s*[\(\[](?P<year>\d{4})(?:\s+film)?[\)\]]\s*$")
+INNER_YEAR_RE = TITLE_YEAR_RE  # the one "Title (Year)" reading, named as grounding imports it
 
 
 def title_key(title: str) -> tuple[str, ...]:
@@ -183,11 +191,7 @@ def resolve_marked(ctx: ScanContext, m: re.Match[str]) -> TitleMention | None:
     inner = m.group(name).strip()
     # American punctuation puts commas and stops inside the quotes.
     inner = inner.rstrip(",.;") if name.startswith("q") else inner
-    year: int | None = None
-    title = inner
-    ym = INNER_YEAR_RE.match(inner)
-    if ym:
-        title, year = ym.group("title"), int(ym.group("year"))
+    title, year = split_title_year(inner)
     written = title_key(title)
     key = _known_key(ctx, written)
     if key:

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from workbench.errors import EvaluationError
+from workbench.text import split_title_year
 
 RELEVANCE = ("all", "rating>=4")
 ML_GENRES = (
@@ -87,10 +88,7 @@ def read_items(data_dir: str | Path) -> list[dict[str, Any]]:
         parts = line.split("|")
         if len(parts) < 5 + len(ML_GENRES):
             raise EvaluationError(f"{path}: line {lineno}: expected 24 '|'-separated fields, got {len(parts)}")
-        title = parts[1].strip()
-        m = re.search(r"\((\d{4})\)\s*$", title)
-        year = int(m.group(1)) if m else None
-        title = re.sub(r"\s*\(\d{4}\)\s*$", "", title)
+        title, year = split_title_year(parts[1])
         flags = parts[5 : 5 + len(ML_GENRES)]
         genres = [g for g, f in zip(ML_GENRES, flags, strict=True) if f.strip() == "1" and g != "unknown"]
         items.append({"item_id": parts[0].strip(), "title": title, "year": year, "genres": genres})

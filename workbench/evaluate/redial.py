@@ -45,6 +45,7 @@ from workbench.limits import MAX_MESSAGE_CHARS
 from workbench.recommend import ItemKNNScorer
 from workbench.recommend.base import interaction_matrix, interactions_hash
 from workbench.recommend.factory import RECOMMENDER_WEIGHTS, build_recommender
+from workbench.text import split_title_year
 
 #: Published results on ReDial (Recall@1 / @10 / @50), for reference only.
 PUBLISHED_ANCHORS: tuple[tuple[str, float, float, float], ...] = (
@@ -55,7 +56,6 @@ PUBLISHED_ANCHORS: tuple[tuple[str, float, float, float], ...] = (
 KS = (1, 10, 50)
 MENTION_MODES = ("gold", "text")
 _ID_RE = re.compile(r"@(\d+)")
-_YEAR_RE = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def message_text(text: str, conv: Mapping[str, Any], catalog: Catalog, mentions:
         if item is not None:
             return item.title
         name = (conv.get("movieMentions") or {}).get(m.group(1)) or ""
-        return _YEAR_RE.sub("", name).strip() or "that movie"
+        return split_title_year(name)[0] or "that movie"
 
     return _ID_RE.sub(title, text)
 

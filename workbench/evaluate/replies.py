@@ -5,7 +5,8 @@ movies the human recommender named, :mod:`workbench.evaluate.reply_data`), run a
 it (its own prompt builder, priming and sentence cap), and each reply goes through the app's
 grounding (:class:`~workbench.dialogue.grounding.Grounder`). Per model:
 
-* ``mentions_slate``: share of grounded replies that name at least one slate title,
+* ``mentions_slate``: share of grounded replies that name at least one slate title (a reply replaced
+  by the template reply does not count),
 * ``grounding_fixes_per_reply``: spans grounding removed or corrected, per reply (raw reply),
 * ``off_task``: share of raw replies that :class:`OffTaskDetector` flags,
 * ``distinct_2``: distinct word bigrams / all word bigrams over the grounded replies (Li et al. 2016),
@@ -14,8 +15,13 @@ grounding (:class:`~workbench.dialogue.grounding.Grounder`). Per model:
   human replies, titles in place of ``@id`` markers,
 * ``seconds_per_reply``: wall time of ``generate`` per reply.
 
-The grounded reply is what a user reads, so similarity and diversity are measured on it; echo
-and fixes are properties of what the model wrote, so they are measured before grounding.
+The grounded reply is what a user reads (:func:`ground_as_shown`: grounded as the engine grounds
+it, the template reply where grounding left nothing on task), so similarity and diversity are
+measured on it; echo and fixes are properties of what the model wrote, so they are measured before
+grounding. ``grounding_fixes_by_kind`` sums the fixes of all replies by kind, and ``truth`` (with a
+:class:`~workbench.evaluate.truth.TruthDetector`, as the command runs) gives the share of replies with
+each kind of unsupported content before and after grounding, judged by a detector that shares no
+code with the grounder.
 Differences from the first model come with 95% paired bootstrap intervals (the same resampled
 requests for every model; corpus chrF/BLEU recomputed from per-reply sufficient statistics;
 distinct-2 over the distinct replies drawn, since a reply drawn twice would repeat its own bigrams).
@@ -29,20 +35,25 @@ import hashlib
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from workbench.dialogue.echo import ECHO_SHINGLE_WORDS, EchoDetector, sentence_key
-from workbench.dialogue.generators.base import Generator
-from workbench.dialogue.grounding import Grounder
+from workbench.dialogue.explain import slate_summary
+from workbench.dialogue.generators.base import GenerationRequest, Generator
+from workbench.dialogue.generators.template import TemplateGenerator
+from workbench.dialogue.grounding import GroundedText, Grounder
+from workbench.dialogue.on_task import asks_fact
 from workbench.dialogue.prompts import INSTRUCTIONS, PROMPT_EXAMPLES, build_messages
 from workbench.dialogue.sentences import SentenceSplitter, title_heads
 from workbench.errors import EvaluationError, GenerationError
 from workbench.evaluate.reply_data import ReplyExample
+from workbench.evaluate.truth import TRUTH_KINDS, TruthDetector, truth_block
 
 #: The JSON's per-model metrics, in order (the issue's names).
 METRICS = ("mentions_slate", "grounding_fixes_per_reply", "off_task", "distinct_2", "chrf", "bleu",
@@ -124,6 +135,13 @@ class ModelReplies:
     words: np.ndarray
     seconds: np.ndarray
     errors: int = 0
+    #: per reply, the truth detector's kinds before grounding (as written) and after (as shown)
+    truth_before: list[set[str]] = field(default_factory=list)
+    truth_after: list[set[str]] = field(default_factory=list)
+    #: per reply, whether the template reply was shown instead (grounding left nothing on task)
+    replaced: list[bool] = field(default_factory=list)
+    #: grounding fixes of all replies together, by kind
+    fixes_by_kind: Counter[str] = field(default_factory=Counter)
 
 
 def reply_key(model_key: str, example: ReplyExample) -> str:
@@ -160,11 +178,47 @@ class ReplyCache:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+_TEMPLATE = TemplateGenerator()
+
+
+def shown_reply(grounded: GroundedText, request: GenerationRequest) -> tuple[str, bool]:
+    """What the app shows for a grounded reply, as the engine composes it: the grounded text, with the
+    slate summary when it names no slate film; the template reply when grounding left nothing on task
+    (no sentence about films, or none that answers). Returns the text and whether it was replaced."""
+    if not grounded.on_task or not grounded.text.strip():
+        return _TEMPLATE.generate(request).strip(), True
+    text = grounded.text.strip()
+    if request.recommendations and not grounded.mentioned:
+        text += slate_summary(request.recommendations)
+    return text, False
+
+
+def ground_as_shown(grounder: Grounder, text: str, request: GenerationRequest) -> tuple[GroundedText, str, bool]:
+    """Ground ``text`` as the engine grounds a reply to ``request`` (the user's messages, the films they
+    named, a fact question to answer) and compose what the app shows (:func:`shown_reply`)."""
+    turns = request.turns
+    allowed = grounder.mentions(" ".join(t.text for t in turns))
+    last = turns[-1].text if turns else ""
+    ask = [i.item_id for i in grounder.mentions(last)] if asks_fact(last) else []
+    g = grounder.ground(text, request.recommendations, allowed=allowed, require_films=True, answer_for=ask,
+                        user_text=" ".join(t.text for t in turns), complete=True)
+    shown, replaced = shown_reply(g, request)
+    return g, shown, replaced
+
+
 def generate_replies(label: str, generator: Generator, examples: Sequence[ReplyExample], grounder: Grounder,
                      detector: OffTaskDetector, log: Callable[[str], None] = lambda line: None, *,
-                     cache: ReplyCache | None = None, model_key: str | None = None) -> ModelReplies:
-    """Run ``generator`` on every example (or take its reply from ``cache``); ground and judge each."""
+                     cache: ReplyCache | None = None, model_key: str | None = None,
+                     truth: TruthDetector | None = None) -> ModelReplies:
+    """Run ``generator`` on every example (or take its reply from ``cache``); ground and judge each.
+
+    ``grounded`` holds what a user would see (:func:`ground_as_shown`); with ``truth``, each reply
+    is also judged by the truth detector before and after grounding."""
     raw, grounded, reasons = [], [], []
+    truth_before: list[set[str]] = []
+    truth_after: list[set[str]] = []
+    replaced_flags: list[bool] = []
+    by_kind: Counter[str] = Counter()
     mentions, fixes, words, seconds = [], [], [], []
     errors = 0
     cache = cache or ReplyCache(None)
@@ -185,19 +239,24 @@ def generate_replies(label: str, generator: Generator, examples: Sequence[ReplyE
             cache.put(key, text, spent, failed)
         errors += failed
         seconds.append(spent)
-        allowed = grounder.mentions(" ".join(t.text for t in e.request.turns))
-        g = grounder.ground(text, e.request.recommendations, allowed=allowed)
+        g, shown, replaced = ground_as_shown(grounder, text, e.request)
         raw.append(text)
-        grounded.append(g.text.strip())
-        mentions.append(1.0 if g.mentioned else 0.0)
+        grounded.append(shown)
+        replaced_flags.append(replaced)
+        by_kind.update(g.fixes_by_kind)
+        if truth is not None:
+            user_text = " ".join(t.text for t in e.request.turns)  # the detector accepts names anyone said
+            truth_before.append(truth.kinds(text, e.request.recommendations, user_text))
+            truth_after.append(truth.kinds(shown, e.request.recommendations, user_text))
+        mentions.append(1.0 if g.mentioned else 0.0)  # the model's own text, not a template replacement
         fixes.append(float(g.fixes))
         reasons.append(detector.reasons(text, e))
-        words.append(float(len(g.text.split())))
+        words.append(float(len(shown.split())))
         if (i + 1) % 10 == 0 or i + 1 == len(examples):
             log(f"{label}: {i + 1}/{len(examples)} replies, {np.mean(seconds):.1f}s each")
     return ModelReplies(label, raw, grounded, np.array(mentions), np.array(fixes),
                         np.array([1.0 if r else 0.0 for r in reasons]), reasons, np.array(words),
-                        np.array(seconds), errors)
+                        np.array(seconds), errors, truth_before, truth_after, replaced_flags, by_kind)
 
 
 class _Scorer:
@@ -251,6 +310,9 @@ def compare_replies(runs: Sequence[ModelReplies], references: Sequence[str], *,
         entry["errors"] = run.errors
         entry["off_task_reasons"] = {reason: sum(reason in rs for rs in run.off_task_reasons)
                                      for reason in OffTaskDetector.REASONS}
+        entry["grounding_fixes_by_kind"] = dict(sorted(run.fixes_by_kind.items()))
+        if run.truth_before:
+            entry["truth"] = truth_block(run.truth_before, run.truth_after, run.replaced)
         if k:
             boot = [scorer.score(idx) for idx in draws]
             entry["vs_first"] = {}
@@ -265,7 +327,8 @@ def compare_replies(runs: Sequence[ModelReplies], references: Sequence[str], *,
 
 def evaluate_replies(generators: Mapping[str, Generator], examples: Sequence[ReplyExample], grounder: Grounder,
                      *, seed: int = 0, log: Callable[[str], None] = lambda line: None,
-                     cache: ReplyCache | None = None, model_keys: Mapping[str, str] | None = None) -> dict[str, Any]:
+                     cache: ReplyCache | None = None, model_keys: Mapping[str, str] | None = None,
+                     truth: TruthDetector | None = None) -> dict[str, Any]:
     """Every generator (first = the baseline) on every example: :func:`compare_replies`'s report,
     plus the first replies of each model as samples to read.
 
@@ -274,13 +337,16 @@ def evaluate_replies(generators: Mapping[str, Generator], examples: Sequence[Rep
         model_keys: what identifies each model in the cache (default: its label); a fine-tuned
             folder's key includes its weights, so a new fine-tune at the same path never reuses
             the old one's replies.
+        truth: the truth detector (:mod:`workbench.evaluate.truth`): each model's entry gains a
+            ``truth`` block (shares of replies with each kind of unsupported content, before and
+            after grounding), and ``audit`` holds every reply as written and as shown.
     """
     if not examples:
         raise EvaluationError("eval replies: no examples (no recommender turn mentions a catalogue movie)")
     detector = OffTaskDetector()
     keys = model_keys or {}
     runs = [generate_replies(label, gen, examples, grounder, detector, log, cache=cache,
-                             model_key=keys.get(label, label))
+                             model_key=keys.get(label, label), truth=truth)
             for label, gen in generators.items()]
     report = compare_replies(runs, [e.target for e in examples], seed=seed)
     report["samples"] = [
@@ -288,6 +354,15 @@ def evaluate_replies(generators: Mapping[str, Generator], examples: Sequence[Rep
          **{run.model: run.raw[i] for run in runs}}
         for i in range(min(3, len(examples)))
     ]
+    if truth is not None:  # every reply, to audit by hand (bench/truth_audit.py)
+        report["audit"] = [
+            {"user": examples[i].request.turns[-1].text if examples[i].request.turns else "",
+             "slate": [r.item.display_title for r in examples[i].request.recommendations],
+             **{run.model: {"raw": run.raw[i], "shown": run.grounded[i], "replaced": run.replaced[i],
+                            "before": sorted(run.truth_before[i]), "after": sorted(run.truth_after[i])}
+                for run in runs}}
+            for i in range(len(examples))
+        ]
     return report
 
 
@@ -304,4 +379,12 @@ def format_table(report: Mapping[str, Any]) -> str:
                 lo, hi = d["ci95"]
                 excl = "" if lo <= 0 <= hi else " *"
                 lines.append(f"{'':>14}{m}: {d['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]{excl}")
+    truths = [(e["model"], e["truth"]) for e in report["models"] if e.get("truth", {}).get("before")]
+    if truths:
+        kinds = [*TRUTH_KINDS, "any"]
+        lines += ["", "truth: share of replies with unsupported content, before -> after grounding",
+                  "  ".join(f"{h:>14}" for h in ["model", *kinds, "replaced"])]
+        for model, t in truths:
+            cells = [f"{t['before'][k]:.3f}->{t['after'][k]:.3f}" for k in kinds]
+            lines.append("  ".join(f"{c:>14}" for c in [model[-14:], *cells, f"{t['replaced_by_template']:.3f}"]))
     return "\n".join(lines)

@@ -43,6 +43,7 @@ from workbench.dialogue.understand import Understanding
 from workbench.errors import EvaluationError
 from workbench.evaluate import redial
 from workbench.evaluate.simulator import AttributeSimulator
+from workbench.limits import MAX_SLATE_ITEMS
 from workbench.scored import ScoredItems
 
 #: iEvaLM's published interactive results on ReDial (Wang et al., EMNLP 2023), R@1 / R@10 / R@50.
@@ -258,8 +259,8 @@ def simulate(engines_by_system: Mapping[str, ChatEngine], simulator: Simulator, 
     """
     if not 0 <= rounds <= MAX_ROUNDS:
         raise EvaluationError(f"rounds must be 0-{MAX_ROUNDS}, got {rounds}")
-    if not ks or any(not 1 <= k <= 50 for k in ks):
-        raise EvaluationError(f"every k must be 1-50 (the engine's slate limit), got {list(ks)}")
+    if not ks or any(not 1 <= k <= MAX_SLATE_ITEMS for k in ks):
+        raise EvaluationError(f"every k must be 1-{MAX_SLATE_ITEMS} (the engine's slate limit), got {list(ks)}")
     if not sample_list:
         raise EvaluationError("no samples to simulate")
     first = next(iter(engines_by_system.values()))

@@ -24,13 +24,13 @@ from typing import Any
 import gradio as gr
 
 from workbench.annotate.identity import hf_login_available, identify, resolve_annotator
-from workbench.annotate.session import VERDICT_LABELS
 from workbench.config import ASSETS_DIR
 from workbench.errors import ProjectError
 from workbench.limits import MAX_ANNOTATOR_CHARS, MAX_COMMENT_CHARS, MAX_SLATE, MAX_TEXT_CHARS
 from workbench.projects.summary import progress_line
 from workbench.services import Services
 from workbench.ui.boundary import shows_errors
+from workbench.ui.format import VERDICT_BUTTONS
 
 ASSETS = ASSETS_DIR / "ui"
 #: The rating buttons on a card.
@@ -322,7 +322,7 @@ def build_annotate_tab(services: Services) -> AnnotateTab:
                               elem_id=f"wb-ann-card-{slot}") as group:
                     card_html = gr.HTML("", elem_classes=["wb-card-html"])
                     with gr.Row(elem_classes=["wb-feedback-row"], equal_height=True):
-                        verdict = gr.Radio([(label, key) for key, label in VERDICT_LABELS.items()], value=None,
+                        verdict = gr.Radio([(label, key) for key, label in VERDICT_BUTTONS.items()], value=None,
                                            show_label=False, container=False, scale=3, min_width=300,
                                            elem_classes=["wb-verdict", "wb-ann-verdict"],
                                            elem_id=f"wb-ann-verdict-{slot}")

@@ -35,19 +35,15 @@ from workbench.annotate.turns import TurnPrefs, check_message, new_session, stre
 from workbench.errors import FeedbackError
 from workbench.feedback.inputs import check_int, check_judgements, check_text
 from workbench.feedback.store import idempotent_record_id
+from workbench.limits import MAX_SLATE_ITEMS
 from workbench.services import Services
 from workbench.ui.boundary import as_app_error
 from workbench.ui.format import readings_to_json, slate_to_json
 
-#: How long an idle API session lives (seconds).
-API_SESSION_TTL_S = 6 * 3600
-#: Most recommendations one /chat turn may ask for.
-MAX_API_K = 50
-
 
 def make_registry(services: Services) -> SessionRegistry:
     s = services.settings
-    limits = {"max_sessions": s.max_api_sessions, "ttl_s": API_SESSION_TTL_S, "max_per_owner": s.api_sessions_per_client}
+    limits = {"max_sessions": s.max_api_sessions, "max_per_owner": s.api_sessions_per_client}
     if services.database is not None:  # WORKBENCH_DATABASE_URL: every replica continues every session
         from workbench.annotate.shared_sessions import SharedSessionRegistry
 
@@ -80,7 +76,7 @@ def chat_api(services: Services, registry: SessionRegistry, message: Any, sessio
     """One turn: ``message`` in ``session_id`` (empty: a new session) -> reply text and recommended items."""
     text = check_message(check_text("message", message))
     session_id = check_text("session_id", session_id).strip()
-    k = check_int("k", k, 0, MAX_API_K, f" (0 for the default {services.settings.k})")
+    k = check_int("k", k, 0, MAX_SLATE_ITEMS, f" (0 for the default {services.settings.k})")
     session = registry.get(session_id, owner)
     prefs = TurnPrefs(backend="", model="", k=k or services.settings.k)
     with session.lock:

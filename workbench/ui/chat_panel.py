@@ -56,8 +56,6 @@ EXAMPLES = (
 SESSION_STORAGE_KEY = "chat-rec-workbench-session"
 #: Browser tabs' sessions all have this owner: the unguessable id in the browser's storage is the key.
 TAB_OWNER = "tab"
-#: Idle browser sessions are forgotten after this long (seconds).
-TAB_SESSION_TTL_S = 6 * 3600
 
 PLACEHOLDER = (
     "### What do you feel like watching?\n"
@@ -96,7 +94,7 @@ def turn_status(services: Services, exchange: Exchange | None, choice: Generator
 def make_tab_registry(services: Services) -> SessionRegistry:
     """The server-side registry of browser tabs' sessions (bounded like the API's, by ``max_api_sessions``)."""
     return SessionRegistry(lambda sid: new_session(services, sid),
-                           max_sessions=services.settings.max_api_sessions, ttl_s=TAB_SESSION_TTL_S)
+                           max_sessions=services.settings.max_api_sessions)
 
 
 def more_like_message(session: ChatSession, slot: int) -> str:

@@ -22,6 +22,9 @@ from workbench.dialogue.types import Recommendation, TitleReading, Turn
 CARD_CAST = 3
 
 #: Human names for per-source scores (unknown sources show their raw key).
+#: Button text for each item label (the labels themselves: :data:`~workbench.feedback.record.ITEM_LABELS`).
+VERDICT_BUTTONS = {"like": "👍 Like", "dislike": "👎 Dislike", "not_seen": "Haven't seen it"}
+
 SOURCE_LABELS = {
     "recommender": "Recommender (hybrid)",
     "cf": "Collaborative filtering",
@@ -163,6 +166,12 @@ FIX_KINDS = {
     "echo": "sentence(s) echoing the instructions dropped",
     "repeat": "repeated sentence(s) dropped",
     "emptied": "reply replaced by the template reply (nothing true was left)",
+    "link": "sentence(s) with a link, e-mail address or phone number dropped",
+    "shop": "sentence(s) about shops, streaming services or prices dropped",
+    "instruction": "sentence(s) of instruction or role text dropped",
+    "cut": "cut-off sentence(s) or unbalanced brackets dropped",
+    "off_task": "sentence(s) answering a message nobody sent dropped",
+    "replaced": "reply replaced by the template reply (it said nothing about films or ignored the question)",
 }
 
 

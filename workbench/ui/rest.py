@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import WorkbenchError
+from workbench.limits import MAX_SLATE_ITEMS
 from workbench.services import Services
 from workbench.ui.api import chat_api, client_owner, feedback_api, status_api
 from workbench.ui.arena_api import arena_pair_api, arena_vote_api
@@ -90,7 +91,7 @@ SUPPLIED = ("services", "registry", "arena", "owner", "request", "profile", "beh
 FIELDS: dict[str, tuple[str, str]] = {
     "message": ("string", "What the user says."),
     "session_id": ("string", "The conversation to continue, as a previous chat returned it; empty starts one."),
-    "k": ("integer", "Number of recommendations, 1-50 (0: the server's default)."),
+    "k": ("integer", f"Number of recommendations, 1-{MAX_SLATE_ITEMS} (0: the server's default)."),
     "turn": ("integer", "The turn number chat returned."),
     "annotator": ("string", "Who judges (a name); with sign-in on, the signed-in user (leave it empty)."),
     "judgements": ("object", 'item_id -> {"label": "like" | "dislike" | "not_seen", "rating": 1-5}.'),

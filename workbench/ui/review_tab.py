@@ -22,7 +22,6 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.session import VERDICT_LABELS
 from workbench.errors import ProjectError
 from workbench.limits import MAX_ANNOTATOR_CHARS, MAX_COMMENT_CHARS, MAX_ID_CHARS, MAX_SLATE
 from workbench.projects import review_service
@@ -38,6 +37,7 @@ from workbench.ui.annotate_tab import (
     project_names,
 )
 from workbench.ui.boundary import shows_errors
+from workbench.ui.format import VERDICT_BUTTONS
 
 NO_REVIEW = '<div class="wb-empty">Pick a project, enter your name and press <b>Next disputed task</b>.</div>'
 DONE = '<div class="wb-empty">Nothing left to review in this project: no open disagreements.</div>'
@@ -224,7 +224,7 @@ def build_review_tab(services: Services) -> ReviewTab:
                 with gr.Group(visible=False, elem_classes=["wb-card-slot"], elem_id=f"wb-review-card-{slot}") as g:
                     card_html = gr.HTML("", elem_classes=["wb-card-html"])
                     with gr.Row(elem_classes=["wb-feedback-row"], equal_height=True):
-                        verdict = gr.Radio([(label, key) for key, label in VERDICT_LABELS.items()], value=None,
+                        verdict = gr.Radio([(label, key) for key, label in VERDICT_BUTTONS.items()], value=None,
                                            show_label=False, container=False, scale=3, min_width=300,
                                            elem_classes=["wb-verdict"], elem_id=f"wb-review-verdict-{slot}")
                         rating = gr.Radio(list(RATINGS), value=None, show_label=False, container=False, scale=2,

@@ -19,11 +19,12 @@ from typing import Any
 import gradio as gr
 
 from workbench.annotate.live import judge_slate
-from workbench.annotate.session import VERDICT_LABELS, CardJudgement, ChatSession
+from workbench.annotate.session import CardJudgement, ChatSession
 from workbench.annotate.turns import active_constraints
 from workbench.errors import WorkbenchError
+from workbench.feedback.record import ITEM_LABELS
 from workbench.limits import MAX_COMMENT_CHARS, MAX_SLATE
-from workbench.ui.format import card_html
+from workbench.ui.format import VERDICT_BUTTONS, card_html
 
 #: The rating buttons on a card.
 RATINGS = ("1", "2", "3", "4", "5")
@@ -91,9 +92,9 @@ def parse_cards(values: Sequence[Any]) -> list[CardJudgement]:
         verdict, rating = values[slot * FIELDS_PER_CARD: (slot + 1) * FIELDS_PER_CARD]
         if verdict in ("", None):
             verdict = None
-        elif verdict not in VERDICT_LABELS:
+        elif verdict not in ITEM_LABELS:
             raise WorkbenchError(
-                f"card {slot + 1}: verdict must be one of {', '.join(VERDICT_LABELS)}, got {verdict!r}"
+                f"card {slot + 1}: verdict must be one of {', '.join(ITEM_LABELS)}, got {verdict!r}"
             )
         if rating in ("", None):
             rating = None
@@ -195,7 +196,7 @@ def build_slate() -> Slate:
                 html = gr.HTML("", elem_classes=["wb-card-html"])
                 with gr.Row(elem_classes=["wb-feedback-row"], equal_height=True):
                     verdict = gr.Radio(
-                        [(label, key) for key, label in VERDICT_LABELS.items()], value=None,
+                        [(label, key) for key, label in VERDICT_BUTTONS.items()], value=None,
                         show_label=False, container=False, elem_classes=["wb-verdict"], scale=3, min_width=300,
                         elem_id=f"wb-verdict-{slot}",
                     )

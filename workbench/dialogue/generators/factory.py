@@ -7,6 +7,9 @@
 * ``openai``: :class:`OpenAIGenerator` for ``openai_base_url``/``openai_model``, wrapped the same way.
 * ``llamacpp``: :class:`LlamaCppGenerator` for ``generator_model`` (a ``.gguf`` path, or the bundled
   SmolLM2 GGUF for the default name), wrapped the same way; needs ``requirements-llamacpp.txt``.
+* ``generator_model`` ``default`` (the default) is the bundled SmolLM2 with the shipped ReDial
+  LoRA adapter merged in (``assets/generator-adapter/``); ``smollm2-135m-instruct`` the plain base.
+  ``llamacpp`` cannot merge an adapter and serves the plain GGUF for ``default`` (its name says so).
 * ``auto``: transformers when the model is available without the network (the
   bundled SmolLM2 GGUF, or a local directory), else template. On a Space (where
   the Hub is reachable) ``auto`` also picks transformers for a Hub id.
@@ -29,6 +32,7 @@ from workbench.dialogue.generators.llamacpp import LlamaCppGenerator
 from workbench.dialogue.generators.openai_compat import OpenAIGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.generators.transformers import (
+    ADAPTED_MODEL,
     DEFAULT_MODEL,
     TransformersGenerator,
     find_bundled_gguf,
@@ -41,7 +45,7 @@ def transformers_available(model: str, *, hub_reachable: bool = False) -> bool:
     """Whether ``model`` can be loaded here: torch/transformers installed and the weights at hand."""
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
         return False
-    if model == DEFAULT_MODEL:
+    if model in (DEFAULT_MODEL, ADAPTED_MODEL):
         return find_bundled_gguf() is not None or hub_reachable
     if Path(model).expanduser().exists():
         return True
@@ -74,8 +78,10 @@ def load_generator(settings: Settings) -> Generator:
         if settings.zero_gpu:  # a ZeroGPU Space: each reply holds the GPU inside spaces.GPU
             primary = ZeroGPUGenerator(primary, settings.zero_gpu_duration_s)
     elif backend == "llamacpp":
+        # llama.cpp runs GGUF files and cannot merge the adapter: ``default`` is the plain bundled
+        # GGUF here, and the generator's name (llamacpp:smollm2-135m-instruct) says so
         primary = LlamaCppGenerator(
-            settings.generator_model,
+            DEFAULT_MODEL if settings.generator_model == ADAPTED_MODEL else settings.generator_model,
             max_new_tokens=settings.max_new_tokens,
             timeout_s=settings.generator_timeout_s,
             threads=settings.resolved_cpu_threads,

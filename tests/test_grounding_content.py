@@ -1,0 +1,227 @@
+"""Whole-sentence grounding (issue 26.2): links, shops, instruction text, cut sentences, replies to a
+message nobody sent, and unsupported people are removed (or a credit corrected), counted by kind in
+``fixes_by_kind``; clean replies pass untouched. One table row per rule, plus the cases each rule
+must leave alone (the false positives it was tuned against)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import TINY_ITEMS
+from workbench.catalog import Catalog, Item
+from workbench.dialogue.grounding import Grounder, ground_stream
+from workbench.dialogue.on_task import about_films, answer_values, answers, asks_fact
+from workbench.dialogue.sentence_rules import RULES, apply_rules, mask_spans, unbalanced, unfinished
+
+GIRLS = Item("g1", "Girls Trip", 2017, ("Comedy",), ("Malcolm D. Lee",), ("Regina Hall", "Queen Latifah"))
+SHOP = Item("s1", "Little Shop of Horrors", 1986, ("Comedy", "Musical", "Horror"), ("Frank Oz",),
+            ("Rick Moranis", "Ellen Greene"))
+MCADAMS = Item("a1", "About Time", 2013, ("Romance", "Comedy"), ("Richard Curtis",), ("Rachel McAdams",))
+OTHER = Item("o1", "Sabrina", 1995, ("Comedy", "Romance"), ("Sydney Pollack",), ("Harrison Ford", "Julia Ormond",
+                                                                                  "Greg Kinnear"))
+CATALOG = Catalog([*TINY_ITEMS, GIRLS, SHOP, OTHER, MCADAMS], source="content-test")
+BY_ID = {i.item_id: i for i in CATALOG}
+SLATE = (BY_ID["3"], BY_ID["5"], GIRLS, SHOP)  # Heat (1995), Collateral (2004), Girls Trip, Little Shop of Horrors
+GROUNDER = Grounder(CATALOG)
+
+# (reply, expected grounded reply, expected fixes_by_kind); the user wrote USER_TEXT and liked Inception
+USER_TEXT = "I loved Inception. Anything with Rachel McAdams?"
+CASES = [
+    # links, e-mail addresses, phone numbers
+    pytest.param("Try Heat (1995). You can find them here: https://www.youtube.com/watch?v=abc123.",
+                 "Try Heat (1995).", {"link": 1}, id="video-link"),
+    pytest.param("Heat (1995) (https://www.imdb.com/title/tt0113277/) is tense.", "Heat (1995) is tense.",
+                 {"link": 1}, id="bracketed-link-cut"),
+    pytest.param("Heat is tense. Mail me at films@example.com for more.", "Heat is tense.", {"link": 1},
+                 id="email"),
+    pytest.param("Heat is tense. Call 555-123-4567 to book.", "Heat is tense.", {"link": 1}, id="phone"),
+    pytest.param("Heat is tense. Check out imdb.com for the cast.", "Heat is tense.", {"link": 1}, id="bare-domain"),
+    pytest.param("Heat is tense. Click the link below!", "Heat is tense.", {"link": 1}, id="link-words"),
+    pytest.param("Heat is tense. You can find more details about both films here:\nhttps://imdb.com/x",
+                 "Heat is tense.", {"link": 2}, id="link-lead-in"),
+    # shops, streaming services, prices, where to watch
+    pytest.param("Heat is tense. You could also find it on Netflix.", "Heat is tense.", {"shop": 1}, id="netflix"),
+    pytest.param("Heat is tense. It streams on Disney+ and HBO Max.", "Heat is tense.", {"shop": 1}, id="services"),
+    pytest.param("Heat is tense. You can get a great deal on Heat toys at a toy store.", "Heat is tense.",
+                 {"shop": 1}, id="toy-store"),
+    pytest.param("Heat is tense. It costs only $3.99 to rent.", "Heat is tense.", {"shop": 1}, id="price"),
+    pytest.param("Heat is tense. It is available on DVD.", "Heat is tense.", {"shop": 1}, id="dvd"),
+    pytest.param("Heat is tense. Rent it tonight!", "Heat is tense.", {"shop": 1}, id="rent-it"),
+    pytest.param("Heat is tense. Watch it in theaters near you.", "Heat is tense.", {"shop": 1}, id="theaters"),
+    # instruction or role text
+    pytest.param("Heat is tense. Note: If you prefer, you could ask the user if they like crime films.",
+                 "Heat is tense.", {"instruction": 1}, id="note-to-self"),
+    pytest.param("Heat is tense. Collateral is too Assistant: yes.", "Heat is tense.", {"instruction": 1},
+                 id="role-label"),
+    pytest.param("Heat is tense. The user seems to like crime films.", "Heat is tense.", {"instruction": 1},
+                 id="the-user"),
+    pytest.param("Heat is tense. I'm just an AI, so I have not seen it.", "Heat is tense.", {"instruction": 1},
+                 id="ai-disclaimer"),
+    pytest.param("Heat is tense. For other questions about movies, please use this chatbot instead.", "Heat is tense.",
+                 {"instruction": 1}, id="assistant-persona"),
+    pytest.param("Heat is tense. You can choose from films available online.", "Heat is tense.", {"shop": 1},
+                 id="available-online"),
+    pytest.param("Heat is tense. I should recommend the candidates in 2 to 4 sentences.", "Heat is tense.",
+                 {"instruction": 1}, id="restated-instruction"),
+    pytest.param("Your answer: Heat is tense. Collateral too.", "Collateral too.", {"instruction": 1},
+                 id="answer-label"),
+    pytest.param("Heat is tense. Please avoid mentioning Hugh Grant when asked.", "Heat is tense.", {"instruction": 1},
+                 id="avoid-mentioning"),
+    pytest.param("Heat is tense. What do you think of the following movie options?", "Heat is tense.",
+                 {"instruction": 1}, id="following-options"),
+    pytest.param("Here is an updated pick: Heat (1995)\nCinemaBlinded\nWreaker Xanadora\nIs that fine?",
+                 "Here is an updated pick: Heat (1995)\nIs that fine?", {"title": 2}, id="lines-of-unknown-names"),
+    # unbalanced brackets and cut-off sentences
+    pytest.param("Try Collateral. Heat ( Is there a director you like?", "Try Collateral.", {"cut": 1},
+                 id="open-bracket"),
+    pytest.param('Try Collateral. Heat is "so tense.', "Try Collateral.", {"cut": 1}, id="open-quote"),
+    pytest.param("Try Collateral. Heat is a tense film about the", "Try Collateral.", {"cut": 1},
+                 id="cut-at-the-end"),
+    pytest.param("Try Collateral. Heat is a tense film,", "Try Collateral.", {"cut": 1}, id="cut-after-comma"),
+    # replies to a message nobody sent
+    pytest.param("Sorry, no film matches. Heat is tense.", "Heat is tense.", {"off_task": 1},
+                 id="no-match-with-a-slate"),
+    pytest.param("I'm sorry for your loss. Heat is tense.", "Heat is tense.", {"off_task": 1},
+                 id="condolence-nobody-asked-for"),
+    pytest.param("I'm sorry for your mistake. Heat is tense.", "Heat is tense.", {"off_task": 1},
+                 id="apology-nobody-asked-for"),
+    pytest.param("Sorry, no film matching. Heat is tense.", "Heat is tense.", {"off_task": 1},
+                 id="no-film-matching"),
+    pytest.param("Heat is tense. Which one do you like? 1.", "Heat is tense. Which one do you like?", {"cut": 1},
+                 id="list-number-alone"),
+    # people: every person must be of a slate film or named by the user, in any grammatical form
+    pytest.param("Tom Thornton's action thriller Heat is great.", "Michael Mann's action thriller Heat is great.",
+                 {"person": 1}, id="possessive-credit-corrected"),
+    pytest.param("Girls Trip (2017) is a comedy by Tom Kowalski.", "Girls Trip (2017) is a comedy by Malcolm D. Lee.",
+                 {"person": 1}, id="by-credit-corrected"),
+    pytest.param("Try Heat (1995) and Frank Oz's Collateral (2004).", "Try Heat (1995) and Michael Mann's Collateral (2004).",
+                 {"person": 1}, id="possessive-credit-of-another-slate-person"),
+    pytest.param("Heat and Collateral are from director Mark Smithers. Heat is tense.", "Heat is tense.",
+                 {"person": 1}, id="credit-of-two-films-dropped"),
+    pytest.param("Heat is tense. You'll love Sydney Pollack's touch.", "Heat is tense.", {"person": 1},
+                 id="catalogue-person-of-no-slate-film"),
+    pytest.param("Heat is tense. Greg Kinnear is great in it.", "Heat is tense.", {"person": 1},
+                 id="actor-of-another-film"),
+    pytest.param("Heat is tense. Kowalski's crime film is darker.", "Heat is tense.", {"person": 1},
+                 id="unknown-surname-with-a-credit"),
+    # left alone: true people, people the user named, surnames, characters of no name list, ordinary prose
+    pytest.param("Heat, Michael Mann's heist epic, stars Al Pacino and Robert De Niro.",
+                 "Heat, Michael Mann's heist epic, stars Al Pacino and Robert De Niro.", {}, id="true-people"),
+    pytest.param("Mann's Collateral is tense.", "Mann's Collateral is tense.", {}, id="surname-possessive"),
+    pytest.param("If you like Rachel McAdams, try Girls Trip.", "If you like Rachel McAdams, try Girls Trip.", {},
+                 id="person-the-user-named"),
+    pytest.param("Since you loved Inception, Christopher Nolan fans enjoy Heat.",
+                 "Since you loved Inception, Christopher Nolan fans enjoy Heat.", {}, id="person-of-an-allowed-film"),
+    pytest.param("Little Shop of Horrors (1986) is a fun musical.", "Little Shop of Horrors (1986) is a fun musical.",
+                 {}, id="shop-in-a-title"),
+    pytest.param("Heat ends at Christmas, on a Sunday.", "Heat ends at Christmas, on a Sunday.", {},
+                 id="places-and-holidays"),
+    pytest.param("Heat is a deal-with-the-devil story (sort of).", "Heat is a deal-with-the-devil story (sort of).",
+                 {}, id="balanced-brackets"),
+    pytest.param("Heat is tense, and the ending stays with you.", "Heat is tense, and the ending stays with you.", {},
+                 id="comma-inside"),
+    pytest.param("I like Heat because it is tense", "I like Heat because it is tense", {},
+                 id="no-final-stop-but-finished"),
+    pytest.param("Heat is great :) Collateral too ;-) : )", "Heat is great :) Collateral too ;-) : )", {},
+                 id="faces-are-no-brackets"),
+]
+
+
+@pytest.mark.parametrize(("reply", "expected", "by_kind"), CASES)
+def test_whole_sentence_table(reply: str, expected: str, by_kind: dict[str, int]) -> None:
+    """Each reply grounds to the expected text, fixes counted by kind (and summing to ``fixes``)."""
+    out = GROUNDER.ground(reply, SLATE, allowed=[BY_ID["10"]], user_text=USER_TEXT)
+    assert out.text == expected
+    assert out.fixes_by_kind == by_kind
+    assert out.fixes == sum(by_kind.values()) == len(out.events)
+
+
+@pytest.mark.parametrize(("reply", "expected", "by_kind"), CASES)
+def test_whole_sentence_rules_hold_for_any_split(reply: str, expected: str, by_kind: dict[str, int]) -> None:
+    """Streamed in 3-character pieces, the shown text and the counts equal grounding the whole reply."""
+    stream = GROUNDER.stream([reply[i : i + 3] for i in range(0, len(reply), 3)], SLATE, allowed=[BY_ID["10"]],
+                             user_text=USER_TEXT)
+    assert "".join(stream) == expected and stream.fixes_by_kind == by_kind
+
+
+def test_a_language_models_reply_must_end_with_sentence_punctuation() -> None:
+    """``complete``: a model's last sentence without a stop was cut by the token limit and goes."""
+    reply = "Try Collateral. Heat is a tense film about two"
+    assert GROUNDER.ground(reply, SLATE).text == reply  # a person's message: no token limit
+    out = GROUNDER.ground(reply, SLATE, complete=True)
+    assert out.text == "Try Collateral." and out.fixes_by_kind == {"cut": 1}
+    assert GROUNDER.ground("Try Collateral (2004)!", SLATE, complete=True).fixes == 0
+
+
+def test_a_condolence_after_a_message_about_a_loss_is_kept() -> None:
+    """The condolence rule reads the user's messages: after "my dog died" it is no reply to nobody."""
+    reply = "I'm sorry for your loss. Heat is tense."
+    assert GROUNDER.ground(reply, SLATE, user_text="My dog died today.").text == reply
+
+
+def test_no_match_is_true_when_the_search_found_nothing() -> None:
+    """"No film matches" is dropped while a slate is shown, kept when the turn found nothing."""
+    assert GROUNDER.ground("Sorry, no film matches. Try fewer constraints.", (), nothing_found=True).fixes == 0
+
+
+def test_every_rule_in_the_table_fires_on_some_case() -> None:
+    """No dead rows: each rule of the table is exercised by one of the cases above."""
+    fired = set()
+    for param in CASES:
+        reply = param.values[0]
+        for sentence in reply.replace("? ", "?\n").replace(". ", ".\n").replace("! ", "!\n").splitlines():
+            fired |= {h.name for h in apply_rules(sentence, masked=mask_spans(sentence, ["Little Shop of Horrors"]),
+                                                  user_text=USER_TEXT)[1]}
+    assert {r.name for r in RULES} - fired == set()
+
+
+def test_helpers() -> None:
+    """The small checks the table relies on."""
+    assert unbalanced("Rebel ( Is there a director") and not unbalanced("Heat (1995) is tense.")
+    assert unbalanced("a closing ) first") and unbalanced('an "open quote')
+    assert unfinished("Heat is a film of the") and not unfinished("Thanks for stopping by") and unfinished("Heat, Collateral,") and not unfinished("Heat is tense")
+    assert mask_spans("Little Shop of Horrors is fun", ["little shop of horrors"]).startswith("_" * 22)
+    assert about_films("Please go ahead and relax.", True) and not about_films("Please go ahead and relax.", False)
+    assert about_films("You will love this movie.", False)
+    assert asks_fact("Who directed it?") and not asks_fact("What about something like Inception?")
+    values = answer_values([BY_ID["3"]])
+    assert answers("It was directed by Michael Mann.", values) and not answers("It has many options.", values)
+
+
+# ---------------------------------------------------------------------------
+# a reply about no film, or one that ignores the question, shows nothing (the engine shows the template)
+
+
+def test_a_reply_about_no_film_is_held_back() -> None:
+    """"I'm sorry for your loss. Please go ahead and relax." after "thanks": nothing reaches the screen."""
+    stream = GROUNDER.stream(["Please go ahead and relax. ", "Have a nice day!"], SLATE, user_text="thanks",
+                             require_films=True)
+    assert list(stream) == [] and not stream.on_task and stream.withheld == ["Please go ahead and relax.",
+                                                                             "Have a nice day!"]
+
+
+def test_held_sentences_are_released_with_the_first_about_films() -> None:
+    """A greeting is held only until the first sentence about films, then shown before it, in order."""
+    stream = ground_stream(["Hi there! ", "Heat is a tense film. ", "Enjoy!"], SLATE, CATALOG)
+    assert "".join(stream) == "Hi there! Heat is a tense film. Enjoy!"
+    held = GROUNDER.stream(["Hi there! ", "Heat is a tense film. ", "Enjoy!"], SLATE, require_films=True)
+    assert next(held) == "Hi there!" and "".join(held) == " Heat is a tense film. Enjoy!" and held.on_task
+
+
+def test_a_reply_that_ignores_a_question_about_a_film_is_held_back() -> None:
+    """Asked about Heat, a reply that names neither Heat nor one of its facts is not shown."""
+    ignoring = GROUNDER.stream(["Girls Trip (2017) is a fun comedy."], SLATE, require_films=True, answer_for=["3"])
+    assert list(ignoring) == [] and ignoring.about_films and not ignoring.on_task
+    answering = GROUNDER.stream(["It was directed by Michael Mann."], SLATE, require_films=True, answer_for=["3"])
+    assert "".join(answering) == "It was directed by Michael Mann." and answering.on_task
+    vague = GROUNDER.stream(["It has many options for every movie night."], SLATE, require_films=True,
+                            answer_for=["3"])
+    assert list(vague) == [] and not vague.on_task  # a pronoun alone is no answer
+
+
+def test_every_fix_kind_has_a_status_line_phrase() -> None:
+    """The chat's status line names every kind grounding and the engine count (no raw key shown)."""
+    from workbench.dialogue.grounding import FIX_CATEGORIES
+    from workbench.ui.format import FIX_KINDS
+
+    assert {*FIX_CATEGORIES, "emptied", "replaced"} <= set(FIX_KINDS)

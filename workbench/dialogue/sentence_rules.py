@@ -1,0 +1,239 @@
+"""Sentence rules: content a reply must never show, whatever films it names.
+
+Small language models write things no catalogue supports: a made-up link ("You can find them
+here: https://www.youtube.com/watch?..."), shops and streaming services ("You could also find it
+on Netflix"), prices, notes to themselves ("Note: you could ask the user if ..."), role labels
+("Assistant:"), a sentence cut in the middle ("Rebel ( Is there a director"), or a claim that
+nothing matched when a slate is on screen. The catalogue knows titles, people, years and genres;
+it knows nothing about availability, so every such sentence goes.
+
+The rules are data: :data:`RULES` is a table of :class:`SentenceRule` (kind, name, pattern,
+action, condition), read top to bottom; the first rule that fires decides. ``action`` is
+``"drop"`` (the sentence goes) or ``"strip"`` (the matched span goes and the rest of the
+sentence stays, e.g. a link in brackets after a title). Two checks are code, not patterns:
+unbalanced brackets or quotes (faces such as ":)" are no brackets), and an unfinished last
+sentence (one that ends on a word that cannot end a sentence: "with", "the", a comma; for a
+language model's reply, one that ends without sentence punctuation at all). Each rule's ``kind`` is the grounding fix
+category it counts under: ``link``, ``shop``, ``instruction``, ``cut`` or ``off_task``.
+
+Callers mask the slate's titles first (:func:`mask_spans`), so "Little Shop of Horrors" or
+"The Netflix Affair" never trip a rule.
+
+It knows text; it does not know items, the catalogue, generators or gradio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+RuleKind = Literal["link", "shop", "instruction", "cut", "off_task"]
+RuleAction = Literal["drop", "strip"]
+#: When a rule applies: always, only while a slate is shown, or only when the user's messages
+#: do not themselves talk about it (``"user_silent"``: a condolence when nobody mentioned a loss).
+RuleWhen = Literal["always", "slate", "user_silent"]
+
+
+@dataclass(frozen=True)
+class SentenceRule:
+    """One row of the rule table."""
+
+    kind: RuleKind
+    name: str
+    pattern: re.Pattern[str]
+    action: RuleAction = "drop"
+    when: RuleWhen = "always"
+    #: for ``when="user_silent"``: the rule is off when this matches the user's messages
+    user_pattern: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """A rule that fired on a sentence: what it matched and what became of the sentence."""
+
+    kind: RuleKind
+    name: str
+    span: str
+    dropped: bool
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_SERVICES = (
+    r"netflix|hulu|amazon(?:\s+(?:prime|video))?|prime\s+video|disney\s*(?:\+|plus)|hbo(?:\s*(?:max|go|now))?"
+    r"|youtube|you\s+tube|redbox|itunes|apple\s+tv|google\s+play|vudu|peacock|paramount\s*(?:\+|plus)"
+    r"|crackle|tubi|showtime|starz|fandango|blockbuster\s+(?:video|store)|crunchyroll|pluto\s*tv|kanopy|mubi|fubo|sling"
+    r"|criterion\s+channel|walmart|best\s+buy|ebay|costco|gamestop|movies\s+anywhere"
+)
+_IT = r"(?:it|them|these|those|this(?:\s+one)?|that(?:\s+one)?|the\s+(?:films?|movies?|dvds?|series)|all\s+of\s+them)"
+
+#: The rule table, read top to bottom; the first rule that fires decides a sentence.
+RULES: tuple[SentenceRule, ...] = (
+    # links, e-mail addresses, phone numbers: a link in brackets is cut, anything else drops the sentence
+    SentenceRule("link", "bracketed-link",
+                 _rx(r"\s*[(\[]\s*(?:see\s+|at\s+|link:?\s*)?(?:https?://|www\.)[^()\[\]\s]*\s*[)\]]"), "strip"),
+    SentenceRule("link", "email", _rx(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")),
+    SentenceRule("link", "url", _rx(r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|io|tv|ly|be)(?:/\S*)?\b")),
+    SentenceRule("link", "phone", _rx(r"(?<![\w(])(?:\+?\d{1,3}[\s.-])?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")),
+    SentenceRule("link", "link-word", _rx(r"\b(?:(?:click|tap)\s+(?:here|the\s+link|on)|(?:the|this|a)\s+link\b"
+                                          r"|(?:link|url)s?\s+(?:below|above|here|to)\b|hyperlink"
+                                          r"|\b(?:find|see|check|get|read|learn|watch)\b[^.!?]*\b(?:here|below|online)\s*:?\s*$)")),
+    # shops, streaming services, prices, where to watch: the catalogue knows nothing about availability
+    SentenceRule("shop", "service", _rx(rf"\b(?:{_SERVICES})\b")),
+    SentenceRule("shop", "store", _rx(r"\b(?:(?:toy|video|dvd|book|record|department|grocery|rental|online|local"
+                                      r"|movie|electronics?)\s+(?:stores?|shops?|retailers?)|stores?\b|shops?\b"
+                                      r"|retailers?|supermarkets?)")),
+    SentenceRule("shop", "price", _rx(r"[$€£¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:dollars|bucks|usd|euros?|cents)\b"
+                                      r"|\b(?:great|good|best|nice)\s+deals?\b|\bon\s+sale\b|\bdiscounts?\b|\bcoupons?\b"
+                                      r"|\bfree\s+of\s+charge\b|\bprices?\s+(?:is|are|was|of\s+\d|tag|drops?)\b")),
+    SentenceRule("shop", "buy-or-rent", _rx(rf"\b(?:buy|purchase|order|rent|pre-?order|subscribe)\s+(?:{_IT}|a\s+copy"
+                                            r"|a\s+ticket|tickets|the\s+(?:dvd|blu-?ray)|on\b)|\bfor\s+rent\b")),
+    SentenceRule("shop", "where-to-watch",
+                 _rx(rf"\b(?:available|streaming)\s+(?:now\s+)?(?:on|at|in|for|online)\b|\bstream\s+{_IT}\b"
+                     rf"|\b(?:find|watch|get|catch|see|grab|stream)\s+{_IT}\s+(?:here|there|online|on\s+(?:dvd|blu-?ray"
+                     rf"|demand|tv|cable|your)|at\s+(?:a|any|your|the)|in\s+(?:theaters|theatres|cinemas|stores))"
+                     r"|\bon\s+(?:dvd|blu-?ray|demand|vhs)\b|\bin\s+(?:theaters|theatres|cinemas)\s+(?:now|near)"
+                     r"|\bnear\s+you\b|\bwhere\s+to\s+(?:watch|stream|buy|rent)\b")),
+    # instruction or role text: notes to the model, labels, talk about "the user"
+    SentenceRule("instruction", "note", _rx(r"^\W*(?:(?:your|my|the|final)\s+)?(?:note|nb|n\.b\.|p\.?s\.?|reminder"
+                                            r"|response|reply|answer|output)(?:\s+(?:will\s+be|is))?\s*\d*\s*:")),
+    SentenceRule("instruction", "role-label", _rx(r"(?:^|[\s\"'(*])(?:user|assistant|system|seeker|recommender|human"
+                                                  r"|bot|ai|chatbot|customer|agent)\s*:")),
+    SentenceRule("instruction", "the-user", _rx(r"\b(?:the|this|our|a)\s+user(?:['’]s|s)?\b|\buser['’]s\b")),
+    SentenceRule("instruction", "ai-disclaimer",
+                 _rx(r"\bas\s+an?\s+(?:ai|a\.i\.|language\s+model|assistant|chatbot|virtual\s+assistant|llm)\b"
+                     r"|\bi(?:['’]m|\s+am)\s+(?:just\s+|only\s+)?an?\s+(?:ai|language\s+model|chatbot|virtual\s+assistant"
+                     r"|bot|llm)\b|\bi\s+(?:don['’]t|do\s+not)\s+have\s+personal\s+(?:opinions|preferences|feelings|experiences)"
+                     r"|\bmy\s+(?:training|knowledge)\s+(?:data|cutoff|cut-off)\b|\b(?:this|the|a|an|our)\s+(?:chat\s*bot"
+                     r"|bot|ai\s+assistant|virtual\s+assistant)\b|\bpersonal\s+advice\b|\bassist\s+you\b")),
+    SentenceRule("instruction", "restated-instruction",
+                 _rx(r"\bcandidates?\b|\b(?:the\s+)?(?:list|films|movies|options|choices)\s+(?:provided|given|listed|above|below)\b"
+                     r"|\bprovided\s+(?:list|candidates|choices|options|films|movies|information)\b"
+                     r"|\b(?:\d|two|three|four)\s+(?:to|-)\s+(?:\d|four|five|six)\s+(?:short\s+)?sentences\b"
+                     r"|\bexact\s+titles?\b|\b(?:the|my|this|your)\s+(?:task|prompt|instructions?)\b"
+                     r"|\b(?:i|we)\s+(?:should|must|need\s+to)\s+(?:recommend|respond|reply|answer|"
+                     r"mention|end\s+(?:the|my)\s+reply)\b|\bend\s+the\s+reply\b|\b(?:in\s+)?(?:this|my|the)\s+(?:reply|response)"
+                     r"\s+(?:should|must|will)\b|\b(?:avoid|without)\s+mentioning\b|\b(?:answer|respond\s+to)\s+this\s+question\b"
+                     r"|\bthe\s+following\s+(?:movie\s+|film\s+)?(?:options|choices|list|candidates)\b")),
+    # claims about the conversation that a slate on screen contradicts, and replies to a message nobody sent
+    SentenceRule("off_task", "nothing-matched",
+                 _rx(r"\b(?:no|none\s+of\s+the)\s+(?:films?|movies?|titles?)\s+(?:match|matches|matched|matching|fit|fits|found"
+                     r"|were\s+found|was\s+found)\b|\b(?:couldn['’]t|could\s+not|can['’]t|cannot|didn['’]t|did\s+not"
+                     r"|wasn['’]t\s+able\s+to|was\s+unable\s+to)\s+find\s+(?:any|a|anything)\b|\bno\s+(?:results|matches)\b"
+                     r"|\bnothing\s+(?:matches|matched|fits|was\s+found)\b"),
+                 when="slate"),
+    SentenceRule("off_task", "condolence",
+                 _rx(r"\bsorry\s+(?:for|about)\s+your\s+loss\b|\bcondolences\b|\bmy\s+(?:deepest\s+)?sympath(?:y|ies)\b"
+                     r"|\brest\s+in\s+peace\b|\bget\s+well\s+soon\b|\bsorry\s+to\s+hear\b"),
+                 when="user_silent",
+                 user_pattern=_rx(r"\b(?:died|dead|death|passed\s+away|funeral|loss|lost|sick|ill|hospital|sad|bad\s+day"
+                                  r"|rough|terrible|awful|broke\s+up|divorce)\b")),
+    SentenceRule("off_task", "apology-for-nothing",
+                 _rx(r"\bsorry\s+(?:for|about)\s+(?:your|my|the|any)\s+(?:mistake|error|confusion|misunderstanding)\b"
+                     r"|\bapologi[sz]e\s+for\s+(?:the|my|any)\s+(?:mistake|error|confusion|misunderstanding)\b"),
+                 when="user_silent",
+                 user_pattern=_rx(r"\b(?:wrong|mistake|error|not\s+what|didn['’]t|don['’]t|doesn['’]t|isn['’]t|confus\w*)\b")),
+)
+
+_OPEN_CLOSE = (("(", ")"), ("[", "]"), ("{", "}"), ("“", "”"))
+# Words a finished English sentence does not end on: a reply that stops there was cut off.
+_DANGLING = frozenset(
+    """
+    a an the and or but nor his their its my your our whose because although unless whether if
+    """.split()
+)
+# ":)", ";(", "(:", ":-]": faces, not brackets
+_EMOTICON_RE = re.compile(r"(?<![\w(\[])[:;=8][-'^o ]?[()\[\]DPp](?![\w)])|(?<![\w])[()\[\]][-'^]?[:;=](?![\w])|(?<=\s)\)+(?=\s*$)")
+_LAST_WORD_RE = re.compile(r"([A-Za-z']+)\W*$")
+_FINAL_STOP_RE = re.compile(r"[.!?…)\]\"'”’*_]\s*$|[\U0001F300-\U0001FAFF\u2600-\u27BF]\s*$")
+
+
+def unbalanced(sentence: str) -> bool:
+    """Whether ``sentence`` opens a bracket or a quote it never closes (or closes one it never opened)."""
+    sentence = _EMOTICON_RE.sub(" ", sentence)
+    for op, cl in _OPEN_CLOSE:
+        depth = 0
+        for ch in sentence:
+            depth += (ch == op) - (ch == cl)
+            if depth < 0:
+                return True
+        if depth:
+            return True
+    return sentence.count('"') % 2 == 1
+
+
+def unfinished(sentence: str, *, require_stop: bool = False) -> bool:
+    """Whether the last sentence of a reply stops mid-phrase (ends on "with", "the", a comma, a dash);
+    with ``require_stop``, whether it ends without a full stop, "!", "?" or a closing bracket or quote
+    at all (a language model's reply does only when its token limit cut it)."""
+    text = sentence.rstrip()
+    if re.fullmatch(r"\W*\d{1,2}[.)]?\W*", text):  # a list number with no item ("1.")
+        return True
+    if not text or _FINAL_STOP_RE.search(text):
+        return False
+    if require_stop:
+        return True
+    if text[-1] in ",:-–—&+(":
+        return True
+    m = _LAST_WORD_RE.search(text)
+    return bool(m and m.group(1).lower() in _DANGLING)
+
+
+def mask_spans(sentence: str, phrases: Iterable[str]) -> str:
+    """``sentence`` with every (case-insensitive) occurrence of ``phrases`` blanked, same length.
+
+    The rules then never read a title ("Little Shop of Horrors") as a shop or a link.
+    """
+    masked = sentence
+    for phrase in sorted({p for p in phrases if p}, key=len, reverse=True):
+        for m in re.finditer(re.escape(phrase), masked, re.IGNORECASE):
+            masked = masked[: m.start()] + "_" * (m.end() - m.start()) + masked[m.end() :]
+    return masked
+
+
+def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False, slate: bool = True,
+                user_text: str = "", require_stop: bool = False,
+                rules: Iterable[SentenceRule] = RULES) -> tuple[str | None, list[RuleHit]]:
+    """Run the rule table on one sentence.
+
+    Args:
+        sentence: the sentence as it would be shown.
+        masked: the same sentence with titles blanked (:func:`mask_spans`); the patterns read this.
+        last: the sentence ends the reply (the unfinished-sentence check applies).
+        slate: a slate is shown with this reply (``when="slate"`` rules apply).
+        user_text: the user's messages (``when="user_silent"`` rules read them).
+        require_stop: the last sentence must end with sentence punctuation (see :func:`unfinished`).
+
+    Returns:
+        The sentence (``None`` when dropped, shortened when a span was stripped) and the rules that fired.
+    """
+    masked = sentence if masked is None else masked
+    hits: list[RuleHit] = []
+    for rule in rules:
+        if rule.when == "slate" and not slate:
+            continue
+        if rule.when == "user_silent" and rule.user_pattern is not None and rule.user_pattern.search(user_text):
+            continue
+        m = rule.pattern.search(masked)
+        if m is None:
+            continue
+        if rule.action == "strip":
+            rest_masked = masked[: m.start()] + masked[m.end() :]
+            rest = sentence[: m.start()] + sentence[m.end() :]
+            hits.append(RuleHit(rule.kind, rule.name, sentence[m.start() : m.end()], False))
+            if not rest.strip(" ,;:-"):
+                return None, hits
+            out, more = apply_rules(rest, masked=rest_masked, last=last, slate=slate, user_text=user_text,
+                                    require_stop=require_stop, rules=rules)
+            return out, hits + more
+        hits.append(RuleHit(rule.kind, rule.name, sentence[m.start() : m.end()], True))
+        return None, hits
+    if unbalanced(masked):
+        return None, [RuleHit("cut", "unbalanced", sentence, True)]
+    if last and unfinished(sentence, require_stop=require_stop):
+        return None, [RuleHit("cut", "unfinished", sentence, True)]
+    return sentence, hits
