@@ -1,22 +1,18 @@
 """One saved judgement: :class:`FeedbackRecord`, its ``datasets`` schema, and validation.
 
-A record holds everything needed to reproduce what the annotator saw (the
-conversation so far, the message, the reply, the generator, the slate with
-its per-source scores, the catalogue hash and index id) and what they said
-about it (per-item like / dislike / not seen / rating 1-5, per-reply like /
-dislike, a free-text comment).
+A record holds what the annotator saw (conversation, message, reply, generator, the slate with its
+per-source scores, catalogue hash, index id) and what they said (per-item like / dislike / not seen /
+rating 1-5, per-reply like / dislike, a comment).
 
 The record is declared once: each dataclass field carries a :class:`Column` (its
 stored type, its length limit, whether a stored record must have it). The
 ``datasets`` features, :meth:`FeedbackRecord.to_dict`, :meth:`FeedbackRecord.from_dict`
 and the type and limit checks are all derived from those declarations.
 
-The dict form (:meth:`FeedbackRecord.to_dict`) is the one representation used
-everywhere: it is a line of a JSONL shard, a row of every raw export, and it
-matches :data:`FEEDBACK_FEATURES` field for field. Schema version 2 added
-``project`` and ``task_id`` (an annotation project and its task); version 3 the
-arena's ``system_*`` and ``arena_*`` fields (one record per side of a blind vote,
-see :mod:`workbench.arena.votes`); older records read with them empty.
+The dict form (:meth:`FeedbackRecord.to_dict`) is the one representation used everywhere: a JSONL
+line, a row of every raw export, :data:`FEEDBACK_FEATURES` field for field. Schema version 2 added
+``project`` and ``task_id``; version 3 the arena's ``system_*`` and ``arena_*`` fields (one record
+per side of a blind vote, see :mod:`workbench.arena.votes`); older records read with them empty.
 
 It knows records and their limits; it does not know files, the Hub or gradio.
 ``FEEDBACK_FEATURES`` is built on first access so that importing this module
@@ -131,12 +127,9 @@ def __getattr__(name: str) -> Any:  # PEP 562: build FEEDBACK_FEATURES lazily
 
 @dataclass(frozen=True)
 class ItemJudgement:
-    """One shown slate entry and the annotator's judgement of it.
-
-    ``sources`` maps a scorer name (``"cf"``, ``"content"``...) to the score it gave;
-    ``label`` is ``"like"``, ``"dislike"``, ``"not_seen"`` or ``None``; ``rating`` is 1-5 or ``None``.
-    ``reason`` is the explanation shown beside the item, if any.
-    """
+    """One shown slate entry and its judgement: ``sources`` maps a scorer name (``"cf"``...) to its
+    score; ``label`` is one of :data:`ITEM_LABELS` or ``None``; ``rating`` is 1-5 or ``None``;
+    ``reason`` is the explanation shown beside the item, if any."""
 
     item_id: str = _col("text", MAX_ID_CHARS, nonempty=True, stored=True)
     title: str = _col("text", MAX_DISPLAY_TITLE_CHARS, nonempty=True, stored=True)
