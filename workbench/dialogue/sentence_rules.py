@@ -101,8 +101,10 @@ RULES: tuple[SentenceRule, ...] = (
     # instruction or role text: notes to the model, labels, talk about "the user"
     SentenceRule("instruction", "note", _rx(r"^\W*(?:(?:your|my|the|final)\s+)?(?:note|nb|n\.b\.|p\.?s\.?|reminder"
                                             r"|response|reply|answer|output)(?:\s+(?:will\s+be|is))?\s*\d*\s*:")),
-    SentenceRule("instruction", "role-label", _rx(r"(?:^|[\s\"'(*])(?:user|assistant|system|seeker|recommender|human"
-                                                  r"|bot|ai|chatbot|customer|agent)\s*:")),
+    SentenceRule("instruction", "role-label", _rx(r"(?:(?:^\W*|\n\W*|[\"'(*])(?:user|assistant|system|seeker|recommender"
+                                                  r"|human|bot|ai|chatbot|customer|agent)|\s(?-i:User|Assistant|System|Seeker"
+                                                  r"|Recommender|Human|Bot|AI|Chatbot|Customer|Agent))\s*:")),
+    # (mid-sentence only a capitalised label counts: "a film recommender: name one" is prose)
     SentenceRule("instruction", "the-user", _rx(r"\b(?:the|this|our|a)\s+user(?:['’]s|s)?\b|\buser['’]s\b")),
     SentenceRule("instruction", "ai-disclaimer",
                  _rx(r"\bas\s+an?\s+(?:ai|a\.i\.|language\s+model|assistant|chatbot|virtual\s+assistant|llm)\b"
