@@ -106,8 +106,12 @@ PRODUCERS: dict[str, tuple[str, str]] = {
                                        "../docs/feedback-and-training.md#judging-replies-python--m-workbench-eval-replies"),
     "finetune_generator_adapter.json": ("python -m workbench finetune generator --model smollm2-135m-instruct "
                                         "--redial ../shared/data/redial/train.jsonl --lora-r 16 --adapter "
-                                        "--train-layers 8 --lr 2e-3 --max-steps 40 --max-minutes 33",
+                                        "--train-layers 8 --lr 1e-3 --max-steps 250 --max-minutes 22 (132 steps)",
                                         "../docs/finetuning.md#training-it-again"),
+    "finetune_generator_adapter_19steps.json": ("the same with --lr 2e-3 --max-steps 40 --max-minutes 33 (19 steps; "
+                                                "bf16 emulated)", "../docs/finetuning.md"),
+    "eval_replies_adapter_19steps.json": ("eval replies ... --model smollm2-135m-instruct --model default --n 300 "
+                                          "(the 19-step adapter)", "../docs/finetuning.md"),
     "finetune_generator_redial_30steps.json": ("python -m workbench finetune generator --redial ... --max-steps 30",
                                                "../docs/feedback-and-training.md"),
     "finetune_retriever.json": ("python -m workbench finetune retriever --redial ../shared/data/redial/train.jsonl "
