@@ -266,9 +266,9 @@ def test_a_reply_emptied_by_grounding_falls_back_to_the_template_reply(engine):
     """Issue 19 item 8: a reply whose every sentence was removed used to be shown as nothing
     (and an empty reply cannot be saved); the turn now shows the template reply and says so."""
     state = engine.new_state("s")
-    pieces = list(engine.stream(state, "hello!", generator=OnlyInventionsGenerator()))
+    pieces = list(engine.stream(state, "how was your weekend?", generator=OnlyInventionsGenerator()))
     result = pieces[-1]
-    assert isinstance(result, TurnResult) and result.recommendations == ()
+    assert isinstance(result, TurnResult) and result.recommendations == () and result.act == "steer"
     streamed = "".join(p for p in pieces if isinstance(p, str))
     assert result.reply.strip() and streamed.strip() == result.reply
     assert "Midnight Garden" not in result.reply and "Shadows of Yesterday" not in result.reply
@@ -276,6 +276,18 @@ def test_a_reply_emptied_by_grounding_falls_back_to_the_template_reply(engine):
     assert result.fallback_reason == "grounding" and result.grounding_fixes_by_kind["emptied"] == 1
     assert any("template reply is shown instead" in n for n in result.notes)
     assert state.turns[-1].text == result.reply  # what was shown is what the conversation keeps
+
+
+def test_greetings_goodbyes_and_capabilities_are_written_by_the_template_even_with_an_llm(engine):
+    """Issue 25: a greeting, a goodbye and "what can you do" get short replies with no slate; a small LLM
+    only added film talk there that grounding then emptied, so the template writes them."""
+    state = engine.new_state("s")
+    for message, act in (("hello!", "greet"), ("what can you do?", "introduce"), ("thanks, bye!", "close")):
+        llm = OnlyInventionsGenerator()
+        result = engine.respond(state, message, generator=llm)
+        assert result.act == act and result.recommendations == (), message
+        assert result.generator == engine.fallback.name and not result.fell_back and result.grounding_fixes == 0
+        assert "Midnight Garden" not in result.reply and result.reply.strip()
 
 
 class FalseThenFailingGenerator:

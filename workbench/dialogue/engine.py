@@ -72,6 +72,9 @@ _UNANSWERED_NOTE = "The reply did not state the catalogue's answer; the template
 SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback", "seen", "not_seen"})
 #: The act of a reply with no slate and no answer, by intent (see :data:`workbench.dialogue.types.ACTS`).
 _SOCIAL_ACTS = {"greeting": "greet", "thanks_bye": "close", "capabilities": "introduce", "other": "ask"}
+#: Acts the template writes even when an LLM is on: short fixed replies with no slate, where a small LLM
+#: only added risk (the demo showed "thanks" answered with film talk that grounding then emptied).
+_TEMPLATE_ACTS = frozenset({"greet", "close", "introduce"})
 #: Merged candidates kept in the turn log.
 LOGGED_CANDIDATES = 20
 #: Ends a reply cut to ``MAX_TEXT_CHARS`` (what the feedback store keeps).
@@ -255,6 +258,8 @@ class ChatEngine:
                                     notes=tuple(notes), question=question.text if question else "",
                                     answer=answer, act=act)
         writer = self.generator if generator is None else self._guarded(generator)
+        if act in _TEMPLATE_ACTS:  # a greeting, a goodbye, "what can you do": nothing for an LLM to add
+            writer = self._guarded(self.fallback)
         reply = writer.stream(request)
         allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
         allowed += list(answer.items) if answer is not None else []
@@ -274,7 +279,7 @@ class ChatEngine:
         if replaced:  # nothing was shown: grounding dropped every sentence, or the rest ignored the turn
             if grounded.withheld:
                 by_kind["replaced"] += 1
-                notes.append(_UNANSWERED_NOTE if answer is not None and grounded.about_films else
+                notes.append(_UNANSWERED_NOTE if answer is not None else
                              "The reply said nothing about films; the template reply is shown instead.")
             else:
                 by_kind["emptied"] += 1
