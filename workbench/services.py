@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from workbench.database import Database
     from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.titles import TitleIndex
+    from workbench.dialogue.understand import Understander
     from workbench.embed import Embedder
     from workbench.feedback.store import RecordStore
     from workbench.interactions import Interactions
@@ -233,7 +234,19 @@ def build_engine(settings: Settings, *, generator: Any = None) -> ChatEngine:
 
         generator = load_generator(settings)
     return ChatEngine(core.catalog, core.retriever, recommender, generator, k=settings.k,
-                      timeout_s=settings.generator_timeout_s, titles=core.titles)
+                      timeout_s=settings.generator_timeout_s, titles=core.titles,
+                      understander=build_understander(settings, core))
+
+
+def build_understander(settings: Settings, core: CoreParts) -> Understander:
+    """The message reader over ``core``'s catalogue, with the intent model the settings name
+    (``intent_model``) as its second opinion when it fits ``core``'s embedder."""
+    from workbench.dialogue.intent_model import load_intent_model
+    from workbench.dialogue.ranker import catalog_popularity
+    from workbench.dialogue.understand import Understander
+
+    return Understander(core.catalog, catalog_popularity(core.catalog), titles=core.titles,
+                        intent_guesser=load_intent_model(settings.intent_model, core.embedder))
 
 
 def build_services(
@@ -286,7 +299,7 @@ def build_services(
     t = time.perf_counter()
     template = TemplateGenerator()
     engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s,
-                        titles=core.titles)
+                        titles=core.titles, understander=build_understander(settings, core))
     # With database_url, feedback and projects share one PostgreSQL pool (migrated here, at start-up).
     database = Database(settings.database_url) if settings.database_url else None
     store = open_feedback_store(settings, catalog, database=database)
