@@ -336,15 +336,37 @@ class ChatEngine:
         """Rank and explain: the turn's recommendations and the candidates they were cut from."""
         if u.intent in SLATE_INTENTS:
             pool = max(k, LOGGED_CANDIDATES, self.questions.pool if self.questions else 0)
-            candidates = self.ranker.combine(self._answers_filter(work, self.ranker.gather(work, u, filters=filters)),
-                                             pool)
+            gathered = self._answers_filter(work, self.ranker.gather(work, u, filters=filters))
+            candidates = self.ranker.combine(gathered, pool)
             recs = self.explainer.recommendations(candidates.top(k), work, u)
             if not recs:
-                notes.append("No film in the catalogue fits every constraint; try loosening one.")
+                recs, candidates = self._other_years(work, u, gathered, filters, k, pool, notes)
+            if not recs:
+                notes.append(nothing_fits(filters if filters is not None else work.constraints))
             return recs, candidates
         if u.intent == "why" and u.target:
             return self.explainer.earlier(state, u.target), ScoredItems()
         return (), ScoredItems()
+
+    def _other_years(self, work: ConversationState, u: Understanding, gathered: Candidates,
+                     filters: ItemFilter | None, k: int, pool: int, notes: list[str]
+                     ) -> tuple[tuple[Recommendation, ...], ScoredItems]:
+        """When nothing fits and a year bound is part of why ("something a bit newer" read as "from
+        2018 on" after a slate of mysteries), the films that fit everything else, from other years,
+        with a note that says so. Exclusions, genres and people asked for are never loosened."""
+        flt = filters if filters is not None else work.constraints
+        if flt.year_min is None and flt.year_max is None:
+            return (), ScoredItems()
+        loose = replace(flt, year_min=None, year_max=None, exclude_ids=frozenset())
+        keep = gathered.soft_allowed & (self.ranker.features.filter_mask(loose) if not loose.is_empty else True)
+        if not keep.any():
+            return (), ScoredItems()
+        candidates = self.ranker.combine(replace(gathered, allowed=keep, soft_allowed=keep), pool)
+        recs = self.explainer.recommendations(candidates.top(k), work, u)
+        if recs:
+            notes.append(f"Nothing {years_in_words(flt.year_min, flt.year_max)} fits the rest of what you asked, "
+                         "so these are from other years")
+        return recs, candidates
 
     def _question(self, work: ConversationState, u: Understanding, recs: Sequence[Recommendation],
                   candidates: ScoredItems) -> Question | None:
@@ -385,6 +407,32 @@ class ChatEngine:
                 result = piece
         assert result is not None
         return result
+
+
+def nothing_fits(flt: ItemFilter) -> str:
+    """The note for an empty slate, naming what the user asked for: "No film in the catalogue is a
+    mystery film, not horror, from 2018 on"."""
+    parts = []
+    if flt.genres:
+        parts.append(" and ".join(sorted(flt.genres)))
+    if flt.exclude_genres:
+        parts.append("not " + " or ".join(sorted(flt.exclude_genres)))
+    if flt.people:
+        parts.append("with " + " and ".join(sorted(flt.people)))
+    if flt.exclude_people:
+        parts.append("without " + " or ".join(sorted(flt.exclude_people)))
+    if flt.year_min is not None or flt.year_max is not None:
+        parts.append(years_in_words(flt.year_min, flt.year_max))
+    if not parts:
+        return "No film in the catalogue fits every constraint"
+    return "No film in the catalogue fits all of this: " + ", ".join(parts)
+
+
+def years_in_words(year_min: int | None, year_max: int | None) -> str:
+    """"from 2018 on", "before 1980", "from 1990 to 1999"."""
+    if year_min is not None and year_max is not None:
+        return f"from {year_min}" if year_min == year_max else f"from {year_min} to {year_max}"
+    return f"from {year_min} on" if year_min is not None else f"before {(year_max or 0) + 1}"
 
 
 def follow_up(u: Understanding, state: ConversationState) -> Understanding:

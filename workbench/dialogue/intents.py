@@ -173,6 +173,8 @@ _WHERE_RE = re.compile(
     r"|\b(?:streaming|showtimes?|in\s+(?:theaters?|cinemas?)|on\s+(?:netflix|hulu|prime|dvd|blu-?ray))\s*\??\s*$",
     re.I,
 )
+#: a yes/no question about the film pointed at ("is the second one violent?", "does it have a happy ending?")
+_YES_NO_RE = re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:is|was|isn'?t|wasn'?t|does|did|would|will)\s+(?!there\b)", re.I)
 _NEWEST_RE = re.compile(r"\b(?:newest|latest|most\s+recent|youngest|newer|more\s+recent|came\s+out\s+last|last\s+to\s+come\s+out)\b", re.I)
 _OLDEST_RE = re.compile(r"\b(?:oldest|earliest|older|came\s+out\s+first|first\s+to\s+come\s+out)\b", re.I)
 _POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s+popular|better\s+known)\b", re.I)
@@ -319,6 +321,10 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
         if constraints.genres and re.search(r"^\s*(?:and\s+|so\s+)?(?:is|was|isn'?t|are|does|would|it'?s)\b", low):
             return "ask_fact", "genre"
         if _ABOUT_RE.search(low):
+            return "ask_fact", "about"
+        if "?" in low and _YES_NO_RE.search(low):
+            # "is the third one violent?", "was it scary?": a yes/no about a film the catalogue can
+            # answer only from its genres and keywords, which the "about" answer lists
             return "ask_fact", "about"
         if re.search(r"^\s*(?:and\s+)?(?:what|tell\s+me)\b[^?]*\b(?:is|was|'s)\s+(?:it|that|this)(?:\s+one)?\b[\s?!.]*$", low):
             return "ask_fact", "about"
