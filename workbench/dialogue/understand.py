@@ -76,7 +76,8 @@ class Understanding:
 
     @property
     def liked(self) -> list[str]:
-        return [m.item_id for m in self.mentions if m.stance == "liked"]
+        """Films the user says they like; a film named as a yardstick ("something like Heat") is not one."""
+        return [m.item_id for m in self.mentions if m.stance == "liked" and not m.compared]
 
     @property
     def disliked(self) -> list[str]:
