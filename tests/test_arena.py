@@ -433,7 +433,7 @@ def test_system_engines_share_what_the_app_loaded(tiny_catalog, tmp_path):
     index), ranker features, understander, explainer and grounder; two systems on another index share
     one retriever loaded for them; a real search runs on each."""
     from workbench.arena.service import ArenaService
-    from workbench.dialogue.engine import ChatEngine
+    from workbench.dialogue.engine import default_engine
     from workbench.dialogue.generators.template import TemplateGenerator
     from workbench.embed import load_embedder
     from workbench.retrieve import build_index, open_retriever
@@ -448,7 +448,7 @@ def test_system_engines_share_what_the_app_loaded(tiny_catalog, tmp_path):
     services = arena_services(tiny_catalog, tmp_path / "fb", embed_model="hash-64", index_dir=str(tmp_path / "ix"),
                               systems_file=str(systems_file), arena_systems="default,no-llm,other,other-k3")
     retriever = open_retriever(tiny_catalog, app_embedder, tmp_path / "ix")
-    services.engine = ChatEngine(tiny_catalog, retriever, None, TemplateGenerator())
+    services.engine = default_engine(tiny_catalog, retriever, generator=TemplateGenerator())
     services.retriever, services.embedder = retriever, app_embedder
     services.index_id = index_id_of(dict(retriever.index.meta), str(tmp_path / "ix"))
     a = ArenaService(services, rng=random.Random(0))

@@ -39,7 +39,7 @@ def turn_json(result: Any) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace) -> int:
     from workbench.config import Settings
-    from workbench.dialogue.engine import TurnResult
+    from workbench.dialogue.types import TurnResult
     from workbench.errors import WorkbenchError
     from workbench.services import build_engine
 

@@ -165,13 +165,21 @@ class FallbackGenerator:
                timeout_s: float = 30.0) -> FallbackGenerator:
         """``generator`` behind a deadline of ``timeout_s`` (first piece and whole reply) and ``fallback``.
 
-        One already wrapped is returned as it is; the fallback itself is wrapped without a deadline.
+        One already wrapped is returned as it is; the fallback itself runs without a deadline (the
+        deadline is kept for the generators :meth:`guard` puts behind it).
         """
         if isinstance(generator, FallbackGenerator):
             return generator
-        if generator is fallback:
-            return cls(generator, generator)
-        return cls(generator, fallback, first_token_timeout_s=timeout_s, total_timeout_s=timeout_s)
+        return cls(generator, generator if generator is fallback else fallback,
+                   first_token_timeout_s=timeout_s, total_timeout_s=timeout_s)
+
+    def guard(self, generator: Generator) -> FallbackGenerator:
+        """``generator`` behind this wrapper's fallback and deadlines (what a turn that asks for
+        another generator runs). One already wrapped is returned as it is; the fallback runs directly."""
+        if isinstance(generator, FallbackGenerator):
+            return generator
+        return FallbackGenerator(generator, self.fallback, first_token_timeout_s=self.first_token_timeout_s,
+                                 total_timeout_s=self.total_timeout_s)
 
     @property
     def name(self) -> str:
