@@ -155,7 +155,8 @@ def require_saved_index(settings: Settings, index_dir: str | Path | None = None)
     Raises:
         ItemIndexError: naming the folder, what is missing and the command that builds it.
     """
-    from workbench.index import MANIFEST, rebuild_command
+    from workbench.index import rebuild_command
+    from workbench.manifest import MANIFEST
     from workbench.retrieve import display_path
 
     directory = Path(settings.index_dir if index_dir is None else index_dir)
