@@ -238,6 +238,50 @@ def test_multi_turn_keeps_each_sides_own_state(three):
         a.conversation(conv.pair_session_id, owner="ip:10.0.0.9")  # another client's conversation
 
 
+def test_a_side_whose_model_fails_midway_shows_only_the_replacement(three, monkeypatch):
+    """Issue 29: the arena streamed a side's half-written LLM text with the fallback appended under
+    it (only the Chat tab cut it); both consume the engine's typed ReplyRestart now."""
+    from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
+    from workbench.services import GeneratorChoice
+
+    class HalfWritten:
+        name = "fake:half-written"
+
+        def stream(self, request):
+            yield f"{request.recommendations[0].item.display_title} is set in a futuristic city. It "
+            raise ConnectionError("the model stopped")
+
+        def generate(self, request):
+            return "".join(self.stream(request))
+
+    _services, a = three
+    llm = FallbackGenerator(HalfWritten())
+    monkeypatch.setattr(a.engines, "generator", lambda system: GeneratorChoice(llm, llm.name, True))
+    conv = a.conversation("")
+    steps = [(dict(t.text), t.complete) for t in a.stream_pair(conv, "I loved Heat")]
+    for side in ("a", "b"):
+        shown = [text[side] for text, _ in steps]
+        assert any("futuristic" in s for s in shown)  # streamed first ...
+        first = next(i for i, s in enumerate(shown) if FALLBACK_NOTICE_MIDWAY in s)
+        assert all("futuristic" not in s for s in shown[first:])  # ... then replaced, not extended
+        assert shown[-1].startswith(FALLBACK_NOTICE_MIDWAY)
+    turn = conv.turns[-1]
+    assert all(turn.shown[side].reply.startswith(FALLBACK_NOTICE_MIDWAY) for side in ("a", "b"))
+
+
+def test_arena_conversations_live_in_the_session_registry_with_its_lifetime(three):
+    """Issue 29: the arena kept its own bounded dict with no lifetime; its conversations now expire
+    after SESSION_TTL_S like chat sessions (the registry owns lifetimes and bounds)."""
+    from workbench.annotate.session import SESSION_TTL_S
+
+    _services, a = three
+    conv = a.conversation("", owner="ip:10.0.0.1")
+    assert a.conversation(conv.pair_session_id, owner="ip:10.0.0.1") is conv
+    conv.last_used -= SESSION_TTL_S + 1
+    with pytest.raises(ArenaError, match="no arena conversation"):
+        a.conversation(conv.pair_session_id, owner="ip:10.0.0.1")
+
+
 # ---------------------------------------------------------------------------
 # Bradley-Terry
 

@@ -296,12 +296,12 @@ def test_slate_shows_saved_judgements_back(services):
 
 
 class HalfWrittenLLM:
-    """Writes a (false) half sentence, then fails: the double for a model that stops mid-reply."""
+    """Writes a (false) sentence and half another, then fails: the double for a model that stops mid-reply."""
 
     name = "fake:half-llm"
 
     def stream(self, request):
-        yield "Heat is set in a futuristic city and "
+        yield "Heat is set in a futuristic city. It "
         raise ConnectionError("the model stopped (test)")
 
     def generate(self, request):

@@ -27,7 +27,7 @@ from workbench.catalog import Catalog
 from workbench.dialogue.answers import build_answer, states_answer
 from workbench.dialogue.explain import Explainer, slate_summary
 from workbench.dialogue.generators.base import GenerationRequest, Generator
-from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
+from workbench.dialogue.generators.fallback import FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
 from workbench.dialogue.intents import (
@@ -48,9 +48,10 @@ from workbench.dialogue.ranker import (
     catalog_popularity,
 )
 from workbench.dialogue.replay import observe
+from workbench.dialogue.restart import RestartingGrounding
 from workbench.dialogue.state import ConversationState, TurnLog
 from workbench.dialogue.titles import TitleIndex
-from workbench.dialogue.types import Answer, Recommendation, TitleReading, TurnResult
+from workbench.dialogue.types import Answer, Recommendation, ReplyRestart, TitleReading, TurnResult
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
 from workbench.filters import ItemFilter
@@ -187,8 +188,9 @@ class ChatEngine:
         filters: ItemFilter | None = None,
         generator: Generator | None = None,
         linked: Sequence[str] = (),
-    ) -> Iterator[str | TurnResult]:
-        """Yield grounded reply pieces, then one :class:`TurnResult`.
+    ) -> Iterator[str | ReplyRestart | TurnResult]:
+        """Yield grounded reply pieces, then one :class:`TurnResult`; a :class:`ReplyRestart` between
+        pieces withdraws those before it (a model that failed midway, replaced by the fallback).
 
         ``state`` changes only after the last piece (an abandoned stream leaves it as it was).
         """
@@ -218,13 +220,16 @@ class ChatEngine:
         reply = writer.stream(request)
         allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
         allowed += list(answer.items) if answer is not None else []
-        grounded = self.grounder.stream(
-            reply, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
+        grounded = RestartingGrounding(reply, lambda text: self.grounder.stream(
+            text, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
             nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
-            answer_for=[i.item_id for i in answer.items] if answer is not None else ())
+            answer_for=[i.item_id for i in answer.items] if answer is not None else ()))
         pieces: list[str] = []
         for piece in grounded:
-            pieces.append(piece)
+            if isinstance(piece, ReplyRestart):  # a model that failed midway is replaced, not extended:
+                pieces = []  # its half-written text may hold the very claim that made it fail
+            else:
+                pieces.append(piece)
             yield piece
         if reply.fell_back:
             notes.append(f"{writer.name} fell back to the template generator"
@@ -250,10 +255,6 @@ class ChatEngine:
             pieces.append(" " + question.text)
             yield " " + question.text
         text = "".join(pieces).strip()
-        if reply.fell_back and (cut := text.rfind(FALLBACK_NOTICE_MIDWAY)) > 0:
-            # The fallback replaces what the LLM had written before it failed, never extends it: the
-            # half-written text may hold the very claim that made it fail (the UI shows the same cut).
-            text = text[cut:]
         generator_name, fell_back, reason = reply.generator, reply.fell_back, reply.reason
         if replaced:  # a withheld reply to a question is an unanswered question, not a grounding failure
             reason = "answer" if answer is not None and grounded.withheld else "grounding"

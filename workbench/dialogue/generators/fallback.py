@@ -14,7 +14,9 @@ generator's reply, and the stream says so:
     stream.error          # what went wrong, as text ("" when nothing did)
 
 These three are the declared attributes callers read (the chat engine reports them with every
-turn); this wrapper is the one place a reply gets a deadline. A primary that *is* the fallback
+turn); ``fell_back`` turns true as the stream hands over the fallback's first piece, which is how
+the engine knows where a midway fallback starts (:mod:`workbench.dialogue.restart`). This wrapper
+is the one place a reply gets a deadline. A primary that *is* the fallback
 runs directly, without a worker thread or deadline.
 
 A primary that missed a deadline is asked to stop (its stream is closed from
