@@ -16,7 +16,6 @@ import pytest
 from arena_support import arena, arena_services
 from scipy.stats import binomtest, chisquare
 
-from workbench.annotate.turns import check_message as turns_check_message
 from workbench.arena.leaderboard import fit_strengths, leaderboard, leaderboard_json
 from workbench.arena.systems import (
     all_systems,
@@ -26,6 +25,7 @@ from workbench.arena.systems import (
     resolve_systems,
 )
 from workbench.arena.votes import Vote, read_votes
+from workbench.chat.turns import check_message as turns_check_message
 from workbench.config import Settings
 from workbench.errors import ArenaError, ConfigError, DialogueError, WorkbenchError
 from workbench.feedback.export import dpo_rows
@@ -272,7 +272,7 @@ def test_a_side_whose_model_fails_midway_shows_only_the_replacement(three, monke
 def test_arena_conversations_live_in_the_session_registry_with_its_lifetime(three):
     """Issue 29: the arena kept its own bounded dict with no lifetime; its conversations now expire
     after SESSION_TTL_S like chat sessions (the registry owns lifetimes and bounds)."""
-    from workbench.annotate.session import SESSION_TTL_S
+    from workbench.chat.session import SESSION_TTL_S
 
     _services, a = three
     conv = a.conversation("", owner="ip:10.0.0.1")

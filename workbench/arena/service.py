@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from workbench.annotate.session import SessionRegistry, new_session_id
 from workbench.arena.engines import SystemEngines
 from workbench.arena.leaderboard import BOOTSTRAP_REPS, Standing, by_annotator, leaderboard
 from workbench.arena.systems import ResolvedSystem, arena_system_names, resolve_systems
@@ -43,6 +42,7 @@ from workbench.arena.votes import (
     void_reason,
     vote_records,
 )
+from workbench.chat.session import SessionRegistry, new_session_id
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.types import Recommendation, ReplyRestart, TurnResult
 from workbench.errors import ArenaError, WorkbenchError
@@ -50,7 +50,7 @@ from workbench.feedback.record import ARENA_VOTES
 from workbench.services import Services
 from workbench.text import check_message
 
-#: Arena conversations kept in memory (a :class:`~workbench.annotate.session.SessionRegistry`: the
+#: Arena conversations kept in memory (a :class:`~workbench.chat.session.SessionRegistry`: the
 #: biggest owner's oldest goes first; an idle one expires after ``SESSION_TTL_S`` like a chat session).
 MAX_ARENA_CONVERSATIONS = 2000
 #: Pairs (turns) that can still be voted on; older ones are forgotten.
@@ -118,7 +118,7 @@ class ArenaConversation:
 
     @property
     def session_id(self) -> str:
-        """The id its :class:`~workbench.annotate.session.SessionRegistry` keeps it under."""
+        """The id its :class:`~workbench.chat.session.SessionRegistry` keeps it under."""
         return self.pair_session_id
 
 

@@ -7,7 +7,7 @@ conversation state, the exchanges displayed (each with the slate it showed),
 and the annotator's *unsaved* judgements. A judgement keeps a reference to the
 exchange it was made on, so undo, retry or a new conversation never orphan it:
 it stays saveable until saved. Saving is the feedback store's job; this module
-only keeps track of what is pending (:mod:`workbench.annotate.judgements` saves).
+only keeps track of what is pending (:mod:`workbench.chat.judgements` saves).
 
 Pure Python: no gradio, no storage, no models.
 """
@@ -111,7 +111,7 @@ class ChatSession:
         self._saved: dict[int, TurnJudgement] = {}  # exchange uid -> last saved
         self.saved_records = 0
         self.save_problems: dict[int, str] = {}  # exchange uid -> why its judgement could not be saved
-        # card judgements the conversation state takes in (workbench.annotate.live), by exchange uid
+        # card judgements the conversation state takes in (workbench.chat.live), by exchange uid
         self.live_cards: dict[int, dict[str, CardJudgement]] = {}
         self.carried_cards: dict[int, dict[str, CardJudgement]] = {}  # a retried turn's, from the slate it replaced
         self.retry_cards: tuple[int, dict[str, CardJudgement]] | None = None  # waiting for the retried turn
@@ -314,7 +314,7 @@ class SessionRegistry(Generic[S]):
 
     def persist(self, session: S) -> None:
         """Write ``session`` back after a turn or a judgement (here it lives in memory: nothing to do;
-        :class:`~workbench.annotate.shared_sessions.SharedSessionRegistry` stores it for other replicas)."""
+        :class:`~workbench.chat.shared_sessions.SharedSessionRegistry` stores it for other replicas)."""
 
     def sessions(self) -> list[S]:
         """Every live session (for saving what is pending at shutdown)."""

@@ -2,7 +2,7 @@
 
 The Blocks chat panel and the ``/chat`` endpoint both run a turn through
 :func:`stream_turn`, which calls one core function (``engine.stream``) and
-records what it yields in a new :class:`~workbench.annotate.session.Exchange`.
+records what it yields in a new :class:`~workbench.chat.session.Exchange`.
 It knows sessions, the engine and generator choice; it does not know gradio,
 widgets or how a reply is displayed.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from workbench.annotate.live import adopt_carried, carry_over, sync_conversation
-from workbench.annotate.session import ChatSession, Exchange, new_session_id
+from workbench.chat.live import adopt_carried, carry_over, sync_conversation
+from workbench.chat.session import ChatSession, Exchange, new_session_id
 from workbench.dialogue.types import ReplyRestart, TurnResult
 from workbench.errors import WorkbenchError
 from workbench.filters import ItemFilter
@@ -85,7 +85,7 @@ def undo_turn(session: ChatSession, *, retry: bool = False) -> str:
     """Undo the last exchange in the engine and on screen; returns its user message.
 
     The card judgements on its slate leave the conversation with it (they stay saveable), or,
-    for a ``retry``, carry over to the turn that replaces it (:mod:`workbench.annotate.live`).
+    for a ``retry``, carry over to the turn that replaces it (:mod:`workbench.chat.live`).
     """
     if not session.exchanges:
         raise WorkbenchError("nothing to undo")
