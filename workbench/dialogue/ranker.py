@@ -123,6 +123,8 @@ class CatalogFeatures:
 
     def __init__(self, catalog: Catalog, popularity: Mapping[str, float], item_vectors: Any = None):
         self.catalog = catalog
+        #: item id -> count the prior was built from (a ranker over another index reuses it)
+        self.popularity = dict(popularity)
         self.ids = list(catalog.ids)
         self.row = {item_id: r for r, item_id in enumerate(self.ids)}
         pop = np.array([popularity.get(i, 0.0) for i in self.ids], dtype=np.float64)
