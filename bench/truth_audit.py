@@ -90,7 +90,9 @@ def main() -> None:
         out.write_text("\n".join([
             f"# Truth audit: {label}" + (f" (`{model}`)" if label != model else ""), "",
             f"The first {len(audit)} of {report['n']} held-out ReDial recommender turns of `{report.get('data', '')}` "
-            f"(`python -m workbench eval replies`, load average {report.get('load_average')}), read by hand. "
+            f"(`python -m workbench eval replies`, load average {report.get('load_average')}"
+            + (f"; the replies of `{report['replayed_from']}` grounded again with `--replay`" if report.get("replayed_from") else "")
+            + "), read by hand. "
             "*before/after*: the truth detector's kinds on the reply as written / as shown; *verdict*: the "
             "reader's judgement of the reply as shown (from `truth_audit_verdicts.json`).", "",
             f"Read: {judged} of {len(audit)}{f' ({stale} stale)' if stale else ''}; not ok after grounding: {wrong}. "

@@ -1,7 +1,6 @@
 """What the default generator's audit and the demo transcripts showed (issue 26, second pass): invented
 plots of catalogue films, one film named twice in a sentence, punctuation that runs sentences together,
-a question back after "thanks", a copy of the user's message, and a model's finished sentence that
-only lacked its full stop. One table row per case, with the clean sentences each rule must leave alone."""
+a vague question back after "thanks", and a model's finished sentence that only lacked its full stop. One table row per case, with the clean sentences each rule must leave alone."""
 
 from __future__ import annotations
 
@@ -76,10 +75,15 @@ CASES = [
     pytest.param("You might enjoy Casino (1995) If you liked it too!", "You might enjoy Casino (1995) if you liked it too!",
                  {}, id="clause-after-title-lower-case"),
     pytest.param("Have you ever seen Casino (1995) ?", "Have you ever seen Casino (1995)?", {}, id="space-before-question"),
-    pytest.param("You might enjoy Casino (1995) , which is tense.", "You might enjoy Casino (1995), which is tense.", {},
-                 id="space-before-comma"),
+    pytest.param("You might enjoy Casino (1995) , which is tense .", "You might enjoy Casino (1995), which is tense.", {},
+                 id="space-before-comma-and-stop"),
     pytest.param("You might enjoy Casino (1995) if you're into", "", {"cut": 1}, id="cut-on-a-preposition"),
+    pytest.param("You might enjoy the martian (2015) or casino (1995).", "You might enjoy The Martian (2015) or Casino (1995).",
+                 {}, id="a-slate-title-in-lower-case-written-as-the-catalogue-does"),
     pytest.param("Casino (1995) is great :)", "Casino (1995) is great :)", {}, id="a-face-ends-a-sentence"),
+    pytest.param("I was about to say Casino (1995).", "I was about to say Casino (1995).", {}, id="about-to-is-no-plot"),
+    pytest.param("Try Casino (1995). I liked the book but . . .", "Try Casino (1995). I liked the book but . . .", {},
+                 id="spaced-dots-are-no-repeat"),
 ]
 
 
@@ -106,24 +110,22 @@ def test_every_plot_cue_is_exercised() -> None:
 # (the user's last message, reply, expected, fixes_by_kind)
 AFTER_MESSAGE = [
     pytest.param("cool", "Have you ever seen it ?", "", {"off_task": 1}, id="question-after-cool"),
-    pytest.param("thank you, that's kind", "Casino (1995) is tense. Have you seen it?", "Casino (1995) is tense.",
+    pytest.param("thank you, that's kind", "Have you seen it? Casino (1995) is tense.", "Casino (1995) is tense.",
                  {"off_task": 1}, id="question-after-thanks"),
-    pytest.param("Thanks! Anything else like it?", "Have you seen Casino (1995)?", "Have you seen Casino (1995)?",
+    pytest.param("thanks!", "Casino (1995) is tense. Have you seen it?", "Casino (1995) is tense. Have you seen it?",
+                 {}, id="a-question-about-the-film-just-named"),
+    pytest.param("Thank you", "Have you seen Casino (1995)?", "Have you seen Casino (1995)?", {},
+                 id="a-question-about-a-named-film"),
+    pytest.param("Thanks! Anything else like it?", "Have you seen it?", "Have you seen it?",
                  {}, id="thanks-and-a-request-is-no-thanks"),
-    pytest.param("yes", "Have you seen Casino (1995)?", "Have you seen Casino (1995)?", {}, id="yes-is-an-answer"),
-    pytest.param("I like a tense crime film with a great heist in it, any ideas",
-                 "You might enjoy Casino (1995) if you like a tense crime film with a great heist in it.", "",
-                 {"echo": 1}, id="copy-of-the-message"),
-    pytest.param("I like The Martian (2015), can you recommend me some more?",
-                 "You might enjoy Casino (1995) and The Martian (2015).",
-                 "You might enjoy Casino (1995) and The Martian (2015).", {}, id="naming-the-users-film-is-no-copy"),
+    pytest.param("yes", "Have you seen it?", "Have you seen it?", {}, id="yes-is-an-answer"),
 ]
 
 
 @pytest.mark.parametrize(("message", "reply", "expected", "by_kind"), AFTER_MESSAGE)
 def test_rules_that_read_the_users_last_message(message: str, reply: str, expected: str,
                                                 by_kind: dict[str, int]) -> None:
-    """After "thanks"/"cool" a question back goes; a sentence copying six words of the message goes."""
+    """After "thanks"/"cool", a reply that opens with a vague question back ("Have you ever seen it?") loses it."""
     out = GROUNDER.ground(reply, SLATE, allowed=[MARTIAN], message=message, user_text=message, complete=True)
     assert out.text == expected and out.fixes_by_kind == by_kind
 

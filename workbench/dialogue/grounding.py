@@ -31,9 +31,8 @@ Beyond titles, each sentence goes through more checks, in this order:
 * every person the sentence names must be credited in a slate or allowed film or named in the
   conversation (:mod:`workbench.dialogue.people`; "person");
 * a sentence that repeats one already shown (same folded words), names one film twice ("Toy Story
-  (1995) ... but also consider Toy Story (1995)"; in a list the second copy is cut instead), or copies
-  :data:`~workbench.dialogue.echo.ECHO_SHINGLE_WORDS` consecutive words of the user's last message
-  outside titles, is dropped ("repeat", "echo").
+  (1995) ... but also consider Toy Story (1995)"; in a list the second copy is cut instead), is dropped
+  ("repeat").
 
 What passes is tidied (:func:`~workbench.dialogue.sentences.tidy`: no space before "?", a full stop
 between a title and a new sentence, and at the end of a model's reply); that changes no word and is
@@ -151,12 +150,6 @@ _UNKNOWN_NAMES_RE = re.compile(r"[^\w.!?]*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*
 _LIST_GAP_RE = re.compile(r"^(?:\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or|&)\s+|\s*/\s*)$")
 
 
-def _titles_as_words(text: str, titles: Sequence[str]) -> str:
-    """``text`` with each title as the one word "title": a copy of a message is a copy of its other words
-    (naming the film the user named is no copy; words on both sides of it do not join into one run)."""
-    return re.sub(r"_{2,}", " title ", mask_spans(text, titles))
-
-
 def _as_item(x: Any) -> Item:
     return getattr(x, "item", x)
 
@@ -207,7 +200,12 @@ def _without_repeats(sentence: str, mentions: list[TitleMention]) -> tuple[list[
 
 
 def _render(sentence: str, m: TitleMention) -> str:
-    return m.replacement if m.action == "replace" else sentence[m.start : m.end]
+    if m.action == "replace":
+        return m.replacement
+    span = sentence[m.start : m.end]
+    if m.item is not None and span != m.item.display_title and span.lower() == m.item.display_title.lower():
+        return m.item.display_title  # "click (2006)" -> "Click (2006)": the title as the catalogue writes it
+    return span
 
 
 def _ground_sentence(ctx: ScanContext, sentence: str) -> tuple[str | None, list[Fix], list[str], list[Item]]:
@@ -339,9 +337,9 @@ class Grounder:
             user_text: the conversation so far (the user's messages and the earlier, grounded
                 replies): people named there may be named back, a condolence is fine after a
                 message about a loss.
-            message: the user's last message: a sentence copying six words of it (outside titles)
-                is an echo, and after one that only thanks ("cool", "thanks!") a question back is
-                dropped (``off_task``).
+            message: the user's last message: after one that only thanks ("cool", "thanks!"), a
+                reply that opens with a vague question back ("Have you ever seen it?") loses it
+                (``off_task``).
             nothing_found: the turn searched and found no film (then "no film matches" is true).
             require_films: hold sentences back until one talks about films (and, with
                 ``answer_for``, until one answers); if none does, none is shown and ``on_task`` is
@@ -356,7 +354,7 @@ class Grounder:
         titles = [t for i in (*ctx.slate, *ctx.allowed) for t in (i.display_title, i.title)]
         return GroundedStream(pieces, ctx, self._echo, checks=_SentenceChecks(
             self._people, self._people.people_of((*ctx.slate, *ctx.allowed)), user_text, nothing_found, complete,
-            message, EchoDetector([_titles_as_words(message, titles)], lead_ins=False) if message else None),
+            message),
             require_films=require_films, answer_for=answer_for)
 
     def mentions(self, text: str) -> tuple[Item, ...]:
@@ -391,8 +389,6 @@ class _SentenceChecks:
     nothing_found: bool = False
     complete: bool = False
     message: str = ""
-    #: copies of the user's last message (titles as one placeholder word on both sides)
-    conversation: EchoDetector | None = None
 
     @property
     def user_words(self) -> str:
@@ -471,7 +467,8 @@ class GroundedStream:
         kept, hits = apply_rules(sentence, masked=mask_spans(sentence, self._titles), last=last,
                                  slate=not (checks is not None and checks.nothing_found),
                                  user_text=checks.user_text if checks is not None else "",
-                                 message=checks.message if checks is not None else "",
+                                 message=checks.message if checks is not None and not self.sentences
+                                 and not self._held else "",  # the reply's opening sentence only
                                  model_text=checks is not None and checks.complete)
         self.events.extend(Fix("removed", h.span, reason=f"{h.kind}: {h.name}", category=h.kind) for h in hits)
         return kept
@@ -491,10 +488,6 @@ class GroundedStream:
     def _emit(self, sentence: str, sep: str, pending: list[str], last: bool = False) -> list[str]:
         if self._echo.is_echo(sentence):
             self.events.append(Fix("removed", sentence, reason="instruction echo", category="echo"))
-            return []
-        conversation = self._checks.conversation if self._checks is not None else None
-        if conversation is not None and conversation.is_echo(_titles_as_words(sentence, self._titles)):
-            self.events.append(Fix("removed", sentence, reason="a copy of the user's message", category="echo"))
             return []
         sentence = self._rules(sentence, last)
         if sentence is None or not sentence.strip():
@@ -526,7 +519,7 @@ class GroundedStream:
             return []
         out = tidy(out, final=last and self._checks is not None and self._checks.complete)
         key = sentence_key(out)
-        if key in self._seen:
+        if key and key in self._seen:  # (". . ." is no sentence to repeat)
             self.events.append(Fix("removed", out, reason="repeated sentence", category="repeat"))
             return []
         self._seen.add(key)

@@ -35,9 +35,9 @@ from workbench.text import SEARCH_STOPWORDS
 #: (name, pattern): where a plot clause starts. Read on the sentence with the slate's titles masked.
 PLOT_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern, re.IGNORECASE)) for name, pattern in (
     ("story-of", r"\b(?:the|a|an|this|that|its|their)\s+(?:[\w-]+\s+){0,2}?(?:story|stories|tale|journey)\s+(?:of|about)\b"),
-    ("is-about", r"\b(?:is|was|are|were|it['’]s|that['’]s)\s+(?:all\s+|mainly\s+|mostly\s+|really\s+)?about\s+(?!as\b|it\b|that\b|the\s+same\b)"),
+    ("is-about", r"\b(?:is|was|are|were|it['’]s|that['’]s)\s+(?:all\s+|mainly\s+|mostly\s+|really\s+)?about\s+(?!as\b|it\b|that\b|to\b|the\s+same\b)"),
     ("noun-about", r"\b(?:film|movie|flick|comedy|drama|thriller|one|picture|classic|adventure|romance|documentary"
-                   r"|musical|tale|story|show|series|horror|western|mystery)\s+(?P<c>about)\s+(?!it\b|that\b)"),
+                   r"|musical|tale|story|show|series|horror|western|mystery)\s+(?P<c>about)\s+(?!it\b|that\b|to\b)"),
     ("follows", r"\b(?:follows|followed|centers\s+on|centres\s+on|centered\s+on|revolves\s+around|tells\s+(?:the\s+)?"
                 r"(?:story|tale)|deals\s+with|is\s+set\s+in|(?:film|movie|story)\s+set\s+in|takes\s+place\s+in)\b"),
     ("where-someone", r"\b(?:where|in\s+which)\s+(?:a|an|two|three|four|some|the)\s+(?:[\w-]+\s+){0,2}?"

@@ -144,8 +144,13 @@ RULES: tuple[SentenceRule, ...] = (
                      r"|\bapologi[sz]e\s+for\s+(?:the|my|any)\s+(?:mistake|error|confusion|misunderstanding)\b"),
                  when="user_silent",
                  user_pattern=_rx(r"\b(?:wrong|mistake|error|not\s+what|didn['’]t|don['’]t|doesn['’]t|isn['’]t|confus\w*)\b")),
-    # "thanks" / "cool" closes a topic: a question back ("Have you ever seen it?") is no reply to it
-    SentenceRule("off_task", "question-after-thanks", _rx(r"\?\W*$"), when="after_thanks"),
+    # "thanks" / "cool" closes a topic: a reply that opens with a vague question back ("Have you ever seen
+    # it?") is no reply to it (a question about a film the reply names, or a new question, is fine)
+    SentenceRule("off_task", "question-after-thanks",
+                 _rx(r"^\W*(?:have|did|do|would|will|are)\s+you\s+(?:ever\s+|already\s+|going\s+to\s+)?(?:seen|see|watch"
+                     r"|watched|heard\s+of|like|liked|enjoy|enjoyed|try|check\s+out)\s+(?:it|that|this|them|those|these"
+                     r"|that\s+one|this\s+one)(?:\s+(?:yet|before|already|too|again))?\s*\?+\W*$"),
+                 when="after_thanks"),
 )
 
 # A message that only thanks, acknowledges or says goodbye ("thanks!", "cool", "ok, great, thank you").
@@ -212,7 +217,7 @@ def unfinished(sentence: str, *, model_text: bool = False) -> bool:
         return True
     if not text or _FINAL_STOP_RE.search(text):
         return False
-    if text[-1] in ",:-–—&+(/":
+    if text[-1] in ",:-–—&+(":
         return True
     m = _LAST_WORD_RE.search(text)
     return bool(m and m.group(1).lower().replace("’", "'") in (_DANGLING_MODEL if model_text else _DANGLING))
@@ -241,7 +246,8 @@ def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False,
         last: the sentence ends the reply (the unfinished-sentence check applies).
         slate: a slate is shown with this reply (``when="slate"`` rules apply).
         user_text: the user's messages (``when="user_silent"`` rules read them).
-        message: the user's last message (``when="after_thanks"`` rules read it).
+        message: the user's last message (``when="after_thanks"`` rules read it; the grounder passes it for
+            a reply's opening sentence only).
         model_text: the reply comes from a language model (see :func:`unfinished`).
 
     Returns:
