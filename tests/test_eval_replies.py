@@ -15,6 +15,7 @@ from workbench.cli import main
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.grounding import Grounder
 from workbench.dialogue.prompts import INSTRUCTIONS
+from workbench.dialogue.sentences import tidy
 from workbench.evaluate.replies import (
     METRICS,
     OffTaskDetector,
@@ -76,9 +77,9 @@ def test_metrics_on_hand_built_replies(examples, tiny_catalog):
     all off task); the difference's bootstrap interval excludes zero."""
     users = [e.request.turns[-1].text for e in examples]
     echo = Scripted("echo", {u: "Your task: Recommend the candidates to the user." for u in users})
-    # the human replies, ended as a model ends a finished reply (a last sentence without a stop is cut)
-    written = {e.request.turns[-1].text: e.target if e.target.endswith((".", "!", "?")) else e.target + "."
-               for e in examples}
+    # the human replies with tidy punctuation, as grounding shows a model's finished reply (its stop added,
+    # no space before punctuation: workbench.dialogue.sentences.tidy)
+    written = {e.request.turns[-1].text: tidy(e.target, final=True) for e in examples}
     human = Scripted("human", written)
     grounder = Grounder(tiny_catalog, instructions=INSTRUCTIONS)
     report = evaluate_replies({"echo": echo, "human": human}, examples, grounder, seed=1)
@@ -100,15 +101,16 @@ def test_metrics_on_hand_built_replies(examples, tiny_catalog):
     chrf = second["vs_first"]["chrf"]
     assert chrf["ci95"][0] <= chrf["diff"] <= chrf["ci95"][1] and chrf["ci95"][0] > 0
     assert "vs_first" not in first
-    assert report["samples"][0]["human"] == examples[0].target
+    # (the model labelled "human" shadows the sample's reference key: its reply as written)
+    assert report["samples"][0]["human"] == written[examples[0].request.turns[-1].text]
 
 
 def test_the_reply_cache_resumes_without_generating_again(tmp_path, examples, tiny_catalog):
     """Guards --replies: a second run reads every reply back (and the same report comes out); a
     different model key never reuses another model's replies."""
-    # the human replies, ended as a model ends a finished reply (a last sentence without a stop is cut)
-    written = {e.request.turns[-1].text: e.target if e.target.endswith((".", "!", "?")) else e.target + "."
-               for e in examples}
+    # the human replies with tidy punctuation, as grounding shows a model's finished reply (its stop added,
+    # no space before punctuation: workbench.dialogue.sentences.tidy)
+    written = {e.request.turns[-1].text: tidy(e.target, final=True) for e in examples}
     human = Scripted("human", written)
     grounder = Grounder(tiny_catalog)
     path = tmp_path / "replies.jsonl"

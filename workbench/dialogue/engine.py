@@ -223,7 +223,7 @@ class ChatEngine:
         allowed += list(answer.items) if answer is not None else []
         grounded = RestartingGrounding(reply, lambda text: self.grounder.stream(
             text, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
-            nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
+            message=message, nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
             answer_for=[i.item_id for i in answer.items] if answer is not None else ()))
         pieces: list[str] = []
         for piece in grounded:
