@@ -308,12 +308,14 @@ class ChatEngine:
     def _other_years(self, work: ConversationState, u: Understanding, gathered: Candidates,
                      filters: ItemFilter | None, k: int, pool: int, notes: list[str]
                      ) -> tuple[tuple[Recommendation, ...], ScoredItems]:
-        """When nothing fits and a year bound is part of why ("something a bit newer" read as "from
-        2018 on" after a slate of mysteries), the films that fit everything else, from other years,
-        with a note that says so. Exclusions, genres and people asked for are never loosened."""
+        """When nothing fits and this message's year bound is part of why ("something a bit newer"
+        read as "from 2018 on" after a slate of mysteries), the films that fit everything else, from
+        other years, with a note that says so. Exclusions, genres and people asked for are never
+        loosened, nor a year range the user set earlier ("more please" after "from the 90s" stays
+        in the 90s, or says nothing is left)."""
         flt = filters if filters is not None else work.constraints
-        if flt.year_min is None and flt.year_max is None:
-            return (), ScoredItems()
+        if (flt.year_min is None and flt.year_max is None) or "years" not in u.constraint_fields:
+            return (), ScoredItems()  # a year range carried from earlier turns stays a hard filter
         loose = replace(flt, year_min=None, year_max=None, exclude_ids=frozenset())
         keep = gathered.soft_allowed & (self.ranker.features.filter_mask(loose) if not loose.is_empty else True)
         if not keep.any():
