@@ -38,6 +38,15 @@ def genres(text: str) -> tuple[set[str], set[str]]:
     ("more like a comedy and less of a drama", {"comedy"}, {"drama"}),
     # a mood cannot rule out the genre the message names
     ("sci-fi, but not space", {"science fiction"}, set()),
+    # verbs that remove ("drop", "ditch", "leave out"), a child's age, everyday mood phrases
+    ("drop the dramas", set(), {"drama"}),
+    ("ditch the horror ones and leave out westerns", set(), {"horror", "western"}),
+    ("something for my 5 year old, not scary at all", {"family"}, {"horror"}),
+    ("we have a six-year-old", {"family"}, set()),
+    ("a 30 year old classic", set(), set()),  # an age that is no child's
+    ("I can't stand musicals. something dramatic?", {"drama"}, {"musical"}),
+    ("i need something to cheer me up", {"comedy"}, set()),
+    ("not in the mood for anything with cowboys", set(), {"western"}),
     # a degree word grades, it does not forbid what is asked for
     ("something spooky, just not too gory", {"horror"}, set()),
     # "no rom-coms" rules out romance, not every comedy

@@ -239,3 +239,10 @@ def test_a_yardstick_is_still_a_seed_for_the_recommender(u):
     """Only ``Understanding.liked`` changes: the mention keeps the stance the conversation state reads."""
     (m,) = u.understand("something like Alien").mentions
     assert m.compared and m.stance == "liked"
+
+
+def test_an_everyday_word_that_names_a_film_still_states_a_mood(u):
+    """'nightmares' and 'monsters' are film titles too; typed in lower case inside a sentence they
+    still rule horror out (constraints mask only the surely-titles)."""
+    x = u.understand("adventure movies please, my son gets nightmares")
+    assert "horror" in x.constraints.exclude_genres and "adventure" in x.constraints.genres

@@ -55,7 +55,14 @@ MOODS: dict[str, tuple[str, ...]] = {
     "kung fu": ("action", "martial arts"), "car chases": ("action",), "explosions": ("action",),
     "wizards": ("fantasy",), "dragons": ("fantasy",), "magic": ("fantasy",), "fairy tale": ("fantasy",),
     "spies": ("spy",), "secret agent": ("spy",), "world war": ("war",), "ww2": ("war",), "wwii": ("war",),
+    "toddler": ("family",), "toddlers": ("family",),
+    "little ones": ("family",), "little kids": ("family",), "preschooler": ("family",),
+    "something dramatic": ("drama",), "dramatic one": ("drama",),
 }
+#: "my 5 year old", "a six-year-old", "our 8 and 10 year olds": a child's age asks for a family film
+_CHILD_AGES = [str(n) for n in range(2, 13)] + "two three four five six seven eight nine ten eleven twelve".split()
+MOODS.update({f"{age} {unit}": ("family",) for age in _CHILD_AGES
+              for unit in ("year old", "years old", "year olds", "yr old", "yo")})
 #: What a mood rules out when negated, where that differs from what it asks for; the words listed
 #: here with no entry in :data:`MOODS` count only under a negation ("nothing violent", "no gore":
 #: "it's kind of bloody" about a film asks for nothing).
@@ -78,6 +85,8 @@ _NOUN_AFTER_RE = re.compile(r"\s*(?:movies?|films?|flicks?|genre|ones?|stuff|sho
 _NEG_RE = re.compile(
     r"\b(?:no more|not (?:a|much of a|the biggest) fan of|not into|nothing|none|not|no|without|except|avoid|skip|"
     r"never|non|hate|hates|hated|dislike|dislikes|disliked|anything but|other than|rather not|stay away from|"
+    r"drop|ditch|remove|get rid of|leave out|exclude|excluding|minus|pass on|spare me|steer clear of|"
+    r"not in the mood for|keep away from|"
     r"sick of|tired of|fed up with|"
     r"(?:scared|afraid|frightened|terrified) of|(?:can'?t|cannot|can not|couldn'?t) stand|"
     r"(?:do|does|did)(?:n'?t| not) (?:want|like|love|enjoy|care for|need|do)|dont (?:want|like|love|enjoy|do)|"

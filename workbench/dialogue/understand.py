@@ -190,7 +190,10 @@ class Understander:
                 mentions.append(Mention(item.item_id, (0, 0), item.title, "neutral", "gold"))
         mentions = with_stances(text, mentions)
         masked = mask(text, [m.span for m in mentions] + [p.span for p in people])
-        constraints, fields, ruled_out = read_constraints(masked, people, self._max_year)
+        # constraints read every word but the surely-titles: an everyday word that also names a film
+        # ("my son gets nightmares", "monsters") still states a mood
+        constraints, fields, ruled_out = read_constraints(
+            mask(text, [m.span for m in firm_mentions(mentions)] + [p.span for p in people]), people, self._max_year)
         liked_people = tuple(dict.fromkeys(p.name for p in people if p.name not in ruled_out
                                            and stance_of(_PREP_LIKE_RE.sub(r"\1 as", clause_around(masked, p.span)))
                                            == "liked"))
