@@ -38,11 +38,13 @@ _ORD = r"first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th|seventh|7
 _NOUN = r"(?:ones?|movies?|films?|picks?|suggestions?|options?|titles?|recommendations?|choices?)"
 #: "the first two", "the last 3", "the top two"
 _SPAN_RE = re.compile(r"\b(first|last|top|other)\s+(two|three|four|five|2|3|4|5)\b(?!\s*(?:19|20)\d\d)", re.I)
-#: "the second one", "the 3rd", "the last one", "the middle one", "number 2", "#2", "no. 2", "option 3"
+#: "the second one", "the 3rd", "the last one", "the middle one", "number 2", "#2", "no. 2", "option 3",
+#: "number four", "option two"
 _POS_RE = re.compile(
     rf"\b(?:the\s+)?({_ORD}|last(?!\s+(?:year|night|week|weekend|month|time|summer|winter|few))|final|penultimate|middle)"
     rf"(?:\s+{_NOUN}|\s+(?:of|on)\s+(?:these|those|them|the\s+list))?\b"
-    r"|(?:#|\bnumber\s+|\bno\.\s*|\boption\s+|\bpick\s+)(\d{1,2})\b",
+    r"|(?:#|\bnumber\s+|\bno\.\s*|\boption\s+|\bpick\s+)(\d{1,2})\b"
+    r"|\b(?:number|option)\s+(one|two|three|four|five|six|seven|eight|nine|ten)\b",
     re.I,
 )
 #: "the top one", "the top pick": position 1 (but not "top 5")
@@ -137,6 +139,8 @@ def resolve_refs(
                 continue
             if m.group(2):
                 pos = int(m.group(2))
+            elif m.group(3):  # "number four", "option two"
+                pos = _NUMBERS[m.group(3).lower()]
             else:
                 pos = _ORDINALS[m.group(1).lower()]
                 if pos == 0:
