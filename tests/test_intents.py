@@ -156,3 +156,11 @@ def test_number_words_among_and_are_like(u, text, intent, refs):
 
 def test_pick_one_is_no_slate_position(u):
     assert u.understand("just pick one for me", last_slate=SLATE).refs != ("5",)
+
+
+@pytest.mark.parametrize("text,target", [("more like the fourth", "7"), ("more like number two", "10"),
+                                         ("something like the last", "3")])
+def test_one_reading_of_slate_positions(u, text, target):
+    """The intent's target and the refs come from one position reader (references.slate_position)."""
+    x = u.understand(text, last_slate=SLATE)
+    assert (x.intent, x.target) == ("more_like", target) and x.refs[0] == target

@@ -63,6 +63,27 @@ _QUALIFIED_RE = re.compile(rf"\bthe\s+([\w' -]{{2,40}}?)\s+{_NOUN}\b", re.I)
 _YEAR_ONE_RE = re.compile(rf"\b(?:the\s+)?((?:19|20)\d\d)\s+{_NOUN}\b|\bthe\s+one\s+from\s+((?:19|20)\d\d)\b", re.I)
 
 
+def position_of(m: re.Match[str], n: int) -> int:
+    """The 1-based slate position a :data:`_POS_RE` match names in a slate of ``n`` (may be out of range)."""
+    if m.group(2):
+        return int(m.group(2))
+    if m.group(3):  # "number four", "option two"
+        return _NUMBERS[m.group(3).lower()]
+    pos = _ORDINALS[m.group(1).lower()]
+    if pos == 0:
+        return (n + 1) // 2
+    return n + 1 + pos if pos < 0 else pos
+
+
+def slate_position(text: str, slate: Sequence[str]) -> str | None:
+    """The slate film the first position in ``text`` names ("the fourth", "number 2", "the last
+    one"), or ``None``: the one reading of positions, shared with :func:`resolve_refs`."""
+    for m in _POS_RE.finditer(text):
+        pos = position_of(m, len(slate))
+        return slate[pos - 1] if 1 <= pos <= len(slate) else None
+    return None
+
+
 def _spans(rx: re.Pattern[str], text: str) -> list[re.Match[str]]:
     return list(rx.finditer(text))
 
@@ -137,16 +158,7 @@ def resolve_refs(
         for m in _spans(_POS_RE, masked):
             if not _free(taken, m):
                 continue
-            if m.group(2):
-                pos = int(m.group(2))
-            elif m.group(3):  # "number four", "option two"
-                pos = _NUMBERS[m.group(3).lower()]
-            else:
-                pos = _ORDINALS[m.group(1).lower()]
-                if pos == 0:
-                    pos = (n + 1) // 2
-                elif pos < 0:
-                    pos = n + 1 + pos
+            pos = position_of(m, n)
             add(m, [slate[pos - 1]] if 1 <= pos <= n else [])
         for m in _spans(_YEAR_ONE_RE, masked):
             if _free(taken, m):
