@@ -49,7 +49,7 @@ MOODS: dict[str, tuple[str, ...]] = {
     "make me cry": ("drama",), "weepy": ("drama",), "weepie": ("drama",),
     "tense": ("thriller",), "nail biting": ("thriller",), "edge of my seat": ("thriller",), "twisty": ("thriller",),
     "whodunit": ("mystery",), "whodunnit": ("mystery",), "murder mystery": ("mystery",),
-    "vampires": ("horror",), "vampire": ("horror",), "haunted house": ("horror",), "slasher": ("horror",),
+    "vampires": ("horror",), "vampire": ("horror",), "haunted house": ("horror",),
     "time travel": ("science fiction",), "robots": ("science fiction",), "outer space": ("science fiction",),
     "cowboys": ("western",), "cowboy": ("western",), "wild west": ("western",),
     "kung fu": ("action", "martial arts"), "car chases": ("action",), "explosions": ("action",),

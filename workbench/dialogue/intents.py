@@ -312,6 +312,11 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
             return "ask_fact", attribute
     if across and people and (_ACROSS_RE.search(low)):
         return "compare", "has_person"
+    if across and not people and re.search(r"\b(?:direct(?:ed|s)?|directors?)\b", low):
+        return "ask_fact", "director"  # "has he directed any of these?": who directed each of them
+    if across and not people and re.search(r"\b(?:in|star|stars|starring|acts?|acted|plays?|played|cast)\b", low) \
+            and re.search(r"\b(?:he|she|they|him|her)\b", low):
+        return "ask_fact", "cast"  # "is she in any of them?": who is in each of them
     if across and constraints.genres and (_ACROSS_RE.search(low)):
         return "compare", "has_genre"
     short = len(low.split()) <= 12
