@@ -65,9 +65,9 @@ def turn_costs(dialogues: list, settings) -> tuple[list[dict], dict]:
 def simulation_rate(settings, train_path: Path, test_path: Path, weights_path: Path, n: int) -> dict:
     from workbench.catalog import load_catalog
     from workbench.dialogue.titles import TitleIndex
-    from workbench.embed import load_embedder
     from workbench.evaluate import redial, simulate
-    from workbench.retrieve import open_retriever
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import open_retriever
 
     train, test = redial.load_dialogues(train_path), redial.load_dialogues(test_path)
     catalog = load_catalog(settings.catalog, settings.catalog_columns or None)

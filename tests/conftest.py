@@ -9,7 +9,7 @@ import pytest
 from pg_support import pg_server, pg_url  # noqa: F401  (PostgreSQL fixtures, see pg_support)
 
 from workbench.catalog import Catalog, Item
-from workbench.embed import HashEmbedder
+from workbench.retrieval.embed import HashEmbedder
 
 # Keep every test offline, even on a machine that could reach the Hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

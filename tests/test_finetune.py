@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from workbench.cli import build_parser, main
-from workbench.embed import load_embedder
 from workbench.errors import EmbeddingError, EvaluationError
 from workbench.evaluate.retrieval import (
     PairRow,
@@ -22,6 +21,7 @@ from workbench.evaluate.retrieval import (
     split_holdout,
 )
 from workbench.finetune import MANIFEST, check_model_dir, finetune_embedder, read_manifest, validate_rows
+from workbench.retrieval.embed import load_embedder
 
 N = 8  # toy vocabulary: anchors speak w0..w7, items are described in x0..x7
 
@@ -119,7 +119,7 @@ def test_index_build_accepts_a_finetuned_model(toy, tiny_catalog, tmp_path, caps
     assert load_embedder(meta["model_id"]).model_id == meta["model_id"]
     with pytest.raises(EmbeddingError, match="holds weights revision .* not 000000000000; rebuild the index"):
         load_embedder(str(toy["out"]) + "@000000000000")
-    from workbench.index import rebuild_command
+    from workbench.retrieval.index import rebuild_command
 
     # the index's "rebuild with" hint names the folder, not the id with its weights revision
     assert f"--model {toy['out'].resolve()} --out" in rebuild_command("idx", meta)

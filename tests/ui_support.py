@@ -114,7 +114,7 @@ def real_engine_services(catalog: Catalog, feedback_dir: Path, **settings: Any) 
     from dialogue_fixtures import tiny_engine
 
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.embed import HashEmbedder
+    from workbench.retrieval.embed import HashEmbedder
 
     services = make_services(catalog, feedback_dir, **settings)
     services.engine = tiny_engine(catalog, HashEmbedder(dimension=64), k=3)

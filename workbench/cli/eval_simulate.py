@@ -58,9 +58,9 @@ def _run(args: argparse.Namespace) -> int:
     from workbench.catalog import load_catalog
     from workbench.config import Settings
     from workbench.dialogue.titles import TitleIndex
-    from workbench.embed import load_embedder
     from workbench.evaluate import redial, simulate
-    from workbench.retrieve import open_retriever
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import open_retriever
     from workbench.services import require_saved_index
 
     if args.limit is not None and args.limit < 1:
