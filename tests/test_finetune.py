@@ -20,7 +20,13 @@ from workbench.evaluate.retrieval import (
     retrieval_metrics,
     split_holdout,
 )
-from workbench.finetune import MANIFEST, check_model_dir, finetune_embedder, read_manifest, validate_rows
+from workbench.finetune.retriever import (
+    MANIFEST,
+    check_model_dir,
+    finetune_embedder,
+    read_manifest,
+    validate_rows,
+)
 from workbench.retrieval.embed import load_embedder
 
 N = 8  # toy vocabulary: anchors speak w0..w7, items are described in x0..x7

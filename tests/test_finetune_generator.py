@@ -21,9 +21,9 @@ from workbench.errors import EvaluationError, GenerationError
 from workbench.evaluate.reply_data import feedback_examples, redial_examples, split_examples
 from workbench.feedback.record import make_record
 from workbench.feedback.store import FeedbackStore
-from workbench.finetune import rows_hash
-from workbench.finetune_generator import training_rows
-from workbench.generator_manifest import check_generator_dir
+from workbench.finetune.generator import training_rows
+from workbench.finetune.generator_manifest import check_generator_dir
+from workbench.finetune.retriever import rows_hash
 
 SEEKER, RECOMMENDER = 1, 2
 

@@ -62,7 +62,7 @@ def _generator(args: argparse.Namespace) -> int:
     from workbench.config import Settings
     from workbench.errors import EvaluationError
     from workbench.evaluate import reply_data
-    from workbench.finetune_generator import finetune_generator, training_rows
+    from workbench.finetune.generator import finetune_generator, training_rows
 
     settings = Settings.from_env()
     if args.redial is None and args.feedback is None:

@@ -8,7 +8,7 @@ the row's ``negative`` when given) on rows with exactly the columns that
 ``python -m workbench index build --model DIR`` -- loads.
 
 The folder carries a ``meta.json`` manifest (base model, rows, data hash, epochs, seed, the
-sha256 of every weight file, package versions); :mod:`workbench.model_manifest` declares and
+sha256 of every weight file, package versions); :mod:`workbench.finetune.model_manifest` declares and
 checks it on every load. The folder is written under a temporary name and renamed at the end,
 so a killed run never leaves a loadable half model.
 
@@ -28,8 +28,7 @@ from typing import Any
 
 from workbench.device import resolve_device
 from workbench.errors import EmbeddingError
-from workbench.manifest import MANIFEST, package_versions, publish_dir, staging_dirs
-from workbench.model_manifest import (
+from workbench.finetune.model_manifest import (
     KIND,
     MARKER_KEY,
     SCHEMA_VERSION,
@@ -37,6 +36,7 @@ from workbench.model_manifest import (
     read_manifest,
     weight_hashes,
 )
+from workbench.manifest import MANIFEST, package_versions, publish_dir, staging_dirs
 from workbench.retrieval.embed import resolve_model
 
 # Re-exported: callers read the folder's manifest through the module that writes it.
