@@ -261,7 +261,7 @@ def test_cli_finetunes_on_feedback_and_reports_base_vs_finetuned(tmp_path, tiny_
     records -> session-split triplets -> fine-tune -> table and JSON; and a bad holdout is named."""
     from workbench.catalog import render_text
     from workbench.feedback.record import make_record
-    from workbench.feedback.store import FeedbackStore
+    from workbench.feedback.store import JsonlFeedbackStore
 
     catalog_file = tmp_path / "catalog.jsonl"
     tiny_catalog.save_jsonl(catalog_file)
@@ -278,7 +278,7 @@ def test_cli_finetunes_on_feedback_and_reports_base_vs_finetuned(tmp_path, tiny_
                     "sources": {}} for r, i in enumerate(slate)],
             judgements={like: {"label": "like"}, "11": {"label": "dislike"}}, reply_label=None, comment="",
         ))
-    FeedbackStore(tmp_path / "fb").append_many(records)
+    JsonlFeedbackStore(tmp_path / "fb").append_many(records)
     texts = requests + [render_text(i) for i in tiny_catalog]
     base = _tiny_model(tmp_path / "base", texts)
     argv = ["finetune", "retriever", "--feedback", str(tmp_path / "fb"), "--catalog", str(catalog_file),

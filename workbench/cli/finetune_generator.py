@@ -88,9 +88,9 @@ def _generator(args: argparse.Namespace) -> int:
         examples += found
         report["sources"]["redial"] = {"file": str(args.redial), "examples": len(found), "skipped": skipped}
     if args.feedback is not None:
-        from workbench.feedback.store import FeedbackStore
+        from workbench.feedback.store import JsonlFeedbackStore
 
-        result = FeedbackStore(args.feedback).read()
+        result = JsonlFeedbackStore(args.feedback).read()
         for bad in result.problems:
             print(f"warning: {bad}", file=sys.stderr)
         found, missing = reply_data.feedback_examples(result.records, catalog, args.method)
