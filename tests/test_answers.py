@@ -22,8 +22,8 @@ from workbench.dialogue.answers import answer_text, build_answer, states_answer
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.prompts import render_request
 from workbench.dialogue.types import ACTS, TurnResult
-from workbench.embed import HashEmbedder
 from workbench.feedback import FeedbackRecord, make_record
+from workbench.retrieval.embed import HashEmbedder
 
 #: A film the catalogue knows little about: no year, no director, no cast, no genres.
 BARE = Item("13", "Nameless Reel", None, (), (), (), (), mentions=1)

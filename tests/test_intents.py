@@ -18,7 +18,7 @@ from workbench.catalog import Catalog
 from workbench.dialogue.engine import SLATE_INTENTS
 from workbench.dialogue.intents import ATTRIBUTES
 from workbench.dialogue.understand import Understander
-from workbench.evaluate.simulator import GENERIC, NOT_THOSE, PHRASINGS, SILENT, UNSURE
+from workbench.evaluate.simulation.attribute import GENERIC, NOT_THOSE, PHRASINGS, SILENT, UNSURE
 from workbench.text import INTENTS
 
 SLATE = ["5", "10", "1", "7", "3"]  # Collateral, Inception, Toy Story, Alien, Heat (1995)
