@@ -352,7 +352,6 @@ class Grounder:
                 only lacks its full stop gets one.
         """
         ctx = self._context(slate, allowed)
-        titles = [t for i in (*ctx.slate, *ctx.allowed) for t in (i.display_title, i.title)]
         return GroundedStream(pieces, ctx, self._echo, checks=_SentenceChecks(
             self._people, self._people.people_of((*ctx.slate, *ctx.allowed)), user_text, nothing_found, complete,
             message),
