@@ -89,6 +89,8 @@ PRODUCERS: dict[str, tuple[str, str]] = {
                                                          "../docs/understanding.md"),
     "eval_understanding_after.json": ("python -m workbench eval understanding --split heldout --json OUT",
                                       "../docs/understanding.md"),
+    "eval_understanding_rules_only.json": ("WORKBENCH_INTENT_MODEL=off python -m workbench eval understanding "
+                                           "--split heldout --json OUT", "../docs/understanding.md"),
     "eval_understanding_before.json": ("python -m workbench eval understanding --split heldout --json OUT "
                                        "(the understander of 44dd4a6)", "../docs/understanding.md"),
     "eval_simulate.json": (f"python -m workbench eval simulate {REDIAL} --limit 200 --no-control "

@@ -33,14 +33,12 @@ def _stats(name: str, ms: list[float]) -> dict:
 
 
 def turn_costs(dialogues: list, settings) -> tuple[list[dict], dict]:
-    from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.generators.template import TemplateGenerator
     from workbench.evaluate.redial import seeker_texts
     from workbench.services import build_engine
 
     engine = build_engine(settings, generator=TemplateGenerator())
-    quiet = ChatEngine(engine.catalog, None, None, ranker=engine.ranker, understander=engine.understander,
-                       explainer=engine.explainer, grounder=engine.grounder, questions=False)
+    quiet = engine.with_parts(questions=None)
     engine.respond(engine.new_state("warm"), "I loved Heat, anything similar from the 90s?")
     asking, silent, policy = [], [], []
     asked = 0
@@ -55,7 +53,7 @@ def turn_costs(dialogues: list, settings) -> tuple[list[dict], dict]:
             result = engine.respond(state, text)
             asking.append((time.perf_counter() - t) * 1000)
             asked += result.question is not None
-            pool = engine.combine(engine.gather(state), engine.questions.pool)  # after the turn
+            pool = engine.ranker.combine(engine.ranker.gather(state), engine.questions.pool)  # after the turn
             t = time.perf_counter()
             engine.question_for(state, pool, engine.k)
             policy.append((time.perf_counter() - t) * 1000)

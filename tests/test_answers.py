@@ -250,3 +250,18 @@ def test_a_follow_up_asks_the_same_thing_about_another_film(engine):
     assert (result.act, result.answer.attribute, result.answer.item.item_id) == ("answer", "director", "7")
     assert "Ridley Scott" in result.reply
     assert engine.respond(state, "what about something older?").act == "recommend"  # a request, not a follow-up
+
+
+@pytest.mark.parametrize("message,refs", [
+    ("where can I watch the second one?", ["10"]),
+    ("is the first one on Netflix?", ["5"]),
+    ("where could we stream those", SLATE),
+])
+def test_where_to_watch_is_said_to_be_unknown_and_the_slate_stays(engine, message, refs):
+    """The catalogue knows no streaming, shops or showtimes: the answer says so instead of recommending again."""
+    state = shown(engine)
+    result = engine.respond(state, message)
+    assert (result.intent, result.act, result.answer.attribute) == ("ask_fact", "answer", "where")
+    assert [i.item_id for i in result.answer.items] == refs[:5]
+    assert "can't tell you where to watch" in result.reply and "streaming" in result.reply
+    assert result.recommendations == () and state.last_slate == SLATE

@@ -14,9 +14,9 @@ import json
 import pytest
 from ui_support import real_engine_services
 
-from workbench.annotate.live import card_stance, judge_cards, judge_slate
-from workbench.annotate.session import CardJudgement
-from workbench.annotate.turns import TurnPrefs, new_session, stream_turn, undo_turn
+from workbench.chat.live import card_stance, judge_cards, judge_slate
+from workbench.chat.session import CardJudgement
+from workbench.chat.turns import TurnPrefs, new_session, stream_turn, undo_turn
 from workbench.dialogue.state import CardStance, ConversationState, TurnLog
 from workbench.errors import WorkbenchError
 

@@ -95,7 +95,7 @@ def test_operations_panel_reads_the_turn_recorder(tiny_catalog, tmp_path):
     """The Dashboard's operations table counts the turns this process ran (UI and /chat code path)."""
     from ui_support import make_services
 
-    from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
+    from workbench.chat.turns import TurnPrefs, new_session, stream_turn
 
     services = make_services(tiny_catalog, tmp_path / "feedback")
     session = new_session(services)

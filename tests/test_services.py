@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import TINY_ITEMS
 
-from workbench.annotate.judgements import save_pending
-from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
 from workbench.catalog import Catalog
+from workbench.chat.judgements import save_pending
+from workbench.chat.turns import TurnPrefs, new_session, stream_turn
 from workbench.config import Settings
 from workbench.errors import ItemIndexError
 from workbench.interactions import Interactions

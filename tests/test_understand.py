@@ -219,3 +219,23 @@ def test_an_ambiguous_title_carries_the_other_films_it_could_mean():
     assert (m.item_id, m.alternatives, m.note) == ("b", (), "")
     (m,) = u.understand("I liked Amélie").mentions
     assert m.alternatives == ()
+
+
+@pytest.mark.parametrize("message,liked,yardsticks", [
+    ("something like Alien", [], ["7"]),  # a yardstick: what the user wants, not a liking
+    ("stuff like Collateral and Inception", [], ["5", "10"]),  # a list after "like"
+    ("similar in style to Amélie please", [], ["12"]),
+    ("I really like Alien", ["7"], []),
+    ("i like Alien and Inception", ["7", "10"], []),
+    ("more like Inception, I loved it", ["10"], []),  # a later "loved it" likes the yardstick too
+])
+def test_a_film_named_as_a_yardstick_is_no_liking(u, message, liked, yardsticks):
+    x = u.understand(message)
+    assert x.liked == liked
+    assert [m.item_id for m in x.mentions if m.compared] == yardsticks
+
+
+def test_a_yardstick_is_still_a_seed_for_the_recommender(u):
+    """Only ``Understanding.liked`` changes: the mention keeps the stance the conversation state reads."""
+    (m,) = u.understand("something like Alien").mentions
+    assert m.compared and m.stance == "liked"

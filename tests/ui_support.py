@@ -161,7 +161,7 @@ def serve_client(services: Services) -> Iterator[Any]:
 
 def run_turn(services: Services, session: Any, message: str, prefs: Any = None) -> list[str]:
     """Drive one UI/API turn (``stream_turn``) to the end; return the reply text seen at each step."""
-    from workbench.annotate.turns import TurnPrefs, stream_turn
+    from workbench.chat.turns import TurnPrefs, stream_turn
 
     return [exchange.reply for exchange, _choice in stream_turn(services, session, message, prefs or TurnPrefs(k=3))]
 

@@ -48,7 +48,6 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from workbench.errors import ItemIndexError
-from workbench.manifest import MANIFEST as MANIFEST  # re-exported: retrieve reads it from here
 from workbench.manifest import (
     built_with,
     mismatches,

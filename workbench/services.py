@@ -155,7 +155,8 @@ def require_saved_index(settings: Settings, index_dir: str | Path | None = None)
     Raises:
         ItemIndexError: naming the folder, what is missing and the command that builds it.
     """
-    from workbench.index import MANIFEST, rebuild_command
+    from workbench.index import rebuild_command
+    from workbench.manifest import MANIFEST
     from workbench.retrieve import display_path
 
     directory = Path(settings.index_dir if index_dir is None else index_dir)
@@ -223,7 +224,7 @@ def build_engine(settings: Settings, *, generator: Any = None) -> ChatEngine:
     """A ready :class:`~workbench.dialogue.engine.ChatEngine` for one process (the terminal chat,
     benchmarks): the parts of :func:`load_core`, the recommender from the same cache the app uses
     (fitted now when absent), and ``generator`` or the one the settings name."""
-    from workbench.dialogue.engine import ChatEngine
+    from workbench.dialogue.engine import default_engine
 
     core = load_core(settings)
     recommender = load_or_fit_recommender(settings, core.catalog, core.interactions, core.retriever.index,
@@ -232,8 +233,11 @@ def build_engine(settings: Settings, *, generator: Any = None) -> ChatEngine:
         from workbench.dialogue.generators import load_generator
 
         generator = load_generator(settings)
-    return ChatEngine(core.catalog, core.retriever, recommender, generator, k=settings.k,
-                      timeout_s=settings.generator_timeout_s, titles=core.titles)
+    from workbench.dialogue.intent_model import load_intent_model
+
+    return default_engine(core.catalog, core.retriever, recommender, generator, k=settings.k,
+                          timeout_s=settings.generator_timeout_s, titles=core.titles,
+                          intent_guesser=load_intent_model(settings.intent_model, core.embedder))
 
 
 def build_services(
@@ -263,8 +267,9 @@ def build_services(
         WorkbenchError: a file, index or setting is wrong (the message says which).
     """
     from workbench.database import Database
-    from workbench.dialogue.engine import ChatEngine
+    from workbench.dialogue.engine import default_engine
     from workbench.dialogue.generators.template import TemplateGenerator
+    from workbench.dialogue.intent_model import load_intent_model
     from workbench.feedback.backends import open_feedback_store
     from workbench.projects.service import open_project_service
 
@@ -285,8 +290,9 @@ def build_services(
     interactions, index_id = core.interactions, core.index_id
     t = time.perf_counter()
     template = TemplateGenerator()
-    engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s,
-                        titles=core.titles)
+    engine = default_engine(catalog, retriever, None, template, k=settings.k,
+                            timeout_s=settings.generator_timeout_s, titles=core.titles,
+                            intent_guesser=load_intent_model(settings.intent_model, embedder))
     # With database_url, feedback and projects share one PostgreSQL pool (migrated here, at start-up).
     database = Database(settings.database_url) if settings.database_url else None
     store = open_feedback_store(settings, catalog, database=database)

@@ -60,10 +60,9 @@ class SystemEngines:
                             weights=system.weights, features=base.ranker.features)
         else:  # another index: its own item vectors for history_dense
             ranker = Ranker(base.catalog, retriever, recommender, understander=base.understander,
-                            weights=system.weights, popularity=base.popularity)
-        return ChatEngine(base.catalog, None, None, base.fallback, k=system.config["k"], fallback=base.fallback,
-                          popularity=base.popularity, timeout_s=base.timeout_s, understander=base.understander,
-                          ranker=ranker, explainer=base.explainer, grounder=base.grounder)
+                            weights=system.weights, popularity=base.ranker.features.popularity)
+        # the turn's generator comes from the pool; the default one is the template, behind the app's deadlines
+        return base.with_parts(ranker=ranker, generator=base.generator.guard(base.fallback), k=system.config["k"])
 
     def _retriever(self, system: ResolvedSystem) -> Any:
         settings = self.services.settings

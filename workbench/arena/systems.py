@@ -131,7 +131,7 @@ class ResolvedSystem:
 
 def index_id_at(index_dir: str | Path) -> str:
     """The id of the index saved in ``index_dir`` (as the services compute it), without loading it."""
-    from workbench.index import MANIFEST
+    from workbench.manifest import MANIFEST
     from workbench.services import index_id_of
 
     path = Path(index_dir) / MANIFEST

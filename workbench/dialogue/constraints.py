@@ -43,6 +43,18 @@ MOODS: dict[str, tuple[str, ...]] = {
     "gangster": ("crime",), "gangsters": ("crime",), "family friendly": ("family",), "kid friendly": ("family",),
     "kids friendly": ("family",), "whole family": ("family",), "for the family": ("family",),
     "superheroes": ("superhero",), "marvel": ("superhero",), "dc": ("superhero",), "true story": ("biography",),
+    # cheering up, crying, tension: everyday ways of asking for a comedy, a drama or a thriller
+    "cheer me up": ("comedy",), "cheer up": ("comedy",), "cheering up": ("comedy",), "pick me up": ("comedy",),
+    "make me laugh": ("comedy",), "good mood": ("comedy",), "good laugh": ("comedy",),
+    "make me cry": ("drama",), "weepy": ("drama",), "weepie": ("drama",),
+    "tense": ("thriller",), "nail biting": ("thriller",), "edge of my seat": ("thriller",), "twisty": ("thriller",),
+    "whodunit": ("mystery",), "whodunnit": ("mystery",), "murder mystery": ("mystery",),
+    "vampires": ("horror",), "vampire": ("horror",), "haunted house": ("horror",), "slasher": ("horror",),
+    "time travel": ("science fiction",), "robots": ("science fiction",), "outer space": ("science fiction",),
+    "cowboys": ("western",), "cowboy": ("western",), "wild west": ("western",),
+    "kung fu": ("action", "martial arts"), "car chases": ("action",), "explosions": ("action",),
+    "wizards": ("fantasy",), "dragons": ("fantasy",), "magic": ("fantasy",), "fairy tale": ("fantasy",),
+    "spies": ("spy",), "secret agent": ("spy",), "world war": ("war",), "ww2": ("war",), "wwii": ("war",),
 }
 #: What a mood rules out when negated, where that differs from what it asks for; the words listed
 #: here with no entry in :data:`MOODS` count only under a negation ("nothing violent", "no gore":

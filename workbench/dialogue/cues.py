@@ -123,10 +123,47 @@ def mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
 
 
 
+#: Words right before a title that name it as a yardstick: "stuff like", "similar in style to", "in
+#: the vein of". A "like" after a subject or an adverb ("I like", "we really like") is a liking.
+_COMPARED_BEFORE_RE = re.compile(
+    r"(?:(?<!\bi\s)(?<!\bwe\s)(?<!\bthey\s)(?<!\breally\s)(?<!\balso\s)(?<!\bdo\s)(?<!\bdid\s)(?<!\bi'd\s)"
+    r"(?<!\bwould\s)(?<!\bstill\s)(?<!\btotally\s)(?<!\bjust\s)(?<!\bboth\s)\blike"
+    r"|\bsimilar(?:\s+\w+){0,3}\s+(?:to|as)|\bsuch\s+as|\bin\s+the\s+(?:vein|style|spirit)\s+of|\breminiscent\s+of"
+    r"|\balong\s+the\s+lines\s+of|\bthe\s+likes\s+of|\bcomparable\s+to|\bakin\s+to|\breminds?\s+me\s+of"
+    r"|\bsame\s+(?:\w+\s+)?as)\s*$",
+    re.IGNORECASE,
+)
+#: "loved it", "liked that one": a later judgement of the film just named
+_LIKED_IT_RE = re.compile(r"\b(?:it|that(?:\s+one)?|this(?:\s+one)?|them|those)\b", re.IGNORECASE)
+#: a title listed after a compared one ("like Goodfellas and Casino", "like Heat, Ronin or Seven")
+_LIST_GLUE_RE = re.compile(r"^\s*(?:,\s*)?(?:and|or|,|&)?\s*$", re.IGNORECASE)
+
+
+def compared_flags(text: str, mentions: Sequence[Mention]) -> list[bool]:
+    """For each mention (in text order), whether it is named as a yardstick rather than liked."""
+    flags: list[bool] = []
+    prev_end, prev_flag = None, False
+    for m in mentions:
+        if m.span == (0, 0):
+            flags.append(False)
+            continue
+        before = text[max(0, m.span[0] - 40): m.span[0]]
+        flag = bool(_COMPARED_BEFORE_RE.search(before))
+        if not flag and prev_flag and prev_end is not None and _LIST_GLUE_RE.match(text[prev_end: m.span[0]]):
+            flag = True
+        flags.append(flag)
+        prev_end, prev_flag = m.span[1], flag
+    return flags
+
+
 def with_stances(text: str, mentions: list[Mention]) -> list[Mention]:
-    """``mentions`` with the stance of the clause each sits in."""
+    """``mentions`` with the stance of the clause each sits in, and whether each is a yardstick."""
     if not mentions:
         return mentions
+    flags = compared_flags(text, mentions)
+    if any(flags) and _LIKED_IT_RE.search(text) and stance_of(text[max(m.span[1] for m in mentions):]) == "liked":
+        flags = [False] * len(flags)  # "what else is like Zootopia? my kids loved it": the yardstick is liked too
+    mentions = [replace(m, compared=c) for m, c in zip(mentions, flags, strict=True)]
     masked = mask(text, [m.span for m in mentions if m.span != (0, 0)])
     # clause boundaries: sentence punctuation and contrast words
     bounds = [0]

@@ -68,6 +68,10 @@ class Mention:
     #: other films the surface could mean, by popularity, each with a year of its own (so
     #: "Title (Year)" names it unambiguously): the one-click corrections of ``note``
     alternatives: tuple[str, ...] = ()
+    #: named as a yardstick ("something like Heat", "similar to Alien and Seven"), which says what the
+    #: user wants, not that they like the film: the recommender still reads ``stance`` (a seed), while
+    #: :attr:`Understanding.liked` lists only the films the user says they like
+    compared: bool = False
 
 
 @dataclass(frozen=True)

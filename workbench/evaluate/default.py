@@ -28,12 +28,12 @@ from workbench.evaluate.movielens import (
     ContentVariants,
     EvalReport,
     SystemFactory,
-    TrainTest,
     Tuned,
     default_systems,
     evaluate_systems,
     tune_fold,
 )
+from workbench.evaluate.movielens_data import TrainTest
 from workbench.interactions import Interactions, load_interactions
 from workbench.recommend.base import MatrixScorer
 from workbench.recommend.tuning import holdout_split

@@ -35,6 +35,11 @@ from typing import Any, Protocol
 
 from workbench.catalog import Catalog
 from workbench.dialogue.engine import ChatEngine
+from workbench.dialogue.explain import Explainer
+from workbench.dialogue.generators.fallback import FallbackGenerator
+from workbench.dialogue.generators.template import TemplateGenerator
+from workbench.dialogue.grounding import Grounder
+from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.question import QuestionPolicy
 from workbench.dialogue.ranker import EngineWeights, Ranker
 from workbench.dialogue.state import ConversationState, TurnLog
@@ -243,10 +248,12 @@ def engines(ranker: Ranker, weights: EngineWeights, titles: TitleIndex, question
     """The asking engine (with ``questions``, default: the app's policy) and its never-asking control over
     one weighted ranker (everything else shared)."""
     tuned = ranker.with_weights(weights)
-    asking = ChatEngine(ranker.catalog, None, None, ranker=tuned, understander=ranker.understander, titles=titles,
-                        questions=questions or True)
-    control = ChatEngine(ranker.catalog, None, None, ranker=tuned, understander=ranker.understander,
-                         explainer=asking.explainer, grounder=asking.grounder, questions=False)
+    template = TemplateGenerator()  # the simulated user reads template replies (no model, no deadline)
+    asking = ChatEngine(understander=ranker.understander, ranker=tuned, explainer=Explainer(ranker.catalog),
+                        grounder=Grounder(ranker.catalog, titles, instructions=INSTRUCTIONS),
+                        generator=FallbackGenerator(template, template),
+                        questions=questions or QuestionPolicy(ranker.catalog))
+    control = asking.with_parts(questions=None)
     return {ASKING: asking, CONTROL: control}
 
 
@@ -267,7 +274,7 @@ def simulate(engines_by_system: Mapping[str, ChatEngine], simulator: Simulator, 
     t0 = time.perf_counter()
     base = contexts(first.ranker, sample_list)
     pool = max(max(ks), first.questions.pool if first.questions else 0)
-    ranked = [first.combine(first.gather(state, u), pool) for state, u in base]
+    ranked = [first.ranker.combine(first.ranker.gather(state, u), pool) for state, u in base]
     runs: dict[str, dict[int, list[Episode]]] = {}
     turns = 0
     for system, engine in engines_by_system.items():

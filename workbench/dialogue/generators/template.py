@@ -178,11 +178,13 @@ _CLOSERS = (
     "If none of these fit, tell me more about what you are after.",
     "Say more like one of them, and I will find similar films.",
 )
+#: After an empty slate (the engine's note has already said what found nothing): how to go on.
 _EMPTY = (
-    "I could not find films that match all of that. Try loosening a constraint, for example a genre or a decade.",
-    "Nothing in the catalogue fits all of those conditions. Could you relax one of them?",
-    "I came up empty for that combination. Maybe drop one of the filters?",
+    "Try loosening one of those, for example a genre or a decade.",
+    "Could you relax one of them?",
+    "Maybe drop one of them?",
 )
+_EMPTY_ALONE = "I could not find films that match all of that. Try loosening a constraint, for example a genre or a decade."
 
 
 def _normalise_intent(intent: str) -> str:
@@ -284,7 +286,7 @@ class TemplateGenerator:
         elif intent in ("feedback", "seen", "not_seen"):
             parts.append(rng.choice(_PROMPTS))
         else:
-            parts.append(rng.choice(_EMPTY))
+            parts.append(rng.choice(_EMPTY) if request.notes else _EMPTY_ALONE)
         return " ".join(p for p in parts if p)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:

@@ -24,8 +24,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from workbench.annotate.identity import hf_login_available
-from workbench.annotate.session import ChatSession, Exchange, TurnJudgement
+from workbench.chat.identity import hf_login_available
+from workbench.chat.session import ChatSession, Exchange, TurnJudgement
 from workbench.dialogue.types import TurnResult
 from workbench.errors import FeedbackError, WorkbenchError
 from workbench.feedback import FeedbackRecord, make_record

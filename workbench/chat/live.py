@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from workbench.annotate.session import CardJudgement, ChatSession, Exchange
+from workbench.chat.session import CardJudgement, ChatSession, Exchange
 from workbench.dialogue.state import CardStance
 
 #: Ratings that mean liked / disliked (3 means seen, no taste either way).

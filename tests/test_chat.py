@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from ui_support import make_services, run_turn
 
-from workbench.annotate.identity import resolve_annotator
-from workbench.annotate.turns import clear_conversation, new_session, undo_turn
+from workbench.chat.identity import resolve_annotator
+from workbench.chat.turns import clear_conversation, new_session, undo_turn
 from workbench.errors import FeedbackError, WorkbenchError
 
 
@@ -91,7 +91,7 @@ class Request:
 
 
 def registry(services, **kwargs):
-    from workbench.annotate.session import SessionRegistry
+    from workbench.chat.session import SessionRegistry
 
     return SessionRegistry(lambda sid: new_session(services, sid), **kwargs)
 
@@ -136,7 +136,7 @@ def test_one_owner_filling_the_registry_evicts_its_own_sessions(services):
 
 def test_with_sign_in_on_the_annotator_is_the_signed_in_user(services):
     """Item 3: the annotator was whatever the caller typed, even on a server with sign-in."""
-    from workbench.annotate.identity import identify
+    from workbench.chat.identity import identify
     from workbench.ui.api import chat_api, feedback_api
 
     assert identify(services, "typed", None, Request()) == "typed"  # no sign-in: the typed name
@@ -157,7 +157,7 @@ def test_with_sign_in_on_the_annotator_is_the_signed_in_user(services):
 
 def test_one_unsaveable_judgement_does_not_block_the_others(services):
     """Item 7: one bad pending judgement used to block every other one, without saying which turn."""
-    from workbench.annotate.judgements import PartlySaved, save_pending
+    from workbench.chat.judgements import PartlySaved, save_pending
     from workbench.ui.feedback_panel import pending_markdown
 
     session = new_session(services)
@@ -190,8 +190,8 @@ def test_a_conversation_longer_than_the_store_keeps_still_saves_its_newest_turns
     """Issue 19 item 6: past 100 exchanges the record's conversation exceeded the store's turn limit."""
     from dataclasses import replace
 
-    from workbench.annotate.judgements import make_turn_record
-    from workbench.annotate.session import CardJudgement, TurnJudgement
+    from workbench.chat.judgements import make_turn_record
+    from workbench.chat.session import CardJudgement, TurnJudgement
     from workbench.dialogue.types import Turn
     from workbench.limits import MAX_CONVERSATION_TURNS
 
@@ -211,7 +211,7 @@ def test_a_reloaded_tab_finds_its_session_and_shutdown_saves_what_is_pending(ser
     written, not even at server shutdown. The tab's id finds its session again (also after a new
     conversation changed the conversation id); at shutdown every live session with an annotator
     saves what is pending."""
-    from workbench.annotate.judgements import autosave_sessions
+    from workbench.chat.judgements import autosave_sessions
     from workbench.ui.chat_panel import TAB_OWNER, make_tab_registry
 
     tabs = make_tab_registry(services)
@@ -236,7 +236,7 @@ def test_a_reloaded_tab_finds_its_session_and_shutdown_saves_what_is_pending(ser
 def test_the_api_and_the_tabs_registries_share_the_registrys_one_session_lifetime(services):
     """One rule, one place (issue 29): the API's and the browser tabs' session lifetimes were two
     constants in two UI modules; the registry owns the one lifetime and both registries use it."""
-    from workbench.annotate.session import SESSION_TTL_S
+    from workbench.chat.session import SESSION_TTL_S
     from workbench.ui.api import make_registry
     from workbench.ui.chat_panel import make_tab_registry
 

@@ -7,7 +7,7 @@ conversation state, the exchanges displayed (each with the slate it showed),
 and the annotator's *unsaved* judgements. A judgement keeps a reference to the
 exchange it was made on, so undo, retry or a new conversation never orphan it:
 it stays saveable until saved. Saving is the feedback store's job; this module
-only keeps track of what is pending (:mod:`workbench.annotate.judgements` saves).
+only keeps track of what is pending (:mod:`workbench.chat.judgements` saves).
 
 Pure Python: no gradio, no storage, no models.
 """
@@ -21,7 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from workbench.dialogue.types import Recommendation, Turn, TurnResult
 from workbench.errors import WorkbenchError
@@ -111,7 +111,7 @@ class ChatSession:
         self._saved: dict[int, TurnJudgement] = {}  # exchange uid -> last saved
         self.saved_records = 0
         self.save_problems: dict[int, str] = {}  # exchange uid -> why its judgement could not be saved
-        # card judgements the conversation state takes in (workbench.annotate.live), by exchange uid
+        # card judgements the conversation state takes in (workbench.chat.live), by exchange uid
         self.live_cards: dict[int, dict[str, CardJudgement]] = {}
         self.carried_cards: dict[int, dict[str, CardJudgement]] = {}  # a retried turn's, from the slate it replaced
         self.retry_cards: tuple[int, dict[str, CardJudgement]] | None = None  # waiting for the retried turn
@@ -215,12 +215,24 @@ class ChatSession:
         return saved is not None and saved == self.judgement(exchange)
 
 
-#: How long an idle session lives (seconds), for the API's and the browser tabs' registries alike.
+#: How long an idle session lives (seconds), for the API's, the browser tabs' and the arena's registries alike.
 SESSION_TTL_S = 6 * 3600
 
 
-class SessionRegistry:
-    """API sessions by server-issued id: bounded per owner and in total, expiring after ``ttl_s``.
+class Session(Protocol):
+    """What a registry keeps: a :class:`ChatSession`, or an arena conversation."""
+
+    @property
+    def session_id(self) -> str: ...
+
+    last_used: float
+
+
+S = TypeVar("S", bound=Session)
+
+
+class SessionRegistry(Generic[S]):
+    """Sessions by server-issued id: bounded per owner and in total, expiring after ``ttl_s``.
 
     Only :meth:`create` makes a session, and it picks the id (:func:`new_session_id`), so an id
     is a capability: a client that did not get it from the server cannot guess it. Each session
@@ -228,14 +240,17 @@ class SessionRegistry:
     request on it is refused as if the id were unknown, and when an owner holds more than
     ``max_per_owner`` sessions (or the registry more than ``max_sessions``) that owner's
     least recently used session goes first, so one client cannot push out everyone else's.
+
+    The API's and the browser tabs' registries hold :class:`ChatSession` objects (made by
+    ``factory``); the arena's holds its conversations, which it makes itself and passes to :meth:`add`.
     """
 
     def __init__(
-        self, factory: Callable[[str], ChatSession], *, max_sessions: int = 1000, ttl_s: float = SESSION_TTL_S,
+        self, factory: Callable[[str], S] | None = None, *, max_sessions: int = 1000, ttl_s: float = SESSION_TTL_S,
         max_per_owner: int | None = None,
     ):
         self._factory = factory
-        self._sessions: OrderedDict[str, ChatSession] = OrderedDict()  # least recently used first
+        self._sessions: OrderedDict[str, S] = OrderedDict()  # least recently used first
         self._owners: dict[str, str] = {}  # session id -> owner
         self._lock = threading.Lock()
         self.max_sessions = max_sessions
@@ -245,12 +260,17 @@ class SessionRegistry:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def create(self, owner: str = "") -> ChatSession:
-        """A new session with a fresh id, owned by ``owner``; evicts ``owner``'s oldest first."""
+    def create(self, owner: str = "") -> S:
+        """A new session with a fresh id (made by the registry's ``factory``), owned by ``owner``."""
+        if self._factory is None:
+            raise WorkbenchError("this session registry makes no sessions itself; add() them")
+        return self.add(self._factory(new_session_id()), owner)
+
+    def add(self, session: S, owner: str = "") -> S:
+        """Keep ``session`` (its id from :func:`new_session_id`) for ``owner``; evicts ``owner``'s oldest first."""
         now = time.monotonic()
         with self._lock:
             self._expire_locked(now)
-            session = self._factory(new_session_id())
             self._sessions[session.session_id] = session
             self._owners[session.session_id] = owner
             session.last_used = now
@@ -266,7 +286,7 @@ class SessionRegistry:
                 self._drop_locked(next(sid for sid in self._sessions if self._owners[sid] == biggest))
             return session
 
-    def get(self, session_id: str = "", owner: str = "") -> ChatSession:
+    def get(self, session_id: str = "", owner: str = "") -> S:
         """The session ``session_id`` of ``owner`` (used now); a new one when ``session_id`` is empty."""
         if not (session_id or "").strip():
             return self.create(owner)
@@ -278,7 +298,7 @@ class SessionRegistry:
             session.last_used = time.monotonic()
         return session
 
-    def resume(self, session_id: str, owner: str = "") -> tuple[ChatSession, str]:
+    def resume(self, session_id: str, owner: str = "") -> tuple[S, str]:
         """The session issued as ``session_id`` (a browser tab's, after a reload), else a new one.
 
         Returns the session and the id to keep for the next time (``session_id`` itself when it
@@ -292,16 +312,16 @@ class SessionRegistry:
         session = self.create(owner)
         return session, session.session_id
 
-    def persist(self, session: ChatSession) -> None:
+    def persist(self, session: S) -> None:
         """Write ``session`` back after a turn or a judgement (here it lives in memory: nothing to do;
-        :class:`~workbench.annotate.shared_sessions.SharedSessionRegistry` stores it for other replicas)."""
+        :class:`~workbench.chat.shared_sessions.SharedSessionRegistry` stores it for other replicas)."""
 
-    def sessions(self) -> list[ChatSession]:
+    def sessions(self) -> list[S]:
         """Every live session (for saving what is pending at shutdown)."""
         with self._lock:
             return list(self._sessions.values())
 
-    def find(self, session_id: str, owner: str = "") -> ChatSession:
+    def find(self, session_id: str, owner: str = "") -> S:
         """An existing session of ``owner`` (raises when unknown, expired or someone else's)."""
         session_id = (session_id or "").strip()
         with self._lock:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from workbench.annotate.turns import TurnPrefs, check_message, new_session, stream_turn
+from workbench.chat.turns import TurnPrefs, check_message, new_session, stream_turn
 from workbench.errors import WorkbenchError
 from workbench.feedback.inputs import check_int, check_text
 from workbench.filters import ItemFilter

@@ -2,7 +2,7 @@
 
 The Blocks chat panel and the ``/chat`` endpoint both run a turn through
 :func:`stream_turn`, which calls one core function (``engine.stream``) and
-records what it yields in a new :class:`~workbench.annotate.session.Exchange`.
+records what it yields in a new :class:`~workbench.chat.session.Exchange`.
 It knows sessions, the engine and generator choice; it does not know gradio,
 widgets or how a reply is displayed.
 """
@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from workbench.annotate.live import adopt_carried, carry_over, sync_conversation
-from workbench.annotate.session import ChatSession, Exchange, new_session_id
-from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY
-from workbench.dialogue.types import TurnResult
+from workbench.chat.live import adopt_carried, carry_over, sync_conversation
+from workbench.chat.session import ChatSession, Exchange, new_session_id
+from workbench.dialogue.types import ReplyRestart, TurnResult
 from workbench.errors import WorkbenchError
 from workbench.filters import ItemFilter
 from workbench.services import GeneratorChoice, Services
@@ -43,24 +42,14 @@ def ensure_session(services: Services, session: ChatSession | None) -> ChatSessi
     return session if isinstance(session, ChatSession) else new_session(services)
 
 
-def shown_reply(text: str) -> str:
-    """The reply a user sees: after a midway fallback, only the notice and the template's reply.
-
-    A language model that fails after it started writing leaves a half sentence (often a false
-    one) before :data:`~workbench.dialogue.generators.fallback.FALLBACK_NOTICE_MIDWAY`; the
-    fallback replaces that text rather than extending it (issue 16, item 2).
-    """
-    at = text.rfind(FALLBACK_NOTICE_MIDWAY)
-    return text[at:] if at >= 0 else text
-
-
 def stream_turn(
     services: Services, session: ChatSession, message: str, prefs: TurnPrefs
 ) -> Iterator[tuple[Exchange, GeneratorChoice]]:
     """Run one engine turn into a new exchange, yielding after every streamed piece.
 
-    The exchange's reply grows piece by piece; a midway fallback replaces what was streamed
-    (:func:`shown_reply`), and when the turn ends the reply is the :class:`TurnResult`'s.
+    The exchange's reply grows piece by piece; a :class:`~workbench.dialogue.types.ReplyRestart`
+    (a model that failed midway) clears what was streamed, so the fallback replaces that text rather
+    than extending it (issue 16, item 2); when the turn ends the reply is the :class:`TurnResult`'s.
 
     On a :class:`WorkbenchError` the exchange is removed again (the engine only
     commits a completed turn) and the error propagates.
@@ -73,13 +62,16 @@ def stream_turn(
         for piece in services.monitor.watch(services.engine.stream(  # timed and counted for /metrics
             session.conversation, message, k=prefs.k, filters=prefs.filters, generator=choice.generator
         )):
+            if isinstance(piece, ReplyRestart):
+                exchange.reply = ""
+                continue  # the replacement follows at once: no empty reply on screen
             if isinstance(piece, TurnResult):
                 exchange.result = piece
-                exchange.reply = shown_reply(piece.reply)  # the turn's result is the truth
+                exchange.reply = piece.reply  # the turn's result is the truth
                 # the engine committed its copy of the state: card judgements made meanwhile go in again
                 adopt_carried(session, exchange)
             else:
-                exchange.reply = shown_reply(exchange.reply + piece)
+                exchange.reply += piece
             yield exchange, choice
         if exchange.result is None:
             raise WorkbenchError("the dialogue engine ended a turn without a result")
@@ -93,7 +85,7 @@ def undo_turn(session: ChatSession, *, retry: bool = False) -> str:
     """Undo the last exchange in the engine and on screen; returns its user message.
 
     The card judgements on its slate leave the conversation with it (they stay saveable), or,
-    for a ``retry``, carry over to the turn that replaces it (:mod:`workbench.annotate.live`).
+    for a ``retry``, carry over to the turn that replaces it (:mod:`workbench.chat.live`).
     """
     if not session.exchanges:
         raise WorkbenchError("nothing to undo")

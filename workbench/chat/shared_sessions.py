@@ -1,6 +1,6 @@
 """API sessions in PostgreSQL, so that every app replica can continue every ``/chat`` session.
 
-:class:`SharedSessionRegistry` is a :class:`~workbench.annotate.session.SessionRegistry` whose
+:class:`SharedSessionRegistry` is a :class:`~workbench.chat.session.SessionRegistry` whose
 sessions are also rows of ``api_sessions`` (migration 2 of :mod:`workbench.database`): the
 session's owner, a version number and its state as JSON (:func:`session_to_dict`: the engine's
 conversation with its undo stack, the exchanges shown with their slates, the judgements and
@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from workbench.annotate.session import CardJudgement, ChatSession, Exchange, SessionRegistry, TurnJudgement
+from workbench.chat.session import CardJudgement, ChatSession, Exchange, SessionRegistry, TurnJudgement
 from workbench.database import Database
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.types import Turn, TurnResult
