@@ -168,3 +168,27 @@ def test_a_model_on_an_openai_compatible_server_is_evaluated_like_a_local_one(tm
         assert report["models"][1]["mean_words"] > 0 and report["models"][1]["errors"] == 0
     finally:
         server.close()
+
+
+def test_replay_grounds_a_reports_replies_again_without_generating(tmp_path, tiny_catalog, capsys):
+    """Guards --replay: the replies of an earlier report are grounded again (same figures when the
+    grounder did not change), the report says where they came from and gains off_task_after; a report
+    of other examples is refused instead of being matched to the wrong messages."""
+    catalog = tmp_path / "catalog.jsonl"
+    tiny_catalog.save_jsonl(catalog)
+    data = tmp_path / "redial.jsonl"
+    data.write_text("".join(json.dumps(c) + "\n" for c in DIALOGUES))
+    first, again = tmp_path / "first.json", tmp_path / "again.json"
+    common = ["eval", "replies", "--data", str(data), "--n", "3", "--catalog", str(catalog)]
+    assert main([*common, "--model", "template", "--json", str(first)]) == 0
+    assert main([*common, "--replay", str(first), "--json", str(again)]) == 0
+    one, two = json.loads(first.read_text()), json.loads(again.read_text())
+    assert two["replayed_from"] == str(first) and [m["model"] for m in two["models"]] == ["template"]
+    keys = ("mentions_slate", "grounding_fixes_per_reply", "off_task", "chrf", "bleu")
+    assert {k: two["models"][0][k] for k in keys} == {k: one["models"][0][k] for k in keys}
+    assert "off_task_after" in two["models"][0]
+    assert [a["template"]["shown"] for a in two["audit"]] == [a["template"]["shown"] for a in one["audit"]]
+    capsys.readouterr()
+    assert main(["eval", "replies", "--data", str(data), "--n", "4", "--catalog", str(catalog),
+                 "--replay", str(first)]) != 0
+    assert "--replay: the report holds 3 replies" in capsys.readouterr().err

@@ -58,6 +58,8 @@ CASES = [
                  id="about-without-a-story"),
     # a film offered to fans of a genre is said to be of it (workbench.dialogue.facts)
     pytest.param("You might enjoy Adrift (2009) if you liked action movies", "", {"genre": 1}, id="if-you-liked-genre"),
+    pytest.param("You might enjoy Casino (1995) if you like the sci fi movies.", "", {"genre": 1},
+                 id="if-you-like-the-sci-fi-movies"),
     pytest.param("You might enjoy Casino (1995) if you're into crime movies",
                  "You might enjoy Casino (1995) if you're into crime movies.", {}, id="if-youre-into-true-genre"),
     # one film twice in a sentence
@@ -65,6 +67,8 @@ CASES = [
                  {"repeat": 1}, id="twice-in-a-list"),
     pytest.param("You might enjoy Casino (1995) if you're into crime but also consider Casino (1995) as well.", "",
                  {"repeat": 1}, id="twice-in-a-sentence"),
+    pytest.param('I took "Casino" as Casino (1995) (2 other films share the name).',
+                 'I took "Casino" as Casino (1995) (2 other films share the name).', {}, id="the-users-word-and-the-title"),
     pytest.param("If you liked Casino (1995), The Martian (2015) is tense too.",
                  "If you liked Casino (1995), The Martian (2015) is tense too.", {}, id="two-films-once-each"),
     # a model's finished sentence without its full stop, and tidy punctuation

@@ -86,7 +86,7 @@ _YEAR_RES = (
     re.compile(rf"\b{_FILM_NOUN}\s+from\s+the\s+{_DECADE}", re.IGNORECASE),
 )
 
-_GENRE_WORD = (r"(?:comedy|comedies|horror|thriller|western|musical|documentary|romance|romantic|sci-fi"
+_GENRE_WORD = (r"(?:comedy|comedies|horror|thriller|western|musical|documentary|romance|romantic|sci[\s-]fi"
                r"|science[\s-]fiction|animated|animation|war|crime|fantasy|superhero|mystery|action"
                r"|adventure|family|biopic|sports?|spy|noir|zombie|slasher|rom-com)")
 _GENRE_AFTER_TITLE_RE = re.compile(
@@ -98,7 +98,7 @@ _GENRE_AFTER_TITLE_RE = re.compile(
 # a film offered to fans of a genre is said to be of it
 _GENRE_IF_YOU_RE = re.compile(
     rf"\s*(?:\(\d{{4}}\))?\s*,?\s+(?:if|since|as|because)\s+you(?:['’]re|\s+are)?\s+(?:really\s+|also\s+)?"
-    rf"(?:into|like|liked|love|loved|enjoy|enjoyed|prefer|want)\s+(?:the\s+genre\s+of\s+|(?:a|an)\s+)?"
+    rf"(?:into|like|liked|love|loved|enjoy|enjoyed|prefer|want)\s+(?:the\s+genre\s+of\s+|(?:a|an|the)\s+)?"
     rf"(?P<np>(?:good\s+|great\s+|old\s+)?{_GENRE_WORD}(?:[\s/-]+(?:or\s+|and\s+)?{_GENRE_WORD})*)\b",
     re.IGNORECASE,
 )
@@ -256,7 +256,7 @@ def _check_genres(sentence: str, films: Sequence[Item], pronoun: bool, fixes: li
         for rx in (_GENRE_AFTER_TITLE_RE, _GENRE_IF_YOU_RE):
             m = rx.match(sentence, pos + len(title))
             if m:
-                claims.append(m.group("np"))
+                claims.append(re.sub(r"(?i)\bsci\s+fi\b", "sci-fi", m.group("np")))  # "sci fi" as genre_keys reads it
         pos = low.find(title, pos + 1)
     if pronoun:
         m = _GENRE_PRONOUN_RE.match(sentence)

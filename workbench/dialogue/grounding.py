@@ -177,9 +177,10 @@ def _list_groups(sentence: str, mentions: list[TitleMention]) -> list[list[Title
 
 def _without_repeats(sentence: str, mentions: list[TitleMention]) -> tuple[list[TitleMention], Fix | None]:
     """A film named twice in one list loses its second copy ("The Martian (2015) or The Martian (2015)");
-    a film named twice in one sentence outside a list returns a ``repeat`` fix (the sentence goes)."""
-    def key(m: TitleMention) -> str:
-        return m.item.item_id if m.item is not None else _render(sentence, m).lower()
+    a film named twice in one sentence outside a list returns a ``repeat`` fix (the sentence goes). Twice
+    means written the same way: 'I took "Heat" as Heat (1995)' names it once as the user wrote it."""
+    def key(m: TitleMention) -> str:  # the same film written the same way ('I took "Heat" as Heat (1995)' is not)
+        return f"{m.item.item_id if m.item is not None else ''}|{_render(sentence, m).lower()}"
 
     out: list[TitleMention] = []
     seen: set[str] = set()
@@ -351,7 +352,6 @@ class Grounder:
                 only lacks its full stop gets one.
         """
         ctx = self._context(slate, allowed)
-        titles = [t for i in (*ctx.slate, *ctx.allowed) for t in (i.display_title, i.title)]
         return GroundedStream(pieces, ctx, self._echo, checks=_SentenceChecks(
             self._people, self._people.people_of((*ctx.slate, *ctx.allowed)), user_text, nothing_found, complete,
             message),
