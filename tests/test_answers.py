@@ -281,3 +281,13 @@ def test_a_pronoun_question_across_the_slate_lists_the_fact_for_each(engine, mes
     assert (result.intent, result.act, result.answer.attribute) == ("ask_fact", "answer", attribute)
     assert [i.item_id for i in result.answer.items] == SLATE
     assert "Christopher Nolan" in result.reply if attribute == "director" else "Tom Hanks" in result.reply
+
+
+@pytest.mark.parametrize("message,act", [("hello there", "greet"), ("thanks, bye", "close"),
+                                         ("what can you do?", "introduce"), ("why the second one?", "explain")])
+def test_fixed_acts_are_written_by_the_template_even_with_an_llm(engine, message, act):
+    """A "why" must give the engine's own reason: a model that invents one is not asked."""
+    writer = _Writer("I picked it because of Ben Stiller.")
+    result = engine.respond(shown(engine), message, generator=writer)
+    assert result.act == act and result.generator == "template" and not writer.requests
+    assert "Ben Stiller" not in result.reply
