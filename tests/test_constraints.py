@@ -64,6 +64,13 @@ def test_negation_scope(text, wanted, excluded):
     ("something older", None, 1979),
     ("which of these is older?", None, None),  # a comparison, not a request
     ("the 90s would be better", 1990, 1999),
+    # several decades, open ends, "the last N years" (MAX_YEAR 2022)
+    ("80s or 90s action", 1980, 1999),
+    ("the 2010s or later", 2010, None),
+    ("the 70s and earlier", None, 1979),
+    ("something from the last 5 years", 2018, None),
+    ("a comedy from the past decade", 2013, None),
+    ("i saw it last year", None, None),
 ])
 def test_years_flip_under_negation(text, year_min, year_max):
     flt, _, _ = read_constraints(text, [], MAX_YEAR)
