@@ -164,3 +164,13 @@ def test_one_reading_of_slate_positions(u, text, target):
     """The intent's target and the refs come from one position reader (references.slate_position)."""
     x = u.understand(text, last_slate=SLATE)
     assert (x.intent, x.target) == ("more_like", target) and x.refs[0] == target
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("the first one is new to me", "not_seen"),
+    ("that one sounds interesting", "feedback"),
+    ("what made you think of the second", "why"),
+    ("actually start over, I want a documentary", "recommend"),
+])
+def test_everyday_phrasings_of_slate_intents(u, text, intent):
+    assert u.understand(text, last_slate=SLATE).intent == intent

@@ -23,6 +23,7 @@ _LIKE_CUES = (
     r"great", r"awesome", r"amazing", r"fantastic", r"excellent", r"brilliant", r"the best",
     r"masterpiece", r"fan of", r"into", r"really good", r"so good", r"pretty good", r"good",
     r"funny", r"hilarious", r"cool", r"fun", r"classic", r"a must",
+    r"(?:sounds?|looks?|seems?) (?:\w+ )?(?:interesting|intriguing|promising|nice|fun|great|good|amazing|awesome)",
 )
 _DISLIKE_CUES = (
     r"hat(?:e|ed|es)", r"dislik(?:e|ed|es)", r"(?:did ?n[o']?t|do ?n[o']?t|does ?n[o']?t|never) "
@@ -40,6 +41,7 @@ _NOT_SEEN_CUES = (
     r"want to (?:see|watch)", r"wanna (?:see|watch)", r"(?:is|it'?s) on my (?:list|watchlist)",
     r"never (?:even )?heard of", r"(?:do ?n[o']?t|dont) know (?:that|this|it|them|those|these|any|the)",
     r"not (?:familiar|heard of)", r"(?:i )?missed (?:that|this|it|them|those|these|the)", r"unfamiliar",
+    r"(?:is|are|'s|'re|was) (?:all |completely |totally )?new to (?:me|us)",
 )
 _SEEN_CUES = (
     r"(?:have|has|had|'ve) (?:\w+ )?(?:seen|watched)", r"\bseen\b", r"\bsaw\b", r"\bwatched\b",

@@ -185,7 +185,7 @@ _ACROSS_RE = re.compile(
     re.I,
 )
 _WHY_EXTRA_RE = re.compile(
-    r"\bwhat\s+made\s+you\s+(?:choose|pick|suggest|recommend|go\s+with)\b|\breasoning\b|\bwhy\s+(?:did|would)\s+you\b"
+    r"\bwhat\s+made\s+you\s+(?:choose|pick|suggest|recommend|go\s+with|think\s+of|add|include)\b|\breasoning\b|\bwhy\s+(?:did|would)\s+you\b"
     r"|\bhow\s+(?:is|does)\b[^?]*\b(?:similar|related|fit|match)\w*\s+(?:to\s+)?what\s+i\b|\bwhat'?s\s+the\s+reason\b",
     re.I,
 )
@@ -202,7 +202,8 @@ _NOT_SEEN_EXTRA_RE = re.compile(
     re.I,
 )
 #: "something completely different", "start afresh": a new request even with a slate shown
-_AFRESH_RE = re.compile(r"\bsomething\s+(?:completely\s+|totally\s+|entirely\s+)?different\b|\bafresh\b|\bnew\s+search\b",
+_AFRESH_RE = re.compile(r"\bsomething\s+(?:completely\s+|totally\s+|entirely\s+)?different\b|\bafresh\b|\bnew\s+search\b"
+                        r"|\bstart(?:ing)?\s+(?:over|again)\b|\bfrom\s+scratch\b|\bforget\s+(?:that|those|these|all|everything)\b",
                         re.I)
 #: With a slate shown, words of a message that adjusts it ("a bit lighter", "and family friendly please")
 _REFINE_HINT_RE = re.compile(
@@ -304,6 +305,8 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
             return "compare", "newest"
         if _OLDEST_RE.search(low):
             return "compare", "oldest"
+        if _POPULAR_RE.search(low):
+            return "compare", "popular"
     for rx, attribute in ((_DIRECTOR_RE, "director"), (_CAST_RE, "cast"), (_YEAR_RE, "year"),
                           (_GENRE_RE, "genre")):
         if rx.search(low) and (refs or named or slate):
