@@ -11,7 +11,7 @@ from workbench.catalog import Catalog
 from workbench.config import Settings
 from workbench.dialogue.engine import default_engine
 from workbench.dialogue.generators.template import TemplateGenerator
-from workbench.feedback import FeedbackStore
+from workbench.feedback import JsonlFeedbackStore
 from workbench.services import GeneratorPool, Services
 
 
@@ -19,7 +19,7 @@ def arena_services(catalog: Catalog, feedback_dir: Path, **settings: Any) -> Ser
     s = Settings(feedback_dir=str(feedback_dir), generator="template", **settings)
     template = TemplateGenerator()
     return Services(settings=s, catalog=catalog, engine=default_engine(catalog, generator=template),
-                    store=FeedbackStore(feedback_dir, catalog=catalog), generators=GeneratorPool(s, template),
+                    store=JsonlFeedbackStore(feedback_dir, catalog=catalog), generators=GeneratorPool(s, template),
                     index_id="test-index")
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from workbench.catalog import Catalog
 from workbench.dialogue.engine import ChatEngine, default_engine
-from workbench.embed import HashEmbedder
 from workbench.interactions import Interactions
 from workbench.recommend.factory import build_recommender
-from workbench.retrieve import HybridRetriever, build_index
+from workbench.retrieval.embed import HashEmbedder
+from workbench.retrieval.hybrid import HybridRetriever, build_index
 
 #: A few sessions' likes over the tiny catalogue (Michael Mann fans, Pixar fans, sci-fi fans).
 TINY_INTERACTIONS = [

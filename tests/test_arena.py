@@ -479,8 +479,8 @@ def test_system_engines_share_what_the_app_loaded(tiny_catalog, tmp_path):
     from workbench.arena.service import ArenaService
     from workbench.dialogue.engine import default_engine
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.embed import load_embedder
-    from workbench.retrieve import build_index, open_retriever
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import build_index, open_retriever
     from workbench.services import index_id_of
 
     app_embedder = load_embedder("hash-64")

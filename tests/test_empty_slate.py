@@ -11,8 +11,8 @@ from dialogue_fixtures import tiny_engine
 
 from workbench.catalog import Catalog
 from workbench.dialogue.engine import nothing_fits, years_in_words
-from workbench.embed import HashEmbedder
 from workbench.filters import ItemFilter
+from workbench.retrieval.embed import HashEmbedder
 
 
 @pytest.fixture(scope="module")

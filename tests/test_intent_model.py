@@ -24,9 +24,9 @@ from workbench.dialogue.intent_model import (
 )
 from workbench.dialogue.intents import Reading
 from workbench.dialogue.understand import Understander
-from workbench.embed import HashEmbedder
 from workbench.errors import ConfigError
 from workbench.evaluate.understanding import load_intent_training
+from workbench.retrieval.embed import HashEmbedder
 
 ROWS = [
     ("what can i use you for", False, "capabilities"), ("tell me what you are able to do", False, "capabilities"),

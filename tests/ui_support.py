@@ -19,7 +19,7 @@ from workbench.config import Settings
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.types import Recommendation, TurnResult
 from workbench.errors import GenerationError
-from workbench.feedback import FeedbackStore
+from workbench.feedback import JsonlFeedbackStore
 from workbench.filters import ItemFilter
 from workbench.services import GeneratorPool, Services
 
@@ -102,7 +102,7 @@ def make_services(catalog: Catalog, feedback_dir: Path, **settings: Any) -> Serv
         settings=s,
         catalog=catalog,
         engine=FakeEngine(catalog),
-        store=FeedbackStore(feedback_dir, catalog=catalog),
+        store=JsonlFeedbackStore(feedback_dir, catalog=catalog),
         generators=pool,
         index_id="test-index",
     )
@@ -114,7 +114,7 @@ def real_engine_services(catalog: Catalog, feedback_dir: Path, **settings: Any) 
     from dialogue_fixtures import tiny_engine
 
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.embed import HashEmbedder
+    from workbench.retrieval.embed import HashEmbedder
 
     services = make_services(catalog, feedback_dir, **settings)
     services.engine = tiny_engine(catalog, HashEmbedder(dimension=64), k=3)

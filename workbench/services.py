@@ -53,12 +53,12 @@ if TYPE_CHECKING:
     from workbench.database import Database
     from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.titles import TitleIndex
-    from workbench.embed import Embedder
     from workbench.feedback.store import RecordStore
     from workbench.interactions import Interactions
     from workbench.projects.service import ProjectService
     from workbench.recommend.base import Recommender
-    from workbench.retrieve import HybridRetriever
+    from workbench.retrieval.embed import Embedder
+    from workbench.retrieval.hybrid import HybridRetriever
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +155,9 @@ def require_saved_index(settings: Settings, index_dir: str | Path | None = None)
     Raises:
         ItemIndexError: naming the folder, what is missing and the command that builds it.
     """
-    from workbench.index import rebuild_command
     from workbench.manifest import MANIFEST
-    from workbench.retrieve import display_path
+    from workbench.retrieval.hybrid import display_path
+    from workbench.retrieval.index import rebuild_command
 
     directory = Path(settings.index_dir if index_dir is None else index_dir)
     if settings.build_index or (directory / MANIFEST).is_file():
@@ -198,9 +198,9 @@ def load_core(settings: Settings, timings: dict[str, float] | None = None) -> Co
     """
     from workbench.catalog import load_catalog
     from workbench.device import set_cpu_threads
-    from workbench.embed import load_embedder
     from workbench.interactions import load_interactions
-    from workbench.retrieve import open_retriever
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import open_retriever
 
     set_cpu_threads(settings.resolved_cpu_threads)  # before any model computes (setting cpu_threads)
     t = time.perf_counter()

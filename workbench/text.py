@@ -1,7 +1,7 @@
 """The text layer: folding, word tokens, word lists and name normalisation, declared once.
 
 Understanding a message (``dialogue/understand.py`` and its helpers), grounding a reply
-(``dialogue/grounding.py``), lexical search (``lexical.py``) and filters (``filters.py``) all
+(``dialogue/grounding.py``), lexical search (``retrieval/lexical.py``) and filters (``filters.py``) all
 read words. The rules they share live here, so that a change to a word list or to accent
 folding reaches all of them:
 

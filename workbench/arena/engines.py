@@ -75,7 +75,7 @@ class SystemEngines:
             return self.base.retriever or self.services.retriever
         key = (str(Path(index_dir).resolve()), embed_model)
         if key not in self._retrievers:
-            from workbench.retrieve import open_retriever
+            from workbench.retrieval.hybrid import open_retriever
 
             embedder = self._embedder(embed_model)
             try:
@@ -89,7 +89,7 @@ class SystemEngines:
         if model == settings.embed_model and self.services.embedder is not None:
             return self.services.embedder
         if model not in self._embedders:
-            from workbench.embed import load_embedder
+            from workbench.retrieval.embed import load_embedder
 
             self._embedders[model] = load_embedder(model, settings.device)
         return self._embedders[model]

@@ -140,7 +140,7 @@ def index_id_at(index_dir: str | Path) -> str:
     except (OSError, ValueError):
         return f"{Path(index_dir).name}@missing"
     meta = dict(meta) if isinstance(meta, dict) else {}
-    meta.pop("saved_at", None)  # a loaded index's meta does not keep it (workbench.index)
+    meta.pop("saved_at", None)  # a loaded index's meta does not keep it (workbench.retrieval.index)
     return index_id_of(meta, str(index_dir))
 
 

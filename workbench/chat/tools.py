@@ -115,7 +115,7 @@ def search_catalogue(services: Services, query: Any, k: Any = 10, genres: Any = 
     if services.retriever is not None:
         found = services.retriever.search(text, k, filters)
     else:  # no index (a test's services): words only
-        from workbench.lexical import LexicalRetriever
+        from workbench.retrieval.lexical import LexicalRetriever
 
         allowed = filters.allowed_ids(services.catalog) if filters is not None else None
         found = LexicalRetriever.from_catalog(services.catalog).search(text, k, allowed=allowed)

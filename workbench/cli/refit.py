@@ -41,11 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def read_feedback(directory: Path, catalog: Any) -> tuple[list[Any], int]:
     """The store's records and how many damaged lines were skipped (each named on stderr)."""
     from workbench.errors import FeedbackError
-    from workbench.feedback import FeedbackStore
+    from workbench.feedback import JsonlFeedbackStore
 
     if not directory.is_dir():
         raise FeedbackError(f"--feedback: {directory} is not a folder")
-    result = FeedbackStore(directory, catalog=catalog).read()
+    result = JsonlFeedbackStore(directory, catalog=catalog).read()
     for bad in result.problems:
         print(f"warning: skipped {bad}", file=sys.stderr)
     return list(result.records), len(result.problems)

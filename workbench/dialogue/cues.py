@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from workbench.dialogue.linking import Mention, Stance
+from workbench.dialogue.references import slate_position
 from workbench.filters import ItemFilter
 from workbench.text import Intent
 
@@ -59,15 +60,6 @@ _CLAUSE_SPLIT_RE = re.compile(r"[.!?;]+|\bbut\b|\bthough\b|\bhowever\b|\bwhereas
                               re.IGNORECASE)
 
 
-_ORDINALS = {
-    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-    "fifth": 5, "5th": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
-}
-_ORDINAL_RE = re.compile(
-    r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|seventh|eighth|ninth|tenth|last)"
-    r"\s+(?:one|1|movie|film|pick|suggestion|option)?|(?:#|number\s+|no\.?\s*)(\d{1,2})\b",
-    re.IGNORECASE,
-)
 _THAT_ONE_RE = re.compile(r"\b(that one|this one|that movie|that film|this movie|this film|it)\b", re.IGNORECASE)
 #: "more like that": a bare pointer, read only after a more-like cue (there "that" is the film).
 _POINTER_RE = re.compile(r"\b(that|this|those|these|them|the same|similar ones)\b", re.IGNORECASE)
@@ -238,17 +230,8 @@ def detect_intent(
 
 
 def ordinal_target(text: str, slate: Sequence[str]) -> str | None:
-    if not slate:
-        return None
-    m = _ORDINAL_RE.search(text)
-    if not m:
-        return None
-    if m.group(2):
-        pos = int(m.group(2))
-    else:
-        word = m.group(1).lower()
-        pos = len(slate) if word == "last" else _ORDINALS[word]
-    return slate[pos - 1] if 1 <= pos <= len(slate) else None
+    """The slate film a position in ``text`` names (:func:`workbench.dialogue.references.slate_position`)."""
+    return slate_position(text, slate) if slate else None
 
 
 def stance_of(clause: str) -> Stance:

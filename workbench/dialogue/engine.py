@@ -67,8 +67,10 @@ SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback", "seen
 #: The act of a reply with no slate and no answer, by intent (see :data:`workbench.dialogue.types.ACTS`).
 _SOCIAL_ACTS = {"greeting": "greet", "thanks_bye": "close", "capabilities": "introduce", "other": "ask"}
 #: Acts the template writes even when an LLM is on: short fixed replies with no slate, where a small LLM
-#: only added risk (the demo showed "thanks" answered with film talk that grounding then emptied).
-_TEMPLATE_ACTS = frozenset({"greet", "close", "introduce"})
+#: only added risk (the demo showed "thanks" answered with film talk that grounding then emptied), and
+#: "why": the reason must be the one the engine used (the explainer's), which the small LLM replaced with
+#: one of its own ("because of Ben Stiller" for a film recommended as "a comedy, as you asked").
+_TEMPLATE_ACTS = frozenset({"greet", "close", "introduce", "explain"})
 #: Merged candidates kept in the turn log.
 LOGGED_CANDIDATES = 20
 #: Ends a reply cut to ``MAX_TEXT_CHARS`` (what the feedback store keeps).
@@ -216,7 +218,7 @@ class ChatEngine:
                                     notes=tuple(notes), question=question.text if question else "",
                                     answer=answer, act=act)
         writer = self.generator if generator is None else self._guarded(generator)
-        if act in _TEMPLATE_ACTS:  # a greeting, a goodbye, "what can you do": nothing for an LLM to add
+        if act in _TEMPLATE_ACTS:  # a greeting, a goodbye, "what can you do", "why": the template's own words
             writer = self._guarded(self.fallback)
         reply = writer.stream(request)
         allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
@@ -308,12 +310,14 @@ class ChatEngine:
     def _other_years(self, work: ConversationState, u: Understanding, gathered: Candidates,
                      filters: ItemFilter | None, k: int, pool: int, notes: list[str]
                      ) -> tuple[tuple[Recommendation, ...], ScoredItems]:
-        """When nothing fits and a year bound is part of why ("something a bit newer" read as "from
-        2018 on" after a slate of mysteries), the films that fit everything else, from other years,
-        with a note that says so. Exclusions, genres and people asked for are never loosened."""
+        """When nothing fits and this message's year bound is part of why ("something a bit newer"
+        read as "from 2018 on" after a slate of mysteries), the films that fit everything else, from
+        other years, with a note that says so. Exclusions, genres and people asked for are never
+        loosened, nor a year range the user set earlier ("more please" after "from the 90s" stays
+        in the 90s, or says nothing is left)."""
         flt = filters if filters is not None else work.constraints
-        if flt.year_min is None and flt.year_max is None:
-            return (), ScoredItems()
+        if (flt.year_min is None and flt.year_max is None) or "years" not in u.constraint_fields:
+            return (), ScoredItems()  # a year range carried from earlier turns stays a hard filter
         loose = replace(flt, year_min=None, year_max=None, exclude_ids=frozenset())
         keep = gathered.soft_allowed & (self.ranker.features.filter_mask(loose) if not loose.is_empty else True)
         if not keep.any():

@@ -36,7 +36,7 @@ from workbench.manifest import built_with, mismatches, read_manifest, rebuild_hi
 
 if TYPE_CHECKING:
     from workbench.dialogue.intents import Reading
-    from workbench.embed import Embedder
+    from workbench.retrieval.embed import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -181,7 +181,7 @@ _POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s
 #: a question over several films: "which of these", "which one", "any of them", "do any"
 _ACROSS_RE = re.compile(
     r"\b(?:which|what)\s+(?:one|ones|of|is|are|film|movie|films|movies)\b|\bwhich\b|\bany\s+of\b|\b(?:do|does|are|is)\s+any\b"
-    r"|\bhow\s+many\b|\bare\s+(?:they|these|those|all)\b",
+    r"|\bhow\s+many\b|\bare\s+(?:they|these|those|all)\b|\b(?:among|between)\s+(?:them|these|those|the\s+\w+)\b",
     re.I,
 )
 _WHY_EXTRA_RE = re.compile(
@@ -193,6 +193,7 @@ _LIKE_FILM_RE = re.compile(
     r"\b(?:in\s+the\s+vein\s+of|same\s+(?:vibe|feel|style|tone|kind)\s+as|(?:stuff|things|something|anything|more)\s+like"
     r"|what\s+else\s+is\s+like|along\s+the\s+lines\s+of|(?:movies?|films?)\s+like|reminiscent\s+of|comparable\s+to"
     r"|akin\s+to|in\s+the\s+(?:style|spirit)\s+of|(?:kind|sort)\s+of\s+like|(?:feels?|looks?)\s+like|reminds?\s+(?:me|one)\s+of"
+    r"|(?:movies?|films?|ones?|anything|something)\s+(?:that\s+(?:are|is|feel|feels)|which\s+(?:are|is))\s+(?:a\s+(?:bit|lot)\s+)?like"
     r"|^\s*like\b|similar\s+to|(?:if|since)\s+i\s+(?:liked|loved|enjoyed)\b[^?]*\bwhat\s+else)",
     re.I,
 )
@@ -311,6 +312,11 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
             return "ask_fact", attribute
     if across and people and (_ACROSS_RE.search(low)):
         return "compare", "has_person"
+    if across and not people and re.search(r"\b(?:direct(?:ed|s)?|directors?)\b", low):
+        return "ask_fact", "director"  # "has he directed any of these?": who directed each of them
+    if across and not people and re.search(r"\b(?:in|star|stars|starring|acts?|acted|plays?|played|cast)\b", low) \
+            and re.search(r"\b(?:he|she|they|him|her)\b", low):
+        return "ask_fact", "cast"  # "is she in any of them?": who is in each of them
     if across and constraints.genres and (_ACROSS_RE.search(low)):
         return "compare", "has_genre"
     short = len(low.split()) <= 12

@@ -36,6 +36,8 @@ _DIRECTS_AFTER_RE = re.compile(r"\s*(?:directs|directed|'s direct)")
 #: "movies like the ones X directs": a "like" that compares, not one that likes.
 _PREP_LIKE_RE = re.compile(r"\b(something|anything|stuff|more|movies?|films?|ones?|else|exactly|kind of|sort of|"
                            r"is|are|looks?|sounds?|seems?)\s+like\b", re.IGNORECASE)
+#: "a huge Spielberg fan", "big Nolan fan here": the person is liked
+_FAN_RE = re.compile(r"^['’]?s?\s*(?:fan|fans)\b", re.IGNORECASE)
 #: Clause ends for reading how the user feels about a person they name.
 _CLAUSE_RE = re.compile(r"[.!?;,]+|\b(?:but|though|however|whereas|while)\b", re.IGNORECASE)
 
@@ -190,10 +192,13 @@ class Understander:
                 mentions.append(Mention(item.item_id, (0, 0), item.title, "neutral", "gold"))
         mentions = with_stances(text, mentions)
         masked = mask(text, [m.span for m in mentions] + [p.span for p in people])
-        constraints, fields, ruled_out = read_constraints(masked, people, self._max_year)
+        # constraints read every word but the surely-titles: an everyday word that also names a film
+        # ("my son gets nightmares", "monsters") still states a mood
+        constraints, fields, ruled_out = read_constraints(
+            mask(text, [m.span for m in firm_mentions(mentions)] + [p.span for p in people]), people, self._max_year)
         liked_people = tuple(dict.fromkeys(p.name for p in people if p.name not in ruled_out
-                                           and stance_of(_PREP_LIKE_RE.sub(r"\1 as", clause_around(masked, p.span)))
-                                           == "liked"))
+                                           and (stance_of(_PREP_LIKE_RE.sub(r"\1 as", clause_around(masked, p.span)))
+                                                == "liked" or _FAN_RE.match(text[p.span[1]:]))))
         slate = [self.catalog.canonical_id(i) for i in last_slate if i in self.catalog]
         focus = self.catalog.canonical_id(focus) if focus is not None and focus in self.catalog else None
         # intent, the films pointed at and what a question asks: workbench.dialogue.intents

@@ -395,8 +395,8 @@ def build_content_scorer(items: Sequence[Mapping[str, Any]], content: str, wiki_
     """The content scorer for ``--content`` (``minilm``, ``hash`` or ``none``)."""
     if content == "none":
         return None
-    from workbench.embed import HashEmbedder, load_embedder
     from workbench.recommend.content import ContentScorer
+    from workbench.retrieval.embed import HashEmbedder, load_embedder
 
     texts, enriched = item_texts(items, wiki_dir)
     notes.append(

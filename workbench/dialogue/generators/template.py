@@ -125,6 +125,12 @@ _NEUTRAL = (
     "Okay.",
     "Understood.",
 )
+#: Off topic again, and a question: no pretending it was answered ("Understood." to "what's the weather?").
+_NEUTRAL_TO_QUESTION = (
+    "I can't help with that one: films are all I know.",
+    "That's outside what I know; I only know films.",
+    "I'll have to pass on that: I only know about films.",
+)
 #: An answer whose film could not be found: which film is meant.
 _WHICH_FILM = (
     "Which film do you mean? Name it, or say \"the first one\", \"the second one\" and so on.",
@@ -312,7 +318,8 @@ class TemplateGenerator:
         """Closings, capabilities and off-topic talk: short, friendly, no slate, no apology."""
         notes = [_sentence(n) for n in request.notes if n.strip()]
         if request.act == "chat":
-            return " ".join([rng.choice(_NEUTRAL), *notes])
+            asked = next((t.text for t in reversed(request.turns) if t.role == "user"), "").rstrip().endswith("?")
+            return " ".join([rng.choice(_NEUTRAL_TO_QUESTION if asked else _NEUTRAL), *notes])
         if request.act == "steer":
             return " ".join([*notes, rng.choice(_STEERS)])
         if intent == "capabilities":

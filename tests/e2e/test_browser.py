@@ -107,9 +107,9 @@ def test_chat_rate_two_items_save_and_find_them_in_the_store(app, browser):
     page.click("#wb-save")
     page.wait_for_selector("[data-testid='toast-text']", timeout=30_000)
     assert any("enter your name" in t for t in toast_texts(page))
-    from workbench.feedback import FeedbackStore
+    from workbench.feedback import JsonlFeedbackStore
 
-    assert len(FeedbackStore(feedback_dir).read()) == 0
+    assert len(JsonlFeedbackStore(feedback_dir).read()) == 0
 
     page.fill("#wb-annotator textarea", "browser-annotator")
     page.click("#wb-save")
@@ -133,7 +133,7 @@ def test_chat_rate_two_items_save_and_find_them_in_the_store(app, browser):
     )
     again.close()
 
-    (record,) = FeedbackStore(feedback_dir).read()
+    (record,) = JsonlFeedbackStore(feedback_dir).read()
     assert record.annotator == "browser-annotator"
     assert record.user_message.endswith(XSS) and record.turn_index == 0
     judged = [(j.title, j.label, j.rating) for j in record.slate if j.judged]
@@ -281,10 +281,10 @@ def test_reload_keeps_the_conversation_and_closing_the_tab_saves_the_pending_jud
     again, and closing the tab saves it under the name typed (without pressing Save or Send)."""
     import time
 
-    from workbench.feedback import FeedbackStore
+    from workbench.feedback import JsonlFeedbackStore
 
     proc, feedback_dir = app
-    before = len(FeedbackStore(feedback_dir).read())
+    before = len(JsonlFeedbackStore(feedback_dir).read())
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
     page = context.new_page()
     page.goto(proc.url)
@@ -308,15 +308,15 @@ def test_reload_keeps_the_conversation_and_closing_the_tab_saves_the_pending_jud
         "() => document.querySelector('#wb-pending').innerText.includes('1 judgement unsaved')", timeout=30_000
     )
     assert page.locator("#wb-verdict-0 input[value='like']:checked").count() == 1
-    assert len(FeedbackStore(feedback_dir).read()) == before  # nobody to attribute it to yet
+    assert len(JsonlFeedbackStore(feedback_dir).read()) == before  # nobody to attribute it to yet
 
     page.fill("#wb-annotator textarea", "closing-annotator")
     page.wait_for_timeout(1000)  # the name reaches the session on change
     page.close()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(FeedbackStore(feedback_dir).read()) == before:
+    while time.monotonic() < deadline and len(JsonlFeedbackStore(feedback_dir).read()) == before:
         time.sleep(0.5)
-    records = list(FeedbackStore(feedback_dir).read())
+    records = list(JsonlFeedbackStore(feedback_dir).read())
     assert len(records) == before + 1, proc.log_tail()
     (record,) = [r for r in records if r.user_message.startswith("reload test")]
     assert record.annotator == "closing-annotator"

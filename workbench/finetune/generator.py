@@ -11,7 +11,7 @@ TRL's conversational formats, the prompt being exactly the messages the app's pr
 bundled SmolLM2 GGUF included) with ``SFTTrainer`` or ``DPOTrainer``; with ``lora_r`` > 0 a
 ``peft`` LoRA adapter is trained and merged back, so the saved folder is always a plain
 transformers model that ``WORKBENCH_GENERATOR_MODEL=DIR`` loads. The folder carries a
-``meta.json`` manifest (:mod:`workbench.generator_manifest`: base model, method, data hash,
+``meta.json`` manifest (:mod:`workbench.finetune.generator_manifest`: base model, method, data hash,
 steps, seed, held-out conversations, weight hashes, package versions), checked on every load.
 It records ``prime`` (default true): whether the app writes the opening words ("You might enjoy
 <first candidate>") for the model as it does for the prompted base model; on ReDial the primed
@@ -37,10 +37,10 @@ from workbench.dialogue.generators.transformers import DEFAULT_HUB_ID, DEFAULT_M
 from workbench.dialogue.prompts import build_messages
 from workbench.errors import GenerationError
 from workbench.evaluate.reply_data import ReplyExample
-from workbench.finetune import rows_hash
-from workbench.generator_manifest import ADAPTER_KIND, KIND, MARKER_KEY, SCHEMA_VERSION, base_weights
+from workbench.finetune.generator_manifest import ADAPTER_KIND, KIND, MARKER_KEY, SCHEMA_VERSION, base_weights
+from workbench.finetune.model_manifest import weight_hashes
+from workbench.finetune.retriever import rows_hash
 from workbench.manifest import MANIFEST, package_versions, publish_dir, staging_dirs
-from workbench.model_manifest import weight_hashes
 
 METHODS = ("sft", "dpo")
 #: Package versions recorded in the manifest.

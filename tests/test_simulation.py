@@ -16,8 +16,9 @@ from workbench.dialogue.question import QUESTIONS, QuestionPolicy
 from workbench.dialogue.titles import TitleIndex
 from workbench.dialogue.understand import Understander
 from workbench.errors import EvaluationError
-from workbench.evaluate import redial, simulate
-from workbench.evaluate.simulator import (
+from workbench.evaluate import redial
+from workbench.evaluate.simulation import protocol
+from workbench.evaluate.simulation.attribute import (
     GENERIC,
     NOT_THOSE,
     PHRASINGS,
@@ -167,12 +168,12 @@ def tiny_run(tiny_catalog, hash_embedder):
     retriever = tiny_retriever(tiny_catalog, hash_embedder)
     vectors = hash_embedder.encode(tiny_catalog.texts())
     titles = TitleIndex(tiny_catalog)
-    ranker = simulate.build_ranker(tiny_catalog, retriever, vectors, _TRAIN, titles)
+    ranker = protocol.build_ranker(tiny_catalog, retriever, vectors, _TRAIN, titles)
     weights = replace(redial.EngineWeights(), **redial.SYSTEMS[-1].base)
     # a dozen films leave the belief peaked: a policy that asks sooner, so that answers flow
-    systems = simulate.engines(ranker, weights, titles, QuestionPolicy(tiny_catalog, max_slate_mass=0.95, min_gain=0.2))
+    systems = protocol.engines(ranker, weights, titles, QuestionPolicy(tiny_catalog, max_slate_mass=0.95, min_gain=0.2))
     sample_list = redial.samples(_TEST, tiny_catalog)
-    report, runs = simulate.simulate(systems, AttributeSimulator(tiny_catalog), sample_list, rounds=3, ks=(1, 3),
+    report, runs = protocol.simulate(systems, AttributeSimulator(tiny_catalog), sample_list, rounds=3, ks=(1, 3),
                                      train_counts=redial.train_popularity(_TRAIN, tiny_catalog), log=lambda _: None)
     return ranker, weights, sample_list, report, runs
 
@@ -193,7 +194,7 @@ def test_report_shape_and_found_stays_found(tiny_run):
     assert set(report) >= {"dataset", "mode", "rounds", "n", "results"}
     assert report["dataset"] == "redial" and report["mode"] == "attribute" and report["rounds"] == 3
     assert report["n"] == len(sample_list)
-    for system in (simulate.ASKING, simulate.CONTROL):
+    for system in (protocol.ASKING, protocol.CONTROL):
         rows = [r for r in report["results"] if r["system"] == system]
         assert [r["round"] for r in rows] == [0, 1, 2, 3]
         for k in (1, 3):
@@ -205,7 +206,7 @@ def test_report_shape_and_found_stays_found(tiny_run):
                     assert found == [len(ep.messages) - 1] and ep.success_round == (len(ep.messages) - 1) // 2
                 else:
                     assert not found and len(ep.messages) == 2 * 3 + 1
-    line = json.loads(json.dumps(runs[simulate.ASKING][3][0].to_dict()))
+    line = json.loads(json.dumps(runs[protocol.ASKING][3][0].to_dict()))
     assert set(line) == {"sample_id", "target_id", "success_round", "messages"}
     assert {m["role"] for m in line["messages"]} <= {"user", "assistant"}
     assert all(("items" in m) == (m["role"] == "assistant") for m in line["messages"])
@@ -217,15 +218,15 @@ def test_a_system_that_never_asks_is_told_nothing(tiny_run):
     repeating films, and the asking engine's extra gain comes from its questions."""
     _, _, _, report, runs = tiny_run
     allowed = {f"{a} {b}" for a in NOT_THOSE for b in GENERIC} | set(GENERIC)
-    for episodes in runs[simulate.CONTROL].values():
+    for episodes in runs[protocol.CONTROL].values():
         for ep in episodes:
             assert ep.questions == 0
             for m in ep.messages:
                 if m["role"] == "user":
                     assert m["text"] in allowed, m["text"]
-    assert all(q == 0 for q in report["questions_per_sample"][simulate.CONTROL].values())
-    asked_any = any(ep.questions for eps in runs[simulate.ASKING].values() for ep in eps)
-    told = [m["text"] for eps in runs[simulate.ASKING].values() for ep in eps for m in ep.messages
+    assert all(q == 0 for q in report["questions_per_sample"][protocol.CONTROL].values())
+    asked_any = any(ep.questions for eps in runs[protocol.ASKING].values() for ep in eps)
+    told = [m["text"] for eps in runs[protocol.ASKING].values() for ep in eps for m in ep.messages
             if m["role"] == "user" and m["text"] not in allowed]
     assert asked_any and told  # the asking engine asked, and was told facts
 
@@ -234,8 +235,8 @@ def test_weights_come_from_an_eval_redial_report(tmp_path):
     path = tmp_path / "report.json"
     path.write_text(json.dumps({"results": [{"system": "a", "weights": {"prior": 0.5}},
                                             {"system": "b", "weights": {"prior": 2.0, "facts": 0.25}}]}))
-    w = simulate.weights_from(path)
+    w = protocol.weights_from(path)
     assert w.prior == 2.0 and w.facts == 0.25
     path.write_text(json.dumps({"priorr": 1.0}))
     with pytest.raises(EvaluationError, match="unknown weight 'priorr'"):
-        simulate.weights_from(path)
+        protocol.weights_from(path)

@@ -47,7 +47,7 @@ from workbench.dialogue.titles import TitleIndex
 from workbench.dialogue.understand import Understanding
 from workbench.errors import EvaluationError
 from workbench.evaluate import redial
-from workbench.evaluate.simulator import AttributeSimulator
+from workbench.evaluate.simulation.attribute import AttributeSimulator
 from workbench.limits import MAX_SLATE_ITEMS
 from workbench.scored import ScoredItems
 

@@ -14,7 +14,7 @@ from test_browser import CHROMIUM, CHROMIUM_ARGS, _need_chromium, toast_texts
 from test_browser_annotate import seed_demo
 from ui_support import AppProcess
 
-from workbench.feedback import FeedbackStore
+from workbench.feedback import JsonlFeedbackStore
 from workbench.projects.service import ProjectService, projects_path
 from workbench.projects.store import SQLiteProjectStore
 
@@ -25,7 +25,7 @@ PLOTS = ("#wb-dash-per-day", "#wb-dash-per-annotator", "#wb-dash-item-like", "#w
 
 def seed_judgements(feedback_dir) -> None:
     ids = seed_demo(feedback_dir)
-    svc = ProjectService(SQLiteProjectStore(projects_path(feedback_dir)), FeedbackStore(feedback_dir))
+    svc = ProjectService(SQLiteProjectStore(projects_path(feedback_dir)), JsonlFeedbackStore(feedback_dir))
     for who, label in (("ann", "like"), ("bob", "dislike")):
         task = svc.next_task("demo", who)
         svc.submit_task("demo", task["task_id"], who, {ids[0]: {"label": label, "rating": 4}}, label)

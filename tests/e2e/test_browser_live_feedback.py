@@ -1,7 +1,7 @@
 """Issue 14 part 1 in a real browser: a card's dislike and its "More like this" button change the next turn.
 
 The same ``python app.py`` (template generator, default catalogue) and Chromium as
-tests/test_browser.py: the user says "I loved Heat", dislikes the first card and presses
+tests/e2e/test_browser.py: the user says "I loved Heat", dislikes the first card and presses
 "More like this" on the second. The chat shows the turn it asked for, the disliked film is not on
 the new slate, and the new reasons name the film it was anchored on.
 """

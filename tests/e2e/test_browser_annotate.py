@@ -19,7 +19,7 @@ import pytest
 from test_browser import CHROMIUM, CHROMIUM_ARGS, _need_chromium
 from ui_support import PROJECT_ROOT, AppProcess
 
-from workbench.feedback import FeedbackStore
+from workbench.feedback import JsonlFeedbackStore
 from workbench.projects.service import projects_path
 from workbench.projects.store import SQLiteProjectStore
 
@@ -81,7 +81,7 @@ def test_rate_and_submit_a_task_with_the_keyboard_only(app):
             for key in ("Escape", "j", "4", "l", "Enter"):
                 page.keyboard.press(key)
             deadline = time.monotonic() + 30
-            while not (records := list(FeedbackStore(feedback_dir).read())) and time.monotonic() < deadline:
+            while not (records := list(JsonlFeedbackStore(feedback_dir).read())) and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert len(records) == 1, proc.log_tail()
             (record,) = records

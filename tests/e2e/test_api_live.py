@@ -274,7 +274,7 @@ def test_chat_with_bad_values_names_the_field_and_value(live, bad, message):
 def test_feedback_idempotency_key_saves_once_even_after_a_restart(live, tiny_catalog_module):
     """A retry of an unacknowledged /feedback (same key) returns the first record id and writes nothing;
     a store opened afresh on the same directory (a restarted server) still finds the key's record."""
-    from workbench.feedback import FeedbackStore
+    from workbench.feedback import JsonlFeedbackStore
 
     services, url = live
     c = client(url)
@@ -290,7 +290,7 @@ def test_feedback_idempotency_key_saves_once_even_after_a_restart(live, tiny_cat
     other = c.predict(*args, "key-2", api_name="/feedback")
     assert other["record_id"] != first["record_id"]
     c.predict(*args, api_name="/feedback")  # no key: positional calls keep working, a new record each
-    restarted = FeedbackStore(services.store.data_dir, catalog=tiny_catalog_module)
+    restarted = JsonlFeedbackStore(services.store.data_dir, catalog=tiny_catalog_module)
     record = next(r for r in services.store.read().records if r.record_id == first["record_id"])
     assert restarted.append_once(record) == (first["record_id"], False)
 

@@ -37,12 +37,12 @@ from typing import Any
 import numpy as np
 
 from workbench.catalog import DEFAULT_TEXT_TEMPLATE, Catalog
-from workbench.embed import Embedder
 from workbench.errors import ItemIndexError, WorkbenchError
 from workbench.filters import ItemFilter
-from workbench.index import BruteForceIndex, ItemIndex, VectorIndex, rebuild_command
-from workbench.lexical import LexicalRetriever
 from workbench.manifest import MANIFEST
+from workbench.retrieval.embed import Embedder
+from workbench.retrieval.index import BruteForceIndex, ItemIndex, VectorIndex, rebuild_command
+from workbench.retrieval.lexical import LexicalRetriever
 from workbench.scored import ScoredItems
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from workbench.dialogue.generators.openai_compat import OpenAIGenerator
 from workbench.dialogue.generators.transformers import TransformersGenerator
 from workbench.dialogue.question import QUESTIONS
 from workbench.errors import EvaluationError
-from workbench.evaluate.simulator import leaks
-from workbench.evaluate.simulator_llm import LLMSimulator, describe, redact
+from workbench.evaluate.simulation.attribute import leaks
+from workbench.evaluate.simulation.llm import LLMSimulator, describe, redact
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_redact_and_describe_never_show_the_title(tiny_catalog):
 
 def test_the_template_generator_cannot_play_a_user(tiny_catalog):
     from workbench.config import Settings
-    from workbench.evaluate.simulator_llm import llm_simulator
+    from workbench.evaluate.simulation.llm import llm_simulator
 
     with pytest.raises(EvaluationError, match="needs a language model"):
         llm_simulator(tiny_catalog, Settings.from_env(generator="template"))

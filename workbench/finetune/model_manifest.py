@@ -1,6 +1,6 @@
 """The manifest of a fine-tuned embedder folder: what it records, and the check on every load.
 
-:func:`workbench.finetune.finetune_embedder` writes a ``meta.json`` (base model, rows, data
+:func:`workbench.finetune.retriever.finetune_embedder` writes a ``meta.json`` (base model, rows, data
 hash, epochs, seed, the sha256 of every weight file, package versions) into the folder it
 saves. :func:`check_model_dir` verifies it whenever such a folder is loaded: a missing,
 unreadable or edited manifest, or weights that differ from what it records, fail with a

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from workbench.cli import build_parser, main
-from workbench.embed import load_embedder
 from workbench.errors import EmbeddingError, EvaluationError
 from workbench.evaluate.retrieval import (
     PairRow,
@@ -21,7 +20,14 @@ from workbench.evaluate.retrieval import (
     retrieval_metrics,
     split_holdout,
 )
-from workbench.finetune import MANIFEST, check_model_dir, finetune_embedder, read_manifest, validate_rows
+from workbench.finetune.retriever import (
+    MANIFEST,
+    check_model_dir,
+    finetune_embedder,
+    read_manifest,
+    validate_rows,
+)
+from workbench.retrieval.embed import load_embedder
 
 N = 8  # toy vocabulary: anchors speak w0..w7, items are described in x0..x7
 
@@ -119,7 +125,7 @@ def test_index_build_accepts_a_finetuned_model(toy, tiny_catalog, tmp_path, caps
     assert load_embedder(meta["model_id"]).model_id == meta["model_id"]
     with pytest.raises(EmbeddingError, match="holds weights revision .* not 000000000000; rebuild the index"):
         load_embedder(str(toy["out"]) + "@000000000000")
-    from workbench.index import rebuild_command
+    from workbench.retrieval.index import rebuild_command
 
     # the index's "rebuild with" hint names the folder, not the id with its weights revision
     assert f"--model {toy['out'].resolve()} --out" in rebuild_command("idx", meta)
@@ -255,7 +261,7 @@ def test_cli_finetunes_on_feedback_and_reports_base_vs_finetuned(tmp_path, tiny_
     records -> session-split triplets -> fine-tune -> table and JSON; and a bad holdout is named."""
     from workbench.catalog import render_text
     from workbench.feedback.record import make_record
-    from workbench.feedback.store import FeedbackStore
+    from workbench.feedback.store import JsonlFeedbackStore
 
     catalog_file = tmp_path / "catalog.jsonl"
     tiny_catalog.save_jsonl(catalog_file)
@@ -272,7 +278,7 @@ def test_cli_finetunes_on_feedback_and_reports_base_vs_finetuned(tmp_path, tiny_
                     "sources": {}} for r, i in enumerate(slate)],
             judgements={like: {"label": "like"}, "11": {"label": "dislike"}}, reply_label=None, comment="",
         ))
-    FeedbackStore(tmp_path / "fb").append_many(records)
+    JsonlFeedbackStore(tmp_path / "fb").append_many(records)
     texts = requests + [render_text(i) for i in tiny_catalog]
     base = _tiny_model(tmp_path / "base", texts)
     argv = ["finetune", "retriever", "--feedback", str(tmp_path / "fb"), "--catalog", str(catalog_file),

@@ -1,6 +1,6 @@
 """The manifest of a fine-tuned generator folder: what it records, and the check on every load.
 
-:func:`workbench.finetune_generator.finetune_generator` writes a ``meta.json`` (base model,
+:func:`workbench.finetune.generator.finetune_generator` writes a ``meta.json`` (base model,
 method, rows, data hash, steps, seed, held-out conversations, the sha256 of every weight file,
 package versions, and whether the app primes the model's replies) into the folder it saves, and a
 ``workbench_manifest`` marker into the model's ``config.json`` (transformers keeps unknown
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import GenerationError
-from workbench.model_manifest import MARKER_KEY, check_finetuned_dir
+from workbench.finetune.model_manifest import MARKER_KEY, check_finetuned_dir
 
 #: Bumped whenever the manifest's fields or the folder layout change meaning.
 SCHEMA_VERSION = 1
@@ -28,7 +28,7 @@ KIND = "finetuned-generator"
 ADAPTER_KIND = "generator-adapter"
 #: How to fix a broken fine-tuned folder.
 REFINETUNE = "fine-tune again with: python -m workbench finetune generator ..."
-#: :data:`~workbench.model_manifest.MARKER_KEY` goes into the model's ``config.json`` so that a
+#: :data:`~workbench.finetune.model_manifest.MARKER_KEY` goes into the model's ``config.json`` so that a
 #: fine-tuned folder whose manifest was deleted is recognised (re-exported for the fine-tune).
 __all__ = ["ADAPTER_KIND", "KIND", "MARKER_KEY", "REFINETUNE", "SCHEMA_VERSION", "base_weights",
            "check_adapter_dir", "check_generator_dir"]
@@ -66,8 +66,8 @@ def check_adapter_dir(directory: str | Path, *, base_model: str, base_source: st
             adapter file changed; or the base differs from the one the adapter was trained on
             (the message names every field that differs, with both values).
     """
+    from workbench.finetune.model_manifest import read_finetuned_manifest, verify_weights
     from workbench.manifest import mismatches
-    from workbench.model_manifest import read_finetuned_manifest, verify_weights
 
     path = Path(directory)
     if not path.is_dir():
@@ -93,8 +93,8 @@ def base_weights(source: str | Path) -> dict[str, str]:
     ``{"<file>": sha256, ...}`` for another local folder, ``{"hub_id": ...}`` for a Hub id."""
     import json
 
+    from workbench.finetune.model_manifest import weight_hashes
     from workbench.manifest import MANIFEST
-    from workbench.model_manifest import weight_hashes
 
     path = Path(source)
     if path.is_file():

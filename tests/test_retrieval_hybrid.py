@@ -8,9 +8,9 @@ import pytest
 
 from workbench.errors import ItemIndexError, WorkbenchError
 from workbench.filters import ItemFilter
-from workbench.index import ItemIndex
-from workbench.lexical import LexicalRetriever, tokenize
-from workbench.retrieve import HybridRetriever, build_index, open_retriever
+from workbench.retrieval.hybrid import HybridRetriever, build_index, open_retriever
+from workbench.retrieval.index import ItemIndex
+from workbench.retrieval.lexical import LexicalRetriever, tokenize
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_fusions_rank_the_named_film_first(tiny_catalog, hash_embedder, fusion):
 
 def test_open_retriever_builds_in_memory_and_says_how_to_save(tiny_catalog, hash_embedder, tmp_path, caplog):
     """Guards: a missing index dir is not fatal: it builds in memory and logs the save command."""
-    with caplog.at_level(logging.WARNING, logger="workbench.retrieve"):
+    with caplog.at_level(logging.WARNING, logger="workbench.retrieval.hybrid"):
         r = open_retriever(tiny_catalog, hash_embedder, tmp_path / "missing")
     assert len(r.index) == len(tiny_catalog)
     assert "python -m workbench index build" in caplog.text and "missing" in caplog.text
@@ -94,7 +94,7 @@ def test_open_retriever_loads_matching_index_and_rejects_stale_one(tiny_catalog,
     r = open_retriever(tiny_catalog, hash_embedder, tmp_path / "ix")
     assert isinstance(r.index, ItemIndex) and r.search("Inception", k=1).ids == ("10",)
     from workbench.catalog import Catalog
-    from workbench.embed import HashEmbedder
+    from workbench.retrieval.embed import HashEmbedder
 
     edited = Catalog([*tiny_catalog.items[:-1]], source="tiny")
     with pytest.raises(ItemIndexError, match=r"catalog_hash: index has .*Rebuild it with: python -m workbench"):

@@ -8,9 +8,9 @@ import pytest
 
 from workbench.catalog import load_catalog
 from workbench.config import ASSETS_DIR, PROJECT_ROOT
-from workbench.embed import SentenceTransformerEmbedder
-from workbench.index import ItemIndex
-from workbench.retrieve import index_manifest, open_retriever
+from workbench.retrieval.embed import SentenceTransformerEmbedder
+from workbench.retrieval.hybrid import index_manifest, open_retriever
+from workbench.retrieval.index import ItemIndex
 
 INDEX_DIR = PROJECT_ROOT / "indexes" / "default"
 

@@ -4,11 +4,11 @@
 ``SentenceTransformerTrainer`` and ``MultipleNegativesRankingLoss`` (in-batch negatives, plus
 the row's ``negative`` when given) on rows with exactly the columns that
 :func:`workbench.feedback.export.triplet_rows` writes, and saves a folder that
-``SentenceTransformer(path)`` -- and therefore :func:`workbench.embed.load_embedder` and
+``SentenceTransformer(path)`` -- and therefore :func:`workbench.retrieval.embed.load_embedder` and
 ``python -m workbench index build --model DIR`` -- loads.
 
 The folder carries a ``meta.json`` manifest (base model, rows, data hash, epochs, seed, the
-sha256 of every weight file, package versions); :mod:`workbench.model_manifest` declares and
+sha256 of every weight file, package versions); :mod:`workbench.finetune.model_manifest` declares and
 checks it on every load. The folder is written under a temporary name and renamed at the end,
 so a killed run never leaves a loadable half model.
 
@@ -27,10 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.device import resolve_device
-from workbench.embed import resolve_model
 from workbench.errors import EmbeddingError
-from workbench.manifest import MANIFEST, package_versions, publish_dir, staging_dirs
-from workbench.model_manifest import (
+from workbench.finetune.model_manifest import (
     KIND,
     MARKER_KEY,
     SCHEMA_VERSION,
@@ -38,6 +36,8 @@ from workbench.model_manifest import (
     read_manifest,
     weight_hashes,
 )
+from workbench.manifest import MANIFEST, package_versions, publish_dir, staging_dirs
+from workbench.retrieval.embed import resolve_model
 
 # Re-exported: callers read the folder's manifest through the module that writes it.
 __all__ = ["MANIFEST", "check_model_dir", "finetune_embedder", "read_manifest", "rows_hash", "validate_rows"]
@@ -104,7 +104,7 @@ def finetune_embedder(
     """Fine-tune ``base_model`` on ``train_rows`` and save it with its manifest to ``out_dir``.
 
     Args:
-        base_model: a model name, Hub id or local folder (as :func:`workbench.embed.resolve_model`
+        base_model: a model name, Hub id or local folder (as :func:`workbench.retrieval.embed.resolve_model`
             takes; a fine-tuned folder's manifest is checked first).
         train_rows: dicts with ``anchor``, ``positive`` and optionally ``negative`` (the
             ``triplets`` export's columns).

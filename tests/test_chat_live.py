@@ -4,7 +4,7 @@ The state transitions (:meth:`ConversationState.set_card_stances`), the card -> 
 session bookkeeping through undo, retry and a judgement made while a turn runs, and the engine
 side: a disliked card is excluded and a negative signal, "more like that" follows the liked card,
 and the next reasons cite the judgement. The live ``/chat`` + ``/feedback`` check is in
-tests/test_api_live_feedback.py; the "More like this" button in tests/test_browser_live_feedback.py.
+tests/e2e/test_api_live_feedback.py; the "More like this" button in tests/e2e/test_browser_live_feedback.py.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from test_browser import CHROMIUM, CHROMIUM_ARGS, _need_chromium
 from test_browser_annotate import seed_demo
 from ui_support import AppProcess
 
-from workbench.feedback import FeedbackStore
+from workbench.feedback import JsonlFeedbackStore
 from workbench.projects.review_service import final_for_task, set_reviewers
 from workbench.projects.service import ProjectService, projects_path
 from workbench.projects.store import SQLiteProjectStore
@@ -35,7 +35,7 @@ def seed_dispute(feedback_dir) -> list[str]:
     store.set_answer("disputed", "t0", store.task("demo", "t0").answer)
     store.set_state("disputed", "ready")
     set_reviewers(store, "disputed", "rita")
-    svc = ProjectService(store, FeedbackStore(feedback_dir))
+    svc = ProjectService(store, JsonlFeedbackStore(feedback_dir))
     for who, label, rating in (("ann", "like", 5), ("bob", "dislike", 2)):
         t = svc.next_task("disputed", who)["task_id"]
         svc.submit_task("disputed", t, who, {ids[0]: {"label": label, "rating": rating}}, label, f"{who} thinks so")
@@ -94,5 +94,5 @@ def test_a_reviewer_sees_who_said_what_and_sets_the_final_answer(app):
         "judgements": {ids[0]: {"label": "dislike", "rating": 2}}, "reply_label": "", "source": "review"}
     review = store.final_answer("disputed", "t0")
     assert (review.reviewer, review.note) == ("rita", "the request was for a rainy night")
-    (record,) = [r for r in FeedbackStore(feedback_dir).read() if r.record_id == review.record_id]
+    (record,) = [r for r in JsonlFeedbackStore(feedback_dir).read() if r.record_id == review.record_id]
     assert (record.annotator, record.comment) == ("rita", "the request was for a rainy night")

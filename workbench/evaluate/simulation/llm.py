@@ -3,7 +3,7 @@
 :class:`LLMSimulator` prompts a generator (an OpenAI-compatible endpoint or a transformers model, the
 same backends the app's replies use) with iEvaLM's rules and the target's catalogue facts, never its
 title, and the recommender's latest reply. A model may still name the film: every message is checked
-with :func:`~workbench.evaluate.simulator.leaks` (the title and each of its words that is not a
+with :func:`~workbench.evaluate.simulation.attribute.leaks` (the title and each of its words that is not a
 function word) and each leaking word is redacted (``redactions`` counts the messages redacted). A
 backend that fails, or a message left empty, is replaced by the attribute simulator's answer
 (``fallbacks`` counts them), so a run never stops on one bad reply.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from workbench.catalog import Catalog, Item
 from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.errors import EvaluationError, WorkbenchError
-from workbench.evaluate.simulator import AttributeSimulator, leaks, target_facts, title_words
+from workbench.evaluate.simulation.attribute import AttributeSimulator, leaks, target_facts, title_words
 from workbench.text import MESSAGE_TOKEN_RE, norm_token
 
 #: iEvaLM's rules for the simulated user, with the target's facts filled in.

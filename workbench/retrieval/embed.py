@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from workbench.device import resolve_device
-from workbench.model_manifest import check_model_dir, model_revision
+from workbench.finetune.model_manifest import check_model_dir, model_revision
 
 
 @runtime_checkable
