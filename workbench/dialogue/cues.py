@@ -84,7 +84,8 @@ _MORE_LIKE_RE = re.compile(
     r"reminiscent of|comparable to|akin to|in the (?:style|spirit|mould|mold) of|(?:kind|sort) of like|"
     r"(?:feels?|looks?|seems?) like|reminds? (?:me|one) of|in (?:that|this|the same) vein|along (?:those|these|the same) lines|"
     r"more of the same|same (?:kind|sort|type|style|vibe|feel|tone) (?:of (?:thing|movie|film|stuff) )?(?:as|like)|"
-    r"(?:others?|another(?: one)?|any more|some more|stuff|things|something else) like|^\s*(?:\w+\s+)?ones? like|"
+    r"(?:others?|another(?: one)?|any more|some more|stuff|things|something else|anything else|what else) like|"
+    r"resembl(?:ing|es?)|^\s*(?:\w+\s+)?ones? like|"
     r"^\s*like (?:the|that|this|those))\b",
     re.IGNORECASE,
 )
@@ -123,7 +124,7 @@ _COMPARED_BEFORE_RE = re.compile(
     r"(?:(?<!\bi\s)(?<!\bwe\s)(?<!\bthey\s)(?<!\breally\s)(?<!\balso\s)(?<!\bdo\s)(?<!\bdid\s)(?<!\bi'd\s)"
     r"(?<!\bwould\s)(?<!\bstill\s)(?<!\btotally\s)(?<!\bjust\s)(?<!\bboth\s)\blike"
     r"|\bsimilar(?:\s+\w+){0,3}\s+(?:to|as)|\bsuch\s+as|\bin\s+the\s+(?:vein|style|spirit)\s+of|\breminiscent\s+of"
-    r"|\balong\s+the\s+lines\s+of|\bthe\s+likes\s+of|\bcomparable\s+to|\bakin\s+to|\breminds?\s+me\s+of"
+    r"|\balong\s+the\s+lines\s+of|\bthe\s+likes\s+of|\bcomparable\s+to|\bakin\s+to|\breminds?\s+me\s+of|\bresembl(?:ing|es?)"
     r"|\bsame\s+(?:\w+\s+)?as)\s*$",
     re.IGNORECASE,
 )
