@@ -257,3 +257,14 @@ def test_a_surname_after_a_liking_or_before_fan_is_a_liked_person(u, message, na
 
 def test_a_lower_case_surname_after_love_stays_a_word(u):
     assert u.understand("i love hanks and stuff").people == ()  # no capital: no cue for a surname alone
+
+
+@pytest.mark.parametrize("message,query", [
+    ("I'm sad today, my dog died. Something uplifting?", "Something uplifting?"),
+    ("Hi there! I want a crime film.", "I want a crime film."),
+    ("a crime film", "a crime film"),  # one sentence: all of it
+    ("Hello! How are you?", "Hello! How are you?"),  # no sentence asks: all of it
+])
+def test_search_reads_the_sentences_that_ask(u, message, query):
+    """The user's day ("my dog died") is no search query: dog films for a sad person were the result."""
+    assert u.understand(message).query == query

@@ -254,6 +254,26 @@ def stance_of(clause: str) -> Stance:
     return "neutral"
 
 
+#: A sentence that asks for films: what semantic search should read when a message also tells the
+#: user's day ("I'm sad today, my dog died. Something uplifting?": the dog is no part of the request).
+_REQUEST_SENTENCE_RE = re.compile(
+    r"\b(?:something|anything|movies?|films?|flicks?|recommend\w*|suggest\w*|looking\s+for|want|wanna|need|watch"
+    r"|show\s+me|give\s+me|in\s+the\s+mood|prefer|would\s+like|i'?d\s+like|any\s+good|like|about|with|starring"
+    r"|directed|from\s+the|genre|mood)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
+
+
+def request_sentences(text: str) -> str:
+    """The sentences of ``text`` that ask for films, when some do and some do not (else all of it)."""
+    sentences = [s for s in _SENTENCE_END_RE.split(text.strip()) if s.strip()]
+    if len(sentences) < 2:
+        return text
+    asking = [s for s in sentences if _REQUEST_SENTENCE_RE.search(s)]
+    return " ".join(asking) if asking else text
+
+
 def asks_reset(text: str) -> bool:
     """Whether the message asks to start over ("start over", "forget everything")."""
     return bool(_RESET_RE.search(text))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from workbench.catalog import Catalog
 from workbench.dialogue.constraints import read_constraints
-from workbench.dialogue.cues import asks_reset, mask, stance_of, with_stances
+from workbench.dialogue.cues import asks_reset, mask, request_sentences, stance_of, with_stances
 from workbench.dialogue.intent_model import DEFAULT_OUTCOMES, IntentGuesser
 from workbench.dialogue.intent_model import second_opinion as with_second_opinion
 from workbench.dialogue.intents import classify, firm_mentions
@@ -209,7 +209,7 @@ class Understander:
                                      threshold=self.intent_guesser.model.threshold, anchored=anchored)
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
         notes = tuple(dict.fromkeys(m.note for m in mentions if m.note))
-        query = " ".join(masked.split())
+        query = " ".join(request_sentences(masked).split())  # the sentences that ask, not the user's day
         return Understanding(
             text=text,
             intent=reading.intent,
