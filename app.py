@@ -9,7 +9,7 @@ import atexit
 import logging
 import signal
 
-from workbench.annotate.judgements import autosave_sessions
+from workbench.chat.judgements import autosave_sessions
 from workbench.config import Settings
 from workbench.errors import WorkbenchError
 from workbench.services import build_services

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from quality_support import Clock, seed_team_project, simulate_team
 
     from workbench.cli import main as cli
-    from workbench.feedback import FeedbackStore
+    from workbench.feedback import JsonlFeedbackStore
     from workbench.projects.service import ProjectService, projects_path
     from workbench.projects.store import SQLiteProjectStore
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         clock = Clock()
-        service = ProjectService(SQLiteProjectStore(projects_path(data), clock=clock), FeedbackStore(data))
+        service = ProjectService(SQLiteProjectStore(projects_path(data), clock=clock), JsonlFeedbackStore(data))
         truths = seed_team_project(service.store, "team", tasks=args.tasks, gold=args.gold, overlap=args.overlap,
                                    gold_rate=args.gold_rate, seed=args.seed)
         start = time.perf_counter()

@@ -208,7 +208,6 @@ def engine_alone(conversations: list[list[str]], repeats: int = 2, pieces: list[
     as UI updates (the grounder releases whole sentences, so a reply is a handful, not one per token).
     """
     from workbench.config import Settings
-    from workbench.dialogue.types import TurnResult
     from workbench.services import build_engine
 
     engine = build_engine(Settings(generator="template"))
@@ -218,7 +217,7 @@ def engine_alone(conversations: list[list[str]], repeats: int = 2, pieces: list[
             state = engine.new_state(f"bench-{rep}-{c}")
             for message in messages:
                 t0 = time.perf_counter()
-                n = sum(1 for p in engine.stream(state, message) if not isinstance(p, TurnResult))
+                n = sum(1 for p in engine.stream(state, message) if isinstance(p, str))
                 if rep:  # the first pass warms caches (title index, CF) and is not counted
                     times.append(time.perf_counter() - t0)
                     if pieces is not None:

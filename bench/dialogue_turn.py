@@ -78,7 +78,7 @@ def main() -> int:
             ms = {}
             for eng in ((engine, every) if len(und) % 2 == 0 else (every, engine)):
                 ta = time.perf_counter()
-                eng.combine(eng.gather(probe, u), engine.k)
+                eng.ranker.combine(eng.ranker.gather(probe, u), engine.k)
                 ms[eng is every] = (time.perf_counter() - ta) * 1000
             rec_all.append(ms[True])
             t2 = t1 + ms[False] / 1000

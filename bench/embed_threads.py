@@ -17,7 +17,7 @@ import time
 from _common import percentile, table, write
 
 from workbench.config import Settings
-from workbench.embed import SentenceTransformerEmbedder
+from workbench.retrieval.embed import SentenceTransformerEmbedder
 
 MESSAGES = ["something newer please", "a sci-fi film about dreams, like Inception",
             "no horror please, a 90s thriller like Heat"]

@@ -60,9 +60,9 @@ def build_record(writer: int, i: int):
 
 
 def _worker(data_dir: str, writer: int, count: int, barrier, out) -> None:
-    from workbench.feedback.store import FeedbackStore
+    from workbench.feedback.store import JsonlFeedbackStore
 
-    store = FeedbackStore(data_dir)
+    store = JsonlFeedbackStore(data_dir)
     records = [build_record(writer, i) for i in range(count)]
     barrier.wait()
     start = time.perf_counter()
@@ -72,9 +72,9 @@ def _worker(data_dir: str, writer: int, count: int, barrier, out) -> None:
 
 
 def single_writer(data_dir: Path, count: int) -> dict:
-    from workbench.feedback.store import FeedbackStore
+    from workbench.feedback.store import JsonlFeedbackStore
 
-    store = FeedbackStore(data_dir)
+    store = JsonlFeedbackStore(data_dir)
     records = [build_record(0, i) for i in range(count)]
     store.append(build_record(0, -1))  # create the shard outside the timing
     latencies = []
@@ -89,9 +89,9 @@ def single_writer(data_dir: Path, count: int) -> dict:
 
 
 def batched_writer(data_dir: Path, count: int, batch: int = 50) -> dict:
-    from workbench.feedback.store import FeedbackStore
+    from workbench.feedback.store import JsonlFeedbackStore
 
-    store = FeedbackStore(data_dir)
+    store = JsonlFeedbackStore(data_dir)
     records = [build_record(0, i) for i in range(count)]
     start = time.perf_counter()
     for k in range(0, count, batch):
@@ -102,7 +102,7 @@ def batched_writer(data_dir: Path, count: int, batch: int = 50) -> dict:
 
 
 def many_writers(data_dir: Path, processes: int, per_process: int) -> dict:
-    from workbench.feedback.store import FeedbackStore
+    from workbench.feedback.store import JsonlFeedbackStore
 
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(processes)
@@ -119,7 +119,7 @@ def many_writers(data_dir: Path, processes: int, per_process: int) -> dict:
     start = min(s for _, s, _ in spans)
     end = max(e for _, _, e in spans)
     total = processes * per_process
-    result = FeedbackStore(data_dir).read()
+    result = JsonlFeedbackStore(data_dir).read()
     if len(result.records) != total or result.duplicates or result.problems:
         raise SystemExit(f"store check failed: {len(result.records)} of {total} records, "
                          f"{result.duplicates} duplicates, {len(result.problems)} problems")
@@ -130,9 +130,9 @@ def many_writers(data_dir: Path, processes: int, per_process: int) -> dict:
 
 
 def read_back(data_dir: Path) -> list[dict]:
-    from workbench.feedback.store import FeedbackStore
+    from workbench.feedback.store import JsonlFeedbackStore
 
-    store = FeedbackStore(data_dir)
+    store = JsonlFeedbackStore(data_dir)
     rows = []
     for label in ("read, cold", "read, warm (cached shards)"):
         start = time.perf_counter()

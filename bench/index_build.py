@@ -27,8 +27,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from workbench.catalog import load_catalog
-    from workbench.embed import DEFAULT_BATCH_SIZE, SentenceTransformerEmbedder
-    from workbench.retrieve import build_index
+    from workbench.retrieval.embed import DEFAULT_BATCH_SIZE, SentenceTransformerEmbedder
+    from workbench.retrieval.hybrid import build_index
 
     catalog_path = ROOT / "assets" / "catalog.jsonl.gz"
     catalog = load_catalog(catalog_path)

@@ -189,7 +189,7 @@ def main() -> None:
 
     from index_scale import neighbours, synth
 
-    from workbench.index import EXACT_SUBSET_MAX, GPU_MAX_K, BruteForceIndex, ItemIndex
+    from workbench.retrieval.index import EXACT_SUBSET_MAX, GPU_MAX_K, BruteForceIndex, ItemIndex
 
     info = gpu_info()
     has_gpu = info["num_gpus"] > 0

@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--hnsw-n", type=int, default=0, help="also build HNSW on this many items (0: skip)")
     args = ap.parse_args()
 
-    from workbench.index import ItemIndex, choose_kind
+    from workbench.retrieval.index import ItemIndex, choose_kind
 
     base = ItemIndex.load(ROOT / "indexes" / "default")
     base_v = base.vectors_for(base.ids)

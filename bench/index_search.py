@@ -22,10 +22,10 @@ from _common import ROOT, percentiles_ms, table, write
 
 def main() -> None:
     from workbench.catalog import load_catalog
-    from workbench.embed import SentenceTransformerEmbedder
     from workbench.filters import ItemFilter
-    from workbench.index import ItemIndex
-    from workbench.retrieve import open_retriever
+    from workbench.retrieval.embed import SentenceTransformerEmbedder
+    from workbench.retrieval.hybrid import open_retriever
+    from workbench.retrieval.index import ItemIndex
 
     index_dir = ROOT / "indexes" / "default"
     catalog = load_catalog(ROOT / "assets" / "catalog.jsonl.gz")

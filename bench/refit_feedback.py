@@ -3,7 +3,7 @@
 Annotator sessions are simulated with ReDial conversations: each conversation is one annotator
 session whose judgements are the seeker's own answers in ``initiatorQuestions`` (liked -> like,
 disliked -> dislike, not seen -> "haven't seen it"; films they said nothing about stay unjudged),
-written as real feedback records (``make_record``) into a real ``FeedbackStore`` and read back
+written as real feedback records (``make_record``) into a real ``JsonlFeedbackStore`` and read back
 through ``feedback_interactions``: the same path ``refit recommender`` takes.
 
 Two scenarios, both scored leave-one-out on held-out sessions (``evaluate.feedback.compare``:
@@ -38,7 +38,7 @@ from _common import RESULTS, machine, table
 from workbench.config import Settings
 from workbench.errors import WorkbenchError
 from workbench.evaluate.feedback import compare
-from workbench.feedback import FeedbackStore, make_record
+from workbench.feedback import JsonlFeedbackStore, make_record
 from workbench.feedback.signals import feedback_interactions, session_user
 from workbench.interactions import Interactions
 from workbench.limits import MAX_SLATE
@@ -90,10 +90,10 @@ def user_of(conv: dict) -> str:
 
 
 def scenario(name, catalog, vectors, base, pool_convs, held_convs, sizes, store_dir, reference=None):
-    store = FeedbackStore(store_dir, catalog=catalog)
+    store = JsonlFeedbackStore(store_dir, catalog=catalog)
     store.append_many([r for c in (*pool_convs, *held_convs) for r in session_records(c, catalog)])
     store.close()
-    records = list(FeedbackStore(store_dir, catalog=catalog).read().records)
+    records = list(JsonlFeedbackStore(store_dir, catalog=catalog).read().records)
     held = feedback_interactions(records, catalog, sessions={user_of(c) for c in held_convs})
     t = time.perf_counter()
     before = build_recommender(catalog, base, vectors)

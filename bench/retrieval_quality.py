@@ -21,8 +21,8 @@ from _common import ROOT, table, write
 def main() -> None:
     from workbench.catalog import Catalog, load_catalog
     from workbench.config import Settings
-    from workbench.embed import load_embedder
-    from workbench.retrieve import HybridRetriever, build_index
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import HybridRetriever, build_index
 
     settings = Settings.from_env()
     queries = json.loads((ROOT / "bench" / "retrieval_queries.json").read_text())["queries"]

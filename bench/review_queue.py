@@ -22,7 +22,7 @@ from _common import percentiles_ms, table, write
 
 
 def seed(data_dir: Path, tasks: int, disputed: float) -> object:
-    from workbench.feedback import FeedbackStore
+    from workbench.feedback import JsonlFeedbackStore
     from workbench.projects.review_service import set_reviewers
     from workbench.projects.service import ProjectService, projects_path
     from workbench.projects.store import SQLiteProjectStore
@@ -37,7 +37,7 @@ def seed(data_dir: Path, tasks: int, disputed: float) -> object:
         store.set_answer("bench", row["id"], {"reply": "Try these.", "items": items, "generator": "template"})
     store.set_state("bench", "ready")
     set_reviewers(store, "bench", "rita")
-    svc = ProjectService(store, FeedbackStore(data_dir))
+    svc = ProjectService(store, JsonlFeedbackStore(data_dir))
     every = max(1, round(1 / disputed)) if disputed > 0 else tasks + 1
     for who in ("ann", "bob"):
         while not (task := svc.next_task("bench", who)).get("done"):

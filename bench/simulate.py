@@ -33,14 +33,12 @@ def _stats(name: str, ms: list[float]) -> dict:
 
 
 def turn_costs(dialogues: list, settings) -> tuple[list[dict], dict]:
-    from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.generators.template import TemplateGenerator
     from workbench.evaluate.redial import seeker_texts
     from workbench.services import build_engine
 
     engine = build_engine(settings, generator=TemplateGenerator())
-    quiet = ChatEngine(engine.catalog, None, None, ranker=engine.ranker, understander=engine.understander,
-                       explainer=engine.explainer, grounder=engine.grounder, questions=False)
+    quiet = engine.with_parts(questions=None)
     engine.respond(engine.new_state("warm"), "I loved Heat, anything similar from the 90s?")
     asking, silent, policy = [], [], []
     asked = 0
@@ -55,7 +53,7 @@ def turn_costs(dialogues: list, settings) -> tuple[list[dict], dict]:
             result = engine.respond(state, text)
             asking.append((time.perf_counter() - t) * 1000)
             asked += result.question is not None
-            pool = engine.combine(engine.gather(state), engine.questions.pool)  # after the turn
+            pool = engine.ranker.combine(engine.ranker.gather(state), engine.questions.pool)  # after the turn
             t = time.perf_counter()
             engine.question_for(state, pool, engine.k)
             policy.append((time.perf_counter() - t) * 1000)
@@ -67,20 +65,21 @@ def turn_costs(dialogues: list, settings) -> tuple[list[dict], dict]:
 def simulation_rate(settings, train_path: Path, test_path: Path, weights_path: Path, n: int) -> dict:
     from workbench.catalog import load_catalog
     from workbench.dialogue.titles import TitleIndex
-    from workbench.embed import load_embedder
-    from workbench.evaluate import redial, simulate
-    from workbench.retrieve import open_retriever
+    from workbench.evaluate import redial
+    from workbench.evaluate.simulation import protocol
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import open_retriever
 
     train, test = redial.load_dialogues(train_path), redial.load_dialogues(test_path)
     catalog = load_catalog(settings.catalog, settings.catalog_columns or None)
     retriever = open_retriever(catalog, load_embedder(settings.embed_model, settings.device, settings.cache_dir),
                                settings.index_dir, settings.index_kind)
     titles = TitleIndex(catalog)
-    ranker = simulate.build_ranker(catalog, retriever, retriever.index, train, titles)
-    systems = simulate.engines(ranker, simulate.weights_from(weights_path), titles)
-    systems.pop(simulate.CONTROL)
+    ranker = protocol.build_ranker(catalog, retriever, retriever.index, train, titles)
+    systems = protocol.engines(ranker, protocol.weights_from(weights_path), titles)
+    systems.pop(protocol.CONTROL)
     sample_list = redial.samples(test, catalog)[:n]
-    report, _ = simulate.simulate(systems, simulate.attribute_simulator(catalog), sample_list, rounds=5, ks=(10,),
+    report, _ = protocol.simulate(systems, protocol.attribute_simulator(catalog), sample_list, rounds=5, ks=(10,),
                                   log=lambda _: None)
     return {"samples": len(sample_list), "k": 10, "rounds": 5, "seconds": report["seconds"],
             "samples_per_s": report["samples_per_s"], "simulated_turns": report["simulated_turns"],

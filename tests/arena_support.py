@@ -9,17 +9,17 @@ from typing import Any
 
 from workbench.catalog import Catalog
 from workbench.config import Settings
-from workbench.dialogue.engine import ChatEngine
+from workbench.dialogue.engine import default_engine
 from workbench.dialogue.generators.template import TemplateGenerator
-from workbench.feedback import FeedbackStore
+from workbench.feedback import JsonlFeedbackStore
 from workbench.services import GeneratorPool, Services
 
 
 def arena_services(catalog: Catalog, feedback_dir: Path, **settings: Any) -> Services:
     s = Settings(feedback_dir=str(feedback_dir), generator="template", **settings)
     template = TemplateGenerator()
-    return Services(settings=s, catalog=catalog, engine=ChatEngine(catalog, None, None, template),
-                    store=FeedbackStore(feedback_dir, catalog=catalog), generators=GeneratorPool(s, template),
+    return Services(settings=s, catalog=catalog, engine=default_engine(catalog, generator=template),
+                    store=JsonlFeedbackStore(feedback_dir, catalog=catalog), generators=GeneratorPool(s, template),
                     index_id="test-index")
 
 

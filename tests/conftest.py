@@ -9,7 +9,7 @@ import pytest
 from pg_support import pg_server, pg_url  # noqa: F401  (PostgreSQL fixtures, see pg_support)
 
 from workbench.catalog import Catalog, Item
-from workbench.embed import HashEmbedder
+from workbench.retrieval.embed import HashEmbedder
 
 # Keep every test offline, even on a machine that could reach the Hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -61,3 +61,13 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+#: Live-server and browser tests; each carries the ``e2e`` marker (``-m "not e2e"`` runs the rest).
+E2E_DIR = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.e2e)

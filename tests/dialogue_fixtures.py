@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from workbench.catalog import Catalog
-from workbench.dialogue.engine import ChatEngine
-from workbench.embed import HashEmbedder
+from workbench.dialogue.engine import ChatEngine, default_engine
 from workbench.interactions import Interactions
 from workbench.recommend.factory import build_recommender
-from workbench.retrieve import HybridRetriever, build_index
+from workbench.retrieval.embed import HashEmbedder
+from workbench.retrieval.hybrid import HybridRetriever, build_index
 
 #: A few sessions' likes over the tiny catalogue (Michael Mann fans, Pixar fans, sci-fi fans).
 TINY_INTERACTIONS = [
@@ -31,4 +31,4 @@ def tiny_engine(catalog: Catalog, embedder: HashEmbedder, **kwargs) -> ChatEngin
         catalog, Interactions.from_rows(TINY_INTERACTIONS), embedder.encode(catalog.texts()),
         weights={"cf": 0.5, "knn": 1.0, "content": 0.5, "popularity": 0.0}, content_neighbors=5,
     )
-    return ChatEngine(catalog, retriever, recommender, **kwargs)
+    return default_engine(catalog, retriever, recommender, **kwargs)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workbench.feedback import FeedbackStore
+from workbench.feedback import JsonlFeedbackStore
 from workbench.feedback.pg_store import PostgresFeedbackStore
 from workbench.feedback.store import RecordStore
 from workbench.projects.pg_store import PostgresProjectStore
@@ -34,7 +34,7 @@ STORES: dict[str, Callable[..., ProjectStore]] = {
     "postgres": lambda data_dir, clock=time.time: PostgresProjectStore(_pg_url(data_dir), clock=clock),
 }
 FEEDBACK: dict[str, Callable[[Path], RecordStore]] = {
-    "sqlite": lambda data_dir: FeedbackStore(data_dir),
+    "sqlite": lambda data_dir: JsonlFeedbackStore(data_dir),
     "postgres": lambda data_dir: PostgresFeedbackStore(_pg_url(data_dir)),
 }
 

@@ -16,7 +16,6 @@ import pytest
 from arena_support import arena, arena_services
 from scipy.stats import binomtest, chisquare
 
-from workbench.annotate.turns import check_message as turns_check_message
 from workbench.arena.leaderboard import fit_strengths, leaderboard, leaderboard_json
 from workbench.arena.systems import (
     all_systems,
@@ -26,6 +25,7 @@ from workbench.arena.systems import (
     resolve_systems,
 )
 from workbench.arena.votes import Vote, read_votes
+from workbench.chat.turns import check_message as turns_check_message
 from workbench.config import Settings
 from workbench.errors import ArenaError, ConfigError, DialogueError, WorkbenchError
 from workbench.feedback.export import dpo_rows
@@ -238,6 +238,50 @@ def test_multi_turn_keeps_each_sides_own_state(three):
         a.conversation(conv.pair_session_id, owner="ip:10.0.0.9")  # another client's conversation
 
 
+def test_a_side_whose_model_fails_midway_shows_only_the_replacement(three, monkeypatch):
+    """Issue 29: the arena streamed a side's half-written LLM text with the fallback appended under
+    it (only the Chat tab cut it); both consume the engine's typed ReplyRestart now."""
+    from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
+    from workbench.services import GeneratorChoice
+
+    class HalfWritten:
+        name = "fake:half-written"
+
+        def stream(self, request):
+            yield f"{request.recommendations[0].item.display_title} is a great pick for you. It "
+            raise ConnectionError("the model stopped")
+
+        def generate(self, request):
+            return "".join(self.stream(request))
+
+    _services, a = three
+    llm = FallbackGenerator(HalfWritten())
+    monkeypatch.setattr(a.engines, "generator", lambda system: GeneratorChoice(llm, llm.name, True))
+    conv = a.conversation("")
+    steps = [(dict(t.text), t.complete) for t in a.stream_pair(conv, "I loved Heat")]
+    for side in ("a", "b"):
+        shown = [text[side] for text, _ in steps]
+        assert any("great pick" in s for s in shown)  # streamed first ...
+        first = next(i for i, s in enumerate(shown) if FALLBACK_NOTICE_MIDWAY in s)
+        assert all("great pick" not in s for s in shown[first:])  # ... then replaced, not extended
+        assert shown[-1].startswith(FALLBACK_NOTICE_MIDWAY)
+    turn = conv.turns[-1]
+    assert all(turn.shown[side].reply.startswith(FALLBACK_NOTICE_MIDWAY) for side in ("a", "b"))
+
+
+def test_arena_conversations_live_in_the_session_registry_with_its_lifetime(three):
+    """Issue 29: the arena kept its own bounded dict with no lifetime; its conversations now expire
+    after SESSION_TTL_S like chat sessions (the registry owns lifetimes and bounds)."""
+    from workbench.chat.session import SESSION_TTL_S
+
+    _services, a = three
+    conv = a.conversation("", owner="ip:10.0.0.1")
+    assert a.conversation(conv.pair_session_id, owner="ip:10.0.0.1") is conv
+    conv.last_used -= SESSION_TTL_S + 1
+    with pytest.raises(ArenaError, match="no arena conversation"):
+        a.conversation(conv.pair_session_id, owner="ip:10.0.0.1")
+
+
 # ---------------------------------------------------------------------------
 # Bradley-Terry
 
@@ -433,10 +477,10 @@ def test_system_engines_share_what_the_app_loaded(tiny_catalog, tmp_path):
     index), ranker features, understander, explainer and grounder; two systems on another index share
     one retriever loaded for them; a real search runs on each."""
     from workbench.arena.service import ArenaService
-    from workbench.dialogue.engine import ChatEngine
+    from workbench.dialogue.engine import default_engine
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.embed import load_embedder
-    from workbench.retrieve import build_index, open_retriever
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import build_index, open_retriever
     from workbench.services import index_id_of
 
     app_embedder = load_embedder("hash-64")
@@ -448,7 +492,7 @@ def test_system_engines_share_what_the_app_loaded(tiny_catalog, tmp_path):
     services = arena_services(tiny_catalog, tmp_path / "fb", embed_model="hash-64", index_dir=str(tmp_path / "ix"),
                               systems_file=str(systems_file), arena_systems="default,no-llm,other,other-k3")
     retriever = open_retriever(tiny_catalog, app_embedder, tmp_path / "ix")
-    services.engine = ChatEngine(tiny_catalog, retriever, None, TemplateGenerator())
+    services.engine = default_engine(tiny_catalog, retriever, generator=TemplateGenerator())
     services.retriever, services.embedder = retriever, app_embedder
     services.index_id = index_id_of(dict(retriever.index.meta), str(tmp_path / "ix"))
     a = ArenaService(services, rng=random.Random(0))

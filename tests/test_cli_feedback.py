@@ -16,7 +16,7 @@ from workbench.cli import main
 from workbench.cli.output import json_safe, terminal_safe
 from workbench.errors import FeedbackError
 from workbench.feedback.record import make_record
-from workbench.feedback.store import FeedbackStore, encode_line
+from workbench.feedback.store import JsonlFeedbackStore, encode_line
 
 SLATE = [{"item_id": "3", "title": "Heat (1995)", "rank": 1, "score": 0.9, "sources": {}}]
 
@@ -65,7 +65,7 @@ def test_feedback_stats_escapes_what_it_prints_from_records(tmp_path, capsys):
     old = dataclasses.replace(build(), annotator=evil)
     old = dataclasses.replace(old, slate=(dataclasses.replace(old.slate[0], title="Heat\x1b[31m (1995)"),))
     _write_raw(tmp_path, old)
-    assert [r.annotator for r in FeedbackStore(tmp_path).read()] == [evil]  # still readable
+    assert [r.annotator for r in JsonlFeedbackStore(tmp_path).read()] == [evil]  # still readable
     assert main(["feedback", "stats", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out

@@ -7,7 +7,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from workbench.embed import (
+from workbench.errors import EmbeddingError
+from workbench.retrieval.embed import (
     MINILM_HUB_ID,
     CachedEmbedder,
     EmbeddingCache,
@@ -16,7 +17,6 @@ from workbench.embed import (
     load_embedder,
     resolve_model,
 )
-from workbench.errors import EmbeddingError
 
 
 class CountingEmbedder:

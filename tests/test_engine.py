@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.dialogue_fixtures import tiny_engine
-from workbench.dialogue.engine import MAX_MESSAGE_CHARS
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.generators.fallback import FALLBACK_NOTICE, FALLBACK_NOTICE_MIDWAY
 from workbench.dialogue.types import TurnResult
 from workbench.errors import DialogueError
 from workbench.filters import item_genre_keys
+from workbench.limits import MAX_MESSAGE_CHARS
 
 
 class InventingGenerator:
@@ -209,7 +209,7 @@ def test_facts_source_ranks_shared_director_first(engine):
     """With only the catalogue-facts source, liking Heat puts the other Michael Mann film on top."""
     from dataclasses import replace
 
-    from workbench.dialogue.engine import EngineWeights
+    from workbench.dialogue.ranker import EngineWeights
 
     only_facts = engine.with_weights(EngineWeights(recommender=0, dense=0, lexical=0, attribute=0, facts=1.0,
                                                    prior=0))
@@ -223,7 +223,7 @@ def test_facts_source_ranks_shared_director_first(engine):
 def test_with_weights_shares_every_part_but_the_weights(engine):
     """Guards the rebuilt copy (it used to clone through ``object.__new__``): the new engine shares the
     catalogue features, understander, grounder and generator, and only its ranker's weights differ."""
-    from workbench.dialogue.engine import EngineWeights
+    from workbench.dialogue.ranker import EngineWeights
 
     other = engine.with_weights(EngineWeights(prior=1.0))
     assert other.weights == EngineWeights(prior=1.0) and engine.weights == EngineWeights()

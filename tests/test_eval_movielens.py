@@ -9,17 +9,8 @@ import pytest
 
 from workbench.cli import main
 from workbench.errors import EvaluationError
-from workbench.evaluate.movielens import (
-    PUBLISHED,
-    RELEVANCE,
-    _title_key,
-    evaluate_movielens,
-    format_table,
-    item_texts,
-    plot_ndcg,
-    read_fold,
-    read_items,
-)
+from workbench.evaluate.movielens import PUBLISHED, evaluate_movielens, format_table, plot_ndcg
+from workbench.evaluate.movielens_data import RELEVANCE, _title_key, item_texts, read_fold, read_items
 from workbench.recommend import EASEScorer, PopularityScorer
 
 N_USERS, N_ITEMS = 40, 24
@@ -168,7 +159,8 @@ def test_tuning_never_reads_the_test_fold(fake_ml):
     the fold's training ratings only; replacing the test ratings changes nothing."""
     import scipy.sparse as sp
 
-    from workbench.evaluate.movielens import TrainTest, tune_fold
+    from workbench.evaluate.movielens import tune_fold
+    from workbench.evaluate.movielens_data import TrainTest
 
     items = read_items(fake_ml)
     ids = [i["item_id"] for i in items]

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 from workbench.catalog import load_catalog
 from workbench.config import Settings
-from workbench.dialogue.engine import ChatEngine
+from workbench.dialogue.engine import default_engine
 from workbench.errors import EvaluationError
 from workbench.evaluate import understanding as U
 
@@ -87,7 +87,7 @@ def test_bad_gold_fails_with_its_line(tmp_path, tiny_catalog, gold, message):
 
 
 def test_evaluate_end_to_end_on_a_tiny_engine(tiny_catalog):
-    engine = ChatEngine(tiny_catalog, None, None, questions=False)
+    engine = default_engine(tiny_catalog, questions=False)
     examples = [example("a comedy, no animation please", intent="recommend", genres_include=["comedy"],
                         genres_exclude=["animation"]),
                 example("hello", intent="greeting")]
@@ -103,8 +103,8 @@ def test_cli_writes_exactly_the_report_keys(tmp_path, tiny_catalog, monkeypatch,
     import workbench.services as services
     from workbench.cli import main
 
-    monkeypatch.setattr(services, "build_engine", lambda settings, generator=None: ChatEngine(
-        tiny_catalog, None, None, questions=False))
+    monkeypatch.setattr(services, "build_engine", lambda settings, generator=None: default_engine(
+        tiny_catalog, questions=False))
     root = write_set(tmp_path / "set", [
         {"id": "r1", "text": "no horror please", "context": {"slate": [], "history": []},
          "gold": {"intent": "recommend", "genres_exclude": ["horror"]}},

@@ -29,7 +29,7 @@ from workbench.feedback.record import (
     make_record,
 )
 from workbench.feedback.stats import compute_stats
-from workbench.feedback.store import FeedbackStore
+from workbench.feedback.store import JsonlFeedbackStore
 
 HEIST = "a heist film please"
 TITLES = {"2": "Up (2009)", "3": "Heat (1995)", "5": "Collateral (2004)", "6": "The Conjuring (2013)",
@@ -231,7 +231,7 @@ def test_records_round_trip_through_store_export_and_datasets(batch, tmp_path_fa
 
     datasets.disable_progress_bars()
     root = tmp_path_factory.mktemp("rt")
-    store = FeedbackStore(root / "fb")
+    store = JsonlFeedbackStore(root / "fb")
     store.append_many(batch[:1])
     for r in batch[1:]:
         store.append(r)
@@ -410,11 +410,11 @@ def test_sentence_transformers_trains_on_the_triplets_export(tmp_path, scenario,
 def test_cli_export_and_stats(tmp_path, scenario, tiny_catalog, capsys):
     """Guards `python -m workbench feedback export|stats` end to end on a data folder."""
     data = tmp_path / "fb"
-    FeedbackStore(data).append_many(scenario)
+    JsonlFeedbackStore(data).append_many(scenario)
     out = tmp_path / "all.jsonl"
     assert main(["feedback", "export", "--format", "jsonl", "--out", str(out), "--dir", str(data)]) == 0
     assert [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] == [
-        r.to_dict() for r in FeedbackStore(data).read().records
+        r.to_dict() for r in JsonlFeedbackStore(data).read().records
     ]
     assert "jsonl: 6 rows from 6 records" in capsys.readouterr().out
 

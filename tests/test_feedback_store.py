@@ -24,7 +24,7 @@ from workbench.database import is_database_url
 from workbench.errors import FeedbackError
 from workbench.feedback.backends import store_at
 from workbench.feedback.record import SCHEMA_VERSION, make_record
-from workbench.feedback.store import FeedbackStore, encode_line, open_store
+from workbench.feedback.store import JsonlFeedbackStore, encode_line, open_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,7 +111,7 @@ def test_append_then_read_returns_the_record(location):
 
 def test_an_append_is_one_line_in_this_process_shard(tmp_path):
     """Guards the shard layout: one shard per process, named with the pid, holding the encoded line."""
-    store = FeedbackStore(tmp_path / "fb")
+    store = JsonlFeedbackStore(tmp_path / "fb")
     assert store.read().shards == 0
     record = build_record(0, 1)
     store.append(record)
@@ -123,7 +123,7 @@ def test_an_append_is_one_line_in_this_process_shard(tmp_path):
 
 def test_store_creates_nothing_until_the_first_append(tmp_path):
     """Guards that constructing a store (at app start-up) has no file side effects."""
-    FeedbackStore(tmp_path / "fb")
+    JsonlFeedbackStore(tmp_path / "fb")
     assert not (tmp_path / "fb").exists()
 
 
@@ -188,7 +188,7 @@ def test_torn_last_line_is_reported_and_complete_records_kept(tmp_path):
     shard = tmp_path / "shard-host-1-abc.jsonl"
     torn = encode_line(build_record(2, 3))[:57]
     shard.write_bytes(b"".join(encode_line(r) for r in records) + torn)
-    result = FeedbackStore(tmp_path).read()
+    result = JsonlFeedbackStore(tmp_path).read()
     assert result.records == tuple(records)
     assert len(result.torn_lines) == 1
     assert result.torn_lines[0].line == 4 and "torn line (57 bytes" in str(result.torn_lines[0])
@@ -199,7 +199,7 @@ def test_appending_after_a_crash_never_glues_onto_the_torn_line(tmp_path):
     """Guards resume: a new store writes a new shard, so the torn line stays the only casualty."""
     shard = tmp_path / "shard-host-1-abc.jsonl"
     shard.write_bytes(encode_line(build_record(2, 0)) + encode_line(build_record(2, 1))[:30])
-    store = FeedbackStore(tmp_path)
+    store = JsonlFeedbackStore(tmp_path)
     new = build_record(2, 2)
     store.append(new)
     assert store.shard_path != shard
@@ -212,7 +212,7 @@ def test_complete_record_missing_only_its_newline_is_kept(tmp_path):
     """Guards 'never drop a complete record': a tail that parses is a record, not a torn line."""
     record = build_record(3, 0)
     (tmp_path / "shard-x.jsonl").write_bytes(encode_line(record)[:-1])
-    result = FeedbackStore(tmp_path).read()
+    result = JsonlFeedbackStore(tmp_path).read()
     assert result.records == (record,) and result.torn_lines == ()
 
 
@@ -220,7 +220,7 @@ def test_damaged_middle_line_is_reported_and_the_rest_read(tmp_path):
     """Guards readability of a damaged shard: a bad line in the middle names file and line."""
     good = [build_record(4, i) for i in range(2)]
     (tmp_path / "shard-x.jsonl").write_bytes(encode_line(good[0]) + b'{"record_id": \n' + encode_line(good[1]))
-    result = FeedbackStore(tmp_path).read()
+    result = JsonlFeedbackStore(tmp_path).read()
     assert result.records == tuple(good)
     assert [b.line for b in result.invalid_lines] == [2]
     assert "invalid JSON" in result.invalid_lines[0].reason
@@ -228,7 +228,7 @@ def test_damaged_middle_line_is_reported_and_the_rest_read(tmp_path):
 
 def test_same_record_in_two_shards_is_returned_once(tmp_path):
     """Guards dedupe by record_id: a shard re-downloaded from the Hub beside the original adds nothing."""
-    store = FeedbackStore(tmp_path)
+    store = JsonlFeedbackStore(tmp_path)
     records = [build_record(5, i) for i in range(4)]
     store.append_many(records)
     hub_copy = tmp_path / "hub" / "data"
@@ -237,7 +237,7 @@ def test_same_record_in_two_shards_is_returned_once(tmp_path):
     (tmp_path / ".cache").mkdir()  # hidden folders (huggingface download metadata) are skipped
     (tmp_path / ".cache" / "shard-x.jsonl").write_bytes(b"garbage\n")
     (tmp_path / "export.jsonl").write_bytes(b"an export saved next to the shards is not a shard\n")
-    result = FeedbackStore(tmp_path).read()
+    result = JsonlFeedbackStore(tmp_path).read()
     assert result.records == tuple(records)
     assert result.duplicates == 4 and result.shards == 2 and result.problems == ()
 
@@ -258,7 +258,7 @@ def test_retrying_an_append_does_not_duplicate(location):
 def test_failed_write_abandons_the_shard(tmp_path, monkeypatch):
     """Guards the failure path: a short write raises, is not acknowledged, and the next
     append goes to a fresh shard instead of continuing the torn one."""
-    store = FeedbackStore(tmp_path)
+    store = JsonlFeedbackStore(tmp_path)
     first = build_record(7, 0)
     store.append(first)
     torn_shard = store.shard_path
@@ -284,7 +284,7 @@ def test_shard_rotates_past_its_size_limit(tmp_path, monkeypatch):
     from workbench.feedback import store as store_module
 
     monkeypatch.setattr(store_module, "MAX_SHARD_BYTES", 3000)
-    store = FeedbackStore(tmp_path)
+    store = JsonlFeedbackStore(tmp_path)
     records = [build_record(8, i) for i in range(10)]
     for r in records:
         store.append(r)
@@ -308,7 +308,7 @@ def test_read_sees_appends_from_another_store(location):
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_writes_its_own_shard(tmp_path):
     """Guards one-shard-per-process: a forked worker must not write into its parent's shard."""
-    store = FeedbackStore(tmp_path)
+    store = JsonlFeedbackStore(tmp_path)
     store.append(build_record(10, 0))
     pid = os.fork()
     if pid == 0:  # child
@@ -479,7 +479,7 @@ def test_hub_sync_failure_is_a_clear_error(tmp_path):
         raise OSError("offline")
 
     with pytest.raises(FeedbackError, match="'org/x': cannot start Hub sync .*unset FEEDBACK_HUB_REPO"):
-        FeedbackStore(tmp_path).start_hub_sync("org/x", scheduler_cls=broken)
+        JsonlFeedbackStore(tmp_path).start_hub_sync("org/x", scheduler_cls=broken)
 
 
 class FakeApi:
@@ -501,7 +501,7 @@ def test_hub_sync_writes_the_dataset_card_once(tmp_path):
     a failing card upload does not stop syncing."""
     for api, uploads in ((FakeApi(), 1), (FakeApi(has_readme=True), 0), (FakeApi(fail=True), 0)):
         with_api = type("WithApi", (FakeScheduler,), {"api": api})
-        store = FeedbackStore(tmp_path)
+        store = JsonlFeedbackStore(tmp_path)
         assert store.start_hub_sync("org/feedback", scheduler_cls=with_api) is store.hub_sync
         assert len(api.uploads) == uploads
         if uploads:
@@ -544,23 +544,23 @@ def test_same_id_with_different_content_is_reported(tmp_path):
     edited = record.to_dict() | {"comment": "edited"}
     (tmp_path / "shard-a.jsonl").write_bytes(encode_line(record))
     (tmp_path / "shard-b.jsonl").write_text(json.dumps(edited) + "\n", encoding="utf-8")
-    result = FeedbackStore(tmp_path).read()
+    result = JsonlFeedbackStore(tmp_path).read()
     assert result.records == (record,) and result.conflicts == (record.record_id,)
 
 
 def test_shard_deleted_while_running_does_not_swallow_later_appends(tmp_path):
     """Guards against acknowledged-but-invisible records: after someone deletes (or moves) the
     open shard, the next append goes to a new shard instead of the unlinked file."""
-    store = FeedbackStore(tmp_path)
+    store = JsonlFeedbackStore(tmp_path)
     store.append(build_record(14, 0))
     store.shard_path.unlink()
     later = build_record(14, 1)
     store.append(later)
-    assert FeedbackStore(tmp_path).read().records == (later,)
+    assert JsonlFeedbackStore(tmp_path).read().records == (later,)
     store.shard_path.rename(tmp_path / "elsewhere.txt")
     last = build_record(14, 2)
     store.append(last)
-    assert FeedbackStore(tmp_path).read().records == (last,)
+    assert JsonlFeedbackStore(tmp_path).read().records == (last,)
 
 
 def test_a_schema_v1_shard_reads_beside_current_ones(tmp_path):
@@ -570,7 +570,7 @@ def test_a_schema_v1_shard_reads_beside_current_ones(tmp_path):
     del old["project"], old["task_id"]
     old["schema_version"] = 1
     (tmp_path / "shard-old-1-abc.jsonl").write_text(json.dumps(old, ensure_ascii=False) + "\n", encoding="utf-8")
-    store = FeedbackStore(tmp_path)
+    store = JsonlFeedbackStore(tmp_path)
     store.append(build_record(2, 0))
     result = store.read()
     assert result.problems == () and result.shards == 2

@@ -20,10 +20,10 @@ from workbench.dialogue.types import Recommendation, Turn
 from workbench.errors import EvaluationError, GenerationError
 from workbench.evaluate.reply_data import feedback_examples, redial_examples, split_examples
 from workbench.feedback.record import make_record
-from workbench.feedback.store import FeedbackStore
-from workbench.finetune import rows_hash
-from workbench.finetune_generator import training_rows
-from workbench.generator_manifest import check_generator_dir
+from workbench.feedback.store import JsonlFeedbackStore
+from workbench.finetune.generator import training_rows
+from workbench.finetune.generator_manifest import check_generator_dir
+from workbench.finetune.retriever import rows_hash
 
 SEEKER, RECOMMENDER = 1, 2
 
@@ -206,7 +206,7 @@ def test_the_training_prompt_is_the_prompt_the_app_gives_the_model(tmp_path, tin
 @pytest.mark.slow
 def test_dpo_on_feedback_end_to_end(tmp_path, tiny_lm, files):
     """Guards the DPO path: liked vs disliked replies from the feedback store train with DPOTrainer."""
-    FeedbackStore(tmp_path / "fb").append_many(_feedback_records())
+    JsonlFeedbackStore(tmp_path / "fb").append_many(_feedback_records())
     out, meta, report = _finetune(tmp_path, tiny_lm, files, "--feedback", str(tmp_path / "fb"), "--method", "dpo",
                                   "--holdout", "0")
     assert meta["method"] == "dpo" and meta["rows"] == 1 and meta["steps"] == 2 and meta["beta"] == 0.1

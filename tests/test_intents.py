@@ -14,11 +14,11 @@ import itertools
 import pytest
 from conftest import TINY_ITEMS
 
-from workbench.catalog import Catalog
+from workbench.catalog import Catalog, Item
 from workbench.dialogue.engine import SLATE_INTENTS
 from workbench.dialogue.intents import ATTRIBUTES
 from workbench.dialogue.understand import Understander
-from workbench.evaluate.simulator import GENERIC, NOT_THOSE, PHRASINGS, SILENT, UNSURE
+from workbench.evaluate.simulation.attribute import GENERIC, NOT_THOSE, PHRASINGS, SILENT, UNSURE
 from workbench.text import INTENTS
 
 SLATE = ["5", "10", "1", "7", "3"]  # Collateral, Inception, Toy Story, Alien, Heat (1995)
@@ -141,3 +141,54 @@ def test_a_closing_that_judges_still_notes_the_judgement(u):
 def test_intent_phrase_families(u, text, slate, intent):
     """Guards issue 25's weak spots: capabilities, chitchat vs other, more_like, not_seen, greeting."""
     assert u.understand(text, last_slate=slate).intent == intent
+
+
+@pytest.mark.parametrize("text,intent,refs", [
+    ("what genre is number four", "ask_fact", ["7"]),  # a spelled-out slate number
+    ("what's option two about?", "ask_fact", ["10"]),
+    ("is there a horror film among them?", "compare", SLATE),
+    ("movies that are like Star Wars", "more_like", ["8"]),
+])
+def test_number_words_among_and_are_like(u, text, intent, refs):
+    x = u.understand(text, last_slate=SLATE)
+    assert (x.intent, list(x.refs)) == (intent, refs)
+
+
+def test_pick_one_is_no_slate_position(u):
+    assert u.understand("just pick one for me", last_slate=SLATE).refs != ("5",)
+
+
+@pytest.mark.parametrize("text,target", [("more like the fourth", "7"), ("more like number two", "10"),
+                                         ("something like the last", "3")])
+def test_one_reading_of_slate_positions(u, text, target):
+    """The intent's target and the refs come from one position reader (references.slate_position)."""
+    x = u.understand(text, last_slate=SLATE)
+    assert (x.intent, x.target) == ("more_like", target) and x.refs[0] == target
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("the first one is new to me", "not_seen"),
+    ("that one sounds interesting", "feedback"),
+    ("what made you think of the second", "why"),
+    ("actually start over, I want a documentary", "recommend"),
+])
+def test_everyday_phrasings_of_slate_intents(u, text, intent):
+    assert u.understand(text, last_slate=SLATE).intent == intent
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("what's the connection with the fourth one?", "why"),
+    ("what does the last one have to do with my request", "why"),
+    ("recommend movies resembling Star Wars", "more_like"),
+    ("can you show ones that are more recent", "refine"),  # "show" the verb, not TV shows
+])
+def test_more_everyday_phrasings(u, text, intent):
+    assert u.understand(text, last_slate=SLATE).intent == intent
+
+
+def test_a_title_made_of_everyday_pronouns_needs_a_capital():
+    """'anything else' is also a film: lower case in a sentence it is the phrase, not the title."""
+    catalog = Catalog([*TINY_ITEMS, Item("90", "Anything Else", 2003, ("Comedy",))], source="tiny+")
+    u = Understander(catalog)
+    assert u.understand("anything else like the third?", last_slate=SLATE).intent == "more_like"
+    assert [m.item_id for m in u.understand("I loved Anything Else").mentions] == ["90"]

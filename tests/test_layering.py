@@ -1,7 +1,7 @@
 """Layering: gradio only in workbench/ui; imports point one way; imports have no side effects.
 
-Guards the house rules: ui -> annotate -> services -> core (no module outside workbench/ui
-imports gradio; the API calls the annotate use cases, never a panel); the first-party import
+Guards the house rules: ui -> chat -> services -> core (no module outside workbench/ui
+imports gradio; the API calls the chat use cases, never a panel); the first-party import
 graph (function bodies and relative imports included) has no cycle and no wrong-way edge
 (dialogue never imports evaluate, services or ui; recommend never imports evaluate); and
 importing any workbench module loads no model library, starts no thread and writes no file
@@ -57,14 +57,14 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_annotation_use_cases_are_gradio_free():
-    """Building and saving records lives in workbench/annotate, which the UI and the API both call."""
-    modules = sorted((PACKAGE / "annotate").rglob("*.py"))
-    assert modules, "workbench/annotate is missing"
+def test_chat_use_cases_are_gradio_free():
+    """Building and saving records lives in workbench/chat, which the UI and the API both call."""
+    modules = sorted((PACKAGE / "chat").rglob("*.py"))
+    assert modules, "workbench/chat is missing"
     offenders = [str(p.relative_to(PROJECT_ROOT)) for p in modules
                  if {"gradio", "gradio_client"} & _imported_roots(p)
                  or any(m.startswith("workbench.ui") for m in _imported_modules(p))]
-    assert not offenders, f"workbench/annotate imports gradio or the UI: {offenders}"
+    assert not offenders, f"workbench/chat imports gradio or the UI: {offenders}"
 
 
 def test_the_api_never_imports_a_panel():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from workbench.evaluate.metrics import (
+from workbench.metrics import (
     METRICS,
     coverage_at_k,
     hit_rate_at_k,

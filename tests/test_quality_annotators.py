@@ -17,7 +17,7 @@ import pytest
 from projects_support import STORES, feedback, seed_project, use_kind
 from quality_support import Clock, seed_team_project, simulate_team
 
-from workbench.feedback import FeedbackStore
+from workbench.feedback import JsonlFeedbackStore
 from workbench.projects.gold import gold_due, score_gold, wilson_interval
 from workbench.projects.service import ProjectService
 from workbench.quality.agreement import Judgement
@@ -107,7 +107,7 @@ def test_quality_frames_round_every_figure_and_the_tab_shows_empty_lines(tmp_pat
     from workbench.ui.dashboard_tab import NOTED, refresh
 
     clock = Clock()
-    svc = ProjectService(SQLiteProjectStore(projects_path(tmp_path), clock=clock), FeedbackStore(tmp_path))
+    svc = ProjectService(SQLiteProjectStore(projects_path(tmp_path), clock=clock), JsonlFeedbackStore(tmp_path))
     truths = seed_team_project(svc.store, tasks=12, gold=3, overlap=3, gold_rate=0.25)
     simulate_team(svc, "team", truths, TEAM, clock)
     frames = quality_frames(project_quality(svc.store, "team"))
@@ -119,7 +119,7 @@ def test_quality_frames_round_every_figure_and_the_tab_shows_empty_lines(tmp_pat
     assert table.set_index("annotator").loc["dee", "flag"].startswith("⚑")
     assert set(frames["labels"]["label"]) == {"like", "dislike", "not_seen"}
 
-    services = SimpleNamespace(store=FeedbackStore(tmp_path / "empty"), projects=svc)
+    services = SimpleNamespace(store=JsonlFeedbackStore(tmp_path / "empty"), projects=svc)
     out = refresh(services, "team")
     notes = dict(zip(NOTED, out[-len(NOTED):], strict=True))
     assert out[0].visible is False and notes["per_day"] == "*No judgements saved yet.*"  # no axes, a line

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from test_quality_agreement import seeded_project
 
-from workbench.feedback import FeedbackStore
+from workbench.feedback import JsonlFeedbackStore
 from workbench.feedback.record import make_record
 from workbench.quality.dashboard import (
     dashboard_data,
@@ -71,7 +71,7 @@ def test_project_overview_and_dashboard_data_on_a_seeded_project(tmp_path):
     assert list(overview["agreement"]["units"]) == [6, 3, 3]
     split = overview["disagreements"]
     assert {"t02"} <= set(split["task_id"]) and "(reply)" in set(split["item_id"])
-    data = dashboard_data(FeedbackStore(tmp_path), svc, "p")
+    data = dashboard_data(JsonlFeedbackStore(tmp_path), svc, "p")
     assert data["projects"] == ["p"] and int(data["per_annotator"]["judgements"].sum()) == 6
     assert data["overview"]["progress_frame"].to_dict("records") == [
         {"annotator": "a", "submitted": 3, "skipped": 0}, {"annotator": "b", "submitted": 3, "skipped": 0}]
@@ -81,7 +81,7 @@ def test_tab_refresh_handler_returns_the_core_frames(tmp_path):
     from workbench.ui.dashboard_tab import refresh
 
     svc = seeded_project(tmp_path)
-    services = SimpleNamespace(store=FeedbackStore(tmp_path), projects=svc)
+    services = SimpleNamespace(store=JsonlFeedbackStore(tmp_path), projects=svc)
     per_day, per_annotator, _items, _replies, dropdown, progress, agreement, split, ops, alerts = \
         refresh(services, "p")[:10]
     assert isinstance(per_day.value, dict) and per_day.visible is True
@@ -95,7 +95,7 @@ def test_operations_panel_reads_the_turn_recorder(tiny_catalog, tmp_path):
     """The Dashboard's operations table counts the turns this process ran (UI and /chat code path)."""
     from ui_support import make_services
 
-    from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
+    from workbench.chat.turns import TurnPrefs, new_session, stream_turn
 
     services = make_services(tiny_catalog, tmp_path / "feedback")
     session = new_session(services)

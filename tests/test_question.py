@@ -142,9 +142,9 @@ def test_the_question_asked_is_in_the_saved_feedback_record(tiny_catalog, tmp_pa
     """The question and its expected gain are the record's provenance too, and survive the store."""
     from ui_support import real_engine_services
 
-    from workbench.annotate.judgements import make_turn_record
-    from workbench.annotate.session import TurnJudgement
-    from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
+    from workbench.chat.judgements import make_turn_record
+    from workbench.chat.session import TurnJudgement
+    from workbench.chat.turns import TurnPrefs, new_session, stream_turn
 
     services = real_engine_services(tiny_catalog, tmp_path / "fb")
     session = new_session(services)

@@ -14,7 +14,7 @@ import pytest
 from dialogue_fixtures import TINY_INTERACTIONS
 
 from workbench.errors import FeedbackError, RecommenderError
-from workbench.feedback import FeedbackStore, make_record
+from workbench.feedback import JsonlFeedbackStore, make_record
 from workbench.feedback.signals import (
     feedback_interactions,
     session_user,
@@ -140,7 +140,7 @@ def tiny_setup(tiny_catalog, tmp_path, monkeypatch, capsys):
         monkeypatch.setenv(f"WORKBENCH_{key}", str(value))
     assert main(["index", "build", "--catalog", str(tmp_path / "catalog.jsonl"), "--out", str(tmp_path / "index"),
                  "--model", "hash-64", "--kind", "flat"]) == 0
-    store = FeedbackStore(tmp_path / "feedback", catalog=tiny_catalog)
+    store = JsonlFeedbackStore(tmp_path / "feedback", catalog=tiny_catalog)
     store.append_many(co_liking_sessions(tiny_catalog, 12))
     store.close()
     capsys.readouterr()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import TINY_ITEMS
 
-from workbench.annotate.judgements import save_pending
-from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
 from workbench.catalog import Catalog
+from workbench.chat.judgements import save_pending
+from workbench.chat.turns import TurnPrefs, new_session, stream_turn
 from workbench.config import Settings
 from workbench.errors import ItemIndexError
 from workbench.interactions import Interactions
@@ -48,9 +48,9 @@ def settings(tmp_path) -> Settings:
 def test_a_missing_index_stops_start_up_with_the_build_command(settings, monkeypatch):
     """Issue 19 item 12: a mistyped WORKBENCH_INDEX_DIR made the app re-encode the whole catalogue
     at start-up (minutes) instead of saying the index is not there. Building is explicit."""
-    import workbench.retrieve
+    import workbench.retrieval.hybrid
 
-    monkeypatch.setattr(workbench.retrieve, "build_index", lambda *a, **k: pytest.fail("must not build"))
+    monkeypatch.setattr(workbench.retrieval.hybrid, "build_index", lambda *a, **k: pytest.fail("must not build"))
     typo = replace(settings, build_index=False, index_dir=settings.index_dir + "-typo")
     with pytest.raises(ItemIndexError) as caught:
         build_services(typo, load_generator_in_background=False, fit_in_background=False)

@@ -140,7 +140,7 @@ def test_the_ui_send_event_refuses_an_unlisted_model(tiny_catalog, tmp_path):
     """A raw call to the UI's send event (no browser needed) names the model through TurnPrefs."""
     from ui_support import make_services
 
-    from workbench.annotate.turns import TurnPrefs, new_session, stream_turn
+    from workbench.chat.turns import TurnPrefs, new_session, stream_turn
 
     services = make_services(tiny_catalog, tmp_path / "fb")
     session = new_session(services)

@@ -14,10 +14,10 @@ import pytest
 from conftest import TINY_ITEMS
 from ui_support import make_services
 
-from workbench.annotate.session import CardJudgement, TurnJudgement
-from workbench.annotate.shared_sessions import SharedSessionRegistry, session_from_dict, session_to_dict
-from workbench.annotate.turns import new_session
 from workbench.catalog import Catalog
+from workbench.chat.session import CardJudgement, TurnJudgement
+from workbench.chat.shared_sessions import SharedSessionRegistry, session_from_dict, session_to_dict
+from workbench.chat.turns import new_session
 from workbench.database import Database
 from workbench.errors import WorkbenchError
 from workbench.ui.api import chat_api, feedback_api

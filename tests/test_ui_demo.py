@@ -59,7 +59,7 @@ def test_page_config_does_not_reference_services(services):
 def test_sign_in_with_hugging_face_only_on_a_space_with_oauth(tiny_catalog, tmp_path, monkeypatch):
     import importlib.util
 
-    from workbench.annotate.identity import hf_login_available
+    from workbench.chat.identity import hf_login_available
 
     plain = make_services(tiny_catalog, tmp_path / "fb2", on_space=True)  # a Space without hf_oauth
     assert not hf_login_available(plain) and not build_demo(plain).expects_oauth

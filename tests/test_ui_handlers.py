@@ -2,7 +2,7 @@
 
 Guards: streaming into a session, saving/auto-saving/undo never losing or duplicating
 judgements, reply likes, settings parsing, slate rendering. (Errors mid-turn, session
-isolation, undo/clear and identity without widgets: test_annotate.)
+isolation, undo/clear and identity without widgets: test_chat.)
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from ui_support import make_services, run_turn
 
-from workbench.annotate.judgements import UnsavedJudgements, autosave, autosave_on_close, save_pending
-from workbench.annotate.session import CardJudgement
-from workbench.annotate.turns import TurnPrefs, clear_conversation, new_session, undo_turn
+from workbench.chat.judgements import UnsavedJudgements, autosave, autosave_on_close, save_pending
+from workbench.chat.session import CardJudgement
+from workbench.chat.turns import TurnPrefs, clear_conversation, new_session, undo_turn
 from workbench.errors import ConfigError, FeedbackError, WorkbenchError
 from workbench.limits import MAX_SLATE
 from workbench.ui.chat_panel import exchange_for_message, like_reply
@@ -296,12 +296,12 @@ def test_slate_shows_saved_judgements_back(services):
 
 
 class HalfWrittenLLM:
-    """Writes a (false) half sentence, then fails: the double for a model that stops mid-reply."""
+    """Writes a (false) sentence and half another, then fails: the double for a model that stops mid-reply."""
 
     name = "fake:half-llm"
 
     def stream(self, request):
-        yield "Heat is set in a futuristic city and "
+        yield "Heat is a great pick for you. It "
         raise ConnectionError("the model stopped (test)")
 
     def generate(self, request):
@@ -326,10 +326,10 @@ def test_midway_fallback_replaces_the_streamed_text_and_ends_with_the_result(
     seen = run(services, session, "I loved Heat")
     (ex,) = session.exchanges
     assert ex.result.fell_back
-    assert any("futuristic" in s for s in seen)  # it did stream the LLM's half sentence first
+    assert any("great pick" in s for s in seen)  # it did stream the LLM's half sentence first
     after = seen[next(i for i, s in enumerate(seen) if FALLBACK_NOTICE_MIDWAY in s):]
-    assert all("futuristic" not in s for s in after)  # replaced on screen as soon as it fell back
-    assert "futuristic" not in ex.reply and ex.reply.startswith(FALLBACK_NOTICE_MIDWAY)
+    assert all("great pick" not in s for s in after)  # replaced on screen as soon as it fell back
+    assert "great pick" not in ex.reply and ex.reply.startswith(FALLBACK_NOTICE_MIDWAY)
     assert ex.reply.strip() == seen[-1].strip()
     assert any(r.item.display_title in ex.reply for r in ex.recommendations)
     assert turns_to_messages(session.turns())[-1]["content"].startswith("(The language model stopped early")
@@ -340,7 +340,7 @@ def test_a_long_message_is_refused_whole_with_the_limit_never_cut(services):
     The box no longer cuts; the counter and the refusal name the one limit (MAX_MESSAGE_CHARS)."""
     import gradio as gr
 
-    from workbench.annotate.turns import check_message
+    from workbench.chat.turns import check_message
     from workbench.limits import MAX_MESSAGE_CHARS
     from workbench.ui.chat_panel import COUNTER_JS, build_chat_panel
 
@@ -380,7 +380,7 @@ def test_removing_a_constraint_chip_changes_the_next_turn(tiny_catalog, hash_emb
     """Regression (issue 16 item 11): constraints (a decade, no animation, a person) carried over
     silently. They are shown as chips; removing one changes the next turn's slate."""
     from tests.dialogue_fixtures import tiny_engine
-    from workbench.annotate.turns import active_constraints, remove_constraint
+    from workbench.chat.turns import active_constraints, remove_constraint
     from workbench.ui.slate import constraint_chips
 
     services = make_services(tiny_catalog, tmp_path / "feedback")
@@ -445,7 +445,7 @@ def test_one_click_picks_another_film_of_an_ambiguous_name(tiny_catalog, tmp_pat
     film of that name is offered, and picking it runs the message again with "Heat (1986)"."""
     from ui_support import real_engine_services
 
-    from workbench.annotate.turns import reread_title, stream_turn
+    from workbench.chat.turns import reread_title, stream_turn
     from workbench.ui.chat_panel import readings_update
     from workbench.ui.format import parse_reading_choice
 

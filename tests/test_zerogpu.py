@@ -106,7 +106,7 @@ def test_retrieval_and_ranking_stay_outside_the_gpu_call(spaces, tiny_model_dir,
                                                          monkeypatch):
     from dialogue_fixtures import tiny_engine
 
-    from workbench.retrieve import HybridRetriever
+    from workbench.retrieval.hybrid import HybridRetriever
 
     settings = Settings(generator="transformers", generator_model=str(tiny_model_dir), device="cpu",
                         max_new_tokens=6, zero_gpu=True)

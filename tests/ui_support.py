@@ -19,7 +19,7 @@ from workbench.config import Settings
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.types import Recommendation, TurnResult
 from workbench.errors import GenerationError
-from workbench.feedback import FeedbackStore
+from workbench.feedback import JsonlFeedbackStore
 from workbench.filters import ItemFilter
 from workbench.services import GeneratorPool, Services
 
@@ -102,7 +102,7 @@ def make_services(catalog: Catalog, feedback_dir: Path, **settings: Any) -> Serv
         settings=s,
         catalog=catalog,
         engine=FakeEngine(catalog),
-        store=FeedbackStore(feedback_dir, catalog=catalog),
+        store=JsonlFeedbackStore(feedback_dir, catalog=catalog),
         generators=pool,
         index_id="test-index",
     )
@@ -114,7 +114,7 @@ def real_engine_services(catalog: Catalog, feedback_dir: Path, **settings: Any) 
     from dialogue_fixtures import tiny_engine
 
     from workbench.dialogue.generators.template import TemplateGenerator
-    from workbench.embed import HashEmbedder
+    from workbench.retrieval.embed import HashEmbedder
 
     services = make_services(catalog, feedback_dir, **settings)
     services.engine = tiny_engine(catalog, HashEmbedder(dimension=64), k=3)
@@ -161,7 +161,7 @@ def serve_client(services: Services) -> Iterator[Any]:
 
 def run_turn(services: Services, session: Any, message: str, prefs: Any = None) -> list[str]:
     """Drive one UI/API turn (``stream_turn``) to the end; return the reply text seen at each step."""
-    from workbench.annotate.turns import TurnPrefs, stream_turn
+    from workbench.chat.turns import TurnPrefs, stream_turn
 
     return [exchange.reply for exchange, _choice in stream_turn(services, session, message, prefs or TurnPrefs(k=3))]
 

@@ -2,7 +2,7 @@
 
 ``WORKBENCH_DATABASE_URL=postgresql://...`` moves feedback records and annotation projects from
 the embedded stores (JSONL shards, one SQLite file) into one PostgreSQL database that several app
-processes share, together with the ``/chat`` API sessions (:mod:`workbench.annotate.shared_sessions`). :class:`Database` owns a ``psycopg_pool.ConnectionPool`` (reopened after a
+processes share, together with the ``/chat`` API sessions (:mod:`workbench.chat.shared_sessions`). :class:`Database` owns a ``psycopg_pool.ConnectionPool`` (reopened after a
 fork: a pool's connections must never be shared between processes) and, when opened, brings the
 schema up to date: :data:`MIGRATIONS` are applied in order, each in its own transaction, under an
 advisory lock so that replicas starting together migrate once; the ``workbench_migrations``
@@ -102,7 +102,7 @@ CREATE TABLE api_sessions (
     session_id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
     version INTEGER NOT NULL,                     -- optimistic concurrency between replicas
-    state JSON NOT NULL,                          -- workbench.annotate.shared_sessions.session_to_dict
+    state JSON NOT NULL,                          -- workbench.chat.shared_sessions.session_to_dict
     updated_at DOUBLE PRECISION NOT NULL          -- unix time of the last change
 );
 CREATE INDEX api_sessions_by_age ON api_sessions (updated_at);

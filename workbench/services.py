@@ -53,12 +53,12 @@ if TYPE_CHECKING:
     from workbench.database import Database
     from workbench.dialogue.engine import ChatEngine
     from workbench.dialogue.titles import TitleIndex
-    from workbench.embed import Embedder
     from workbench.feedback.store import RecordStore
     from workbench.interactions import Interactions
     from workbench.projects.service import ProjectService
     from workbench.recommend.base import Recommender
-    from workbench.retrieve import HybridRetriever
+    from workbench.retrieval.embed import Embedder
+    from workbench.retrieval.hybrid import HybridRetriever
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,9 @@ def require_saved_index(settings: Settings, index_dir: str | Path | None = None)
     Raises:
         ItemIndexError: naming the folder, what is missing and the command that builds it.
     """
-    from workbench.index import MANIFEST, rebuild_command
-    from workbench.retrieve import display_path
+    from workbench.manifest import MANIFEST
+    from workbench.retrieval.hybrid import display_path
+    from workbench.retrieval.index import rebuild_command
 
     directory = Path(settings.index_dir if index_dir is None else index_dir)
     if settings.build_index or (directory / MANIFEST).is_file():
@@ -197,9 +198,9 @@ def load_core(settings: Settings, timings: dict[str, float] | None = None) -> Co
     """
     from workbench.catalog import load_catalog
     from workbench.device import set_cpu_threads
-    from workbench.embed import load_embedder
     from workbench.interactions import load_interactions
-    from workbench.retrieve import open_retriever
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import open_retriever
 
     set_cpu_threads(settings.resolved_cpu_threads)  # before any model computes (setting cpu_threads)
     t = time.perf_counter()
@@ -223,7 +224,7 @@ def build_engine(settings: Settings, *, generator: Any = None) -> ChatEngine:
     """A ready :class:`~workbench.dialogue.engine.ChatEngine` for one process (the terminal chat,
     benchmarks): the parts of :func:`load_core`, the recommender from the same cache the app uses
     (fitted now when absent), and ``generator`` or the one the settings name."""
-    from workbench.dialogue.engine import ChatEngine
+    from workbench.dialogue.engine import default_engine
 
     core = load_core(settings)
     recommender = load_or_fit_recommender(settings, core.catalog, core.interactions, core.retriever.index,
@@ -232,8 +233,11 @@ def build_engine(settings: Settings, *, generator: Any = None) -> ChatEngine:
         from workbench.dialogue.generators import load_generator
 
         generator = load_generator(settings)
-    return ChatEngine(core.catalog, core.retriever, recommender, generator, k=settings.k,
-                      timeout_s=settings.generator_timeout_s, titles=core.titles)
+    from workbench.dialogue.intent_model import load_intent_model
+
+    return default_engine(core.catalog, core.retriever, recommender, generator, k=settings.k,
+                          timeout_s=settings.generator_timeout_s, titles=core.titles,
+                          intent_guesser=load_intent_model(settings.intent_model, core.embedder))
 
 
 def build_services(
@@ -263,8 +267,9 @@ def build_services(
         WorkbenchError: a file, index or setting is wrong (the message says which).
     """
     from workbench.database import Database
-    from workbench.dialogue.engine import ChatEngine
+    from workbench.dialogue.engine import default_engine
     from workbench.dialogue.generators.template import TemplateGenerator
+    from workbench.dialogue.intent_model import load_intent_model
     from workbench.feedback.backends import open_feedback_store
     from workbench.projects.service import open_project_service
 
@@ -285,8 +290,9 @@ def build_services(
     interactions, index_id = core.interactions, core.index_id
     t = time.perf_counter()
     template = TemplateGenerator()
-    engine = ChatEngine(catalog, retriever, None, template, k=settings.k, timeout_s=settings.generator_timeout_s,
-                        titles=core.titles)
+    engine = default_engine(catalog, retriever, None, template, k=settings.k,
+                            timeout_s=settings.generator_timeout_s, titles=core.titles,
+                            intent_guesser=load_intent_model(settings.intent_model, embedder))
     # With database_url, feedback and projects share one PostgreSQL pool (migrated here, at start-up).
     database = Database(settings.database_url) if settings.database_url else None
     store = open_feedback_store(settings, catalog, database=database)

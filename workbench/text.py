@@ -1,7 +1,7 @@
 """The text layer: folding, word tokens, word lists and name normalisation, declared once.
 
 Understanding a message (``dialogue/understand.py`` and its helpers), grounding a reply
-(``dialogue/grounding.py``), lexical search (``lexical.py``) and filters (``filters.py``) all
+(``dialogue/grounding.py``), lexical search (``retrieval/lexical.py``) and filters (``filters.py``) all
 read words. The rules they share live here, so that a change to a word list or to accent
 folding reaches all of them:
 
@@ -166,7 +166,8 @@ STOPWORDS = frozenset(
     them their this that these those what which who whom whose where when why how all any both
     each few more most other some such no nor not only own same so than too very can will just
     should now is am are was were be been being have has had do does did doing would could here
-    there then once yes yeah ok okay oh hi hello hey thanks thank please""".split()
+    there then once yes yeah ok okay oh hi hello hey thanks thank please
+    anything something everything nothing else anyone anybody someone somebody everyone""".split()
 )
 
 #: Words lexical search (BM25 documents and queries) and tag extraction drop: English

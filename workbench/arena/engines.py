@@ -60,10 +60,9 @@ class SystemEngines:
                             weights=system.weights, features=base.ranker.features)
         else:  # another index: its own item vectors for history_dense
             ranker = Ranker(base.catalog, retriever, recommender, understander=base.understander,
-                            weights=system.weights, popularity=base.popularity)
-        return ChatEngine(base.catalog, None, None, base.fallback, k=system.config["k"], fallback=base.fallback,
-                          popularity=base.popularity, timeout_s=base.timeout_s, understander=base.understander,
-                          ranker=ranker, explainer=base.explainer, grounder=base.grounder)
+                            weights=system.weights, popularity=base.ranker.features.popularity)
+        # the turn's generator comes from the pool; the default one is the template, behind the app's deadlines
+        return base.with_parts(ranker=ranker, generator=base.generator.guard(base.fallback), k=system.config["k"])
 
     def _retriever(self, system: ResolvedSystem) -> Any:
         settings = self.services.settings
@@ -76,7 +75,7 @@ class SystemEngines:
             return self.base.retriever or self.services.retriever
         key = (str(Path(index_dir).resolve()), embed_model)
         if key not in self._retrievers:
-            from workbench.retrieve import open_retriever
+            from workbench.retrieval.hybrid import open_retriever
 
             embedder = self._embedder(embed_model)
             try:
@@ -90,7 +89,7 @@ class SystemEngines:
         if model == settings.embed_model and self.services.embedder is not None:
             return self.services.embedder
         if model not in self._embedders:
-            from workbench.embed import load_embedder
+            from workbench.retrieval.embed import load_embedder
 
             self._embedders[model] = load_embedder(model, settings.device)
         return self._embedders[model]

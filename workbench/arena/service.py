@@ -42,14 +42,16 @@ from workbench.arena.votes import (
     void_reason,
     vote_records,
 )
+from workbench.chat.session import SessionRegistry, new_session_id
 from workbench.dialogue.state import ConversationState
-from workbench.dialogue.types import Recommendation, TurnResult
-from workbench.errors import ArenaError
+from workbench.dialogue.types import Recommendation, ReplyRestart, TurnResult
+from workbench.errors import ArenaError, WorkbenchError
 from workbench.feedback.record import ARENA_VOTES
 from workbench.services import Services
 from workbench.text import check_message
 
-#: Arena conversations kept in memory (the oldest idle one goes first).
+#: Arena conversations kept in memory (a :class:`~workbench.chat.session.SessionRegistry`: the
+#: biggest owner's oldest goes first; an idle one expires after ``SESSION_TTL_S`` like a chat session).
 MAX_ARENA_CONVERSATIONS = 2000
 #: Pairs (turns) that can still be voted on; older ones are forgotten.
 MAX_ARENA_PAIRS = 20000
@@ -109,11 +111,15 @@ class ArenaTurn:
 @dataclass
 class ArenaConversation:
     pair_session_id: str
-    owner: str
     sides: dict[str, ArenaSide]
     turns: list[ArenaTurn] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def session_id(self) -> str:
+        """The id its :class:`~workbench.chat.session.SessionRegistry` keeps it under."""
+        return self.pair_session_id
 
 
 _DONE = object()
@@ -140,7 +146,8 @@ class ArenaService:
         self.systems: dict[str, ResolvedSystem] = dict(systems)
         self.engines = SystemEngines(services)
         self.rng = rng or random.Random(secrets.randbits(64))
-        self._conversations: OrderedDict[str, ArenaConversation] = OrderedDict()
+        self._conversations: SessionRegistry[ArenaConversation] = SessionRegistry(
+            max_sessions=MAX_ARENA_CONVERSATIONS)
         self._pairs: OrderedDict[str, tuple[ArenaConversation, ArenaTurn]] = OrderedDict()
         self._lock = threading.Lock()
         self._vote_lock = threading.Lock()
@@ -157,10 +164,9 @@ class ArenaService:
         # A conversation opened in the last PENDING_WINDOW_S whose latest pair has no vote yet counts as
         # one vote to come, so annotators starting at the same time are spread over the pairs.
         recent = time.monotonic() - PENDING_WINDOW_S
-        with self._lock:
-            for conv in self._conversations.values():
-                if conv.last_used >= recent and not (conv.turns and conv.turns[-1].voters):
-                    counts[frozenset(s.system.system_id for s in conv.sides.values())] += 1
+        for conv in self._conversations.sessions():
+            if conv.last_used >= recent and not (conv.turns and conv.turns[-1].voters):
+                counts[frozenset(s.system.system_id for s in conv.sides.values())] += 1
         return counts
 
     def draw(self) -> tuple[ResolvedSystem, ResolvedSystem]:
@@ -203,26 +209,18 @@ class ArenaService:
 
     def conversation(self, pair_session_id: str = "", owner: str = "") -> ArenaConversation:
         """The conversation ``pair_session_id`` (of ``owner``), or a new one with a new pair when empty."""
-        with self._lock:
-            if pair_session_id:
-                conv = self._conversations.get(pair_session_id)
-                if conv is None or conv.owner != owner:
-                    raise ArenaError(f"pair_session_id: no arena conversation {pair_session_id[:80]!r} here "
-                                     "(leave it empty to start one)")
-                conv.last_used = time.monotonic()
-                self._conversations.move_to_end(pair_session_id)
-                return conv
+        if pair_session_id:
+            try:  # unknown, expired and someone else's are refused alike
+                return self._conversations.get(pair_session_id, owner)
+            except WorkbenchError:
+                raise ArenaError(f"pair_session_id: no arena conversation {pair_session_id[:80]!r} here "
+                                 "(leave it empty to start one)") from None
         a, b = self.draw()
-        sid = secrets.token_hex(16)
-        conv = ArenaConversation(sid, owner, {
+        sid = new_session_id()
+        return self._conversations.add(ArenaConversation(sid, {
             "a": ArenaSide(a, self.services.engine.new_state(f"{sid}-a")),
             "b": ArenaSide(b, self.services.engine.new_state(f"{sid}-b")),
-        })
-        with self._lock:
-            self._conversations[sid] = conv
-            while len(self._conversations) > MAX_ARENA_CONVERSATIONS:
-                self._conversations.popitem(last=False)
-        return conv
+        }), owner)
 
     # running a pair -------------------------------------------------------------------------
     def stream_pair(self, conv: ArenaConversation, message: str) -> Iterator[ArenaTurn]:
@@ -256,6 +254,9 @@ class ArenaService:
                     continue
                 if isinstance(item, BaseException):
                     raise item
+                if isinstance(item, ReplyRestart):  # that side's model failed midway: its text is replaced
+                    turn.text[side] = ""
+                    continue
                 if isinstance(item, TurnResult):
                     turn.results[side] = item
                     turn.text[side] = item.reply

@@ -131,7 +131,7 @@ class ResolvedSystem:
 
 def index_id_at(index_dir: str | Path) -> str:
     """The id of the index saved in ``index_dir`` (as the services compute it), without loading it."""
-    from workbench.index import MANIFEST
+    from workbench.manifest import MANIFEST
     from workbench.services import index_id_of
 
     path = Path(index_dir) / MANIFEST
@@ -140,7 +140,7 @@ def index_id_at(index_dir: str | Path) -> str:
     except (OSError, ValueError):
         return f"{Path(index_dir).name}@missing"
     meta = dict(meta) if isinstance(meta, dict) else {}
-    meta.pop("saved_at", None)  # a loaded index's meta does not keep it (workbench.index)
+    meta.pop("saved_at", None)  # a loaded index's meta does not keep it (workbench.retrieval.index)
     return index_id_of(meta, str(index_dir))
 
 

@@ -43,13 +43,13 @@ def _leaderboard(args: argparse.Namespace) -> int:
     from workbench.arena.votes import read_votes
     from workbench.config import Settings
     from workbench.errors import ArenaError
-    from workbench.feedback.store import FeedbackStore
+    from workbench.feedback.store import JsonlFeedbackStore
 
     reps = BOOTSTRAP_REPS if args.reps is None else args.reps
     if reps < 0:
         raise ArenaError(f"--reps: must be 0 or more, got {reps}")
     settings = Settings.from_env()
-    result = FeedbackStore(args.dir or settings.resolved_feedback_dir).read()
+    result = JsonlFeedbackStore(args.dir or settings.resolved_feedback_dir).read()
     for bad in result.problems:
         print(f"warning: {terminal_safe(bad)}", file=sys.stderr)
     votes = read_votes(result.records)

@@ -39,7 +39,7 @@ def turn_json(result: Any) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace) -> int:
     from workbench.config import Settings
-    from workbench.dialogue.engine import TurnResult
+    from workbench.dialogue.types import ReplyRestart, TurnResult
     from workbench.errors import WorkbenchError
     from workbench.services import build_engine
 
@@ -84,7 +84,9 @@ def _run(args: argparse.Namespace) -> int:
         try:
             print("bot> ", end="", flush=True)
             for piece in engine.stream(state, message):
-                if isinstance(piece, TurnResult):
+                if isinstance(piece, ReplyRestart):  # a terminal cannot take text back: say it was withdrawn
+                    print("\n(withdrawn)\nbot> ", end="", flush=True)
+                elif isinstance(piece, TurnResult):
                     print()
                     for r in piece.recommendations:
                         print(f"  {r.rank}. {terminal_safe(r.item.display_title)}  ({terminal_safe(r.reason)})")

@@ -30,9 +30,9 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
 def _run(args: argparse.Namespace) -> int:
     from workbench.catalog import load_catalog
     from workbench.config import Settings
-    from workbench.embed import load_embedder
     from workbench.evaluate import redial
-    from workbench.retrieve import open_retriever
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import open_retriever
     from workbench.services import require_saved_index
 
     settings = Settings.from_env()

@@ -58,9 +58,10 @@ def _run(args: argparse.Namespace) -> int:
     from workbench.catalog import load_catalog
     from workbench.config import Settings
     from workbench.dialogue.titles import TitleIndex
-    from workbench.embed import load_embedder
-    from workbench.evaluate import redial, simulate
-    from workbench.retrieve import open_retriever
+    from workbench.evaluate import redial
+    from workbench.evaluate.simulation import protocol
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import open_retriever
     from workbench.services import require_saved_index
 
     if args.limit is not None and args.limit < 1:
@@ -78,37 +79,37 @@ def _run(args: argparse.Namespace) -> int:
     titles = TitleIndex(catalog)
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     if args.mode == "llm":
-        from workbench.evaluate.simulator_llm import llm_simulator
+        from workbench.evaluate.simulation.llm import llm_simulator
 
         simulator = llm_simulator(catalog, settings)
     else:
-        simulator = simulate.attribute_simulator(catalog)
-    weights = (simulate.weights_from(args.weights) if args.weights else
-               simulate.tuned_weights(catalog, retriever, retriever.index, train, args.mentions, args.folds, titles,
+        simulator = protocol.attribute_simulator(catalog)
+    weights = (protocol.weights_from(args.weights) if args.weights else
+               protocol.tuned_weights(catalog, retriever, retriever.index, train, args.mentions, args.folds, titles,
                                       log=log))
-    ranker = simulate.build_ranker(catalog, retriever, retriever.index, train, titles)
+    ranker = protocol.build_ranker(catalog, retriever, retriever.index, train, titles)
     policy = None
     if args.ask:
         from workbench.dialogue.question import QuestionPolicy
 
         policy = QuestionPolicy(catalog, attributes=[a.strip() for a in args.ask.split(",") if a.strip()])
-    systems = simulate.engines(ranker, weights, titles, policy)
+    systems = protocol.engines(ranker, weights, titles, policy)
     if args.no_control:
-        systems.pop(simulate.CONTROL)
+        systems.pop(protocol.CONTROL)
     sample_list = redial.samples(data, catalog, args.mentions)
     if args.limit:
         sample_list = sample_list[: args.limit]
-    report, runs = simulate.simulate(systems, simulator, sample_list, rounds=args.rounds, ks=args.ks,
+    report, runs = protocol.simulate(systems, simulator, sample_list, rounds=args.rounds, ks=args.ks,
                                      train_counts=redial.train_popularity(train, catalog), log=log)
     report["mentions"] = args.mentions
     report["weights"] = weights.to_dict()
-    report["ask_attributes"] = list(systems[simulate.ASKING].questions.attributes)
-    print(simulate.format_table(report))
+    report["ask_attributes"] = list(systems[protocol.ASKING].questions.attributes)
+    print(protocol.format_table(report))
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json_out}")
     if args.transcripts:
-        simulate.write_transcripts(args.transcripts, runs[simulate.ASKING][args.transcript_k])
+        protocol.write_transcripts(args.transcripts, runs[protocol.ASKING][args.transcript_k])
         print(f"wrote {args.transcripts}")
     return 0

@@ -69,9 +69,9 @@ def _retriever(args: argparse.Namespace) -> int:
             test_rows = retrieval.redial_rows(load_dialogues(args.test), catalog)
         source = str(args.redial)
     else:
-        from workbench.feedback.store import FeedbackStore
+        from workbench.feedback.store import JsonlFeedbackStore
 
-        result = FeedbackStore(args.feedback).read()
+        result = JsonlFeedbackStore(args.feedback).read()
         for bad in result.problems:
             print(f"warning: {bad}", file=sys.stderr)
         if not result.records:

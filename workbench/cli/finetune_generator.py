@@ -62,7 +62,7 @@ def _generator(args: argparse.Namespace) -> int:
     from workbench.config import Settings
     from workbench.errors import EvaluationError
     from workbench.evaluate import reply_data
-    from workbench.finetune_generator import finetune_generator, training_rows
+    from workbench.finetune.generator import finetune_generator, training_rows
 
     settings = Settings.from_env()
     if args.redial is None and args.feedback is None:
@@ -88,9 +88,9 @@ def _generator(args: argparse.Namespace) -> int:
         examples += found
         report["sources"]["redial"] = {"file": str(args.redial), "examples": len(found), "skipped": skipped}
     if args.feedback is not None:
-        from workbench.feedback.store import FeedbackStore
+        from workbench.feedback.store import JsonlFeedbackStore
 
-        result = FeedbackStore(args.feedback).read()
+        result = JsonlFeedbackStore(args.feedback).read()
         for bad in result.problems:
             print(f"warning: {bad}", file=sys.stderr)
         found, missing = reply_data.feedback_examples(result.records, catalog, args.method)

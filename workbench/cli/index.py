@@ -27,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _build(args: argparse.Namespace) -> int:
     from workbench.catalog import load_catalog
-    from workbench.embed import load_embedder
-    from workbench.retrieve import build_index
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import build_index
 
     s = Settings.from_env()
     catalog_path = args.catalog or s.catalog

@@ -33,16 +33,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0, help="seed of the held-out sessions")
     r.add_argument("--json", type=Path, default=None, help="write the manifest's refit section here too")
     r.set_defaults(func=run)
+    from workbench.cli import refit_intents
+
+    refit_intents.register(rsub)
 
 
 def read_feedback(directory: Path, catalog: Any) -> tuple[list[Any], int]:
     """The store's records and how many damaged lines were skipped (each named on stderr)."""
     from workbench.errors import FeedbackError
-    from workbench.feedback import FeedbackStore
+    from workbench.feedback import JsonlFeedbackStore
 
     if not directory.is_dir():
         raise FeedbackError(f"--feedback: {directory} is not a folder")
-    result = FeedbackStore(directory, catalog=catalog).read()
+    result = JsonlFeedbackStore(directory, catalog=catalog).read()
     for bad in result.problems:
         print(f"warning: skipped {bad}", file=sys.stderr)
     return list(result.records), len(result.problems)

@@ -30,9 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _search(args: argparse.Namespace) -> int:
     from workbench.catalog import load_catalog
-    from workbench.embed import load_embedder
     from workbench.errors import WorkbenchError
-    from workbench.retrieve import open_retriever
+    from workbench.retrieval.embed import load_embedder
+    from workbench.retrieval.hybrid import open_retriever
     from workbench.services import require_saved_index
 
     if not 1 <= args.k <= 1000:

@@ -27,9 +27,10 @@ from workbench.catalog import Catalog
 from workbench.dialogue.answers import build_answer, states_answer
 from workbench.dialogue.explain import Explainer, slate_summary
 from workbench.dialogue.generators.base import GenerationRequest, Generator
-from workbench.dialogue.generators.fallback import FALLBACK_NOTICE_MIDWAY, FallbackGenerator
+from workbench.dialogue.generators.fallback import FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
+from workbench.dialogue.intent_model import IntentGuesser
 from workbench.dialogue.intents import (
     FACT_ATTRIBUTES,
     FOLLOW_UP_RE,
@@ -39,9 +40,7 @@ from workbench.dialogue.intents import (
 )
 from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
-from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
-    CANDIDATE_POOL,
-    SEARCH_POOL,
+from workbench.dialogue.ranker import (
     Candidates,
     EngineWeights,
     Ranker,
@@ -50,19 +49,14 @@ from workbench.dialogue.ranker import (  # noqa: F401 (re-exported)
     catalog_popularity,
 )
 from workbench.dialogue.replay import observe
+from workbench.dialogue.restart import RestartingGrounding
 from workbench.dialogue.state import ConversationState, TurnLog
 from workbench.dialogue.titles import TitleIndex
-from workbench.dialogue.types import (  # noqa: F401 (re-exported)
-    Answer,
-    Recommendation,
-    TitleReading,
-    Turn,
-    TurnResult,
-)
+from workbench.dialogue.types import Answer, Recommendation, ReplyRestart, TitleReading, TurnResult
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
 from workbench.filters import ItemFilter
-from workbench.limits import MAX_MESSAGE_CHARS, MAX_SLATE_ITEMS, MAX_TEXT_CHARS  # noqa: F401 (MAX_MESSAGE_CHARS re-exported)
+from workbench.limits import MAX_SLATE_ITEMS, MAX_TEXT_CHARS
 from workbench.scored import ScoredItems
 from workbench.text import check_message
 
@@ -73,8 +67,10 @@ SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback", "seen
 #: The act of a reply with no slate and no answer, by intent (see :data:`workbench.dialogue.types.ACTS`).
 _SOCIAL_ACTS = {"greeting": "greet", "thanks_bye": "close", "capabilities": "introduce", "other": "ask"}
 #: Acts the template writes even when an LLM is on: short fixed replies with no slate, where a small LLM
-#: only added risk (the demo showed "thanks" answered with film talk that grounding then emptied).
-_TEMPLATE_ACTS = frozenset({"greet", "close", "introduce"})
+#: only added risk (the demo showed "thanks" answered with film talk that grounding then emptied), and
+#: "why": the reason must be the one the engine used (the explainer's), which the small LLM replaced with
+#: one of its own ("because of Ben Stiller" for a film recommended as "a comedy, as you asked").
+_TEMPLATE_ACTS = frozenset({"greet", "close", "introduce", "explain"})
 #: Merged candidates kept in the turn log.
 LOGGED_CANDIDATES = 20
 #: Ends a reply cut to ``MAX_TEXT_CHARS`` (what the feedback store keeps).
@@ -82,73 +78,47 @@ TRUNCATION_MARK = " […]"
 
 
 class ChatEngine:
-    """Grounded conversational recommendations over one catalogue.
+    """Grounded conversational recommendations over one catalogue, from its parts.
+
+    :func:`default_engine` builds the app's engine from its ingredients (catalogue, retriever,
+    recommender, generator, settings); tests and evaluations that share parts between engines pass
+    them here.
 
     Args:
-        catalog: the items.
-        retriever: free-text search (``search(query, k, filters, exclude)``); ``None`` to skip.
-        recommender: history-based scorer (``recommend(history, k, exclude=, filters=)``); ``None``
-            to skip.
-        generator: the default reply writer; ``None`` means the template generator. One that is
-            not a :class:`FallbackGenerator` is wrapped in one with ``timeout_s``.
+        understander: reads messages.
+        ranker: ranks the catalogue for a conversation state (its catalogue is the engine's).
+        explainer: gives each slate item a reason.
+        grounder: grounds replies in the slate.
+        generator: the default reply writer behind the one deadline-and-fallback layer; its
+            ``fallback`` answers when a model fails, and another generator a turn asks for is put
+            behind the same fallback and deadlines.
+        questions: the :class:`~workbench.dialogue.question.QuestionPolicy` that decides whether a
+            slate turn ends with a question and which; ``None``: never ask.
         k: slate size.
-        fallback: the generator class (or instance) that answers when an LLM fails.
-        popularity: item id -> count for the prior and for resolving ambiguous names. Defaults to
-            the catalogue's ``mentions``; an evaluation passes counts from its training split.
-        weights: how the ranker merges its sources.
-        timeout_s: seconds an unwrapped generator's reply may take before the fallback answers.
-        understander: reads messages; default: one over ``catalog`` and ``popularity``.
-        item_vectors: item embeddings for the ranker's ``history_dense`` source (see :class:`Ranker`).
-        ranker: a prebuilt ranker (then ``retriever``, ``recommender``, ``weights``,
-            ``popularity`` and ``item_vectors`` are the ranker's own).
-        explainer: writes reasons; default: one over ``catalog``.
-        grounder: grounds replies in the slate; default: one over ``catalog``.
-        titles: the catalogue's :class:`~workbench.dialogue.titles.TitleIndex`, shared by the
-            default understander and grounder (the services build it once per catalogue);
-            built here when absent.
-        questions: the :class:`~workbench.dialogue.question.QuestionPolicy` that decides whether
-            a slate turn ends with a question and which; ``True``: one over ``catalog``;
-            ``False``: never ask.
     """
 
     def __init__(
         self,
-        catalog: Catalog,
-        retriever: Retriever | None,
-        recommender: RecommenderLike | None,
-        generator: Generator | None = None,
         *,
+        understander: Understander,
+        ranker: Ranker,
+        explainer: Explainer,
+        grounder: Grounder,
+        generator: FallbackGenerator,
+        questions: QuestionPolicy | None = None,
         k: int = 5,
-        fallback: Any = None,
-        popularity: Mapping[str, float] | None = None,
-        weights: EngineWeights | None = None,
-        timeout_s: float = 30.0,
-        understander: Understander | None = None,
-        item_vectors: Any = None,
-        ranker: Ranker | None = None,
-        explainer: Explainer | None = None,
-        grounder: Grounder | None = None,
-        titles: TitleIndex | None = None,
-        questions: QuestionPolicy | bool = True,
     ):
         if not 1 <= k <= MAX_SLATE_ITEMS:
             raise DialogueError(f"engine: k must be 1-{MAX_SLATE_ITEMS}, got {k}")
-        self.catalog = catalog
+        self.catalog: Catalog = ranker.catalog
         self.k = k
-        self.timeout_s = timeout_s
-        self.popularity = dict(catalog_popularity(catalog) if popularity is None else popularity)
-        if titles is None and (understander is None or grounder is None):
-            titles = TitleIndex(catalog)
-        self.understander = understander or Understander(catalog, self.popularity, titles=titles)
-        self.ranker = ranker or Ranker(catalog, retriever, recommender, understander=self.understander,
-                                       weights=weights, popularity=self.popularity, item_vectors=item_vectors)
-        self.explainer = explainer or Explainer(catalog)
-        self.grounder = grounder or Grounder(catalog, titles, instructions=INSTRUCTIONS)
-        fallback = TemplateGenerator if fallback is None else fallback
-        self.fallback: Generator = fallback() if isinstance(fallback, type) else fallback
-        self.generator: FallbackGenerator = self._guarded(generator if generator is not None else self.fallback)
-        self.questions: QuestionPolicy | None = (
-            QuestionPolicy(catalog) if questions is True else questions or None)
+        self.understander = understander
+        self.ranker = ranker
+        self.explainer = explainer
+        self.grounder = grounder
+        self.generator = generator
+        self.fallback: Generator = generator.fallback
+        self.questions = questions
 
     # ------------------------------------------------------------------ components
     @property
@@ -170,14 +140,17 @@ class ChatEngine:
 
     def with_weights(self, weights: EngineWeights) -> ChatEngine:
         """An engine whose ranker merges sources with other weights (every other part is shared)."""
-        return ChatEngine(self.catalog, None, None, self.generator, k=self.k, fallback=self.fallback,
-                          popularity=self.popularity, timeout_s=self.timeout_s, understander=self.understander,
-                          ranker=self.ranker.with_weights(weights), explainer=self.explainer,
-                          grounder=self.grounder, questions=self.questions or False)
+        return self.with_parts(ranker=self.ranker.with_weights(weights))
+
+    def with_parts(self, **parts: Any) -> ChatEngine:
+        """An engine with some parts replaced (keyword arguments of :class:`ChatEngine`), sharing the rest."""
+        own = {"understander": self.understander, "ranker": self.ranker, "explainer": self.explainer,
+               "grounder": self.grounder, "generator": self.generator, "questions": self.questions, "k": self.k}
+        return ChatEngine(**{**own, **parts})
 
     def _guarded(self, generator: Generator) -> FallbackGenerator:
         """``generator`` behind the one deadline-and-fallback layer (the fallback itself runs directly)."""
-        return FallbackGenerator.around(generator, self.fallback, timeout_s=self.timeout_s)
+        return self.generator.guard(generator)
 
     # ------------------------------------------------------------------ state and understanding
     def new_state(self, session_id: str) -> ConversationState:
@@ -208,20 +181,6 @@ class ChatEngine:
         """Fold a message into ``state`` without replying (see :func:`workbench.dialogue.replay.observe`)."""
         return observe(self.understander, state, role, text, linked=linked)
 
-    # ------------------------------------------------------------------ ranking (the ranker's)
-    def rank(self, state: ConversationState, u: Understanding | None = None, *, k: int | None = None,
-             filters: ItemFilter | None = None) -> ScoredItems:
-        """The merged, filtered top ``k`` for the state (what a slate is cut from)."""
-        return self.ranker.rank(state, u, k=k or self.k, filters=filters)
-
-    def gather(self, state: ConversationState, u: Understanding | None = None, **kwargs: Any) -> Candidates:
-        """:meth:`Ranker.gather`: every source's scores for this turn."""
-        return self.ranker.gather(state, u, **kwargs)
-
-    def combine(self, cands: Candidates, k: int, weights: EngineWeights | None = None) -> ScoredItems:
-        """:meth:`Ranker.combine`: the sources merged, the best ``k`` allowed items."""
-        return self.ranker.combine(cands, k, weights)
-
     # ------------------------------------------------------------------ turns
     def stream(
         self,
@@ -232,8 +191,9 @@ class ChatEngine:
         filters: ItemFilter | None = None,
         generator: Generator | None = None,
         linked: Sequence[str] = (),
-    ) -> Iterator[str | TurnResult]:
-        """Yield grounded reply pieces, then one :class:`TurnResult`.
+    ) -> Iterator[str | ReplyRestart | TurnResult]:
+        """Yield grounded reply pieces, then one :class:`TurnResult`; a :class:`ReplyRestart` between
+        pieces withdraws those before it (a model that failed midway, replaced by the fallback).
 
         ``state`` changes only after the last piece (an abandoned stream leaves it as it was).
         """
@@ -258,18 +218,21 @@ class ChatEngine:
                                     notes=tuple(notes), question=question.text if question else "",
                                     answer=answer, act=act)
         writer = self.generator if generator is None else self._guarded(generator)
-        if act in _TEMPLATE_ACTS:  # a greeting, a goodbye, "what can you do": nothing for an LLM to add
+        if act in _TEMPLATE_ACTS:  # a greeting, a goodbye, "what can you do", "why": the template's own words
             writer = self._guarded(self.fallback)
         reply = writer.stream(request)
         allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
         allowed += list(answer.items) if answer is not None else []
-        grounded = self.grounder.stream(
-            reply, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
-            nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
-            answer_for=[i.item_id for i in answer.items] if answer is not None else ())
+        grounded = RestartingGrounding(reply, lambda text: self.grounder.stream(
+            text, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
+            message=message, nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
+            answer_for=[i.item_id for i in answer.items] if answer is not None else ()))
         pieces: list[str] = []
         for piece in grounded:
-            pieces.append(piece)
+            if isinstance(piece, ReplyRestart):  # a model that failed midway is replaced, not extended:
+                pieces = []  # its half-written text may hold the very claim that made it fail
+            else:
+                pieces.append(piece)
             yield piece
         if reply.fell_back:
             notes.append(f"{writer.name} fell back to the template generator"
@@ -295,10 +258,6 @@ class ChatEngine:
             pieces.append(" " + question.text)
             yield " " + question.text
         text = "".join(pieces).strip()
-        if reply.fell_back and (cut := text.rfind(FALLBACK_NOTICE_MIDWAY)) > 0:
-            # The fallback replaces what the LLM had written before it failed, never extends it: the
-            # half-written text may hold the very claim that made it fail (the UI shows the same cut).
-            text = text[cut:]
         generator_name, fell_back, reason = reply.generator, reply.fell_back, reply.reason
         if replaced:  # a withheld reply to a question is an unanswered question, not a grounding failure
             reason = "answer" if answer is not None and grounded.withheld else "grounding"
@@ -336,15 +295,39 @@ class ChatEngine:
         """Rank and explain: the turn's recommendations and the candidates they were cut from."""
         if u.intent in SLATE_INTENTS:
             pool = max(k, LOGGED_CANDIDATES, self.questions.pool if self.questions else 0)
-            candidates = self.ranker.combine(self._answers_filter(work, self.ranker.gather(work, u, filters=filters)),
-                                             pool)
+            gathered = self._answers_filter(work, self.ranker.gather(work, u, filters=filters))
+            candidates = self.ranker.combine(gathered, pool)
             recs = self.explainer.recommendations(candidates.top(k), work, u)
             if not recs:
-                notes.append("No film in the catalogue fits every constraint; try loosening one.")
+                recs, candidates = self._other_years(work, u, gathered, filters, k, pool, notes)
+            if not recs:
+                notes.append(nothing_fits(filters if filters is not None else work.constraints))
             return recs, candidates
         if u.intent == "why" and u.target:
             return self.explainer.earlier(state, u.target), ScoredItems()
         return (), ScoredItems()
+
+    def _other_years(self, work: ConversationState, u: Understanding, gathered: Candidates,
+                     filters: ItemFilter | None, k: int, pool: int, notes: list[str]
+                     ) -> tuple[tuple[Recommendation, ...], ScoredItems]:
+        """When nothing fits and this message's year bound is part of why ("something a bit newer"
+        read as "from 2018 on" after a slate of mysteries), the films that fit everything else, from
+        other years, with a note that says so. Exclusions, genres and people asked for are never
+        loosened, nor a year range the user set earlier ("more please" after "from the 90s" stays
+        in the 90s, or says nothing is left)."""
+        flt = filters if filters is not None else work.constraints
+        if (flt.year_min is None and flt.year_max is None) or "years" not in u.constraint_fields:
+            return (), ScoredItems()  # a year range carried from earlier turns stays a hard filter
+        loose = replace(flt, year_min=None, year_max=None, exclude_ids=frozenset())
+        keep = gathered.soft_allowed & (self.ranker.features.filter_mask(loose) if not loose.is_empty else True)
+        if not keep.any():
+            return (), ScoredItems()
+        candidates = self.ranker.combine(replace(gathered, allowed=keep, soft_allowed=keep), pool)
+        recs = self.explainer.recommendations(candidates.top(k), work, u)
+        if recs:
+            notes.append(f"Nothing {years_in_words(flt.year_min, flt.year_max)} fits the rest of what you asked, "
+                         "so these are from other years")
+        return recs, candidates
 
     def _question(self, work: ConversationState, u: Understanding, recs: Sequence[Recommendation],
                   candidates: ScoredItems) -> Question | None:
@@ -385,6 +368,87 @@ class ChatEngine:
                 result = piece
         assert result is not None
         return result
+
+
+def nothing_fits(flt: ItemFilter) -> str:
+    """The note for an empty slate, naming what the user asked for: "No film in the catalogue is a
+    mystery film, not horror, from 2018 on"."""
+    parts = []
+    if flt.genres:
+        parts.append(" and ".join(sorted(flt.genres)))
+    if flt.exclude_genres:
+        parts.append("not " + " or ".join(sorted(flt.exclude_genres)))
+    if flt.people:
+        parts.append("with " + " and ".join(sorted(flt.people)))
+    if flt.exclude_people:
+        parts.append("without " + " or ".join(sorted(flt.exclude_people)))
+    if flt.year_min is not None or flt.year_max is not None:
+        parts.append(years_in_words(flt.year_min, flt.year_max))
+    if not parts:
+        return "No film in the catalogue fits every constraint"
+    return "No film in the catalogue fits all of this: " + ", ".join(parts)
+
+
+def years_in_words(year_min: int | None, year_max: int | None) -> str:
+    """"from 2018 on", "before 1980", "from 1990 to 1999"."""
+    if year_min is not None and year_max is not None:
+        return f"from {year_min}" if year_min == year_max else f"from {year_min} to {year_max}"
+    return f"from {year_min} on" if year_min is not None else f"before {(year_max or 0) + 1}"
+
+
+def default_engine(
+    catalog: Catalog,
+    retriever: Retriever | None = None,
+    recommender: RecommenderLike | None = None,
+    generator: Generator | None = None,
+    *,
+    k: int = 5,
+    timeout_s: float = 30.0,
+    titles: TitleIndex | None = None,
+    popularity: Mapping[str, float] | None = None,
+    weights: EngineWeights | None = None,
+    item_vectors: Any = None,
+    questions: QuestionPolicy | bool = True,
+    intent_guesser: IntentGuesser | None = None,
+) -> ChatEngine:
+    """The app's engine built from its ingredients: the one place the default parts are chosen.
+
+    Args:
+        catalog: the items.
+        retriever: free-text search (``search(query, k, filters, exclude)``); ``None`` to skip.
+        recommender: history-based scorer (``recommend(history, k, exclude=, filters=)``); ``None``
+            to skip (the app swaps one in once it is fitted, see :attr:`ChatEngine.recommender`).
+        generator: the default reply writer; ``None`` means the template generator. It is put
+            behind a :class:`FallbackGenerator` with ``timeout_s`` and a template fallback.
+        k: slate size.
+        timeout_s: seconds a model's reply may take before the template answers.
+        titles: the catalogue's :class:`~workbench.dialogue.titles.TitleIndex`, shared by the
+            understander and the grounder (the services build it once per catalogue); built here
+            when absent.
+        popularity: item id -> count for the prior and for resolving ambiguous names. Defaults to
+            the catalogue's ``mentions``; an evaluation passes counts from its training split.
+        weights: how the ranker merges its sources.
+        item_vectors: item embeddings for the ranker's ``history_dense`` source (see :class:`Ranker`).
+        questions: the :class:`QuestionPolicy`; ``True``: the default one over ``catalog``;
+            ``False``: never ask.
+        intent_guesser: the intent model's second opinion for the understander
+            (:func:`workbench.dialogue.intent_model.load_intent_model`); ``None``: the rules alone.
+    """
+    popularity = dict(catalog_popularity(catalog) if popularity is None else popularity)
+    titles = titles if titles is not None else TitleIndex(catalog)
+    understander = Understander(catalog, popularity, titles=titles, intent_guesser=intent_guesser)
+    fallback = TemplateGenerator()
+    return ChatEngine(
+        understander=understander,
+        ranker=Ranker(catalog, retriever, recommender, understander=understander, weights=weights,
+                      popularity=popularity, item_vectors=item_vectors),
+        explainer=Explainer(catalog),
+        grounder=Grounder(catalog, titles, instructions=INSTRUCTIONS),
+        generator=FallbackGenerator.around(generator if generator is not None else fallback, fallback,
+                                           timeout_s=timeout_s),
+        questions=QuestionPolicy(catalog) if questions is True else questions or None,
+        k=k,
+    )
 
 
 def follow_up(u: Understanding, state: ConversationState) -> Understanding:

@@ -5,7 +5,8 @@
 1. **closings, capabilities and greetings** ("ok great, that's it for tonight", "what can you
    do?", "hello"): social messages that want no slate;
 2. **questions about films**: ``ask_fact`` (one film's director, cast, year, genre, or what it
-   is about: "who's in the third one?", "when was Jaws made?", "is the first one a cartoon?")
+   is about: "who's in the third one?", "when was Jaws made?", "is the first one a cartoon?"; and
+   ``where`` to watch it, which the catalogue cannot know and the answer says so)
    and ``compare`` (across the slate: "which of these is the newest?", "which one has Tom
    Hanks?"), each with its ``attribute`` (:data:`ATTRIBUTES`);
 3. everything else through :func:`workbench.dialogue.cues.detect_intent` (recommend, more_like,
@@ -33,7 +34,7 @@ from workbench.filters import ItemFilter
 from workbench.text import Intent, fold
 
 #: What an ``ask_fact`` question asks about one film.
-FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about")
+FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about", "where")
 #: What a ``compare`` question asks across films.
 COMPARE_ATTRIBUTES = ("newest", "oldest", "popular", "has_person", "has_genre")
 #: Every attribute :attr:`Understanding.attribute` can hold.
@@ -53,7 +54,8 @@ _CAPABILITIES_RE = re.compile(
     rf"|\bare\s+{_YOU}\s+(?:a\s+)?(?:bot|robot|human|person|real|an?\s+ai)\b|\bwhat'?s\s+your\s+(?:purpose|job|deal)\b"
     rf"|\bwhat\s+do\s+{_YOU}\s+know\s*\??\s*$|^\s*help\s*[!.?]*\s*$|\bwhat\s+is\s+your\s+(?:purpose|job)\b"
     rf"|\bwhat\s+kinds?\s+of\s+(?:things|stuff|questions)\b|\byour\s+capabilities\b|\bwhat\s+(?:are|r)\s+{_YOU}\s+able\b"
-    rf"|\bcan\s+{_YOU}\s+(?:also\s+)?(?:\w+\s+)?(?:tv|shows?|series|books?|music|songs?|tickets?|games?|anime\s+series)\b"
+    rf"|\bcan\s+{_YOU}\s+(?:also\s+)?(?:\w+\s+)?(?:tv|shows|series|books?|music|songs?|tickets?|games?|trailers?|clips?|anime\s+series)\b"
+    rf"|\bcan\s+{_YOU}\s+(?:also\s+)?\w+\s+(?:a\s+|any\s+|some\s+)?show\b"
     rf"|\bcan\s+{_YOU}\b[^?]*\b(?:too|as\s+well|also)\s*\?|\bcan\s+{_YOU}\s+tell\s+me\s+(?:who|what|when)\b[^?]*\ba\s+(?:movie|film)\b"
     rf"|\bwhat\s+(?:movies|films)\s+do\s+{_YOU}\s+(?:know|have)\b|\bhow\s+many\s+(?:movies|films)\b"
     rf"|\bwhat\s+do\s+{_YOU}\s+know\s+about\s+(?:movies|films|cinema)\b|\bwhat'?s\s+this\s+(?:app|thing|bot|site|tool)?\s*for\b"
@@ -162,17 +164,31 @@ _ABOUT_RE = re.compile(
     r"|\bgist\b|\bany\s+good\b",
     re.I,
 )
+#: "where can I watch it?", "is the second one on Netflix?", "where do I stream those": availability,
+#: which the catalogue does not know (the answer says so rather than recommending again)
+_WHERE_RE = re.compile(
+    r"\bwhere\s+(?:can|could|do|does|should|would|might|is|are)\s+(?:i|we|you|one|it|they|that|this|those|these)?\s*"
+    r"(?:\w+\s+)?(?:watch|stream|see|find|get|buy|rent|download|playing|showing|available|streaming)\b"
+    r"|\b(?:is|are)\s+(?:it|that|this|they|those|these|the\s+\w+(?:\s+one)?)\s+(?:\w+\s+)?(?:on|streaming\s+on|available\s+on)\s+"
+    r"(?:netflix|hulu|prime|amazon|disney|hbo|max|youtube|apple|peacock|paramount|any\s+streaming)\b"
+    r"|\b(?:streaming|showtimes?|in\s+(?:theaters?|cinemas?)|on\s+(?:netflix|hulu|prime|dvd|blu-?ray))\s*\??\s*$",
+    re.I,
+)
+#: a yes/no question about the film pointed at ("is the second one violent?", "does it have a happy ending?")
+_YES_NO_RE = re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:is|was|isn'?t|wasn'?t|does|did|would|will)\s+(?!there\b)", re.I)
 _NEWEST_RE = re.compile(r"\b(?:newest|latest|most\s+recent|youngest|newer|more\s+recent|came\s+out\s+last|last\s+to\s+come\s+out)\b", re.I)
 _OLDEST_RE = re.compile(r"\b(?:oldest|earliest|older|came\s+out\s+first|first\s+to\s+come\s+out)\b", re.I)
 _POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s+popular|better\s+known)\b", re.I)
 #: a question over several films: "which of these", "which one", "any of them", "do any"
 _ACROSS_RE = re.compile(
     r"\b(?:which|what)\s+(?:one|ones|of|is|are|film|movie|films|movies)\b|\bwhich\b|\bany\s+of\b|\b(?:do|does|are|is)\s+any\b"
-    r"|\bhow\s+many\b|\bare\s+(?:they|these|those|all)\b",
+    r"|\bhow\s+many\b|\bare\s+(?:they|these|those|all)\b|\b(?:among|between)\s+(?:them|these|those|the\s+\w+)\b",
     re.I,
 )
 _WHY_EXTRA_RE = re.compile(
-    r"\bwhat\s+made\s+you\s+(?:choose|pick|suggest|recommend|go\s+with)\b|\breasoning\b|\bwhy\s+(?:did|would)\s+you\b"
+    r"\bwhat\s+made\s+you\s+(?:choose|pick|suggest|recommend|go\s+with|think\s+of|add|include)\b|\breasoning\b|\bwhy\s+(?:did|would)\s+you\b"
+    r"|\bwhat\s+(?:does|do|did)\b[^?]*\bhave\s+to\s+do\s+with\b|\b(?:connection|link)\s+(?:with|to|between)\b"
+    r"|\bhow\s+(?:is|are|was)\b[^?]*\brelated\s+to\b"
     r"|\bhow\s+(?:is|does)\b[^?]*\b(?:similar|related|fit|match)\w*\s+(?:to\s+)?what\s+i\b|\bwhat'?s\s+the\s+reason\b",
     re.I,
 )
@@ -180,6 +196,8 @@ _LIKE_FILM_RE = re.compile(
     r"\b(?:in\s+the\s+vein\s+of|same\s+(?:vibe|feel|style|tone|kind)\s+as|(?:stuff|things|something|anything|more)\s+like"
     r"|what\s+else\s+is\s+like|along\s+the\s+lines\s+of|(?:movies?|films?)\s+like|reminiscent\s+of|comparable\s+to"
     r"|akin\s+to|in\s+the\s+(?:style|spirit)\s+of|(?:kind|sort)\s+of\s+like|(?:feels?|looks?)\s+like|reminds?\s+(?:me|one)\s+of"
+    r"|(?:movies?|films?|ones?|anything|something)\s+(?:that\s+(?:are|is|feel|feels)|which\s+(?:are|is))\s+(?:a\s+(?:bit|lot)\s+)?like"
+    r"|resembl(?:ing|es?)|(?:anything|something|what)\s+else\s+like"
     r"|^\s*like\b|similar\s+to|(?:if|since)\s+i\s+(?:liked|loved|enjoyed)\b[^?]*\bwhat\s+else)",
     re.I,
 )
@@ -188,7 +206,8 @@ _NOT_SEEN_EXTRA_RE = re.compile(
     re.I,
 )
 #: "something completely different", "start afresh": a new request even with a slate shown
-_AFRESH_RE = re.compile(r"\bsomething\s+(?:completely\s+|totally\s+|entirely\s+)?different\b|\bafresh\b|\bnew\s+search\b",
+_AFRESH_RE = re.compile(r"\bsomething\s+(?:completely\s+|totally\s+|entirely\s+)?different\b|\bafresh\b|\bnew\s+search\b"
+                        r"|\bstart(?:ing)?\s+(?:over|again)\b|\bfrom\s+scratch\b|\bforget\s+(?:that|those|these|all|everything)\b",
                         re.I)
 #: With a slate shown, words of a message that adjusts it ("a bit lighter", "and family friendly please")
 _REFINE_HINT_RE = re.compile(
@@ -280,6 +299,8 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
     question = "?" in low or starts or bool(re.search(r"\b(?:which|who|when|what)\b", low))
     if not question:
         return None
+    if _WHERE_RE.search(low) and (refs or named or slate):
+        return "ask_fact", "where"
     several = len(refs) > 1 or (not refs and len(slate) > 1)
     across = (bool(_ACROSS_RE.search(low)) or len(refs) > 1 or bool(re.search(r"\bthe\s+\w+(?:\s+\w+)?\s+one\b", low))) \
         and (several or not named) and bool(slate or len(refs) > 1)
@@ -288,6 +309,8 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
             return "compare", "newest"
         if _OLDEST_RE.search(low):
             return "compare", "oldest"
+        if _POPULAR_RE.search(low):
+            return "compare", "popular"
     for rx, attribute in ((_DIRECTOR_RE, "director"), (_CAST_RE, "cast"), (_YEAR_RE, "year"),
                           (_GENRE_RE, "genre")):
         if rx.search(low) and (refs or named or slate):
@@ -296,6 +319,11 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
             return "ask_fact", attribute
     if across and people and (_ACROSS_RE.search(low)):
         return "compare", "has_person"
+    if across and not people and re.search(r"\b(?:direct(?:ed|s)?|directors?)\b", low):
+        return "ask_fact", "director"  # "has he directed any of these?": who directed each of them
+    if across and not people and re.search(r"\b(?:in|star|stars|starring|acts?|acted|plays?|played|cast)\b", low) \
+            and re.search(r"\b(?:he|she|they|him|her)\b", low):
+        return "ask_fact", "cast"  # "is she in any of them?": who is in each of them
     if across and constraints.genres and (_ACROSS_RE.search(low)):
         return "compare", "has_genre"
     short = len(low.split()) <= 12
@@ -306,6 +334,10 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
         if constraints.genres and re.search(r"^\s*(?:and\s+|so\s+)?(?:is|was|isn'?t|are|does|would|it'?s)\b", low):
             return "ask_fact", "genre"
         if _ABOUT_RE.search(low):
+            return "ask_fact", "about"
+        if "?" in low and _YES_NO_RE.search(low):
+            # "is the third one violent?", "was it scary?": a yes/no about a film the catalogue can
+            # answer only from its genres and keywords, which the "about" answer lists
             return "ask_fact", "about"
         if re.search(r"^\s*(?:and\s+)?(?:what|tell\s+me)\b[^?]*\b(?:is|was|'s)\s+(?:it|that|this)(?:\s+one)?\b[\s?!.]*$", low):
             return "ask_fact", "about"

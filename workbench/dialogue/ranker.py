@@ -123,6 +123,8 @@ class CatalogFeatures:
 
     def __init__(self, catalog: Catalog, popularity: Mapping[str, float], item_vectors: Any = None):
         self.catalog = catalog
+        #: item id -> count the prior was built from (a ranker over another index reuses it)
+        self.popularity = dict(popularity)
         self.ids = list(catalog.ids)
         self.row = {item_id: r for r, item_id in enumerate(self.ids)}
         pop = np.array([popularity.get(i, 0.0) for i in self.ids], dtype=np.float64)
@@ -237,7 +239,7 @@ class Ranker:
         n_prev = max(self.weights.query_turns - (1 if u is not None else 0), 0)
         if n_prev:
             for text in reversed(previous[-n_prev:]):
-                q = self.understander.understand(text).query
+                q = self.understander.understand(text, second_opinion=False).query
                 if q.strip():
                     parts.append(q)
         return " ".join(" ".join(parts).split())

@@ -113,7 +113,7 @@ def _drop(seq: list[str], item_id: str) -> None:
         seq.remove(item_id)
 
 
-#: The stances a slate card can give an item (see :func:`workbench.annotate.live.card_stance`).
+#: The stances a slate card can give an item (see :func:`workbench.chat.live.card_stance`).
 CARD_STANCES = ("liked", "disliked", "seen", "not_seen")
 
 

@@ -109,6 +109,19 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class ReplyRestart:
+    """A turn's stream event: the text streamed so far is withdrawn, and the pieces that follow replace it.
+
+    The engine yields one when a language model failed after it had started writing and the
+    fallback takes over (the half-written text may hold the very claim that made it fail). Every
+    consumer of :meth:`~workbench.dialogue.engine.ChatEngine.stream` clears what it showed; the
+    turn's :class:`TurnResult` holds only the replacement.
+    """
+
+    reason: str = ""  # the generator layer's: "timeout", "empty" or "error"
+
+
+@dataclass(frozen=True)
 class TurnResult:
     """Everything one engine turn produced."""
 

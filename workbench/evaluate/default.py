@@ -28,12 +28,12 @@ from workbench.evaluate.movielens import (
     ContentVariants,
     EvalReport,
     SystemFactory,
-    TrainTest,
     Tuned,
     default_systems,
     evaluate_systems,
     tune_fold,
 )
+from workbench.evaluate.movielens_data import TrainTest
 from workbench.interactions import Interactions, load_interactions
 from workbench.recommend.base import MatrixScorer
 from workbench.recommend.tuning import holdout_split
@@ -161,8 +161,8 @@ def _content_scorer(catalog: Catalog, items: list[str], content: str, embed_mode
     if content == "none":
         return None
     from workbench.catalog import Item, render_text
-    from workbench.embed import HashEmbedder, load_embedder
     from workbench.recommend.content import ContentScorer
+    from workbench.retrieval.embed import HashEmbedder, load_embedder
 
     texts = []
     for item_id in items:

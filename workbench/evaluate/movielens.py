@@ -27,18 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from workbench.errors import EvaluationError
-from workbench.evaluate.movielens_data import (  # noqa: F401 - the data names are re-exported here
-    ML_GENRES,
-    RELEVANCE,
-    MovieLensFold,
-    TrainTest,
-    _title_key,
-    count_users,
-    item_texts,
-    read_fold,
-    read_items,
-    read_wikipedia_facts,
-)
+from workbench.evaluate.movielens_data import TrainTest, count_users, item_texts, read_fold, read_items
 from workbench.metrics import METRICS, ranking_metrics, top_k_matrix
 from workbench.recommend.base import MatrixScorer
 
@@ -406,8 +395,8 @@ def build_content_scorer(items: Sequence[Mapping[str, Any]], content: str, wiki_
     """The content scorer for ``--content`` (``minilm``, ``hash`` or ``none``)."""
     if content == "none":
         return None
-    from workbench.embed import HashEmbedder, load_embedder
     from workbench.recommend.content import ContentScorer
+    from workbench.retrieval.embed import HashEmbedder, load_embedder
 
     texts, enriched = item_texts(items, wiki_dir)
     notes.append(

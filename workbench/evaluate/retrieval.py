@@ -222,8 +222,8 @@ def finetune_and_compare(
 ) -> dict[str, Any]:
     """Split ``rows`` by conversation, fine-tune ``base_model`` on the training part, and report
     base vs fine-tuned retrieval metrics on the holdout (and on ``test_rows``) side by side."""
-    from workbench.embed import SentenceTransformerEmbedder
-    from workbench.finetune import finetune_embedder, read_manifest
+    from workbench.finetune.retriever import finetune_embedder, read_manifest
+    from workbench.retrieval.embed import SentenceTransformerEmbedder
 
     train, held = split_holdout(rows, holdout, seed)
     log(f"{len(train)} training rows from {len({r.group for r in train})} conversations, "

@@ -23,7 +23,7 @@ from workbench.feedback.record import (
     make_record,
     validate_record,
 )
-from workbench.feedback.store import BadLine, FeedbackStore, ReadResult, open_store
+from workbench.feedback.store import BadLine, JsonlFeedbackStore, ReadResult, open_store
 
 __all__ = [
     "FEEDBACK_FEATURES",
@@ -36,7 +36,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "BadLine",
     "FeedbackRecord",
-    "FeedbackStore",
+    "JsonlFeedbackStore",
     "ItemJudgement",
     "ReadResult",
     "make_record",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.database import Database, is_database_url
 from workbench.feedback.pg_store import PostgresFeedbackStore
-from workbench.feedback.store import FeedbackStore, RecordStore, open_store
+from workbench.feedback.store import JsonlFeedbackStore, RecordStore, open_store
 
 if TYPE_CHECKING:
     from workbench.catalog import Catalog
@@ -21,7 +21,7 @@ def store_at(location: str | Path | Database, catalog: Catalog | None = None) ->
     """The store at ``location``: a database (or its ``postgresql://`` URL) or a folder of JSONL shards."""
     if isinstance(location, Database) or is_database_url(str(location)):
         return PostgresFeedbackStore(location if isinstance(location, Database) else str(location), catalog=catalog)
-    return FeedbackStore(location, catalog=catalog)
+    return JsonlFeedbackStore(location, catalog=catalog)
 
 
 def open_feedback_store(settings: Settings, catalog: Catalog | None = None, *, database: Database | None = None,

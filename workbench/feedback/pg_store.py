@@ -1,7 +1,7 @@
 """The PostgreSQL feedback store: records in one table keyed by record id, shared by every app process.
 
 Implements the same :class:`~workbench.feedback.store.RecordStore` protocol as the JSONL
-:class:`~workbench.feedback.store.FeedbackStore` (the same contract tests run on both):
+:class:`~workbench.feedback.store.JsonlFeedbackStore` (the same contract tests run on both):
 
 * :meth:`PostgresFeedbackStore.append_many` validates every record first, then inserts them in
   one transaction (``INSERT ... ON CONFLICT (record_id) DO NOTHING``): all or nothing, and a

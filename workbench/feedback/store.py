@@ -3,7 +3,7 @@
 Layout: ``<data_dir>/shard-<host>-<pid>-<uuid>.jsonl``. Each store object in
 each process writes its own shard, so writers never share a file. One append
 is one ``os.write`` of one complete line (``O_APPEND``) followed by ``fsync``;
-:meth:`FeedbackStore.append` returns only after both, so an acknowledged record
+:meth:`JsonlFeedbackStore.append` returns only after both, so an acknowledged record
 survives a killed process or a power cut.
 
 Reading merges every ``shard-*.jsonl`` under the data directory (hidden folders
@@ -19,7 +19,7 @@ skipped), so shards downloaded back from the Hub can sit beside local ones:
 After a failed write the shard is abandoned and the next append opens a new
 one, so a new record is never glued onto a torn line.
 
-Optional Hub sync (:meth:`FeedbackStore.start_hub_sync`) runs a
+Optional Hub sync (:meth:`JsonlFeedbackStore.start_hub_sync`) runs a
 ``huggingface_hub.CommitScheduler`` over the data directory; appends take the
 scheduler's lock so that an upload never snapshots half a line.
 
@@ -64,7 +64,7 @@ def idempotent_record_id(key: str, *scope: str) -> str:
     """The record id for a client's idempotency ``key`` within ``scope`` (e.g. session and annotator).
 
     Deterministic (uuid5), so a retry after a lost reply, even to a restarted server, names the
-    same record, and :meth:`FeedbackStore.append_once` (or any reader's duplicate handling)
+    same record, and :meth:`JsonlFeedbackStore.append_once` (or any reader's duplicate handling)
     keeps one. The scope keeps two clients' equal keys apart.
 
     Raises:
@@ -92,7 +92,7 @@ class BadLine:
 
 @dataclass(frozen=True)
 class ReadResult:
-    """What :meth:`FeedbackStore.read` found.
+    """What :meth:`JsonlFeedbackStore.read` found.
 
     Attributes:
         records: every distinct record, sorted by ``(created_at, record_id)``.
@@ -136,7 +136,7 @@ class _ShardCache:
 class RecordStore(Protocol):
     """What the app, the use cases, the exports and the CLI need of a feedback store.
 
-    :class:`FeedbackStore` (JSONL shards, the default) and
+    :class:`JsonlFeedbackStore` (JSONL shards, the default) and
     :class:`~workbench.feedback.pg_store.PostgresFeedbackStore` (``WORKBENCH_DATABASE_URL``)
     implement it; tests/test_feedback_store.py runs both through the same checks. Writes are
     idempotent by ``record_id``: a retried write never yields a second record.
@@ -155,7 +155,7 @@ class RecordStore(Protocol):
     def close(self) -> None: ...
 
 
-class FeedbackStore:
+class JsonlFeedbackStore:
     """Append-only, crash-safe store of :class:`FeedbackRecord` under ``data_dir``.
 
     Safe to share between threads of one process and to use from many processes
@@ -184,7 +184,7 @@ class FeedbackStore:
 
     def __repr__(self) -> str:
         sync = f", hub={self._scheduler.repo_id!r}" if self._scheduler is not None else ""
-        return f"FeedbackStore({str(self.data_dir)!r}{sync})"
+        return f"JsonlFeedbackStore({str(self.data_dir)!r}{sync})"
 
     @property
     def location(self) -> str:
@@ -325,7 +325,7 @@ class FeedbackStore:
             finally:
                 scheduler.stop()
 
-    def __enter__(self) -> FeedbackStore:
+    def __enter__(self) -> JsonlFeedbackStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -475,7 +475,7 @@ class FeedbackStore:
         return scheduler
 
 
-def open_store(settings: Settings, catalog: Catalog | None = None, *, scheduler_cls: Any = None) -> FeedbackStore:
+def open_store(settings: Settings, catalog: Catalog | None = None, *, scheduler_cls: Any = None) -> JsonlFeedbackStore:
     """The store configured by ``settings``: its data directory, and Hub sync only when
     ``feedback_hub_repo`` is set (nothing touches the network otherwise)."""
     data_dir = settings.resolved_feedback_dir
@@ -486,7 +486,7 @@ def open_store(settings: Settings, catalog: Catalog | None = None, *, scheduler_
             f"setting 'feedback_dir': {data_dir} is not writable ({existing} is "
             f"{'not a folder' if not existing.is_dir() else 'read-only'})"
         )
-    store = FeedbackStore(data_dir, catalog=catalog)
+    store = JsonlFeedbackStore(data_dir, catalog=catalog)
     if settings.feedback_hub_repo:
         store.start_hub_sync(
             settings.feedback_hub_repo, token=settings.hf_token or None, scheduler_cls=scheduler_cls

@@ -223,7 +223,7 @@ class TurnRecorder:
     def record_feedback(self, records: Iterable[Any]) -> None:
         """Count saved feedback records: kind ``project`` for a project's, else ``chat``.
 
-        The feedback store calls this after each durable write (``FeedbackStore.on_append``).
+        The feedback store calls this after each durable write (``JsonlFeedbackStore.on_append``).
         """
         for record in records:
             self.feedback_records.labels("project" if getattr(record, "project", "") else "chat").inc()

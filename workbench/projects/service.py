@@ -1,7 +1,7 @@
 """Use cases of annotation projects, for the Annotate tab, the API endpoints and the CLI.
 
 :class:`ProjectService` wraps a :class:`~workbench.projects.store.ProjectStore` (claims, answers,
-counts) and the :class:`~workbench.feedback.store.FeedbackStore` (the judgements, as
+counts) and the :class:`~workbench.feedback.store.JsonlFeedbackStore` (the judgements, as
 :class:`~workbench.feedback.record.FeedbackRecord` s, so every feedback export works on project
 data). Its methods take and return plain JSON-ready values: ``next_task``, ``submit_task``,
 ``skip_task``, ``discard_task``, ``back``, ``progress``, ``list_projects``.

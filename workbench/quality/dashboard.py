@@ -214,7 +214,7 @@ def project_names(service: Any) -> list[str]:
 
 
 def dashboard_data(feedback: Any, projects: Any = None, project: str | None = None) -> dict[str, Any]:
-    """Everything the Dashboard tab shows: :func:`feedback_frames` of ``feedback`` (a FeedbackStore),
+    """Everything the Dashboard tab shows: :func:`feedback_frames` of ``feedback`` (a JsonlFeedbackStore),
     ``projects`` (the project names) and, with ``project``, ``overview`` (:func:`project_overview`)."""
     data: dict[str, Any] = feedback_frames(feedback.read().records)
     data["projects"] = project_names(projects)

@@ -20,11 +20,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from workbench.catalog import DEFAULT_TEXT_TEMPLATE, Catalog, Vocabulary
-from workbench.embed import Embedder
 from workbench.errors import RecommenderError
 from workbench.interactions import Interactions
 from workbench.recommend.base import MatrixScorer, interactions_hash
 from workbench.recommend.knn import topk_similarity
+from workbench.retrieval.embed import Embedder
 
 
 class ContentScorer(MatrixScorer):

@@ -23,7 +23,7 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import hf_login_available, identify, resolve_annotator
+from workbench.chat.identity import hf_login_available, identify, resolve_annotator
 from workbench.config import ASSETS_DIR
 from workbench.errors import ProjectError
 from workbench.limits import MAX_ANNOTATOR_CHARS, MAX_COMMENT_CHARS, MAX_SLATE, MAX_TEXT_CHARS
@@ -71,7 +71,7 @@ def _service(services: Services) -> Any:
 def annotator_of(name: str | None, profile: Any = None, *, services: Services | None = None,
                  request: Any = None) -> str:
     """Who judges: with sign-in on (``services`` given), the signed-in user, full stop
-    (:func:`~workbench.annotate.identity.identify`); else the Hugging Face username or the typed
+    (:func:`~workbench.chat.identity.identify`); else the Hugging Face username or the typed
     name. An error when there is neither."""
     who = identify(services, name, profile, request) if services is not None else resolve_annotator(name, profile)
     if not who:

@@ -1,14 +1,14 @@
 """Named API endpoints for ``gradio_client`` (and plain HTTP): ``/chat``, ``/feedback``, ``/status``.
 
 API sessions are issued by the server: ``/chat`` with an empty ``session_id``
-starts one and returns its id (256 random bits, :func:`~workbench.annotate.session.new_session_id`);
+starts one and returns its id (256 random bits, :func:`~workbench.chat.session.new_session_id`);
 that id is the capability to continue the conversation and to judge its turns.
 An id the server did not issue, or that belongs to another owner (the signed-in
 user when auth or OAuth is on, else the client's address), is refused. Sessions
-live in a :class:`~workbench.annotate.session.SessionRegistry` bounded per owner
+live in a :class:`~workbench.chat.session.SessionRegistry` bounded per owner
 and in total, separate from browser tabs.
 
-The endpoints call the same use cases as the Blocks UI (:mod:`workbench.annotate`),
+The endpoints call the same use cases as the Blocks UI (:mod:`workbench.chat`),
 never a panel: ``/chat`` runs a turn (``stream_turn``) and returns the reply
 and the slate as JSON; ``/feedback`` writes one feedback record for a turn
 through the feedback store, immediately (``save_judgement``), at most once per
@@ -16,7 +16,7 @@ client ``idempotency_key``. This module checks the type and range of every value
 a client sends (JSON may carry anything) and names the field and the value when
 it refuses; the record's own checks (labels, items in the slate) are
 ``validate_record``'s. A saved card judgement also changes the conversation's next
-turn (:mod:`workbench.annotate.live`: like / 4-5 stars -> liked, dislike / 1-2 ->
+turn (:mod:`workbench.chat.live`: like / 4-5 stars -> liked, dislike / 1-2 ->
 disliked). Errors a caller can fix come back as a ``gradio_client`` ``AppError``
 carrying the message.
 """
@@ -27,11 +27,11 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import identify, signed_in_user
-from workbench.annotate.judgements import save_judgement
-from workbench.annotate.live import judge_cards
-from workbench.annotate.session import CardJudgement, SessionRegistry, TurnJudgement
-from workbench.annotate.turns import TurnPrefs, check_message, new_session, stream_turn
+from workbench.chat.identity import identify, signed_in_user
+from workbench.chat.judgements import save_judgement
+from workbench.chat.live import judge_cards
+from workbench.chat.session import CardJudgement, SessionRegistry, TurnJudgement
+from workbench.chat.turns import TurnPrefs, check_message, new_session, stream_turn
 from workbench.errors import FeedbackError
 from workbench.feedback.inputs import check_int, check_judgements, check_text
 from workbench.feedback.store import idempotent_record_id
@@ -45,7 +45,7 @@ def make_registry(services: Services) -> SessionRegistry:
     s = services.settings
     limits = {"max_sessions": s.max_api_sessions, "max_per_owner": s.api_sessions_per_client}
     if services.database is not None:  # WORKBENCH_DATABASE_URL: every replica continues every session
-        from workbench.annotate.shared_sessions import SharedSessionRegistry
+        from workbench.chat.shared_sessions import SharedSessionRegistry
 
         return SharedSessionRegistry(lambda sid: new_session(services, sid), services.database, services.catalog,
                                      **limits)

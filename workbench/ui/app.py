@@ -9,7 +9,7 @@ API endpoints (``/chat``, ``/feedback``, ``/status``; ``/next_task``, ``/submit_
 ``/next_review``, ``/submit_review``; ``/arena_pair``, ``/arena_vote``); a Review tab
 (:mod:`workbench.ui.review_tab`: a reviewer settles disputed project tasks). Each panel module
 builds its widgets and wires its own events; this module lays them out. Each browser tab
-owns one :class:`~workbench.annotate.session.ChatSession` in a ``gr.State``, so two
+owns one :class:`~workbench.chat.session.ChatSession` in a ``gr.State``, so two
 users never see each other's turns, slates or judgements.
 
 :func:`launch_options` holds what Gradio 6 takes at ``launch()`` (theme, CSS,
@@ -23,8 +23,8 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.judgements import autosave_on_close
 from workbench.arena.service import open_arena
+from workbench.chat.judgements import autosave_on_close
 from workbench.config import ASSETS_DIR, Settings
 from workbench.login import ClientHostMiddleware, LoginGuard
 from workbench.monitoring.http import metrics_route

@@ -21,8 +21,8 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import identify
 from workbench.arena.service import ArenaService
+from workbench.chat.identity import identify
 from workbench.errors import ArenaError
 from workbench.feedback.inputs import check_judgements, check_text
 from workbench.services import Services

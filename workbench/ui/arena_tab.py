@@ -20,8 +20,8 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import identify
 from workbench.arena.service import ArenaConversation, ArenaService, ArenaTurn
+from workbench.chat.identity import identify
 from workbench.errors import ArenaError
 from workbench.limits import MAX_ANNOTATOR_CHARS, MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS
 from workbench.services import Services

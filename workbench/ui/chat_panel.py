@@ -1,6 +1,6 @@
 """The chat panel: a streamed conversation with the engine, with retry, undo and clear.
 
-The turn itself is a use case (:mod:`workbench.annotate.turns`); this module
+The turn itself is a use case (:mod:`workbench.chat.turns`); this module
 draws the widgets, formats the status line, maps a chat message to its turn,
 and :func:`wire` binds the events. A :class:`~workbench.errors.WorkbenchError`
 becomes a warning toast (:mod:`workbench.ui.boundary`, never a traceback) and
@@ -15,10 +15,10 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import identify
-from workbench.annotate.judgements import autosave, autosave_on_close
-from workbench.annotate.session import ChatSession, Exchange, SessionRegistry
-from workbench.annotate.turns import (
+from workbench.chat.identity import identify
+from workbench.chat.judgements import autosave, autosave_on_close
+from workbench.chat.session import ChatSession, Exchange, SessionRegistry
+from workbench.chat.turns import (
     TurnPrefs,
     active_constraints,
     check_message,
@@ -65,7 +65,7 @@ PLACEHOLDER = (
 
 
 # ---------------------------------------------------------------------------
-# plain handlers (the turn itself is :func:`workbench.annotate.turns.stream_turn`)
+# plain handlers (the turn itself is :func:`workbench.chat.turns.stream_turn`)
 
 
 def turn_status(services: Services, exchange: Exchange | None, choice: GeneratorChoice | None) -> str:

@@ -1,12 +1,12 @@
 """The feedback bar: who is annotating, what is unsaved, and the Save action.
 
-Saving is a use case (:mod:`workbench.annotate.judgements`: one record per
+Saving is a use case (:mod:`workbench.chat.judgements`: one record per
 judged turn, all or nothing, nothing dropped silently); this module draws the
 annotator field, the pending count and the Save button, and :func:`wire` binds
 them: Save, the count refreshed as cards change, and the name remembered per
 browser.
 
-Identity (:mod:`workbench.annotate.identity`): on a Space with
+Identity (:mod:`workbench.chat.identity`): on a Space with
 ``hf_oauth: true`` the signed-in Hugging Face username (``gr.LoginButton``);
 elsewhere, or when not signed in, the name field.
 """
@@ -19,10 +19,10 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import hf_login_available, identify
-from workbench.annotate.judgements import pending_label, save_pending
-from workbench.annotate.session import ChatSession
-from workbench.annotate.turns import ensure_session
+from workbench.chat.identity import hf_login_available, identify
+from workbench.chat.judgements import pending_label, save_pending
+from workbench.chat.session import ChatSession
+from workbench.chat.turns import ensure_session
 from workbench.limits import MAX_ANNOTATOR_CHARS
 from workbench.services import Services
 from workbench.ui.boundary import shows_errors

@@ -2,7 +2,7 @@
 
 Gradio's MCP server (``launch(mcp_server=True)``, at ``/gradio_api/mcp/``) turns every public named
 endpoint into a tool. This module declares the three this app means for agents, each a thin
-wrapper over a use case of :mod:`workbench.annotate.tools` with a docstring Gradio reads for the
+wrapper over a use case of :mod:`workbench.chat.tools` with a docstring Gradio reads for the
 tool's description and argument help:
 
 * ``recommend_films``: recommendations for a message, with optional genre / year / people constraints;
@@ -24,7 +24,7 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.tools import film_facts, recommend_films, search_catalogue
+from workbench.chat.tools import film_facts, recommend_films, search_catalogue
 from workbench.services import Services
 from workbench.ui.boundary import as_app_error
 

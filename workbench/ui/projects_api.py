@@ -6,7 +6,7 @@ the Annotate tab calls too) and returns its JSON. The service checks everything 
 on the slate, bad labels or ratings) and writes nothing when a check fails; the message, naming
 the value, comes back as a ``gradio_client`` ``AppError`` (:func:`~workbench.ui.boundary.as_app_error`).
 
-Identity follows ``/feedback`` (:func:`~workbench.annotate.identity.identify`): with password
+Identity follows ``/feedback`` (:func:`~workbench.chat.identity.identify`): with password
 auth or Hugging Face sign-in on, the annotator is the signed-in user and a differing
 ``annotator`` argument is refused; without sign-in it is the (normalised) ``annotator`` argument.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import identify
+from workbench.chat.identity import identify
 from workbench.errors import ProjectError
 from workbench.services import Services
 from workbench.ui.boundary import as_app_error

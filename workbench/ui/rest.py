@@ -55,7 +55,7 @@ class ApiBackends:
     """What the JSON API and the ``gradio_client`` endpoints share, built once by ``build_demo``."""
 
     services: Services
-    registry: Any  # workbench.annotate.session.SessionRegistry of API sessions (both paths continue each other's)
+    registry: Any  # workbench.chat.session.SessionRegistry of API sessions (both paths continue each other's)
     arena: Any = None  # workbench.arena.service.ArenaService, or None
 
 

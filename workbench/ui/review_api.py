@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.identity import identify
+from workbench.chat.identity import identify
 from workbench.projects import review_service
 from workbench.services import Services
 from workbench.ui.boundary import as_app_error

@@ -3,7 +3,7 @@
 The panel's values are inputs of every turn, so a change applies to the next
 turn of that browser session only (other users are not affected).
 :func:`parse_prefs` turns the raw widget values into
-:class:`~workbench.annotate.turns.TurnPrefs`.
+:class:`~workbench.chat.turns.TurnPrefs`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.turns import TurnPrefs
+from workbench.chat.turns import TurnPrefs
 from workbench.config import GENERATOR_BACKENDS
 from workbench.errors import ConfigError
 from workbench.filters import CANONICAL_GENRES, ItemFilter

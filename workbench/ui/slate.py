@@ -6,7 +6,7 @@ always come from the catalogue: the engine's slate, never parsed from text).
 shown or hidden, so the page layout stays stable and each card's widgets
 (like / dislike / haven't seen it, a 1-5 rating) keep fixed ids. One comment box
 under the cards is about the whole turn (the feedback record has one comment). A card's
-judgement changes the conversation at once (:mod:`workbench.annotate.live`), and its "More like
+judgement changes the conversation at once (:mod:`workbench.chat.live`), and its "More like
 this" button asks for more like that item (wired in :mod:`workbench.ui.chat_panel`).
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 
 import gradio as gr
 
-from workbench.annotate.live import judge_slate
-from workbench.annotate.session import CardJudgement, ChatSession
-from workbench.annotate.turns import active_constraints
+from workbench.chat.live import judge_slate
+from workbench.chat.session import CardJudgement, ChatSession
+from workbench.chat.turns import active_constraints
 from workbench.errors import WorkbenchError
 from workbench.feedback.record import ITEM_LABELS
 from workbench.limits import MAX_COMMENT_CHARS, MAX_SLATE

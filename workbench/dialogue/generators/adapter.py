@@ -3,7 +3,7 @@
 A generator adapter is a folder written by ``python -m workbench finetune generator --lora-r R
 --adapter`` (``adapter_config.json``, ``adapter_model.safetensors`` and a ``meta.json``
 manifest naming the base model and the hash of its weights). :func:`merge_adapter` checks the
-manifest against the base it is given (:func:`~workbench.generator_manifest.check_adapter_dir`),
+manifest against the base it is given (:func:`~workbench.finetune.generator_manifest.check_adapter_dir`),
 loads the adapter with ``peft`` and merges it into the weights (``merge_and_unload``), so that
 generating costs exactly what the plain base costs.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import GenerationError
-from workbench.generator_manifest import check_adapter_dir
+from workbench.finetune.generator_manifest import check_adapter_dir
 
 
 def merge_adapter(model: Any, adapter: str | Path, *, base_model: str,
@@ -28,7 +28,7 @@ def merge_adapter(model: Any, adapter: str | Path, *, base_model: str,
         model: the base, as loaded (a transformers causal LM).
         adapter: the adapter folder.
         base_model: the name the base was asked for (``smollm2-135m-instruct``, a Hub id, a folder).
-        base_source: where the base's weights were read from (see :func:`~workbench.generator_manifest.base_weights`).
+        base_source: where the base's weights were read from (see :func:`~workbench.finetune.generator_manifest.base_weights`).
 
     Raises:
         GenerationError: the manifest does not fit the base or the adapter's files (naming what

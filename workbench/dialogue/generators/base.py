@@ -26,7 +26,7 @@ class GenerationRequest:
     notes: tuple[str, ...] = ()  # facts the reply should mention ("I took Heat as Heat (1995)")
     question: str = ""  # what to ask after the slate ("Which decade?"), chosen by the engine
     #: prebuilt chat messages (``role``/``content``) a language-model backend sends instead of the
-    #: recommender prompt (a simulated user's prompt, see ``workbench.evaluate.simulator_llm``)
+    #: recommender prompt (a simulated user's prompt, see ``workbench.evaluate.simulation.llm``)
     messages: tuple[Mapping[str, str], ...] = ()
     #: the fact to state, when the user asked about films (``ask_fact`` / ``compare``)
     answer: Answer | None = None

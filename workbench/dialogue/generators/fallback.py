@@ -14,7 +14,9 @@ generator's reply, and the stream says so:
     stream.error          # what went wrong, as text ("" when nothing did)
 
 These three are the declared attributes callers read (the chat engine reports them with every
-turn); this wrapper is the one place a reply gets a deadline. A primary that *is* the fallback
+turn); ``fell_back`` turns true as the stream hands over the fallback's first piece, which is how
+the engine knows where a midway fallback starts (:mod:`workbench.dialogue.restart`). This wrapper
+is the one place a reply gets a deadline. A primary that *is* the fallback
 runs directly, without a worker thread or deadline.
 
 A primary that missed a deadline is asked to stop (its stream is closed from
@@ -165,13 +167,21 @@ class FallbackGenerator:
                timeout_s: float = 30.0) -> FallbackGenerator:
         """``generator`` behind a deadline of ``timeout_s`` (first piece and whole reply) and ``fallback``.
 
-        One already wrapped is returned as it is; the fallback itself is wrapped without a deadline.
+        One already wrapped is returned as it is; the fallback itself runs without a deadline (the
+        deadline is kept for the generators :meth:`guard` puts behind it).
         """
         if isinstance(generator, FallbackGenerator):
             return generator
-        if generator is fallback:
-            return cls(generator, generator)
-        return cls(generator, fallback, first_token_timeout_s=timeout_s, total_timeout_s=timeout_s)
+        return cls(generator, generator if generator is fallback else fallback,
+                   first_token_timeout_s=timeout_s, total_timeout_s=timeout_s)
+
+    def guard(self, generator: Generator) -> FallbackGenerator:
+        """``generator`` behind this wrapper's fallback and deadlines (what a turn that asks for
+        another generator runs). One already wrapped is returned as it is; the fallback runs directly."""
+        if isinstance(generator, FallbackGenerator):
+            return generator
+        return FallbackGenerator(generator, self.fallback, first_token_timeout_s=self.first_token_timeout_s,
+                                 total_timeout_s=self.total_timeout_s)
 
     @property
     def name(self) -> str:

