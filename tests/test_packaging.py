@@ -39,7 +39,8 @@ def test_pyproject_declares_what_the_requirements_install():
                 for line in lines if line.strip() and not line.startswith(("#", "-r", "chat-rec-workbench"))}
 
     declared = names(project["dependencies"]) | {n for deps in extras.values() for n in names(deps)}
-    for req in ("requirements.txt", "requirements-dev.txt", "requirements-llamacpp.txt", "requirements-gpu.txt"):
+    for req in ("requirements.txt", "requirements-dev.txt", "requirements-llamacpp.txt", "requirements-gpu.txt",
+                "requirements-openvino.txt"):
         missing = names((PROJECT_ROOT / req).read_text(encoding="utf-8").splitlines()) - declared
         assert not missing, f"{req} installs {sorted(missing)}, which pyproject.toml does not declare"
 

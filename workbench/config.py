@@ -47,7 +47,7 @@ PROJECT_ROOT = _project_root()
 ASSETS_DIR = PROJECT_ROOT / "assets"
 ENV_PREFIX = "WORKBENCH_"
 
-GENERATOR_BACKENDS = ("auto", "template", "transformers", "openai", "llamacpp")
+GENERATOR_BACKENDS = ("auto", "template", "transformers", "openai", "llamacpp", "openvino")
 INDEX_KINDS = ("auto", "flat", "hnsw", "ivf")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -146,8 +146,9 @@ class Settings:
     generator: str = _setting(
         "auto",
         "Dialogue generator: auto (transformers if a model loads, else template), template, "
-        "transformers, openai or llamacpp (the GGUF in-process through llama-cpp-python; "
-        "requirements-llamacpp.txt).",
+        "transformers, openai, llamacpp (the GGUF in-process through llama-cpp-python; "
+        "requirements-llamacpp.txt) or openvino (the default model exported once to OpenVINO int8 and run by "
+        "OpenVINO GenAI; requirements-openvino.txt; docs/serving.md).",
         choices=GENERATOR_BACKENDS,
     )
     generator_model: str = _setting(
@@ -169,6 +170,10 @@ class Settings:
         "intra-op threads for the whole process. 0: half the CPUs, at least 1 (llama.cpp's rule). On a "
         "busy 2-core machine torch's default (one per CPU) made a query encoding 5-13x and an LLM prefill "
         "3-6x slower than 1 thread (bench/first_token.py).", minimum=0,
+    )
+    openvino_export_python: str = _setting(
+        "", "Python that runs `optimum-cli export openvino` when the openvino generator exports the model "
+        "(once): its environment needs optimum-intel and a transformers it supports (< 5.6). Empty: this Python.",
     )
     generator_timeout_s: float = _setting(
         30.0, "Seconds an LLM reply may take before the template generator takes over.", above=0

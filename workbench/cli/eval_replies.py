@@ -23,8 +23,9 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
     p.add_argument("--data", type=Path, required=True, help="ReDial JSONL (e.g. test.jsonl)")
     p.add_argument("--model", action="append", default=None, dest="models", metavar="NAME_OR_PATH",
                    help="a generator: default (what WORKBENCH_GENERATOR=auto serves: the bundled base with the "
-                   "shipped ReDial adapter merged in), smollm2-135m-instruct (the plain bundled base), a Hub id, a folder, 'template', or openai:MODEL "
-                   "(MODEL on the server at WORKBENCH_OPENAI_BASE_URL, e.g. vLLM); "
+                   "shipped ReDial adapter merged in), smollm2-135m-instruct (the plain bundled base), a Hub id, a folder, 'template', openai:MODEL "
+                   "(MODEL on the server at WORKBENCH_OPENAI_BASE_URL, e.g. vLLM), or openvino:default / "
+                   "openvino:smollm2-135m-instruct (the bundled model exported to OpenVINO int8, requirements-openvino.txt); "
                    "give it once per model, the first is the baseline")
     p.add_argument("--n", type=int, default=100, help="recommender turns, one per conversation first (default 100)")
     p.add_argument("--catalog", default=None, help="catalogue (default: the catalog setting)")
@@ -43,7 +44,8 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
 def load_eval_generator(name: str, device: str):
     """The generator ``--model NAME`` names, configured as the app configures it (no fallback:
     a failed reply counts as an empty one). ``openai:MODEL`` is MODEL on the server at
-    ``WORKBENCH_OPENAI_BASE_URL``; ``template`` the template generator; anything else a transformers model."""
+    ``WORKBENCH_OPENAI_BASE_URL``; ``openvino:MODEL`` the bundled MODEL run by OpenVINO GenAI; ``template`` the
+    template generator; anything else a transformers model."""
     from workbench.config import Settings
     from workbench.dialogue.generators.template import TemplateGenerator
     from workbench.dialogue.generators.transformers import TransformersGenerator
@@ -57,6 +59,13 @@ def load_eval_generator(name: str, device: str):
         return OpenAIGenerator(settings.openai_base_url, name.removeprefix("openai:"), settings.openai_api_key,
                                timeout_s=max(settings.generator_timeout_s, 120.0), retries=settings.openai_retries,
                                max_new_tokens=settings.max_new_tokens)
+    if name.startswith("openvino:"):  # the bundled model exported to OpenVINO int8
+        from workbench.dialogue.generators.openvino import OpenVINOGenerator
+
+        return OpenVINOGenerator(name.removeprefix("openvino:"), cache_dir=settings.cache_dir,
+                                 max_new_tokens=settings.max_new_tokens, threads=settings.resolved_cpu_threads,
+                                 timeout_s=max(settings.generator_timeout_s, 120.0),
+                                 export_python=settings.openvino_export_python)
     return TransformersGenerator(name, device=device, max_new_tokens=settings.max_new_tokens,
                                  cache_dir=settings.cache_dir, dtype=settings.generator_dtype,
                                  timeout_s=max(settings.generator_timeout_s, 120.0))

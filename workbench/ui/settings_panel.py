@@ -29,6 +29,7 @@ BACKEND_LABELS = {
     "transformers": "Local LLM (transformers)",
     "openai": "OpenAI-compatible endpoint",
     "llamacpp": "Local GGUF (llama.cpp)",
+    "openvino": "Local LLM (OpenVINO int8)",
 }
 
 

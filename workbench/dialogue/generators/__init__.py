@@ -1,5 +1,5 @@
 """Dialogue generators: template (default fallback), transformers (local causal LMs), OpenAI-compatible HTTP,
-llamacpp (a GGUF in-process through llama-cpp-python).
+llamacpp (a GGUF in-process through llama-cpp-python), openvino (the default model exported to OpenVINO int8).
 
 Every generator follows :class:`~workbench.dialogue.generators.base.Generator`:
 ``stream(request)`` yields text pieces and ``generate(request)`` is their join.
@@ -17,6 +17,7 @@ from workbench.dialogue.generators.fallback import (
 )
 from workbench.dialogue.generators.llamacpp import LlamaCppGenerator, llamacpp_available
 from workbench.dialogue.generators.openai_compat import OpenAIGenerator
+from workbench.dialogue.generators.openvino import OpenVINOGenerator, openvino_available
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.generators.transformers import (
     DEFAULT_MODEL,
@@ -34,10 +35,12 @@ __all__ = [
     "Generator",
     "LlamaCppGenerator",
     "OpenAIGenerator",
+    "OpenVINOGenerator",
     "TemplateGenerator",
     "TransformersGenerator",
     "find_bundled_gguf",
     "llamacpp_available",
     "load_generator",
+    "openvino_available",
     "transformers_available",
 ]

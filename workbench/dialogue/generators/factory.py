@@ -7,6 +7,9 @@
 * ``openai``: :class:`OpenAIGenerator` for ``openai_base_url``/``openai_model``, wrapped the same way.
 * ``llamacpp``: :class:`LlamaCppGenerator` for ``generator_model`` (a ``.gguf`` path, or the bundled
   SmolLM2 GGUF for the default name), wrapped the same way; needs ``requirements-llamacpp.txt``.
+* ``openvino``: :class:`OpenVINOGenerator` for ``default`` or ``smollm2-135m-instruct``, exported
+  once to OpenVINO int8 (``openvino_export_python`` runs the exporter), wrapped the same way; needs
+  ``requirements-openvino.txt``.
 * ``generator_model`` ``default`` (the default) is the bundled SmolLM2 with the shipped ReDial
   LoRA adapter merged in (``assets/generator-adapter/``); ``smollm2-135m-instruct`` the plain base.
   ``llamacpp`` cannot merge an adapter and serves the plain GGUF for ``default`` (its name says so).
@@ -30,6 +33,7 @@ from workbench.dialogue.generators.base import Generator
 from workbench.dialogue.generators.fallback import FallbackGenerator
 from workbench.dialogue.generators.llamacpp import LlamaCppGenerator
 from workbench.dialogue.generators.openai_compat import OpenAIGenerator
+from workbench.dialogue.generators.openvino import OpenVINOGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.generators.transformers import (
     ADAPTED_MODEL,
@@ -86,6 +90,18 @@ def load_generator(settings: Settings) -> Generator:
             timeout_s=settings.generator_timeout_s,
             threads=settings.resolved_cpu_threads,
         )
+    elif backend == "openvino":
+        try:
+            primary = OpenVINOGenerator(
+                settings.generator_model,
+                cache_dir=settings.cache_dir,
+                max_new_tokens=settings.max_new_tokens,
+                timeout_s=settings.generator_timeout_s,
+                threads=settings.resolved_cpu_threads,
+                export_python=settings.openvino_export_python,
+            )
+        except GenerationError as exc:
+            raise ConfigError(f"setting 'generator' is 'openvino' but {exc}") from None
     elif backend == "openai":
         try:
             primary = OpenAIGenerator(

@@ -1,4 +1,4 @@
-"""What the in-process language-model backends (``transformers``, ``llamacpp``) share: checking
+"""What the in-process language-model backends (``transformers``, ``llamacpp``, ``openvino``) share: checking
 their limits, and turning the pieces a decoding thread produces into a reply that starts with the
 primed opening, stops after ``max_sentences`` sentences and keeps to its deadlines.
 

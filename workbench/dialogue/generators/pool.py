@@ -108,7 +108,7 @@ class GeneratorPool:
     def default_model(self, backend: str) -> str:
         if backend == "openai":
             return self.settings.openai_model
-        if backend in ("transformers", "llamacpp"):
+        if backend in ("transformers", "llamacpp", "openvino"):
             return self.settings.generator_model
         return ""
 
