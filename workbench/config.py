@@ -466,6 +466,12 @@ class Settings:
         return rows
 
 
+def child_environment(**extra: str) -> dict[str, str]:
+    """This process's environment plus ``extra``, for a child process (the one place, beside
+    :meth:`Settings.from_env`, that reads the environment: a one-off export runs offline with it)."""
+    return {**os.environ, **extra}
+
+
 def _named(name: str) -> str:
     """How an error names a setting: its field and its variable (``setting 'k' (WORKBENCH_K)``)."""
     return f"setting {name!r} ({ENV_PREFIX}{name.upper()})"

@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from workbench.config import child_environment
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.generators.local import capped_reply, check_limits
 from workbench.dialogue.generators.transformers import (
@@ -175,7 +176,7 @@ class OpenVINOGenerator:
             cmd = [self.export_python, "-m", "optimum.commands.optimum_cli", "export", "openvino",
                    "--model", str(merged), "--task", "text-generation-with-past",
                    "--weight-format", WEIGHT_FORMAT, str(staged)]
-            done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            done = subprocess.run(cmd, capture_output=True, text=True, env=child_environment(HF_HUB_OFFLINE="1"))
             if done.returncode != 0:
                 raise GenerationError(
                     f"exporting {self.model_id!r} to OpenVINO failed ({' '.join(cmd[1:6])} ...): "
