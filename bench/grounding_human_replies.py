@@ -12,7 +12,7 @@ full (``changed``) so each change can be judged by eye: a human writing "it's on
 shop rule working (the catalogue cannot back it), an everyday sentence dropped is a false positive.
 
 Reported: messages, messages changed by each kind of whole-sentence rule (``link``, ``shop``,
-``instruction``, ``cut``, ``off_task``, ``person``; title/year/genre fixes are
+``instruction``, ``cut``, ``off_task``, ``person``, ``plot``, ``repeat``, ``echo``; title/year/genre fixes are
 ``bench/grounding_redial.py``'s subject), and how many a ``require_films`` stream would hold back
 (no sentence about films: in the app the template reply would be shown).
 
@@ -42,25 +42,29 @@ from workbench.dialogue.prompts import INSTRUCTIONS  # noqa: E402
 
 REDIAL_TEST = ROOT.parent / "shared" / "data" / "redial" / "test.jsonl"
 RESULTS = ROOT / "bench" / "results" / "grounding_human_replies.json"
-SENTENCE_KINDS = ("link", "shop", "instruction", "cut", "off_task", "person")
+SENTENCE_KINDS = ("link", "shop", "instruction", "cut", "off_task", "person", "plot", "repeat", "echo")
 
 
 def recommender_turns(path: Path, catalog):
-    """(rendered reply, slate, earlier film ids, conversation so far) per recommender message."""
+    """(rendered reply, slate, earlier film ids, conversation so far, the seeker's last message) per
+    recommender message."""
     with open(path, encoding="utf-8") as f:
         for line in f:
             conv = json.loads(line)
             seeker = conv["initiatorWorkerId"]  # the other worker recommends
             earlier: list[str] = []
             said: list[str] = []
+            last = ""
             for m in conv["messages"]:
                 ids = re.findall(r"@(\d+)", m["text"])
                 known = all(i in catalog for i in ids)
                 text = re.sub(r"@(\d+)", lambda mm: catalog[mm.group(1)].display_title if mm.group(1) in catalog
                               else mm.group(0), m["text"])
                 if m["senderWorkerId"] != seeker and known and text.strip():
-                    yield text, [catalog[i] for i in ids], list(earlier), " ".join(said)
+                    yield text, [catalog[i] for i in ids], list(earlier), " ".join(said), last
                 said.append(text)
+                if m["senderWorkerId"] == seeker:
+                    last = text
                 earlier += [i for i in ids if i in catalog]
 
 
@@ -76,11 +80,11 @@ def main() -> None:
     changed: list[dict] = []
     messages = held = 0
     elapsed = 0.0
-    for text, slate, earlier, seeker in recommender_turns(args.data, catalog):
+    for text, slate, earlier, seeker, last in recommender_turns(args.data, catalog):
         allowed = [catalog[i] for i in earlier[-10:]]
         start = time.perf_counter()
-        out = grounder.ground(text, slate, allowed=allowed, user_text=seeker)
-        strict = grounder.ground(text, slate, allowed=allowed, user_text=seeker, require_films=True)
+        out = grounder.ground(text, slate, allowed=allowed, user_text=seeker, message=last)
+        strict = grounder.ground(text, slate, allowed=allowed, user_text=seeker, message=last, require_films=True)
         elapsed += time.perf_counter() - start
         messages += 1
         held += not strict.on_task

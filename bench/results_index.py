@@ -89,6 +89,8 @@ PRODUCERS: dict[str, tuple[str, str]] = {
                                                          "../docs/understanding.md"),
     "eval_understanding_after.json": ("python -m workbench eval understanding --split heldout --json OUT",
                                       "../docs/understanding.md"),
+    "eval_understanding_rules_only.json": ("WORKBENCH_INTENT_MODEL=off python -m workbench eval understanding "
+                                           "--split heldout --json OUT", "../docs/understanding.md"),
     "eval_understanding_before.json": ("python -m workbench eval understanding --split heldout --json OUT "
                                        "(the understander of 44dd4a6)", "../docs/understanding.md"),
     "eval_simulate.json": (f"python -m workbench eval simulate {REDIAL} --limit 200 --no-control "
@@ -149,6 +151,13 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "truth_audit_template.md": ("python bench/truth_audit.py bench/results/eval_replies_truth_base.json",
                                 "../docs/grounding.md#hand-audit"),
     "truth_audit_verdicts.json": ("(written by hand: a person's verdict per reply)", "../docs/grounding.md#hand-audit"),
+    "truth_audit_default.md": ("python bench/truth_audit.py bench/results/eval_replies_adapter_regrounded.json "
+                               "--model default", "../docs/grounding.md#hand-audit"),
+    "truth_audit_default-before.md": ("python bench/truth_audit.py bench/results/eval_replies_adapter.json "
+                                      "--model default --as default-before", "../docs/grounding.md#hand-audit"),
+    "eval_replies_adapter_regrounded.json": ("python -m workbench eval replies --data ../shared/data/redial/test.jsonl "
+                                             "--n 300 --replay bench/results/eval_replies_adapter.json",
+                                             "../docs/grounding.md#the-truth-report"),
     "grounding_human_replies.json": ("python bench/grounding_human_replies.py",
                                      "../docs/grounding.md#false-positives-on-human-replies"),
     "demo_dialogues.md": ("python bench/demo_dialogues.py --timeout 120", "../docs/grounding.md#demo-dialogues"),

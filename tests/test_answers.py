@@ -162,8 +162,12 @@ def test_off_topic_is_steered_once_then_a_neutral_reply(engine):
     second = engine.respond(state, "who won the game last night?")
     assert (first.act, second.act) == ("steer", "chat")
     assert "film" in first.reply.lower() and first.reply != second.reply
-    assert "film" not in second.reply.lower() and len(second.reply) < 40
-    assert first.recommendations == second.recommendations == ()
+    # a second off-topic question is declined in one short line, not steered again nor "Understood."
+    assert "?" not in second.reply and len(second.reply) < 60
+    assert any(w in second.reply for w in ("can't help", "outside what I know", "pass on that"))
+    third = engine.respond(state, "my dog is asleep on my feet")  # a remark: a short neutral reply
+    assert third.act == "chat" and len(third.reply) < 20 and "film" not in third.reply.lower()
+    assert first.recommendations == second.recommendations == third.recommendations == ()
     # back on films, a later off-topic message is steered again
     engine.respond(state, "I loved Alien")
     assert engine.respond(state, "lol").act == "steer"
@@ -250,3 +254,40 @@ def test_a_follow_up_asks_the_same_thing_about_another_film(engine):
     assert (result.act, result.answer.attribute, result.answer.item.item_id) == ("answer", "director", "7")
     assert "Ridley Scott" in result.reply
     assert engine.respond(state, "what about something older?").act == "recommend"  # a request, not a follow-up
+
+
+@pytest.mark.parametrize("message,refs", [
+    ("where can I watch the second one?", ["10"]),
+    ("is the first one on Netflix?", ["5"]),
+    ("where could we stream those", SLATE),
+])
+def test_where_to_watch_is_said_to_be_unknown_and_the_slate_stays(engine, message, refs):
+    """The catalogue knows no streaming, shops or showtimes: the answer says so instead of recommending again."""
+    state = shown(engine)
+    result = engine.respond(state, message)
+    assert (result.intent, result.act, result.answer.attribute) == ("ask_fact", "answer", "where")
+    assert [i.item_id for i in result.answer.items] == refs[:5]
+    assert "can't tell you where to watch" in result.reply and "streaming" in result.reply
+    assert result.recommendations == () and state.last_slate == SLATE
+
+
+@pytest.mark.parametrize("message,attribute", [("has he directed any of these?", "director"),
+                                               ("is she in any of them?", "cast")])
+def test_a_pronoun_question_across_the_slate_lists_the_fact_for_each(engine, message, attribute):
+    """No pronoun resolution for people yet: the answer gives each film's directors / cast, so the
+    user reads the answer in it, instead of a steer back to films."""
+    state = shown(engine)
+    result = engine.respond(state, message)
+    assert (result.intent, result.act, result.answer.attribute) == ("ask_fact", "answer", attribute)
+    assert [i.item_id for i in result.answer.items] == SLATE
+    assert "Christopher Nolan" in result.reply if attribute == "director" else "Tom Hanks" in result.reply
+
+
+@pytest.mark.parametrize("message,act", [("hello there", "greet"), ("thanks, bye", "close"),
+                                         ("what can you do?", "introduce"), ("why the second one?", "explain")])
+def test_fixed_acts_are_written_by_the_template_even_with_an_llm(engine, message, act):
+    """A "why" must give the engine's own reason: a model that invents one is not asked."""
+    writer = _Writer("I picked it because of Ben Stiller.")
+    result = engine.respond(shown(engine), message, generator=writer)
+    assert result.act == act and result.generator == "template" and not writer.requests
+    assert "Ben Stiller" not in result.reply

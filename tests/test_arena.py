@@ -248,7 +248,7 @@ def test_a_side_whose_model_fails_midway_shows_only_the_replacement(three, monke
         name = "fake:half-written"
 
         def stream(self, request):
-            yield f"{request.recommendations[0].item.display_title} is set in a futuristic city. It "
+            yield f"{request.recommendations[0].item.display_title} is a great pick for you. It "
             raise ConnectionError("the model stopped")
 
         def generate(self, request):
@@ -261,9 +261,9 @@ def test_a_side_whose_model_fails_midway_shows_only_the_replacement(three, monke
     steps = [(dict(t.text), t.complete) for t in a.stream_pair(conv, "I loved Heat")]
     for side in ("a", "b"):
         shown = [text[side] for text, _ in steps]
-        assert any("futuristic" in s for s in shown)  # streamed first ...
+        assert any("great pick" in s for s in shown)  # streamed first ...
         first = next(i for i, s in enumerate(shown) if FALLBACK_NOTICE_MIDWAY in s)
-        assert all("futuristic" not in s for s in shown[first:])  # ... then replaced, not extended
+        assert all("great pick" not in s for s in shown[first:])  # ... then replaced, not extended
         assert shown[-1].startswith(FALLBACK_NOTICE_MIDWAY)
     turn = conv.turns[-1]
     assert all(turn.shown[side].reply.startswith(FALLBACK_NOTICE_MIDWAY) for side in ("a", "b"))

@@ -38,6 +38,15 @@ def genres(text: str) -> tuple[set[str], set[str]]:
     ("more like a comedy and less of a drama", {"comedy"}, {"drama"}),
     # a mood cannot rule out the genre the message names
     ("sci-fi, but not space", {"science fiction"}, set()),
+    # verbs that remove ("drop", "ditch", "leave out"), a child's age, everyday mood phrases
+    ("drop the dramas", set(), {"drama"}),
+    ("ditch the horror ones and leave out westerns", set(), {"horror", "western"}),
+    ("something for my 5 year old, not scary at all", {"family"}, {"horror"}),
+    ("we have a six-year-old", {"family"}, set()),
+    ("a 30 year old classic", set(), set()),  # an age that is no child's
+    ("I can't stand musicals. something dramatic?", {"drama"}, {"musical"}),
+    ("i need something to cheer me up", {"comedy"}, set()),
+    ("not in the mood for anything with cowboys", set(), {"western"}),
     # a degree word grades, it does not forbid what is asked for
     ("something spooky, just not too gory", {"horror"}, set()),
     # "no rom-coms" rules out romance, not every comedy
@@ -55,6 +64,13 @@ def test_negation_scope(text, wanted, excluded):
     ("something older", None, 1979),
     ("which of these is older?", None, None),  # a comparison, not a request
     ("the 90s would be better", 1990, 1999),
+    # several decades, open ends, "the last N years" (MAX_YEAR 2022)
+    ("80s or 90s action", 1980, 1999),
+    ("the 2010s or later", 2010, None),
+    ("the 70s and earlier", None, 1979),
+    ("something from the last 5 years", 2018, None),
+    ("a comedy from the past decade", 2013, None),
+    ("i saw it last year", None, None),
 ])
 def test_years_flip_under_negation(text, year_min, year_max):
     flt, _, _ = read_constraints(text, [], MAX_YEAR)

@@ -56,7 +56,7 @@ class HalfWrittenLLM:
     name = "fake:half-written"
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        yield f"{request.recommendations[0].item.display_title} is set in a futuristic city. It "
+        yield f"{request.recommendations[0].item.display_title} is a great pick for you. It "
         raise ConnectionError("the model stopped")
 
     def generate(self, request: GenerationRequest) -> str:
@@ -76,11 +76,11 @@ def test_a_midway_fallback_is_one_typed_restart_event_and_the_text_after_it_is_t
     assert len(restarts) == 1 and pieces[restarts[0]].reason == "error"
     before = "".join(p for p in pieces[: restarts[0]] if isinstance(p, str))
     after = "".join(p for p in pieces[restarts[0] + 1:] if isinstance(p, str))
-    assert "futuristic" in before  # the model's sentence was streamed, then withdrawn
+    assert "great pick" in before  # the model's sentence was streamed, then withdrawn
     result = pieces[-1]
     assert isinstance(result, TurnResult) and result.fell_back
     assert after.strip() == result.reply and result.reply.startswith(FALLBACK_NOTICE_MIDWAY)
-    assert "futuristic" not in result.reply and state.turns[-1].text == result.reply
+    assert "great pick" not in result.reply and state.turns[-1].text == result.reply
 
 
 def test_a_healthy_or_late_starting_model_streams_no_restart(tiny_catalog, hash_embedder):

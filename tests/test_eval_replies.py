@@ -15,6 +15,7 @@ from workbench.cli import main
 from workbench.dialogue.generators.base import GenerationRequest
 from workbench.dialogue.grounding import Grounder
 from workbench.dialogue.prompts import INSTRUCTIONS
+from workbench.dialogue.sentences import tidy
 from workbench.evaluate.replies import (
     METRICS,
     OffTaskDetector,
@@ -76,9 +77,9 @@ def test_metrics_on_hand_built_replies(examples, tiny_catalog):
     all off task); the difference's bootstrap interval excludes zero."""
     users = [e.request.turns[-1].text for e in examples]
     echo = Scripted("echo", {u: "Your task: Recommend the candidates to the user." for u in users})
-    # the human replies, ended as a model ends a finished reply (a last sentence without a stop is cut)
-    written = {e.request.turns[-1].text: e.target if e.target.endswith((".", "!", "?")) else e.target + "."
-               for e in examples}
+    # the human replies with tidy punctuation, as grounding shows a model's finished reply (its stop added,
+    # no space before punctuation: workbench.dialogue.sentences.tidy)
+    written = {e.request.turns[-1].text: tidy(e.target, final=True) for e in examples}
     human = Scripted("human", written)
     grounder = Grounder(tiny_catalog, instructions=INSTRUCTIONS)
     report = evaluate_replies({"echo": echo, "human": human}, examples, grounder, seed=1)
@@ -100,15 +101,16 @@ def test_metrics_on_hand_built_replies(examples, tiny_catalog):
     chrf = second["vs_first"]["chrf"]
     assert chrf["ci95"][0] <= chrf["diff"] <= chrf["ci95"][1] and chrf["ci95"][0] > 0
     assert "vs_first" not in first
-    assert report["samples"][0]["human"] == examples[0].target
+    # (the model labelled "human" shadows the sample's reference key: its reply as written)
+    assert report["samples"][0]["human"] == written[examples[0].request.turns[-1].text]
 
 
 def test_the_reply_cache_resumes_without_generating_again(tmp_path, examples, tiny_catalog):
     """Guards --replies: a second run reads every reply back (and the same report comes out); a
     different model key never reuses another model's replies."""
-    # the human replies, ended as a model ends a finished reply (a last sentence without a stop is cut)
-    written = {e.request.turns[-1].text: e.target if e.target.endswith((".", "!", "?")) else e.target + "."
-               for e in examples}
+    # the human replies with tidy punctuation, as grounding shows a model's finished reply (its stop added,
+    # no space before punctuation: workbench.dialogue.sentences.tidy)
+    written = {e.request.turns[-1].text: tidy(e.target, final=True) for e in examples}
     human = Scripted("human", written)
     grounder = Grounder(tiny_catalog)
     path = tmp_path / "replies.jsonl"
@@ -166,3 +168,27 @@ def test_a_model_on_an_openai_compatible_server_is_evaluated_like_a_local_one(tm
         assert report["models"][1]["mean_words"] > 0 and report["models"][1]["errors"] == 0
     finally:
         server.close()
+
+
+def test_replay_grounds_a_reports_replies_again_without_generating(tmp_path, tiny_catalog, capsys):
+    """Guards --replay: the replies of an earlier report are grounded again (same figures when the
+    grounder did not change), the report says where they came from and gains off_task_after; a report
+    of other examples is refused instead of being matched to the wrong messages."""
+    catalog = tmp_path / "catalog.jsonl"
+    tiny_catalog.save_jsonl(catalog)
+    data = tmp_path / "redial.jsonl"
+    data.write_text("".join(json.dumps(c) + "\n" for c in DIALOGUES))
+    first, again = tmp_path / "first.json", tmp_path / "again.json"
+    common = ["eval", "replies", "--data", str(data), "--n", "3", "--catalog", str(catalog)]
+    assert main([*common, "--model", "template", "--json", str(first)]) == 0
+    assert main([*common, "--replay", str(first), "--json", str(again)]) == 0
+    one, two = json.loads(first.read_text()), json.loads(again.read_text())
+    assert two["replayed_from"] == str(first) and [m["model"] for m in two["models"]] == ["template"]
+    keys = ("mentions_slate", "grounding_fixes_per_reply", "off_task", "chrf", "bleu")
+    assert {k: two["models"][0][k] for k in keys} == {k: one["models"][0][k] for k in keys}
+    assert "off_task_after" in two["models"][0]
+    assert [a["template"]["shown"] for a in two["audit"]] == [a["template"]["shown"] for a in one["audit"]]
+    capsys.readouterr()
+    assert main(["eval", "replies", "--data", str(data), "--n", "4", "--catalog", str(catalog),
+                 "--replay", str(first)]) != 0
+    assert "--replay: the report holds 3 replies" in capsys.readouterr().err

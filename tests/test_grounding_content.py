@@ -144,13 +144,18 @@ def test_whole_sentence_rules_hold_for_any_split(reply: str, expected: str, by_k
     assert "".join(stream) == expected and stream.fixes_by_kind == by_kind
 
 
-def test_a_language_models_reply_must_end_with_sentence_punctuation() -> None:
-    """``complete``: a model's last sentence without a stop was cut by the token limit and goes."""
-    reply = "Try Collateral. Heat is a tense film about two"
+def test_a_language_models_reply_cut_by_its_token_limit_loses_the_cut_sentence() -> None:
+    """``complete``: a model's last sentence that stops on a preposition was cut by the token limit and goes;
+    one that only lacks its full stop (the fine-tuned model writes as ReDial's people do) gets one."""
+    reply = "Try Collateral. Heat is a tense film with"
     assert GROUNDER.ground(reply, SLATE).text == reply  # a person's message: no token limit
     out = GROUNDER.ground(reply, SLATE, complete=True)
     assert out.text == "Try Collateral." and out.fixes_by_kind == {"cut": 1}
     assert GROUNDER.ground("Try Collateral (2004)!", SLATE, complete=True).fixes == 0
+    finished = GROUNDER.ground("You might enjoy Heat (1995) if you're into crime films", SLATE, complete=True)
+    assert finished.text == "You might enjoy Heat (1995) if you're into crime films." and finished.fixes == 0
+    assert GROUNDER.ground("You might enjoy Heat (1995) if you're into", SLATE, complete=True).fixes_by_kind \
+        == {"cut": 1}
 
 
 def test_a_condolence_after_a_message_about_a_loss_is_kept() -> None:
@@ -172,6 +177,8 @@ def test_every_rule_in_the_table_fires_on_some_case() -> None:
         for sentence in reply.replace("? ", "?\n").replace(". ", ".\n").replace("! ", "!\n").splitlines():
             fired |= {h.name for h in apply_rules(sentence, masked=mask_spans(sentence, ["Little Shop of Horrors"]),
                                                   user_text=USER_TEXT)[1]}
+    # the rule that reads the user's last message has its own table (tests/test_grounding_plot.py)
+    fired |= {h.name for h in apply_rules("Have you seen it?", message="cool")[1]}
     assert {r.name for r in RULES} - fired == set()
 
 

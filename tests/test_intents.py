@@ -141,3 +141,26 @@ def test_a_closing_that_judges_still_notes_the_judgement(u):
 def test_intent_phrase_families(u, text, slate, intent):
     """Guards issue 25's weak spots: capabilities, chitchat vs other, more_like, not_seen, greeting."""
     assert u.understand(text, last_slate=slate).intent == intent
+
+
+@pytest.mark.parametrize("text,intent,refs", [
+    ("what genre is number four", "ask_fact", ["7"]),  # a spelled-out slate number
+    ("what's option two about?", "ask_fact", ["10"]),
+    ("is there a horror film among them?", "compare", SLATE),
+    ("movies that are like Star Wars", "more_like", ["8"]),
+])
+def test_number_words_among_and_are_like(u, text, intent, refs):
+    x = u.understand(text, last_slate=SLATE)
+    assert (x.intent, list(x.refs)) == (intent, refs)
+
+
+def test_pick_one_is_no_slate_position(u):
+    assert u.understand("just pick one for me", last_slate=SLATE).refs != ("5",)
+
+
+@pytest.mark.parametrize("text,target", [("more like the fourth", "7"), ("more like number two", "10"),
+                                         ("something like the last", "3")])
+def test_one_reading_of_slate_positions(u, text, target):
+    """The intent's target and the refs come from one position reader (references.slate_position)."""
+    x = u.understand(text, last_slate=SLATE)
+    assert (x.intent, x.target) == ("more_like", target) and x.refs[0] == target

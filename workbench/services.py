@@ -233,8 +233,11 @@ def build_engine(settings: Settings, *, generator: Any = None) -> ChatEngine:
         from workbench.dialogue.generators import load_generator
 
         generator = load_generator(settings)
+    from workbench.dialogue.intent_model import load_intent_model
+
     return default_engine(core.catalog, core.retriever, recommender, generator, k=settings.k,
-                          timeout_s=settings.generator_timeout_s, titles=core.titles)
+                          timeout_s=settings.generator_timeout_s, titles=core.titles,
+                          intent_guesser=load_intent_model(settings.intent_model, core.embedder))
 
 
 def build_services(
@@ -266,6 +269,7 @@ def build_services(
     from workbench.database import Database
     from workbench.dialogue.engine import default_engine
     from workbench.dialogue.generators.template import TemplateGenerator
+    from workbench.dialogue.intent_model import load_intent_model
     from workbench.feedback.backends import open_feedback_store
     from workbench.projects.service import open_project_service
 
@@ -287,7 +291,8 @@ def build_services(
     t = time.perf_counter()
     template = TemplateGenerator()
     engine = default_engine(catalog, retriever, None, template, k=settings.k,
-                            timeout_s=settings.generator_timeout_s, titles=core.titles)
+                            timeout_s=settings.generator_timeout_s, titles=core.titles,
+                            intent_guesser=load_intent_model(settings.intent_model, embedder))
     # With database_url, feedback and projects share one PostgreSQL pool (migrated here, at start-up).
     database = Database(settings.database_url) if settings.database_url else None
     store = open_feedback_store(settings, catalog, database=database)

@@ -21,7 +21,7 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
         ),
     )
     p.add_argument("--data", type=Path, required=True, help="ReDial JSONL (e.g. test.jsonl)")
-    p.add_argument("--model", action="append", required=True, dest="models", metavar="NAME_OR_PATH",
+    p.add_argument("--model", action="append", default=None, dest="models", metavar="NAME_OR_PATH",
                    help="a generator: default (what WORKBENCH_GENERATOR=auto serves: the bundled base with the "
                    "shipped ReDial adapter merged in), smollm2-135m-instruct (the plain bundled base), a Hub id, a folder, 'template', or openai:MODEL "
                    "(MODEL on the server at WORKBENCH_OPENAI_BASE_URL, e.g. vLLM); "
@@ -32,6 +32,10 @@ def register(eval_subparsers: argparse._SubParsersAction, eval_parser: argparse.
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--replies", type=Path, default=None, metavar="FILE",
                    help="JSON-lines cache of the replies: a killed or extended run only generates what is missing")
+    p.add_argument("--replay", type=Path, default=None, metavar="REPORT",
+                   help="ground the replies of an earlier --json report again with the current grounder instead of "
+                   "generating them (same --data, --n and --seed; --model defaults to the report's models); "
+                   "times are the report's")
     p.add_argument("--json", type=Path, default=None, dest="json_out", help="write the report here")
     p.set_defaults(func=_run)
 
@@ -70,12 +74,19 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise EvaluationError(f"--n must be >= 1, got {args.n!r}")
+    replayed = json.loads(args.replay.read_text(encoding="utf-8")) if args.replay else None
+    if args.models is None:
+        if replayed is None:
+            raise EvaluationError("eval replies: give --model (once per model), or --replay REPORT")
+        args.models = [m["model"] for m in replayed["models"]]
     if len(set(args.models)) != len(args.models):
         raise EvaluationError(f"--model: each model once, got {args.models}")
     settings = Settings.from_env()
     catalog = load_catalog(args.catalog or settings.catalog, settings.catalog_columns or None)
     examples, _ = reply_data.redial_examples(load_dialogues(args.data), catalog)
     examples = reply_data.sample_examples(examples, args.n, seed=args.seed)
+    if replayed is not None:
+        return _replay(args, replayed, catalog, examples)
     generators = {name: load_eval_generator(name, args.device) for name in args.models}
     for gen in generators.values():  # load (and check manifests) before minutes of generating
         if hasattr(gen, "load"):
@@ -93,6 +104,46 @@ def _run(args: argparse.Namespace) -> int:
                                       cache=replies.ReplyCache(args.replies), model_keys=keys,
                                       truth=TruthDetector(catalog))
     report = {**report, "data": str(args.data), "served": _served(generators)}
+    _finish(args, report)
+    return 0
+
+
+class _Replayed:
+    """Stands for a model under ``--replay``: every reply comes from the report, none is generated."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def generate(self, request):  # noqa: ANN001, ANN201 - only reached when the cache lacks a reply
+        from workbench.errors import EvaluationError
+
+        raise EvaluationError(f"--replay: no stored reply of {self.name!r} for this request")
+
+
+def _replay(args: argparse.Namespace, replayed: dict, catalog, examples) -> int:  # noqa: ANN001
+    """``--replay``: the stored replies grounded again (and judged again) by the current code."""
+    from workbench.dialogue.grounding import Grounder
+    from workbench.dialogue.prompts import INSTRUCTIONS
+    from workbench.evaluate import replies
+    from workbench.evaluate.truth import TruthDetector
+
+    cache = replies.replay_cache(replayed, examples, args.models)
+    report = replies.evaluate_replies({name: _Replayed(name) for name in args.models}, examples,
+                                      Grounder(catalog, instructions=INSTRUCTIONS), seed=args.seed,
+                                      log=lambda line: print(line, file=sys.stderr), cache=cache,
+                                      truth=TruthDetector(catalog))
+    served = replayed.get("served", {})
+    report = {**report, "data": str(args.data), "served": {m: served.get(m, {"generator": m}) for m in args.models},
+              "replayed_from": str(args.replay),
+              "replayed_load_average": replayed.get("load_average")}
+    _finish(args, report)
+    return 0
+
+
+def _finish(args: argparse.Namespace, report: dict) -> None:
+    """Print the table and write the JSON."""
+    from workbench.evaluate import replies
+
     try:
         import os
 
@@ -107,7 +158,6 @@ def _run(args: argparse.Namespace) -> int:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {args.json_out}")
-    return 0
 
 
 def _served(generators: dict) -> dict[str, dict]:

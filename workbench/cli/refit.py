@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0, help="seed of the held-out sessions")
     r.add_argument("--json", type=Path, default=None, help="write the manifest's refit section here too")
     r.set_defaults(func=run)
+    from workbench.cli import refit_intents
+
+    refit_intents.register(rsub)
 
 
 def read_feedback(directory: Path, catalog: Any) -> tuple[list[Any], int]:

@@ -8,7 +8,9 @@ checks that a generated reply states it, so that the engine can put the template
 place when a model wandered off.
 
 A fact the catalogue lacks (no director listed, no year) is said to be unknown, never guessed;
-"what is it about" is answered from the genres and tags (the bundled catalogue has no plot text).
+"what is it about" is answered from the genres and tags (the bundled catalogue has no plot text);
+"where can I watch it" is answered with what the catalogue does not hold (no streaming, shops or
+showtimes), never with a guess.
 
 It knows items and their facts; it does not know scores, the engine, generators or gradio.
 """
@@ -127,6 +129,8 @@ _UNKNOWN = {
     "year": "I don't know when {title} came out: the catalogue has no year for it.",
     "genre": "I don't know the genre of {title}: the catalogue lists none.",
     "about": "I don't know what {title} is about: the catalogue has no genres or keywords for it.",
+    "where": "I can't tell you where to watch {title}: my catalogue knows films' years, genres, directors "
+             "and cast, but not streaming services, shops or showtimes.",
 }
 
 
@@ -187,6 +191,10 @@ def answer_text(answer: Answer, rng: random.Random | None = None) -> str:
         if len(answer.matches) == 1:
             return f"{titles} {verb} {what}."
         return f"{titles} {'have' if attribute == 'has_person' else 'are listed as'} {what}."
+    if attribute == "where":  # one sentence for every film: the catalogue knows no availability at all
+        films = answer.items
+        return _UNKNOWN["where"].format(title=join_names([i.display_title for i in films]) if len(films) <= 2
+                                        else "these films")
     return " ".join(_one_fact(rng, answer, item) for item in (answer.items or (answer.item,)) if item is not None)
 
 
@@ -194,7 +202,8 @@ def states_answer(answer: Answer, text: str) -> bool:
     """Whether ``text`` (a generated reply) states ``answer``: its values, its pick, or that it is unknown."""
     low = fold(text)
     if not answer.known or (answer.item is None and not answer.attribute.startswith("has_")):
-        return any(w in low for w in ("don't know", "do not know", "not listed", "no year", "doesn't list",
+        return any(w in low for w in ("don't know", "do not know", "not listed", "no year", "doesn't list", "can't tell",
+                                      "cannot tell",
                                       "does not list", "not sure", "unknown", "no information", "lists none"))
     if answer.attribute in ("has_person", "has_genre"):
         if not answer.matches:

@@ -43,7 +43,26 @@ MOODS: dict[str, tuple[str, ...]] = {
     "gangster": ("crime",), "gangsters": ("crime",), "family friendly": ("family",), "kid friendly": ("family",),
     "kids friendly": ("family",), "whole family": ("family",), "for the family": ("family",),
     "superheroes": ("superhero",), "marvel": ("superhero",), "dc": ("superhero",), "true story": ("biography",),
+    # cheering up, crying, tension: everyday ways of asking for a comedy, a drama or a thriller
+    "cheer me up": ("comedy",), "cheer up": ("comedy",), "cheering up": ("comedy",), "pick me up": ("comedy",),
+    "make me laugh": ("comedy",), "good mood": ("comedy",), "good laugh": ("comedy",),
+    "make me cry": ("drama",), "weepy": ("drama",), "weepie": ("drama",),
+    "tense": ("thriller",), "nail biting": ("thriller",), "edge of my seat": ("thriller",), "twisty": ("thriller",),
+    "whodunit": ("mystery",), "whodunnit": ("mystery",), "murder mystery": ("mystery",),
+    "vampires": ("horror",), "vampire": ("horror",), "haunted house": ("horror",),
+    "time travel": ("science fiction",), "robots": ("science fiction",), "outer space": ("science fiction",),
+    "cowboys": ("western",), "cowboy": ("western",), "wild west": ("western",),
+    "kung fu": ("action", "martial arts"), "car chases": ("action",), "explosions": ("action",),
+    "wizards": ("fantasy",), "dragons": ("fantasy",), "magic": ("fantasy",), "fairy tale": ("fantasy",),
+    "spies": ("spy",), "secret agent": ("spy",), "world war": ("war",), "ww2": ("war",), "wwii": ("war",),
+    "toddler": ("family",), "toddlers": ("family",),
+    "little ones": ("family",), "little kids": ("family",), "preschooler": ("family",),
+    "something dramatic": ("drama",), "dramatic one": ("drama",),
 }
+#: "my 5 year old", "a six-year-old", "our 8 and 10 year olds": a child's age asks for a family film
+_CHILD_AGES = [str(n) for n in range(2, 13)] + "two three four five six seven eight nine ten eleven twelve".split()
+MOODS.update({f"{age} {unit}": ("family",) for age in _CHILD_AGES
+              for unit in ("year old", "years old", "year olds", "yr old", "yo")})
 #: What a mood rules out when negated, where that differs from what it asks for; the words listed
 #: here with no entry in :data:`MOODS` count only under a negation ("nothing violent", "no gore":
 #: "it's kind of bloody" about a film asks for nothing).
@@ -66,6 +85,8 @@ _NOUN_AFTER_RE = re.compile(r"\s*(?:movies?|films?|flicks?|genre|ones?|stuff|sho
 _NEG_RE = re.compile(
     r"\b(?:no more|not (?:a|much of a|the biggest) fan of|not into|nothing|none|not|no|without|except|avoid|skip|"
     r"never|non|hate|hates|hated|dislike|dislikes|disliked|anything but|other than|rather not|stay away from|"
+    r"drop|ditch|remove|get rid of|leave out|exclude|excluding|minus|pass on|spare me|steer clear of|"
+    r"not in the mood for|keep away from|"
     r"sick of|tired of|fed up with|"
     r"(?:scared|afraid|frightened|terrified) of|(?:can'?t|cannot|can not|couldn'?t) stand|"
     r"(?:do|does|did)(?:n'?t| not) (?:want|like|love|enjoy|care for|need|do)|dont (?:want|like|love|enjoy|do)|"
@@ -128,6 +149,13 @@ _BEFORE_RE = re.compile(r"\b(before|older than|earlier than|pre|prior to|until)\
                         re.IGNORECASE)
 _BETWEEN_RE = re.compile(r"\bbetween\s+((?:19|20)\d\d)\s+(?:and|to|-)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
 _RANGE_RE = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|to)\s*((?:19|20)\d\d)\b")
+_OR_LATER_RE = re.compile(r"\s*(?:or|and)\s+(?:later|newer|after|up|onwards?|beyond|more\s+recent)\b|\s*(?:onwards?|\+|and\s+up)",
+                          re.IGNORECASE)
+_OR_EARLIER_RE = re.compile(r"\s*(?:or|and)\s+(?:earlier|older|before)\b", re.IGNORECASE)
+_YEARS_COUNT = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+                "few": 5, "couple": 2, "couple of": 2}
+_LAST_YEARS_RE = re.compile(r"\b(?:last|past)\s+(?:(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|few|couple(?: of)?)"
+                            r"\s+years|(decade))\b", re.IGNORECASE)
 _RECENT_RE = re.compile(r"\b(recent|newer|latest|new releases?|this year|current)\b", re.IGNORECASE)
 _OLD_RE = re.compile(r"\b(old(?:er)? (?:movies?|films?|ones?|stuff|classics?)|(?:something|anything) older|"
                      r"older (?:please|pls|would|instead)|classics?|oldies|golden age|long ago|"
@@ -257,6 +285,14 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
     return flt, frozenset(fields), frozenset(ruled_out)
 
 
+def _decade_start(dec: re.Match[str]) -> int:
+    """The first year of a :data:`_DECADE_RE` match ("the 80s": 1980, "nineties": 1990, "2010s": 2010)."""
+    if dec.group(3):
+        return _WORD_DECADES[dec.group(3).lower()]
+    century, digit = dec.group(1), int(dec.group(2))
+    return int(century) * 100 + digit * 10 if century else (2000 if digit <= 2 else 1900) + digit * 10
+
+
 def read_years(low: str, scope: Scope, max_year: int) -> tuple[int | None, int | None]:
     """``(year_min, year_max)`` of folded text: ranges, decades, before / after a year, "recent",
     "old"; under a negation each flips ("nothing before 1990" is from 1990 on, "not from the 2000s"
@@ -266,18 +302,24 @@ def read_years(low: str, scope: Scope, max_year: int) -> tuple[int | None, int |
         a, b = sorted((int(m.group(1)), int(m.group(2))))
         return a, b
     year_min = year_max = None
-    dec = _DECADE_RE.search(low)
-    if dec:
-        if dec.group(3):
-            start = _WORD_DECADES[dec.group(3).lower()]
-        else:
-            century, digit = dec.group(1), int(dec.group(2))
-            start = int(century) * 100 + digit * 10 if century else (2000 if digit <= 2 else 1900) + digit * 10
+    decades = [(d, _decade_start(d)) for d in _DECADE_RE.finditer(low)]
+    if decades:
+        dec, start = decades[0]
         if scope.of(dec.start()):
             # "not from the 2000s": before it when it is the newer side of the catalogue, after it otherwise
             year_min, year_max = (None, start - 1) if start >= 2000 else (start + 10, None)
         else:
-            year_min, year_max = start, start + 9
+            # "80s or 90s action", "the 80s and 90s": every decade named; "the 2010s or later": open-ended
+            year_min, year_max = start, max(s for d, s in decades if not scope.of(d.start())) + 9
+            if _OR_LATER_RE.match(low[decades[-1][0].end():]):
+                year_max = None
+            elif _OR_EARLIER_RE.match(low[decades[-1][0].end():]):
+                year_min = None
+    last = _LAST_YEARS_RE.search(low)
+    if last and not decades and not scope.of(last.start()):  # "from the last 5 years", "past decade"
+        count = (last.group(1) or "").lower()
+        n = 10 if last.group(2) else _YEARS_COUNT.get(count) or int(count)
+        year_min = max_year - (max(n, 1) - 1)
     a = _AFTER_RE.search(low)
     if a:
         y = int(a.group(2))

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from workbench.dialogue.linking import Mention, Stance
+from workbench.dialogue.references import slate_position
 from workbench.filters import ItemFilter
 from workbench.text import Intent
 
@@ -59,15 +60,6 @@ _CLAUSE_SPLIT_RE = re.compile(r"[.!?;]+|\bbut\b|\bthough\b|\bhowever\b|\bwhereas
                               re.IGNORECASE)
 
 
-_ORDINALS = {
-    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-    "fifth": 5, "5th": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
-}
-_ORDINAL_RE = re.compile(
-    r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|seventh|eighth|ninth|tenth|last)"
-    r"\s+(?:one|1|movie|film|pick|suggestion|option)?|(?:#|number\s+|no\.?\s*)(\d{1,2})\b",
-    re.IGNORECASE,
-)
 _THAT_ONE_RE = re.compile(r"\b(that one|this one|that movie|that film|this movie|this film|it)\b", re.IGNORECASE)
 #: "more like that": a bare pointer, read only after a more-like cue (there "that" is the film).
 _POINTER_RE = re.compile(r"\b(that|this|those|these|them|the same|similar ones)\b", re.IGNORECASE)
@@ -123,10 +115,47 @@ def mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
 
 
 
+#: Words right before a title that name it as a yardstick: "stuff like", "similar in style to", "in
+#: the vein of". A "like" after a subject or an adverb ("I like", "we really like") is a liking.
+_COMPARED_BEFORE_RE = re.compile(
+    r"(?:(?<!\bi\s)(?<!\bwe\s)(?<!\bthey\s)(?<!\breally\s)(?<!\balso\s)(?<!\bdo\s)(?<!\bdid\s)(?<!\bi'd\s)"
+    r"(?<!\bwould\s)(?<!\bstill\s)(?<!\btotally\s)(?<!\bjust\s)(?<!\bboth\s)\blike"
+    r"|\bsimilar(?:\s+\w+){0,3}\s+(?:to|as)|\bsuch\s+as|\bin\s+the\s+(?:vein|style|spirit)\s+of|\breminiscent\s+of"
+    r"|\balong\s+the\s+lines\s+of|\bthe\s+likes\s+of|\bcomparable\s+to|\bakin\s+to|\breminds?\s+me\s+of"
+    r"|\bsame\s+(?:\w+\s+)?as)\s*$",
+    re.IGNORECASE,
+)
+#: "loved it", "liked that one": a later judgement of the film just named
+_LIKED_IT_RE = re.compile(r"\b(?:it|that(?:\s+one)?|this(?:\s+one)?|them|those)\b", re.IGNORECASE)
+#: a title listed after a compared one ("like Goodfellas and Casino", "like Heat, Ronin or Seven")
+_LIST_GLUE_RE = re.compile(r"^\s*(?:,\s*)?(?:and|or|,|&)?\s*$", re.IGNORECASE)
+
+
+def compared_flags(text: str, mentions: Sequence[Mention]) -> list[bool]:
+    """For each mention (in text order), whether it is named as a yardstick rather than liked."""
+    flags: list[bool] = []
+    prev_end, prev_flag = None, False
+    for m in mentions:
+        if m.span == (0, 0):
+            flags.append(False)
+            continue
+        before = text[max(0, m.span[0] - 40): m.span[0]]
+        flag = bool(_COMPARED_BEFORE_RE.search(before))
+        if not flag and prev_flag and prev_end is not None and _LIST_GLUE_RE.match(text[prev_end: m.span[0]]):
+            flag = True
+        flags.append(flag)
+        prev_end, prev_flag = m.span[1], flag
+    return flags
+
+
 def with_stances(text: str, mentions: list[Mention]) -> list[Mention]:
-    """``mentions`` with the stance of the clause each sits in."""
+    """``mentions`` with the stance of the clause each sits in, and whether each is a yardstick."""
     if not mentions:
         return mentions
+    flags = compared_flags(text, mentions)
+    if any(flags) and _LIKED_IT_RE.search(text) and stance_of(text[max(m.span[1] for m in mentions):]) == "liked":
+        flags = [False] * len(flags)  # "what else is like Zootopia? my kids loved it": the yardstick is liked too
+    mentions = [replace(m, compared=c) for m, c in zip(mentions, flags, strict=True)]
     masked = mask(text, [m.span for m in mentions if m.span != (0, 0)])
     # clause boundaries: sentence punctuation and contrast words
     bounds = [0]
@@ -201,17 +230,8 @@ def detect_intent(
 
 
 def ordinal_target(text: str, slate: Sequence[str]) -> str | None:
-    if not slate:
-        return None
-    m = _ORDINAL_RE.search(text)
-    if not m:
-        return None
-    if m.group(2):
-        pos = int(m.group(2))
-    else:
-        word = m.group(1).lower()
-        pos = len(slate) if word == "last" else _ORDINALS[word]
-    return slate[pos - 1] if 1 <= pos <= len(slate) else None
+    """The slate film a position in ``text`` names (:func:`workbench.dialogue.references.slate_position`)."""
+    return slate_position(text, slate) if slate else None
 
 
 def stance_of(clause: str) -> Stance:

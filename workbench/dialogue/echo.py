@@ -53,16 +53,19 @@ class EchoDetector:
         instructions: the instruction texts the model reads (system prompt, task lines); a
             sentence copying :data:`ECHO_SHINGLE_WORDS` consecutive words of one is an echo.
             Leave out worked-example replies: a model imitating one is doing its job.
+        lead_ins: also read instruction-style lead-ins ("Your task:"); off for a detector of
+            copies of something else (the conversation so far).
     """
 
-    def __init__(self, instructions: Iterable[str] = ()):
+    def __init__(self, instructions: Iterable[str] = (), *, lead_ins: bool = True):
         self._shingles: frozenset[tuple[str, ...]] = frozenset().union(
             *(_shingles(_words(t), ECHO_SHINGLE_WORDS) for t in instructions)
         )
+        self._lead_ins = lead_ins  # False: only copies count (e.g. of the conversation, not of instructions)
 
     def is_echo(self, sentence: str) -> bool:
         """Whether ``sentence`` reads like the prompt's instructions rather than a reply."""
-        if _LEAD_IN_RE.match(sentence):
+        if self._lead_ins and _LEAD_IN_RE.match(sentence):
             return True
         return bool(self._shingles & _shingles(_words(sentence), ECHO_SHINGLE_WORDS))
 

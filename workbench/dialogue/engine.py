@@ -30,6 +30,7 @@ from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
 from workbench.dialogue.grounding import Grounder
+from workbench.dialogue.intent_model import IntentGuesser
 from workbench.dialogue.intents import (
     FACT_ATTRIBUTES,
     FOLLOW_UP_RE,
@@ -66,8 +67,10 @@ SLATE_INTENTS = frozenset({"recommend", "more_like", "refine", "feedback", "seen
 #: The act of a reply with no slate and no answer, by intent (see :data:`workbench.dialogue.types.ACTS`).
 _SOCIAL_ACTS = {"greeting": "greet", "thanks_bye": "close", "capabilities": "introduce", "other": "ask"}
 #: Acts the template writes even when an LLM is on: short fixed replies with no slate, where a small LLM
-#: only added risk (the demo showed "thanks" answered with film talk that grounding then emptied).
-_TEMPLATE_ACTS = frozenset({"greet", "close", "introduce"})
+#: only added risk (the demo showed "thanks" answered with film talk that grounding then emptied), and
+#: "why": the reason must be the one the engine used (the explainer's), which the small LLM replaced with
+#: one of its own ("because of Ben Stiller" for a film recommended as "a comedy, as you asked").
+_TEMPLATE_ACTS = frozenset({"greet", "close", "introduce", "explain"})
 #: Merged candidates kept in the turn log.
 LOGGED_CANDIDATES = 20
 #: Ends a reply cut to ``MAX_TEXT_CHARS`` (what the feedback store keeps).
@@ -215,14 +218,14 @@ class ChatEngine:
                                     notes=tuple(notes), question=question.text if question else "",
                                     answer=answer, act=act)
         writer = self.generator if generator is None else self._guarded(generator)
-        if act in _TEMPLATE_ACTS:  # a greeting, a goodbye, "what can you do": nothing for an LLM to add
+        if act in _TEMPLATE_ACTS:  # a greeting, a goodbye, "what can you do", "why": the template's own words
             writer = self._guarded(self.fallback)
         reply = writer.stream(request)
         allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
         allowed += list(answer.items) if answer is not None else []
         grounded = RestartingGrounding(reply, lambda text: self.grounder.stream(
             text, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
-            nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
+            message=message, nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
             answer_for=[i.item_id for i in answer.items] if answer is not None else ()))
         pieces: list[str] = []
         for piece in grounded:
@@ -292,15 +295,39 @@ class ChatEngine:
         """Rank and explain: the turn's recommendations and the candidates they were cut from."""
         if u.intent in SLATE_INTENTS:
             pool = max(k, LOGGED_CANDIDATES, self.questions.pool if self.questions else 0)
-            candidates = self.ranker.combine(self._answers_filter(work, self.ranker.gather(work, u, filters=filters)),
-                                             pool)
+            gathered = self._answers_filter(work, self.ranker.gather(work, u, filters=filters))
+            candidates = self.ranker.combine(gathered, pool)
             recs = self.explainer.recommendations(candidates.top(k), work, u)
             if not recs:
-                notes.append("No film in the catalogue fits every constraint; try loosening one.")
+                recs, candidates = self._other_years(work, u, gathered, filters, k, pool, notes)
+            if not recs:
+                notes.append(nothing_fits(filters if filters is not None else work.constraints))
             return recs, candidates
         if u.intent == "why" and u.target:
             return self.explainer.earlier(state, u.target), ScoredItems()
         return (), ScoredItems()
+
+    def _other_years(self, work: ConversationState, u: Understanding, gathered: Candidates,
+                     filters: ItemFilter | None, k: int, pool: int, notes: list[str]
+                     ) -> tuple[tuple[Recommendation, ...], ScoredItems]:
+        """When nothing fits and this message's year bound is part of why ("something a bit newer"
+        read as "from 2018 on" after a slate of mysteries), the films that fit everything else, from
+        other years, with a note that says so. Exclusions, genres and people asked for are never
+        loosened, nor a year range the user set earlier ("more please" after "from the 90s" stays
+        in the 90s, or says nothing is left)."""
+        flt = filters if filters is not None else work.constraints
+        if (flt.year_min is None and flt.year_max is None) or "years" not in u.constraint_fields:
+            return (), ScoredItems()  # a year range carried from earlier turns stays a hard filter
+        loose = replace(flt, year_min=None, year_max=None, exclude_ids=frozenset())
+        keep = gathered.soft_allowed & (self.ranker.features.filter_mask(loose) if not loose.is_empty else True)
+        if not keep.any():
+            return (), ScoredItems()
+        candidates = self.ranker.combine(replace(gathered, allowed=keep, soft_allowed=keep), pool)
+        recs = self.explainer.recommendations(candidates.top(k), work, u)
+        if recs:
+            notes.append(f"Nothing {years_in_words(flt.year_min, flt.year_max)} fits the rest of what you asked, "
+                         "so these are from other years")
+        return recs, candidates
 
     def _question(self, work: ConversationState, u: Understanding, recs: Sequence[Recommendation],
                   candidates: ScoredItems) -> Question | None:
@@ -343,6 +370,32 @@ class ChatEngine:
         return result
 
 
+def nothing_fits(flt: ItemFilter) -> str:
+    """The note for an empty slate, naming what the user asked for: "No film in the catalogue is a
+    mystery film, not horror, from 2018 on"."""
+    parts = []
+    if flt.genres:
+        parts.append(" and ".join(sorted(flt.genres)))
+    if flt.exclude_genres:
+        parts.append("not " + " or ".join(sorted(flt.exclude_genres)))
+    if flt.people:
+        parts.append("with " + " and ".join(sorted(flt.people)))
+    if flt.exclude_people:
+        parts.append("without " + " or ".join(sorted(flt.exclude_people)))
+    if flt.year_min is not None or flt.year_max is not None:
+        parts.append(years_in_words(flt.year_min, flt.year_max))
+    if not parts:
+        return "No film in the catalogue fits every constraint"
+    return "No film in the catalogue fits all of this: " + ", ".join(parts)
+
+
+def years_in_words(year_min: int | None, year_max: int | None) -> str:
+    """"from 2018 on", "before 1980", "from 1990 to 1999"."""
+    if year_min is not None and year_max is not None:
+        return f"from {year_min}" if year_min == year_max else f"from {year_min} to {year_max}"
+    return f"from {year_min} on" if year_min is not None else f"before {(year_max or 0) + 1}"
+
+
 def default_engine(
     catalog: Catalog,
     retriever: Retriever | None = None,
@@ -356,6 +409,7 @@ def default_engine(
     weights: EngineWeights | None = None,
     item_vectors: Any = None,
     questions: QuestionPolicy | bool = True,
+    intent_guesser: IntentGuesser | None = None,
 ) -> ChatEngine:
     """The app's engine built from its ingredients: the one place the default parts are chosen.
 
@@ -377,10 +431,12 @@ def default_engine(
         item_vectors: item embeddings for the ranker's ``history_dense`` source (see :class:`Ranker`).
         questions: the :class:`QuestionPolicy`; ``True``: the default one over ``catalog``;
             ``False``: never ask.
+        intent_guesser: the intent model's second opinion for the understander
+            (:func:`workbench.dialogue.intent_model.load_intent_model`); ``None``: the rules alone.
     """
     popularity = dict(catalog_popularity(catalog) if popularity is None else popularity)
     titles = titles if titles is not None else TitleIndex(catalog)
-    understander = Understander(catalog, popularity, titles=titles)
+    understander = Understander(catalog, popularity, titles=titles, intent_guesser=intent_guesser)
     fallback = TemplateGenerator()
     return ChatEngine(
         understander=understander,

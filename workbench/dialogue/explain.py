@@ -163,8 +163,10 @@ def _asked_facts(item: Item, constraints: ItemFilter) -> str:
         if names:
             role = "directed by" if names[0] in item.directors else "with"
             facts.append(f"{role} {names[0]}")
-    if (constraints.year_min is not None or constraints.year_max is not None) and item.year:
-        facts.append(f"from {item.year}")
+    if (constraints.year_min is not None or constraints.year_max is not None) and item.year \
+            and (constraints.year_min is None or item.year >= constraints.year_min) \
+            and (constraints.year_max is None or item.year <= constraints.year_max):
+        facts.append(f"from {item.year}")  # only a year inside the range asked for is "as you asked"
     return ", ".join(facts)
 
 

@@ -14,7 +14,7 @@ previous sentence named):
 * **year**: "released in 1997", "came out in 1997", "a 1997 film", "a film from 1997", and
   decades: "a 90s classic", "from the 1980s", "released in the late '70s".
 * **genre**: "<title> is a ... comedy", "<title>, a ... horror film", "<title> as a great comedy",
-  "It's a western": the
+  "<title> if you're into horror movies", "<title> if you liked action movies", "It's a western": the
   genre words are mapped onto canonical genres (:func:`workbench.filters.genre_keys`) and the
   claim is false only when none of them, nor a close neighbour (:data:`_NEAR_GENRES`: a crime
   film may be called a thriller), is among the film's genres. "drama" is never judged (the
@@ -86,12 +86,20 @@ _YEAR_RES = (
     re.compile(rf"\b{_FILM_NOUN}\s+from\s+the\s+{_DECADE}", re.IGNORECASE),
 )
 
-_GENRE_WORD = (r"(?:comedy|comedies|horror|thriller|western|musical|documentary|romance|romantic|sci-fi"
+_GENRE_WORD = (r"(?:comedy|comedies|horror|thriller|western|musical|documentary|romance|romantic|sci[\s-]fi"
                r"|science[\s-]fiction|animated|animation|war|crime|fantasy|superhero|mystery|action"
                r"|adventure|family|biopic|sports?|spy|noir|zombie|slasher|rom-com)")
 _GENRE_AFTER_TITLE_RE = re.compile(
     rf"\s*(?:\(\d{{4}}\))?\s*(?:,\s*(?:a|an)|\s+(?:is|was)\s+(?:a|an|another)|\s+as\s+(?:a|an))\s+"
     rf"(?P<np>(?:[\w'-]+\s+){{0,3}}?{_GENRE_WORD}(?:[\s-]+{_GENRE_WORD})*)\b",
+    re.IGNORECASE,
+)
+# "Adrift (2009) if you liked action movies", "Basic Instinct (1992) if you're into the genre of horror movies":
+# a film offered to fans of a genre is said to be of it
+_GENRE_IF_YOU_RE = re.compile(
+    rf"\s*(?:\(\d{{4}}\))?\s*,?\s+(?:if|since|as|because)\s+you(?:['’]re|\s+are)?\s+(?:really\s+|also\s+)?"
+    rf"(?:into|like|liked|love|loved|enjoy|enjoyed|prefer|want)\s+(?:the\s+genre\s+of\s+|(?:a|an|the)\s+)?"
+    rf"(?P<np>(?:good\s+|great\s+|old\s+)?{_GENRE_WORD}(?:[\s/-]+(?:or\s+|and\s+)?{_GENRE_WORD})*)\b",
     re.IGNORECASE,
 )
 _GENRE_PRONOUN_RE = re.compile(
@@ -245,9 +253,10 @@ def _check_genres(sentence: str, films: Sequence[Item], pronoun: bool, fixes: li
     title = film.title.lower()
     pos = low.find(title)
     while pos >= 0:
-        m = _GENRE_AFTER_TITLE_RE.match(sentence, pos + len(title))
-        if m:
-            claims.append(m.group("np"))
+        for rx in (_GENRE_AFTER_TITLE_RE, _GENRE_IF_YOU_RE):
+            m = rx.match(sentence, pos + len(title))
+            if m:
+                claims.append(re.sub(r"(?i)\bsci\s+fi\b", "sci-fi", m.group("np")))  # "sci fi" as genre_keys reads it
         pos = low.find(title, pos + 1)
     if pronoun:
         m = _GENRE_PRONOUN_RE.match(sentence)

@@ -25,9 +25,18 @@ Beyond titles, each sentence goes through more checks, in this order:
   genre) are checked against the catalogue (:mod:`workbench.dialogue.facts`): a false claim is
   corrected when the right value is unambiguous, else the sentence is dropped. Plot and setting
   claims are not checked: the catalogue holds no plot (a documented limit, see that module);
+* what a sentence says a film is about must be words of its genres, tags or title
+  (:mod:`workbench.dialogue.plot`; "plot"): an invented story is cut from the sentence, or the
+  sentence goes;
 * every person the sentence names must be credited in a slate or allowed film or named in the
   conversation (:mod:`workbench.dialogue.people`; "person");
-* a sentence that repeats one already shown (same folded words) is dropped.
+* a sentence that repeats one already shown (same folded words), names one film twice ("Toy Story
+  (1995) ... but also consider Toy Story (1995)"; in a list the second copy is cut instead), is dropped
+  ("repeat").
+
+What passes is tidied (:func:`~workbench.dialogue.sentences.tidy`: no space before "?", a full stop
+between a title and a new sentence, and at the end of a model's reply); that changes no word and is
+not counted as a fix.
 
 With ``require_films``, sentences are held back until one talks about films (and answers the
 user's fact question, :mod:`workbench.dialogue.on_task`); a reply where none does shows nothing
@@ -67,7 +76,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from workbench.catalog import Catalog, Item
@@ -75,8 +84,9 @@ from workbench.dialogue.echo import EchoDetector, sentence_key
 from workbench.dialogue.facts import PRONOUN_START_RE, check_facts
 from workbench.dialogue.on_task import about_films, answer_values, answers
 from workbench.dialogue.people import PersonChecker
+from workbench.dialogue.plot import check_plot
 from workbench.dialogue.sentence_rules import apply_rules, mask_spans
-from workbench.dialogue.sentences import SentenceSplitter, title_heads
+from workbench.dialogue.sentences import SentenceSplitter, tidy, title_heads
 from workbench.dialogue.title_scan import (
     INNER_YEAR_RE,
     MARKED_RE,
@@ -92,10 +102,10 @@ from workbench.text import REPLY_COMMON_WORDS, word_spans
 
 FixKind = Literal["replaced", "removed"]
 #: What a fix was about: a title, a false claim (person, genre, year) or prose that is no reply.
-FixCategory = Literal["title", "person", "genre", "year", "echo", "repeat", "link", "shop", "instruction", "cut",
-                      "off_task"]
+FixCategory = Literal["title", "person", "genre", "year", "plot", "echo", "repeat", "link", "shop", "instruction",
+                      "cut", "off_task"]
 #: Every :data:`FixCategory`, in declaration order (the keys of ``fixes_by_kind``).
-FIX_CATEGORIES: tuple[str, ...] = ("title", "person", "genre", "year", "echo", "repeat", "link", "shop",
+FIX_CATEGORIES: tuple[str, ...] = ("title", "person", "genre", "year", "plot", "echo", "repeat", "link", "shop",
                                    "instruction", "cut", "off_task")
 
 
@@ -165,8 +175,38 @@ def _list_groups(sentence: str, mentions: list[TitleMention]) -> list[list[Title
     return out
 
 
+def _without_repeats(sentence: str, mentions: list[TitleMention]) -> tuple[list[TitleMention], Fix | None]:
+    """A film named twice in one list loses its second copy ("The Martian (2015) or The Martian (2015)");
+    a film named twice in one sentence outside a list returns a ``repeat`` fix (the sentence goes). Twice
+    means written the same way: 'I took "Heat" as Heat (1995)' names it once as the user wrote it."""
+    def key(m: TitleMention) -> str:  # the same film written the same way ('I took "Heat" as Heat (1995)' is not)
+        return f"{m.item.item_id if m.item is not None else ''}|{_render(sentence, m).lower()}"
+
+    out: list[TitleMention] = []
+    seen: set[str] = set()
+    for group in _list_groups(sentence, mentions):
+        in_group: set[str] = set()
+        for m in group:
+            if m.action != "remove":
+                if key(m) in in_group:
+                    m = replace(m, action="remove", reason="named twice in a list")
+                elif key(m) in seen:
+                    return mentions, Fix("removed", sentence, reason="a film named twice in one sentence",
+                                         category="repeat")
+                else:
+                    in_group.add(key(m))
+            out.append(m)
+        seen |= in_group
+    return out, None
+
+
 def _render(sentence: str, m: TitleMention) -> str:
-    return m.replacement if m.action == "replace" else sentence[m.start : m.end]
+    if m.action == "replace":
+        return m.replacement
+    span = sentence[m.start : m.end]
+    if m.item is not None and span != m.item.display_title and span.lower() == m.item.display_title.lower():
+        return m.item.display_title  # "click (2006)" -> "Click (2006)": the title as the catalogue writes it
+    return span
 
 
 def _ground_sentence(ctx: ScanContext, sentence: str) -> tuple[str | None, list[Fix], list[str], list[Item]]:
@@ -188,10 +228,13 @@ def _ground_sentence(ctx: ScanContext, sentence: str) -> tuple[str | None, list[
     mentions.sort(key=lambda m: m.start)
     if not mentions:
         return sentence, [], [], []
+    mentions, twice = _without_repeats(sentence, mentions)
+    if twice is not None:  # one film named twice outside a list: "X if ... but also consider X"
+        return None, [twice], [], []
 
     fixes = [
-        Fix("removed" if m.action == "remove" else "replaced", sentence[m.start : m.end],
-            m.replacement, m.reason, "year" if m.reason == "wrong year" else "title")
+        Fix("removed" if m.action == "remove" else "replaced", sentence[m.start : m.end], m.replacement, m.reason,
+            "year" if m.reason == "wrong year" else "repeat" if m.reason == "named twice in a list" else "title")
         for m in mentions if m.action == "remove" or (m.action == "replace" and m.reason)
     ]
     pieces: list[str] = []
@@ -272,18 +315,19 @@ class Grounder:
         return ScanContext(index, slate_items, allowed_items)
 
     def ground(self, text: str, slate: Iterable[Any], *, allowed: Iterable[Any] = (), user_text: str = "",
-               nothing_found: bool = False, require_films: bool = False,
+               message: str = "", nothing_found: bool = False, require_films: bool = False,
                answer_for: Iterable[str] = (), complete: bool = False) -> GroundedText:
         """Ground a whole reply. ``slate`` and ``allowed`` hold Items or Recommendations; the other
         arguments are :meth:`stream`'s."""
-        stream = self.stream([text], slate, allowed=allowed, user_text=user_text, nothing_found=nothing_found,
-                             require_films=require_films, answer_for=answer_for, complete=complete)
+        stream = self.stream([text], slate, allowed=allowed, user_text=user_text, message=message,
+                             nothing_found=nothing_found, require_films=require_films, answer_for=answer_for,
+                             complete=complete)
         text = "".join(stream)
         return GroundedText(text, stream.fixes, tuple(stream.events), tuple(stream.mentioned),
                             stream.fixes_by_kind, stream.on_task)
 
     def stream(self, pieces: Iterable[str], slate: Iterable[Any], *, allowed: Iterable[Any] = (),
-               user_text: str = "", nothing_found: bool = False, require_films: bool = False,
+               user_text: str = "", message: str = "", nothing_found: bool = False, require_films: bool = False,
                answer_for: Iterable[str] = (), complete: bool = False) -> GroundedStream:
         """Wrap a token stream: yields grounded sentences once each is complete.
 
@@ -292,20 +336,25 @@ class Grounder:
             slate: the turn's recommendations (Items or Recommendations).
             allowed: other films the reply may name (the ones the user talked about).
             user_text: the conversation so far (the user's messages and the earlier, grounded
-                replies): people named there may be named back, and a condolence is fine after a
+                replies): people named there may be named back, a condolence is fine after a
                 message about a loss.
+            message: the user's last message: after one that only thanks ("cool", "thanks!"), a
+                reply that opens with a vague question back ("Have you ever seen it?") loses it
+                (``off_task``).
             nothing_found: the turn searched and found no film (then "no film matches" is true).
             require_films: hold sentences back until one talks about films (and, with
                 ``answer_for``, until one answers); if none does, none is shown and ``on_task`` is
                 False (the engine shows the template reply instead).
             answer_for: item ids of the films the user's question is about: a sentence must name
                 one of them or state one of their facts ("It was directed by Michael Mann.").
-            complete: the text comes from a language model, which ends a finished reply with
-                sentence punctuation: a last sentence without it was cut by the token limit and goes.
+            complete: the text comes from a language model, which its token limit may cut anywhere: a
+                last sentence that stops on a preposition or an auxiliary goes (``cut``), and one that
+                only lacks its full stop gets one.
         """
         ctx = self._context(slate, allowed)
         return GroundedStream(pieces, ctx, self._echo, checks=_SentenceChecks(
-            self._people, self._people.people_of((*ctx.slate, *ctx.allowed)), user_text, nothing_found, complete),
+            self._people, self._people.people_of((*ctx.slate, *ctx.allowed)), user_text, nothing_found, complete,
+            message),
             require_films=require_films, answer_for=answer_for)
 
     def mentions(self, text: str) -> tuple[Item, ...]:
@@ -339,6 +388,7 @@ class _SentenceChecks:
     user_text: str = ""
     nothing_found: bool = False
     complete: bool = False
+    message: str = ""
 
     @property
     def user_words(self) -> str:
@@ -417,7 +467,9 @@ class GroundedStream:
         kept, hits = apply_rules(sentence, masked=mask_spans(sentence, self._titles), last=last,
                                  slate=not (checks is not None and checks.nothing_found),
                                  user_text=checks.user_text if checks is not None else "",
-                                 require_stop=checks is not None and checks.complete)
+                                 message=checks.message if checks is not None and not self.sentences
+                                 and not self._held else "",  # the reply's opening sentence only
+                                 model_text=checks is not None and checks.complete)
         self.events.extend(Fix("removed", h.span, reason=f"{h.kind}: {h.name}", category=h.kind) for h in hits)
         return kept
 
@@ -458,11 +510,16 @@ class GroundedStream:
             self._last_items = items
         if out is None or not out.strip():
             return []
+        out, plots = check_plot(out, mask_spans(out, self._titles), films)
+        self.events.extend(Fix("removed", p.span, reason=f"plot: {p.cue}", category="plot") for p in plots)
+        if out is None or not out.strip():
+            return []
         out = self._people_check(out, films)
         if out is None or not out.strip():
             return []
+        out = tidy(out, final=last and self._checks is not None and self._checks.complete)
         key = sentence_key(out)
-        if key in self._seen:
+        if key and key in self._seen:  # (". . ." is no sentence to repeat)
             self.events.append(Fix("removed", out, reason="repeated sentence", category="repeat"))
             return []
         self._seen.add(key)

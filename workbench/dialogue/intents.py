@@ -5,7 +5,8 @@
 1. **closings, capabilities and greetings** ("ok great, that's it for tonight", "what can you
    do?", "hello"): social messages that want no slate;
 2. **questions about films**: ``ask_fact`` (one film's director, cast, year, genre, or what it
-   is about: "who's in the third one?", "when was Jaws made?", "is the first one a cartoon?")
+   is about: "who's in the third one?", "when was Jaws made?", "is the first one a cartoon?"; and
+   ``where`` to watch it, which the catalogue cannot know and the answer says so)
    and ``compare`` (across the slate: "which of these is the newest?", "which one has Tom
    Hanks?"), each with its ``attribute`` (:data:`ATTRIBUTES`);
 3. everything else through :func:`workbench.dialogue.cues.detect_intent` (recommend, more_like,
@@ -33,7 +34,7 @@ from workbench.filters import ItemFilter
 from workbench.text import Intent, fold
 
 #: What an ``ask_fact`` question asks about one film.
-FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about")
+FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about", "where")
 #: What a ``compare`` question asks across films.
 COMPARE_ATTRIBUTES = ("newest", "oldest", "popular", "has_person", "has_genre")
 #: Every attribute :attr:`Understanding.attribute` can hold.
@@ -162,13 +163,25 @@ _ABOUT_RE = re.compile(
     r"|\bgist\b|\bany\s+good\b",
     re.I,
 )
+#: "where can I watch it?", "is the second one on Netflix?", "where do I stream those": availability,
+#: which the catalogue does not know (the answer says so rather than recommending again)
+_WHERE_RE = re.compile(
+    r"\bwhere\s+(?:can|could|do|does|should|would|might|is|are)\s+(?:i|we|you|one|it|they|that|this|those|these)?\s*"
+    r"(?:\w+\s+)?(?:watch|stream|see|find|get|buy|rent|download|playing|showing|available|streaming)\b"
+    r"|\b(?:is|are)\s+(?:it|that|this|they|those|these|the\s+\w+(?:\s+one)?)\s+(?:\w+\s+)?(?:on|streaming\s+on|available\s+on)\s+"
+    r"(?:netflix|hulu|prime|amazon|disney|hbo|max|youtube|apple|peacock|paramount|any\s+streaming)\b"
+    r"|\b(?:streaming|showtimes?|in\s+(?:theaters?|cinemas?)|on\s+(?:netflix|hulu|prime|dvd|blu-?ray))\s*\??\s*$",
+    re.I,
+)
+#: a yes/no question about the film pointed at ("is the second one violent?", "does it have a happy ending?")
+_YES_NO_RE = re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:is|was|isn'?t|wasn'?t|does|did|would|will)\s+(?!there\b)", re.I)
 _NEWEST_RE = re.compile(r"\b(?:newest|latest|most\s+recent|youngest|newer|more\s+recent|came\s+out\s+last|last\s+to\s+come\s+out)\b", re.I)
 _OLDEST_RE = re.compile(r"\b(?:oldest|earliest|older|came\s+out\s+first|first\s+to\s+come\s+out)\b", re.I)
 _POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s+popular|better\s+known)\b", re.I)
 #: a question over several films: "which of these", "which one", "any of them", "do any"
 _ACROSS_RE = re.compile(
     r"\b(?:which|what)\s+(?:one|ones|of|is|are|film|movie|films|movies)\b|\bwhich\b|\bany\s+of\b|\b(?:do|does|are|is)\s+any\b"
-    r"|\bhow\s+many\b|\bare\s+(?:they|these|those|all)\b",
+    r"|\bhow\s+many\b|\bare\s+(?:they|these|those|all)\b|\b(?:among|between)\s+(?:them|these|those|the\s+\w+)\b",
     re.I,
 )
 _WHY_EXTRA_RE = re.compile(
@@ -180,6 +193,7 @@ _LIKE_FILM_RE = re.compile(
     r"\b(?:in\s+the\s+vein\s+of|same\s+(?:vibe|feel|style|tone|kind)\s+as|(?:stuff|things|something|anything|more)\s+like"
     r"|what\s+else\s+is\s+like|along\s+the\s+lines\s+of|(?:movies?|films?)\s+like|reminiscent\s+of|comparable\s+to"
     r"|akin\s+to|in\s+the\s+(?:style|spirit)\s+of|(?:kind|sort)\s+of\s+like|(?:feels?|looks?)\s+like|reminds?\s+(?:me|one)\s+of"
+    r"|(?:movies?|films?|ones?|anything|something)\s+(?:that\s+(?:are|is|feel|feels)|which\s+(?:are|is))\s+(?:a\s+(?:bit|lot)\s+)?like"
     r"|^\s*like\b|similar\s+to|(?:if|since)\s+i\s+(?:liked|loved|enjoyed)\b[^?]*\bwhat\s+else)",
     re.I,
 )
@@ -280,6 +294,8 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
     question = "?" in low or starts or bool(re.search(r"\b(?:which|who|when|what)\b", low))
     if not question:
         return None
+    if _WHERE_RE.search(low) and (refs or named or slate):
+        return "ask_fact", "where"
     several = len(refs) > 1 or (not refs and len(slate) > 1)
     across = (bool(_ACROSS_RE.search(low)) or len(refs) > 1 or bool(re.search(r"\bthe\s+\w+(?:\s+\w+)?\s+one\b", low))) \
         and (several or not named) and bool(slate or len(refs) > 1)
@@ -296,6 +312,11 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
             return "ask_fact", attribute
     if across and people and (_ACROSS_RE.search(low)):
         return "compare", "has_person"
+    if across and not people and re.search(r"\b(?:direct(?:ed|s)?|directors?)\b", low):
+        return "ask_fact", "director"  # "has he directed any of these?": who directed each of them
+    if across and not people and re.search(r"\b(?:in|star|stars|starring|acts?|acted|plays?|played|cast)\b", low) \
+            and re.search(r"\b(?:he|she|they|him|her)\b", low):
+        return "ask_fact", "cast"  # "is she in any of them?": who is in each of them
     if across and constraints.genres and (_ACROSS_RE.search(low)):
         return "compare", "has_genre"
     short = len(low.split()) <= 12
@@ -306,6 +327,10 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
         if constraints.genres and re.search(r"^\s*(?:and\s+|so\s+)?(?:is|was|isn'?t|are|does|would|it'?s)\b", low):
             return "ask_fact", "genre"
         if _ABOUT_RE.search(low):
+            return "ask_fact", "about"
+        if "?" in low and _YES_NO_RE.search(low):
+            # "is the third one violent?", "was it scary?": a yes/no about a film the catalogue can
+            # answer only from its genres and keywords, which the "about" answer lists
             return "ask_fact", "about"
         if re.search(r"^\s*(?:and\s+)?(?:what|tell\s+me)\b[^?]*\b(?:is|was|'s)\s+(?:it|that|this)(?:\s+one)?\b[\s?!.]*$", low):
             return "ask_fact", "about"

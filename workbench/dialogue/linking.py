@@ -39,6 +39,9 @@ TYPO_CUTOFF = 80
 
 _YEAR_AFTER_RE = re.compile(r"^\s*(?:\(\s*|,\s*|from\s+|in\s+)?((?:19|20)\d\d)\s*\)?")
 
+_FAN_BEFORE_RE = re.compile(r"\b(?:love|loves|loved|like|likes|liked|adore|adores|enjoy|enjoys|enjoyed|fan of|into|"
+                            r"hate|hates|can'?t stand|dislike|dislikes)\s*$", re.IGNORECASE)
+_FAN_AFTER_RE = re.compile(r"^['’]?s?\s*(?:fan|fans|stuff|work)\b", re.IGNORECASE)
 _PERSON_CUE_RE = re.compile(
     r"(?:\bwith|\bstarring|\bfeaturing|\bby|\bdirected by|\bfrom director|\bdirector|\bactor|\bactress|"
     r"\bstars?)\s*$",
@@ -68,6 +71,10 @@ class Mention:
     #: other films the surface could mean, by popularity, each with a year of its own (so
     #: "Title (Year)" names it unambiguously): the one-click corrections of ``note``
     alternatives: tuple[str, ...] = ()
+    #: named as a yardstick ("something like Heat", "similar to Alien and Seven"), which says what the
+    #: user wants, not that they like the film: the recommender still reads ``stance`` (a seed), while
+    #: :attr:`Understanding.liked` lists only the films the user says they like
+    compared: bool = False
 
 
 @dataclass(frozen=True)
@@ -385,7 +392,9 @@ class MentionLinker:
             before = text[: t.start]
             after = text[t.end : t.end + 12].lower()
             cue = bool(_PERSON_CUE_RE.search(before)) or bool(re.match(r"^['’]?s?\s*(movies?|films?)\b", after))
-            if cue and (t.raw[:1].isupper() or t.norm not in self._vocab):
+            # "I love Tarantino", "a huge Spielberg fan": a capitalised surname after a liking verb or before "fan"
+            fan = t.raw[:1].isupper() and (bool(_FAN_BEFORE_RE.search(before)) or bool(_FAN_AFTER_RE.match(after)))
+            if (cue or fan) and (t.raw[:1].isupper() or t.norm not in self._vocab):
                 out.append(PersonMention(name, (t.start, t.end), self._role(text, t.start)))
                 taken.add(i)
         return out, taken - set(used)

@@ -239,7 +239,7 @@ class Ranker:
         n_prev = max(self.weights.query_turns - (1 if u is not None else 0), 0)
         if n_prev:
             for text in reversed(previous[-n_prev:]):
-                q = self.understander.understand(text).query
+                q = self.understander.understand(text, second_opinion=False).query
                 if q.strip():
                     parts.append(q)
         return " ".join(" ".join(parts).split())

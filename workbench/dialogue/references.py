@@ -38,11 +38,13 @@ _ORD = r"first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th|seventh|7
 _NOUN = r"(?:ones?|movies?|films?|picks?|suggestions?|options?|titles?|recommendations?|choices?)"
 #: "the first two", "the last 3", "the top two"
 _SPAN_RE = re.compile(r"\b(first|last|top|other)\s+(two|three|four|five|2|3|4|5)\b(?!\s*(?:19|20)\d\d)", re.I)
-#: "the second one", "the 3rd", "the last one", "the middle one", "number 2", "#2", "no. 2", "option 3"
+#: "the second one", "the 3rd", "the last one", "the middle one", "number 2", "#2", "no. 2", "option 3",
+#: "number four", "option two"
 _POS_RE = re.compile(
     rf"\b(?:the\s+)?({_ORD}|last(?!\s+(?:year|night|week|weekend|month|time|summer|winter|few))|final|penultimate|middle)"
     rf"(?:\s+{_NOUN}|\s+(?:of|on)\s+(?:these|those|them|the\s+list))?\b"
-    r"|(?:#|\bnumber\s+|\bno\.\s*|\boption\s+|\bpick\s+)(\d{1,2})\b",
+    r"|(?:#|\bnumber\s+|\bno\.\s*|\boption\s+|\bpick\s+)(\d{1,2})\b"
+    r"|\b(?:number|option)\s+(one|two|three|four|five|six|seven|eight|nine|ten)\b",
     re.I,
 )
 #: "the top one", "the top pick": position 1 (but not "top 5")
@@ -59,6 +61,27 @@ _ONE_RE = re.compile(r"\b(?:that|this)(?:\s+" + _NOUN + r")?\b|\bit\b|\bits\b|\b
 #: "the Nolan one", "the Tom Hanks movie", "the horror one", "the 1995 one": a qualifier, then a noun
 _QUALIFIED_RE = re.compile(rf"\bthe\s+([\w' -]{{2,40}}?)\s+{_NOUN}\b", re.I)
 _YEAR_ONE_RE = re.compile(rf"\b(?:the\s+)?((?:19|20)\d\d)\s+{_NOUN}\b|\bthe\s+one\s+from\s+((?:19|20)\d\d)\b", re.I)
+
+
+def position_of(m: re.Match[str], n: int) -> int:
+    """The 1-based slate position a :data:`_POS_RE` match names in a slate of ``n`` (may be out of range)."""
+    if m.group(2):
+        return int(m.group(2))
+    if m.group(3):  # "number four", "option two"
+        return _NUMBERS[m.group(3).lower()]
+    pos = _ORDINALS[m.group(1).lower()]
+    if pos == 0:
+        return (n + 1) // 2
+    return n + 1 + pos if pos < 0 else pos
+
+
+def slate_position(text: str, slate: Sequence[str]) -> str | None:
+    """The slate film the first position in ``text`` names ("the fourth", "number 2", "the last
+    one"), or ``None``: the one reading of positions, shared with :func:`resolve_refs`."""
+    for m in _POS_RE.finditer(text):
+        pos = position_of(m, len(slate))
+        return slate[pos - 1] if 1 <= pos <= len(slate) else None
+    return None
 
 
 def _spans(rx: re.Pattern[str], text: str) -> list[re.Match[str]]:
@@ -135,14 +158,7 @@ def resolve_refs(
         for m in _spans(_POS_RE, masked):
             if not _free(taken, m):
                 continue
-            if m.group(2):
-                pos = int(m.group(2))
-            else:
-                pos = _ORDINALS[m.group(1).lower()]
-                if pos == 0:
-                    pos = (n + 1) // 2
-                elif pos < 0:
-                    pos = n + 1 + pos
+            pos = position_of(m, n)
             add(m, [slate[pos - 1]] if 1 <= pos <= n else [])
         for m in _spans(_YEAR_ONE_RE, masked):
             if _free(taken, m):

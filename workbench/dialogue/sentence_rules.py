@@ -12,9 +12,13 @@ action, condition), read top to bottom; the first rule that fires decides. ``act
 ``"drop"`` (the sentence goes) or ``"strip"`` (the matched span goes and the rest of the
 sentence stays, e.g. a link in brackets after a title). Two checks are code, not patterns:
 unbalanced brackets or quotes (faces such as ":)" are no brackets), and an unfinished last
-sentence (one that ends on a word that cannot end a sentence: "with", "the", a comma; for a
-language model's reply, one that ends without sentence punctuation at all). Each rule's ``kind`` is the grounding fix
-category it counts under: ``link``, ``shop``, ``instruction``, ``cut`` or ``off_task``.
+sentence (one that ends on a word that cannot end a sentence: "the", "and", a comma; for a
+language model's reply also a preposition or an auxiliary, "about", "with", "is": where the token
+limit cut it). A model's last sentence that merely lacks its full stop ("You might enjoy Heat (1995)
+if you like crime films") is finished, not cut: the fine-tuned model writes as ReDial's people do,
+often without a final stop; :func:`workbench.dialogue.sentences.tidy` adds it. Each rule's ``kind``
+is the grounding fix category it counts under: ``link``, ``shop``, ``instruction``, ``cut`` or
+``off_task``.
 
 Callers mask the slate's titles first (:func:`mask_spans`), so "Little Shop of Horrors" or
 "The Netflix Affair" never trip a rule.
@@ -31,9 +35,10 @@ from typing import Literal
 
 RuleKind = Literal["link", "shop", "instruction", "cut", "off_task"]
 RuleAction = Literal["drop", "strip"]
-#: When a rule applies: always, only while a slate is shown, or only when the user's messages
-#: do not themselves talk about it (``"user_silent"``: a condolence when nobody mentioned a loss).
-RuleWhen = Literal["always", "slate", "user_silent"]
+#: When a rule applies: always, only while a slate is shown, only when the user's messages
+#: do not themselves talk about it (``"user_silent"``: a condolence when nobody mentioned a loss), or
+#: only when the user's last message just thanked or acknowledged (``"after_thanks"``: see :func:`thanks_only`).
+RuleWhen = Literal["always", "slate", "user_silent", "after_thanks"]
 
 
 @dataclass(frozen=True)
@@ -139,13 +144,47 @@ RULES: tuple[SentenceRule, ...] = (
                      r"|\bapologi[sz]e\s+for\s+(?:the|my|any)\s+(?:mistake|error|confusion|misunderstanding)\b"),
                  when="user_silent",
                  user_pattern=_rx(r"\b(?:wrong|mistake|error|not\s+what|didn['’]t|don['’]t|doesn['’]t|isn['’]t|confus\w*)\b")),
+    # "thanks" / "cool" closes a topic: a reply that opens with a vague question back ("Have you ever seen
+    # it?") is no reply to it (a question about a film the reply names, or a new question, is fine)
+    SentenceRule("off_task", "question-after-thanks",
+                 _rx(r"^\W*(?:have|did|do|would|will|are)\s+you\s+(?:ever\s+|already\s+|going\s+to\s+)?(?:seen|see|watch"
+                     r"|watched|heard\s+of|like|liked|enjoy|enjoyed|try|check\s+out)\s+(?:it|that|this|them|those|these"
+                     r"|that\s+one|this\s+one)(?:\s+(?:yet|before|already|too|again))?\s*\?+\W*$"),
+                 when="after_thanks"),
 )
+
+# A message that only thanks, acknowledges or says goodbye ("thanks!", "cool", "ok, great, thank you").
+_THANKS_WORDS = frozenset(
+    """
+    thanks thank thx ty you so much very a lot cool ok okay k great nice awesome perfect sounds good got it
+    will do alright all right cheers bye goodbye see ya that's thats that is kind of helpful appreciate appreciated
+    it lol haha wow sweet excellent wonderful fantastic amazing beans again for the tip tips suggestions
+    suggestion help
+    """.split()
+)
+
+
+def thanks_only(message: str) -> bool:
+    """Whether ``message`` only thanks or acknowledges (every word a thanks word, no question)."""
+    words = re.findall(r"[a-z']+", message.lower().replace("’", "'"))
+    return bool(words) and "?" not in message and all(w in _THANKS_WORDS for w in words) \
+        and any(w in _THANKS_WORDS - {"you", "so", "very", "a", "lot", "it", "of", "the", "for", "is", "that"}
+                for w in words)
 
 _OPEN_CLOSE = (("(", ")"), ("[", "]"), ("{", "}"), ("“", "”"))
 # Words a finished English sentence does not end on: a reply that stops there was cut off.
 _DANGLING = frozenset(
     """
     a an the and or but nor his their its my your our whose because although unless whether if
+    """.split()
+)
+# ... and, for a language model's reply (which a token limit can cut anywhere), the words a sentence
+# ends on only in speech: prepositions, auxiliaries, "very" ("a story about", "it is", "which was").
+_DANGLING_MODEL = _DANGLING | frozenset(
+    """
+    about with of to for from by at in on into onto like as than which who whom whose where while
+    is are was were be been being has have had does did will would can could should may might must
+    very more most such some any no not also just really quite it's
     """.split()
 )
 # ":)", ";(", "(:", ":-]": faces, not brackets
@@ -168,21 +207,20 @@ def unbalanced(sentence: str) -> bool:
     return sentence.count('"') % 2 == 1
 
 
-def unfinished(sentence: str, *, require_stop: bool = False) -> bool:
-    """Whether the last sentence of a reply stops mid-phrase (ends on "with", "the", a comma, a dash);
-    with ``require_stop``, whether it ends without a full stop, "!", "?" or a closing bracket or quote
-    at all (a language model's reply does only when its token limit cut it)."""
+def unfinished(sentence: str, *, model_text: bool = False) -> bool:
+    """Whether the last sentence of a reply stops mid-phrase (ends on "the", "and", a comma, a dash);
+    with ``model_text`` (a language model's reply, which its token limit may cut anywhere) also on a
+    preposition or an auxiliary ("a story about", "which is"). A sentence that only lacks its full stop
+    is not unfinished."""
     text = sentence.rstrip()
     if re.fullmatch(r"\W*\d{1,2}[.)]?\W*", text):  # a list number with no item ("1.")
         return True
     if not text or _FINAL_STOP_RE.search(text):
         return False
-    if require_stop:
-        return True
     if text[-1] in ",:-–—&+(":
         return True
     m = _LAST_WORD_RE.search(text)
-    return bool(m and m.group(1).lower() in _DANGLING)
+    return bool(m and m.group(1).lower().replace("’", "'") in (_DANGLING_MODEL if model_text else _DANGLING))
 
 
 def mask_spans(sentence: str, phrases: Iterable[str]) -> str:
@@ -198,7 +236,7 @@ def mask_spans(sentence: str, phrases: Iterable[str]) -> str:
 
 
 def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False, slate: bool = True,
-                user_text: str = "", require_stop: bool = False,
+                user_text: str = "", message: str = "", model_text: bool = False,
                 rules: Iterable[SentenceRule] = RULES) -> tuple[str | None, list[RuleHit]]:
     """Run the rule table on one sentence.
 
@@ -208,7 +246,9 @@ def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False,
         last: the sentence ends the reply (the unfinished-sentence check applies).
         slate: a slate is shown with this reply (``when="slate"`` rules apply).
         user_text: the user's messages (``when="user_silent"`` rules read them).
-        require_stop: the last sentence must end with sentence punctuation (see :func:`unfinished`).
+        message: the user's last message (``when="after_thanks"`` rules read it; the grounder passes it for
+            a reply's opening sentence only).
+        model_text: the reply comes from a language model (see :func:`unfinished`).
 
     Returns:
         The sentence (``None`` when dropped, shortened when a span was stripped) and the rules that fired.
@@ -220,6 +260,8 @@ def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False,
             continue
         if rule.when == "user_silent" and rule.user_pattern is not None and rule.user_pattern.search(user_text):
             continue
+        if rule.when == "after_thanks" and not thanks_only(message):
+            continue
         m = rule.pattern.search(masked)
         if m is None:
             continue
@@ -230,12 +272,12 @@ def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False,
             if not rest.strip(" ,;:-"):
                 return None, hits
             out, more = apply_rules(rest, masked=rest_masked, last=last, slate=slate, user_text=user_text,
-                                    require_stop=require_stop, rules=rules)
+                                    message=message, model_text=model_text, rules=rules)
             return out, hits + more
         hits.append(RuleHit(rule.kind, rule.name, sentence[m.start() : m.end()], True))
         return None, hits
     if unbalanced(masked):
         return None, [RuleHit("cut", "unbalanced", sentence, True)]
-    if last and unfinished(sentence, require_stop=require_stop):
+    if last and unfinished(sentence, model_text=model_text):
         return None, [RuleHit("cut", "unfinished", sentence, True)]
     return sentence, hits

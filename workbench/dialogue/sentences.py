@@ -92,3 +92,40 @@ class SentenceSplitter:
         rest = self._buf.rstrip()
         self._buf = ""
         return [(rest, "")] if rest else []
+
+
+# "seen it ?", "Heat (1995) , which": a space before punctuation that ends a clause
+# (not ":" or ";", which start faces, nor "." of ". . .": only a stop after a title or ending the reply)
+_SPACE_BEFORE_PUNCT_RE = re.compile(r"(?<=[\w)\]\"'”’])[ \t]+([?!,]+)(?=\s|$)")
+_SPACE_BEFORE_STOP_RE = re.compile(r"(?<=\))[ \t]+\.\s*$")  # "Rocky (1976) ."
+_SPACE_BEFORE_FINAL_STOP_RE = re.compile(r"(?<=\w)[ \t]+\.\s*$")  # "... a musical ." ending a reply
+# "Bridesmaids (2011) Is there a director ...": a year's bracket, then a new sentence with no stop between
+_NEW_SENTENCE_AFTER_YEAR_RE = re.compile(
+    r"(\((?:19|20)\d\d\))[ \t]+(?=(?:Is|Are|Was|Were|What|Which|Who|Do|Does|Did|Have|Has|Would|Could|Can|Will"
+    r"|How|Why|Where|When|Let|Tell|It|It's|It’s|They|This|That|I|You|You'll|You’ll|Enjoy|Want)\b)"
+)
+# "... Step Brothers (2008) If you liked it": a clause after the title, capitalised as if it began a sentence
+_CLAUSE_AFTER_YEAR_RE = re.compile(r"(\((?:19|20)\d\d\)[ \t]+)(If|Because|Since|As|And|But|Or)\b")
+_ENDS_SENTENCE_RE = re.compile(r"[.!?…][\"'”’)\]*_]*\s*$|[\U0001F300-\U0001FAFF\u2600-\u27BF]\s*$"
+                               r"|(?<!\w)[:;=8][-'^o]?[()\[\]DPp]\s*$")  # ... or a face ":)"
+
+
+def tidy(sentence: str, *, final: bool = False) -> str:
+    """A sentence's punctuation as a person would write it; the words are never changed.
+
+    * no space before ``?``, ``!``, ``,``, a stop after a title or (``final``) the reply's last stop
+      ("seen it ?" -> "seen it?");
+    * a full stop between a title's year and a new sentence ("Bridesmaids (2011) Is there ..." ->
+      "Bridesmaids (2011). Is there ..."); a clause after it starts in lower case ("(2008) If" -> "(2008) if");
+    * with ``final`` (the last sentence of a language model's reply, which may lack its stop: the
+      fine-tuned model writes as ReDial's people do), a full stop at the end when it has none, so
+      that nothing the engine appends runs on ("... Bridesmaids (2011) Is there a director ...").
+    """
+    out = _SPACE_BEFORE_STOP_RE.sub(".", _SPACE_BEFORE_PUNCT_RE.sub(r"\1", sentence))
+    if final:
+        out = _SPACE_BEFORE_FINAL_STOP_RE.sub(".", out)
+    out = _NEW_SENTENCE_AFTER_YEAR_RE.sub(r"\1. ", out)
+    out = _CLAUSE_AFTER_YEAR_RE.sub(lambda m: m.group(1) + m.group(2).lower(), out)
+    if final and out.strip() and not _ENDS_SENTENCE_RE.search(out):
+        out = out.rstrip() + "."
+    return out

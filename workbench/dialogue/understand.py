@@ -21,7 +21,9 @@ from dataclasses import dataclass, field, replace
 from workbench.catalog import Catalog
 from workbench.dialogue.constraints import read_constraints
 from workbench.dialogue.cues import asks_reset, mask, stance_of, with_stances
-from workbench.dialogue.intents import classify
+from workbench.dialogue.intent_model import DEFAULT_OUTCOMES, IntentGuesser
+from workbench.dialogue.intent_model import second_opinion as with_second_opinion
+from workbench.dialogue.intents import classify, firm_mentions
 from workbench.dialogue.linking import _PERSON_CUE_RE, Mention, MentionLinker, PersonMention, Stance, tokens
 from workbench.dialogue.titles import TitleIndex
 from workbench.filters import ItemFilter
@@ -34,6 +36,8 @@ _DIRECTS_AFTER_RE = re.compile(r"\s*(?:directs|directed|'s direct)")
 #: "movies like the ones X directs": a "like" that compares, not one that likes.
 _PREP_LIKE_RE = re.compile(r"\b(something|anything|stuff|more|movies?|films?|ones?|else|exactly|kind of|sort of|"
                            r"is|are|looks?|sounds?|seems?)\s+like\b", re.IGNORECASE)
+#: "a huge Spielberg fan", "big Nolan fan here": the person is liked
+_FAN_RE = re.compile(r"^['’]?s?\s*(?:fan|fans)\b", re.IGNORECASE)
 #: Clause ends for reading how the user feels about a person they name.
 _CLAUSE_RE = re.compile(r"[.!?;,]+|\b(?:but|though|however|whereas|while)\b", re.IGNORECASE)
 
@@ -74,7 +78,8 @@ class Understanding:
 
     @property
     def liked(self) -> list[str]:
-        return [m.item_id for m in self.mentions if m.stance == "liked"]
+        """Films the user says they like; a film named as a yardstick ("something like Heat") is not one."""
+        return [m.item_id for m in self.mentions if m.stance == "liked" and not m.compared]
 
     @property
     def disliked(self) -> list[str]:
@@ -91,11 +96,14 @@ class Understander:
             catalogue's ``mentions``. An evaluation passes counts from its training split.
         titles: the catalogue's prebuilt :class:`TitleIndex` (the services build one and share
             it with the grounder); built from ``catalog`` when ``None``.
+        intent_guesser: the embedding model's second opinion on the intent
+            (:mod:`workbench.dialogue.intent_model`); ``None`` leaves the rules alone.
     """
 
     def __init__(self, catalog: Catalog, popularity: Mapping[str, float] | None = None,
-                 titles: TitleIndex | None = None):
+                 titles: TitleIndex | None = None, intent_guesser: IntentGuesser | None = None):
         self.catalog = catalog
+        self.intent_guesser = intent_guesser
         if popularity is None:
             popularity = {item.item_id: float(item.mentions) for item in catalog}
         if titles is None:
@@ -156,6 +164,7 @@ class Understander:
         last_slate: Sequence[str] = (),
         linked: Sequence[str] = (),
         focus: str | None = None,
+        second_opinion: bool = True,
     ) -> Understanding:
         """Read one message.
 
@@ -166,6 +175,8 @@ class Understander:
             linked: item ids already linked by the caller (ReDial's gold mentions); they join the
                 mentions found in the text.
             focus: the slate item "more like that" means (the newest card the user liked), if any.
+            second_opinion: ask the intent model when the rules end on a default (``False`` where
+                only the search query is wanted: earlier messages re-read for the query).
         """
         toks = tokens(text)
         mentions, used = self._linker.link_exact(text, toks)
@@ -181,14 +192,21 @@ class Understander:
                 mentions.append(Mention(item.item_id, (0, 0), item.title, "neutral", "gold"))
         mentions = with_stances(text, mentions)
         masked = mask(text, [m.span for m in mentions] + [p.span for p in people])
-        constraints, fields, ruled_out = read_constraints(masked, people, self._max_year)
+        # constraints read every word but the surely-titles: an everyday word that also names a film
+        # ("my son gets nightmares", "monsters") still states a mood
+        constraints, fields, ruled_out = read_constraints(
+            mask(text, [m.span for m in firm_mentions(mentions)] + [p.span for p in people]), people, self._max_year)
         liked_people = tuple(dict.fromkeys(p.name for p in people if p.name not in ruled_out
-                                           and stance_of(_PREP_LIKE_RE.sub(r"\1 as", clause_around(masked, p.span)))
-                                           == "liked"))
+                                           and (stance_of(_PREP_LIKE_RE.sub(r"\1 as", clause_around(masked, p.span)))
+                                                == "liked" or _FAN_RE.match(text[p.span[1]:]))))
         slate = [self.catalog.canonical_id(i) for i in last_slate if i in self.catalog]
         focus = self.catalog.canonical_id(focus) if focus is not None and focus in self.catalog else None
         # intent, the films pointed at and what a question asks: workbench.dialogue.intents
         reading = classify(text, masked, mentions, people, constraints, slate, self.catalog.get, focus)
+        if second_opinion and self.intent_guesser is not None and reading.intent in DEFAULT_OUTCOMES:
+            anchored = bool(firm_mentions(mentions) or people or not constraints.is_empty)
+            reading = with_second_opinion(reading, self.intent_guesser(text, bool(slate)),
+                                     threshold=self.intent_guesser.model.threshold, anchored=anchored)
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
         notes = tuple(dict.fromkeys(m.note for m in mentions if m.note))
         query = " ".join(masked.split())

@@ -8,7 +8,8 @@ grounding (:class:`~workbench.dialogue.grounding.Grounder`). Per model:
 * ``mentions_slate``: share of grounded replies that name at least one slate title (a reply replaced
   by the template reply does not count),
 * ``grounding_fixes_per_reply``: spans grounding removed or corrected, per reply (raw reply),
-* ``off_task``: share of raw replies that :class:`OffTaskDetector` flags,
+* ``off_task``: share of raw replies that :class:`OffTaskDetector` flags; ``off_task_after``: the
+  same detector on the replies as shown (after grounding; the issue's goal is on this one),
 * ``distinct_2``: distinct word bigrams / all word bigrams over the grounded replies (Li et al. 2016),
 * ``mean_words``: words per grounded reply,
 * ``chrf`` / ``bleu``: corpus chrF and BLEU (``sacrebleu``) of the grounded replies against the
@@ -61,6 +62,16 @@ METRICS = ("mentions_slate", "grounding_fixes_per_reply", "off_task", "distinct_
 BOOTSTRAP_SAMPLES = 1000
 _ROLE_LABEL_RE = re.compile(r"(?:^|[\s\"'(])(?:user|you|assistant|system|seeker|recommender)\s*:", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9']+")
+# "A Tale of Two Sisters (2003)": a title as the prompt and the replies write it
+_TITLE_YEAR_RE = re.compile(r"(?:[A-Z0-9][\w'’:&.!-]*\s+(?:(?:of|the|and|a|an|in|on|to|for|with|vs\.?)\s+)*)*"
+                            r"[A-Z0-9][\w'’:&.!-]*\s*\((?:19|20)\d\d\)")
+
+
+def _masked(text: str, titles: Sequence[str]) -> str:
+    """``text`` with each title as the word "title" (a title is no copy of the prompt)."""
+    for t in sorted(set(titles), key=len, reverse=True):
+        text = re.sub(re.escape(t), " title ", text, flags=re.IGNORECASE)
+    return text
 
 
 def _sentences(text: str, heads: Sequence[str] = ()) -> list[str]:
@@ -80,7 +91,8 @@ class OffTaskDetector:
       model is writing the transcript instead of its turn,
     * ``prompt_copy``: a sentence that copies as many consecutive words of the prompt's
       conversation or its worked example (the candidates' facts are not counted: naming them
-      is the task),
+      is the task; nor are the titles of the slate and of the films the conversation names:
+      "there's A Tale of Two Sisters (2003)" after the user named it copies a title, not the prompt),
     * ``repeat``: a sentence that repeats an earlier one (same folded words).
     """
 
@@ -99,8 +111,11 @@ class OffTaskDetector:
         if _ROLE_LABEL_RE.search(reply):
             found.append("role_label")
         if example is not None:
-            copied = EchoDetector([*PROMPT_EXAMPLES, *(t.text for t in example.request.turns)])
-            if any(copied.is_echo(s) and not self._echo.is_echo(s) for s in sentences
+            titles = _TITLE_YEAR_RE.findall(" ".join([reply, *(t.text for t in example.request.turns)]))
+            titles += [t for r in example.request.recommendations for t in (r.item.display_title, r.item.title)]
+            copied = EchoDetector([*PROMPT_EXAMPLES, *(_masked(t.text, titles) for t in example.request.turns)],
+                                  lead_ins=False)
+            if any(copied.is_echo(_masked(s, titles)) and not self._echo.is_echo(s) for s in sentences
                    if len(_WORD_RE.findall(s.lower())) >= ECHO_SHINGLE_WORDS):
                 found.append("prompt_copy")
         keys = [sentence_key(s) for s in sentences]
@@ -142,6 +157,8 @@ class ModelReplies:
     replaced: list[bool] = field(default_factory=list)
     #: grounding fixes of all replies together, by kind
     fixes_by_kind: Counter[str] = field(default_factory=Counter)
+    #: per reply, the off-task detector's reasons on the reply as shown (after grounding)
+    off_task_after_reasons: list[list[str]] = field(default_factory=list)
 
 
 def reply_key(model_key: str, example: ReplyExample) -> str:
@@ -178,6 +195,33 @@ class ReplyCache:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def replay_cache(report: Mapping[str, Any], examples: Sequence[ReplyExample], labels: Sequence[str]) -> ReplyCache:
+    """The replies of an earlier report (its ``audit``: every reply as the model wrote it), as a cache
+    keyed by model label: ``eval replies --replay`` grounds them again with the current grounder instead
+    of generating them again. Each reply keeps its time when the report recorded it (``seconds``),
+    else the model's mean ``seconds_per_reply``.
+
+    Raises:
+        EvaluationError: the report has no audit, lacks a model, or was run on other examples.
+    """
+    audit = report.get("audit") or []
+    if len(audit) < len(examples):
+        raise EvaluationError(f"--replay: the report holds {len(audit)} replies per model, {len(examples)} are needed "
+                              "(same --data, --n and --seed as the run that wrote it)")
+    means = {m["model"]: float(m.get("seconds_per_reply", 0.0)) for m in report.get("models", [])}
+    cache = ReplyCache(None)
+    for i, (e, a) in enumerate(zip(examples, audit, strict=False)):
+        if e.request.turns and a.get("user") != e.request.turns[-1].text:
+            raise EvaluationError(f"--replay: reply {i} answers another message ({a.get('user')!r}); "
+                                  "use the --data, --n and --seed of the run that wrote the report")
+        for label in labels:
+            if label not in a:
+                raise EvaluationError(f"--replay: the report has no replies of {label!r} (it has {sorted(means)})")
+            row = a[label]
+            cache.put(reply_key(label, e), row["raw"], float(row.get("seconds", means.get(label, 0.0))), False)
+    return cache
+
+
 _TEMPLATE = TemplateGenerator()
 
 
@@ -201,7 +245,7 @@ def ground_as_shown(grounder: Grounder, text: str, request: GenerationRequest) -
     last = turns[-1].text if turns else ""
     ask = [i.item_id for i in grounder.mentions(last)] if asks_fact(last) else []
     g = grounder.ground(text, request.recommendations, allowed=allowed, require_films=True, answer_for=ask,
-                        user_text=" ".join(t.text for t in turns), complete=True)
+                        user_text=" ".join(t.text for t in turns), message=last, complete=True)
     shown, replaced = shown_reply(g, request)
     return g, shown, replaced
 
@@ -214,7 +258,7 @@ def generate_replies(label: str, generator: Generator, examples: Sequence[ReplyE
 
     ``grounded`` holds what a user would see (:func:`ground_as_shown`); with ``truth``, each reply
     is also judged by the truth detector before and after grounding."""
-    raw, grounded, reasons = [], [], []
+    raw, grounded, reasons, reasons_after = [], [], [], []
     truth_before: list[set[str]] = []
     truth_after: list[set[str]] = []
     replaced_flags: list[bool] = []
@@ -251,12 +295,14 @@ def generate_replies(label: str, generator: Generator, examples: Sequence[ReplyE
         mentions.append(1.0 if g.mentioned else 0.0)  # the model's own text, not a template replacement
         fixes.append(float(g.fixes))
         reasons.append(detector.reasons(text, e))
+        reasons_after.append(detector.reasons(shown, e))
         words.append(float(len(shown.split())))
         if (i + 1) % 10 == 0 or i + 1 == len(examples):
             log(f"{label}: {i + 1}/{len(examples)} replies, {np.mean(seconds):.1f}s each")
     return ModelReplies(label, raw, grounded, np.array(mentions), np.array(fixes),
                         np.array([1.0 if r else 0.0 for r in reasons]), reasons, np.array(words),
-                        np.array(seconds), errors, truth_before, truth_after, replaced_flags, by_kind)
+                        np.array(seconds), errors, truth_before, truth_after, replaced_flags, by_kind,
+                        reasons_after)
 
 
 class _Scorer:
@@ -310,6 +356,10 @@ def compare_replies(runs: Sequence[ModelReplies], references: Sequence[str], *,
         entry["errors"] = run.errors
         entry["off_task_reasons"] = {reason: sum(reason in rs for rs in run.off_task_reasons)
                                      for reason in OffTaskDetector.REASONS}
+        if run.off_task_after_reasons:
+            entry["off_task_after"] = round(sum(bool(rs) for rs in run.off_task_after_reasons) / n, 4)
+            entry["off_task_after_reasons"] = {reason: sum(reason in rs for rs in run.off_task_after_reasons)
+                                               for reason in OffTaskDetector.REASONS}
         entry["grounding_fixes_by_kind"] = dict(sorted(run.fixes_by_kind.items()))
         if run.truth_before:
             entry["truth"] = truth_block(run.truth_before, run.truth_after, run.replaced)
@@ -359,7 +409,8 @@ def evaluate_replies(generators: Mapping[str, Generator], examples: Sequence[Rep
             {"user": examples[i].request.turns[-1].text if examples[i].request.turns else "",
              "slate": [r.item.display_title for r in examples[i].request.recommendations],
              **{run.model: {"raw": run.raw[i], "shown": run.grounded[i], "replaced": run.replaced[i],
-                            "before": sorted(run.truth_before[i]), "after": sorted(run.truth_after[i])}
+                            "before": sorted(run.truth_before[i]), "after": sorted(run.truth_after[i]),
+                            "seconds": round(float(run.seconds[i]), 3)}
                 for run in runs}}
             for i in range(len(examples))
         ]

@@ -100,6 +100,23 @@ def load_examples(data_dir: str | Path, split: str = "heldout", catalog: Catalog
     return out
 
 
+#: Intent-only examples written after the rules were tuned: training data for the intent model
+#: (:mod:`workbench.dialogue.intent_model`) and its untuned check; never scored by ``evaluate``.
+INTENTS_TRAIN = "intents_train.jsonl"
+
+
+def load_intent_training(data_dir: str | Path, catalog: Catalog | None = None) -> tuple[list[Example], list[Example]]:
+    """(the ``dev`` split, the intent-only examples of :data:`INTENTS_TRAIN`) under ``data_dir``:
+    what ``refit intents`` fits on. The held-out split is never read here."""
+    dev = load_examples(data_dir, "dev", catalog)
+    path = Path(data_dir) / INTENTS_TRAIN
+    if not path.is_file():
+        raise EvaluationError(f"understanding: {path} not found (the intent model's training examples)")
+    extra = [parse_example(line, f"{path}:{n}", "train", catalog)
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
+    return dev, extra
+
+
 def parse_example(line: str, where: str, split: str = "dev", catalog: Catalog | None = None) -> Example:
     """One JSONL line as an :class:`Example`; ``where`` ("path:line") names it in errors."""
     try:

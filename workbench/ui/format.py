@@ -163,6 +163,7 @@ FIX_KINDS = {
     "person": "wrong director/cast claim(s) corrected or dropped",
     "year": "wrong year claim(s) corrected or dropped",
     "genre": "wrong genre claim(s) dropped",
+    "plot": "invented plot description(s) cut or dropped",
     "echo": "sentence(s) echoing the instructions dropped",
     "repeat": "repeated sentence(s) dropped",
     "emptied": "reply replaced by the template reply (nothing true was left)",

@@ -125,6 +125,12 @@ _NEUTRAL = (
     "Okay.",
     "Understood.",
 )
+#: Off topic again, and a question: no pretending it was answered ("Understood." to "what's the weather?").
+_NEUTRAL_TO_QUESTION = (
+    "I can't help with that one: films are all I know.",
+    "That's outside what I know; I only know films.",
+    "I'll have to pass on that: I only know about films.",
+)
 #: An answer whose film could not be found: which film is meant.
 _WHICH_FILM = (
     "Which film do you mean? Name it, or say \"the first one\", \"the second one\" and so on.",
@@ -178,11 +184,13 @@ _CLOSERS = (
     "If none of these fit, tell me more about what you are after.",
     "Say more like one of them, and I will find similar films.",
 )
+#: After an empty slate (the engine's note has already said what found nothing): how to go on.
 _EMPTY = (
-    "I could not find films that match all of that. Try loosening a constraint, for example a genre or a decade.",
-    "Nothing in the catalogue fits all of those conditions. Could you relax one of them?",
-    "I came up empty for that combination. Maybe drop one of the filters?",
+    "Try loosening one of those, for example a genre or a decade.",
+    "Could you relax one of them?",
+    "Maybe drop one of them?",
 )
+_EMPTY_ALONE = "I could not find films that match all of that. Try loosening a constraint, for example a genre or a decade."
 
 
 def _normalise_intent(intent: str) -> str:
@@ -284,7 +292,7 @@ class TemplateGenerator:
         elif intent in ("feedback", "seen", "not_seen"):
             parts.append(rng.choice(_PROMPTS))
         else:
-            parts.append(rng.choice(_EMPTY))
+            parts.append(rng.choice(_EMPTY) if request.notes else _EMPTY_ALONE)
         return " ".join(p for p in parts if p)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
@@ -310,7 +318,8 @@ class TemplateGenerator:
         """Closings, capabilities and off-topic talk: short, friendly, no slate, no apology."""
         notes = [_sentence(n) for n in request.notes if n.strip()]
         if request.act == "chat":
-            return " ".join([rng.choice(_NEUTRAL), *notes])
+            asked = next((t.text for t in reversed(request.turns) if t.role == "user"), "").rstrip().endswith("?")
+            return " ".join([rng.choice(_NEUTRAL_TO_QUESTION if asked else _NEUTRAL), *notes])
         if request.act == "steer":
             return " ".join([*notes, rng.choice(_STEERS)])
         if intent == "capabilities":
