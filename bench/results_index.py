@@ -87,6 +87,9 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "eval_redial_gold_notune_after_understanding.json": ("workbench.evaluate.redial.evaluate(..., mentions='gold', "
                                                          "tune=False, systems=SYSTEMS[3:]) (branch u-eval)",
                                                          "../docs/understanding.md"),
+    "eval_redial_gold_notune_after_intent_model.json": ("workbench.evaluate.redial.evaluate(..., mentions='gold', "
+                                                        "tune=False, systems=SYSTEMS[3:]) after the intent model and "
+                                                        "the second understanding pass", "../docs/understanding.md"),
     "eval_understanding_after.json": ("python -m workbench eval understanding --split heldout --json OUT",
                                       "../docs/understanding.md"),
     "eval_understanding_rules_only.json": ("WORKBENCH_INTENT_MODEL=off python -m workbench eval understanding "

@@ -291,3 +291,11 @@ def test_fixed_acts_are_written_by_the_template_even_with_an_llm(engine, message
     result = engine.respond(shown(engine), message, generator=writer)
     assert result.act == act and result.generator == "template" and not writer.requests
     assert "Ben Stiller" not in result.reply
+
+
+def test_which_is_best_known_is_answered_from_the_mention_counts(engine):
+    state = shown(engine)
+    result = engine.respond(state, "which of them is the most popular?")
+    assert (result.intent, result.act, result.answer.attribute) == ("compare", "answer", "popular")
+    best = max((engine.catalog[i] for i in SLATE), key=lambda i: i.mentions)
+    assert result.answer.item.item_id == best.item_id and best.title in result.reply

@@ -48,6 +48,12 @@ CASES = [
     pytest.param("Heat is tense. It is available on DVD.", "Heat is tense.", {"shop": 1}, id="dvd"),
     pytest.param("Heat is tense. Rent it tonight!", "Heat is tense.", {"shop": 1}, id="rent-it"),
     pytest.param("Heat is tense. Watch it in theaters near you.", "Heat is tense.", {"shop": 1}, id="theaters"),
+    pytest.param("I can't tell you where to watch Heat (1995): my catalogue knows films' years, genres, directors "
+                 "and cast, but not streaming services, shops or showtimes.",
+                 "I can't tell you where to watch Heat (1995): my catalogue knows films' years, genres, directors "
+                 "and cast, but not streaming services, shops or showtimes.", {}, id="saying-where-to-watch-is-unknown"),
+    pytest.param("I don't know where to watch it, but Netflix has it.", "", {"shop": 1},
+                 id="a-disclaimer-that-names-a-service-after-all"),
     # instruction or role text
     pytest.param("Heat is tense. Note: If you prefer, you could ask the user if they like crime films.",
                  "Heat is tense.", {"instruction": 1}, id="note-to-self"),
@@ -179,6 +185,8 @@ def test_every_rule_in_the_table_fires_on_some_case() -> None:
                                                   user_text=USER_TEXT)[1]}
     # the rule that reads the user's last message has its own table (tests/test_grounding_plot.py)
     fired |= {h.name for h in apply_rules("Have you seen it?", message="cool")[1]}
+    # a "keep" row leaves no hit: it fires when its pattern reads one of the cases
+    fired |= {r.name for r in RULES if r.action == "keep" and any(r.pattern.search(p.values[0]) for p in CASES)}
     assert {r.name for r in RULES} - fired == set()
 
 
@@ -193,6 +201,7 @@ def test_helpers() -> None:
     assert asks_fact("Who directed it?") and not asks_fact("What about something like Inception?")
     values = answer_values([BY_ID["3"]])
     assert answers("It was directed by Michael Mann.", values) and not answers("It has many options.", values)
+    assert answers("I can't tell you where to watch these films.", values)  # an honest "not known" answers
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import itertools
 import pytest
 from conftest import TINY_ITEMS
 
-from workbench.catalog import Catalog
+from workbench.catalog import Catalog, Item
 from workbench.dialogue.engine import SLATE_INTENTS
 from workbench.dialogue.intents import ATTRIBUTES
 from workbench.dialogue.understand import Understander
@@ -164,3 +164,31 @@ def test_one_reading_of_slate_positions(u, text, target):
     """The intent's target and the refs come from one position reader (references.slate_position)."""
     x = u.understand(text, last_slate=SLATE)
     assert (x.intent, x.target) == ("more_like", target) and x.refs[0] == target
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("the first one is new to me", "not_seen"),
+    ("that one sounds interesting", "feedback"),
+    ("what made you think of the second", "why"),
+    ("actually start over, I want a documentary", "recommend"),
+])
+def test_everyday_phrasings_of_slate_intents(u, text, intent):
+    assert u.understand(text, last_slate=SLATE).intent == intent
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("what's the connection with the fourth one?", "why"),
+    ("what does the last one have to do with my request", "why"),
+    ("recommend movies resembling Star Wars", "more_like"),
+    ("can you show ones that are more recent", "refine"),  # "show" the verb, not TV shows
+])
+def test_more_everyday_phrasings(u, text, intent):
+    assert u.understand(text, last_slate=SLATE).intent == intent
+
+
+def test_a_title_made_of_everyday_pronouns_needs_a_capital():
+    """'anything else' is also a film: lower case in a sentence it is the phrase, not the title."""
+    catalog = Catalog([*TINY_ITEMS, Item("90", "Anything Else", 2003, ("Comedy",))], source="tiny+")
+    u = Understander(catalog)
+    assert u.understand("anything else like the third?", last_slate=SLATE).intent == "more_like"
+    assert [m.item_id for m in u.understand("I loved Anything Else").mentions] == ["90"]

@@ -166,7 +166,8 @@ STOPWORDS = frozenset(
     them their this that these those what which who whom whose where when why how all any both
     each few more most other some such no nor not only own same so than too very can will just
     should now is am are was were be been being have has had do does did doing would could here
-    there then once yes yeah ok okay oh hi hello hey thanks thank please""".split()
+    there then once yes yeah ok okay oh hi hello hey thanks thank please
+    anything something everything nothing else anyone anybody someone somebody everyone""".split()
 )
 
 #: Words lexical search (BM25 documents and queries) and tag extraction drop: English

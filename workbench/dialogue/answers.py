@@ -60,6 +60,9 @@ def build_answer(attribute: str, items: Sequence[Item], *, genres: Iterable[str]
         pick = (max if attribute == "newest" else min)(dated, key=lambda i: i.year or 0)
         same = tuple(i for i in dated if i.year == pick.year)
         return Answer(pick, attribute, (str(pick.year),), items, matches=same)
+    if attribute == "popular":  # the catalogue's count of mentions in ReDial conversations
+        pick = max(items, key=lambda i: (i.mentions, -items.index(i)))
+        return Answer(pick, attribute, (str(pick.mentions),), items, matches=(pick,))
     if attribute == "has_person":
         asked = people[0] if people else ""
         matches = tuple(i for i in items if asked and _person_matches(i, asked))
@@ -182,6 +185,9 @@ def answer_text(answer: Answer, rng: random.Random | None = None) -> str:
         if others:
             tail = " (" + ", ".join(f"{i.title} is from {i.year}" for i in others[:3]) + ")"
         return f"The {which} is {answer.item.title}, from {answer.item.year}{tail}."
+    if attribute == "popular" and answer.item is not None:
+        return (f"The best known of them is {answer.item.display_title}: it comes up most often in the "
+                f"conversations the catalogue counts ({answer.item.mentions} mentions).")
     if attribute in ("has_person", "has_genre"):
         what = answer.asked or "that"
         verb = "has" if attribute == "has_person" else "is listed as"
@@ -209,7 +215,7 @@ def states_answer(answer: Answer, text: str) -> bool:
         if not answer.matches:
             return any(w in low for w in ("none", "no ", "not", "neither"))
         return all(fold(i.title) in low for i in answer.matches)
-    if answer.attribute in ("newest", "oldest"):
+    if answer.attribute in ("newest", "oldest", "popular"):
         return answer.item is not None and fold(answer.item.title) in low
     if answer.attribute == "genre" and answer.asked:
         said_no = any(w in low for w in ("no,", "not ", "isn't", "isnt", "no ", "n't"))

@@ -23,6 +23,7 @@ _LIKE_CUES = (
     r"great", r"awesome", r"amazing", r"fantastic", r"excellent", r"brilliant", r"the best",
     r"masterpiece", r"fan of", r"into", r"really good", r"so good", r"pretty good", r"good",
     r"funny", r"hilarious", r"cool", r"fun", r"classic", r"a must",
+    r"(?:sounds?|looks?|seems?) (?:\w+ )?(?:interesting|intriguing|promising|nice|fun|great|good|amazing|awesome)",
 )
 _DISLIKE_CUES = (
     r"hat(?:e|ed|es)", r"dislik(?:e|ed|es)", r"(?:did ?n[o']?t|do ?n[o']?t|does ?n[o']?t|never) "
@@ -40,6 +41,7 @@ _NOT_SEEN_CUES = (
     r"want to (?:see|watch)", r"wanna (?:see|watch)", r"(?:is|it'?s) on my (?:list|watchlist)",
     r"never (?:even )?heard of", r"(?:do ?n[o']?t|dont) know (?:that|this|it|them|those|these|any|the)",
     r"not (?:familiar|heard of)", r"(?:i )?missed (?:that|this|it|them|those|these|the)", r"unfamiliar",
+    r"(?:is|are|'s|'re|was) (?:all |completely |totally )?new to (?:me|us)",
 )
 _SEEN_CUES = (
     r"(?:have|has|had|'ve) (?:\w+ )?(?:seen|watched)", r"\bseen\b", r"\bsaw\b", r"\bwatched\b",
@@ -82,7 +84,8 @@ _MORE_LIKE_RE = re.compile(
     r"reminiscent of|comparable to|akin to|in the (?:style|spirit|mould|mold) of|(?:kind|sort) of like|"
     r"(?:feels?|looks?|seems?) like|reminds? (?:me|one) of|in (?:that|this|the same) vein|along (?:those|these|the same) lines|"
     r"more of the same|same (?:kind|sort|type|style|vibe|feel|tone) (?:of (?:thing|movie|film|stuff) )?(?:as|like)|"
-    r"(?:others?|another(?: one)?|any more|some more|stuff|things|something else) like|^\s*(?:\w+\s+)?ones? like|"
+    r"(?:others?|another(?: one)?|any more|some more|stuff|things|something else|anything else|what else) like|"
+    r"resembl(?:ing|es?)|^\s*(?:\w+\s+)?ones? like|"
     r"^\s*like (?:the|that|this|those))\b",
     re.IGNORECASE,
 )
@@ -121,7 +124,7 @@ _COMPARED_BEFORE_RE = re.compile(
     r"(?:(?<!\bi\s)(?<!\bwe\s)(?<!\bthey\s)(?<!\breally\s)(?<!\balso\s)(?<!\bdo\s)(?<!\bdid\s)(?<!\bi'd\s)"
     r"(?<!\bwould\s)(?<!\bstill\s)(?<!\btotally\s)(?<!\bjust\s)(?<!\bboth\s)\blike"
     r"|\bsimilar(?:\s+\w+){0,3}\s+(?:to|as)|\bsuch\s+as|\bin\s+the\s+(?:vein|style|spirit)\s+of|\breminiscent\s+of"
-    r"|\balong\s+the\s+lines\s+of|\bthe\s+likes\s+of|\bcomparable\s+to|\bakin\s+to|\breminds?\s+me\s+of"
+    r"|\balong\s+the\s+lines\s+of|\bthe\s+likes\s+of|\bcomparable\s+to|\bakin\s+to|\breminds?\s+me\s+of|\bresembl(?:ing|es?)"
     r"|\bsame\s+(?:\w+\s+)?as)\s*$",
     re.IGNORECASE,
 )

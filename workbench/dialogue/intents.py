@@ -54,7 +54,8 @@ _CAPABILITIES_RE = re.compile(
     rf"|\bare\s+{_YOU}\s+(?:a\s+)?(?:bot|robot|human|person|real|an?\s+ai)\b|\bwhat'?s\s+your\s+(?:purpose|job|deal)\b"
     rf"|\bwhat\s+do\s+{_YOU}\s+know\s*\??\s*$|^\s*help\s*[!.?]*\s*$|\bwhat\s+is\s+your\s+(?:purpose|job)\b"
     rf"|\bwhat\s+kinds?\s+of\s+(?:things|stuff|questions)\b|\byour\s+capabilities\b|\bwhat\s+(?:are|r)\s+{_YOU}\s+able\b"
-    rf"|\bcan\s+{_YOU}\s+(?:also\s+)?(?:\w+\s+)?(?:tv|shows?|series|books?|music|songs?|tickets?|games?|anime\s+series)\b"
+    rf"|\bcan\s+{_YOU}\s+(?:also\s+)?(?:\w+\s+)?(?:tv|shows|series|books?|music|songs?|tickets?|games?|trailers?|clips?|anime\s+series)\b"
+    rf"|\bcan\s+{_YOU}\s+(?:also\s+)?\w+\s+(?:a\s+|any\s+|some\s+)?show\b"
     rf"|\bcan\s+{_YOU}\b[^?]*\b(?:too|as\s+well|also)\s*\?|\bcan\s+{_YOU}\s+tell\s+me\s+(?:who|what|when)\b[^?]*\ba\s+(?:movie|film)\b"
     rf"|\bwhat\s+(?:movies|films)\s+do\s+{_YOU}\s+(?:know|have)\b|\bhow\s+many\s+(?:movies|films)\b"
     rf"|\bwhat\s+do\s+{_YOU}\s+know\s+about\s+(?:movies|films|cinema)\b|\bwhat'?s\s+this\s+(?:app|thing|bot|site|tool)?\s*for\b"
@@ -185,7 +186,9 @@ _ACROSS_RE = re.compile(
     re.I,
 )
 _WHY_EXTRA_RE = re.compile(
-    r"\bwhat\s+made\s+you\s+(?:choose|pick|suggest|recommend|go\s+with)\b|\breasoning\b|\bwhy\s+(?:did|would)\s+you\b"
+    r"\bwhat\s+made\s+you\s+(?:choose|pick|suggest|recommend|go\s+with|think\s+of|add|include)\b|\breasoning\b|\bwhy\s+(?:did|would)\s+you\b"
+    r"|\bwhat\s+(?:does|do|did)\b[^?]*\bhave\s+to\s+do\s+with\b|\b(?:connection|link)\s+(?:with|to|between)\b"
+    r"|\bhow\s+(?:is|are|was)\b[^?]*\brelated\s+to\b"
     r"|\bhow\s+(?:is|does)\b[^?]*\b(?:similar|related|fit|match)\w*\s+(?:to\s+)?what\s+i\b|\bwhat'?s\s+the\s+reason\b",
     re.I,
 )
@@ -194,6 +197,7 @@ _LIKE_FILM_RE = re.compile(
     r"|what\s+else\s+is\s+like|along\s+the\s+lines\s+of|(?:movies?|films?)\s+like|reminiscent\s+of|comparable\s+to"
     r"|akin\s+to|in\s+the\s+(?:style|spirit)\s+of|(?:kind|sort)\s+of\s+like|(?:feels?|looks?)\s+like|reminds?\s+(?:me|one)\s+of"
     r"|(?:movies?|films?|ones?|anything|something)\s+(?:that\s+(?:are|is|feel|feels)|which\s+(?:are|is))\s+(?:a\s+(?:bit|lot)\s+)?like"
+    r"|resembl(?:ing|es?)|(?:anything|something|what)\s+else\s+like"
     r"|^\s*like\b|similar\s+to|(?:if|since)\s+i\s+(?:liked|loved|enjoyed)\b[^?]*\bwhat\s+else)",
     re.I,
 )
@@ -202,7 +206,8 @@ _NOT_SEEN_EXTRA_RE = re.compile(
     re.I,
 )
 #: "something completely different", "start afresh": a new request even with a slate shown
-_AFRESH_RE = re.compile(r"\bsomething\s+(?:completely\s+|totally\s+|entirely\s+)?different\b|\bafresh\b|\bnew\s+search\b",
+_AFRESH_RE = re.compile(r"\bsomething\s+(?:completely\s+|totally\s+|entirely\s+)?different\b|\bafresh\b|\bnew\s+search\b"
+                        r"|\bstart(?:ing)?\s+(?:over|again)\b|\bfrom\s+scratch\b|\bforget\s+(?:that|those|these|all|everything)\b",
                         re.I)
 #: With a slate shown, words of a message that adjusts it ("a bit lighter", "and family friendly please")
 _REFINE_HINT_RE = re.compile(
@@ -304,6 +309,8 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
             return "compare", "newest"
         if _OLDEST_RE.search(low):
             return "compare", "oldest"
+        if _POPULAR_RE.search(low):
+            return "compare", "popular"
     for rx, attribute in ((_DIRECTOR_RE, "director"), (_CAST_RE, "cast"), (_YEAR_RE, "year"),
                           (_GENRE_RE, "genre")):
         if rx.search(low) and (refs or named or slate):

@@ -10,8 +10,9 @@ no reply. Two checks, both on what grounding let through:
   holds sentences back until one is about films, so a reply with none never reaches the screen;
 * answered: the user asked a fact question (:func:`asks_fact`) about films they named or pointed at,
   and a sentence names one of them or states one of their facts (:func:`answers`: a director, cast
-  member, year or genre of theirs); the stream holds sentences back until one does. "It has many
-  options" after "Who directed the first one?" does not answer.
+  member, year or genre of theirs), or says plainly that it cannot tell ("I can't tell you where to
+  watch these films"); the stream holds sentences back until one does. "It has many options" after
+  "Who directed the first one?" does not answer.
 
 A reply that fails either is replaced by the template reply for the same turn (the engine and
 ``eval replies`` do this; the turn's record says so).
@@ -92,7 +93,16 @@ def answer_values(items: Iterable[Item]) -> tuple[str, ...]:
     return tuple(sorted(values))
 
 
+_NOT_KNOWN_RE = re.compile(  # the catalogue's own words for "not known", not a model's "I don't know much about it"
+    r"\bcan(?:not|['’]t)\s+tell\s+you\b|\bi\s+have\s+no\s+(?:plot|summary)\b"
+    r"|\bmy\s+catalogue\s+(?:knows|does\s+not\s+know|doesn['’]t\s+know)\b",
+    re.IGNORECASE,
+)
+
+
 def answers(sentence: str, values: Iterable[str]) -> bool:
-    """Whether ``sentence`` states one of ``values`` (a name, year or genre of the films asked about)."""
+    """Whether ``sentence`` states one of ``values`` (a name, year or genre of the films asked about), or
+    says plainly that the answer is not known ("I can't tell you where to watch these films": an honest
+    answer; the engine still states the catalogue's answer where it has one)."""
     low = sentence.lower()
-    return any(re.search(rf"(?<!\w){re.escape(v)}(?!\w)", low) for v in values)
+    return any(re.search(rf"(?<!\w){re.escape(v)}(?!\w)", low) for v in values) or _NOT_KNOWN_RE.search(sentence) is not None

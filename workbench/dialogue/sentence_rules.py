@@ -9,8 +9,10 @@ it knows nothing about availability, so every such sentence goes.
 
 The rules are data: :data:`RULES` is a table of :class:`SentenceRule` (kind, name, pattern,
 action, condition), read top to bottom; the first rule that fires decides. ``action`` is
-``"drop"`` (the sentence goes) or ``"strip"`` (the matched span goes and the rest of the
-sentence stays, e.g. a link in brackets after a title). Two checks are code, not patterns:
+``"drop"`` (the sentence goes), ``"strip"`` (the matched span goes and the rest of the
+sentence stays, e.g. a link in brackets after a title) or ``"keep"`` (the sentence is an exception
+to the rules of its kind below: "I can't tell you where to watch it: my catalogue knows nothing of
+streaming services" says what the shop rules protect, so no shop rule reads it). Two checks are code, not patterns:
 unbalanced brackets or quotes (faces such as ":)" are no brackets), and an unfinished last
 sentence (one that ends on a word that cannot end a sentence: "the", "and", a comma; for a
 language model's reply also a preposition or an auxiliary, "about", "with", "is": where the token
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 RuleKind = Literal["link", "shop", "instruction", "cut", "off_task"]
-RuleAction = Literal["drop", "strip"]
+RuleAction = Literal["drop", "strip", "keep"]
 #: When a rule applies: always, only while a slate is shown, only when the user's messages
 #: do not themselves talk about it (``"user_silent"``: a condolence when nobody mentioned a loss), or
 #: only when the user's last message just thanked or acknowledged (``"after_thanks"``: see :func:`thanks_only`).
@@ -88,6 +90,12 @@ RULES: tuple[SentenceRule, ...] = (
                                           r"|(?:link|url)s?\s+(?:below|above|here|to)\b|hyperlink"
                                           r"|\b(?:find|see|check|get|read|learn|watch)\b[^.!?]*\b(?:here|below|online)\s*:?\s*$)")),
     # shops, streaming services, prices, where to watch: the catalogue knows nothing about availability
+    # (saying so is no availability claim: the engine's own answer to "where can I watch it?")
+    SentenceRule("shop", "no-availability-disclaimer",
+                 _rx(rf"^(?!.*\b(?:but|though|however|although|yet)\b[^.!?]*\b(?:{_SERVICES})\b)(?:.*\b(?:can(?:not|['’]t)"
+                     r"|don['’]t|do\s+not|am\s+not\s+able\s+to)\s+(?:tell|say|know)\b[^.!?]*"
+                     r"\bwhere\s+(?:to|you\s+can)\s+(?:watch|stream|buy|rent|find)\b"
+                     r"|.*\bknows?\b[^.!?]*\bnot\s+(?:streaming\s+services|shops|availability|where)\b)"), "keep"),
     SentenceRule("shop", "service", _rx(rf"\b(?:{_SERVICES})\b")),
     SentenceRule("shop", "store", _rx(r"\b(?:(?:toy|video|dvd|book|record|department|grocery|rental|online|local"
                                       r"|movie|electronics?)\s+(?:stores?|shops?|retailers?)|stores?\b|shops?\b"
@@ -255,7 +263,10 @@ def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False,
     """
     masked = sentence if masked is None else masked
     hits: list[RuleHit] = []
+    kept_kinds: set[str] = set()  # kinds a "keep" row exempted this sentence from
     for rule in rules:
+        if rule.kind in kept_kinds:
+            continue
         if rule.when == "slate" and not slate:
             continue
         if rule.when == "user_silent" and rule.user_pattern is not None and rule.user_pattern.search(user_text):
@@ -264,6 +275,9 @@ def apply_rules(sentence: str, *, masked: str | None = None, last: bool = False,
             continue
         m = rule.pattern.search(masked)
         if m is None:
+            continue
+        if rule.action == "keep":
+            kept_kinds.add(rule.kind)
             continue
         if rule.action == "strip":
             rest_masked = masked[: m.start()] + masked[m.end() :]

@@ -146,6 +146,12 @@ _GREETING_FOLLOWUPS = (
     "While you think about it, here are some crowd favourites.",
     "To get us going, try these.",
 )
+#: A bare acknowledgement mid-conversation ("cool", "ok"): what can come next, without a question.
+_ACK_FOLLOWUPS = (
+    "Just say if you want more like one of them, or something different.",
+    "Tell me whenever you want more like one of them, or ask me anything about them.",
+    "I'm here if you want other picks or more about any of them.",
+)
 _PROMPTS = (
     "What is a film you loved, or the kind of movie you are in the mood for?",
     "I can find more like the last film you really enjoyed. Which one was it?",
@@ -278,6 +284,9 @@ class TemplateGenerator:
             if recs:
                 parts.append(rng.choice(_GREETING_FOLLOWUPS))
                 parts += self._items(rng, recs)
+            elif intent == "other" and any(t.role == "assistant" for t in request.turns):
+                # "cool", "ok" mid-conversation: no question back, just what the user can do next
+                parts.append(rng.choice(_ACK_FOLLOWUPS))
             else:
                 parts.append(rng.choice(_PROMPTS))
         elif intent == "why":
