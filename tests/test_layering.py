@@ -3,7 +3,8 @@
 Guards the house rules: ui -> chat -> services -> core (no module outside workbench/ui
 imports gradio; the API calls the chat use cases, never a panel); the first-party import
 graph (function bodies and relative imports included) has no cycle and no wrong-way edge
-(dialogue never imports evaluate, services or ui; recommend never imports evaluate); and
+(dialogue never imports evaluate, services or ui; recommend never imports evaluate; retrieval,
+finetune, evaluate and chat stay below what uses them: DIRECTION_RULES); and
 importing any workbench module loads no model library, starts no thread and writes no file
 (construction happens in build_services, never at import).
 """
@@ -152,7 +153,15 @@ def test_importing_the_ui_loads_no_model_and_starts_nothing(tmp_path):
 #: ``importer package -> packages it must not import`` (prefixes of dotted module names).
 DIRECTION_RULES: dict[str, tuple[str, ...]] = {
     "workbench.dialogue": ("workbench.evaluate", "workbench.services", "workbench.ui"),
-    "workbench.recommend": ("workbench.evaluate",),
+    "workbench.recommend": ("workbench.evaluate", "workbench.dialogue", "workbench.services", "workbench.ui"),
+    # search knows vectors, words and items: no conversation, scorer, evaluation or wiring
+    "workbench.retrieval": ("workbench.dialogue", "workbench.recommend", "workbench.evaluate", "workbench.feedback",
+                            "workbench.services", "workbench.chat", "workbench.ui"),
+    "workbench.finetune": ("workbench.services", "workbench.chat", "workbench.arena", "workbench.projects",
+                           "workbench.ui"),
+    "workbench.evaluate": ("workbench.services", "workbench.chat", "workbench.arena", "workbench.ui"),
+    # the Chat tab's use cases: below the UI, beside the arena and the projects
+    "workbench.chat": ("workbench.ui", "workbench.arena", "workbench.projects"),
 }
 
 
@@ -327,6 +336,13 @@ def test_dialogue_does_not_import_evaluate_services_or_ui(problems):
     the wiring or the UI."""
     wrong = [p for p in problems["direction"] if p.startswith("workbench.dialogue")]
     assert wrong == []
+
+
+def test_retrieval_finetune_evaluate_and_chat_point_one_way(problems):
+    """Guards the packages of issue 29 (retrieval/, finetune/, evaluate/simulation/, chat/): each
+    stays below what uses it (see DIRECTION_RULES)."""
+    prefixes = ("workbench.retrieval", "workbench.finetune", "workbench.evaluate", "workbench.chat")
+    assert [p for p in problems["direction"] if p.startswith(prefixes)] == []
 
 
 def test_recommend_does_not_import_evaluate(problems):
