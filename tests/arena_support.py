@@ -27,3 +27,16 @@ def arena(services: Services, seed: int = 0) -> Any:
     from workbench.arena.service import ArenaService
 
     return ArenaService(services, rng=random.Random(seed))
+
+
+def strings_of(value):
+    """Every key and value of a JSON-like value, as strings (what a test searches for a leaked name)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from strings_of(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings_of(v)
+    else:
+        yield str(value)

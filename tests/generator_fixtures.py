@@ -115,3 +115,27 @@ def build_tiny_model(path: Path) -> Path:
     GPT2LMHeadModel(config).save_pretrained(path)
     fast.save_pretrained(path)
     return path
+
+
+# ReDial-shaped conversations over the tiny catalogue (fine-tuning and `eval replies` tests)
+SEEKER, RECOMMENDER = 1, 2
+
+
+def conversation(cid, turns):
+    """A ReDial conversation: ``turns`` are ``(sender, text)`` with ``@id`` markers."""
+    return {"conversationId": cid, "initiatorWorkerId": SEEKER, "respondentWorkerId": RECOMMENDER,
+            "movieMentions": {"3": "Heat (1995)", "5": "Collateral (2004)", "999": "Unknown Film (1990)"},
+            "messages": [{"text": t, "senderWorkerId": s, "messageId": i, "timeOffset": i}
+                         for i, (s, t) in enumerate(turns)]}
+
+
+DIALOGUES = [
+    conversation("c1", [(SEEKER, "hi"), (SEEKER, "I loved @5 , any tense crime film?"),
+                        (RECOMMENDER, "Have you seen @3 ?"), (RECOMMENDER, "It is great."),
+                        (SEEKER, "no, what else?"), (RECOMMENDER, "Try @10 then.")]),
+    conversation("c2", [(RECOMMENDER, "Hello! Seen @7 ?"), (SEEKER, "scary please"),
+                        (RECOMMENDER, "@6 will scare you")]),
+    conversation("c3", [(SEEKER, "something like @999"), (RECOMMENDER, "Then @999 again, or @3 ?"),
+                        (SEEKER, "animated?"), (RECOMMENDER, "@2 is lovely")]),
+    conversation("c4", [(SEEKER, "space films?"), (RECOMMENDER, "@8 and @9 are classics")]),
+]

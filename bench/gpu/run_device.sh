@@ -38,8 +38,8 @@ print("ids equal:", bool((ic == ig).all()), "max score diff:", float(abs(dc - dg
 PY
 
 echo "== index tests"
-timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_index_contract.py tests/test_index_gpu.py \
-    tests/test_cli_index.py 2>&1 | tee "$OUT/pytest.log" | tail -15
+timeout 150 python3 -m pytest -q -p no:cacheprovider tests/retrieval/test_index_contract.py tests/retrieval/test_index_gpu.py \
+    tests/cli/test_cli_index.py 2>&1 | tee "$OUT/pytest.log" | tail -15
 
 echo "== bench/index_gpu.py"
 timeout 330 python3 bench/index_gpu.py "$@" 2>&1 | tee "$OUT/bench.log"

@@ -8,9 +8,8 @@ an ``AppError`` that writes nothing; errors come back as messages naming the fie
 from __future__ import annotations
 
 import pytest
-from arena_support import arena_services
+from arena_support import arena_services, strings_of
 from gradio_client.exceptions import AppError
-from test_arena import _strings
 from ui_support import serve_client
 
 
@@ -32,7 +31,7 @@ def test_pair_then_vote_then_second_vote_refused(live):
     assert all(set(out[s]) == {"reply", "items"} and out[s]["reply"] for s in ("a", "b"))
     assert all(not {"score", "sources"} & set(i) for s in ("a", "b") for i in out[s]["items"])
     assert all(i["item_id"] in services.catalog for s in ("a", "b") for i in out[s]["items"])
-    text = " ".join(_strings(out)).lower()
+    text = " ".join(strings_of(out)).lower()
     assert "default" not in text and "baseline" not in text and "@" not in text
     item = out["a"]["items"][0]["item_id"]
     saved = client.predict(out["pair_id"], "alice", "a", "A listened", {"a": {item: {"label": "like"}}},

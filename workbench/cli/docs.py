@@ -36,8 +36,9 @@ REPOSITORY_FOLDERS = {
     "bench/": "benchmarks: each prints a table and writes JSON under `bench/results/` "
               "(see `bench/RESULTS.md`); `bench/gpu/`: the GPU device checks",
     "docs/": "these documents; `configuration.md`, `cli.md` and this map are rendered from the code",
-    "tests/": "the test suite (`python -m pytest`), files named after the module or package they test; "
-              "fixtures are built in code",
+    "tests/": "the test suite (`python -m pytest`): one folder per package of `workbench/` (`tests/dialogue/`, "
+              "`tests/dialogue/generators/`, `tests/projects/`, ...), tests of top-level modules at the top; "
+              "shared fixtures (`conftest.py`, `*_support.py`, `*_fixtures.py`) at the top, built in code",
     "tests/e2e/": "live-server (gradio, REST, MCP, two `app.py` replicas) and browser tests, marked `e2e` "
                   "(`python -m pytest -m 'not e2e'` runs the rest)",
 }

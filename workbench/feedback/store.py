@@ -138,7 +138,7 @@ class RecordStore(Protocol):
 
     :class:`JsonlFeedbackStore` (JSONL shards, the default) and
     :class:`~workbench.feedback.pg_store.PostgresFeedbackStore` (``WORKBENCH_DATABASE_URL``)
-    implement it; tests/test_feedback_store.py runs both through the same checks. Writes are
+    implement it; tests/feedback/test_feedback_store.py runs both through the same checks. Writes are
     idempotent by ``record_id``: a retried write never yields a second record.
     """
 

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import sacrebleu
-from generator_fixtures import build_tiny_model
-from test_finetune_generator import DIALOGUES
+from generator_fixtures import DIALOGUES, build_tiny_model
 
 from workbench.cli import main
 from workbench.dialogue.generators.base import GenerationRequest

@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from arena_support import arena, arena_services
+from arena_support import arena, arena_services, strings_of
 from scipy.stats import binomtest, chisquare
 
 from workbench.arena.leaderboard import fit_strengths, leaderboard, leaderboard_json
@@ -111,18 +111,6 @@ def three(tiny_catalog, tmp_path):
     return services, arena(services, seed=3)
 
 
-def _strings(value):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield str(k)
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
-    else:
-        yield str(value)
-
-
 @pytest.mark.parametrize("message", ["x" * (MAX_MESSAGE_CHARS + 1), "   ", None])
 def test_engine_chat_and_arena_refuse_a_message_alike(three, message):
     """One rule, one place (issue 29): the engine, the Chat tab/API and the arena refused a bad message
@@ -149,7 +137,7 @@ def test_pair_payload_is_blind(three):
         assert set(out[side]) == {"reply", "items"}
         for item in out[side]["items"]:
             assert not {"score", "sources"} & set(item)
-    text = " ".join(_strings(out)).lower()
+    text = " ".join(strings_of(out)).lower()
     for system in a.systems.values():
         for secret in (system.system_id, system.config_hash, f"{system.name}@"):
             assert secret.lower() not in text

@@ -26,7 +26,7 @@ from workbench.feedback.backends import store_at
 from workbench.feedback.record import SCHEMA_VERSION, make_record
 from workbench.feedback.store import JsonlFeedbackStore, encode_line, open_store
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Builds the same record in a worker process and here, so that fields can be compared exactly.
 RECORD_CODE = '''

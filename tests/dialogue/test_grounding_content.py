@@ -183,7 +183,7 @@ def test_every_rule_in_the_table_fires_on_some_case() -> None:
         for sentence in reply.replace("? ", "?\n").replace(". ", ".\n").replace("! ", "!\n").splitlines():
             fired |= {h.name for h in apply_rules(sentence, masked=mask_spans(sentence, ["Little Shop of Horrors"]),
                                                   user_text=USER_TEXT)[1]}
-    # the rule that reads the user's last message has its own table (tests/test_grounding_plot.py)
+    # the rule that reads the user's last message has its own table (tests/dialogue/test_grounding_plot.py)
     fired |= {h.name for h in apply_rules("Have you seen it?", message="cool")[1]}
     # a "keep" row leaves no hit: it fires when its pattern reads one of the cases
     fired |= {r.name for r in RULES if r.action == "keep" and any(r.pattern.search(p.values[0]) for p in CASES)}

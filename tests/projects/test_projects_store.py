@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from projects_support import STORES, annotate_all, feedback, process_worker, seed_project, service, use_kind
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/
 
 
 @pytest.fixture(params=sorted(STORES))

@@ -64,7 +64,7 @@ def test_truth_block_shares_before_and_after() -> None:
 def test_the_detector_imports_nothing_from_the_grounder() -> None:
     """The audit is independent: truth.py imports no dialogue module (grounding, rules, people, facts,
     echo, titles, sentences), at module level or inside functions."""
-    source = Path(__file__).resolve().parent.parent / "workbench" / "evaluate" / "truth.py"
+    source = Path(__file__).resolve().parents[2] / "workbench" / "evaluate" / "truth.py"
     imported = set()
     for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module:

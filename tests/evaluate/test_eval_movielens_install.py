@@ -11,7 +11,7 @@ from pathlib import Path
 
 from workbench.evaluate.movielens import default_systems
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _requirement_names(path: Path) -> set[str]:

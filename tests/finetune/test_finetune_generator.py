@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from generator_fixtures import build_tiny_model
+from generator_fixtures import DIALOGUES, RECOMMENDER, SEEKER, build_tiny_model, conversation
 
 from workbench.cli import build_parser, main
 from workbench.config import Settings
@@ -24,28 +24,6 @@ from workbench.feedback.store import JsonlFeedbackStore
 from workbench.finetune.generator import training_rows
 from workbench.finetune.generator_manifest import check_generator_dir
 from workbench.finetune.retriever import rows_hash
-
-SEEKER, RECOMMENDER = 1, 2
-
-
-def conversation(cid, turns):
-    """A ReDial conversation: ``turns`` are ``(sender, text)`` with ``@id`` markers."""
-    return {"conversationId": cid, "initiatorWorkerId": SEEKER, "respondentWorkerId": RECOMMENDER,
-            "movieMentions": {"3": "Heat (1995)", "5": "Collateral (2004)", "999": "Unknown Film (1990)"},
-            "messages": [{"text": t, "senderWorkerId": s, "messageId": i, "timeOffset": i}
-                         for i, (s, t) in enumerate(turns)]}
-
-
-DIALOGUES = [
-    conversation("c1", [(SEEKER, "hi"), (SEEKER, "I loved @5 , any tense crime film?"),
-                        (RECOMMENDER, "Have you seen @3 ?"), (RECOMMENDER, "It is great."),
-                        (SEEKER, "no, what else?"), (RECOMMENDER, "Try @10 then.")]),
-    conversation("c2", [(RECOMMENDER, "Hello! Seen @7 ?"), (SEEKER, "scary please"),
-                        (RECOMMENDER, "@6 will scare you")]),
-    conversation("c3", [(SEEKER, "something like @999"), (RECOMMENDER, "Then @999 again, or @3 ?"),
-                        (SEEKER, "animated?"), (RECOMMENDER, "@2 is lovely")]),
-    conversation("c4", [(SEEKER, "space films?"), (RECOMMENDER, "@8 and @9 are classics")]),
-]
 
 
 def test_redial_turns_become_requests_with_the_turns_slate_and_the_human_reply(tiny_catalog):
