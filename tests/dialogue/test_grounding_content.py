@@ -130,6 +130,15 @@ CASES = [
                  id="no-final-stop-but-finished"),
     pytest.param("Heat is great :) Collateral too ;-) : )", "Heat is great :) Collateral too ;-) : )", {},
                  id="faces-are-no-brackets"),
+    # a condition on a taste nobody stated: the clause goes, the recommendation stays
+    pytest.param("You might enjoy Heat (1995) if you liked the direction.", "You might enjoy Heat (1995).",
+                 {"off_task": 1}, id="vague-if-you-liked-the-direction"),
+    pytest.param("You might enjoy Collateral (2004) if you liked it too!", "You might enjoy Collateral (2004)!",
+                 {"off_task": 1}, id="vague-if-you-liked-it"),
+    pytest.param("You might enjoy Heat (1995) if you liked that kind of humor", "You might enjoy Heat (1995)",
+                 {"off_task": 1}, id="vague-if-you-liked-that-kind"),
+    pytest.param("You might enjoy Heat (1995) if you liked Inception (2010).",
+                 "You might enjoy Heat (1995) if you liked Inception (2010).", {}, id="a-named-film-is-no-vague-taste"),
 ]
 
 

@@ -159,6 +159,16 @@ RULES: tuple[SentenceRule, ...] = (
                      r"|watched|heard\s+of|like|liked|enjoy|enjoyed|try|check\s+out)\s+(?:it|that|this|them|those|these"
                      r"|that\s+one|this\s+one)(?:\s+(?:yet|before|already|too|again))?\s*\?+\W*$"),
                  when="after_thanks"),
+    # "You might enjoy X if you liked it", "... if you liked the direction": a condition on a taste the
+    # user never stated, pointing at nothing; the clause goes, the recommendation stays (a genre named
+    # there, "if you liked action movies", is a claim the fact checks read instead)
+    SentenceRule("off_task", "vague-if-you-liked",
+                 _rx(r"\s*,?\s+(?:if|since)\s+you(?:\s+(?:really|also))?\s+(?:liked|enjoyed|loved|like|enjoy|love)\s+"
+                     r"(?:it|that|this|them|those|these|the\s+(?:direction|directing|music|acting|story|plot|soundtrack|cast"
+                     r"|characters|visuals|style|humou?r|ending|movie|film|first\s+one)"
+                     r"|that\s+(?:kind|sort|type|style)\s+of\s+(?:humou?r|thing|things|movie|movies|film|films|stuff|story))"
+                     r"(?:\s+(?:too|as\s+well|also|a\s+lot))?(?=\s*[.!?]*\s*$)"),
+                 "strip"),
 )
 
 # A message that only thanks, acknowledges or says goodbye ("thanks!", "cool", "ok, great, thank you").
