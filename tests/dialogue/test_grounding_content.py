@@ -137,6 +137,8 @@ CASES = [
                  {"off_task": 1}, id="vague-if-you-liked-it"),
     pytest.param("You might enjoy Heat (1995) if you liked that kind of humor", "You might enjoy Heat (1995)",
                  {"off_task": 1}, id="vague-if-you-liked-that-kind"),
+    pytest.param("You might enjoy Heat (1995) if you're into that sort of thing.", "You might enjoy Heat (1995).",
+                 {"off_task": 1}, id="vague-if-youre-into-that"),
     pytest.param("You might enjoy Heat (1995) if you liked Inception (2010).",
                  "You might enjoy Heat (1995) if you liked Inception (2010).", {}, id="a-named-film-is-no-vague-taste"),
 ]

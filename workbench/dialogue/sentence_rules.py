@@ -163,7 +163,8 @@ RULES: tuple[SentenceRule, ...] = (
     # user never stated, pointing at nothing; the clause goes, the recommendation stays (a genre named
     # there, "if you liked action movies", is a claim the fact checks read instead)
     SentenceRule("off_task", "vague-if-you-liked",
-                 _rx(r"\s*,?\s+(?:if|since)\s+you(?:\s+(?:really|also))?\s+(?:liked|enjoyed|loved|like|enjoy|love)\s+"
+                 _rx(r"\s*,?\s+(?:if|since)\s+you(?:\s+(?:really|also))?(?:\s+(?:liked|enjoyed|loved|like|enjoy|love)"
+                     r"|(?:['’]re|\s+are)\s+(?:really\s+)?into)\s+"
                      r"(?:it|that|this|them|those|these|the\s+(?:direction|directing|music|acting|story|plot|soundtrack|cast"
                      r"|characters|visuals|style|humou?r|ending|movie|film|first\s+one)"
                      r"|that\s+(?:kind|sort|type|style)\s+of\s+(?:humou?r|thing|things|movie|movies|film|films|stuff|story))"
