@@ -87,3 +87,13 @@ def test_with_weights_shares_the_catalogue_features(ranker):
     other = ranker.with_weights(EngineWeights(prior=1.0))
     assert other.features is ranker.features and other.understander is ranker.understander
     assert other.weights.prior == 1.0 and ranker.weights == EngineWeights()
+
+
+def test_the_attribute_source_prefers_films_with_every_asked_genre(tiny_catalog):
+    """'a romantic comedy': Amélie (comedy, romance) scores above Toy Story (comedy only)."""
+    from workbench.dialogue.ranker import CatalogFeatures
+    from workbench.filters import ItemFilter
+
+    f = CatalogFeatures(tiny_catalog, {})
+    scores = f.attribute(ItemFilter(genres=frozenset({"comedy", "romance"})))
+    assert scores[f.row_of("12")] == 1.0 and scores[f.row_of("1")] == 0.5 and scores[f.row_of("3")] == 0.0

@@ -156,8 +156,9 @@ class CatalogFeatures:
         """Share of the requested attribute groups (genres, people, years) each item has."""
         n = len(self.ids)
         parts: list[np.ndarray] = []
-        if flt.genres:
-            parts.append(np.fromiter((bool(g & flt.genres) for g in self.genres), dtype=float, count=n))
+        if flt.genres:  # the share of the asked genres: a romantic comedy above a plain comedy for "romcom"
+            want = len(flt.genres)
+            parts.append(np.fromiter((len(g & flt.genres) / want for g in self.genres), dtype=float, count=n))
         if flt.people:
             parts.append(np.fromiter((bool(p & flt.people) for p in self.people), dtype=float, count=n))
         if flt.year_min is not None or flt.year_max is not None:
