@@ -22,7 +22,6 @@ It knows GGUF files and prompts; it does not know the catalogue, grounding or gr
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from typing import Any
 from workbench.dialogue.generators.base import GenerationRequest
 
 # the same sentence count as the transformers backend, so both stop after max_sentences alike
-from workbench.dialogue.generators.local import capped_reply, check_limits
+from workbench.dialogue.generators.local import Emit, check_limits, threaded_reply
 from workbench.dialogue.generators.transformers import DEFAULT_MODEL, find_bundled_gguf
 from workbench.dialogue.prompts import build_messages, reply_prefix
 from workbench.errors import GenerationError
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 
 #: Context window requested from llama.cpp (prompt + reply); our prompts stay well under 1,000 tokens.
 N_CTX = 2048
-_END = object()
 
 
 def llamacpp_available() -> bool:
@@ -170,47 +168,28 @@ class LlamaCppGenerator:
         """Yield text pieces as llama.cpp decodes them (about one token each)."""
         text = self.prompt(request)
         prefix = reply_prefix(request) if self.prime else ""
-        out: queue.Queue = queue.Queue()
-        stop = threading.Event()
-        worker = threading.Thread(target=self._run, args=(text, out, stop), name="llamacpp-generate",
-                                  daemon=True)
-        worker.start()
-
-        def pieces() -> Iterator[str]:  # what the worker decodes; queue.Empty past timeout_s
-            while (piece := out.get(timeout=self.timeout_s)) is not _END:
-                if isinstance(piece, BaseException):
-                    raise GenerationError(f"{self.name}: generation failed: {piece}") from piece
-                yield piece
-
-        try:
-            yield from capped_reply(pieces(), prefix, name=self.name, timeout_s=self.timeout_s,
-                                    max_sentences=self.max_sentences)
-        finally:
-            stop.set()  # the worker stops at its next token
+        yield from threaded_reply(lambda emit, stop: self._run(text, emit, stop), prefix, name=self.name,
+                              timeout_s=self.timeout_s, max_sentences=self.max_sentences,
+                              thread_name="llamacpp-generate")
 
     def generate(self, request: GenerationRequest) -> str:
         return "".join(self.stream(request))
 
-    def _run(self, text: str, out: queue.Queue, stop: threading.Event) -> None:
+    def _run(self, text: str, emit: Emit, stop: threading.Event) -> None:
         kwargs: dict[str, Any] = {"max_tokens": self.max_new_tokens, "repeat_penalty": self.repetition_penalty,
                                   "stream": True}
         if self.temperature > 0:
             kwargs |= {"temperature": self.temperature, "top_p": 0.9}
         else:
             kwargs |= {"temperature": 0.0, "top_k": 1}
-        try:
-            with self._run_lock:
-                if stop.is_set():  # the caller gave up while another reply held the model
-                    return
-                chunks = self._llm.create_completion(text, **kwargs)
-                try:
-                    for chunk in chunks:
-                        if stop.is_set():
-                            break
-                        out.put(chunk["choices"][0]["text"])
-                finally:
-                    chunks.close()
-        except BaseException as exc:  # surfaced to the consumer
-            out.put(exc)
-        finally:
-            out.put(_END)
+        with self._run_lock:
+            if stop.is_set():  # the caller gave up while another reply held the model
+                return
+            chunks = self._llm.create_completion(text, **kwargs)
+            try:
+                for chunk in chunks:
+                    if stop.is_set():
+                        break
+                    emit(chunk["choices"][0]["text"])
+            finally:
+                chunks.close()

@@ -1,6 +1,7 @@
 """What the in-process language-model backends (``transformers``, ``llamacpp``, ``openvino``) share: checking
-their limits, and turning the pieces a decoding thread produces into a reply that starts with the
-primed opening, stops after ``max_sentences`` sentences and keeps to its deadlines.
+their limits, running a decoding thread (:func:`threaded_reply`), and turning the pieces it produces
+into a reply that starts with the primed opening, stops after ``max_sentences`` sentences and keeps to
+its deadlines.
 
 It knows text pieces and deadlines; it does not know torch, llama.cpp or the engine.
 """
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import queue
 import re
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from workbench.errors import GenerationError
 
@@ -48,3 +50,41 @@ def capped_reply(pieces: Iterable[str], prefix: str, *, name: str, timeout_s: fl
                 raise GenerationError(f"{name}: reply took longer than {timeout_s * 4:.0f}s; stopped")
     except queue.Empty:
         raise GenerationError(f"{name}: no text within {timeout_s:g}s (setting generator_timeout_s)") from None
+
+
+#: What a decode worker emits: a text piece.
+Emit = Callable[[str], object]
+
+
+def threaded_reply(run: Callable[[Emit, threading.Event], None], prefix: str, *, name: str, timeout_s: float,
+                   max_sentences: int, thread_name: str) -> Iterator[str]:
+    """Run ``run(emit, stop)`` in a daemon thread and yield what it emits as a :func:`capped_reply`.
+
+    ``run`` decodes and calls ``emit`` with each text piece; it should stop soon after ``stop`` is set,
+    which happens when the consumer stops reading (a cap, a deadline, a cancelled turn). An exception
+    in ``run`` reaches the consumer as a :class:`GenerationError` naming ``name``.
+    """
+    out: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    end = object()
+
+    def work() -> None:
+        try:
+            run(out.put, stop)
+        except BaseException as exc:  # surfaced to the consumer
+            out.put(exc)
+        finally:
+            out.put(end)
+
+    threading.Thread(target=work, name=thread_name, daemon=True).start()
+
+    def pieces() -> Iterator[str]:  # what the worker decodes; queue.Empty past timeout_s
+        while (piece := out.get(timeout=timeout_s)) is not end:
+            if isinstance(piece, BaseException):
+                raise GenerationError(f"{name}: generation failed: {piece}") from piece
+            yield piece
+
+    try:
+        yield from capped_reply(pieces(), prefix, name=name, timeout_s=timeout_s, max_sentences=max_sentences)
+    finally:
+        stop.set()  # the worker stops at its next piece

@@ -31,7 +31,6 @@ import hashlib
 import importlib.util
 import logging
 import os
-import queue
 import shutil
 import subprocess
 import sys
@@ -44,7 +43,7 @@ from typing import Any
 
 from workbench.config import child_environment
 from workbench.dialogue.generators.base import GenerationRequest
-from workbench.dialogue.generators.local import capped_reply, check_limits
+from workbench.dialogue.generators.local import Emit, check_limits, threaded_reply
 from workbench.dialogue.generators.transformers import (
     ADAPTED_MODEL,
     ADAPTER_DIR,
@@ -63,7 +62,6 @@ WEIGHT_FORMAT = "int8"
 #: Bump when the layout of the exported folder changes.
 EXPORT_SCHEMA = 1
 INSTALL_HINT = "pip install -r requirements-openvino.txt"
-_END = object()
 
 
 def openvino_available() -> bool:
@@ -234,42 +232,24 @@ class OpenVINOGenerator:
         """Yield text pieces as OpenVINO decodes them."""
         ids = self.prompt_ids(request)
         prefix = reply_prefix(request) if self.prime and not request.messages else ""
-        out: queue.Queue = queue.Queue()
-        stop = threading.Event()
-        worker = threading.Thread(target=self._run, args=(ids, out, stop), name="openvino-generate", daemon=True)
-        worker.start()
-
-        def pieces() -> Iterator[str]:  # what the worker decodes; queue.Empty past timeout_s
-            while (piece := out.get(timeout=self.timeout_s)) is not _END:
-                if isinstance(piece, BaseException):
-                    raise GenerationError(f"{self.name}: generation failed: {piece}") from piece
-                yield piece
-
-        try:
-            yield from capped_reply(pieces(), prefix, name=self.name, timeout_s=self.timeout_s,
-                                    max_sentences=self.max_sentences)
-        finally:
-            stop.set()  # the pipeline stops at its next token
+        yield from threaded_reply(lambda emit, stop: self._run(ids, emit, stop), prefix, name=self.name,
+                              timeout_s=self.timeout_s, max_sentences=self.max_sentences,
+                              thread_name="openvino-generate")
 
     def generate(self, request: GenerationRequest) -> str:
         return "".join(self.stream(request))
 
-    def _run(self, ids: list[int], out: queue.Queue, stop: threading.Event) -> None:
-        try:
-            import numpy as np
-            import openvino as ov
-            import openvino_genai as ov_genai
+    def _run(self, ids: list[int], emit: Emit, stop: threading.Event) -> None:
+        import numpy as np
+        import openvino as ov
+        import openvino_genai as ov_genai
 
-            def on_text(piece: str) -> Any:
-                out.put(piece)
-                return ov_genai.StreamingStatus.STOP if stop.is_set() else ov_genai.StreamingStatus.RUNNING
+        def on_text(piece: str) -> Any:
+            emit(piece)
+            return ov_genai.StreamingStatus.STOP if stop.is_set() else ov_genai.StreamingStatus.RUNNING
 
-            with self._run_lock:
-                if stop.is_set():  # the caller gave up while another reply held the pipeline
-                    return
-                streamer = ov_genai.TextStreamer(self._pipe.get_tokenizer(), on_text)
-                self._pipe.generate(ov.Tensor(np.array([ids], dtype=np.int64)), self._config, streamer)
-        except BaseException as exc:  # surfaced to the consumer
-            out.put(exc)
-        finally:
-            out.put(_END)
+        with self._run_lock:
+            if stop.is_set():  # the caller gave up while another reply held the pipeline
+                return
+            streamer = ov_genai.TextStreamer(self._pipe.get_tokenizer(), on_text)
+            self._pipe.generate(ov.Tensor(np.array([ids], dtype=np.int64)), self._config, streamer)
