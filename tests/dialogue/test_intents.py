@@ -113,6 +113,13 @@ def test_a_closing_that_judges_still_notes_the_judgement(u):
     ("which movies are in your database?", [], "capabilities"),
     ("could I ask you about actors?", [], "capabilities"),
     ("do you handle tv series as well?", [], "capabilities"),
+    ("who built you?", [], "capabilities"),
+    # talk about the user's day or the assistant itself is small talk; a request inside it is not
+    ("how old are you?", [], "chitchat"),
+    ("can you help me with my essay", [], "chitchat"),
+    ("I'm so tired, give me something exciting", [], "recommend"),
+    ("that third one sounds wonderful", SLATE, "feedback"),
+    ("any with a strong female lead?", SLATE, "refine"),
     # bare acknowledgements, fillers and typo marks are "other", with or without a slate
     ("hmmmm", [], "other"),
     ("i see, ok", SLATE, "other"),

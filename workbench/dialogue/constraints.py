@@ -69,7 +69,7 @@ MOODS.update({f"{age} {unit}": ("family",) for age in _CHILD_AGES
 NEGATED_MOODS: dict[str, tuple[str, ...]] = {
     "violent": ("action", "horror", "war"), "violence": ("action", "horror", "war"),
     "heartwarming": ("drama",), "bloody": ("horror",), "gore": ("horror",), "monsters": ("horror",),
-    "sad": ("drama",),
+    "sad": ("drama",), "dark": ("thriller",), "darker": ("thriller",), "grim": ("thriller",),
 }
 #: Phrases that rule genres out on their own ("I scare easily").
 AVERSIONS: dict[str, tuple[str, ...]] = {

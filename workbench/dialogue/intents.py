@@ -48,7 +48,8 @@ _YOU = r"(?:you|u|ya)"
 _CAPABILITIES_RE = re.compile(
     rf"\bwhat\s+(?:are|r)\s+{_YOU}\s+(?:for|good\s+for|able\s+to\s+do|capable\s+of)\b"
     rf"|\bwhat\s+(?:can|could|do|does)\s+{_YOU}\s+(?:do|offer|help(?:\s+me)?\s+with)\b"
-    rf"|\bwhat\s+(?:are|r)\s+{_YOU}\s*\??\s*$|\bwho\s+(?:are|r)\s+{_YOU}\b|\bwhat\s+is\s+this\s*(?:thing|app|bot)?\s*\??\s*$"
+    rf"|\bwhat\s+(?:are|r)\s+{_YOU}\s*\??\s*$|\bwho\s+(?:are|r)\s+{_YOU}\b"
+    rf"|\bwho\s+(?:made|built|created|designed|programmed|trained|developed|wrote|owns|runs)\s+{_YOU}\b|\bwhat\s+is\s+this\s*(?:thing|app|bot)?\s*\??\s*$"
     rf"|\bhow\s+(?:does|do)\s+(?:this|it|you)\s+work\b|\bhow\s+(?:do|can|should)\s+i\s+use\s+(?:this|you|it)\b"
     rf"|\bhow\s+can\s+{_YOU}\s+help\b|\bwhat\s+(?:can|should)\s+i\s+(?:ask|say|tell)\b"
     rf"|\bare\s+{_YOU}\s+(?:a\s+)?(?:bot|robot|human|person|real|an?\s+ai)\b|\bwhat'?s\s+your\s+(?:purpose|job|deal)\b"
@@ -90,10 +91,15 @@ _CAPABILITIES_RE = re.compile(
 _SMALL_TALK_RE = re.compile(
     rf"\bhow(?:'?s|\s+is|\s+was)\s+your\b|\bhow\s+are\s+{_YOU}\b|\bhow\s+about\s+{_YOU}\b|\bwhat\s+did\s+{_YOU}\s+do\b"
     rf"|\b(?:do|did|are|have|were)\s+{_YOU}\s+(?:have|having|had|like|ever|feel|enjoy|been|go)\b(?![^?]*\b(?:movies?|films?|seen)\b)"
+    rf"|\bhow\s+old\s+(?:are|r)\s+{_YOU}\b|\bwhere\s+(?:are|r|do)\s+{_YOU}\s+(?:from|live)\b"
+    r"|\bhelp\s+me\s+with\s+my\s+(?!movie|film|watch)\w+|\b(?:my|the)\s+(?:homework|essay|exam|taxes|code|math)\b"
     r"|\bweather\b|\bwhat\s+time\b|\bwho\s+won\b|\blol\b|\blmao\b|\bhaha+\b|\b(?:that'?s|that\s+is|thats)\s+(?:so\s+)?(?:funny|hilarious|cool|crazy|sad)\b"
     r"|^\s*i'?m\s+(?:good|fine|great|ok(?:ay)?|well|so\s+\w+|bored|tired|sick)\b|\bi\s+have\s+a\s+(?:cold|headache|flu)\b|\bmy\s+(?:dad|mom|mother|father|wife|husband|boss|day)\b",
     re.I,
 )
+#: Words that ask for something even in small talk ("I'm bored, give me something exciting")
+_WANTS_RE = re.compile(r"\b(?:give|show|find|get)\s+me\b|\bsomething\b|\banything\b|\bwhat\s+should\s+i\b"
+                       r"|\bin\s+the\s+mood\b|\blooking\s+for\b|\bi\s+(?:want|need)\b", re.I)
 #: A bare acknowledgement or fragment with nothing to act on (the ``other`` intent).
 _ACK_WORDS = frozenset("""ok okay k kk sure no nope yes yeah yep yup maybe uh um umm mm mmm hmm hm wait nevermind never mind
     i guess oh ah whatever then so well right alright fine what too hm huh eh meh cool nice great
@@ -211,7 +217,8 @@ _AFRESH_RE = re.compile(r"\bsomething\s+(?:completely\s+|totally\s+|entirely\s+)
                         re.I)
 #: With a slate shown, words of a message that adjusts it ("a bit lighter", "and family friendly please")
 _REFINE_HINT_RE = re.compile(
-    r"\b(?:something|anything|ones?|please|want|need|less|more|without|no|not|but|instead|rather|bit|friendly|too)\b"
+    r"^\s*any\s+(?:with|without|from|in|that|where|starring|by)\b"
+    r"|\b(?:something|anything|ones?|please|want|need|less|more|without|no|not|but|instead|rather|bit|friendly|too)\b"
     r"|\b\w{3,}er\b",
     re.I,
 )
@@ -238,6 +245,8 @@ class Reading:
     #: the film the message judges and how (what the conversation state notes), whatever the intent:
     #: "thanks, loved it" closes *and* likes the top pick
     judged: tuple[str, Stance] | None = None
+    #: a specific cue decided a default-looking intent (small talk the rules recognise): no second opinion
+    cued: bool = False
 
 
 def is_closing(text: str) -> bool:
@@ -459,10 +468,12 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         ms = mentions[0].stance
         if ms in ("seen", "not_seen") and not _MORE_RE.search(masked) and not re.search(r"\b(?:like|want)\b", masked, re.I):
             intent, target, st = ms, (pointed or (mentions[0].item_id,))[0], ms
+    cued = False
     if intent in ("other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
             and (constraints.is_empty or "?" not in text) and _SMALL_TALK_RE.search(text) \
-            and not re.search(r"\b(?:recommend|suggest|movies?|films?|watch)\b", text, re.I):
-        intent = "chitchat"
+            and not re.search(r"\b(?:recommend|suggest|movies?|films?|watch)\b", text, re.I) \
+            and not _WANTS_RE.search(masked):  # "I'm bored, give me something exciting" asks
+        intent, cued = "chitchat", True
     elif intent in ("other", "chitchat"):
         intent = "other" if _is_ack(text) else "refine" if slate and _REFINE_HINT_RE.search(masked) else "chitchat"
     if intent in ("feedback", "seen", "not_seen") and pointed and target not in pointed:
@@ -470,7 +481,7 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     out_refs = pointed if intent in POINTING_INTENTS else refs
     if intent in ("why", "more_like", "feedback", "seen", "not_seen") and target is not None and target not in out_refs:
         out_refs = (target, *out_refs)
-    return Reading(intent, target, st, out_refs, None)
+    return Reading(intent, target, st, out_refs, None, cued=cued)
 
 
 

@@ -179,7 +179,7 @@ class Understander:
                 only the search query is wanted: earlier messages re-read for the query).
         """
         toks = tokens(text)
-        mentions, used = self._linker.link_exact(text, toks)
+        mentions, used = self._linker.link_exact(text, toks, shown=last_slate)
         people, person_used = self._linker.link_people(text, toks, used)
         mentions, used, people, person_used = self._names_over_titles(text, toks, mentions, used, people,
                                                                        person_used)
