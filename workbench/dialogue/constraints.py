@@ -80,6 +80,8 @@ AVERSIONS: dict[str, tuple[str, ...]] = {
 _EVERYDAY = frozenset({"war", "sport", "period", "detective", "kid", "comic", "dance", "teen", "history", "family",
                        "spy", "disaster", "dramatic", "indie", "space"})
 _BARE_NEG_RE = re.compile(r"\b(?:no|without|no more)\s+$")
+#: "a documentary about war", "not about sport": an everyday genre word as a film's subject
+_SUBJECT_BEFORE_RE = re.compile(r"\b(?:about|involving|on)\s+(?:the\s+)?$")
 _NOUN_AFTER_RE = re.compile(r"\s*(?:movies?|films?|flicks?|genre|ones?|stuff|shows?|story|stories)\b")
 #: Negations whose scope runs to the end of the clause.
 _NEG_RE = re.compile(
@@ -251,7 +253,7 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
         if not keys and len(word) >= _TYPO_MIN_LEN:
             keys = genre_keys(typo_genre(word))
         if not keys or (word in _EVERYDAY and not _NOUN_AFTER_RE.match(low[m.end():])
-                        and not _BARE_NEG_RE.search(low[:m.start()])):
+                        and not _BARE_NEG_RE.search(low[:m.start()]) and not _SUBJECT_BEFORE_RE.search(low[:m.start()])):
             continue  # "war", "family"... count as a genre only as "war movie", "family film", "no war"
         if _ROMCOM_RE.fullmatch(word) or word.startswith("romantic comed"):
             # "no rom-coms" rules out romance, not every comedy

@@ -33,8 +33,9 @@ from workbench.dialogue.references import resolve_refs
 from workbench.filters import ItemFilter
 from workbench.text import Intent, fold
 
-#: What an ``ask_fact`` question asks about one film.
-FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about", "where")
+#: What an ``ask_fact`` question asks about one film (``where``, ``runtime`` and ``rating``, facts the
+#: catalogue does not hold, also across the slate).
+FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about", "where", "runtime", "rating")
 #: What a ``compare`` question asks across films.
 COMPARE_ATTRIBUTES = ("newest", "oldest", "popular", "has_person", "has_genre")
 #: Every attribute :attr:`Understanding.attribute` can hold.
@@ -94,15 +95,31 @@ _SMALL_TALK_RE = re.compile(
     rf"|\bhow\s+old\s+(?:are|r)\s+{_YOU}\b|\bwhere\s+(?:are|r|do)\s+{_YOU}\s+(?:from|live)\b"
     r"|\bhelp\s+me\s+with\s+my\s+(?!movie|film|watch)\w+|\b(?:my|the)\s+(?:homework|essay|exam|taxes|code|math)\b"
     r"|\bweather\b|\bwhat\s+time\b|\bwho\s+won\b|\blol\b|\blmao\b|\bhaha+\b|\b(?:that'?s|that\s+is|thats)\s+(?:so\s+)?(?:funny|hilarious|cool|crazy|sad)\b"
-    r"|^\s*i'?m\s+(?:good|fine|great|ok(?:ay)?|well|so\s+\w+|bored|tired|sick)\b|\bi\s+have\s+a\s+(?:cold|headache|flu)\b|\bmy\s+(?:dad|mom|mother|father|wife|husband|boss|day)\b",
+    r"|^\s*i'?m\s+(?:good|fine|great|ok(?:ay)?|well|so\s+\w+|bored|tired|sick)\b|\bi\s+have\s+a\s+(?:cold|headache|flu)\b",
     re.I,
 )
+#: The user's own life ("my husband", "my day"): small talk only when the message asks for no genre
+#: ("my husband hates musicals, we like comedies" is a request)
+_PERSONAL_TALK_RE = re.compile(r"\bmy\s+(?:dad|mom|mother|father|wife|husband|boss|day|partner|girlfriend|boyfriend)\b", re.I)
+
+
+def asks_for_something(text: str) -> bool:
+    """Whether ``text`` asks for films in so many words ("something about nature", "give me ...")."""
+    return bool(_WANTS_RE.search(text))
+
+
+def _small_talk(text: str, constraints: ItemFilter | None = None) -> bool:
+    """Whether ``text`` is small talk; with ``constraints``, a personal remark stating one is a request."""
+    if _SMALL_TALK_RE.search(text):
+        return True
+    return bool(_PERSONAL_TALK_RE.search(text)) and (constraints is None or constraints.is_empty)
 #: Words that ask for something even in small talk ("I'm bored, give me something exciting")
 _WANTS_RE = re.compile(r"\b(?:give|show|find|get)\s+me\b|\bsomething\b|\banything\b|\bwhat\s+should\s+i\b"
                        r"|\bin\s+the\s+mood\b|\blooking\s+for\b|\bi\s+(?:want|need)\b", re.I)
 #: A bare acknowledgement or fragment with nothing to act on (the ``other`` intent).
 _ACK_WORDS = frozenset("""ok okay k kk sure no nope yes yeah yep yup maybe uh um umm mm mmm hmm hm wait nevermind never mind
     i guess oh ah whatever then so well right alright fine what too hm huh eh meh cool nice great
+    perfect awesome excellent wonderful lovely super sweet fantastic brilliant noted gotcha understood
     yea ya nah and the a an or but oh ahh hey true indeed""".split())
 _CLOSING_RE = re.compile(
     r"\b(?:thanks?(?:\s+(?:you|u))?(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+a\s+bunch)?|thx|ty|tysm|cheers|many\s+thanks"
@@ -156,7 +173,10 @@ _CAST_RE = re.compile(
 )
 _YEAR_RE = re.compile(
     r"\bwhen\b[^?]*\b(?:made|released|release|come\s+out|came\s+out|out|filmed|shot|from|premiere|produced)\b"
-    r"|\bwhat\s+year\b|\bwhich\s+year\b|\byear\b|\brelease\s+(?:date|year)\b|\bhow\s+old\b|\bwhat\s+decade\b|\bwhen\s+(?:is|was)\s+(?:it|that|this)\b",
+    r"|\bwhat\s+year\b|\bwhich\s+year\b|\byear\b|\brelease\s+(?:date|year)\b|\bhow\s+old\b|\bwhat\s+decade\b|\bwhen\s+(?:is|was)\s+(?:it|that|this)\b"
+    # "is the third one new?", "is it an old film?": a yes/no about its age is answered with its year
+    r"|^\s*(?:and\s+)?(?:is|was|isn'?t)\s+(?!there\b)[^?]{0,40}\b(?:new|newish|recent|modern|old|older|dated|a\s+classic)"
+    r"(?:\s+(?:one|film|movie))?\s*\??\s*$",
     re.I,
 )
 _GENRE_RE = re.compile(
@@ -172,6 +192,13 @@ _ABOUT_RE = re.compile(
 )
 #: "where can I watch it?", "is the second one on Netflix?", "where do I stream those": availability,
 #: which the catalogue does not know (the answer says so rather than recommending again)
+#: Facts the catalogue does not hold: running times and ratings, reviews or awards ("which one is the
+#: longest?", "is the second one well rated?"). They are answered as unknown, never guessed.
+_RUNTIME_RE = re.compile(r"\b(?:longest|shortest|how\s+long|running\s+time|run\s*time|runtime|length|minutes"
+                         r"|hours?\s+long|too\s+long|long\s+is)\b", re.I)
+_RATING_RE = re.compile(r"\b(?:best|highest|top|better|well|worst|lowest)[\s-]+rated\b|\bratings?\b|\bscores?\b"
+                        r"|\breviews?\b|\bimdb\b|\brotten\s+tomatoes\b|\bmetacritic\b|\boscars?\b|\bawards?\b"
+                        r"|\bcritics?\b", re.I)
 _WHERE_RE = re.compile(
     r"\bwhere\s+(?:can|could|do|does|should|would|might|is|are)\s+(?:i|we|you|one|it|they|that|this|those|these)?\s*"
     r"(?:\w+\s+)?(?:watch|stream|see|find|get|buy|rent|download|playing|showing|available|streaming)\b"
@@ -184,7 +211,9 @@ _WHERE_RE = re.compile(
 _YES_NO_RE = re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:is|was|isn'?t|wasn'?t|does|did|would|will)\s+(?!there\b)", re.I)
 _NEWEST_RE = re.compile(r"\b(?:newest|latest|most\s+recent|youngest|newer|more\s+recent|came\s+out\s+last|last\s+to\s+come\s+out)\b", re.I)
 _OLDEST_RE = re.compile(r"\b(?:oldest|earliest|older|came\s+out\s+first|first\s+to\s+come\s+out)\b", re.I)
-_POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s+popular|better\s+known)\b", re.I)
+_POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s+popular|better\s+known)\b"
+                         # "which is the best of these?": the catalogue has no ratings; the best known is its answer
+                         r"|\bwhich\s+(?:one\s+|of\s+(?:these|them|those)\s+)?(?:is|was)\s+(?:the\s+)?best\b", re.I)
 #: a question over several films: "which of these", "which one", "any of them", "do any"
 _ACROSS_RE = re.compile(
     r"\b(?:which|what)\s+(?:one|ones|of|is|are|film|movie|films|movies)\b|\bwhich\b|\bany\s+of\b|\b(?:do|does|are|is)\s+any\b"
@@ -310,6 +339,10 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
         return None
     if _WHERE_RE.search(low) and (refs or named or slate):
         return "ask_fact", "where"
+    for rx, unlisted in ((_RUNTIME_RE, "runtime"), (_RATING_RE, "rating")):
+        if rx.search(low) and (refs or named or slate):
+            # "which one is the longest?" asks across the slate; "how long is the second one?" about one film
+            return ("ask_fact" if refs or named or len(slate) < 2 else "compare"), unlisted
     several = len(refs) > 1 or (not refs and len(slate) > 1)
     across = (bool(_ACROSS_RE.search(low)) or len(refs) > 1 or bool(re.search(r"\bthe\s+\w+(?:\s+\w+)?\s+one\b", low))) \
         and (several or not named) and bool(slate or len(refs) > 1)
@@ -437,6 +470,9 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     # "right? I loved him in Heat", "I really liked that movie though ... (a long story)?": a judgement
     judging = any(m.stance in ("liked", "disliked") for m in mentions) or (
         stance in ("liked", "disliked") and len(text.split()) > 12)
+    if judging and "?" in text and (_RATING_RE.search(text) or _RUNTIME_RE.search(text)):
+        judging = False  # "what are the reviews like for Memento?" asks
+
     asked = None if judging else read_question(text, constraints, people, pointed, slate, bool(mentions))
     if asked is not None:
         intent, attribute = asked
@@ -452,7 +488,7 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     if intent in ("refine", "other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
             and constraints.is_empty and _is_ack(text, slate):
         return Reading("other")  # "hmm", "not sure", "i see": nothing to act on, even with a slate shown
-    if (intent in ("other", "chitchat") and slate and not _SMALL_TALK_RE.search(text)
+    if (intent in ("other", "chitchat") and slate and not _small_talk(text)
             and (stance in ("seen", "not_seen") or (stance in ("liked", "disliked") and pointed))):
         intent, target, st = "feedback", (pointed or slate)[0], stance
         pointed = pointed or (target,)
@@ -470,7 +506,7 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
             intent, target, st = ms, (pointed or (mentions[0].item_id,))[0], ms
     cued = False
     if intent in ("other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
-            and (constraints.is_empty or "?" not in text) and _SMALL_TALK_RE.search(text) \
+            and (constraints.is_empty or "?" not in text) and _small_talk(text, constraints) \
             and not re.search(r"\b(?:recommend|suggest|movies?|films?|watch)\b", text, re.I) \
             and not _WANTS_RE.search(masked):  # "I'm bored, give me something exciting" asks
         intent, cued = "chitchat", True
