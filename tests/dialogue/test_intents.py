@@ -199,3 +199,10 @@ def test_a_title_made_of_everyday_pronouns_needs_a_capital():
     u = Understander(catalog)
     assert u.understand("anything else like the third?", last_slate=SLATE).intent == "more_like"
     assert [m.item_id for m in u.understand("I loved Anything Else").mentions] == ["90"]
+
+
+@pytest.mark.parametrize("text", ["what's your favourite film?", "do you even like movies?",
+                                  "what is your all-time favorite movie"])
+def test_a_question_about_the_assistants_taste_is_small_talk_with_an_honest_note(u, text):
+    got = u.understand(text)
+    assert got.intent == "chitchat" and any("no favourites of my own" in n for n in got.notes)

@@ -113,6 +113,12 @@ def _small_talk(text: str, constraints: ItemFilter | None = None) -> bool:
     if _SMALL_TALK_RE.search(text):
         return True
     return bool(_PERSONAL_TALK_RE.search(text)) and (constraints is None or constraints.is_empty)
+NO_OPINION_NOTE = ("I don't watch films myself, so I have no favourites of my own, but I know what thousands of "
+                   "film fans have loved.")
+#: Questions about the assistant's own taste: small talk, however many film words they hold
+_OPINION_RE = re.compile(r"\byour\s+(?:(?:all[\s-]+time\s+)?favou?rite|fave|top\s+(?:pick|film|movie)|opinion)\b"
+                         r"|\bwhat\s+(?:do|did)\s+(?:you|u)\s+(?:think|like)\b|\bdo\s+(?:you|u)\s+(?:even\s+)?(?:like|love|watch|enjoy)\b"
+                         r"|\bhave\s+(?:you|u)\s+(?:ever\s+)?(?:seen|watched)\s+(?:a|any|many)\b", re.I)
 #: Words that ask for something even in small talk ("I'm bored, give me something exciting")
 _WANTS_RE = re.compile(r"\b(?:give|show|find|get)\s+me\b|\bsomething\b|\banything\b|\bwhat\s+should\s+i\b"
                        r"|\bin\s+the\s+mood\b|\blooking\s+for\b|\bi\s+(?:want|need)\b", re.I)
@@ -276,6 +282,8 @@ class Reading:
     judged: tuple[str, Stance] | None = None
     #: a specific cue decided a default-looking intent (small talk the rules recognise): no second opinion
     cued: bool = False
+    #: a sentence the reply owes the user whatever the generator writes (an honest "I have no favourites")
+    note: str = ""
 
 
 def is_closing(text: str) -> bool:
@@ -504,7 +512,11 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         ms = mentions[0].stance
         if ms in ("seen", "not_seen") and not _MORE_RE.search(masked) and not re.search(r"\b(?:like|want)\b", masked, re.I):
             intent, target, st = ms, (pointed or (mentions[0].item_id,))[0], ms
-    cued = False
+    cued, note = False, ""
+    if intent in ("other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
+            and constraints.is_empty and _OPINION_RE.search(text) and not _WANTS_RE.search(masked):
+        intent, cued = "chitchat", True  # "what's your favourite film?": the assistant has none to give
+        note = NO_OPINION_NOTE
     if intent in ("other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
             and (constraints.is_empty or "?" not in text) and _small_talk(text, constraints) \
             and not re.search(r"\b(?:recommend|suggest|movies?|films?|watch)\b", text, re.I) \
@@ -517,7 +529,7 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     out_refs = pointed if intent in POINTING_INTENTS else refs
     if intent in ("why", "more_like", "feedback", "seen", "not_seen") and target is not None and target not in out_refs:
         out_refs = (target, *out_refs)
-    return Reading(intent, target, st, out_refs, None, cued=cued)
+    return Reading(intent, target, st, out_refs, None, cued=cued, note=note)
 
 
 

@@ -210,7 +210,7 @@ class Understander:
             reading = with_second_opinion(reading, self.intent_guesser(text, bool(slate)),
                                      threshold=self.intent_guesser.model.threshold, anchored=anchored)
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
-        notes = tuple(dict.fromkeys(m.note for m in mentions if m.note))
+        notes = tuple(dict.fromkeys([*(m.note for m in mentions if m.note), *([reading.note] if reading.note else [])]))
         query = " ".join(request_sentences(masked).split())  # the sentences that ask, not the user's day
         return Understanding(
             text=text,
