@@ -221,7 +221,10 @@ class ChatEngine:
         if act in _TEMPLATE_ACTS:  # a greeting, a goodbye, "what can you do", "why": the template's own words
             writer = self._guarded(self.fallback)
         reply = writer.stream(request)
-        allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
+        # the films the conversation talked about, and those this message points at ("more like that one":
+        # its reasons name the anchor, a film of the last slate)
+        allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:], *u.refs,
+                                             *([u.target] if u.target else [])) if i in self.catalog]
         allowed += list(answer.items) if answer is not None else []
         grounded = RestartingGrounding(reply, lambda text: self.grounder.stream(
             text, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
