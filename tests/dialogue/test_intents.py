@@ -206,3 +206,17 @@ def test_a_title_made_of_everyday_pronouns_needs_a_capital():
 def test_a_question_about_the_assistants_taste_is_small_talk_with_an_honest_note(u, text):
     got = u.understand(text)
     assert got.intent == "chitchat" and any("no favourites of my own" in n for n in got.notes)
+
+
+@pytest.mark.parametrize("text,target", [("have you seen the first one?", "5"), ("do you like Alien?", "7")])
+def test_asking_the_assistants_view_of_a_film_is_a_question_about_it(u, text, target):
+    got = u.understand(text, last_slate=SLATE)
+    assert (got.intent, got.target, got.attribute) == ("ask_fact", target, "about")
+    assert any("don't watch films myself" in n for n in got.notes)
+
+
+@pytest.mark.parametrize("text,attribute", [("which of them came out most recently?", "newest"),
+                                            ("which was released first?", "oldest")])
+def test_more_ways_to_ask_newest_and_oldest(u, text, attribute):
+    got = u.understand(text, last_slate=SLATE)
+    assert (got.intent, got.attribute) == ("compare", attribute)

@@ -115,6 +115,7 @@ def _small_talk(text: str, constraints: ItemFilter | None = None) -> bool:
     return bool(_PERSONAL_TALK_RE.search(text)) and (constraints is None or constraints.is_empty)
 NO_OPINION_NOTE = ("I don't watch films myself, so I have no favourites of my own, but I know what thousands of "
                    "film fans have loved.")
+NO_VIEWING_NOTE = "I don't watch films myself, so that is what my catalogue says about it, not an opinion of mine."
 #: Questions about the assistant's own taste: small talk, however many film words they hold
 _OPINION_RE = re.compile(r"\byour\s+(?:(?:all[\s-]+time\s+)?favou?rite|fave|top\s+(?:pick|film|movie)|opinion)\b"
                          r"|\bwhat\s+(?:do|did)\s+(?:you|u)\s+(?:think|like)\b|\bdo\s+(?:you|u)\s+(?:even\s+)?(?:like|love|watch|enjoy)\b"
@@ -215,8 +216,10 @@ _WHERE_RE = re.compile(
 )
 #: a yes/no question about the film pointed at ("is the second one violent?", "does it have a happy ending?")
 _YES_NO_RE = re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:is|was|isn'?t|wasn'?t|does|did|would|will)\s+(?!there\b)", re.I)
-_NEWEST_RE = re.compile(r"\b(?:newest|latest|most\s+recent|youngest|newer|more\s+recent|came\s+out\s+last|last\s+to\s+come\s+out)\b", re.I)
-_OLDEST_RE = re.compile(r"\b(?:oldest|earliest|older|came\s+out\s+first|first\s+to\s+come\s+out)\b", re.I)
+_NEWEST_RE = re.compile(r"\b(?:newest|latest|most\s+recent(?:ly)?|youngest|newer|more\s+recent(?:ly)?|came\s+out\s+last"
+                        r"|last\s+to\s+come\s+out|(?:came|come)\s+out\s+(?:most\s+)?recently|released\s+(?:most\s+)?(?:recently|last))\b", re.I)
+_OLDEST_RE = re.compile(r"\b(?:oldest|earliest|older|came\s+out\s+first|first\s+to\s+come\s+out|released\s+first"
+                        r"|(?:came|come)\s+out\s+(?:the\s+)?earliest)\b", re.I)
 _POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s+popular|better\s+known)\b"
                          # "which is the best of these?": the catalogue has no ratings; the best known is its answer
                          r"|\bwhich\s+(?:one\s+|of\s+(?:these|them|those)\s+)?(?:is|was)\s+(?:the\s+)?best\b", re.I)
@@ -490,6 +493,11 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
             targets = own if len(own) > 1 else tuple(slate) if len(slate) > 1 else targets
         if targets:
             return Reading(intent, targets[0], "neutral", targets, attribute)
+    if asked is None and not judging and slate and pointed and "?" in text and _TO_YOU_RE.search(_folded(text)) \
+            and not _WANTS_RE.search(masked) and not _MORE_RE.search(masked):
+        # "have you seen the first one?", "do you like Heat?" about a film shown: no taste of its own to
+        # give, but what the catalogue says about the film (with no slate, "have you seen Alien?" asks for more)
+        return Reading("ask_fact", pointed[0], "neutral", pointed[:1], "about", note=NO_VIEWING_NOTE)
     if _NOT_SEEN_EXTRA_RE.search(masked) and stance in ("seen", "neutral"):
         stance = "not_seen"
     intent, target, st = base
