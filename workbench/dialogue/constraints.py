@@ -210,6 +210,21 @@ def negation_scope(low: str) -> Scope:
     return Scope(tuple(negated), tuple(graded))
 
 
+def without_ruled_out(text: str) -> str:
+    """``text`` with what it rules out or grades down blanked ("a thriller but nothing too dark" ->
+    "a thriller but"): the search query must not look for the words of an exclusion (a lexical match
+    on "dark" brings "Alone in the Dark" back)."""
+    low = fold(text).replace("-", " ")
+    if len(low) != len(text):  # folding changed the length (rare characters): keep the text
+        return text
+    scope = negation_scope(low)
+    chars = list(text)
+    for s, e in (*scope.negated, *scope.graded):
+        for j in range(s, min(e, len(chars))):
+            chars[j] = " "
+    return " ".join("".join(chars).split())
+
+
 def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
                      ) -> tuple[ItemFilter, frozenset[str], frozenset[str]]:
     """The filter a message states, which of its fields the message set, and the people it rules out.

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from workbench.catalog import Catalog
-from workbench.dialogue.constraints import read_constraints
+from workbench.dialogue.constraints import read_constraints, without_ruled_out
 from workbench.dialogue.cues import asks_reset, mask, request_sentences, stance_of, with_stances
 from workbench.dialogue.intent_model import DEFAULT_OUTCOMES, IntentGuesser
 from workbench.dialogue.intent_model import second_opinion as with_second_opinion
@@ -211,7 +211,8 @@ class Understander:
                                      threshold=self.intent_guesser.model.threshold, anchored=anchored)
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
         notes = tuple(dict.fromkeys([*(m.note for m in mentions if m.note), *([reading.note] if reading.note else [])]))
-        query = " ".join(request_sentences(masked).split())  # the sentences that ask, not the user's day
+        # the sentences that ask, not the user's day, and not the words of what they rule out
+        query = without_ruled_out(" ".join(request_sentences(masked).split()))
         return Understanding(
             text=text,
             intent=reading.intent,
