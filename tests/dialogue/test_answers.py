@@ -322,3 +322,12 @@ def test_which_is_best_is_answered_with_the_best_known(engine):
     result = engine.respond(state, "which is the best of these?")
     assert (result.intent, result.answer.attribute) == ("compare", "popular")
     assert state.last_slate == SLATE
+
+
+@pytest.mark.parametrize("message,attribute", [("what about the most famous one?", "popular"),
+                                               ("how about the newest one?", "newest"),
+                                               ("are any of these rated R?", "rating")])
+def test_questions_that_open_like_requests_are_still_answered(engine, message, attribute):
+    state = shown(engine)
+    result = engine.respond(state, message)
+    assert result.act == "answer" and result.answer.attribute == attribute and state.last_slate == SLATE

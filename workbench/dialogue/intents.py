@@ -204,6 +204,7 @@ _ABOUT_RE = re.compile(
 _RUNTIME_RE = re.compile(r"\b(?:longest|shortest|how\s+long|running\s+time|run\s*time|runtime|length|minutes"
                          r"|hours?\s+long|too\s+long|long\s+is)\b", re.I)
 _RATING_RE = re.compile(r"\b(?:best|highest|top|better|well|worst|lowest)[\s-]+rated\b|\bratings?\b|\bscores?\b"
+                        r"|\brated\s+(?:r|pg(?:[\s-]?13)?|g|nc[\s-]?17|x)\b|\bmpaa\b|\bage\s+rating\b|\bcertificat\w*\b"
                         r"|\breviews?\b|\bimdb\b|\brotten\s+tomatoes\b|\bmetacritic\b|\boscars?\b|\bawards?\b"
                         r"|\bcritics?\b", re.I)
 _WHERE_RE = re.compile(
@@ -323,6 +324,9 @@ _TO_YOU_RE = re.compile(r"\b(?:do|did|have|would|will|could|ever)\s+(?:you|u|ya)
                         r"|\b(?:you|u)\s+(?:like|liked|loved|enjoyed|think|recommend|suggest)\b", re.I)
 #: "None of those. Maybe a comedy?", "not these": the slate is turned down, whatever follows
 _REJECT_RE = re.compile(r"^\W*(?:no[,.!\s]+)?(?:none\s+of|not)\s+(?:those|these|them|that|this|any)\b", re.I)
+#: "what about the most famous one?": a question across the slate, although it opens like a request
+_SUPERLATIVE_ONE_RE = re.compile(r"\bthe\s+(?:most\s+\w+|newest|oldest|latest|earliest|best\s+known|longest|shortest)"
+                                 r"\s+(?:one|of\s+(?:them|these|those))\b", re.I)
 #: "what about ones with X?", "how about ...", "any with ...": a request, not a question about a film
 _REQUEST_QUESTION_RE = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b|^\s*(?:any|anything|something|ones?)\s+(?:with|by|from)\b",
                                   re.I)
@@ -342,7 +346,8 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
     ``refs`` are the films pointed at; ``named`` whether a film was named by title.
     """
     low = _folded(text)
-    if _REQUEST_QUESTION_RE.search(low) or _REJECT_RE.match(low) or _TO_YOU_RE.search(low):
+    if (_REQUEST_QUESTION_RE.search(low) and not _SUPERLATIVE_ONE_RE.search(low)) or _REJECT_RE.match(low) \
+            or _TO_YOU_RE.search(low):
         return None
     starts = bool(_QUESTION_START_RE.match(low))
     question = "?" in low or starts or bool(re.search(r"\b(?:which|who|when|what)\b", low))
