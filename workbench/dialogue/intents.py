@@ -132,7 +132,7 @@ _CLOSING_RE = re.compile(
     r"\b(?:thanks?(?:\s+(?:you|u))?(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+a\s+bunch)?|thx|ty|tysm|cheers|many\s+thanks"
     r"|bye(?:\s*bye)?|goodbye|good\s*night|night\s+night|see\s+(?:you|ya)|later|ciao|farewell|take\s+care"
     r"|that'?s\s+(?:it|all|enough)|that\s+is\s+(?:it|all|enough)|that\s+will\s+do|that'?ll\s+do|i'?m\s+(?:done|all\s+set|set|good\s+now|off)"
-    r"|all\s+set|(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)\b[^.!?]*"
+    r"|all\s+set|(?:i'?ll|i\s+will|i'?m\s+going\s+to|we'?ll|we\s+will|we'?re\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)\b[^.!?]*"
     r"|have\s+a\s+(?:good|great|nice)\s+(?:one|night|day|evening)|talk\s+(?:to\s+you\s+)?(?:later|soon)"
     r"|nothing\s+else|enough\s+for\s+(?:now|today|tonight)|for\s+(?:now|today|tonight)|signing\s+off|gotta\s+go|got\s+to\s+go"
     r"|you'?(?:ve|re)\s+been\s+(?:a\s+)?(?:great|helpful|very\s+helpful|a\s+big\s+help)|appreciate\s+it|much\s+appreciated"
@@ -144,7 +144,7 @@ _CLOSING_RE = re.compile(
 _CLOSING_CORE_RE = re.compile(
     r"\b(?:thanks?|thank\s+(?:you|u)|thx|ty|tysm|cheers|bye|goodbye|good\s*night|see\s+(?:you|ya)|ciao|farewell|take\s+care"
     r"|thats\s+(?:it|all)|that'?s\s+(?:it|all|enough)|that\s+is\s+(?:it|all|enough)|that(?:'?ll|\s+will)\s+do|i'?m\s+(?:done|all\s+set|set|off)|all\s+set"
-    r"|(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)"
+    r"|(?:i'?ll|i\s+will|i'?m\s+going\s+to|we'?ll|we\s+will|we'?re\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)"
     r"|have\s+a\s+(?:good|great|nice)|talk\s+(?:to\s+you\s+)?(?:later|soon)|nothing\s+else|enough\s+for|signing\s+off"
     r"|gotta\s+go|got\s+to\s+go|appreciate|we'?re\s+done|(?:look|looking)\s+into\s+(?:them|those|it)"
     r"|check\s+(?:them|those|it|these)\s+out|(?:that'?s|that\s+is|thats)\s+all\s+i\s+(?:need|needed|wanted)"
