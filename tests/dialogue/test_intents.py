@@ -221,3 +221,18 @@ def test_asking_the_assistants_view_of_a_film_is_a_question_about_it(u, text, ta
 def test_more_ways_to_ask_newest_and_oldest(u, text, attribute):
     got = u.understand(text, last_slate=SLATE)
     assert (got.intent, got.attribute) == ("compare", attribute)
+
+
+def test_a_low_mood_gets_a_kind_word_and_a_laugh_gets_no_lecture(tiny_catalog, hash_embedder):
+    from dialogue_fixtures import tiny_engine
+
+    engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    sad = engine.respond(engine.new_state("a"), "I'm having a bad day")
+    assert sad.act == "steer" and sad.reply.startswith("A good film might help with that.")
+    laugh = engine.respond(engine.new_state("b"), "lol ok")
+    assert laugh.act == "chat" and "films" not in laugh.reply
+
+
+def test_whether_a_film_is_adapted_from_a_book_is_said_to_be_unknown(u):
+    got = u.understand("are any of these based on a book?", last_slate=SLATE)
+    assert got.intent in ("ask_fact", "compare") and got.attribute == "source"

@@ -139,9 +139,11 @@ _UNKNOWN = {
                "genres, directors and cast.",
     "rating": "I don't know the ratings of {title}: my catalogue holds no ratings, reviews or awards, only "
               "years, genres, directors and cast.",
+    "source": "I don't know the sources of {title}: my catalogue does not record whether a film is adapted "
+              "from a book, a play or anything else, only years, genres, directors and cast.",
 }
 #: Facts no film of the catalogue has: one sentence answers for all the films asked about.
-UNLISTED = ("where", "runtime", "rating")
+UNLISTED = ("where", "runtime", "rating", "source")
 
 
 def _one_fact(rng: random.Random, answer: Answer, item: Item) -> str:

@@ -37,6 +37,7 @@ from workbench.dialogue.intents import (
     FOLLOW_UP_RE,
     POINTING_INTENTS,
     QUESTION_INTENTS,
+    is_light_remark,
     wants_more,
 )
 from workbench.dialogue.prompts import INSTRUCTIONS
@@ -498,6 +499,8 @@ def reply_act(state: ConversationState, u: Understanding, recs: Sequence[Recomme
     if recs:
         return "recommend"
     if u.intent == "chitchat":  # small talk and off-topic remarks: back to films once, then a neutral word
+        if is_light_remark(u.text):
+            return "chat"  # "lol ok": a laugh wants no lecture about films
         earlier = [e.act for e in state.log]
         while earlier and earlier[-1] == "chat":
             earlier.pop()

@@ -35,7 +35,7 @@ from workbench.text import Intent, fold
 
 #: What an ``ask_fact`` question asks about one film (``where``, ``runtime`` and ``rating``, facts the
 #: catalogue does not hold, also across the slate).
-FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about", "where", "runtime", "rating")
+FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about", "where", "runtime", "rating", "source")
 #: What a ``compare`` question asks across films.
 COMPARE_ATTRIBUTES = ("newest", "oldest", "popular", "has_person", "has_genre")
 #: Every attribute :attr:`Understanding.attribute` can hold.
@@ -103,6 +103,16 @@ _SMALL_TALK_RE = re.compile(
 _PERSONAL_TALK_RE = re.compile(r"\bmy\s+(?:dad|mom|mother|father|wife|husband|boss|day|partner|girlfriend|boyfriend)\b", re.I)
 
 
+_LAUGHS = frozenset("lol lmao rofl haha hahaha hehe heh xd".split())
+
+
+def is_light_remark(text: str) -> bool:
+    """A laugh or a bare acknowledgement ("lol ok", "haha nice"): small talk that wants no steer back to films."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return bool(words) and len(words) <= 4 and "?" not in text and any(w in _LAUGHS for w in words) \
+        and all(w in _LAUGHS or w in _ACK_WORDS for w in words)
+
+
 def asks_for_something(text: str) -> bool:
     """Whether ``text`` asks for films in so many words ("something about nature", "give me ...")."""
     return bool(_WANTS_RE.search(text))
@@ -113,6 +123,11 @@ def _small_talk(text: str, constraints: ItemFilter | None = None) -> bool:
     if _SMALL_TALK_RE.search(text):
         return True
     return bool(_PERSONAL_TALK_RE.search(text)) and (constraints is None or constraints.is_empty)
+LOW_MOOD_NOTE = "A good film might help with that."
+#: The user's low mood or tiredness ("I'm having a bad day", "so tired after work")
+_LOW_MOOD_RE = re.compile(r"\b(?:bad|rough|long|terrible|awful|hard|tough|crappy|stressful)\s+(?:day|week|night|time)\b"
+                          r"|\bi'?m\s+(?:so\s+|really\s+|pretty\s+|a\s+bit\s+)?(?:tired|bored|sad|down|stressed|exhausted|lonely|sick)\b"
+                          r"|\bfeeling\s+(?:down|low|sad|blue|tired|sick)\b", re.I)
 NO_OPINION_NOTE = ("I don't watch films myself, so I have no favourites of my own, but I know what thousands of "
                    "film fans have loved.")
 NO_VIEWING_NOTE = "I don't watch films myself, so that is what my catalogue says about it, not an opinion of mine."
@@ -207,6 +222,10 @@ _RATING_RE = re.compile(r"\b(?:best|highest|top|better|well|worst|lowest)[\s-]+r
                         r"|\brated\s+(?:r|pg(?:[\s-]?13)?|g|nc[\s-]?17|x)\b|\bmpaa\b|\bage\s+rating\b|\bcertificat\w*\b"
                         r"|\breviews?\b|\bimdb\b|\brotten\s+tomatoes\b|\bmetacritic\b|\boscars?\b|\bawards?\b"
                         r"|\bcritics?\b", re.I)
+#: "is it based on a book?", "adapted from a comic?": what a film was adapted from (not in the catalogue;
+#: "a true story" is the biography genre, which the catalogue has)
+_SOURCE_RE = re.compile(r"\bbased\s+on\s+(?:an?\s+|the\s+)?(?:books?|novels?|comics?|graphic\s+novels?|plays?|video\s*games?"
+                        r"|manga|short\s+stor(?:y|ies))\b|\badapt(?:ed|ation)\s+(?:of|from)\b|\bbook\s+(?:first|version)\b", re.I)
 _WHERE_RE = re.compile(
     r"\bwhere\s+(?:can|could|do|does|should|would|might|is|are)\s+(?:i|we|you|one|it|they|that|this|those|these)?\s*"
     r"(?:\w+\s+)?(?:watch|stream|see|find|get|buy|rent|download|playing|showing|available|streaming)\b"
@@ -355,7 +374,7 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
         return None
     if _WHERE_RE.search(low) and (refs or named or slate):
         return "ask_fact", "where"
-    for rx, unlisted in ((_RUNTIME_RE, "runtime"), (_RATING_RE, "rating")):
+    for rx, unlisted in ((_RUNTIME_RE, "runtime"), (_RATING_RE, "rating"), (_SOURCE_RE, "source")):
         if rx.search(low) and (refs or named or slate):
             # "which one is the longest?" asks across the slate; "how long is the second one?" about one film
             return ("ask_fact" if refs or named or len(slate) < 2 else "compare"), unlisted
@@ -539,6 +558,8 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         intent = "other" if _is_ack(text) else "refine" if slate and _REFINE_HINT_RE.search(masked) else "chitchat"
     if intent in ("feedback", "seen", "not_seen") and pointed and target not in pointed:
         target = pointed[0]  # "loved it" right after a question about the third one: the third one
+    if intent == "chitchat" and not note and _LOW_MOOD_RE.search(text):
+        note = LOW_MOOD_NOTE  # "I'm having a bad day": a kind word, then films (no apology, no therapy)
     out_refs = pointed if intent in POINTING_INTENTS else refs
     if intent in ("why", "more_like", "feedback", "seen", "not_seen") and target is not None and target not in out_refs:
         out_refs = (target, *out_refs)
