@@ -177,20 +177,23 @@ class OpenVINOBatcher:
                     self._end_all(GenerationError("the OpenVINO batch was closed"))
                     return
                 requests = list(self._requests.items())
-            for request_id, request in requests:
-                if request.stop.is_set():  # its consumer stopped reading: out of the batch
-                    request.handle.cancel()
-                    self._end(request_id)
             try:
-                self.pipe.step()
+                self._step(requests)
             except Exception as exc:  # never die silently: every waiting reply fails with it
                 log.exception("OpenVINO batched step failed")
                 self._end_all(GenerationError(f"OpenVINO batched step failed: {exc}"))
-                continue
-            self.steps += 1
-            for request_id, request in requests:
-                if not request.done.is_set():
-                    self._hand_out(request_id, request)
+
+    def _step(self, requests: list[tuple[int, _Request]]) -> None:
+        """Drop the requests whose consumer left, run one step, hand out what it decoded."""
+        for request_id, request in requests:
+            if request.stop.is_set():  # its consumer stopped reading: out of the batch
+                request.handle.cancel()
+                self._end(request_id)
+        self.pipe.step()
+        self.steps += 1
+        for request_id, request in requests:
+            if not request.done.is_set():
+                self._hand_out(request_id, request)
 
     def _hand_out(self, request_id: int, request: _Request) -> None:
         """Pass a request's new tokens to its streamer; end it when the pipeline has."""
