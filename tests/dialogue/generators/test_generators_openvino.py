@@ -308,8 +308,8 @@ def test_a_reply_whose_reader_stops_is_cancelled_and_leaves_the_batch(pipe, batc
 
 
 def test_a_failed_step_fails_every_waiting_reply_with_a_generation_error(pipe, batcher):
-    """An exception in the stepping thread reaches each reply's reader as a GenerationError, and the
-    batch keeps serving later replies."""
+    """An exception in the stepping thread reaches each reply's reader as a GenerationError, the failed
+    request is cancelled, and the batch keeps serving later replies."""
     def broken() -> None:
         raise RuntimeError("device lost")
 
@@ -317,6 +317,7 @@ def test_a_failed_step_fails_every_waiting_reply_with_a_generation_error(pipe, b
     real_step, pipe.step = pipe.step, broken
     with pytest.raises(GenerationError, match="device lost"):
         _batched(batcher, 3).generate(_request(7))
+    assert pipe.handles[7].status == "CANCEL"  # out of the pipeline too: no step decodes it for nobody
     pipe.step = real_step
     assert _batched(batcher, 2).generate(_request(8)) == _text(8, 2)
 

@@ -73,8 +73,8 @@ WEIGHT_FORMAT = "int8"
 #: Bump when the layout of the exported folder changes.
 EXPORT_SCHEMA = 1
 INSTALL_HINT = "pip install -r requirements-openvino.txt"
-#: GB of KV cache the batched pipeline allocates (~23 KB a token for SmolLM2-135M: ~40,000 tokens, room for
-#: 32 replies of ~1,200 tokens plus the cached prompt prefixes).
+#: Most GB of KV cache the batched pipeline uses, allocated as it fills (~23 KB a token for SmolLM2-135M:
+#: ~40,000 tokens, room for 32 replies of ~1,200 tokens plus the cached prompt prefixes).
 KV_CACHE_GB = 1
 #: Most tokens one batched step computes: prefill chunks of joining replies plus one per decoding reply.
 #: Larger prefills a joining prompt in fewer steps but makes each step, and so every decoding reply, wait longer.
@@ -113,8 +113,8 @@ class OpenVINOBatcher:
     the batch at the next step).
 
     Args:
-        pipe: the pipeline (``add_request``, ``step``, ``has_non_finished_requests``); its handles have
-            ``can_read``, ``read``, ``get_status`` and ``cancel``.
+        pipe: the pipeline (``add_request``, ``step``); its handles have ``can_read``, ``read``,
+            ``get_status`` and ``cancel``.
         make_config: the generation config of a request with this many new tokens at most.
         make_streamer: a streamer (``write(token_ids)``, ``end()``) that passes decoded text to ``emit``.
         as_input: the prompt's token ids as the pipeline takes them (an ``ov.Tensor`` of shape 1 x n).
@@ -222,8 +222,13 @@ class OpenVINOBatcher:
             request.done.set()
 
     def _end_all(self, error: BaseException) -> None:
+        """Fail every request (and take it out of the pipeline, so no step decodes it for nobody)."""
         for request_id, request in list(self._requests.items()):
             request.error = error
+            try:
+                request.handle.cancel()
+            except Exception:  # the pipeline may be what failed
+                log.debug("cancelling request %s failed", request_id, exc_info=True)
             self._end(request_id)
 
 
