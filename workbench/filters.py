@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from workbench.catalog import Catalog, Item
-from workbench.text import norm_person
+from workbench.text import fold, norm_person
 
 #: Canonical genre names a user or a filter can name.
 CANONICAL_GENRES = (
@@ -68,14 +68,21 @@ def item_genre_keys(item: Item) -> frozenset[str]:
 
 @lru_cache(maxsize=65536)
 def item_excluded_keys(item: Item) -> frozenset[str] | None:
-    """The genres an exclusion checks: the item's genres and those its tags name ("supernatural
-    horror", "world war"); ``None`` when the catalogue knows neither, so no exclusion can vouch for it."""
+    """The genres an exclusion checks: the item's genres, those its tags name ("supernatural
+    horror", "world war") and those its title names ("The Fog of War" is about war whatever its
+    genres say: "a documentary, not about war" must not bring it); ``None`` when the catalogue
+    knows neither genres nor tags, so no exclusion can vouch for it."""
     if not item.genres and not item.tags:
         return None
-    keys = set(item_genre_keys(item))
+    keys = set(item_genre_keys(item)) | _title_genre_keys(item.title)
     for t in item.tags:
         keys |= genre_keys(t)
     return frozenset(keys)
+
+
+@lru_cache(maxsize=16384)
+def _title_genre_keys(title: str) -> frozenset[str]:
+    return genre_keys(fold(title))
 
 
 

@@ -205,7 +205,7 @@ EVERYDAY_WORDS = frozenset(
 #: nouns and a few titles that are everyday phrases ("heat", "prisoners", "get out").
 COMMON_WORDS = EVERYDAY_WORDS | frozenset(
     """
-    ago air angel angels animal animals arrival beginning blue boat body breakfast came car cars cat
+    ago air angel angels drop release released animal animals arrival beginning blue boat body breakfast came car cars cat
     cats coming cool crash days dead death devil dinner dog earth eight end ending enjoyed eyes face
     feel feeling fight fire five food found four friday games ghosts given god gold got green hand
     hate hated head hear heard heart heat heaven hell hereditary horse ice job kept kid kill killer
@@ -213,7 +213,7 @@ COMMON_WORDS = EVERYDAY_WORDS | frozenset(
     monster monsters moon need nights nine office old party person plane prisoners probably rain
     real recommend road room running rush sad said say school second seen sense seven ship short
     show shows signs six sky small snow someday sometime sort soul split stars start stories storm
-    street suggest suggestion suggestions sun taken talk talking tell ten think third thought three
+    street stuff suggest suggestion suggestions sun taken talk talking tell ten think third thought three
     times today told tomorrow town train true two type want watched watching wedding white wind work
     worse worst wrong year years
     """.split()

@@ -299,3 +299,26 @@ def test_which_is_best_known_is_answered_from_the_mention_counts(engine):
     assert (result.intent, result.act, result.answer.attribute) == ("compare", "answer", "popular")
     best = max((engine.catalog[i] for i in SLATE), key=lambda i: i.mentions)
     assert result.answer.item.item_id == best.item_id and best.title in result.reply
+
+
+@pytest.mark.parametrize("message,intent,attribute,refs,says", [
+    ("which one is the longest?", "compare", "runtime", SLATE, "no running times"),
+    ("how long is the second one?", "ask_fact", "runtime", ["10"], "no running times"),
+    ("is the first one well rated?", "ask_fact", "rating", ["5"], "no ratings"),
+    ("what are the reviews like for Alien?", "ask_fact", "rating", ["7"], "no ratings"),
+])
+def test_facts_the_catalogue_lacks_are_said_to_be_unknown(engine, message, intent, attribute, refs, says):
+    """Running times and ratings are in no catalogue film: the answer says so, guesses nothing, keeps the slate."""
+    state = shown(engine)
+    result = engine.respond(state, message)
+    assert (result.intent, result.act, result.answer.attribute) == (intent, "answer", attribute)
+    assert [i.item_id for i in result.answer.items] == refs[:5]
+    assert "don't know" in result.reply and says in result.reply
+    assert result.recommendations == () and state.last_slate == SLATE
+
+
+def test_which_is_best_is_answered_with_the_best_known(engine):
+    state = shown(engine)
+    result = engine.respond(state, "which is the best of these?")
+    assert (result.intent, result.answer.attribute) == ("compare", "popular")
+    assert state.last_slate == SLATE

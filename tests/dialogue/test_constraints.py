@@ -143,3 +143,15 @@ def test_ruled_out_person_is_a_hard_filter_through_respond(tiny_catalog, hash_em
     # the rule holds for the rest of the conversation: Forrest Gump is a drama with Tom Hanks
     later = engine.respond(state, "a drama then")
     assert "Forrest Gump" not in [rec.item.title for rec in later.recommendations]
+
+
+@pytest.mark.parametrize("text,query", [
+    ("a thriller but nothing too dark", "a thriller but"),
+    ("anything except westerns, maybe a comedy", "anything , maybe a comedy"),
+    ("no horror please", ""),
+])
+def test_the_search_query_leaves_out_what_a_message_rules_out(text, query):
+    """A lexical match on an excluded word ("dark") must not bring titles holding it ("Alone in the Dark")."""
+    from workbench.dialogue.constraints import without_ruled_out
+
+    assert without_ruled_out(text) == " ".join(query.split())

@@ -388,3 +388,15 @@ def test_a_turn_result_round_trips_through_its_dict_form(tiny_catalog, hash_embe
     smaller = Catalog([i for i in tiny_catalog if i.item_id != gone], source="smaller")
     again = TurnResult.from_dict(result.to_dict(), smaller)
     assert [r.item.item_id for r in again.recommendations] == [r.item.item_id for r in result.recommendations][1:]
+
+
+def test_more_like_a_slate_position_keeps_the_reasons_that_name_the_anchor(engine):
+    """"more like the second one": each reason names the anchor, a film of the last slate; grounding
+    must allow it (it once dropped every item line and showed only "My picks: ...")."""
+    state = engine.new_state("anchor")
+    first = engine.respond(state, "I want a thriller")
+    anchor = first.recommendations[1].item
+    result = engine.respond(state, "cool, more like the second one")
+    assert result.intent == "more_like" and result.recommendations
+    assert result.grounding_fixes == 0 and "My picks" not in result.reply
+    assert anchor.display_title in result.reply

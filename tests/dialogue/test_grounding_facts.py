@@ -129,3 +129,15 @@ def test_stream_reports_fixes_by_kind_and_matches_whole() -> None:
     assert shown == whole.text
     assert stream.fixes_by_kind == whole.fixes_by_kind == {"person": 1, "echo": 1, "repeat": 1}
     assert "Jonathan Demme" in shown and "Michael Mann" not in shown
+
+
+def test_a_name_with_a_lower_case_the_is_one_person() -> None:
+    """"André the Giant" in a cast list is one credited name, not "André" (unknown) and "Giant"."""
+    bride = Item("pb", "The Princess Bride", 1987, ("Fantasy", "Comedy"), ("Rob Reiner",),
+                 ("Cary Elwes", "Robin Wright", "André the Giant", "Chris Sarandon"))
+    catalog = Catalog([*TINY_ITEMS, bride], source="the-giant")
+    reply = "The Princess Bride (1987) stars Cary Elwes, Robin Wright, André the Giant and Chris Sarandon."
+    out = ground(reply, (bride,), catalog)
+    assert out.text == reply and out.fixes == 0
+    wrong = ground("The Princess Bride (1987) stars Cary Elwes and Hulk the Giant.", (bride,), catalog)
+    assert "Hulk" not in wrong.text and wrong.fixes >= 1  # an unknown name in the list is never shown

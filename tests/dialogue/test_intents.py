@@ -113,6 +113,13 @@ def test_a_closing_that_judges_still_notes_the_judgement(u):
     ("which movies are in your database?", [], "capabilities"),
     ("could I ask you about actors?", [], "capabilities"),
     ("do you handle tv series as well?", [], "capabilities"),
+    ("who built you?", [], "capabilities"),
+    # talk about the user's day or the assistant itself is small talk; a request inside it is not
+    ("how old are you?", [], "chitchat"),
+    ("can you help me with my essay", [], "chitchat"),
+    ("I'm so tired, give me something exciting", [], "recommend"),
+    ("that third one sounds wonderful", SLATE, "feedback"),
+    ("any with a strong female lead?", SLATE, "refine"),
     # bare acknowledgements, fillers and typo marks are "other", with or without a slate
     ("hmmmm", [], "other"),
     ("i see, ok", SLATE, "other"),
@@ -192,3 +199,24 @@ def test_a_title_made_of_everyday_pronouns_needs_a_capital():
     u = Understander(catalog)
     assert u.understand("anything else like the third?", last_slate=SLATE).intent == "more_like"
     assert [m.item_id for m in u.understand("I loved Anything Else").mentions] == ["90"]
+
+
+@pytest.mark.parametrize("text", ["what's your favourite film?", "do you even like movies?",
+                                  "what is your all-time favorite movie"])
+def test_a_question_about_the_assistants_taste_is_small_talk_with_an_honest_note(u, text):
+    got = u.understand(text)
+    assert got.intent == "chitchat" and any("no favourites of my own" in n for n in got.notes)
+
+
+@pytest.mark.parametrize("text,target", [("have you seen the first one?", "5"), ("do you like Alien?", "7")])
+def test_asking_the_assistants_view_of_a_film_is_a_question_about_it(u, text, target):
+    got = u.understand(text, last_slate=SLATE)
+    assert (got.intent, got.target, got.attribute) == ("ask_fact", target, "about")
+    assert any("don't watch films myself" in n for n in got.notes)
+
+
+@pytest.mark.parametrize("text,attribute", [("which of them came out most recently?", "newest"),
+                                            ("which was released first?", "oldest")])
+def test_more_ways_to_ask_newest_and_oldest(u, text, attribute):
+    got = u.understand(text, last_slate=SLATE)
+    assert (got.intent, got.attribute) == ("compare", attribute)

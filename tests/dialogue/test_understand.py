@@ -268,3 +268,53 @@ def test_a_lower_case_surname_after_love_stays_a_word(u):
 def test_search_reads_the_sentences_that_ask(u, message, query):
     """The user's day ("my dog died") is no search query: dog films for a sad person were the result."""
     assert u.understand(message).query == query
+
+
+@pytest.fixture(scope="module")
+def u_everyday():
+    """The tiny catalogue plus titles made of everyday words or reference phrases."""
+    from tests.conftest import TINY_ITEMS
+    from workbench.catalog import Catalog, Item
+
+    extra = [Item("fc", "Fight Club", 1999, ("Drama",), ("David Fincher",), ("Brad Pitt", "Edward Norton"), mentions=50),
+             Item("rel", "Release", 2010, ("Drama",), mentions=1),
+             Item("lo", "The Last One", 2014, ("Drama",), mentions=1),
+             Item("st", "The Stuff", 1985, ("Horror",), mentions=1),
+             Item("dr", "The Drop", 2014, ("Crime",), mentions=3)]
+    return Understander(Catalog([*TINY_ITEMS, *extra], source="tiny+everyday"))
+
+
+def test_a_title_on_the_slate_links_however_it_is_typed(u_everyday):
+    """A lower-case title of everyday words ("fight club") links when the film is on screen."""
+    on_screen = u_everyday.understand("fight club is one of my favourites", last_slate=["3", "fc"])
+    assert [m.item_id for m in on_screen.mentions] == ["fc"]
+    assert on_screen.intent == "feedback" and on_screen.target == "fc" and on_screen.target_stance == "liked"
+    # a pronoun-like title on the slate stays a word
+    assert u_everyday.understand("what's up with that one", last_slate=["2", "3"]).mentions == ()
+
+
+@pytest.mark.parametrize("text,slate,linked", [
+    ("when was heat released", ["3", "5"], ["3"]),  # "released" is a word, not a typo of Release
+    ("something like the last one", ["lo", "3"], []),  # a slate position (Heat), not The Last One
+    ("stuff like Heat", [], ["3"]),  # "stuff" is no title
+    ("can you drop the dark stuff", ["3", "5"], []),  # a removal verb
+])
+def test_everyday_words_beside_titles_stay_words(u_everyday, text, slate, linked):
+    got = u_everyday.understand(text, last_slate=slate)
+    assert [m.item_id for m in got.mentions] == linked
+
+
+def test_dark_under_a_removal_rules_out_thrillers(u_everyday):
+    got = u_everyday.understand("can you drop the dark stuff", last_slate=["3", "5"])
+    assert got.intent == "refine" and "thriller" in got.constraints.exclude_genres
+
+
+def test_a_surname_with_its_particle_is_a_person(u):
+    """"de niro" names Robert De Niro without his first name; "which ones have ..." asks across the slate."""
+    got = u.understand("which ones have de niro", last_slate=["5", "3", "10"])
+    assert [p.name for p in got.people] == ["Robert De Niro"]
+    assert (got.intent, got.attribute) == ("compare", "has_person")
+
+
+def test_a_position_phrase_in_capitals_is_the_title(u_everyday):
+    assert [m.item_id for m in u_everyday.understand("I loved The Last One", last_slate=["3"]).mentions] == ["lo"]

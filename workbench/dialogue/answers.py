@@ -9,8 +9,9 @@ place when a model wandered off.
 
 A fact the catalogue lacks (no director listed, no year) is said to be unknown, never guessed;
 "what is it about" is answered from the genres and tags (the bundled catalogue has no plot text);
-"where can I watch it" is answered with what the catalogue does not hold (no streaming, shops or
-showtimes), never with a guess.
+"where can I watch it", "which one is the longest" and "is it well rated" are answered with what the
+catalogue does not hold (no streaming, shops, showtimes, running times, ratings or awards), never
+with a guess.
 
 It knows items and their facts; it does not know scores, the engine, generators or gradio.
 """
@@ -134,7 +135,13 @@ _UNKNOWN = {
     "about": "I don't know what {title} is about: the catalogue has no genres or keywords for it.",
     "where": "I can't tell you where to watch {title}: my catalogue knows films' years, genres, directors "
              "and cast, but not streaming services, shops or showtimes.",
+    "runtime": "I don't know the running time of {title}: my catalogue has no running times, only years, "
+               "genres, directors and cast.",
+    "rating": "I don't know the ratings of {title}: my catalogue holds no ratings, reviews or awards, only "
+              "years, genres, directors and cast.",
 }
+#: Facts no film of the catalogue has: one sentence answers for all the films asked about.
+UNLISTED = ("where", "runtime", "rating")
 
 
 def _one_fact(rng: random.Random, answer: Answer, item: Item) -> str:
@@ -197,10 +204,10 @@ def answer_text(answer: Answer, rng: random.Random | None = None) -> str:
         if len(answer.matches) == 1:
             return f"{titles} {verb} {what}."
         return f"{titles} {'have' if attribute == 'has_person' else 'are listed as'} {what}."
-    if attribute == "where":  # one sentence for every film: the catalogue knows no availability at all
+    if attribute in UNLISTED:  # one sentence for every film: the catalogue knows no availability, length or rating
         films = answer.items
-        return _UNKNOWN["where"].format(title=join_names([i.display_title for i in films]) if len(films) <= 2
-                                        else "these films")
+        return _UNKNOWN[attribute].format(title=join_names([i.display_title for i in films]) if len(films) <= 2
+                                          else "these films")
     return " ".join(_one_fact(rng, answer, item) for item in (answer.items or (answer.item,)) if item is not None)
 
 

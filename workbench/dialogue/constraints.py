@@ -69,7 +69,7 @@ MOODS.update({f"{age} {unit}": ("family",) for age in _CHILD_AGES
 NEGATED_MOODS: dict[str, tuple[str, ...]] = {
     "violent": ("action", "horror", "war"), "violence": ("action", "horror", "war"),
     "heartwarming": ("drama",), "bloody": ("horror",), "gore": ("horror",), "monsters": ("horror",),
-    "sad": ("drama",),
+    "sad": ("drama",), "dark": ("thriller",), "darker": ("thriller",), "grim": ("thriller",),
 }
 #: Phrases that rule genres out on their own ("I scare easily").
 AVERSIONS: dict[str, tuple[str, ...]] = {
@@ -80,6 +80,8 @@ AVERSIONS: dict[str, tuple[str, ...]] = {
 _EVERYDAY = frozenset({"war", "sport", "period", "detective", "kid", "comic", "dance", "teen", "history", "family",
                        "spy", "disaster", "dramatic", "indie", "space"})
 _BARE_NEG_RE = re.compile(r"\b(?:no|without|no more)\s+$")
+#: "a documentary about war", "not about sport": an everyday genre word as a film's subject
+_SUBJECT_BEFORE_RE = re.compile(r"\b(?:about|involving|on)\s+(?:the\s+)?$")
 _NOUN_AFTER_RE = re.compile(r"\s*(?:movies?|films?|flicks?|genre|ones?|stuff|shows?|story|stories)\b")
 #: Negations whose scope runs to the end of the clause.
 _NEG_RE = re.compile(
@@ -208,6 +210,21 @@ def negation_scope(low: str) -> Scope:
     return Scope(tuple(negated), tuple(graded))
 
 
+def without_ruled_out(text: str) -> str:
+    """``text`` with what it rules out or grades down blanked ("a thriller but nothing too dark" ->
+    "a thriller but"): the search query must not look for the words of an exclusion (a lexical match
+    on "dark" brings "Alone in the Dark" back)."""
+    low = fold(text).replace("-", " ")
+    if len(low) != len(text):  # folding changed the length (rare characters): keep the text
+        return text
+    scope = negation_scope(low)
+    chars = list(text)
+    for s, e in (*scope.negated, *scope.graded):
+        for j in range(s, min(e, len(chars))):
+            chars[j] = " "
+    return " ".join("".join(chars).split())
+
+
 def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
                      ) -> tuple[ItemFilter, frozenset[str], frozenset[str]]:
     """The filter a message states, which of its fields the message set, and the people it rules out.
@@ -251,7 +268,7 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
         if not keys and len(word) >= _TYPO_MIN_LEN:
             keys = genre_keys(typo_genre(word))
         if not keys or (word in _EVERYDAY and not _NOUN_AFTER_RE.match(low[m.end():])
-                        and not _BARE_NEG_RE.search(low[:m.start()])):
+                        and not _BARE_NEG_RE.search(low[:m.start()]) and not _SUBJECT_BEFORE_RE.search(low[:m.start()])):
             continue  # "war", "family"... count as a genre only as "war movie", "family film", "no war"
         if _ROMCOM_RE.fullmatch(word) or word.startswith("romantic comed"):
             # "no rom-coms" rules out romance, not every comedy

@@ -23,7 +23,9 @@ _LIKE_CUES = (
     r"great", r"awesome", r"amazing", r"fantastic", r"excellent", r"brilliant", r"the best",
     r"masterpiece", r"fan of", r"into", r"really good", r"so good", r"pretty good", r"good",
     r"funny", r"hilarious", r"cool", r"fun", r"classic", r"a must",
-    r"(?:sounds?|looks?|seems?) (?:\w+ )?(?:interesting|intriguing|promising|nice|fun|great|good|amazing|awesome)",
+    r"(?:sounds?|looks?|seems?) (?:\w+ )?(?:interesting|intriguing|promising|nice|fun|great|good|amazing|awesome"
+    r"|perfect|wonderful|fantastic|excellent|brilliant|fascinating|cool|lovely|right up my (?:alley|street))",
+    r"right up my (?:alley|street)", r"(?:just|exactly) my (?:kind of|sort of|type of|cup of)",
 )
 _DISLIKE_CUES = (
     r"hat(?:e|ed|es)", r"dislik(?:e|ed|es)", r"(?:did ?n[o']?t|do ?n[o']?t|does ?n[o']?t|never) "

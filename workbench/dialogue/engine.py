@@ -26,6 +26,7 @@ from typing import Any
 from workbench.catalog import Catalog
 from workbench.dialogue.answers import build_answer, states_answer
 from workbench.dialogue.explain import Explainer, slate_summary
+from workbench.dialogue.person_refs import person_pointer, resolve_person_pointer
 from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
@@ -164,7 +165,19 @@ class ChatEngine:
     def understand(self, state: ConversationState, message: str, linked: Sequence[str] = ()) -> Understanding:
         focus = state.answer_focus() or state.card_focus() or self._pointed_before(state)
         u = self.understander.understand(message, last_slate=state.last_slate, linked=linked, focus=focus)
-        return follow_up(u, state)
+        u = follow_up(u, state)
+        if person_pointer(u) is not None:  # "more from that director": whose, from the conversation
+            u = resolve_person_pointer(u, state, self.catalog, focus or self._named_before(state))
+        return u
+
+    def _named_before(self, state: ConversationState) -> str | None:
+        """The film the previous user message named by title ("I loved Heat"), if any."""
+        previous = next((t.text for t in reversed(state.turns) if t.role == "user"), None)
+        if previous is None:
+            return None
+        # read without the slate: the one on screen now came after that message
+        named = self.understander.understand(previous, second_opinion=False).mentions
+        return named[0].item_id if named else None
 
     def _pointed_before(self, state: ConversationState) -> str | None:
         """The one film the previous user message pointed at, when no slate came since ("tell me about
@@ -221,7 +234,10 @@ class ChatEngine:
         if act in _TEMPLATE_ACTS:  # a greeting, a goodbye, "what can you do", "why": the template's own words
             writer = self._guarded(self.fallback)
         reply = writer.stream(request)
-        allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:]) if i in self.catalog]
+        # the films the conversation talked about, and those this message points at ("more like that one":
+        # its reasons name the anchor, a film of the last slate)
+        allowed = [self.catalog[i] for i in (*work.mentioned[-10:], *work.liked[-5:], *u.refs,
+                                             *([u.target] if u.target else [])) if i in self.catalog]
         allowed += list(answer.items) if answer is not None else []
         grounded = RestartingGrounding(reply, lambda text: self.grounder.stream(
             text, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded

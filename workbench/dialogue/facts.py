@@ -60,7 +60,8 @@ class FactFix:
 
 
 # A person's name as a reply writes it: capitalised words, with particles and initials.
-_NAME = (r"(?:[A-Z][\w'’.-]*)(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|da|di|del|der|la|le|du|dos|bin))*"
+# ("André the Giant": a lower-case "the" between capitalised words belongs to the name)
+_NAME = (r"(?:[A-Z][\w'’.-]*)(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|da|di|del|der|la|le|du|dos|bin|the(?=\s+[A-Z])))*"
          r"(?<![.,])")
 _NAME_LIST = rf"{_NAME}(?:\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_NAME})*"
 _DIRECTOR_CUE = r"(?i:directed\s+by|(?:the|its|a)\s+director,?|director|helmed\s+by|from\s+director)"

@@ -106,7 +106,7 @@ def second_opinion(reading: Reading, guess: tuple[str, float] | None, *, thresho
         anchored: the message names a film or a person or states a constraint: it is never turned
             into small talk, a greeting or a closing ("I love horror" stays a request).
     """
-    if guess is None or reading.intent not in DEFAULT_OUTCOMES:
+    if guess is None or reading.intent not in DEFAULT_OUTCOMES or reading.cued:
         return reading
     intent, p = guess
     if intent == reading.intent or intent not in OVERRIDES or p < threshold:

@@ -33,8 +33,9 @@ from workbench.dialogue.references import resolve_refs
 from workbench.filters import ItemFilter
 from workbench.text import Intent, fold
 
-#: What an ``ask_fact`` question asks about one film.
-FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about", "where")
+#: What an ``ask_fact`` question asks about one film (``where``, ``runtime`` and ``rating``, facts the
+#: catalogue does not hold, also across the slate).
+FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about", "where", "runtime", "rating")
 #: What a ``compare`` question asks across films.
 COMPARE_ATTRIBUTES = ("newest", "oldest", "popular", "has_person", "has_genre")
 #: Every attribute :attr:`Understanding.attribute` can hold.
@@ -48,7 +49,8 @@ _YOU = r"(?:you|u|ya)"
 _CAPABILITIES_RE = re.compile(
     rf"\bwhat\s+(?:are|r)\s+{_YOU}\s+(?:for|good\s+for|able\s+to\s+do|capable\s+of)\b"
     rf"|\bwhat\s+(?:can|could|do|does)\s+{_YOU}\s+(?:do|offer|help(?:\s+me)?\s+with)\b"
-    rf"|\bwhat\s+(?:are|r)\s+{_YOU}\s*\??\s*$|\bwho\s+(?:are|r)\s+{_YOU}\b|\bwhat\s+is\s+this\s*(?:thing|app|bot)?\s*\??\s*$"
+    rf"|\bwhat\s+(?:are|r)\s+{_YOU}\s*\??\s*$|\bwho\s+(?:are|r)\s+{_YOU}\b"
+    rf"|\bwho\s+(?:made|built|created|designed|programmed|trained|developed|wrote|owns|runs)\s+{_YOU}\b|\bwhat\s+is\s+this\s*(?:thing|app|bot)?\s*\??\s*$"
     rf"|\bhow\s+(?:does|do)\s+(?:this|it|you)\s+work\b|\bhow\s+(?:do|can|should)\s+i\s+use\s+(?:this|you|it)\b"
     rf"|\bhow\s+can\s+{_YOU}\s+help\b|\bwhat\s+(?:can|should)\s+i\s+(?:ask|say|tell)\b"
     rf"|\bare\s+{_YOU}\s+(?:a\s+)?(?:bot|robot|human|person|real|an?\s+ai)\b|\bwhat'?s\s+your\s+(?:purpose|job|deal)\b"
@@ -90,13 +92,41 @@ _CAPABILITIES_RE = re.compile(
 _SMALL_TALK_RE = re.compile(
     rf"\bhow(?:'?s|\s+is|\s+was)\s+your\b|\bhow\s+are\s+{_YOU}\b|\bhow\s+about\s+{_YOU}\b|\bwhat\s+did\s+{_YOU}\s+do\b"
     rf"|\b(?:do|did|are|have|were)\s+{_YOU}\s+(?:have|having|had|like|ever|feel|enjoy|been|go)\b(?![^?]*\b(?:movies?|films?|seen)\b)"
+    rf"|\bhow\s+old\s+(?:are|r)\s+{_YOU}\b|\bwhere\s+(?:are|r|do)\s+{_YOU}\s+(?:from|live)\b"
+    r"|\bhelp\s+me\s+with\s+my\s+(?!movie|film|watch)\w+|\b(?:my|the)\s+(?:homework|essay|exam|taxes|code|math)\b"
     r"|\bweather\b|\bwhat\s+time\b|\bwho\s+won\b|\blol\b|\blmao\b|\bhaha+\b|\b(?:that'?s|that\s+is|thats)\s+(?:so\s+)?(?:funny|hilarious|cool|crazy|sad)\b"
-    r"|^\s*i'?m\s+(?:good|fine|great|ok(?:ay)?|well|so\s+\w+|bored|tired|sick)\b|\bi\s+have\s+a\s+(?:cold|headache|flu)\b|\bmy\s+(?:dad|mom|mother|father|wife|husband|boss|day)\b",
+    r"|^\s*i'?m\s+(?:good|fine|great|ok(?:ay)?|well|so\s+\w+|bored|tired|sick)\b|\bi\s+have\s+a\s+(?:cold|headache|flu)\b",
     re.I,
 )
+#: The user's own life ("my husband", "my day"): small talk only when the message asks for no genre
+#: ("my husband hates musicals, we like comedies" is a request)
+_PERSONAL_TALK_RE = re.compile(r"\bmy\s+(?:dad|mom|mother|father|wife|husband|boss|day|partner|girlfriend|boyfriend)\b", re.I)
+
+
+def asks_for_something(text: str) -> bool:
+    """Whether ``text`` asks for films in so many words ("something about nature", "give me ...")."""
+    return bool(_WANTS_RE.search(text))
+
+
+def _small_talk(text: str, constraints: ItemFilter | None = None) -> bool:
+    """Whether ``text`` is small talk; with ``constraints``, a personal remark stating one is a request."""
+    if _SMALL_TALK_RE.search(text):
+        return True
+    return bool(_PERSONAL_TALK_RE.search(text)) and (constraints is None or constraints.is_empty)
+NO_OPINION_NOTE = ("I don't watch films myself, so I have no favourites of my own, but I know what thousands of "
+                   "film fans have loved.")
+NO_VIEWING_NOTE = "I don't watch films myself, so that is what my catalogue says about it, not an opinion of mine."
+#: Questions about the assistant's own taste: small talk, however many film words they hold
+_OPINION_RE = re.compile(r"\byour\s+(?:(?:all[\s-]+time\s+)?favou?rite|fave|top\s+(?:pick|film|movie)|opinion)\b"
+                         r"|\bwhat\s+(?:do|did)\s+(?:you|u)\s+(?:think|like)\b|\bdo\s+(?:you|u)\s+(?:even\s+)?(?:like|love|watch|enjoy)\b"
+                         r"|\bhave\s+(?:you|u)\s+(?:ever\s+)?(?:seen|watched)\s+(?:a|any|many)\b", re.I)
+#: Words that ask for something even in small talk ("I'm bored, give me something exciting")
+_WANTS_RE = re.compile(r"\b(?:give|show|find|get)\s+me\b|\bsomething\b|\banything\b|\bwhat\s+should\s+i\b"
+                       r"|\bin\s+the\s+mood\b|\blooking\s+for\b|\bi\s+(?:want|need)\b", re.I)
 #: A bare acknowledgement or fragment with nothing to act on (the ``other`` intent).
 _ACK_WORDS = frozenset("""ok okay k kk sure no nope yes yeah yep yup maybe uh um umm mm mmm hmm hm wait nevermind never mind
     i guess oh ah whatever then so well right alright fine what too hm huh eh meh cool nice great
+    perfect awesome excellent wonderful lovely super sweet fantastic brilliant noted gotcha understood
     yea ya nah and the a an or but oh ahh hey true indeed""".split())
 _CLOSING_RE = re.compile(
     r"\b(?:thanks?(?:\s+(?:you|u))?(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+a\s+bunch)?|thx|ty|tysm|cheers|many\s+thanks"
@@ -150,7 +180,10 @@ _CAST_RE = re.compile(
 )
 _YEAR_RE = re.compile(
     r"\bwhen\b[^?]*\b(?:made|released|release|come\s+out|came\s+out|out|filmed|shot|from|premiere|produced)\b"
-    r"|\bwhat\s+year\b|\bwhich\s+year\b|\byear\b|\brelease\s+(?:date|year)\b|\bhow\s+old\b|\bwhat\s+decade\b|\bwhen\s+(?:is|was)\s+(?:it|that|this)\b",
+    r"|\bwhat\s+year\b|\bwhich\s+year\b|\byear\b|\brelease\s+(?:date|year)\b|\bhow\s+old\b|\bwhat\s+decade\b|\bwhen\s+(?:is|was)\s+(?:it|that|this)\b"
+    # "is the third one new?", "is it an old film?": a yes/no about its age is answered with its year
+    r"|^\s*(?:and\s+)?(?:is|was|isn'?t)\s+(?!there\b)[^?]{0,40}\b(?:new|newish|recent|modern|old|older|dated|a\s+classic)"
+    r"(?:\s+(?:one|film|movie))?\s*\??\s*$",
     re.I,
 )
 _GENRE_RE = re.compile(
@@ -166,6 +199,13 @@ _ABOUT_RE = re.compile(
 )
 #: "where can I watch it?", "is the second one on Netflix?", "where do I stream those": availability,
 #: which the catalogue does not know (the answer says so rather than recommending again)
+#: Facts the catalogue does not hold: running times and ratings, reviews or awards ("which one is the
+#: longest?", "is the second one well rated?"). They are answered as unknown, never guessed.
+_RUNTIME_RE = re.compile(r"\b(?:longest|shortest|how\s+long|running\s+time|run\s*time|runtime|length|minutes"
+                         r"|hours?\s+long|too\s+long|long\s+is)\b", re.I)
+_RATING_RE = re.compile(r"\b(?:best|highest|top|better|well|worst|lowest)[\s-]+rated\b|\bratings?\b|\bscores?\b"
+                        r"|\breviews?\b|\bimdb\b|\brotten\s+tomatoes\b|\bmetacritic\b|\boscars?\b|\bawards?\b"
+                        r"|\bcritics?\b", re.I)
 _WHERE_RE = re.compile(
     r"\bwhere\s+(?:can|could|do|does|should|would|might|is|are)\s+(?:i|we|you|one|it|they|that|this|those|these)?\s*"
     r"(?:\w+\s+)?(?:watch|stream|see|find|get|buy|rent|download|playing|showing|available|streaming)\b"
@@ -176,9 +216,13 @@ _WHERE_RE = re.compile(
 )
 #: a yes/no question about the film pointed at ("is the second one violent?", "does it have a happy ending?")
 _YES_NO_RE = re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:is|was|isn'?t|wasn'?t|does|did|would|will)\s+(?!there\b)", re.I)
-_NEWEST_RE = re.compile(r"\b(?:newest|latest|most\s+recent|youngest|newer|more\s+recent|came\s+out\s+last|last\s+to\s+come\s+out)\b", re.I)
-_OLDEST_RE = re.compile(r"\b(?:oldest|earliest|older|came\s+out\s+first|first\s+to\s+come\s+out)\b", re.I)
-_POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s+popular|better\s+known)\b", re.I)
+_NEWEST_RE = re.compile(r"\b(?:newest|latest|most\s+recent(?:ly)?|youngest|newer|more\s+recent(?:ly)?|came\s+out\s+last"
+                        r"|last\s+to\s+come\s+out|(?:came|come)\s+out\s+(?:most\s+)?recently|released\s+(?:most\s+)?(?:recently|last))\b", re.I)
+_OLDEST_RE = re.compile(r"\b(?:oldest|earliest|older|came\s+out\s+first|first\s+to\s+come\s+out|released\s+first"
+                        r"|(?:came|come)\s+out\s+(?:the\s+)?earliest)\b", re.I)
+_POPULAR_RE = re.compile(r"\b(?:most\s+popular|best\s+known|most\s+famous|more\s+popular|better\s+known)\b"
+                         # "which is the best of these?": the catalogue has no ratings; the best known is its answer
+                         r"|\bwhich\s+(?:one\s+|of\s+(?:these|them|those)\s+)?(?:is|was)\s+(?:the\s+)?best\b", re.I)
 #: a question over several films: "which of these", "which one", "any of them", "do any"
 _ACROSS_RE = re.compile(
     r"\b(?:which|what)\s+(?:one|ones|of|is|are|film|movie|films|movies)\b|\bwhich\b|\bany\s+of\b|\b(?:do|does|are|is)\s+any\b"
@@ -211,7 +255,8 @@ _AFRESH_RE = re.compile(r"\bsomething\s+(?:completely\s+|totally\s+|entirely\s+)
                         re.I)
 #: With a slate shown, words of a message that adjusts it ("a bit lighter", "and family friendly please")
 _REFINE_HINT_RE = re.compile(
-    r"\b(?:something|anything|ones?|please|want|need|less|more|without|no|not|but|instead|rather|bit|friendly|too)\b"
+    r"^\s*any\s+(?:with|without|from|in|that|where|starring|by)\b"
+    r"|\b(?:something|anything|ones?|please|want|need|less|more|without|no|not|but|instead|rather|bit|friendly|too)\b"
     r"|\b\w{3,}er\b",
     re.I,
 )
@@ -238,6 +283,10 @@ class Reading:
     #: the film the message judges and how (what the conversation state notes), whatever the intent:
     #: "thanks, loved it" closes *and* likes the top pick
     judged: tuple[str, Stance] | None = None
+    #: a specific cue decided a default-looking intent (small talk the rules recognise): no second opinion
+    cued: bool = False
+    #: a sentence the reply owes the user whatever the generator writes (an honest "I have no favourites")
+    note: str = ""
 
 
 def is_closing(text: str) -> bool:
@@ -301,6 +350,10 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
         return None
     if _WHERE_RE.search(low) and (refs or named or slate):
         return "ask_fact", "where"
+    for rx, unlisted in ((_RUNTIME_RE, "runtime"), (_RATING_RE, "rating")):
+        if rx.search(low) and (refs or named or slate):
+            # "which one is the longest?" asks across the slate; "how long is the second one?" about one film
+            return ("ask_fact" if refs or named or len(slate) < 2 else "compare"), unlisted
     several = len(refs) > 1 or (not refs and len(slate) > 1)
     across = (bool(_ACROSS_RE.search(low)) or len(refs) > 1 or bool(re.search(r"\bthe\s+\w+(?:\s+\w+)?\s+one\b", low))) \
         and (several or not named) and bool(slate or len(refs) > 1)
@@ -428,6 +481,9 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     # "right? I loved him in Heat", "I really liked that movie though ... (a long story)?": a judgement
     judging = any(m.stance in ("liked", "disliked") for m in mentions) or (
         stance in ("liked", "disliked") and len(text.split()) > 12)
+    if judging and "?" in text and (_RATING_RE.search(text) or _RUNTIME_RE.search(text)):
+        judging = False  # "what are the reviews like for Memento?" asks
+
     asked = None if judging else read_question(text, constraints, people, pointed, slate, bool(mentions))
     if asked is not None:
         intent, attribute = asked
@@ -437,13 +493,18 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
             targets = own if len(own) > 1 else tuple(slate) if len(slate) > 1 else targets
         if targets:
             return Reading(intent, targets[0], "neutral", targets, attribute)
+    if asked is None and not judging and slate and pointed and "?" in text and _TO_YOU_RE.search(_folded(text)) \
+            and not _WANTS_RE.search(masked) and not _MORE_RE.search(masked):
+        # "have you seen the first one?", "do you like Heat?" about a film shown: no taste of its own to
+        # give, but what the catalogue says about the film (with no slate, "have you seen Alien?" asks for more)
+        return Reading("ask_fact", pointed[0], "neutral", pointed[:1], "about", note=NO_VIEWING_NOTE)
     if _NOT_SEEN_EXTRA_RE.search(masked) and stance in ("seen", "neutral"):
         stance = "not_seen"
     intent, target, st = base
     if intent in ("refine", "other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
             and constraints.is_empty and _is_ack(text, slate):
         return Reading("other")  # "hmm", "not sure", "i see": nothing to act on, even with a slate shown
-    if (intent in ("other", "chitchat") and slate and not _SMALL_TALK_RE.search(text)
+    if (intent in ("other", "chitchat") and slate and not _small_talk(text)
             and (stance in ("seen", "not_seen") or (stance in ("liked", "disliked") and pointed))):
         intent, target, st = "feedback", (pointed or slate)[0], stance
         pointed = pointed or (target,)
@@ -459,10 +520,16 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         ms = mentions[0].stance
         if ms in ("seen", "not_seen") and not _MORE_RE.search(masked) and not re.search(r"\b(?:like|want)\b", masked, re.I):
             intent, target, st = ms, (pointed or (mentions[0].item_id,))[0], ms
+    cued, note = False, ""
     if intent in ("other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
-            and (constraints.is_empty or "?" not in text) and _SMALL_TALK_RE.search(text) \
-            and not re.search(r"\b(?:recommend|suggest|movies?|films?|watch)\b", text, re.I):
-        intent = "chitchat"
+            and constraints.is_empty and _OPINION_RE.search(text) and not _WANTS_RE.search(masked):
+        intent, cued = "chitchat", True  # "what's your favourite film?": the assistant has none to give
+        note = NO_OPINION_NOTE
+    if intent in ("other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
+            and (constraints.is_empty or "?" not in text) and _small_talk(text, constraints) \
+            and not re.search(r"\b(?:recommend|suggest|movies?|films?|watch)\b", text, re.I) \
+            and not _WANTS_RE.search(masked):  # "I'm bored, give me something exciting" asks
+        intent, cued = "chitchat", True
     elif intent in ("other", "chitchat"):
         intent = "other" if _is_ack(text) else "refine" if slate and _REFINE_HINT_RE.search(masked) else "chitchat"
     if intent in ("feedback", "seen", "not_seen") and pointed and target not in pointed:
@@ -470,7 +537,7 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     out_refs = pointed if intent in POINTING_INTENTS else refs
     if intent in ("why", "more_like", "feedback", "seen", "not_seen") and target is not None and target not in out_refs:
         out_refs = (target, *out_refs)
-    return Reading(intent, target, st, out_refs, None)
+    return Reading(intent, target, st, out_refs, None, cued=cued, note=note)
 
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -44,9 +44,11 @@ _FAN_BEFORE_RE = re.compile(r"\b(?:love|loves|loved|like|likes|liked|adore|adore
 _FAN_AFTER_RE = re.compile(r"^['’]?s?\s*(?:fan|fans|stuff|work)\b", re.IGNORECASE)
 _PERSON_CUE_RE = re.compile(
     r"(?:\bwith|\bstarring|\bfeaturing|\bby|\bdirected by|\bfrom director|\bdirector|\bactor|\bactress|"
-    r"\bstars?)\s*$",
+    r"\bstars?|\bhave|\bhas|\bhad)\s*$",
     re.IGNORECASE,
 )
+#: Name particles that belong to a surname: "de niro", "van damme", "di caprio" link without a first name
+_PARTICLES = frozenset({"de", "di", "da", "del", "della", "van", "von", "der", "den", "le", "la", "du", "mc", "mac", "o"})
 _LINK_CUE_RE = re.compile(
     r"(?:\bseen|\bsaw|\bwatched|\bwatch|\bwatching|\blove|\bloved|\blike|\bliked|\benjoyed|\bhated|"
     r"\bhate|\bdisliked|\bmovie|\bfilm|\bthe film|\bthe movie)\s*$",
@@ -114,6 +116,14 @@ def _title_case_ok(text: str, toks: Sequence[Token]) -> bool:
     return all(t.raw[:1].isupper() or t.raw[:1].isdigit() for t in sig)
 
 
+def _inflection_of(word: str, stem: str) -> bool:
+    """Whether ``word`` is ``stem`` with an English ending ("released" of "release"): a real word, no typo."""
+    if not word.startswith(stem[: max(3, len(stem) - 1)]):
+        return False
+    rest = word[len(stem):] if word.startswith(stem) else word[len(stem) - 1:]
+    return rest in {"s", "es", "d", "ed", "ing", "er", "ers", "ly", "y", "n", "ion", "ions"}
+
+
 def _sentence_initial(text: str, start: int) -> bool:
     before = text[:start].rstrip()
     return not before or before[-1] in ".!?\n:" or before.endswith(("\"", "'")) and len(before) < 2
@@ -146,9 +156,12 @@ class MentionLinker:
                 counts[name] += (1.0 if pos < 4 else 0.3) + (self._pop.get(item.item_id, 0.0) ** 0.5) * 0.5
         self._person_full: dict[str, str] = {}
         self._person_last: dict[str, str] = {}
+        self._person_particled: dict[str, str] = {}  # "de niro" -> Robert De Niro
         for name, _ in sorted(counts.items(), key=lambda kv: -kv[1]):
             key = titles.person_keys[name]
             parts = key.split()
+            if len(parts) >= 3 and parts[-2] in _PARTICLES and len(parts[-1]) >= 3:
+                self._person_particled.setdefault(" ".join(parts[-2:]), name)
             if len(parts) >= 2:
                 self._person_full.setdefault(key, name)
                 last = parts[-1]
@@ -168,7 +181,10 @@ class MentionLinker:
         return sorted(uniq, key=lambda i: (-self._pop.get(i, 0.0), i))
 
     # -- titles ---------------------------------------------------------
-    def link_exact(self, text: str, toks: list[Token]) -> tuple[list[Mention], set[int]]:
+    def link_exact(self, text: str, toks: list[Token],
+                   shown: Collection[str] = ()) -> tuple[list[Mention], set[int]]:
+        """Exact titles. A title of a film on ``shown`` (the slate on screen) links however it is
+        typed ("fight club is great" after a slate holding Fight Club): the user is reading it."""
         found: list[tuple[int, int, str, str]] = []  # (start token, n tokens, key, how)
         norms = [t.norm for t in toks]
         n = len(toks)
@@ -183,7 +199,7 @@ class MentionLinker:
                 if key in self._index:
                     found.append((i, length, self._popular_neighbour(key), "exact"))
                     break
-        return self._select(text, toks, found)
+        return self._select(text, toks, found, shown=frozenset(shown))
 
     def _popular_neighbour(self, key: str) -> str:
         """A rare exact title one letter away from a famous one ("dark night") means the famous one."""
@@ -217,7 +233,7 @@ class MentionLinker:
             if w.startswith("@") or w.isdigit() or w in self._person_words:
                 continue
             hit = process.extractOne(w, self._vocab_list, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
-            if hit is not None:
+            if hit is not None and not _inflection_of(w, hit[0]):
                 repaired[i] = hit[0]
                 changed.add(i)
         extra: list[tuple[int, int, str, str]] = []
@@ -260,6 +276,7 @@ class MentionLinker:
         toks: list[Token],
         found: list[tuple[int, int, str, str]],
         used: set[int] | None = None,
+        shown: frozenset[str] = frozenset(),
     ) -> tuple[list[Mention], set[int]]:
         used = set() if used is None else set(used)
         newly: set[int] = set()
@@ -282,9 +299,14 @@ class MentionLinker:
                 continue
             year_m = _YEAR_AFTER_RE.match(text[end:])
             year = int(year_m.group(1)) if year_m else None
-            if not self._acceptable(text, toks[i : i + length], key, how, year, start):
+            if how == "exact" and self._position_phrase(text, toks[i : i + length], key):
+                continue  # "the last one", "the first one": a slate position, not a title
+            # ... but never a pronoun or a small word ("it", "up", "her" on the slate)
+            on_screen = [iid for iid in self._index[key] if iid in shown] if how == "exact" and len(key) >= 4 \
+                and not all(w in STOPWORDS for w in key.split()) else []
+            if not on_screen and not self._acceptable(text, toks[i : i + length], key, how, year, start):
                 continue
-            ids = self._index[key]
+            ids = on_screen or self._index[key]
             typed_article = start != toks[i].start
             item_id, note, others = self._resolve(ids, year, text[start:end], typed_article)
             if year_m is not None and year is not None and self.catalog[item_id].year in (year, year - 1, year + 1):
@@ -293,6 +315,14 @@ class MentionLinker:
             used |= span
             newly |= span
         return out, newly
+
+    def _position_phrase(self, text: str, toks: Sequence[Token], key: str) -> bool:
+        """Whether the words are everyday words followed by "one(s)": "the last one", "the other ones"."""
+        words = key.split()
+        if _title_case_ok(text, toks) and not _sentence_initial(text, toks[0].start):
+            return False  # "I loved The Last One"
+        return all(w in STOPWORDS or self._is_common(w) or w in ("one", "ones") for w in words) and (
+            words[-1] in ("one", "ones") or bool(re.match(r"\s*ones?\b", text[toks[-1].end:], re.IGNORECASE)))
 
     def _acceptable(self, text: str, toks: Sequence[Token], key: str, how: str, year: int | None,
                     start: int) -> bool:
@@ -368,7 +398,7 @@ class MentionLinker:
                 if i + length > n or any(j in taken for j in range(i, i + length)):
                     continue
                 key = " ".join(t.norm for t in toks[i : i + length])
-                name = self._person_full.get(key)
+                name = self._person_full.get(key) or (self._person_particled.get(key) if length == 2 else None)
                 if name is None and len(key) >= 9:
                     cands = self._person_by_first.get(toks[i].norm)
                     if cands:

@@ -19,11 +19,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from workbench.catalog import Catalog
-from workbench.dialogue.constraints import read_constraints
+from workbench.dialogue.constraints import read_constraints, without_ruled_out
 from workbench.dialogue.cues import asks_reset, mask, request_sentences, stance_of, with_stances
 from workbench.dialogue.intent_model import DEFAULT_OUTCOMES, IntentGuesser
 from workbench.dialogue.intent_model import second_opinion as with_second_opinion
-from workbench.dialogue.intents import classify, firm_mentions
+from workbench.dialogue.intents import asks_for_something, classify, firm_mentions
 from workbench.dialogue.linking import _PERSON_CUE_RE, Mention, MentionLinker, PersonMention, Stance, tokens
 from workbench.dialogue.titles import TitleIndex
 from workbench.filters import ItemFilter
@@ -179,7 +179,7 @@ class Understander:
                 only the search query is wanted: earlier messages re-read for the query).
         """
         toks = tokens(text)
-        mentions, used = self._linker.link_exact(text, toks)
+        mentions, used = self._linker.link_exact(text, toks, shown=last_slate)
         people, person_used = self._linker.link_people(text, toks, used)
         mentions, used, people, person_used = self._names_over_titles(text, toks, mentions, used, people,
                                                                        person_used)
@@ -204,12 +204,15 @@ class Understander:
         # intent, the films pointed at and what a question asks: workbench.dialogue.intents
         reading = classify(text, masked, mentions, people, constraints, slate, self.catalog.get, focus)
         if second_opinion and self.intent_guesser is not None and reading.intent in DEFAULT_OUTCOMES:
-            anchored = bool(firm_mentions(mentions) or people or not constraints.is_empty)
+            # a film, a person, a constraint or a request in words ("no, something about nature")
+            # is never turned into small talk
+            anchored = bool(firm_mentions(mentions) or people or not constraints.is_empty or asks_for_something(masked))
             reading = with_second_opinion(reading, self.intent_guesser(text, bool(slate)),
                                      threshold=self.intent_guesser.model.threshold, anchored=anchored)
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
-        notes = tuple(dict.fromkeys(m.note for m in mentions if m.note))
-        query = " ".join(request_sentences(masked).split())  # the sentences that ask, not the user's day
+        notes = tuple(dict.fromkeys([*(m.note for m in mentions if m.note), *([reading.note] if reading.note else [])]))
+        # the sentences that ask, not the user's day, and not the words of what they rule out
+        query = without_ruled_out(" ".join(request_sentences(masked).split()))
         return Understanding(
             text=text,
             intent=reading.intent,

@@ -330,7 +330,8 @@ class TemplateGenerator:
             asked = next((t.text for t in reversed(request.turns) if t.role == "user"), "").rstrip().endswith("?")
             return " ".join([rng.choice(_NEUTRAL_TO_QUESTION if asked else _NEUTRAL), *notes])
         if request.act == "steer":
-            return " ".join([*notes, rng.choice(_STEERS)])
+            # with a note owed ("I have no favourites of my own"), the note answers and a plain question follows
+            return " ".join([*notes, rng.choice(_PROMPTS) if notes else rng.choice(_STEERS)])
         if intent == "capabilities":
             return " ".join([rng.choice(_OPENERS[intent]), rng.choice(_CAPABILITIES_MORE), *notes])
         return " ".join([rng.choice(_OPENERS[intent]), *notes])
