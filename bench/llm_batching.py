@@ -99,6 +99,9 @@ def main() -> None:
                         help="generator_timeout_s (default: the setting's default)")
     parser.add_argument("--alone-rounds", type=int, default=8,
                         help="the 1-stream level runs this many replies one after another (one reply is too noisy)")
+    parser.add_argument("--prompts", choices=("recommend", "chat"), default="recommend",
+                        help="recommend: the app's prompt (~510 tokens, short replies); chat: the seeker's message "
+                        "alone (~40 tokens), so decoding, not prefill, is the work")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="", help="result name under bench/results/ (default by generator)")
     args = parser.parse_args()
@@ -110,9 +113,13 @@ def main() -> None:
     catalog = load_catalog(base.catalog)
     popular = sorted(catalog, key=lambda i: -i.mentions)[:200]
     rng = random.Random(args.seed)
-    requests = [GenerationRequest(turns=(Turn("user", m),), recommendations=slate_for(m, catalog, popular, rng),
-                                  intent="recommend")
-                for m in seeker_messages(REDIAL_TEST, catalog, sum(sizes) + 1, args.seed)]
+    messages = seeker_messages(REDIAL_TEST, catalog, sum(sizes) + 1, args.seed)
+    if args.prompts == "chat":  # the seeker's message alone as the chat: a short prompt, the reply is the work
+        requests = [GenerationRequest(turns=(Turn("user", m),), messages=({"role": "user", "content": m},))
+                    for m in messages]
+    else:
+        requests = [GenerationRequest(turns=(Turn("user", m),), recommendations=slate_for(m, catalog, popular, rng),
+                                      intent="recommend") for m in messages]
     # each level gets requests of its own and the warm-up one more: no measured prompt is in a prefix cache
     # from an earlier level (only the fixed part every prompt starts with is)
     warm_up = requests.pop()
@@ -129,14 +136,15 @@ def main() -> None:
             return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
         def prompt_tokens(req: GenerationRequest, tokenizer=tokenizer) -> int:  # the prompt both backends build
-            text = tokenizer.apply_chat_template(build_messages(req), add_generation_prompt=True, tokenize=False)
-            return count(text + reply_prefix(req))
+            chat = [dict(m) for m in req.messages] or build_messages(req)
+            text = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+            return count(text + ("" if req.messages else reply_prefix(req)))
 
         "".join(gen.stream(warm_up))  # warm-up (the shared prompt prefix, the batching manager), not counted
         name = primary.name
         results[mode] = []
         for n, batch in zip(levels, batches, strict=True):
-            r = level(gen, batch, n, primary.prime, count, sum(prompt_tokens(req) for req in batch))
+            r = level(gen, batch, n, primary.prime and args.prompts == "recommend", count, sum(prompt_tokens(req) for req in batch))
             results[mode].append(r)
             print(f"  {mode:<8} {n:3d} streams: {r['tokens_per_s']:6.2f} tok/s aggregate, p50 {r['total_s_p50']:6.1f}s "
                   f"first token p50 {r['first_token_s_p50']:6.1f}s, {r['fell_back']} fell back, "
@@ -159,7 +167,7 @@ def main() -> None:
           f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
     path = write(out, {"benchmark": "llm_batching", "generator": name, "model": base.generator_model,
                        "threads": base.resolved_cpu_threads, "max_new_tokens": args.max_new_tokens,
-                       "timeout_s": args.timeout_s, "alone_rounds": args.alone_rounds,
+                       "timeout_s": args.timeout_s, "alone_rounds": args.alone_rounds, "prompts": args.prompts,
                        "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
                        "ratios_over_first_level": ratios, "levels": results, "machine_at_start": machine()})
     print(f"wrote {path}")

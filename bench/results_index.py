@@ -160,10 +160,14 @@ PRODUCERS: dict[str, tuple[str, str]] = {
                                      "../docs/serving.md"),
     "llm_batching_openvino.json": ("PYTHONPATH=. nice -n 10 <venv with openvino-genai>/bin/python bench/llm_batching.py "
                                    "--generator openvino --levels 1,8,20",
-                                   "../docs/serving.md#on-a-quieter-machine-2026-12-08-load-average-15-45"),
+                                   "../docs/serving.md#on-a-quieter-machine-2026-12-08-load-average-13-45"),
+    "llm_batching_openvino_chat.json": ("PYTHONPATH=. nice -n 10 <venv with openvino-genai>/bin/python "
+                                        "bench/llm_batching.py --generator openvino --levels 1,8,20 --prompts chat "
+                                        "--out llm_batching_openvino_chat",
+                                        "../docs/serving.md#on-a-quieter-machine-2026-12-08-load-average-13-45"),
     "llm_batching_transformers_quiet.json": ("nice -n 10 python bench/llm_batching.py --generator transformers "
                                              "--levels 1,8,20 --out llm_batching_transformers_quiet",
-                                             "../docs/serving.md#on-a-quieter-machine-2026-12-08-load-average-15-45"),
+                                             "../docs/serving.md#on-a-quieter-machine-2026-12-08-load-average-13-45"),
     "llm_backends_llamacpp_load13.json": ("python bench/llm_backends.py --n 4 --max-new-tokens 64 (at load 13; "
                                           "issue 17's version)",
                                  "RESULTS.md#fast-turns-issue-17"),
