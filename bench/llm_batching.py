@@ -1,7 +1,8 @@
 """Benchmark: N concurrent LLM replies with continuous batching vs without, in one run.
 
     python bench/llm_batching.py [--generator transformers|openvino] [--levels 1,8,20]
-                                 [--modes batched,generate] [--max-new-tokens 48] [--out NAME]
+                                 [--modes batched,generate] [--max-new-tokens 48] [--prompts recommend|chat]
+                                 [--alone-rounds 8] [--out NAME]
 
 The generator is built the way the app builds it (``load_generator`` with ``generator=transformers``
 or ``openvino``: the default model, the same prompt, primed opening, sentence limit, ``cpu_threads``
@@ -53,7 +54,8 @@ def one_reply(gen, req: GenerationRequest, prime: bool, count, out: list[dict], 
     total = time.perf_counter() - t0
     model_pieces = pieces[1:] if prime else pieces
     fell_back = bool(stream.fell_back)
-    out.append({"request": index, "text": "".join(p for _, p in pieces), "first_token_s": model_pieces[0][0] if model_pieces and not fell_back else float("nan"),
+    out.append({"request": index, "text": "".join(p for _, p in pieces),
+                "first_token_s": model_pieces[0][0] if model_pieces and not fell_back else float("nan"),
                 "total_s": total, "fell_back": fell_back,
                 "tokens": 0 if fell_back else count("".join(p for _, p in model_pieces))})
 
@@ -144,7 +146,8 @@ def main() -> None:
         name = primary.name
         results[mode] = []
         for n, batch in zip(levels, batches, strict=True):
-            r = level(gen, batch, n, primary.prime and args.prompts == "recommend", count, sum(prompt_tokens(req) for req in batch))
+            primed = primary.prime and args.prompts == "recommend"  # prebuilt chat messages are not primed
+            r = level(gen, batch, n, primed, count, sum(prompt_tokens(req) for req in batch))
             results[mode].append(r)
             print(f"  {mode:<8} {n:3d} streams: {r['tokens_per_s']:6.2f} tok/s aggregate, p50 {r['total_s_p50']:6.1f}s "
                   f"first token p50 {r['first_token_s_p50']:6.1f}s, {r['fell_back']} fell back, "
