@@ -236,7 +236,7 @@ def test_answer_text_and_check_agree_on_every_attribute():
     """The template's answer always passes the check an LLM reply must pass (every attribute)."""
     catalog = Catalog([*TINY_ITEMS, BARE], source="tiny")
     items = [catalog[i] for i in SLATE]
-    for attribute in ("director", "cast", "year", "genre", "about", "newest", "oldest"):
+    for attribute in ("director", "cast", "year", "genre", "about", "newest", "oldest", "runtime", "rating", "where"):
         for first in range(len(items)):
             answer = build_answer(attribute, items[first:] if attribute in ("newest", "oldest") else [items[first]])
             assert states_answer(answer, answer_text(answer)), (attribute, answer)
@@ -244,6 +244,15 @@ def test_answer_text_and_check_agree_on_every_attribute():
                           ("has_person", {"people": ["Al Pacino"]}), ("genre", {"genres": ["animation"]})):
         answer = build_answer(attribute, items, **kw)
         assert states_answer(answer, answer_text(answer)), (attribute, kw)
+
+
+def test_a_yes_no_genre_check_needs_the_genre_not_just_a_negation():
+    """"is the first one scary?" is not answered by "I didn't think of that too much" (it holds "n't")."""
+    catalog = Catalog([*TINY_ITEMS, BARE], source="tiny")
+    answer = build_answer("genre", [catalog["5"]], genres=["horror"])  # Collateral: no horror
+    assert not states_answer(answer, "I didn't think of that too much but Collateral was pretty good.")
+    assert states_answer(answer, "No, Collateral is not a horror film.")
+    assert not states_answer(answer, "Yes, Collateral is a horror film.")
 
 
 def test_a_follow_up_asks_the_same_thing_about_another_film(engine):
@@ -322,3 +331,12 @@ def test_which_is_best_is_answered_with_the_best_known(engine):
     result = engine.respond(state, "which is the best of these?")
     assert (result.intent, result.answer.attribute) == ("compare", "popular")
     assert state.last_slate == SLATE
+
+
+@pytest.mark.parametrize("message,attribute", [("what about the most famous one?", "popular"),
+                                               ("how about the newest one?", "newest"),
+                                               ("are any of these rated R?", "rating")])
+def test_questions_that_open_like_requests_are_still_answered(engine, message, attribute):
+    state = shown(engine)
+    result = engine.respond(state, message)
+    assert result.act == "answer" and result.answer.attribute == attribute and state.last_slate == SLATE

@@ -114,6 +114,7 @@ def test_a_closing_that_judges_still_notes_the_judgement(u):
     ("could I ask you about actors?", [], "capabilities"),
     ("do you handle tv series as well?", [], "capabilities"),
     ("who built you?", [], "capabilities"),
+    ("great, we'll watch that one", SLATE, "thanks_bye"),
     # talk about the user's day or the assistant itself is small talk; a request inside it is not
     ("how old are you?", [], "chitchat"),
     ("can you help me with my essay", [], "chitchat"),

@@ -318,3 +318,21 @@ def test_a_surname_with_its_particle_is_a_person(u):
 
 def test_a_position_phrase_in_capitals_is_the_title(u_everyday):
     assert [m.item_id for m in u_everyday.understand("I loved The Last One", last_slate=["3"]).mentions] == ["lo"]
+
+
+@pytest.mark.parametrize("text,unknown", [
+    ("I just watched Parasite and loved it", "Parasite"),
+    ("we saw The Zorbulon Chronicles last week", "The Zorbulon Chronicles"),
+    ("I watched Netflix all day", None),  # a service, not a film
+    ("I loved it", None),
+])
+def test_a_film_the_catalogue_lacks_is_noticed(text, unknown):
+    from workbench.dialogue.linking import unlinked_title
+
+    assert unlinked_title(text) == unknown
+
+
+def test_a_liked_film_the_catalogue_lacks_gets_an_honest_note_and_no_steer(u):
+    got = u.understand("I just watched Parasite and loved it")
+    assert got.intent == "chitchat" and any("not in my catalogue" in n for n in got.notes)
+    assert not any("not in my catalogue" in n for n in u.understand("I loved Heat").notes)

@@ -225,6 +225,8 @@ def states_answer(answer: Answer, text: str) -> bool:
     if answer.attribute in ("newest", "oldest", "popular"):
         return answer.item is not None and fold(answer.item.title) in low
     if answer.attribute == "genre" and answer.asked:
+        if answer.asked not in genre_keys(low):
+            return False  # "I didn't think of that too much" holds a "n't" but answers nothing about horror
         said_no = any(w in low for w in ("no,", "not ", "isn't", "isnt", "no ", "n't"))
         return said_no != (answer.asked in item_genre_keys(answer.item)) if answer.item else False
     if answer.attribute == "genre":

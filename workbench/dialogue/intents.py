@@ -132,7 +132,7 @@ _CLOSING_RE = re.compile(
     r"\b(?:thanks?(?:\s+(?:you|u))?(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+a\s+bunch)?|thx|ty|tysm|cheers|many\s+thanks"
     r"|bye(?:\s*bye)?|goodbye|good\s*night|night\s+night|see\s+(?:you|ya)|later|ciao|farewell|take\s+care"
     r"|that'?s\s+(?:it|all|enough)|that\s+is\s+(?:it|all|enough)|that\s+will\s+do|that'?ll\s+do|i'?m\s+(?:done|all\s+set|set|good\s+now|off)"
-    r"|all\s+set|(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)\b[^.!?]*"
+    r"|all\s+set|(?:i'?ll|i\s+will|i'?m\s+going\s+to|we'?ll|we\s+will|we'?re\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)\b[^.!?]*"
     r"|have\s+a\s+(?:good|great|nice)\s+(?:one|night|day|evening)|talk\s+(?:to\s+you\s+)?(?:later|soon)"
     r"|nothing\s+else|enough\s+for\s+(?:now|today|tonight)|for\s+(?:now|today|tonight)|signing\s+off|gotta\s+go|got\s+to\s+go"
     r"|you'?(?:ve|re)\s+been\s+(?:a\s+)?(?:great|helpful|very\s+helpful|a\s+big\s+help)|appreciate\s+it|much\s+appreciated"
@@ -144,7 +144,7 @@ _CLOSING_RE = re.compile(
 _CLOSING_CORE_RE = re.compile(
     r"\b(?:thanks?|thank\s+(?:you|u)|thx|ty|tysm|cheers|bye|goodbye|good\s*night|see\s+(?:you|ya)|ciao|farewell|take\s+care"
     r"|thats\s+(?:it|all)|that'?s\s+(?:it|all|enough)|that\s+is\s+(?:it|all|enough)|that(?:'?ll|\s+will)\s+do|i'?m\s+(?:done|all\s+set|set|off)|all\s+set"
-    r"|(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)"
+    r"|(?:i'?ll|i\s+will|i'?m\s+going\s+to|we'?ll|we\s+will|we'?re\s+going\s+to|gonna)\s+(?:watch|go\s+with|try|check\s+out|pick|take|start\s+with)"
     r"|have\s+a\s+(?:good|great|nice)|talk\s+(?:to\s+you\s+)?(?:later|soon)|nothing\s+else|enough\s+for|signing\s+off"
     r"|gotta\s+go|got\s+to\s+go|appreciate|we'?re\s+done|(?:look|looking)\s+into\s+(?:them|those|it)"
     r"|check\s+(?:them|those|it|these)\s+out|(?:that'?s|that\s+is|thats)\s+all\s+i\s+(?:need|needed|wanted)"
@@ -204,6 +204,7 @@ _ABOUT_RE = re.compile(
 _RUNTIME_RE = re.compile(r"\b(?:longest|shortest|how\s+long|running\s+time|run\s*time|runtime|length|minutes"
                          r"|hours?\s+long|too\s+long|long\s+is)\b", re.I)
 _RATING_RE = re.compile(r"\b(?:best|highest|top|better|well|worst|lowest)[\s-]+rated\b|\bratings?\b|\bscores?\b"
+                        r"|\brated\s+(?:r|pg(?:[\s-]?13)?|g|nc[\s-]?17|x)\b|\bmpaa\b|\bage\s+rating\b|\bcertificat\w*\b"
                         r"|\breviews?\b|\bimdb\b|\brotten\s+tomatoes\b|\bmetacritic\b|\boscars?\b|\bawards?\b"
                         r"|\bcritics?\b", re.I)
 _WHERE_RE = re.compile(
@@ -323,6 +324,9 @@ _TO_YOU_RE = re.compile(r"\b(?:do|did|have|would|will|could|ever)\s+(?:you|u|ya)
                         r"|\b(?:you|u)\s+(?:like|liked|loved|enjoyed|think|recommend|suggest)\b", re.I)
 #: "None of those. Maybe a comedy?", "not these": the slate is turned down, whatever follows
 _REJECT_RE = re.compile(r"^\W*(?:no[,.!\s]+)?(?:none\s+of|not)\s+(?:those|these|them|that|this|any)\b", re.I)
+#: "what about the most famous one?": a question across the slate, although it opens like a request
+_SUPERLATIVE_ONE_RE = re.compile(r"\bthe\s+(?:most\s+\w+|newest|oldest|latest|earliest|best\s+known|longest|shortest)"
+                                 r"\s+(?:one|of\s+(?:them|these|those))\b", re.I)
 #: "what about ones with X?", "how about ...", "any with ...": a request, not a question about a film
 _REQUEST_QUESTION_RE = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b|^\s*(?:any|anything|something|ones?)\s+(?:with|by|from)\b",
                                   re.I)
@@ -342,7 +346,8 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
     ``refs`` are the films pointed at; ``named`` whether a film was named by title.
     """
     low = _folded(text)
-    if _REQUEST_QUESTION_RE.search(low) or _REJECT_RE.match(low) or _TO_YOU_RE.search(low):
+    if (_REQUEST_QUESTION_RE.search(low) and not _SUPERLATIVE_ONE_RE.search(low)) or _REJECT_RE.match(low) \
+            or _TO_YOU_RE.search(low):
         return None
     starts = bool(_QUESTION_START_RE.match(low))
     question = "?" in low or starts or bool(re.search(r"\b(?:which|who|when|what)\b", low))

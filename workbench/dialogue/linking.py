@@ -56,6 +56,27 @@ _LINK_CUE_RE = re.compile(
 )
 
 
+#: A capitalised name right after a watching or liking verb: a film the user means, linked or not
+_UNLINKED_TITLE_RE = re.compile(
+    r"\b(?:watched|saw|seen|loved|liked|enjoyed|adored|love|like|adore|enjoy|(?:fan|favou?rite)\s+(?:of|is|was))\s+"
+    r"(?:the\s+(?:movie|film)\s+)?(?P<title>[A-Z0-9][\w'’:&!.-]*(?:\s+(?:(?:of|the|a|an|and|in|on|to|for)\s+)?"
+    r"[A-Z0-9][\w'’:&!.-]*){0,5})")
+#: Capitalised words that are no film a user names after "I loved" ("I loved It" aside, which links)
+_NOT_TITLES = frozenset("""i it that this them those these him her he she they you we netflix hulu amazon prime
+    disney hbo youtube tv movies films everything everyone all both""".split())
+
+
+def unlinked_title(masked: str) -> str | None:
+    """A capitalised name the user says they watched or liked that no title linked ("I just watched
+    Parasite and loved it", with no Parasite in the catalogue): what the reply should say it does not
+    know. ``masked`` has the linked titles and people blanked."""
+    for m in _UNLINKED_TITLE_RE.finditer(masked):
+        title = m.group("title").rstrip(".!:")
+        if title.split()[0].lower() not in _NOT_TITLES and not title.isdigit():
+            return title
+    return None
+
+
 @dataclass(frozen=True)
 class Mention:
     """A catalogue item the user named.

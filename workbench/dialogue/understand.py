@@ -24,7 +24,15 @@ from workbench.dialogue.cues import asks_reset, mask, request_sentences, stance_
 from workbench.dialogue.intent_model import DEFAULT_OUTCOMES, IntentGuesser
 from workbench.dialogue.intent_model import second_opinion as with_second_opinion
 from workbench.dialogue.intents import asks_for_something, classify, firm_mentions
-from workbench.dialogue.linking import _PERSON_CUE_RE, Mention, MentionLinker, PersonMention, Stance, tokens
+from workbench.dialogue.linking import (
+    _PERSON_CUE_RE,
+    Mention,
+    MentionLinker,
+    PersonMention,
+    Stance,
+    tokens,
+    unlinked_title,
+)
 from workbench.dialogue.titles import TitleIndex
 from workbench.filters import ItemFilter
 from workbench.text import Intent, normalize_title
@@ -209,8 +217,13 @@ class Understander:
             anchored = bool(firm_mentions(mentions) or people or not constraints.is_empty or asks_for_something(masked))
             reading = with_second_opinion(reading, self.intent_guesser(text, bool(slate)),
                                      threshold=self.intent_guesser.model.threshold, anchored=anchored)
+        unknown = None if mentions or people else unlinked_title(masked)
+        if unknown is not None and reading.intent in ("chitchat", "other"):
+            # "I just watched Parasite and loved it", no Parasite in the catalogue: say so, and ask
+            reading = replace(reading, intent="chitchat", target=None, refs=())
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)
-        notes = tuple(dict.fromkeys([*(m.note for m in mentions if m.note), *([reading.note] if reading.note else [])]))
+        notes = tuple(dict.fromkeys([*(m.note for m in mentions if m.note), *([reading.note] if reading.note else []),
+                                     *([UNKNOWN_FILM_NOTE] if unknown else [])]))
         # the sentences that ask, not the user's day, and not the words of what they rule out
         query = without_ruled_out(" ".join(request_sentences(masked).split()))
         return Understanding(
@@ -231,6 +244,12 @@ class Understander:
             liked_people=liked_people,
             disliked_people=tuple(dict.fromkeys(p.name for p in people if p.name in ruled_out)),
         )
+
+
+#: The note for a film the user named that no catalogue title matched (no name repeated: grounding
+#: rightly drops a title the catalogue cannot check, even the user's own).
+UNKNOWN_FILM_NOTE = ("That film is not in my catalogue, so I can't go from it. Which other film did you enjoy, "
+                     "or what are you in the mood for?")
 
 
 def clause_around(text: str, span: tuple[int, int]) -> str:

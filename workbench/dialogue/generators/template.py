@@ -331,6 +331,8 @@ class TemplateGenerator:
             return " ".join([rng.choice(_NEUTRAL_TO_QUESTION if asked else _NEUTRAL), *notes])
         if request.act == "steer":
             # with a note owed ("I have no favourites of my own"), the note answers and a plain question follows
+            if notes and notes[-1].endswith("?"):  # the note asks already ("Which other film did you enjoy?")
+                return " ".join(notes)
             return " ".join([*notes, rng.choice(_PROMPTS) if notes else rng.choice(_STEERS)])
         if intent == "capabilities":
             return " ".join([rng.choice(_OPENERS[intent]), rng.choice(_CAPABILITIES_MORE), *notes])
