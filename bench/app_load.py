@@ -1,7 +1,7 @@
 """Benchmark: 20 concurrent gradio_client users x 5 turns against `python app.py` (template generator).
 
     python bench/app_load.py [--users 20] [--turns 5] [--concurrency 8,0] [--generator template]
-                             [--clients gradio_client,http,api]
+                             [--generator-batching] [--clients gradio_client,http,api]
 
 For each ``--concurrency`` (``WORKBENCH_TURN_CONCURRENCY``: 8 was the old fixed value, 0 the
 number of CPUs, the new default) it starts the real app on a free port with a temporary feedback
@@ -26,7 +26,8 @@ In the same run, the *compute bound*: the same conversations run by the engine a
 process (``build_engine``, as ``python -m workbench chat --json`` does), median turn time x users /
 CPUs: the p50 a perfect server would reach when every user waits for everyone else's turns on
 the cores. Target: concurrent p50 / compute bound <= 2, 0 errors. Every turn must succeed and
-return catalogue items. With ``--generator auto`` (SmolLM2) it also counts the turns that fell back.
+return catalogue items. With ``--generator auto`` (SmolLM2) it also counts the turns that fell back,
+with their notes (a missed deadline, or grounding replacing the reply).
 Writes ``bench/results/app_load.json`` (with the load average: on a shared machine absolute
 numbers are pessimistic; the ratios are measured side by side).
 """
@@ -42,6 +43,7 @@ import resource
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from _common import percentile
@@ -60,7 +62,7 @@ CONVERSATIONS = [
 
 
 def run_user(url: str, messages: list[str], latencies: list[float], errors: list[str],
-             catalog_ids: set[str], start: threading.Barrier | None, fell_back: list[bool] | None = None) -> None:
+             catalog_ids: set[str], start: threading.Barrier | None, fell_back: list[str] | None = None) -> None:
     from gradio_client import Client
 
     try:
@@ -89,11 +91,11 @@ def run_user(url: str, messages: list[str], latencies: list[float], errors: list
 
 
 def check_turn(message: str, out: dict, errors: list[str], catalog_ids: set[str],
-               fell_back: list[bool] | None) -> str:
+               fell_back: list[str] | None) -> str:
     """Count ``/chat``'s answer ``out`` (an error if it is empty or names an item not in the catalogue);
     returns its session id."""
-    if fell_back is not None:
-        fell_back.append(bool(out["fell_back"]))
+    if fell_back is not None:  # why, for a turn that fell back ("" when it did not): the turn's notes
+        fell_back.append(" ".join(out.get("notes") or ["(no note)"]) if out["fell_back"] else "")
     bad = [i["item_id"] for i in out["items"] if i["item_id"] not in catalog_ids]
     if bad or not out["reply"]:
         errors.append(f"turn {message!r}: empty reply or unknown items {bad}")
@@ -101,7 +103,7 @@ def check_turn(message: str, out: dict, errors: list[str], catalog_ids: set[str]
 
 
 async def http_user(client, url: str, messages: list[str], latencies: list[float], errors: list[str],
-                    catalog_ids: set[str], start: asyncio.Event | None, fell_back: list[bool]) -> None:
+                    catalog_ids: set[str], start: asyncio.Event | None, fell_back: list[str]) -> None:
     """One user through Gradio's HTTP API: ``POST /gradio_api/call/chat``, then read its event stream."""
     if start is not None:
         await start.wait()
@@ -129,7 +131,7 @@ async def http_user(client, url: str, messages: list[str], latencies: list[float
 
 
 async def api_user(client, url: str, messages: list[str], latencies: list[float], errors: list[str],
-                   catalog_ids: set[str], start: asyncio.Event | None, fell_back: list[bool]) -> None:
+                   catalog_ids: set[str], start: asyncio.Event | None, fell_back: list[str]) -> None:
     """One user through the JSON API: ``POST /api/v1/chat`` (no queue, no event stream)."""
     if start is not None:
         await start.wait()
@@ -149,7 +151,7 @@ async def api_user(client, url: str, messages: list[str], latencies: list[float]
 
 
 def http_users(url: str, conversations: list[list[str]], latencies: list[float], errors: list[str],
-               catalog_ids: set[str], started: list[float], fell_back: list[bool], user=http_user) -> None:
+               catalog_ids: set[str], started: list[float], fell_back: list[str], user=http_user) -> None:
     """All ``conversations`` at once from one event loop (each one ``user``, :func:`http_user` or
     :func:`api_user`); ``started`` gets the moment they are let go."""
     import httpx
@@ -266,7 +268,7 @@ def concurrent_run(kind: str, app: AppProcess, args: argparse.Namespace, catalog
     conversations = [CONVERSATIONS[u % len(CONVERSATIONS)][: args.turns] for u in range(args.users)]
     latencies: list[float] = []
     errors: list[str] = []
-    fell_back: list[bool] = []
+    fell_back: list[str] = []
     before = turn_metrics(app.url)
     if kind == "gradio_client":
         barrier = threading.Barrier(args.users + 1)  # the users connect first; the clock starts at release
@@ -300,7 +302,8 @@ def concurrent_run(kind: str, app: AppProcess, args: argparse.Namespace, catalog
             "server_turn_mean_ms": round((after[0] - before[0]) / max(1, served) * 1000, 1),
             "server_cpu_ms_per_turn": round(server_cpu / done * 1000, 1),
             "client_cpu_ms_per_turn": round(client_cpu / done * 1000, 1),
-            "fell_back": sum(fell_back),
+            "fell_back": sum(map(bool, fell_back)),
+            "fell_back_why": dict(Counter(why for why in fell_back if why).most_common()),
             "wall_s": round(wall, 2), "turns_per_s": round(len(latencies) / wall, 2)}
 
 
@@ -309,7 +312,7 @@ def one_server(concurrency: int, args: argparse.Namespace, catalog_ids: set[str]
     once per client kind."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     app = AppProcess(workdir / "app.log", generator=args.generator, feedback_dir=str(workdir / "feedback"),
-                     turn_concurrency=str(concurrency))
+                     turn_concurrency=str(concurrency), generator_batching=str(args.generator_batching).lower())
     try:
         app.wait_until_served()
         app.wait_until_idle()
@@ -340,6 +343,7 @@ def main() -> int:
     parser.add_argument("--concurrency", default="8,0",
                         help="comma-separated WORKBENCH_TURN_CONCURRENCY values to compare (0: the CPUs)")
     parser.add_argument("--generator", default="template", help="WORKBENCH_GENERATOR of the app")
+    parser.add_argument("--generator-batching", action="store_true", help="WORKBENCH_GENERATOR_BATCHING=true")
     parser.add_argument("--clients", default="gradio_client,http,api",
                         help="client kinds to run, one after the other: gradio_client, http, api")
     parser.add_argument("--out", default="", help="file name under bench/results/ (default: app_load.json, "
@@ -390,6 +394,7 @@ def main() -> int:
     result = {
         "benchmark": "app_load",
         "generator": args.generator,
+        "generator_batching": args.generator_batching,
         "users": args.users,
         "turns_per_user": args.turns,
         "engine_alone_turn_p50_ms": round(engine_p50 * 1000, 1),

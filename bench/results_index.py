@@ -39,6 +39,15 @@ PRODUCERS: dict[str, tuple[str, str]] = {
     "app_load_api_hold.json": ("python bench/app_load.py --concurrency 8 --clients gradio_client,api",
                                "../docs/api.md#measured-20-users-x-5-turns"),
     "zerogpu_check.json": ("python bench/gpu/zerogpu_check.py (on a GPU machine)", "../docs/spaces.md#zerogpu"),
+    "app_load_openvino_batched.json": ("PYTHONPATH=. <venv with openvino-genai>/bin/python bench/app_load.py --generator "
+                                       "openvino --generator-batching --users 20 --turns 3 --concurrency 0 --clients http "
+                                       "--out app_load_openvino_batched.json", "../docs/serving.md#through-the-app-20-users-x-3-turns"),
+    "app_load_openvino.json": ("PYTHONPATH=. <venv with openvino-genai>/bin/python bench/app_load.py --generator openvino "
+                               "--users 20 --turns 3 --concurrency 0 --clients http --out app_load_openvino.json",
+                               "../docs/serving.md#through-the-app-20-users-x-3-turns"),
+    "app_load_transformers_3turns.json": ("python bench/app_load.py --generator transformers --users 20 --turns 3 "
+                                          "--concurrency 0 --clients http --out app_load_transformers_3turns.json",
+                                          "../docs/serving.md#through-the-app-20-users-x-3-turns"),
     "app_load_auto.json": ("python bench/app_load.py --generator auto --concurrency 8 --clients http",
                            "RESULTS.md#fast-turns-issue-17"),
     "app_load_before_analytics.json": ("python bench/app_load.py --concurrency 8,32 (before quiet_queue_analytics)",
@@ -149,6 +158,16 @@ PRODUCERS: dict[str, tuple[str, str]] = {
                           "../docs/serving.md"),
     "llm_batching_deadline30.json": ("nice -n 10 python bench/llm_batching.py --levels 1,8,20 --max-new-tokens 48",
                                      "../docs/serving.md"),
+    "llm_batching_openvino.json": ("PYTHONPATH=. nice -n 10 <venv with openvino-genai>/bin/python bench/llm_batching.py "
+                                   "--generator openvino --levels 1,8,20",
+                                   "../docs/serving.md#on-a-quieter-machine-2026-12-08-load-average-13-45"),
+    "llm_batching_openvino_chat.json": ("PYTHONPATH=. nice -n 10 <venv with openvino-genai>/bin/python "
+                                        "bench/llm_batching.py --generator openvino --levels 1,8,20 --prompts chat "
+                                        "--out llm_batching_openvino_chat",
+                                        "../docs/serving.md#on-a-quieter-machine-2026-12-08-load-average-13-45"),
+    "llm_batching_transformers_quiet.json": ("nice -n 10 python bench/llm_batching.py --generator transformers "
+                                             "--levels 1,8,20 --out llm_batching_transformers_quiet",
+                                             "../docs/serving.md#on-a-quieter-machine-2026-12-08-load-average-13-45"),
     "llm_backends_llamacpp_load13.json": ("python bench/llm_backends.py --n 4 --max-new-tokens 64 (at load 13; "
                                           "issue 17's version)",
                                  "RESULTS.md#fast-turns-issue-17"),

@@ -136,6 +136,17 @@ def test_visitors_choose_only_listed_models_one_load_at_a_time():
     assert custom.choose("transformers", "anything/at-all") is not None
 
 
+def test_the_configured_llamacpp_or_openvino_model_is_offered():
+    """WORKBENCH_GENERATOR=openvino (or llamacpp) refused every turn with "model 'default' is not offered
+    here; choose one of none": only transformers and openai offered models."""
+    for backend in ("openvino", "llamacpp"):
+        pool = pool_with(Settings(generator=backend), lambda b, m: Template())
+        assert pool.model_choices(backend) == ["default"]
+        assert pool.choose() is not None  # the configured model, no refusal
+        with pytest.raises(ConfigError, match="not offered here"):
+            pool.choose(backend, "someone/huge-model")
+
+
 def test_the_ui_send_event_refuses_an_unlisted_model(tiny_catalog, tmp_path):
     """A raw call to the UI's send event (no browser needed) names the model through TurnPrefs."""
     from ui_support import make_services

@@ -310,14 +310,15 @@ class Settings:
         1.0, "Warn when replies in the alert window average more grounding fixes than this (0 switches it off).", minimum=0
     )
     generator_batching: bool = _setting(
-        False, "Continuous batching for the transformers LLM: concurrent replies join one running batch between "
-        "decode steps and share its forward passes (transformers' continuous-batching manager; see "
-        "docs/serving.md). Off by default: on a CPU its packed attention made 20 concurrent replies slower "
-        "than one `generate` each (bench/llm_batching.py), and it drops the repetition penalty.",
+        False, "Continuous batching for the transformers and openvino LLMs: concurrent replies join one running "
+        "batch between decode steps and share its forward passes (transformers' continuous-batching manager, "
+        "OpenVINO GenAI's ContinuousBatchingPipeline; see docs/serving.md). Off by default: on a CPU "
+        "transformers' packed attention made 20 concurrent replies slower than one `generate` each "
+        "(bench/llm_batching.py) and drops the repetition penalty; off, openvino runs one reply at a time.",
     )
     generator_max_batch: int = _setting(
-        32, "Most replies the batched transformers LLM decodes at once (more wait their turn); sizes its "
-        "attention cache (about 1,200 tokens a reply).", minimum=1, maximum=1024,
+        32, "Most replies the batched LLM (transformers or openvino) decodes at once (more wait their turn); "
+        "sizes the transformers attention cache (about 1,200 tokens a reply).", minimum=1, maximum=1024,
     )
 
     def __post_init__(self) -> None:

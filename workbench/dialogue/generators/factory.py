@@ -9,7 +9,7 @@
   SmolLM2 GGUF for the default name), wrapped the same way; needs ``requirements-llamacpp.txt``.
 * ``openvino``: :class:`OpenVINOGenerator` for ``default`` or ``smollm2-135m-instruct``, exported
   once to OpenVINO int8 (``openvino_export_python`` runs the exporter), wrapped the same way; needs
-  ``requirements-openvino.txt``.
+  ``requirements-openvino.txt``. ``generator_batching`` runs its replies in OpenVINO GenAI's continuous batch.
 * ``generator_model`` ``default`` (the default) is the bundled SmolLM2 with the shipped ReDial
   LoRA adapter merged in (``assets/generator-adapter/``); ``smollm2-135m-instruct`` the plain base.
   ``llamacpp`` cannot merge an adapter and serves the plain GGUF for ``default`` (its name says so).
@@ -99,6 +99,8 @@ def load_generator(settings: Settings) -> Generator:
                 timeout_s=settings.generator_timeout_s,
                 threads=settings.resolved_cpu_threads,
                 export_python=settings.openvino_export_python,
+                batching=settings.generator_batching,
+                max_batch=settings.generator_max_batch,
             )
         except GenerationError as exc:
             raise ConfigError(f"setting 'generator' is 'openvino' but {exc}") from None

@@ -16,8 +16,17 @@ a transformers it supports; default this Python). Serving needs only ``openvino-
 
 Measured against transformers float32 on the same prompts (``bench/llm_backends.py``,
 docs/serving.md): faster first token and decoding at one thread, same greedy output on most prompts.
-One ``LLMPipeline`` runs one reply at a time here (a lock; a reply waiting for it counts against the
-fallback deadline, like a slow model).
+
+Two ways to run replies, chosen by ``batching`` (setting ``generator_batching``):
+
+* off: one ``LLMPipeline`` runs one reply at a time (a lock; a reply waiting for it counts against the
+  fallback deadline, like a slow model).
+* on: OpenVINO GenAI's own scheduler, a ``ContinuousBatchingPipeline`` with prefix caching, driven by
+  :class:`OpenVINOBatcher`: each reply is one request (``add_request``) that joins the running batch
+  between steps, so concurrent replies share forward passes; each streams its own text through its
+  own ``TextStreamer``, keeps its own ``max_new_tokens`` and its consumer's deadline, and is cancelled
+  (leaves the batch) when its consumer stops reading. The prompt blocks every reply starts with (system
+  prompt, worked example) are prefilled once and reused from the cache.
 
 Install: ``pip install -r requirements-openvino.txt`` (wheels, no compiler). Without
 ``openvino_genai``, construction works and ``load`` raises :class:`GenerationError`.
@@ -37,7 +46,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +73,12 @@ WEIGHT_FORMAT = "int8"
 #: Bump when the layout of the exported folder changes.
 EXPORT_SCHEMA = 1
 INSTALL_HINT = "pip install -r requirements-openvino.txt"
+#: Most GB of KV cache the batched pipeline uses, allocated as it fills (~23 KB a token for SmolLM2-135M:
+#: ~40,000 tokens, room for 32 replies of ~1,200 tokens plus the cached prompt prefixes).
+KV_CACHE_GB = 1
+#: Most tokens one batched step computes: prefill chunks of joining replies plus one per decoding reply.
+#: Larger prefills a joining prompt in fewer steps but makes each step, and so every decoding reply, wait longer.
+MAX_BATCHED_TOKENS = 512
 
 
 def openvino_available() -> bool:
@@ -72,6 +89,147 @@ def openvino_available() -> bool:
 def _sha256(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+@dataclass(eq=False)
+class _Request:
+    """One reply in the batch: its handle, streamer and the flags its waiting worker watches."""
+
+    handle: Any
+    streamer: Any
+    stop: threading.Event
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+    tokens: int = 0
+
+
+class OpenVINOBatcher:
+    """Drives a ``ContinuousBatchingPipeline``: one stepping thread, one request per reply.
+
+    :meth:`run` is a reply's decode worker (the ``run`` of :func:`~workbench.dialogue.generators.local.threaded_reply`):
+    it adds the request and waits while the stepping thread calls ``pipe.step()`` (one forward pass for
+    every request in the batch), hands each request's new tokens to its own streamer, and ends the
+    request when it finished, failed, or its consumer set ``stop`` (then ``handle.cancel()``: it leaves
+    the batch at the next step).
+
+    Args:
+        pipe: the pipeline (``add_request``, ``step``); its handles have ``can_read``, ``read``,
+            ``get_status`` and ``cancel``.
+        make_config: the generation config of a request with this many new tokens at most.
+        make_streamer: a streamer (``write(token_ids)``, ``end()``) that passes decoded text to ``emit``.
+        as_input: the prompt's token ids as the pipeline takes them (an ``ov.Tensor`` of shape 1 x n).
+    """
+
+    def __init__(self, pipe: Any, *, make_config: Callable[[int], Any], make_streamer: Callable[[Emit], Any],
+                 as_input: Callable[[list[int]], Any]):
+        self.pipe = pipe
+        self._make_config = make_config
+        self._make_streamer = make_streamer
+        self._as_input = as_input
+        self._ids = count()
+        self._requests: dict[int, _Request] = {}
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        #: forward passes run and tokens handed out (all requests together), for benchmarks and tests
+        self.steps = 0
+        self.generated_tokens = 0
+
+    @property
+    def active(self) -> int:
+        """Requests added and not yet ended."""
+        return len(self._requests)
+
+    def run(self, ids: list[int], max_new_tokens: int, emit: Emit, stop: threading.Event) -> None:
+        """Decode one reply in the batch, calling ``emit`` with its text; return when it has ended."""
+        if stop.is_set():  # the consumer gave up before the request was added
+            return
+        config = self._make_config(max_new_tokens)
+        streamer = self._make_streamer(emit)
+        with self._wake:
+            if self._closed:
+                raise GenerationError("the OpenVINO batch is closed")
+            request_id = next(self._ids)
+            request = _Request(self.pipe.add_request(request_id, self._as_input(ids), config), streamer, stop)
+            self._requests[request_id] = request
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="openvino-batch", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+
+    def close(self) -> None:
+        """Stop the stepping thread; requests still running fail."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._requests and not self._closed:
+                    self._wake.wait()
+                if self._closed:
+                    self._end_all(GenerationError("the OpenVINO batch was closed"))
+                    return
+                requests = list(self._requests.items())
+            try:
+                self._step(requests)
+            except Exception as exc:  # never die silently: every waiting reply fails with it
+                log.exception("OpenVINO batched step failed")
+                self._end_all(GenerationError(f"OpenVINO batched step failed: {exc}"))
+
+    def _step(self, requests: list[tuple[int, _Request]]) -> None:
+        """Drop the requests whose consumer left, run one step, hand out what it decoded."""
+        for request_id, request in requests:
+            if request.stop.is_set():  # its consumer stopped reading: out of the batch
+                request.handle.cancel()
+                self._end(request_id)
+        self.pipe.step()
+        self.steps += 1
+        for request_id, request in requests:
+            if not request.done.is_set():
+                self._hand_out(request_id, request)
+
+    def _hand_out(self, request_id: int, request: _Request) -> None:
+        """Pass a request's new tokens to its streamer; end it when the pipeline has."""
+        try:
+            if request.handle.can_read():
+                for output in request.handle.read().values():
+                    request.tokens += len(output.generated_ids)
+                    request.streamer.write(output.generated_ids)
+            status = request.handle.get_status().name
+            if status == "RUNNING":
+                return
+            if status == "FINISHED":
+                request.streamer.end()
+            elif status == "IGNORED":  # the scheduler dropped it (out of cache)
+                request.error = GenerationError("OpenVINO dropped the reply: its cache is full "
+                                                "(fewer concurrent replies: setting generator_max_batch)")
+        except Exception as exc:  # a streamer or handle failure ends this reply only
+            request.error = exc
+        self._end(request_id)
+
+    def _end(self, request_id: int) -> None:
+        with self._wake:
+            request = self._requests.pop(request_id, None)
+        if request is not None:
+            self.generated_tokens += request.tokens
+            request.done.set()
+
+    def _end_all(self, error: BaseException) -> None:
+        """Fail every request (and take it out of the pipeline, so no step decodes it for nobody)."""
+        for request_id, request in list(self._requests.items()):
+            request.error = error
+            try:
+                request.handle.cancel()
+            except Exception:  # the pipeline may be what failed
+                log.debug("cancelling request %s failed", request_id, exc_info=True)
+            self._end(request_id)
 
 
 class OpenVINOGenerator:
@@ -88,6 +246,8 @@ class OpenVINOGenerator:
         max_sentences: stop once the reply has this many sentences (0: no limit).
         threads: CPU threads OpenVINO computes with (0: OpenVINO's default, one per core).
         export_python: the Python that runs ``optimum-cli export openvino`` ("": this one).
+        batching: run replies in one continuous batch (:class:`OpenVINOBatcher`) instead of one at a time.
+        max_batch: most replies decoded at once when ``batching`` (more wait in the scheduler's queue).
     """
 
     def __init__(
@@ -102,6 +262,8 @@ class OpenVINOGenerator:
         max_sentences: int = 4,
         threads: int = 0,
         export_python: str = "",
+        batching: bool = False,
+        max_batch: int = 32,
     ):
         check_limits(max_new_tokens, timeout_s)
         if model not in (ADAPTED_MODEL, DEFAULT_MODEL):
@@ -117,11 +279,14 @@ class OpenVINOGenerator:
         self.max_sentences = max_sentences
         self.threads = threads
         self.export_python = export_python or sys.executable
+        self.batching = batching
+        self.max_batch = max_batch
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()  # one reply at a time on the one pipeline
         self._pipe: Any = None
         self._tokenizer: Any = None
         self._config: Any = None
+        self._batcher: OpenVINOBatcher | None = None  # when batching, once loaded
         self.load_seconds: float | None = None
         self.source: str | None = None  # the exported folder
 
@@ -199,25 +364,73 @@ class OpenVINOGenerator:
             folder = self.export()
             start = time.perf_counter()
             try:
-                import openvino_genai as ov_genai
                 from transformers import AutoTokenizer
 
                 tokenizer = AutoTokenizer.from_pretrained(folder)
-                props = {"INFERENCE_NUM_THREADS": self.threads} if self.threads else {}
-                pipe = ov_genai.LLMPipeline(str(folder), "CPU", **props)
-                config = pipe.get_generation_config()
-                config.max_new_tokens = self.max_new_tokens
-                config.do_sample = False
-                config.repetition_penalty = self.repetition_penalty
-                config.apply_chat_template = False  # the prompt below is already templated
+                if self.batching:
+                    self._attach(tokenizer, batcher=self._open_batcher(folder))
+                else:
+                    self._attach(tokenizer, pipe=self._open_pipeline(folder))
             except Exception as exc:  # openvino raises RuntimeError on a damaged folder
                 raise GenerationError(f"cannot load {folder} with OpenVINO GenAI: {exc}; delete the folder "
                                       "to export it again") from exc
-            self._tokenizer, self._config, self.source = tokenizer, config, str(folder)
-            self._pipe = pipe
+            self.source = str(folder)
             self.load_seconds = time.perf_counter() - start
             log.info("loaded %s with OpenVINO GenAI in %.1fs", folder, self.load_seconds)
         return self
+
+    def _properties(self) -> dict[str, Any]:
+        return {"INFERENCE_NUM_THREADS": self.threads} if self.threads else {}
+
+    def _configured(self, config: Any, max_new_tokens: int) -> Any:
+        """``config`` (the exported model's, with its end tokens) set to this generator's decoding."""
+        config.max_new_tokens = max_new_tokens
+        config.do_sample = False
+        config.repetition_penalty = self.repetition_penalty
+        config.apply_chat_template = False  # the prompt is already templated
+        return config
+
+    def _open_pipeline(self, folder: Path) -> Any:
+        """One ``LLMPipeline``: one reply at a time."""
+        import openvino_genai as ov_genai
+
+        return ov_genai.LLMPipeline(str(folder), "CPU", **self._properties())
+
+    def _open_batcher(self, folder: Path) -> OpenVINOBatcher:
+        """A ``ContinuousBatchingPipeline`` with prefix caching, wrapped in an :class:`OpenVINOBatcher`."""
+        import numpy as np
+        import openvino as ov
+        import openvino_genai as ov_genai
+
+        scheduler = ov_genai.SchedulerConfig()
+        scheduler.cache_size = KV_CACHE_GB
+        scheduler.max_num_seqs = self.max_batch
+        scheduler.max_num_batched_tokens = MAX_BATCHED_TOKENS
+        scheduler.enable_prefix_caching = True  # the system prompt and worked example are prefilled once
+        scheduler.dynamic_split_fuse = True  # joining prompts are prefilled in chunks beside the decoding
+        pipe = ov_genai.ContinuousBatchingPipeline(str(folder), scheduler, "CPU", self._properties())
+        tokenizer = pipe.get_tokenizer()
+
+        def streamer(emit: Emit) -> Any:
+            return ov_genai.TextStreamer(tokenizer, lambda piece: (emit(piece), ov_genai.StreamingStatus.RUNNING)[1])
+
+        return OpenVINOBatcher(
+            pipe, make_config=lambda n: self._configured(pipe.get_config(), n), make_streamer=streamer,
+            as_input=lambda ids: ov.Tensor(np.array([ids], dtype=np.int64)))
+
+    def _attach(self, tokenizer: Any, *, pipe: Any = None, batcher: OpenVINOBatcher | None = None) -> None:
+        """Serve with this tokenizer and either one pipeline (one reply at a time) or a batcher."""
+        self._tokenizer, self._batcher = tokenizer, batcher
+        if batcher is not None:
+            self._pipe = batcher.pipe
+        else:
+            self._config = self._configured(pipe.get_generation_config(), self.max_new_tokens)
+            self._pipe = pipe
+
+    def close(self) -> None:
+        """Stop the batch's stepping thread (batching only; replies still running fail)."""
+        if self._batcher is not None:
+            self._batcher.close()
 
     # generating -----------------------------------------------------------------------
     def prompt_ids(self, request: GenerationRequest) -> list[int]:
@@ -232,9 +445,15 @@ class OpenVINOGenerator:
         """Yield text pieces as OpenVINO decodes them."""
         ids = self.prompt_ids(request)
         prefix = reply_prefix(request) if self.prime and not request.messages else ""
-        yield from threaded_reply(lambda emit, stop: self._run(ids, emit, stop), prefix, name=self.name,
-                              timeout_s=self.timeout_s, max_sentences=self.max_sentences,
-                              thread_name="openvino-generate")
+        batcher = self._batcher
+        if batcher is not None:
+            def run(emit: Emit, stop: threading.Event) -> None:
+                batcher.run(ids, self.max_new_tokens, emit, stop)
+        else:
+            def run(emit: Emit, stop: threading.Event) -> None:
+                self._run(ids, emit, stop)
+        yield from threaded_reply(run, prefix, name=self.name, timeout_s=self.timeout_s,
+                                  max_sentences=self.max_sentences, thread_name="openvino-generate")
 
     def generate(self, request: GenerationRequest) -> str:
         return "".join(self.stream(request))

@@ -117,9 +117,11 @@ class GeneratorPool:
 
         With custom models allowed, models loaded on request are offered too.
         """
+        default = self.default_model(backend)
+        if backend in ("llamacpp", "openvino"):  # in-process runtimes of the one configured model
+            return [default]
         if backend not in ("transformers", "openai"):
             return []
-        default = self.default_model(backend)
         models = list(dict.fromkeys(m for m in (default, *self.settings.offered_models) if m))
         if self.allow_custom_models:
             with self._lock:

@@ -293,6 +293,11 @@ class TransformersGenerator:
             log.warning("cannot cache converted model at %s: %s", target, exc)
         return tokenizer, model, str(bundled.path)
 
+    def close(self) -> None:
+        """Stop the continuous-batching manager (batching only; replies still running fail)."""
+        if self._batcher is not None:
+            self._batcher.close()
+
     # generating -----------------------------------------------------------
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         """Yield decoded text pieces as the model produces them."""
