@@ -54,6 +54,18 @@ CASES = [
                  "and cast, but not streaming services, shops or showtimes.", {}, id="saying-where-to-watch-is-unknown"),
     pytest.param("I don't know where to watch it, but Netflix has it.", "", {"shop": 1},
                  id="a-disclaimer-that-names-a-service-after-all"),
+    # facts no catalogue film holds: awards, box office, reviews, release scheduling
+    pytest.param("Heat is tense. It won three Oscars.", "Heat is tense.", {"unchecked": 1}, id="awards"),
+    pytest.param("Heat is tense. It grossed a fortune at the box office.", "Heat is tense.", {"unchecked": 1},
+                 id="box-office"),
+    pytest.param("Heat is tense. It is critically acclaimed, 8/10 on IMDb.", "Heat is tense.", {"unchecked": 1},
+                 id="reviews"),
+    pytest.param("Heat is tense. It was released later than previously announced.", "Heat is tense.",
+                 {"unchecked": 1}, id="release-schedule"),
+    pytest.param("I don't know the ratings of Heat (1995): my catalogue holds no ratings, reviews or awards, only "
+                 "years, genres, directors and cast.",
+                 "I don't know the ratings of Heat (1995): my catalogue holds no ratings, reviews or awards, only "
+                 "years, genres, directors and cast.", {}, id="saying-ratings-are-unknown"),
     # instruction or role text
     pytest.param("Heat is tense. Note: If you prefer, you could ask the user if they like crime films.",
                  "Heat is tense.", {"instruction": 1}, id="note-to-self"),

@@ -103,10 +103,10 @@ from workbench.text import REPLY_COMMON_WORDS, word_spans
 FixKind = Literal["replaced", "removed"]
 #: What a fix was about: a title, a false claim (person, genre, year) or prose that is no reply.
 FixCategory = Literal["title", "person", "genre", "year", "plot", "echo", "repeat", "link", "shop", "instruction",
-                      "cut", "off_task"]
+                      "cut", "off_task", "unchecked"]
 #: Every :data:`FixCategory`, in declaration order (the keys of ``fixes_by_kind``).
 FIX_CATEGORIES: tuple[str, ...] = ("title", "person", "genre", "year", "plot", "echo", "repeat", "link", "shop",
-                                   "instruction", "cut", "off_task")
+                                   "instruction", "cut", "off_task", "unchecked")
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ language model's reply also a preposition or an auxiliary, "about", "with", "is"
 limit cut it). A model's last sentence that merely lacks its full stop ("You might enjoy Heat (1995)
 if you like crime films") is finished, not cut: the fine-tuned model writes as ReDial's people do,
 often without a final stop; :func:`workbench.dialogue.sentences.tidy` adds it. Each rule's ``kind``
-is the grounding fix category it counts under: ``link``, ``shop``, ``instruction``, ``cut`` or
-``off_task``.
+is the grounding fix category it counts under: ``link``, ``shop``, ``instruction``, ``cut``,
+``off_task`` or ``unchecked`` (awards, box office, reviews and scores, release scheduling: facts no
+catalogue film holds).
 
 Callers mask the slate's titles first (:func:`mask_spans`), so "Little Shop of Horrors" or
 "The Netflix Affair" never trip a rule.
@@ -35,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-RuleKind = Literal["link", "shop", "instruction", "cut", "off_task"]
+RuleKind = Literal["link", "shop", "instruction", "cut", "off_task", "unchecked"]
 RuleAction = Literal["drop", "strip", "keep"]
 #: When a rule applies: always, only while a slate is shown, only when the user's messages
 #: do not themselves talk about it (``"user_silent"``: a condolence when nobody mentioned a loss), or
@@ -134,6 +135,20 @@ RULES: tuple[SentenceRule, ...] = (
                      r"mention|end\s+(?:the|my)\s+reply)\b|\bend\s+the\s+reply\b|\b(?:in\s+)?(?:this|my|the)\s+(?:reply|response)"
                      r"\s+(?:should|must|will)\b|\b(?:avoid|without)\s+mentioning\b|\b(?:answer|respond\s+to)\s+this\s+question\b"
                      r"|\bthe\s+following\s+(?:movie\s+|film\s+)?(?:options|choices|list|candidates)\b")),
+    # facts no catalogue holds: awards, box office, reviews and scores, release scheduling (a reply saying
+    # the catalogue lacks them, the engine's own answer, names no win, gross or score and passes)
+    SentenceRule("unchecked", "awards", _rx(r"\b(?:won|wins|winning|winner\s+of|nominated\s+for|nominations?\s+for|swept)\b[^.!?]*"
+                                            r"\b(?:oscars?|academy\s+awards?|awards?|golden\s+globes?|emmys?|baftas?|palme\s+d['’]or)\b"
+                                            r"|\b(?:oscar|academy\s+award|golden\s+globe)[\s-]+(?:winning|winner|nominated)\b")),
+    SentenceRule("unchecked", "box-office", _rx(r"\bbox[\s-]+office\b|\bgross(?:ed|ing)\b|\bbudget\s+of\b|\brecord[\s-]+breaking\b"
+                                                r"|\bhighest[\s-]+grossing\b|\bmillion\s+(?:dollars|at\s+the)\b")),
+    SentenceRule("unchecked", "reviews", _rx(r"\bcritically\s+acclaimed\b|\bcritics\s+(?:loved|praised|hated|panned|agree)\b"
+                                             r"|\brave\s+reviews\b|\brotten\s+tomatoes\b|\bimdb\b|\bmetacritic\b"
+                                             r"|\b\d+(?:\.\d)?\s*/\s*10\b|\b\d{1,3}\s?%\s+(?:on|rating|approval|fresh)\b"
+                                             r"|\b(?:rated|scored)\s+\d")),
+    SentenceRule("unchecked", "release-schedule", _rx(r"\breleased\s+(?:later|earlier|sooner)\s+than\b|\bpreviously\s+announced\b"
+                                                      r"|\b(?:release|premiere)\s+(?:date\s+)?(?:was\s+)?(?:delayed|postponed|pushed\s+back)\b"
+                                                      r"|\b(?:sequel|remake|reboot)\s+(?:is|was|has\s+been)\s+(?:coming|announced|in\s+the\s+works)\b")),
     # claims about the conversation that a slate on screen contradicts, and replies to a message nobody sent
     SentenceRule("off_task", "nothing-matched",
                  _rx(r"\b(?:no|none\s+of\s+the)\s+(?:films?|movies?|titles?)\s+(?:match|matches|matched|matching|fit|fits|found"

@@ -130,7 +130,7 @@ class TurnResult:
     intent: Intent = "other"
     grounding_fixes: int = 0  # sentences or titles removed or corrected in the generated reply
     #: the same fixes by kind: "title", "person", "genre", "year", "echo", "repeat", "link", "shop",
-    #: "instruction", "cut", "off_task", and per reply "emptied" (grounding dropped every sentence) or
+    #: "instruction", "cut", "off_task", "unchecked", and per reply "emptied" (grounding dropped every sentence) or
     #: "replaced" (no sentence talked about films, or none answered the user's question): then the
     #: template reply was shown instead
     grounding_fixes_by_kind: Mapping[str, int] = field(default_factory=dict)

@@ -172,6 +172,7 @@ FIX_KINDS = {
     "instruction": "sentence(s) of instruction or role text dropped",
     "cut": "cut-off sentence(s) or unbalanced brackets dropped",
     "off_task": "sentence(s) answering a message nobody sent dropped",
+    "unchecked": "sentence(s) about awards, box office, reviews or release dates (not in the catalogue) dropped",
     "replaced": "reply replaced by the template reply (it said nothing about films or ignored the question)",
 }
 
