@@ -341,3 +341,10 @@ def test_questions_that_open_like_requests_are_still_answered(engine, message, a
     state = shown(engine)
     result = engine.respond(state, message)
     assert result.act == "answer" and result.answer.attribute == attribute and state.last_slate == SLATE
+
+
+def test_anything_similar_after_a_question_means_more_like_that_film(engine):
+    state = shown(engine)
+    engine.respond(state, "what is the second one about?")
+    result = engine.respond(state, "anything similar?")
+    assert result.intent == "more_like" and "10" not in [r.item.item_id for r in result.recommendations]

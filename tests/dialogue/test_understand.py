@@ -336,3 +336,12 @@ def test_a_liked_film_the_catalogue_lacks_gets_an_honest_note_and_no_steer(u):
     got = u.understand("I just watched Parasite and loved it")
     assert got.intent == "chitchat" and any("not in my catalogue" in n for n in got.notes)
     assert not any("not in my catalogue" in n for n in u.understand("I loved Heat").notes)
+
+
+@pytest.mark.parametrize("text,query", [
+    ("what do you recommend for tonight?", "what do you recommend ?"),
+    ("a romantic movie, my wife likes Paris", "a romantic movie, likes Paris"),
+])
+def test_the_search_query_leaves_out_the_viewers_evening(u, text, query):
+    """"tonight" found Nightcrawler and "wife" I Think I Love My Wife: words about the viewer, not the film."""
+    assert u.understand(text).query == query

@@ -212,7 +212,8 @@ def detect_intent(
     if _MORE_LIKE_RE.search(low):
         if mentions:
             return "more_like", mentions[0].item_id, "neutral"
-        if ordinal or (slate and (_THAT_ONE_RE.search(low) or _POINTER_RE.search(low))):
+        # "anything similar?" right after a question about one film: more like that film
+        if ordinal or (slate and (_THAT_ONE_RE.search(low) or _POINTER_RE.search(low))) or (focus and not has_constraints):
             return "more_like", ordinal or focus or slate[0], "neutral"
     # feedback on a recommended item
     if slate:

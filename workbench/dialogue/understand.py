@@ -228,7 +228,8 @@ class Understander:
         notes = tuple(dict.fromkeys([*(m.note for m in mentions if m.note), *([reading.note] if reading.note else []),
                                      *([UNKNOWN_FILM_NOTE] if unknown else [])]))
         # the sentences that ask, not the user's day, and not the words of what they rule out
-        query = without_ruled_out(" ".join(request_sentences(masked).split()))
+        query = _QUERY_NOISE_RE.sub(" ", without_ruled_out(" ".join(request_sentences(masked).split())))
+        query = " ".join(query.split())
         return Understanding(
             text=text,
             intent=reading.intent,
@@ -249,6 +250,13 @@ class Understander:
         )
 
 
+#: Words of a request that describe the viewer's evening, not the film ("for tonight", "my wife doesn't
+#: like ..."): left out of the search query, where "tonight" found *Nightcrawler* and "wife" *I Think I
+#: Love My Wife* (the constraints they state, "for my kids", are read from the whole message)
+_QUERY_NOISE_RE = re.compile(
+    r"\b(?:my|our|the)\s+(?:wife|husband|partner|girlfriend|boyfriend|gf|bf|kids?|son|daughter|children|family"
+    r"|parents|mom|mum|dad|friends?|sister|brother|teens?|boss)\b|\b(?:for\s+)?(?:tonight|today|tomorrow"
+    r"|this\s+(?:weekend|evening|afternoon|morning)|the\s+weekend)\b", re.IGNORECASE)
 #: The note for a film the user named that no catalogue title matched (no name repeated: grounding
 #: rightly drops a title the catalogue cannot check, even the user's own).
 UNKNOWN_FILM_NOTE = ("That film is not in my catalogue, so I can't go from it. Which other film did you enjoy, "
