@@ -80,7 +80,8 @@ AVERSIONS: dict[str, tuple[str, ...]] = {
 _EVERYDAY = frozenset({"war", "sport", "period", "detective", "kid", "comic", "dance", "teen", "history", "family",
                        "spy", "disaster", "dramatic", "indie", "space"})
 _BARE_NEG_RE = re.compile(r"\b(?:no|without|no more)\s+$")
-#: "a documentary about war", "not about sport": an everyday genre word as a film's subject
+#: "not about war", "nothing about sport": an everyday genre word as a subject ruled out (asked for, "about war"
+#: stays a search word: a hard genre filter would drop the films the catalogue tags, not files, as war films)
 _SUBJECT_BEFORE_RE = re.compile(r"\b(?:about|involving|on)\s+(?:the\s+)?$")
 _NOUN_AFTER_RE = re.compile(r"\s*(?:movies?|films?|flicks?|genre|ones?|stuff|shows?|story|stories)\b")
 #: Negations whose scope runs to the end of the clause.
@@ -268,7 +269,8 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
         if not keys and len(word) >= _TYPO_MIN_LEN:
             keys = genre_keys(typo_genre(word))
         if not keys or (word in _EVERYDAY and not _NOUN_AFTER_RE.match(low[m.end():])
-                        and not _BARE_NEG_RE.search(low[:m.start()]) and not _SUBJECT_BEFORE_RE.search(low[:m.start()])):
+                        and not _BARE_NEG_RE.search(low[:m.start()])
+                        and not (_SUBJECT_BEFORE_RE.search(low[:m.start()]) and scope.of(m.start()) == "negated")):
             continue  # "war", "family"... count as a genre only as "war movie", "family film", "no war"
         if _ROMCOM_RE.fullmatch(word) or word.startswith("romantic comed"):
             # "no rom-coms" rules out romance, not every comedy
