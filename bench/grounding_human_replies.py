@@ -12,7 +12,7 @@ full (``changed``) so each change can be judged by eye: a human writing "it's on
 shop rule working (the catalogue cannot back it), an everyday sentence dropped is a false positive.
 
 Reported: messages, messages changed by each kind of whole-sentence rule (``link``, ``shop``,
-``instruction``, ``cut``, ``off_task``, ``person``, ``plot``, ``repeat``, ``echo``; title/year/genre fixes are
+``instruction``, ``cut``, ``off_task``, ``unchecked``, ``person``, ``plot``, ``repeat``, ``echo``; title/year/genre fixes are
 ``bench/grounding_redial.py``'s subject), and how many a ``require_films`` stream would hold back
 (no sentence about films: in the app the template reply would be shown).
 
@@ -42,7 +42,7 @@ from workbench.dialogue.prompts import INSTRUCTIONS  # noqa: E402
 
 REDIAL_TEST = ROOT.parent / "shared" / "data" / "redial" / "test.jsonl"
 RESULTS = ROOT / "bench" / "results" / "grounding_human_replies.json"
-SENTENCE_KINDS = ("link", "shop", "instruction", "cut", "off_task", "person", "plot", "repeat", "echo")
+SENTENCE_KINDS = ("link", "shop", "instruction", "cut", "off_task", "unchecked", "person", "plot", "repeat", "echo")
 
 
 def recommender_turns(path: Path, catalog):
