@@ -54,6 +54,12 @@ CASES = [
                  "and cast, but not streaming services, shops or showtimes.", {}, id="saying-where-to-watch-is-unknown"),
     pytest.param("I don't know where to watch it, but Netflix has it.", "", {"shop": 1},
                  id="a-disclaimer-that-names-a-service-after-all"),
+    # the assistant's own viewing: it has watched nothing
+    pytest.param("You might enjoy Heat (1995)! Also Collateral (2004) was good but not enough for me.",
+                 "You might enjoy Heat (1995)!", {"off_task": 1}, id="judged-for-me"),
+    pytest.param("Heat is tense. I have seen it twice.", "Heat is tense.", {"off_task": 1}, id="own-viewing"),
+    pytest.param("Heat is tense, and it may be a bit long for you.", "Heat is tense, and it may be a bit long for you.",
+                 {}, id="for-you-is-fine"),
     # facts no catalogue film holds: awards, box office, reviews, release scheduling
     pytest.param("Heat is tense. It won three Oscars.", "Heat is tense.", {"unchecked": 1}, id="awards"),
     pytest.param("Heat is tense. It grossed a fortune at the box office.", "Heat is tense.", {"unchecked": 1},

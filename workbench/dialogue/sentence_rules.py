@@ -156,6 +156,12 @@ RULES: tuple[SentenceRule, ...] = (
                      r"|wasn['’]t\s+able\s+to|was\s+unable\s+to)\s+find\s+(?:any|a|anything)\b|\bno\s+(?:results|matches)\b"
                      r"|\bnothing\s+(?:matches|matched|fits|was\s+found)\b"),
                  when="slate"),
+    # the assistant has watched nothing: a judgement from its own viewing ("X was good but not enough for
+    # me", "I've seen it twice") is no recommendation (the fine-tune speaks as ReDial's people did)
+    SentenceRule("off_task", "own-viewing",
+                 _rx(r"\b(?:not\s+(?:enough|good\s+enough|really)|too\s+\w+|(?:a\s+bit|kind\s+of)\s+\w+)\s+for\s+me\b"
+                     r"|\bI\s+(?:have\s+|['’]ve\s+)?(?:already\s+|just\s+|recently\s+|also\s+)?(?:seen|watched|saw)\s+"
+                     r"(?:it|that|this|them|those|these)\b")),
     SentenceRule("off_task", "condolence",
                  _rx(r"\bsorry\s+(?:for|about)\s+your\s+loss\b|\bcondolences\b|\bmy\s+(?:deepest\s+)?sympath(?:y|ies)\b"
                      r"|\brest\s+in\s+peace\b|\bget\s+well\s+soon\b|\bsorry\s+to\s+hear\b"),
