@@ -26,7 +26,6 @@ from typing import Any
 from workbench.catalog import Catalog
 from workbench.dialogue.answers import build_answer, states_answer
 from workbench.dialogue.explain import Explainer, slate_summary
-from workbench.dialogue.person_refs import person_pointer, resolve_person_pointer
 from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FallbackGenerator
 from workbench.dialogue.generators.template import TemplateGenerator
@@ -40,6 +39,7 @@ from workbench.dialogue.intents import (
     is_light_remark,
     wants_more,
 )
+from workbench.dialogue.person_refs import person_pointer, resolve_person_pointer
 from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
 from workbench.dialogue.ranker import (
