@@ -400,3 +400,20 @@ def test_more_like_a_slate_position_keeps_the_reasons_that_name_the_anchor(engin
     assert result.intent == "more_like" and result.recommendations
     assert result.grounding_fixes == 0 and "My picks" not in result.reply
     assert anchor.display_title in result.reply
+
+
+@pytest.mark.parametrize("message,count", [("recommend me 2 thrillers movies", 2), ("give me one film please", 1),
+                                           ("I want a thriller", 3)])
+def test_a_message_that_asks_for_fewer_films_gets_that_many(engine, message, count):
+    """"recommend me 3 films": the slate holds that many (never more than the slate size asked for)."""
+    result = engine.respond(engine.new_state("count"), message)
+    assert len(result.recommendations) == count
+
+
+@pytest.mark.parametrize("text,count", [("top 5 horror movies", 5), ("show me a few scary movies", 3),
+                                        ("one film I loved was Heat", None), ("I have 2 kids", None),
+                                        ("I need 20 movies", None)])
+def test_asked_count(text, count):
+    from workbench.dialogue.understand import asked_count
+
+    assert asked_count(text) == count

@@ -218,6 +218,8 @@ class ChatEngine:
         work = state.copy()
         work.push_undo()
         u = self.understand(work, message, linked)
+        if u.count:  # "recommend me 3 films": fewer than the slate size asked for, never more
+            k = min(k, u.count)
         work.apply(u)
         work.add_turn("user", message)
         notes = list(u.notes)

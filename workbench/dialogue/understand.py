@@ -83,6 +83,8 @@ class Understanding:
     #: Adam Sandler"), catalogue spellings (labelled set: ``liked_people`` / ``disliked_people``)
     liked_people: tuple[str, ...] = ()
     disliked_people: tuple[str, ...] = ()
+    #: how many films the message asks for ("recommend me 3 films", "top 5"), if it says
+    count: int | None = None
 
     @property
     def liked(self) -> list[str]:
@@ -247,7 +249,29 @@ class Understander:
             judged=reading.judged,
             liked_people=liked_people,
             disliked_people=tuple(dict.fromkeys(p.name for p in people if p.name in ruled_out)),
+            count=asked_count(masked),
         )
+
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                 "ten": 10, "a couple of": 2, "a couple": 2, "a few": 3}
+#: "recommend me 3 films", "give me two more movies", "top 5": how many films the user wants this turn
+_COUNT_RE = re.compile(
+    r"\b(?:(?:give|show|recommend|suggest|find|list|name|get|want|need|pick|choose|send)(?:\s+(?:me|us))?\s+"
+    r"(?:just\s+|only\s+|about\s+|maybe\s+|like\s+)?|top\s+)"
+    r"(?P<n>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+couple(?:\s+of)?|a\s+few)\s+"
+    r"(?:[\w-]+\s+){0,2}?"
+    r"(?:films?|movies?|picks?|suggestions?|recommendations?|options?|titles?|ones?)\b", re.IGNORECASE)
+
+
+def asked_count(text: str) -> int | None:
+    """How many films ``text`` asks for (1-10), or ``None`` when it does not say."""
+    m = _COUNT_RE.search(text)
+    if m is None:
+        return None
+    raw = " ".join(m.group("n").lower().split())
+    n = int(raw) if raw.isdigit() else _NUMBER_WORDS.get(raw)
+    return n if n is not None and 1 <= n <= 10 else None
 
 
 #: Words of a request that describe the viewer's evening, not the film ("for tonight", "my wife doesn't
