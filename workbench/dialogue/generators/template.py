@@ -80,7 +80,7 @@ _OPENERS = {
     "seen": (
         "Got it, you have seen that one.",
         "Noted, I will skip what you have already seen.",
-        "Thanks, I will not suggest it again.",
+        "Thanks, I will not suggest what you have seen again.",
     ),
     "not_seen": (
         "Noted, you have not seen it yet.",
