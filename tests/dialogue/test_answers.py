@@ -348,3 +348,20 @@ def test_anything_similar_after_a_question_means_more_like_that_film(engine):
     engine.respond(state, "what is the second one about?")
     result = engine.respond(state, "anything similar?")
     assert result.intent == "more_like" and "10" not in [r.item.item_id for r in result.recommendations]
+
+
+def test_which_is_the_scariest_lists_the_horror_films_shown(engine):
+    state = shown(engine)  # Collateral, Inception, Toy Story, Alien, Heat
+    result = engine.respond(state, "which one is the scariest?")
+    assert (result.act, result.answer.attribute) == ("answer", "has_genre")
+    assert "Alien" in result.reply and state.last_slate == SLATE
+
+
+@pytest.mark.parametrize("message,known", [("is Alien in your list?", True), ("is Zorbulon in your list?", False)])
+def test_whether_a_film_is_in_the_catalogue(engine, message, known):
+    state = shown(engine)
+    result = engine.respond(state, message)
+    if known:
+        assert result.act == "answer" and [i.item_id for i in result.answer.items] == ["7"]
+    else:
+        assert result.recommendations == () and "not in my catalogue" in result.reply

@@ -48,3 +48,18 @@ def test_the_same_director_of_a_film_just_named(engine):
 def test_a_pointer_with_nothing_to_point_at_asks(engine):
     result = engine.respond(engine.new_state("empty"), "more from that director")
     assert result.recommendations == () and "which director you mean" in result.reply
+
+
+def test_he_after_the_user_named_an_actor_is_that_actor(engine):
+    state = engine.new_state("named-person")
+    engine.respond(state, "something with Tom Hanks")
+    result = engine.respond(state, "what else has he been in?")
+    assert 'I took "he" as Tom Hanks.' in result.reply
+    assert all("Tom Hanks" in r.item.cast for r in result.recommendations)
+
+
+def test_a_director_pointer_does_not_take_an_actor_the_user_named(engine):
+    state = shown(engine)
+    engine.respond(state, "anything with Tom Hanks?")
+    result = engine.respond(state, "more from that director")
+    assert "as Tom Hanks" not in result.reply

@@ -58,6 +58,8 @@ MOODS: dict[str, tuple[str, ...]] = {
     "toddler": ("family",), "toddlers": ("family",),
     "little ones": ("family",), "little kids": ("family",), "preschooler": ("family",),
     "something dramatic": ("drama",), "dramatic one": ("drama",),
+    # "which one is the scariest?": a question across the slate about a genre (answered, not a constraint)
+    "scariest": ("horror",), "funniest": ("comedy",), "saddest": ("drama",), "most romantic": ("romance",),
 }
 #: "my 5 year old", "a six-year-old", "our 8 and 10 year olds": a child's age asks for a family film
 _CHILD_AGES = [str(n) for n in range(2, 13)] + "two three four five six seven eight nine ten eleven twelve".split()

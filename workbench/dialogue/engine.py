@@ -39,6 +39,7 @@ from workbench.dialogue.intents import (
     is_light_remark,
     wants_more,
 )
+from workbench.dialogue.linking import PersonMention
 from workbench.dialogue.person_refs import person_pointer, resolve_person_pointer
 from workbench.dialogue.prompts import INSTRUCTIONS
 from workbench.dialogue.question import Question, QuestionPolicy, answered_filter, asked_attributes
@@ -168,8 +169,17 @@ class ChatEngine:
         u = self.understander.understand(message, last_slate=state.last_slate, linked=linked, focus=focus)
         u = follow_up(u, state)
         if person_pointer(u) is not None:  # "more from that director": whose, from the conversation
-            u = resolve_person_pointer(u, state, self.catalog, focus or self._named_before(state))
+            u = resolve_person_pointer(u, state, self.catalog, focus or self._named_before(state),
+                                       self._person_named_before(state))
         return u
+
+    def _person_named_before(self, state: ConversationState) -> PersonMention | None:
+        """The person the user named last, in the last three user messages ("something with Keanu Reeves")."""
+        for text in [t.text for t in state.turns if t.role == "user"][-3:][::-1]:
+            people = self.understander.understand(text, second_opinion=False).people
+            if people:
+                return people[-1]
+        return None
 
     def _named_before(self, state: ConversationState) -> str | None:
         """The film the previous user message named by title ("I loved Heat"), if any."""

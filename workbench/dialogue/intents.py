@@ -113,6 +113,11 @@ def is_light_remark(text: str) -> bool:
         and all(w in _LAUGHS or w in _ACK_WORDS for w in words)
 
 
+def asks_in_catalogue(text: str) -> bool:
+    """Whether ``text`` asks if the catalogue holds a film ("is X in your list?", "do you have X?")."""
+    return bool(_IN_CATALOGUE_RE.search(text))
+
+
 def asks_for_something(text: str) -> bool:
     """Whether ``text`` asks for films in so many words ("something about nature", "give me ...")."""
     return bool(_WANTS_RE.search(text))
@@ -343,6 +348,9 @@ _TO_YOU_RE = re.compile(r"\b(?:do|did|have|would|will|could|ever)\s+(?:you|u|ya)
                         r"|\b(?:you|u)\s+(?:like|liked|loved|enjoyed|think|recommend|suggest)\b", re.I)
 #: "None of those. Maybe a comedy?", "not these": the slate is turned down, whatever follows
 _REJECT_RE = re.compile(r"^\W*(?:no[,.!\s]+)?(?:none\s+of|not)\s+(?:those|these|them|that|this|any)\b", re.I)
+#: "is Lady Bird in your list?", "do you have X in your catalogue?": whether the catalogue holds a film
+_IN_CATALOGUE_RE = re.compile(r"\b(?:in|on)\s+(?:your|the)\s+(?:list|catalog(?:ue)?|database|collection|library|system)\b"
+                              r"|\bdo\s+you\s+(?:have|know)\b[^?]*\?", re.I)
 #: "what about the most famous one?": a question across the slate, although it opens like a request
 _SUPERLATIVE_ONE_RE = re.compile(r"\bthe\s+(?:most\s+\w+|newest|oldest|latest|earliest|best\s+known|longest|shortest)"
                                  r"\s+(?:one|of\s+(?:them|these|those))\b", re.I)
@@ -499,6 +507,10 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         return Reading("capabilities")
     if bare and is_greeting(text):
         return Reading("greeting")
+    known_q = _IN_CATALOGUE_RE.search(text)
+    if known_q and firm_mentions(mentions):  # "is Lady Bird in your list?": yes, and what the catalogue says of it
+        target = firm_mentions(mentions)[0].item_id
+        return Reading("ask_fact", target, "neutral", (target,), "about")
     if slate and _WHY_EXTRA_RE.search(text):
         target = pointed[0] if pointed else slate[0]
         return Reading("why", target, "neutral", pointed or (target,))

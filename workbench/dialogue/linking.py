@@ -66,11 +66,17 @@ _NOT_TITLES = frozenset("""i it that this them those these him her he she they y
     disney hbo youtube tv movies films everything everyone all both""".split())
 
 
+#: "is Parasite in your list?", "do you have Parasite?": a film asked about by name
+_ASKED_TITLE_RE = re.compile(
+    r"\b(?:is|do\s+you\s+(?:have|know))\s+(?P<title>[A-Z0-9][\w'’:&!.-]*(?:\s+(?:(?:of|the|a|an|and|in|on|to|for)\s+)?"
+    r"[A-Z0-9][\w'’:&!.-]*){0,5})(?=\s+in\s+(?:your|the)\s+(?:list|catalog(?:ue)?|database|collection)|\s*\?)")
+
+
 def unlinked_title(masked: str) -> str | None:
     """A capitalised name the user says they watched or liked that no title linked ("I just watched
     Parasite and loved it", with no Parasite in the catalogue): what the reply should say it does not
     know. ``masked`` has the linked titles and people blanked."""
-    for m in _UNLINKED_TITLE_RE.finditer(masked):
+    for m in (*_UNLINKED_TITLE_RE.finditer(masked), *_ASKED_TITLE_RE.finditer(masked)):
         title = m.group("title").rstrip(".!:")
         if title.split()[0].lower() not in _NOT_TITLES and not title.isdigit():
             return title

@@ -6,7 +6,9 @@ this order:
 
 1. the last answer, when it named people ("who directed the second one?" ... "more from him"):
    a director answer gives its director, a cast answer its first-billed actor;
-2. the film the conversation is on (the last answer's film, a card the user liked, the film the
+2. the person the user named in the last few messages ("something with Keanu Reeves" ... "what else has
+   he been in?"), when the pointer's role allows;
+3. the film the conversation is on (the last answer's film, a card the user liked, the film the
    previous message pointed at or named: "I loved Heat" ... "more by the same director") or, with
    none, the top pick of the last slate: "that director" is its director, "that actor" / "the same
    star" its lead.
@@ -36,7 +38,9 @@ _DIRECTOR_PTR = r"(?:that|this|the\s+same|same|the)\s+(?:director|filmmaker|film
 #: "that actor", "the same actress", "that star", "the lead": an actor pointed at
 _ACTOR_PTR = r"(?:that|this|the\s+same|same|the)\s+(?:actor|actress|star|lead|guy|girl|woman|man)"
 #: "him", "her", "them" after a word that asks for a person's films
-_PRONOUN_PTR = r"(?:by|from|with|starring|featuring|of)\s+(?:him|her)\b|\b(?:his|her)\s+(?:other\s+)?(?:films|movies|work|stuff)"
+_PRONOUN_PTR = (r"(?:by|from|with|starring|featuring|of)\s+(?:him|her)\b|\b(?:his|her)\s+(?:other\s+)?(?:films|movies|work|stuff)"
+                r"|\b(?:has|did|does|is|was)\s+(?:he|she)\s+(?:also\s+|ever\s+)?(?:been\s+in|done|made|directed|starred\s+in"
+                r"|acted\s+in|played\s+in|in)\b")
 _POINTER_RE = re.compile(rf"\b(?:(?P<director>{_DIRECTOR_PTR})|(?P<actor>{_ACTOR_PTR})|(?P<pronoun>{_PRONOUN_PTR}))\b",
                          re.IGNORECASE)
 #: A request word beside the pointer: "more from that director", "anything else by him", "other films of his"
@@ -47,7 +51,7 @@ _OPEN_INTENTS = frozenset({"recommend", "refine", "more_like", "chitchat", "othe
 
 
 def resolve_person_pointer(u: Understanding, state: ConversationState, catalog: Catalog,
-                           focus: str | None) -> Understanding:
+                           focus: str | None, named: PersonMention | None = None) -> Understanding:
     """``u`` with the person a name-less pointer means, when the conversation makes it clear.
 
     Args:
@@ -55,19 +59,25 @@ def resolve_person_pointer(u: Understanding, state: ConversationState, catalog: 
         state: the conversation before this message.
         catalog: the items (their directors and cast).
         focus: the film the conversation is on, if any (else the last slate's top pick is used).
+        named: the person the user named last ("something with Keanu Reeves" ... "what else has he been
+            in?"), used when the pointer's role allows it.
     """
     m = person_pointer(u)
     if m is None:
         return u
     role = "director" if m.group("director") else "cast" if m.group("actor") else None
-    name = _person_of_last_answer(state, catalog, role) or _person_of_film(focus, state, catalog, role)
+    by_user = named.name if named is not None and (role is None or named.role in (role, "any")) else None
+    name = _person_of_last_answer(state, catalog, role) or by_user or _person_of_film(focus, state, catalog, role)
     if name is None:  # nothing in the conversation to point at: ask, with no slate of random films
         who = "director" if role == "director" else "actor" if role == "cast" else "person"
         return replace(u, intent="chitchat", target=None, refs=(),
                        notes=(*u.notes, f"I'm not sure which {who} you mean: name them, or a film of theirs."))
     person = PersonMention(name, m.span(), role or "any")
     constraints = replace(u.constraints, people=u.constraints.people | ItemFilter.make(people=[name]).people)
-    note = f"I took \"{m.group().strip()}\" as {name}."
+    said = m.group().strip()
+    if m.group("pronoun"):  # "has he been in": the pronoun is what was taken
+        said = re.search(r"\b(?:he|she|him|her|his)\b", said, re.IGNORECASE).group()
+    note = f"I took \"{said}\" as {name}."
     return replace(u, intent="recommend", target=None, refs=(), people=(person,), constraints=constraints,
                    constraint_fields=u.constraint_fields | {"people"}, notes=(*u.notes, note))
 

@@ -23,7 +23,7 @@ from workbench.dialogue.constraints import read_constraints, without_ruled_out
 from workbench.dialogue.cues import asks_reset, mask, request_sentences, stance_of, with_stances
 from workbench.dialogue.intent_model import DEFAULT_OUTCOMES, IntentGuesser
 from workbench.dialogue.intent_model import second_opinion as with_second_opinion
-from workbench.dialogue.intents import asks_for_something, classify, firm_mentions
+from workbench.dialogue.intents import asks_for_something, asks_in_catalogue, classify, firm_mentions
 from workbench.dialogue.linking import (
     _PERSON_CUE_RE,
     Mention,
@@ -223,7 +223,7 @@ class Understander:
                 reading = with_second_opinion(reading, self.intent_guesser(text, bool(slate)),
                                               threshold=self.intent_guesser.model.threshold, anchored=anchored)
         unknown = None if mentions or people else unlinked_title(masked)
-        if unknown is not None and reading.intent in ("chitchat", "other"):
+        if unknown is not None and (reading.intent in ("chitchat", "other") or asks_in_catalogue(text)):
             # "I just watched Parasite and loved it", no Parasite in the catalogue: say so, and ask
             reading = replace(reading, intent="chitchat", target=None, refs=())
         # one note per distinct text: a name typed many times must not repeat its note (issue 16.9)

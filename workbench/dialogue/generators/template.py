@@ -78,7 +78,7 @@ _OPENERS = {
         "Good question.",
     ),
     "seen": (
-        "Got it, you have seen that one.",
+        "Got it, I will leave out what you have seen.",
         "Noted, I will skip what you have already seen.",
         "Thanks, I will not suggest what you have seen again.",
     ),
