@@ -236,3 +236,10 @@ def test_a_low_mood_gets_a_kind_word_and_a_laugh_gets_no_lecture(tiny_catalog, h
 def test_whether_a_film_is_adapted_from_a_book_is_said_to_be_unknown(u):
     got = u.understand("are any of these based on a book?", last_slate=SLATE)
     assert got.intent in ("ask_fact", "compare") and got.attribute == "source"
+
+
+@pytest.mark.parametrize("text,intent", [("do you have anything like Alien?", "more_like"),
+                                         ("do you have Alien?", "ask_fact"),
+                                         ("why is Alien on the list?", "why")])
+def test_asking_whether_a_film_is_held_is_not_a_request_for_more(u, text, intent):
+    assert u.understand(text, last_slate=SLATE).intent == intent

@@ -349,8 +349,11 @@ _TO_YOU_RE = re.compile(r"\b(?:do|did|have|would|will|could|ever)\s+(?:you|u|ya)
 #: "None of those. Maybe a comedy?", "not these": the slate is turned down, whatever follows
 _REJECT_RE = re.compile(r"^\W*(?:no[,.!\s]+)?(?:none\s+of|not)\s+(?:those|these|them|that|this|any)\b", re.I)
 #: "is Lady Bird in your list?", "do you have X in your catalogue?": whether the catalogue holds a film
-_IN_CATALOGUE_RE = re.compile(r"\b(?:in|on)\s+(?:your|the)\s+(?:list|catalog(?:ue)?|database|collection|library|system)\b"
-                              r"|\bdo\s+you\s+(?:have|know)\b[^?]*\?", re.I)
+_IN_CATALOGUE_RE = re.compile(r"\b(?:in|on)\s+your\s+(?:list|catalog(?:ue)?|database|collection|library|system)\b"
+                              r"|\bin\s+the\s+(?:catalog(?:ue)?|database)\b"
+                              # "do you have Heat?" (the title right after: "do you have anything like Heat?" asks for more)
+                              r"|\bdo\s+you\s+(?:have|know)\s+(?:the\s+(?:movie|film)\s+)?[\"“]?(?-i:[A-Z0-9])[^?]*\?$", re.I)
+_WHY_WORD_RE = re.compile(r"\b(?:why|how\s+come|what\s+made\s+you)\b", re.I)
 #: "what about the most famous one?": a question across the slate, although it opens like a request
 _SUPERLATIVE_ONE_RE = re.compile(r"\bthe\s+(?:most\s+\w+|newest|oldest|latest|earliest|best\s+known|longest|shortest)"
                                  r"\s+(?:one|of\s+(?:them|these|those))\b", re.I)
@@ -507,7 +510,7 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         return Reading("capabilities")
     if bare and is_greeting(text):
         return Reading("greeting")
-    known_q = _IN_CATALOGUE_RE.search(text)
+    known_q = _IN_CATALOGUE_RE.search(text) and not _WHY_WORD_RE.search(text)
     if known_q and firm_mentions(mentions):  # "is Lady Bird in your list?": yes, and what the catalogue says of it
         target = firm_mentions(mentions)[0].item_id
         return Reading("ask_fact", target, "neutral", (target,), "about")
@@ -530,7 +533,8 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         if targets:
             return Reading(intent, targets[0], "neutral", targets, attribute)
     if asked is None and not judging and slate and pointed and "?" in text and _TO_YOU_RE.search(_folded(text)) \
-            and not _WANTS_RE.search(masked) and not _MORE_RE.search(masked):
+            and not _WANTS_RE.search(masked) and not _MORE_RE.search(masked) and base[0] != "why" \
+            and not _WHY_WORD_RE.search(text):
         # "have you seen the first one?", "do you like Heat?" about a film shown: no taste of its own to
         # give, but what the catalogue says about the film (with no slate, "have you seen Alien?" asks for more)
         return Reading("ask_fact", pointed[0], "neutral", pointed[:1], "about", note=NO_VIEWING_NOTE)
