@@ -243,3 +243,16 @@ def test_whether_a_film_is_adapted_from_a_book_is_said_to_be_unknown(u):
                                          ("why is Alien on the list?", "why")])
 def test_asking_whether_a_film_is_held_is_not_a_request_for_more(u, text, intent):
     assert u.understand(text, last_slate=SLATE).intent == intent
+
+
+@pytest.mark.parametrize("text,slate,intent", [("he loves dinosaurs", SLATE, "refine"),
+                                               ("she is really into horses", [], "recommend"),
+                                               ("merry christmas!", SLATE, "thanks_bye"),
+                                               ("I love you", [], "chitchat")])
+def test_a_taste_that_is_no_genre_is_searched_and_a_wish_closes(u, text, slate, intent):
+    assert u.understand(text, last_slate=slate).intent == intent
+
+
+def test_a_bare_older_asks_for_older_films(u):
+    got = u.understand("somethin older", last_slate=SLATE)
+    assert got.constraints.year_max is not None

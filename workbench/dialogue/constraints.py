@@ -162,9 +162,11 @@ _YEARS_COUNT = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7
 _LAST_YEARS_RE = re.compile(r"\b(?:last|past)\s+(?:(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|few|couple(?: of)?)"
                             r"\s+years|(decade))\b", re.IGNORECASE)
 _RECENT_RE = re.compile(r"\b(recent|newer|latest|new releases?|this year|current)\b", re.IGNORECASE)
-_OLD_RE = re.compile(r"\b(old(?:er)? (?:movies?|films?|ones?|stuff|classics?)|(?:something|anything) older|"
+_OLD_RE = re.compile(r"\b(old(?:er)? (?:movies?|films?|ones?|stuff|classics?)|(?:something|somethin|sth|smth|anything) older|"
                      r"older (?:please|pls|would|instead)|classics?|oldies|golden age|long ago|"
-                     r"(?:something|nothing|anything|too|so|very) old)\b", re.IGNORECASE)
+                     r"(?:something|somethin|nothing|anything|too|so|very) old)\b"
+                     r"|^\W*(?:(?:maybe|ok|okay|hmm|and|but|now|then|something|somethin)\W+)?older\W*(?:then|please|pls|maybe)?\W*$",
+                     re.IGNORECASE)
 #: A negation right before an "old" word: only then does it flip to "not old" ("nothing old", "no classics").
 _NEG_JUST_BEFORE_RE = re.compile(r"\b(?:no|not|nothing|without|none)\s+(?:too\s+|so\s+|that\s+|very\s+)?$")
 #: A question comparing films ("which is older", "the most recent one"): its "older" is no request.

@@ -353,6 +353,12 @@ _IN_CATALOGUE_RE = re.compile(r"\b(?:in|on)\s+your\s+(?:list|catalog(?:ue)?|data
                               r"|\bin\s+the\s+(?:catalog(?:ue)?|database)\b"
                               # "do you have Heat?" (the title right after: "do you have anything like Heat?" asks for more)
                               r"|\bdo\s+you\s+(?:have|know)\s+(?:the\s+(?:movie|film)\s+)?[\"“]?(?-i:[A-Z0-9])[^?]*\?$", re.I)
+_HOLIDAY_WISH_RE = re.compile(r"^\W*(?:and\s+|you\s+too[,!.\s]*)?(?:a\s+)?(?:merry\s+(?:christmas|xmas)|happy\s+(?:holidays|new\s+year"
+                              r"|thanksgiving|halloween|easter|hanukkah|birthday)|season'?s\s+greetings)"
+                              r"(?:\s+(?:to\s+you|to\s+all|everyone|again|too))*\W*$", re.I)
+#: "he loves dinosaurs", "she's really into trains": a taste that is no genre, something to search for
+_TASTE_RE = re.compile(r"\b(?:loves?|likes?|adores?|(?:is|are|'s|'re)\s+(?:really\s+|very\s+)?into|obsessed\s+with"
+                       r"|crazy\s+about|(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of)\s+(?!it\b|that\b|this\b|them\b|you\b|me\b|to\b|[a-z]+ing\b)[a-z]{3,}", re.I)
 _WHY_WORD_RE = re.compile(r"\b(?:why|how\s+come|what\s+made\s+you)\b", re.I)
 #: "what about the most famous one?": a question across the slate, although it opens like a request
 _SUPERLATIVE_ONE_RE = re.compile(r"\bthe\s+(?:most\s+\w+|newest|oldest|latest|earliest|best\s+known|longest|shortest)"
@@ -503,6 +509,8 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     pointed = resolve_refs(text, masked, mentions, people, slate, item, focus)
     bare = not mentions and constraints.is_empty and not people
     stance = stance_of(masked)
+    if _HOLIDAY_WISH_RE.match(text):  # "merry christmas!": a wish, not a request for Christmas films
+        return Reading("thanks_bye")
     if (_CLOSING_CORE_RE.search(text) and not _MORE_RE.search(masked) and constraints.is_empty
             and not (slate and stance == "disliked") and (is_closing(text) or "?" not in text)):
         return Reading("thanks_bye")
@@ -572,6 +580,9 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         intent, cued = "chitchat", True
     elif intent in ("other", "chitchat"):
         intent = "other" if _is_ack(text) else "refine" if slate and _REFINE_HINT_RE.search(masked) else "chitchat"
+    if intent in ("other", "chitchat") and not cued and not _small_talk(text) and _TASTE_RE.search(masked):
+        # "he loves dinosaurs": a taste to search for, on the slate shown or afresh
+        intent, cued = ("refine" if slate else "recommend"), True
     if intent in ("feedback", "seen", "not_seen") and pointed and target not in pointed:
         target = pointed[0]  # "loved it" right after a question about the third one: the third one
     if intent == "chitchat" and not note and _LOW_MOOD_RE.search(text):
