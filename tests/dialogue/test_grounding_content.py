@@ -54,6 +54,8 @@ CASES = [
                  "and cast, but not streaming services, shops or showtimes.", {}, id="saying-where-to-watch-is-unknown"),
     pytest.param("I don't know where to watch it, but Netflix has it.", "", {"shop": 1},
                  id="a-disclaimer-that-names-a-service-after-all"),
+    pytest.param("You might enjoy Heat (1995) if you liked the direction of the director.",
+                 "You might enjoy Heat (1995).", {"off_task": 1}, id="vague-direction-of-the-director"),
     # the assistant's own viewing: it has watched nothing
     pytest.param("You might enjoy Heat (1995)! Also Collateral (2004) was good but not enough for me.",
                  "You might enjoy Heat (1995)!", {"off_task": 1}, id="judged-for-me"),
