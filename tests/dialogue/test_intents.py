@@ -256,3 +256,26 @@ def test_a_taste_that_is_no_genre_is_searched_and_a_wish_closes(u, text, slate, 
 def test_a_bare_older_asks_for_older_films(u):
     got = u.understand("somethin older", last_slate=SLATE)
     assert got.constraints.year_max is not None
+
+
+def test_a_fact_question_with_no_film_pointed_at_asks_which_one(tiny_catalog, hash_embedder):
+    from dialogue_fixtures import tiny_engine
+
+    engine = tiny_engine(tiny_catalog, hash_embedder, k=3)
+    state = engine.new_state("which")
+    state.record_slate(SLATE)
+    result = engine.respond(state, "who's the director?")
+    assert result.intent == "ask_fact" and result.act == "ask" and "Which film" in result.reply
+    assert state.last_slate == SLATE
+
+
+@pytest.mark.parametrize("text,slate,intent", [("sounds good", SLATE, "other"), ("looks good", SLATE, "other"),
+                                               ("cool, more with him", SLATE, "recommend")])
+def test_acks_and_requests_after_cool(u, text, slate, intent):
+    assert u.understand(text, last_slate=slate).intent in (intent, "refine" if intent == "recommend" else intent)
+
+
+@pytest.mark.parametrize("text", ["any live action ones?", "live-action please"])
+def test_live_action_rules_out_cartoons_and_asks_no_action(u, text):
+    got = u.understand(text, last_slate=SLATE)
+    assert "animation" in got.constraints.exclude_genres and "action" not in got.constraints.genres

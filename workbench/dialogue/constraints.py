@@ -46,7 +46,8 @@ MOODS: dict[str, tuple[str, ...]] = {
     # cheering up, crying, tension: everyday ways of asking for a comedy, a drama or a thriller
     "cheer me up": ("comedy",), "cheer up": ("comedy",), "cheering up": ("comedy",), "pick me up": ("comedy",),
     "make me laugh": ("comedy",), "good mood": ("comedy",), "good laugh": ("comedy",),
-    "make me cry": ("drama",), "weepy": ("drama",), "weepie": ("drama",),
+    "make me cry": ("drama",), "weepy": ("drama",), "weepie": ("drama",), "cry to": ("drama",),
+    "a good cry": ("drama",), "cry my eyes out": ("drama",),
     "tense": ("thriller",), "nail biting": ("thriller",), "edge of my seat": ("thriller",), "twisty": ("thriller",),
     "whodunit": ("mystery",), "whodunnit": ("mystery",), "murder mystery": ("mystery",),
     "vampires": ("horror",), "vampire": ("horror",), "haunted house": ("horror",),
@@ -76,7 +77,7 @@ NEGATED_MOODS: dict[str, tuple[str, ...]] = {
 #: Phrases that rule genres out on their own ("I scare easily").
 AVERSIONS: dict[str, tuple[str, ...]] = {
     "easily scared": ("horror",), "scare easily": ("horror",), "get scared": ("horror",),
-    "nightmares": ("horror",),
+    "nightmares": ("horror",), "live_acts__": ("animation",),
 }
 #: Everyday words that count as a genre only before "movie", "film", "stuff"...
 _EVERYDAY = frozenset({"war", "sport", "period", "detective", "kid", "comic", "dance", "teen", "history", "family",
@@ -238,6 +239,8 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
     catalogue's newest year ("recent" means its last :data:`RECENT_YEARS` years).
     """
     low = fold(masked).replace("-", " ")
+    # "live action": no cartoon, and no request for action films (same length: spans stay aligned)
+    low = re.sub(r"\blive action\b", "live_acts__", low)
     scope = negation_scope(low)
     wanted: set[str] = set()
     named: set[str] = set()  # asked for by a genre's own word, not a mood

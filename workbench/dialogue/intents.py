@@ -142,11 +142,13 @@ _OPINION_RE = re.compile(r"\byour\s+(?:(?:all[\s-]+time\s+)?favou?rite|fave|top\
                          r"|\bhave\s+(?:you|u)\s+(?:ever\s+)?(?:seen|watched)\s+(?:a|any|many)\b", re.I)
 #: Words that ask for something even in small talk ("I'm bored, give me something exciting")
 _WANTS_RE = re.compile(r"\b(?:give|show|find|get)\s+me\b|\bsomething\b|\banything\b|\bwhat\s+should\s+i\b"
-                       r"|\bin\s+the\s+mood\b|\blooking\s+for\b|\bi\s+(?:want|need)\b", re.I)
+                       r"|\bin\s+the\s+mood\b|\blooking\s+for\b|\bi\s+(?:want|need)\b"
+                       r"|\bmore\s+(?:with|by|from|like|of)\b|\banother\s+(?:one|film|movie)\b", re.I)
 #: A bare acknowledgement or fragment with nothing to act on (the ``other`` intent).
 _ACK_WORDS = frozenset("""ok okay k kk sure no nope yes yeah yep yup maybe uh um umm mm mmm hmm hm wait nevermind never mind
     i guess oh ah whatever then so well right alright fine what too hm huh eh meh cool nice great
     perfect awesome excellent wonderful lovely super sweet fantastic brilliant noted gotcha understood
+    sounds looks good
     yea ya nah and the a an or but oh ahh hey true indeed""".split())
 _CLOSING_RE = re.compile(
     r"\b(?:thanks?(?:\s+(?:you|u))?(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+a\s+bunch)?|thx|ty|tysm|cheers|many\s+thanks"
@@ -540,6 +542,9 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
             targets = own if len(own) > 1 else tuple(slate) if len(slate) > 1 else targets
         if targets:
             return Reading(intent, targets[0], "neutral", targets, attribute)
+        if intent == "ask_fact" and slate and not mentions and constraints.is_empty:
+            # "who's the director?" with nothing pointed at: a question all the same (the reply asks which film)
+            return Reading(intent, None, "neutral", (), attribute)
     if asked is None and not judging and slate and pointed and "?" in text and _TO_YOU_RE.search(_folded(text)) \
             and not _WANTS_RE.search(masked) and not _MORE_RE.search(masked) and base[0] != "why" \
             and not _WHY_WORD_RE.search(text):

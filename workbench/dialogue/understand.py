@@ -280,7 +280,7 @@ def asked_count(text: str) -> int | None:
 _QUERY_NOISE_RE = re.compile(
     r"\b(?:my|our|the)\s+(?:wife|husband|partner|girlfriend|boyfriend|gf|bf|kids?|son|daughter|children|family"
     r"|parents|mom|mum|dad|friends?|sister|brother|teens?|boss)\b|\b(?:for\s+)?(?:tonight|today|tomorrow"
-    r"|this\s+(?:weekend|evening|afternoon|morning)|the\s+weekend)\b", re.IGNORECASE)
+    r"|this\s+(?:weekend|evening|afternoon|morning)|the\s+weekend)\b|\blive[\s-]action\b", re.IGNORECASE)
 #: The note for a film the user named that no catalogue title matched (no name repeated: grounding
 #: rightly drops a title the catalogue cannot check, even the user's own).
 UNKNOWN_FILM_NOTE = ("That film is not in my catalogue, so I can't go from it. Which other film did you enjoy, "
