@@ -12,6 +12,17 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.conftest import TINY_ITEMS
+from workbench.dialogue.generators.base import GenerationRequest
+from workbench.dialogue.types import Recommendation, Turn
+
+_BY_ID = {item.item_id: item for item in TINY_ITEMS}
+#: One recommendation turn every local generator is run on (Collateral and Inception after "I loved Heat").
+HEAT_REQUEST = GenerationRequest(
+    turns=(Turn("user", "I loved Heat. Something tense?"),),
+    recommendations=(Recommendation(_BY_ID["5"], 1, 0.9, {"cf": 0.9}, "Directed by Michael Mann, like Heat"),
+                     Recommendation(_BY_ID["10"], 2, 0.8, {"content": 0.8}, "A heist thriller")),
+)
 PIECES = ["You might ", "enjoy Collateral ", "(2004), a tense ", "taxi thriller."]
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"

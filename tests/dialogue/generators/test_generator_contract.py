@@ -21,12 +21,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TINY_ITEMS
+from tests.generator_fixtures import HEAT_REQUEST as REQUEST
 from tests.generator_fixtures import FakeServer, build_tiny_model
 from workbench.dialogue.generators import (
     FALLBACK_NOTICE,
     FallbackGenerator,
-    GenerationRequest,
     Generator,
     LlamaCppGenerator,
     OpenAIGenerator,
@@ -38,16 +37,9 @@ from workbench.dialogue.generators import (
     openvino_available,
 )
 from workbench.dialogue.generators.zerogpu import ZeroGPUGenerator
-from workbench.dialogue.types import Recommendation, Turn
 from workbench.errors import GenerationError
 from workbench.limits import MAX_TEXT_CHARS
 
-BY_ID = {item.item_id: item for item in TINY_ITEMS}
-REQUEST = GenerationRequest(
-    turns=(Turn("user", "I loved Heat. Something tense?"),),
-    recommendations=(Recommendation(BY_ID["5"], 1, 0.9, {"cf": 0.9}, "Directed by Michael Mann, like Heat"),
-                     Recommendation(BY_ID["10"], 2, 0.8, {"content": 0.8}, "A heist thriller")),
-)
 #: Token limit every limited generator is built with.
 LIMIT = 6
 #: Seconds a slow backend may keep the caller waiting before it must fail or fall back.

