@@ -169,26 +169,22 @@ class ChatEngine:
         u = self.understander.understand(message, last_slate=state.last_slate, linked=linked, focus=focus)
         u = follow_up(u, state)
         if person_pointer(u) is not None:  # "more from that director": whose, from the conversation
-            u = resolve_person_pointer(u, state, self.catalog, focus or self._named_before(state),
-                                       self._person_named_before(state))
+            film, person = self._named_earlier(state)
+            u = resolve_person_pointer(u, state, self.catalog, focus or film, person)
         return u
 
-    def _person_named_before(self, state: ConversationState) -> PersonMention | None:
-        """The person the user named last, in the last three user messages ("something with Keanu Reeves")."""
-        for text in [t.text for t in state.turns if t.role == "user"][-3:][::-1]:
-            people = self.understander.understand(text, second_opinion=False).people
-            if people:
-                return people[-1]
-        return None
-
-    def _named_before(self, state: ConversationState) -> str | None:
-        """The film the previous user message named by title ("I loved Heat"), if any."""
-        previous = next((t.text for t in reversed(state.turns) if t.role == "user"), None)
-        if previous is None:
-            return None
-        # read without the slate: the one on screen now came after that message
-        named = self.understander.understand(previous, second_opinion=False).mentions
-        return named[0].item_id if named else None
+    def _named_earlier(self, state: ConversationState) -> tuple[str | None, PersonMention | None]:
+        """The film the previous user message named by title ("I loved Heat"), and the person the user
+        named last in the last three messages ("something with Keanu Reeves"), each read once. Read
+        without the slate: the one on screen now came after those messages."""
+        film: str | None = None
+        for back, text in enumerate([t.text for t in state.turns if t.role == "user"][-3:][::-1]):
+            u = self.understander.understand(text, second_opinion=False)
+            if back == 0 and u.mentions:
+                film = u.mentions[0].item_id
+            if u.people:
+                return film, u.people[-1]
+        return film, None
 
     def _pointed_before(self, state: ConversationState) -> str | None:
         """The one film the previous user message pointed at, when no slate came since ("tell me about
