@@ -108,9 +108,9 @@ _LAUGHS = frozenset("lol lmao rofl haha hahaha hehe heh xd".split())
 
 def is_light_remark(text: str) -> bool:
     """A laugh or a bare acknowledgement ("lol ok", "haha nice"): small talk that wants no steer back to films."""
-    words = re.findall(r"[a-z']+", text.lower())
-    return bool(words) and len(words) <= 4 and "?" not in text and any(w in _LAUGHS for w in words) \
-        and all(w in _LAUGHS or w in _ACK_WORDS for w in words)
+    words = re.findall(r"[a-z']+", fold(text))
+    rest = [w for w in words if w not in _LAUGHS]
+    return len(rest) < len(words) <= 4 and "?" not in text and _is_ack(" ".join(rest))
 
 
 def asks_in_catalogue(text: str) -> bool:
