@@ -87,6 +87,7 @@ def test_a_question_does_not_become_a_constraint(engine):
     ("which one is the oldest?", "oldest", "7", "Alien"),
     ("which of them has Tom Hanks?", "has_person", "1", "Toy Story"),
     ("which of these are horror films?", "has_genre", "7", "Alien"),
+    ("which of them came out in the 2000s?", "has_year", "5", "Collateral"),
 ])
 def test_compare_across_the_slate(engine, message, attribute, answer_id, expected):
     state = shown(engine)
@@ -94,6 +95,15 @@ def test_compare_across_the_slate(engine, message, attribute, answer_id, expecte
     assert (result.intent, result.act, result.answer.attribute) == ("compare", "answer", attribute)
     assert result.answer.item.item_id == answer_id and expected in result.reply
     assert result.recommendations == () and state.last_slate == SLATE
+
+
+def test_a_question_about_years_is_no_year_filter(engine):
+    """"which of them came out in the 2000s?" answers from the slate (Collateral, 2004; Inception is from
+    2010) and leaves the years of the next slate open."""
+    state = shown(engine)
+    result = engine.respond(state, "which of them came out in the 2000s?")
+    assert "Collateral" in result.reply and "Inception" not in result.reply and "Heat" not in result.reply
+    assert state.constraints.year_min is None and state.constraints.year_max is None
 
 
 def test_compare_with_no_match_says_none(engine):

@@ -52,6 +52,10 @@ def genres(text: str) -> tuple[set[str], set[str]]:
     # "no rom-coms" rules out romance, not every comedy
     ("i want to laugh, anything but romantic comedies", {"comedy"}, {"romance"}),
     ("recomend a good thriler", {"thriller"}, set()),
+    # kids ask for family films when the films are for them, not when they are only the subject
+    ("a movie the kids will love", {"family"}, set()),
+    ("my kids have seen it like 50 times", set(), set()),
+    ("the kids are asleep, something scary", {"horror"}, set()),
 ])
 def test_negation_scope(text, wanted, excluded):
     assert genres(text) == (wanted, excluded)

@@ -40,7 +40,7 @@ def _person_matches(item: Item, person: str) -> bool:
 
 
 def build_answer(attribute: str, items: Sequence[Item], *, genres: Iterable[str] = (),
-                 people: Sequence[str] = ()) -> Answer | None:
+                 people: Sequence[str] = (), years: tuple[int | None, int | None] = (None, None)) -> Answer | None:
     """The :class:`Answer` to a question about ``items`` (``None`` when there is no film to answer about).
 
     Args:
@@ -48,6 +48,7 @@ def build_answer(attribute: str, items: Sequence[Item], *, genres: Iterable[str]
         items: the films the question points at, in the order named.
         genres: canonical genres the question names ("is it a cartoon?": ``animation``).
         people: people the question names ("is Tom Hanks in it?"), as the catalogue spells them.
+        years: the inclusive years a ``has_year`` question names ("which of them are from the 90s?").
     """
     items = tuple(items)[:MAX_ANSWER_ITEMS]
     if not items:
@@ -74,6 +75,12 @@ def build_answer(attribute: str, items: Sequence[Item], *, genres: Iterable[str]
         matches = tuple(i for i in items if asked and asked in item_genre_keys(i))
         return Answer(matches[0] if matches else None, attribute, tuple(i.item_id for i in matches), items,
                       asked, matches)
+    if attribute == "has_year":
+        lo, hi = years
+        asked = _years_phrase(lo, hi)
+        matches = tuple(i for i in items if asked and i.year and (lo is None or i.year >= lo) and (hi is None or i.year <= hi))
+        return Answer(matches[0] if matches else None, attribute, tuple(i.item_id for i in matches), items,
+                      asked, matches)
     values = fact_values(first, attribute)
     asked = ""
     if attribute == "genre" and genres:
@@ -83,6 +90,17 @@ def build_answer(attribute: str, items: Sequence[Item], *, genres: Iterable[str]
     matches = tuple(i for i in items if asked and (
         asked in item_genre_keys(i) if attribute == "genre" else _person_matches(i, asked)))
     return Answer(first, attribute, values, items, asked, matches)
+
+
+def _years_phrase(lo: int | None, hi: int | None) -> str:
+    """"from the 1990s", "from 2000 to 2009", "from 2010 on", "before 1980" ("": no bound)."""
+    if lo is not None and hi is not None:
+        if hi - lo == 9 and lo % 10 == 0:
+            return f"from the {lo}s"
+        return f"from {lo}" if lo == hi else f"from {lo} to {hi}"
+    if lo is not None:
+        return f"from {lo} on"
+    return f"from before {hi + 1}" if hi is not None else ""
 
 
 def fact_values(item: Item, attribute: str) -> tuple[str, ...]:
@@ -197,15 +215,14 @@ def answer_text(answer: Answer, rng: random.Random | None = None) -> str:
     if attribute == "popular" and answer.item is not None:
         return (f"The best known of them is {answer.item.display_title}: it comes up most often in the "
                 f"conversations the catalogue counts ({answer.item.mentions} mentions).")
-    if attribute in ("has_person", "has_genre"):
+    if attribute in ("has_person", "has_genre", "has_year"):
         what = answer.asked or "that"
-        verb = "has" if attribute == "has_person" else "is listed as"
+        one, many = {"has_person": ("has", "have"), "has_genre": ("is listed as", "are listed as"),
+                     "has_year": ("is", "are")}[attribute]
         if not answer.matches:
-            return f"None of them {'has' if attribute == 'has_person' else 'is listed as'} {what}."
+            return f"None of them {one} {what}."
         titles = join_names([i.display_title for i in answer.matches])
-        if len(answer.matches) == 1:
-            return f"{titles} {verb} {what}."
-        return f"{titles} {'have' if attribute == 'has_person' else 'are listed as'} {what}."
+        return f"{titles} {one if len(answer.matches) == 1 else many} {what}."
     if attribute in UNLISTED:  # one sentence for every film: the catalogue knows no availability, length or rating
         films = answer.items
         return _UNKNOWN[attribute].format(title=join_names([i.display_title for i in films]) if len(films) <= 2
@@ -220,7 +237,7 @@ def states_answer(answer: Answer, text: str) -> bool:
         return any(w in low for w in ("don't know", "do not know", "not listed", "no year", "doesn't list", "can't tell",
                                       "cannot tell",
                                       "does not list", "not sure", "unknown", "no information", "lists none"))
-    if answer.attribute in ("has_person", "has_genre"):
+    if answer.attribute in ("has_person", "has_genre", "has_year"):
         if not answer.matches:
             return any(w in low for w in ("none", "no ", "not", "neither"))
         return all(fold(i.title) in low for i in answer.matches)

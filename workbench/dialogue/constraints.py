@@ -83,6 +83,14 @@ AVERSIONS: dict[str, tuple[str, ...]] = {
 _EVERYDAY = frozenset({"war", "sport", "period", "detective", "kid", "comic", "dance", "teen", "history", "family",
                        "spy", "disaster", "dramatic", "indie", "space"})
 _BARE_NEG_RE = re.compile(r"\b(?:no|without|no more)\s+$")
+#: "kids" / "children" ask for family films when the films are for them ("for my kids", "with the kids",
+#: "my kids will love", "our kids are scared of ghosts"), not when the kids are only the subject of a
+#: remark ("my kids have seen it like 50 times")
+_KIDS = frozenset({"kids", "children", "childrens"})
+_KIDS_BEFORE_RE = re.compile(r"\b(?:for|with|to|and)\s+(?:(?:the|my|our|your|his|her|their|little|young|small|two|three)\s+)*$")
+_KIDS_AFTER_RE = re.compile(r"\s*(?:will|would|can|could|might|to|love|loves|like|likes|enjoy|want|wants|are\s+(?:into|scared"
+                            r"|afraid|terrified|frightened|young|little|small)|(?:'re|are)\s+\d|aged?|ages|under|of\s+all\s+ages"
+                            r"|friendly|can\s+watch|[.,!?]|$)")
 #: "not about war", "nothing about sport": an everyday genre word as a subject ruled out (asked for, "about war"
 #: stays a search word: a hard genre filter would drop the films the catalogue tags, not files, as war films)
 _SUBJECT_BEFORE_RE = re.compile(r"\b(?:about|involving|on)\s+(?:the\s+)?$")
@@ -309,6 +317,9 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
         keys = genre_keys("science fiction" if word.startswith("sci") and "fi" in word else word)
         if not keys and len(word) >= _TYPO_MIN_LEN:
             keys = genre_keys(typo_genre(word))
+        if word in _KIDS and not (_KIDS_BEFORE_RE.search(low[:m.start()]) or _KIDS_AFTER_RE.match(low[m.end():])
+                                  or _NOUN_AFTER_RE.match(low[m.end():]) or scope.of(m.start())):
+            continue  # "my kids have seen it": the kids are no request
         if not keys or (word in _EVERYDAY and not _NOUN_AFTER_RE.match(low[m.end():])
                         and not _BARE_NEG_RE.search(low[:m.start()])
                         and not (_SUBJECT_BEFORE_RE.search(low[:m.start()]) and scope.of(m.start()) == "negated")):
@@ -361,6 +372,24 @@ def read_topics(low: str) -> frozenset[str]:
                 continue
             found.add(word)
     return frozenset(found)
+
+
+#: "newer than these", "older than those ones": years relative to the films on screen
+_THAN_SLATE_RE = re.compile(r"\b(?:(newer|more\s+recent|later)|(older|earlier))\s+than\s+(?:these|those|them|the\s+(?:last|previous)"
+                            r"\s+(?:ones?|picks?|films?|movies?|batch|list)|(?:the\s+)?(?:ones?|films?|movies?)\s+(?:you\s+)?(?:showed|suggested"
+                            r"|picked|gave))\b", re.IGNORECASE)
+
+
+def years_than_slate(text: str, slate_years: Sequence[int]) -> tuple[int | None, int | None] | None:
+    """``(year_min, year_max)`` of "newer than these" / "older than those" against the years of the
+    films on screen: newer than most of them (after their median year), or older; ``None`` when the
+    message says no such thing or no film on screen has a year."""
+    m = _THAN_SLATE_RE.search(fold(text))
+    years = sorted(y for y in slate_years if y)
+    if m is None or not years:
+        return None
+    median = years[len(years) // 2]
+    return (median + 1, None) if m.group(1) else (None, median - 1)
 
 
 def _decade_start(dec: re.Match[str]) -> int:

@@ -18,8 +18,11 @@ from workbench.dialogue.references import slate_position
 from workbench.filters import ItemFilter
 from workbench.text import Intent
 
+#: "like" as a liking, not the filler before an amount ("seen it like 50 times", "like twice")
+_LIKE_NOT_FILLER = (r"like(?!\s+(?:\d+|a\s+(?:million|hundred|thousand|dozen|bunch|billion)\b|(?:twice|once|forever)\b"
+                    r"|(?:two|three|four|five|six|ten|twenty|fifty|a\s+hundred|hundred)\s+times\b))")
 _LIKE_CUES = (
-    r"lov(?:e|ed|es|ing)", r"lik(?:e|ed|es)", r"enjoy(?:ed|s)?", r"adore(?:d)?", r"favou?rites?",
+    r"lov(?:e|ed|es|ing)", r"lik(?:ed|es)", _LIKE_NOT_FILLER, r"enjoy(?:ed|s)?", r"adore(?:d)?", r"favou?rites?",
     r"great", r"awesome", r"amazing", r"fantastic", r"excellent", r"brilliant", r"the best",
     r"masterpiece", r"fan of", r"into", r"really good", r"so good", r"pretty good", r"good",
     r"funny", r"hilarious", r"cool", r"fun", r"classic", r"a must",
@@ -44,6 +47,10 @@ _NOT_SEEN_CUES = (
     r"never (?:even )?heard of", r"(?:do ?n[o']?t|dont) know (?:that|this|it|them|those|these|any|the)",
     r"not (?:familiar|heard of)", r"(?:i )?missed (?:that|this|it|them|those|these|the)", r"unfamiliar",
     r"(?:is|are|'s|'re|was) (?:all |completely |totally )?new to (?:me|us)",
+    r"never (?:got|get|gotten) (?:a)?round to", r"(?:have|has)(?:n'?t| not) (?:got|gotten) (?:a)?round to",
+    r"(?:do ?n[o']?t|dont) think (?:i|we|they|he|she)(?:'ve| have|'d| had)? (?:\w+ )?(?:seen|watched|saw)",
+    r"(?:does ?n[o']?t|do ?n[o']?t|dont|doesnt|didn'?t) ring (?:a|any) bells?", r"rings? no bells?",
+    r"(?:none|neither) of (?:these|those|them|the \w+) (?:\w+ )?rings? (?:a|any) bells?",
 )
 _SEEN_CUES = (
     r"(?:have|has|had|'ve) (?:\w+ )?(?:seen|watched)", r"\bseen\b", r"\bsaw\b", r"\bwatched\b",

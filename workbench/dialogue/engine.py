@@ -495,7 +495,8 @@ def answer_for(u: Understanding, catalog: Catalog) -> Answer | None:
     if u.intent not in QUESTION_INTENTS or not u.attribute:
         return None
     items = [catalog[i] for i in u.refs if i in catalog]
-    return build_answer(u.attribute, items, genres=u.constraints.genres, people=[p.name for p in u.people])
+    return build_answer(u.attribute, items, genres=u.constraints.genres, people=[p.name for p in u.people],
+                        years=(u.constraints.year_min, u.constraints.year_max))
 
 
 def reply_act(state: ConversationState, u: Understanding, recs: Sequence[Recommendation],

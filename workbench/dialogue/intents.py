@@ -37,7 +37,7 @@ from workbench.text import Intent, fold
 #: catalogue does not hold, also across the slate).
 FACT_ATTRIBUTES = ("director", "cast", "year", "genre", "about", "where", "runtime", "rating", "source")
 #: What a ``compare`` question asks across films.
-COMPARE_ATTRIBUTES = ("newest", "oldest", "popular", "has_person", "has_genre")
+COMPARE_ATTRIBUTES = ("newest", "oldest", "popular", "has_person", "has_genre", "has_year")
 #: Every attribute :attr:`Understanding.attribute` can hold.
 ATTRIBUTES = FACT_ATTRIBUTES + COMPARE_ATTRIBUTES
 #: Intents whose reply is an answer from catalogue facts (they keep the current slate).
@@ -196,7 +196,7 @@ _DIRECTOR_RE = re.compile(
 )
 _CAST_RE = re.compile(
     r"\bwho(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+(?:in|starring|starred)\b|\bwho\s+(?:stars?|starred|acts?|acted|plays?|played)\b"
-    r"|\bcast\b|\bactors?\b|\bactress(?:es)?\b|\bstarring\b|\bstars?\s+in\b|\bwho\s+stars\b|\bthe\s+(?:lead|stars)\b"
+    r"|\bcast\b|\bactors?\b|\bactress(?:es)?\b|\bstarring\b|\bwho\s+(?:voices?|voiced)\b|\bvoice\s+(?:actors?|cast)\b|\bstars?\s+in\b|\bwho\s+stars\b|\bthe\s+(?:lead|stars)\b"
     r"|\bwho(?:'s|\s+is)\s+the\s+(?:star|lead)\b|\bwhat\s+actors?\b|\bwho\s+(?:are|were)\s+the\s+(?:actors|stars)\b",
     re.I,
 )
@@ -226,7 +226,7 @@ _ABOUT_RE = re.compile(
 _RUNTIME_RE = re.compile(r"\b(?:longest|shortest|how\s+long|running\s+time|run\s*time|runtime|length|minutes"
                          r"|hours?\s+long|too\s+long|long\s+is)\b", re.I)
 _RATING_RE = re.compile(r"\b(?:best|highest|top|better|well|worst|lowest)[\s-]+rated\b|\bratings?\b|\bscores?\b"
-                        r"|\brated\s+(?:r|pg(?:[\s-]?13)?|g|nc[\s-]?17|x)\b|\bmpaa\b|\bage\s+rating\b|\bcertificat\w*\b"
+                        r"|\brated\s+(?:r|pg(?:[\s-]?13)?|g|nc[\s-]?17|x)\b|\b(?:r|pg(?:[\s-]?13)?|nc[\s-]?17)[\s-]+rated\b|\bmpaa\b|\bage\s+rating\b|\bcertificat\w*\b"
                         r"|\breviews?\b|\bimdb\b|\brotten\s+tomatoes\b|\bmetacritic\b|\boscars?\b|\bawards?\b"
                         r"|\bcritics?\b", re.I)
 #: "is it based on a book?", "adapted from a comic?": what a film was adapted from (not in the catalogue;
@@ -366,7 +366,10 @@ _WHY_WORD_RE = re.compile(r"\b(?:why|how\s+come|what\s+made\s+you)\b", re.I)
 _SUPERLATIVE_ONE_RE = re.compile(r"\bthe\s+(?:most\s+\w+|newest|oldest|latest|earliest|best\s+known|longest|shortest)"
                                  r"\s+(?:one|of\s+(?:them|these|those))\b", re.I)
 #: "what about ones with X?", "how about ...", "any with ...": a request, not a question about a film
-_REQUEST_QUESTION_RE = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b|^\s*(?:any|anything|something|ones?)\s+(?:with|by|from)\b",
+_REQUEST_QUESTION_RE = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b|^\s*(?:any|anything|something|ones?)\s+(?:with|by|from)\b"
+                                  # "can we go newer than these?", "anything older than those?": a request
+                                  r"|\b(?:go|something|anything|ones?|films?|movies?|stuff)\s+(?:a\s+bit\s+|a\s+little\s+|much\s+|even\s+)?"
+                                  r"(?:newer|older|more\s+recent|earlier)\s+than\s+(?:these|those|them|that|this|the\s+\w+)\b",
                                   re.I)
 
 
@@ -422,6 +425,10 @@ def read_question(text: str, constraints: ItemFilter, people: Sequence[PersonMen
         return "ask_fact", "cast"  # "is she in any of them?": who is in each of them
     if across and constraints.genres and (_ACROSS_RE.search(low)):
         return "compare", "has_genre"
+    if across and (constraints.year_min is not None or constraints.year_max is not None) and _ACROSS_RE.search(low) \
+            and re.search(r"\b(?:which|how\s+many)\b", low):
+        # "which of them came out in the 2000s?" asks about the slate; "any of those from before 2000?" asks for films
+        return "compare", "has_year"
     short = len(low.split()) <= 12
     if (refs or named) and (starts or short) and not _LIKE_FILM_RE.search(low):
         if people and re.search(r"\b(?:in|with|star|stars|starring|by|feature|features|have|has)\b", low):
@@ -563,6 +570,9 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
         pointed = pointed or (target,)
     if intent == "refine" and _AFRESH_RE.search(masked):
         intent = "recommend"
+    if intent == "refine" and stance == "not_seen" and constraints.is_empty and not people and not _MORE_RE.search(masked):
+        # "none of these ring a bell": not a rejection of the slate, a word on what the user has seen
+        intent, target, st = "not_seen", (pointed or slate or (None,))[0], "not_seen"
     if intent == "feedback" and stance == "not_seen":
         st = "not_seen"
     if intent == "feedback" and st in ("seen", "not_seen"):

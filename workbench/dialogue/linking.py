@@ -434,6 +434,9 @@ class MentionLinker:
                         hit = process.extractOne(key, cands, scorer=fuzz.ratio, score_cutoff=90)
                         if hit is not None:
                             name = self._person_full[hit[0]]
+                if name is not None and all(w in STOPWORDS or w in COMMON_WORDS for w in key.split()) \
+                        and not all(t.raw[:1].isupper() for t in toks[i : i + length]):
+                    name = None  # "who won the game last night?": everyday words name The Game only written so
                 if name is not None:
                     out.append(PersonMention(name, (toks[i].start, toks[i + length - 1].end),
                                              self._role(text, toks[i].start)))

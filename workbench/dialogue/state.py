@@ -384,6 +384,8 @@ def asked_for(u: Understanding) -> tuple[ItemFilter, frozenset[str]]:
         fields -= {"genres"}
     if u.intent in QUESTION_INTENTS and u.attribute in ("cast", "director", "has_person"):
         fields -= {"people"}
+    if u.intent in QUESTION_INTENTS and u.attribute == "has_year":
+        fields -= {"years"}
     return u.constraints, frozenset(fields)
 
 

@@ -82,7 +82,7 @@ class Answer:
     """A question about films answered from catalogue facts (see :mod:`workbench.dialogue.answers`).
 
     ``attribute`` is what was asked (``director``, ``cast``, ``year``, ``genre``, ``about`` about
-    one film; ``newest``, ``oldest``, ``has_person``, ``has_genre`` across several). ``item`` is the
+    one film; ``newest``, ``oldest``, ``has_person``, ``has_genre``, ``has_year`` across several). ``item`` is the
     film answered about (for ``newest`` / ``oldest`` the one picked; for ``has_*`` the first that
     matches, ``None`` when none does). ``values`` are the catalogue's values for ``item``: names,
     the year, genres, genres then tags (``about``); for ``has_*`` the ids of the matching films.

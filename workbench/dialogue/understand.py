@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from workbench.catalog import Catalog
-from workbench.dialogue.constraints import read_constraints, without_ruled_out
+from workbench.dialogue.constraints import read_constraints, without_ruled_out, years_than_slate
 from workbench.dialogue.cues import asks_reset, mask, request_sentences, stance_of, with_stances
 from workbench.dialogue.intent_model import DEFAULT_OUTCOMES, IntentGuesser
 from workbench.dialogue.intent_model import second_opinion as with_second_opinion
@@ -210,6 +210,10 @@ class Understander:
                                            and (stance_of(_PREP_LIKE_RE.sub(r"\1 as", clause_around(masked, p.span)))
                                                 == "liked" or _FAN_RE.match(text[p.span[1]:]))))
         slate = [self.catalog.canonical_id(i) for i in last_slate if i in self.catalog]
+        than = years_than_slate(text, [self.catalog[i].year for i in slate])
+        if than is not None:  # "newer than these": after most of the films on screen, not "the last 5 years"
+            constraints = replace(constraints, year_min=than[0], year_max=than[1])
+            fields = fields | {"years"}
         focus = self.catalog.canonical_id(focus) if focus is not None and focus in self.catalog else None
         # intent, the films pointed at and what a question asks: workbench.dialogue.intents
         reading = classify(text, masked, mentions, people, constraints, slate, self.catalog.get, focus)

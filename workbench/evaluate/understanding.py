@@ -40,7 +40,7 @@ SPLITS = ("heldout", "dev")
 GOLD_INTENTS = ("recommend", "more_like", "refine", "why", "ask_fact", "compare", "seen", "not_seen",
                 "feedback", "greeting", "thanks_bye", "capabilities", "chitchat", "other")
 #: The ``attribute`` vocabulary of questions (the catalogue has no running times, so no "longest").
-ATTRIBUTES = ("director", "cast", "year", "genre", "about", "newest", "oldest", "has_person", "has_genre")
+ATTRIBUTES = ("director", "cast", "year", "genre", "about", "newest", "oldest", "has_person", "has_genre", "has_year")
 #: Person roles.
 ROLES = ("director", "actor")
 #: Gold keys and their empty value (an omitted key means empty / none).
@@ -342,6 +342,9 @@ def expected_answers(gold: Mapping[str, Any], catalog: Catalog) -> list[str]:
     if attribute == "has_genre":
         wanted = set(gold["genres_include"])
         return [it.title for it in items if item_genre_keys(it) & wanted]
+    if attribute == "has_year":
+        lo, hi = gold["year_min"], gold["year_max"]
+        return [it.title for it in dated if (lo is None or it.year >= lo) and (hi is None or it.year <= hi)]
     return []
 
 

@@ -83,8 +83,8 @@ _OPENERS = {
         "Thanks, I will not suggest what you have seen again.",
     ),
     "not_seen": (
-        "Noted, you have not seen it yet.",
-        "Got it, that one is new to you.",
+        "Noted, not seen yet.",
+        "Got it, new to you.",
         "Good to know.",
     ),
     "thanks_bye": (
