@@ -160,8 +160,9 @@ RULES: tuple[SentenceRule, ...] = (
     # me", "I've seen it twice") is no recommendation (the fine-tune speaks as ReDial's people did)
     SentenceRule("off_task", "own-viewing",
                  _rx(r"\b(?:not\s+(?:enough|good\s+enough|really)|too\s+\w+|(?:a\s+bit|kind\s+of)\s+\w+)\s+for\s+me\b"
-                     r"|(?<!n['’]t\ssay\s)(?<!not\ssay\s)"  # "I can't say I've seen it" is true of an assistant
-                     r"\bI\s+(?:have\s+|['’]ve\s+)?(?:already\s+|just\s+|recently\s+|also\s+)?(?:seen|watched|saw)\s+"
+                     # "I can't say I've seen it", "I don't think I've seen it" are true of an assistant
+                     r"|(?<!n['’]t\ssay\s)(?<!not\ssay\s)(?<!n['’]t\sthink\s)"
+                     r"\bI(?:\s+have\s+|['’]ve\s+|\s+)(?:already\s+|just\s+|recently\s+|also\s+)?(?:seen|watched|saw)\s+"
                      r"(?:it|that|this|them|those|these)\b")),
     SentenceRule("off_task", "condolence",
                  _rx(r"\bsorry\s+(?:for|about)\s+your\s+loss\b|\bcondolences\b|\bmy\s+(?:deepest\s+)?sympath(?:y|ies)\b"
