@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from workbench.catalog import Catalog, Item
-from workbench.text import fold, norm_person
+from workbench.text import WORD_RE, fold, norm_person, word_forms
 
 #: Canonical genre names a user or a filter can name.
 CANONICAL_GENRES = (
@@ -85,6 +85,23 @@ def _title_genre_keys(title: str) -> frozenset[str]:
     return genre_keys(fold(title))
 
 
+@lru_cache(maxsize=65536)
+def item_topic_forms(item: Item) -> frozenset[str]:
+    """The word forms (:func:`~workbench.text.word_forms`) of an item's title and tags: what a topic
+    ruled out ("no boxing", "nothing with clowns") is checked against. The catalogue knows a film's
+    topics only from these; :mod:`workbench.dialogue.engine` adds the films whose embedding sits
+    closest to the topic."""
+    forms: set[str] = set()
+    for text in (item.title, *item.tags):
+        for w in WORD_RE.findall(fold(text)):
+            if len(w) >= 3:
+                forms |= word_forms(w)
+    return frozenset(forms)
+
+
+def has_topic(item: Item, topic: str) -> bool:
+    """Whether ``item``'s title or tags name ``topic`` in any of its forms."""
+    return bool(word_forms(topic) & item_topic_forms(item))
 
 
 @dataclass(frozen=True)
@@ -93,7 +110,8 @@ class ItemFilter:
 
     ``genres`` match if the item has *any* of them; ``exclude_genres`` reject an
     item with any of them among its genres or the genres its tags name, and an item
-    whose genres and tags are unknown (an exclusion is a promise); ``people`` match
+    whose genres and tags are unknown (an exclusion is a promise); ``exclude_topics`` (words as the
+    user wrote them: "boxing", "clowns") reject an item whose title or tags name one; ``people`` match
     a director or cast member (any of them); ``exclude_people`` reject an item with
     any of them; ``year_min``/``year_max`` are inclusive and reject items with no year.
     """
@@ -105,6 +123,7 @@ class ItemFilter:
     people: frozenset[str] = field(default_factory=frozenset)
     exclude_ids: frozenset[str] = field(default_factory=frozenset)
     exclude_people: frozenset[str] = field(default_factory=frozenset)
+    exclude_topics: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def make(
@@ -116,6 +135,7 @@ class ItemFilter:
         people: Iterable[str] = (),
         exclude_ids: Iterable[str] = (),
         exclude_people: Iterable[str] = (),
+        exclude_topics: Iterable[str] = (),
     ) -> ItemFilter:
         """Normalise free-text genres and names into a filter."""
         g: set[str] = set()
@@ -128,12 +148,13 @@ class ItemFilter:
             frozenset(g), frozenset(xg), year_min, year_max,
             frozenset(norm_person(p) for p in people if p.strip()), frozenset(exclude_ids),
             frozenset(norm_person(p) for p in exclude_people if p.strip()),
+            frozenset(fold(t).strip() for t in exclude_topics if t.strip()),
         )
 
     @property
     def is_empty(self) -> bool:
         return not (self.genres or self.exclude_genres or self.people or self.exclude_ids
-                    or self.exclude_people) and (
+                    or self.exclude_people or self.exclude_topics) and (
             self.year_min is None and self.year_max is None
         )
 
@@ -150,6 +171,8 @@ class ItemFilter:
             excluded = item_excluded_keys(item)
             if excluded is None or excluded & self.exclude_genres:
                 return False
+        if self.exclude_topics and any(has_topic(item, t) for t in self.exclude_topics):
+            return False
         if self.people or self.exclude_people:
             names = {norm_person(p) for p in (*item.directors, *item.cast)}
             if self.people and not (names & self.people):
@@ -176,4 +199,5 @@ class ItemFilter:
             self.people | other.people,
             self.exclude_ids | other.exclude_ids,
             self.exclude_people | other.exclude_people,
+            self.exclude_topics | other.exclude_topics,
         )

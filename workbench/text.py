@@ -154,6 +154,28 @@ def norm_person(name: str) -> str:
     return " ".join(re.findall(r"\w+", name.lower()))
 
 
+
+def word_forms(word: str) -> frozenset[str]:
+    """The forms a word may stand for, so that a topic ruled out meets the catalogue's form of it:
+    the word, its singular and its stem without "-ing" / "-er" ("boxing" and "boxer" share "box",
+    "zombies" and "zombie" share "zombie", "weddings" and "wedding" share "wedding"). Two words
+    match when their forms meet. Deliberately crude (a few suffix rules, no dictionary): both sides
+    go through the same rules, so an odd stem ("spid") only ever meets another form of its word."""
+    w = fold(word).strip("'’")
+    forms = {w}
+    if len(w) > 4 and w.endswith("ies"):
+        forms |= {w[:-3] + "y", w[:-1]}
+    elif len(w) > 3 and w.endswith(("ches", "shes", "xes", "sses")):
+        forms.add(w[:-2])
+    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        forms.add(w[:-1])
+    for f in list(forms):
+        for suffix in ("ing", "er"):
+            if len(f) - len(suffix) >= 3 and f.endswith(suffix):
+                root = f[: -len(suffix)]
+                forms.add(root[:-1] if len(root) > 3 and root[-1] == root[-2] and root[-1] not in "lsz" else root)
+    return frozenset(forms)
+
 # ---------------------------------------------------------------------------
 # word lists
 

@@ -155,3 +155,88 @@ def test_the_search_query_leaves_out_what_a_message_rules_out(text, query):
     from workbench.dialogue.constraints import without_ruled_out
 
     assert without_ruled_out(text) == " ".join(query.split())
+
+
+# ---------------------------------------------------------------------------- topics ruled out
+
+
+def topics(text: str) -> set[str]:
+    flt, fields, _ = read_constraints(text.lower(), [], MAX_YEAR)
+    assert ("exclude_topics" in fields) == bool(flt.exclude_topics)
+    return set(flt.exclude_topics)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("what are some good sports films? no boxing though", {"boxing"}),
+    ("nothing with clowns or spiders please", {"clowns", "spiders"}),
+    ("our kids are terrified of sharks", {"sharks"}),
+    ("i can't stand clowns", {"clowns"}),
+    ("a comedy, no weddings, no dogs", {"weddings", "dogs"}),
+    ("something not about dinosaurs", {"dinosaurs"}),
+    # chat after "no" names no topic
+    ("no idea what to watch", set()), ("no worries!", set()), ("no thanks", set()), ("i have no clue lol", set()),
+    ("no, something else", set()), ("without spoilers please", set()),
+    # what a film is, not what it is about; genres and moods are read as genres
+    ("i don't like long movies", set()), ("no cheesy stuff", set()), ("no horror movies", set()),
+    ("no more superheroes", set()), ("i hate westerns", set()),
+    # content the catalogue cannot check is never promised by a filter
+    ("nothing with swearing please", set()),
+    # a topic asked for is no exclusion
+    ("a film about boxing", set()),
+])
+def test_topics_ruled_out(text, expected):
+    assert topics(text) == expected
+
+
+def test_a_topic_matches_the_catalogues_form_of_the_word():
+    """"boxing" meets a tag's "boxer", "spiders" a title's "Spider"; a word inside another word does not."""
+    from workbench.filters import has_topic
+
+    boxer = Item("1", "The Champ", 1979, ("Drama", "Sports"), (), (), ("washed-up boxer",))
+    spider = Item("2", "Giant Spider", 1990, ("Horror",), (), (), ())
+    jukebox = Item("3", "Sing", 2016, ("Animation",), (), (), ("jukebox musical",))
+    assert has_topic(boxer, "boxing") and has_topic(spider, "spiders")
+    assert not has_topic(jukebox, "boxing") and not has_topic(boxer, "spiders")
+    assert not ItemFilter.make(exclude_topics=["Boxing"]).matches(boxer)
+    assert ItemFilter.make(exclude_topics=["boxing"]).matches(jukebox)
+
+
+def _with_boxing_film(tiny_catalog: Catalog) -> Catalog:
+    return Catalog([*tiny_catalog, Item("14", "Knockdown", 2005, ("Crime", "Thriller"), ("Nobody Known",),
+                                        ("Ann Other",), ("heist", "retired boxer"), mentions=90)])
+
+
+def test_a_topic_ruled_out_is_a_hard_filter_for_the_rest_of_the_conversation(tiny_catalog, hash_embedder):
+    from workbench.dialogue.state import filter_from_dict, filter_to_dict
+
+    engine = tiny_engine(_with_boxing_film(tiny_catalog), hash_embedder, questions=False)
+    state = engine.new_state("s")
+    first = engine.respond(state, "a crime thriller with a heist")
+    assert "Knockdown" in [r.item.title for r in first.recommendations]  # without the rule it is on the slate
+    state = engine.new_state("t")
+    ruled = engine.respond(state, "a crime thriller with a heist, but no boxing please")
+    assert ruled.recommendations and "Knockdown" not in [r.item.title for r in ruled.recommendations]
+    later = engine.respond(state, "more please")
+    assert "Knockdown" not in [r.item.title for r in later.recommendations]
+    assert filter_from_dict(filter_to_dict(state.constraints)).exclude_topics == {"boxing"}
+
+
+def test_a_topic_ruled_out_also_drops_the_films_nearest_it(tiny_catalog, hash_embedder):
+    """Tags miss most topics: a film whose vector sits on the topic's own goes too, one far from it stays."""
+    import numpy as np
+
+    from tests.dialogue_fixtures import tiny_retriever
+    from workbench.dialogue.ranker import Ranker
+    from workbench.dialogue.state import ConversationState
+
+    vectors = hash_embedder.encode(tiny_catalog.texts()).copy()
+    row = tiny_catalog.ids.index("5")  # Collateral: nothing about sharks in its title or tags
+    vectors[row] = hash_embedder.encode(["sharks"])[0]
+    ranker = Ranker(tiny_catalog, tiny_retriever(tiny_catalog, hash_embedder), None, item_vectors=vectors)
+    state = ConversationState("s")
+    kept = ranker.gather(state).soft_allowed
+    assert kept[row]
+    state.constraints = ItemFilter.make(exclude_topics=["sharks"])
+    kept = ranker.gather(state).soft_allowed
+    assert not kept[row]
+    assert int(np.sum(~kept)) < len(tiny_catalog) // 2

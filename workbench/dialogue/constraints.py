@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from workbench.dialogue.linking import PersonMention
 from workbench.filters import ItemFilter, genre_keys
-from workbench.text import fold
+from workbench.text import GENRE_WORDS, fold
 
 #: Mood and theme phrases and the genres they ask for. A phrase under a negation rules them out.
 MOODS: dict[str, tuple[str, ...]] = {
@@ -37,7 +37,7 @@ MOODS: dict[str, tuple[str, ...]] = {
     "tearjerker": ("drama",), "tear jerker": ("drama",), "sad movie": ("drama",), "sad movies": ("drama",),
     "sad film": ("drama",), "sad one": ("drama",), "sad ones": ("drama",), "something sad": ("drama",),
     "emotional": ("drama",), "heartwarming": ("drama", "family"), "date night": ("romance",),
-    "love story": ("romance",), "action packed": ("action",), "mind bending": ("science fiction", "thriller"),
+    "love story": ("romance",), "chick flick": ("romance",), "chick flicks": ("romance",), "action packed": ("action",), "mind bending": ("science fiction", "thriller"),
     "suspenseful": ("thriller",), "something darker": ("thriller",), "bit darker": ("thriller",),
     "space": ("science fiction",), "aliens": ("science fiction",), "heist": ("crime",), "mafia": ("crime",),
     "gangster": ("crime",), "gangsters": ("crime",), "family friendly": ("family",), "kid friendly": ("family",),
@@ -143,6 +143,40 @@ def typo_genre(word: str) -> str:
             return found
     return word
 _ROMCOM_RE = re.compile(r"rom\s?coms?|romantic comed", re.IGNORECASE)
+
+#: A topic ruled out: a noun (or a list of them) right after a negation that takes an object ("no boxing",
+#: "nothing with clowns or spiders please", "my kids are scared of sharks", "I don't like zombies"), ended by
+#: the clause, a courtesy word or "movies". Genres and moods are read above; what a topic filter checks is
+#: :func:`workbench.filters.has_topic` (titles and tags) plus the films nearest the topic (the engine).
+_TOPIC_NEG_RE = re.compile(
+    r"\b(?:no(?: more)?|nothing (?:with|about|involving|featuring|including)|anything but|without|not about|"
+    r"hate|hates|can'?t stand|cannot stand|(?:scared|afraid|terrified|frightened) of|sick of|tired of|"
+    r"(?:do|does)(?:n'?t| not) (?:like|want|love|enjoy)|dont (?:like|want))\s+(?:any\s+|more\s+|the\s+)?"
+    r"((?:[a-z]{4,})(?:\s*(?:,|or|and|nor)\s+(?:no\s+|any\s+)?[a-z]{4,})*)"
+    r"(?=\s*(?:[.,!?;:)]|$|(?:please|pls|though|tho|thanks|thank|in it|involved|movies?|films?|flicks?|stuff|either|"
+    r"at all|for me|for us|but|this time|tonight|anymore|any more)\b))")
+#: Words after such a negation that name no topic: chat ("no idea", "no worries"), what a film is rather
+#: than what it is about ("no sequels", "nothing long"), and content the catalogue cannot check (it has
+#: no content ratings: "no swearing" must not be promised by a filter that knows nothing of it).
+_NOT_TOPICS = frozenset("""
+    idea ideas problem problems worries worry thanks thank clue rush hurry pressure preference preferences
+    doubt kidding joke jokes offense offence matter need question questions reason comment opinion opinions
+    spoilers spoiler time money luck sense chance difference budget subtitles subtitle dubbing sure more less
+    longer fair deal biggie prob probs movie movies film films flick flicks stuff thing things kind kinds type
+    types sort sorts genre genres series sequel sequels prequel prequels remake remakes reboot reboots actor
+    actors actress actresses director directors cast plot plots story stories ending endings part parts
+    scene scenes haha hahaha recommendations recommendation suggestions suggestion options option picks pick
+    titles title choices choice results others ones more worse better worst best good great bad long short
+    slow boring cheesy corny sappy silly stupid dumb weird serious heavy intense depressing graphic explicit
+    crude gross childish kiddie kiddy lame overrated predictable pretentious mainstream popular famous obscure
+    foreign cheap loud mushy mushy musicals cartoons classics oldies newer older recent newest oldest
+    swearing cursing profanity language nudity sex sexual sexy violence gore blood bloody drugs alcohol
+    smoking rated rating ratings reviews review awards theaters theater cinema netflix streaming
+    those these them they there that this then what when where which while with would watch watching
+    really very much many just only even still also again ever never anyone anything something someone
+    please though thanks tonight either seen watched heights favorites favourites favorite favourite
+    mentioning chick
+    """.split())
 
 _DECADE_RE = re.compile(
     r"(?:(?:the\s+)?(?:(19|20)?(\d)0)'?\s?s\b)|\b(fifties|sixties|seventies|eighties|nineties|noughties|2000s)\b",
@@ -290,7 +324,10 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
     excluded |= by_mood - named
     wanted -= excluded
     excluded |= graded_out - wanted
+    topics = read_topics(low)
     fields: set[str] = set()
+    if topics:
+        fields.add("exclude_topics")
     if wanted:
         fields.add("genres")
     if excluded:
@@ -307,8 +344,23 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
         fields.add("exclude_people")
     flt = ItemFilter.make(year_min=year_min, year_max=year_max, people=names, exclude_people=ruled_out)
     flt = ItemFilter(frozenset(wanted), frozenset(excluded), flt.year_min, flt.year_max, flt.people,
-                     exclude_people=flt.exclude_people)
+                     exclude_people=flt.exclude_people, exclude_topics=topics)
     return flt, frozenset(fields), frozenset(ruled_out)
+
+
+def read_topics(low: str) -> frozenset[str]:
+    """The topics folded text rules out ("no boxing though": ``{"boxing"}``): nouns right after a
+    negation that takes an object, never a genre, a mood or a word of :data:`_NOT_TOPICS`."""
+    found: set[str] = set()
+    for m in _TOPIC_NEG_RE.finditer(low):
+        for word in re.findall(r"[a-z]{4,}", m.group(1)):
+            if (word in ("and", "nor") or word in _NOT_TOPICS or word in MOODS or word in NEGATED_MOODS
+                    or word in GENRE_WORDS or genre_keys(word) or genre_keys(typo_genre(word))
+                    or word.endswith(("ous", "ful", "ive", "ic", "ish", "ed", "ly", "est"))
+                    or (word.endswith("y") and not word.endswith("ey"))):
+                continue
+            found.add(word)
+    return frozenset(found)
 
 
 def _decade_start(dec: re.Match[str]) -> int:

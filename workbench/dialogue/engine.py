@@ -407,6 +407,8 @@ def nothing_fits(flt: ItemFilter) -> str:
         parts.append("with " + " and ".join(sorted(flt.people)))
     if flt.exclude_people:
         parts.append("without " + " or ".join(sorted(flt.exclude_people)))
+    if flt.exclude_topics:
+        parts.append("nothing about " + " or ".join(sorted(flt.exclude_topics)))
     if flt.year_min is not None or flt.year_max is not None:
         parts.append(years_in_words(flt.year_min, flt.year_max))
     if not parts:

@@ -41,6 +41,7 @@ def filter_to_dict(flt: ItemFilter) -> dict[str, Any]:
         "people": sorted(flt.people),
         "exclude_ids": sorted(flt.exclude_ids),
         "exclude_people": sorted(flt.exclude_people),
+        "exclude_topics": sorted(flt.exclude_topics),
     }
 
 
@@ -53,6 +54,7 @@ def filter_from_dict(d: Mapping[str, Any]) -> ItemFilter:
         frozenset(d.get("people", ())),
         frozenset(d.get("exclude_ids", ())),
         frozenset(d.get("exclude_people", ())),
+        frozenset(d.get("exclude_topics", ())),
     )
 
 
@@ -408,5 +410,6 @@ def merge_constraints(current: ItemFilter, new: ItemFilter, fields: frozenset[st
     if "exclude_people" in fields:
         ruled_out |= new.exclude_people
         people -= new.exclude_people
+    topics = current.exclude_topics | new.exclude_topics if "exclude_topics" in fields else current.exclude_topics
     return ItemFilter(frozenset(genres), frozenset(excluded), year_min, year_max, frozenset(people),
-                      current.exclude_ids | new.exclude_ids, frozenset(ruled_out))
+                      current.exclude_ids | new.exclude_ids, frozenset(ruled_out), topics)

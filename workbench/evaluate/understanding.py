@@ -31,7 +31,7 @@ from workbench.dialogue.engine import ChatEngine
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.understand import Understanding
 from workbench.errors import EvaluationError
-from workbench.filters import CANONICAL_GENRES, item_genre_keys
+from workbench.filters import CANONICAL_GENRES, has_topic, item_genre_keys
 from workbench.text import norm_person
 
 #: The splits a labelled set has; ``all`` is both.
@@ -189,7 +189,7 @@ def reading_of(u: Understanding, catalog: Catalog) -> dict[str, Any]:
         "genres_include": sorted(c.genres),
         "genres_exclude": sorted(c.exclude_genres),
         "tags_include": [],
-        "tags_exclude": [],
+        "tags_exclude": sorted(c.exclude_topics),
         "year_min": c.year_min,
         "year_max": c.year_max,
         "refs": [catalog.canonical_id(i) for i in refs if i in catalog],
@@ -302,13 +302,16 @@ def constraint_violations(items: Sequence[Item], gold: Mapping[str, Any]) -> lis
             out.append(f"{item.item_id} has disliked {sorted(names & disliked_people)}")
         if item.item_id in gold["disliked"]:
             out.append(f"{item.item_id} is disliked")
+        for topic in gold["tags_exclude"]:
+            if has_topic(item, topic):
+                out.append(f"{item.item_id} is about excluded {topic!r}")
     return out
 
 
 def states_constraints(gold: Mapping[str, Any]) -> bool:
     """Whether a gold reading of a slate turn states any constraint the slate can be checked against."""
     return gold["intent"] in SLATE_INTENTS and bool(
-        gold["genres_include"] or gold["genres_exclude"] or gold["year_min"] is not None
+        gold["genres_include"] or gold["genres_exclude"] or gold["tags_exclude"] or gold["year_min"] is not None
         or gold["year_max"] is not None or gold["disliked"] or gold["disliked_people"]
         or {p["name"] for p in gold["people"]} - set(gold["liked_people"]) - set(gold["disliked_people"]))
 
