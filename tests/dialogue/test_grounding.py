@@ -53,6 +53,14 @@ CASES = [
                  "Try Heat (1995) and Inception (2010).", 1, id="catalogue-title-cut-from-list"),
     pytest.param("Try Heat, Collateral, Aliens, or Inception.",
                  "Try Heat, Collateral, or Inception.", 1, id="oxford-list-keeps-style"),
+    # "as well as" joins a list too, and an article after "or" belongs to the title the model wrote
+    pytest.param("You might enjoy Heat (1995) as well as Alien (1979).", "You might enjoy Heat (1995).", 1,
+                 id="cut-from-as-well-as"),
+    pytest.param("You might enjoy Heat (1995) as well as Collateral (2004).",
+                 "You might enjoy Heat (1995) as well as Collateral (2004).", 0, id="as-well-as-both-kept"),
+    pytest.param("Try Inception (2010) or The Midnight Garden (2013).", "Try Inception (2010).", 1,
+                 id="cut-after-or-the"),
+    pytest.param("Like Alien (1979), Heat (1995) is tense.", "", 1, id="a-clause-is-no-list"),
     pytest.param("If you liked Alien, you will like Inception. Heat is a classic.",
                  "Heat is a classic.", 1, id="catalogue-title-not-on-slate"),
     pytest.param("Forrest Gump is long. Heat it is.", "Heat it is.", 1, id="sentence-start-title"),
@@ -119,6 +127,25 @@ def test_ground_table(reply: str, expected: str, fixes: int) -> None:
     out = ground(reply, SLATE, CATALOG)
     assert out.text == expected
     assert out.fixes == fixes == len(out.events)
+
+
+# (reply, slate, expected, fix count): a capitalised phrase that is a tag of a slate film says what the film
+# is ("the Marvel Cinematic Universe"); the same phrase with no slate film tagged so is still an invented title
+TAG_CASES = [
+    pytest.param("You'll love Coco (2017) if you're into Pixar Animation.", (BY_ID["28"],),
+                 "You'll love Coco (2017) if you're into Pixar Animation.", 0, id="a-slate-films-tag"),
+    pytest.param("Coco (2017) is a Day of the Dead story.", (BY_ID["28"],),
+                 "Coco (2017) is a Day of the Dead story.", 0, id="a-tag-with-connectors"),
+    pytest.param("You'll love Heat (1995) if you're into Pixar Animation.", (HEAT,), "", 1,
+                 id="a-tag-of-no-slate-film-is-still-caught"),
+]
+
+
+@pytest.mark.parametrize(("reply", "slate", "expected", "fixes"), TAG_CASES)
+def test_a_slate_films_tag_is_no_invented_title(reply: str, slate: tuple[Item, ...], expected: str,
+                                                fixes: int) -> None:
+    out = ground(reply, slate, CATALOG)
+    assert out.text == expected and out.fixes == fixes
 
 
 # A lone capitalised word in a recommendation slot that is no catalogue title, name, genre or

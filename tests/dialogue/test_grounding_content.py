@@ -60,6 +60,13 @@ CASES = [
     pytest.param("You might enjoy Heat (1995)! Also Collateral (2004) was good but not enough for me.",
                  "You might enjoy Heat (1995)!", {"off_task": 1}, id="judged-for-me"),
     pytest.param("Heat is tense. I have seen it twice.", "Heat is tense.", {"off_task": 1}, id="own-viewing"),
+    pytest.param("Heat is tense. I've seen it twice.", "Heat is tense.", {"off_task": 1}, id="own-viewing-ive"),
+    pytest.param("No, I don't think I've seen that one. Heat is tense.", "No, I don't think I've seen that one. Heat is tense.",
+                 {}, id="not-thinking-one-has-seen-it"),
+    pytest.param("Heat is tense. I'd say I have seen it twice.", "Heat is tense.", {"off_task": 1},
+                 id="own-viewing-after-say"),
+    pytest.param("I can't say I've seen that one, but Heat is tense.", "I can't say I've seen that one, but Heat is tense.",
+                 {}, id="not-having-seen-it-is-true-of-an-assistant"),
     pytest.param("Heat is tense, and it may be a bit long for you.", "Heat is tense, and it may be a bit long for you.",
                  {}, id="for-you-is-fine"),
     # facts no catalogue film holds: awards, box office, reviews, release scheduling
@@ -157,8 +164,13 @@ CASES = [
                  {"off_task": 1}, id="vague-if-you-liked-it"),
     pytest.param("You might enjoy Heat (1995) if you liked that kind of humor", "You might enjoy Heat (1995)",
                  {"off_task": 1}, id="vague-if-you-liked-that-kind"),
-    pytest.param("You might enjoy Heat (1995) if you're into that sort of thing.", "You might enjoy Heat (1995).",
-                 {"off_task": 1}, id="vague-if-youre-into-that"),
+    pytest.param("You might enjoy Heat (1995) if you're into that sort of thing too.", "You might enjoy Heat (1995).",
+                 {"off_task": 1}, id="vague-if-youre-into-that-too"),
+    # ...but a hedge in the present tense is about the kind of film recommended, as people say it: it stays
+    pytest.param("You might enjoy Heat (1995) if you're into that sort of thing.",
+                 "You might enjoy Heat (1995) if you're into that sort of thing.", {}, id="hedge-if-youre-into-that-kind"),
+    pytest.param("I hear Collateral (2004) is good if you like that kind of movie!",
+                 "I hear Collateral (2004) is good if you like that kind of movie!", {}, id="hedge-if-you-like-that-kind"),
     pytest.param("You might enjoy Heat (1995) if you liked Inception (2010).",
                  "You might enjoy Heat (1995) if you liked Inception (2010).", {}, id="a-named-film-is-no-vague-taste"),
 ]
@@ -195,6 +207,15 @@ def test_a_language_models_reply_cut_by_its_token_limit_loses_the_cut_sentence()
         == {"cut": 1}
 
 
+def test_a_one_word_title_on_the_slate_hides_no_everyday_word() -> None:
+    """With the film "It" talked about, "I have seen it" is still the assistant's own viewing (the title mask
+    blanked every "it" and the rule never saw the claim)."""
+    film_it = Item("i1", "It", 2017, ("Horror",))
+    out = Grounder(Catalog([*CATALOG, film_it], source="it-test")).ground(
+        "You might enjoy Heat (1995). I have watched it before, but it is long.", SLATE, allowed=[film_it])
+    assert out.text == "You might enjoy Heat (1995)." and out.fixes_by_kind == {"off_task": 1}
+
+
 def test_a_condolence_after_a_message_about_a_loss_is_kept() -> None:
     """The condolence rule reads the user's messages: after "my dog died" it is no reply to nobody."""
     reply = "I'm sorry for your loss. Heat is tense."
@@ -227,12 +248,33 @@ def test_helpers() -> None:
     assert unbalanced("a closing ) first") and unbalanced('an "open quote')
     assert unfinished("Heat is a film of the") and not unfinished("Thanks for stopping by") and unfinished("Heat, Collateral,") and not unfinished("Heat is tense")
     assert mask_spans("Little Shop of Horrors is fun", ["little shop of horrors"]).startswith("_" * 22)
+    assert mask_spans("It is scary, I hear", ["It"]) == "__ is scary, I hear"
+    assert mask_spans("I've seen it", ["It"]) == "I've seen it"  # a one-word title hides no everyday word
     assert about_films("Please go ahead and relax.", True) and not about_films("Please go ahead and relax.", False)
     assert about_films("You will love this movie.", False)
-    assert asks_fact("Who directed it?") and not asks_fact("What about something like Inception?")
     values = answer_values([BY_ID["3"]])
     assert answers("It was directed by Michael Mann.", values) and not answers("It has many options.", values)
     assert answers("I can't tell you where to watch these films.", values)  # an honest "not known" answers
+
+
+# (user message, whether it asks a fact that the reply must answer)
+ASKS_FACT = [
+    pytest.param("Who directed it?", True, id="who-directed"),
+    pytest.param("I loved Heat. Haven't seen Collateral. What's it about?", True, id="about-in-the-last-question"),
+    pytest.param("Who is in the other one?", True, id="who-is-in-the-other-one"),
+    pytest.param("What about something like Inception?", False, id="more-like-a-film"),
+    # "old", "released", "stars" describe the films wanted in a request for films: no fact to answer
+    pytest.param("I think the old one was better, so what would you recommend?", False, id="old-in-a-request"),
+    pytest.param("The old ones are great. Can you recommend a comedy?", False, id="fact-word-outside-the-question"),
+    pytest.param("How about a movie that was released recently? Anything good?", False, id="released-in-a-request"),
+    pytest.param("Is there a movie with Tom Cruise?", False, id="a-film-with-a-person-is-a-request"),
+]
+
+
+@pytest.mark.parametrize(("message", "expected"), ASKS_FACT)
+def test_which_messages_ask_a_fact(message: str, expected: bool) -> None:
+    """A fact question makes the reply answer it (or be replaced); a request for films asks no fact."""
+    assert asks_fact(message) is expected
 
 
 # ---------------------------------------------------------------------------

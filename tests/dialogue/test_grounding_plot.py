@@ -57,6 +57,13 @@ CASES = [
     pytest.param("Casino (1995) is what crime films are about.", "Casino (1995) is what crime films are about.", {},
                  id="about-without-a-story"),
     # a film offered to fans of a genre is said to be of it (workbench.dialogue.facts)
+    # in a sentence about the film before, the clause is cut when what stays says something the catalogue holds
+    pytest.param("Try Casino (1995). It's a crime classic about a man who loses his boat to a storm.",
+                 "Try Casino (1995). It's a crime classic.", {"plot": 1}, id="pronoun-head-with-a-genre-stays"),
+    pytest.param("Try Casino (1995). It's a great story about a man who loses his boat to a storm.",
+                 "Try Casino (1995).", {"plot": 1}, id="pronoun-head-saying-nothing-goes"),
+    pytest.param("Try Casino (1995). It is about the mafia in las vegas.",
+                 "Try Casino (1995). It is about the mafia in las vegas.", {}, id="pronoun-clause-of-tag-words"),
     pytest.param("You might enjoy Adrift (2009) if you liked action movies", "", {"genre": 1}, id="if-you-liked-genre"),
     pytest.param("You might enjoy Casino (1995) if you like the sci fi movies.", "", {"genre": 1},
                  id="if-you-like-the-sci-fi-movies"),

@@ -147,7 +147,11 @@ class GroundedText:
 
 # a line of capitalised words only, no sentence punctuation: "CinemaBlinded", "Xanadora Aurora"
 _UNKNOWN_NAMES_RE = re.compile(r"[^\w.!?]*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*[^\w.!?]*")
-_LIST_GAP_RE = re.compile(r"^(?:\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or|&)\s+|\s*/\s*)$")
+# between two titles of one list: ", ", " and ", " or ", " as well as ", "/"; an article there is part of a
+# title the model wrote with one ("X or The Zombie Island (2013)" for a catalogue "Zombie Island")
+_LIST_GAP_RE = re.compile(r"^(?:\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or|&|as\s+well\s+as)\s+(?:(?:the|a|an)\s+)?"
+                          r"|\s*/\s*)$", re.IGNORECASE)
+_CONJ_RE = re.compile(r"\b(?:and|or|as\s+well\s+as)\b|&", re.IGNORECASE)
 
 
 def _as_item(x: Any) -> Item:
@@ -168,7 +172,7 @@ def _list_groups(sentence: str, mentions: list[TitleMention]) -> list[list[Title
     out: list[list[TitleMention]] = []
     for group in groups:
         gap = sentence[group[0].end : group[-1].start] if len(group) == 2 else ""
-        if len(group) == 2 and not re.search(r"\b(and|or)\b|[&/]", gap):
+        if len(group) == 2 and not _CONJ_RE.search(gap) and "/" not in gap:
             out += [[group[0]], [group[1]]]  # "Like X, Heat has..." is a clause, not a list
         else:
             out.append(group)
@@ -262,7 +266,7 @@ def _ground_sentence(ctx: ScanContext, sentence: str) -> tuple[str | None, list[
         else:
             gaps = [sentence[a.end : b.start] for a, b in zip(group, group[1:], strict=False)]
             conj = "or" if any(re.search(r"\bor\b", g) for g in gaps) else "and"
-            has_conj = any(re.search(r"\b(and|or)\b|&", g) for g in gaps)
+            has_conj = any(_CONJ_RE.search(g) for g in gaps)
             oxford = any(re.search(r",\s*(and|or)\b", g) for g in gaps)
             words = [_render(sentence, m) for m in kept]
             if len(words) == 1:

@@ -60,10 +60,23 @@ def is_question(message: str) -> bool:
     return _QUESTION_RE.search(message.strip()) is not None
 
 
+# A question that asks for films, not about one: "what would you recommend?", "any ideas?", "how about a
+# movie that was released recently?" ("released", "old" and "stars" describe the films wanted there)
+_FILMS_REQUEST_RE = re.compile(
+    r"\b(?:recommend\w*|suggest\w*|ideas?|anything|something|more\s+like|know\s+(?:of\s+)?any"
+    r"|(?:a|an|any|some|other)\s+(?:\w+\s+)?(?:movies?|films?|ones?)\s+(?:that|with|like|where|from|in|starring))\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
+
+
 def asks_fact(message: str) -> bool:
     """Whether a user message asks a fact about films (who directed or stars, when, what it is about, how
-    long, which genre), rather than for more films ("What about something like Inception?")."""
-    return is_question(message) and _FACT_QUESTION_RE.search(message) is not None
+    long, which genre), rather than for more films ("What about something like Inception?", "the old one
+    was better, so what would you recommend?"). Read per sentence: the fact words must be in a question,
+    and a question asking for films asks no fact ("I loved the old ones. Can you recommend a comedy?")."""
+    return any(is_question(q) and _FACT_QUESTION_RE.search(q) is not None and _FILMS_REQUEST_RE.search(q) is None
+               for q in _SENTENCE_END_RE.split(message.strip()))
 
 
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,

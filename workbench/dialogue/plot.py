@@ -14,7 +14,9 @@ summary, only each film's genres and tags, so that is all a plot clause may say.
   about high school" is kept for a film tagged *coming-of-age* and *high school*; "a story about a dog
   who was killed on his way home" is not, for any film the catalogue describes with genres alone;
 * an unsupported clause is cut when what stays before it still names a film ("You might enjoy Casino
-  (1995)."), else the sentence goes. Both count as one ``plot`` fix.
+  (1995).") or, in a sentence about the film before ("It was a horror flick about ..."), still says
+  something the catalogue holds of it (a genre, tag or title word: "It was a horror flick." for a horror
+  film); else the sentence goes. Both count as one ``plot`` fix.
 
 Known limits: a plot claim without a cue ("A high roller gets caught up in his business.") is not
 read; a clause that names only a film's tags ("a story of survival" for a film tagged *survival*)
@@ -30,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from workbench.catalog import Item
+from workbench.dialogue.facts import PRONOUN_START_RE
 from workbench.text import SEARCH_STOPWORDS
 
 #: (name, pattern): where a plot clause starts. Read on the sentence with the slate's titles masked.
@@ -104,6 +107,16 @@ def unsupported_words(clause: str, films: Sequence[Item]) -> list[str]:
     return out
 
 
+def _pronoun_head_of(head: str, films: Sequence[Item]) -> bool:
+    """Whether ``head`` (what stays before a cut clause) opens with "It"/"The film" and says something the
+    catalogue holds of ``films`` (the previous sentence's): "It was a horror flick" stays for a horror film
+    (the fact checks read its genre), "It's a story" is nothing."""
+    if not films or PRONOUN_START_RE.match(head) is None:
+        return False
+    support = support_words(films) - _PLAIN_WORDS
+    return any(_stem(w.strip("'’-")) in support for w in _WORD_RE.findall(head.lower()))
+
+
 def check_plot(sentence: str, masked: str, films: Sequence[Item]) -> tuple[str | None, list[PlotFix]]:
     """Cut (or drop) a plot clause of ``sentence`` that ``films``' genres, tags and titles do not support.
 
@@ -126,7 +139,8 @@ def check_plot(sentence: str, masked: str, films: Sequence[Item]) -> tuple[str |
         return sentence, []
     head = _TRAILING_GLUE_RE.sub("", sentence[:start])
     masked_head = masked[: len(head)]
-    if "_" not in masked_head or len(re.findall(r"[A-Za-z]+", masked_head)) < 2:
+    names_film = "_" in masked_head and len(re.findall(r"[A-Za-z]+", masked_head)) >= 2
+    if not names_film and not _pronoun_head_of(head, films):
         return None, [PlotFix(sentence[start:].strip(), cue, True)]  # nothing about a film stays
     end = "!" if sentence.rstrip().endswith("!") else "."
     return head.rstrip() + end, [PlotFix(sentence[len(head):].strip(), cue, False)]

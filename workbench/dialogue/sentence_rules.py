@@ -160,7 +160,9 @@ RULES: tuple[SentenceRule, ...] = (
     # me", "I've seen it twice") is no recommendation (the fine-tune speaks as ReDial's people did)
     SentenceRule("off_task", "own-viewing",
                  _rx(r"\b(?:not\s+(?:enough|good\s+enough|really)|too\s+\w+|(?:a\s+bit|kind\s+of)\s+\w+)\s+for\s+me\b"
-                     r"|\bI\s+(?:have\s+|['’]ve\s+)?(?:already\s+|just\s+|recently\s+|also\s+)?(?:seen|watched|saw)\s+"
+                     # "I can't say I've seen it", "I don't think I've seen it" are true of an assistant
+                     r"|(?<!n['’]t\ssay\s)(?<!not\ssay\s)(?<!n['’]t\sthink\s)"
+                     r"\bI(?:\s+have\s+|['’]ve\s+|\s+)(?:already\s+|just\s+|recently\s+|also\s+)?(?:seen|watched|saw)\s+"
                      r"(?:it|that|this|them|those|these)\b")),
     SentenceRule("off_task", "condolence",
                  _rx(r"\bsorry\s+(?:for|about)\s+your\s+loss\b|\bcondolences\b|\bmy\s+(?:deepest\s+)?sympath(?:y|ies)\b"
@@ -182,9 +184,15 @@ RULES: tuple[SentenceRule, ...] = (
                  when="after_thanks"),
     # "You might enjoy X if you liked it", "... if you liked the direction": a condition on a taste the
     # user never stated, pointing at nothing; the clause goes, the recommendation stays (a genre named
-    # there, "if you liked action movies", is a claim the fact checks read instead)
+    # there, "if you liked action movies", is a claim the fact checks read instead). A hedge in the present
+    # tense, "if you're into that sort of thing", "if you like that kind of movie", is about the kind of
+    # film recommended, as people say it, and stays; "if you liked that kind of humor" points back at a
+    # taste nobody showed and goes.
     SentenceRule("off_task", "vague-if-you-liked",
-                 _rx(r"\s*,?\s+(?:if|since)\s+you(?:\s+(?:really|also))?(?:\s+(?:liked|enjoyed|loved|like|enjoy|love)"
+                 _rx(r"\s*,?\s+(?:if|since)\s+you(?:\s+(?:really|also))?"
+                     r"(?!(?:\s+(?:like|enjoy|love)|(?:['’]re|\s+are)\s+(?:really\s+)?into)\s+that\s+(?:kind|sort|type)\s+of"
+                     r"\s+(?:thing|things|stuff|movie|movies|film|films)\b(?!\s+(?:too|as\s+well|also)))"
+                     r"(?:\s+(?:liked|enjoyed|loved|like|enjoy|love)"
                      r"|(?:['’]re|\s+are)\s+(?:really\s+)?into)\s+"
                      r"(?:it|that|this|them|those|these|the\s+(?:direction|directing|music|acting|story|plot|soundtrack|cast"
                      r"|characters|visuals|style|humou?r|ending|movie|film|first\s+one)"
@@ -267,11 +275,13 @@ def unfinished(sentence: str, *, model_text: bool = False) -> bool:
 def mask_spans(sentence: str, phrases: Iterable[str]) -> str:
     """``sentence`` with every (case-insensitive) occurrence of ``phrases`` blanked, same length.
 
-    The rules then never read a title ("Little Shop of Horrors") as a shop or a link.
+    The rules then never read a title ("Little Shop of Horrors") as a shop or a link. A one-word title is
+    blanked only as written: the film "It" is no reason to blank every "it" ("I've seen it").
     """
     masked = sentence
     for phrase in sorted({p for p in phrases if p}, key=len, reverse=True):
-        for m in re.finditer(re.escape(phrase), masked, re.IGNORECASE):
+        flags = re.IGNORECASE if re.search(r"\W", phrase.strip()) else 0
+        for m in re.finditer(re.escape(phrase), masked, flags):
             masked = masked[: m.start()] + "_" * (m.end() - m.start()) + masked[m.end() :]
     return masked
 

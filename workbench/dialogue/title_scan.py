@@ -97,6 +97,7 @@ class ScanContext:
     fuzzy_choices: dict[str, Item] = field(default_factory=dict)
     safe_words: set[str] = field(default_factory=set)
     ok_first_words: set[str] = field(default_factory=set)
+    tag_keys: set[tuple[str, ...]] = field(default_factory=set)  # the slate's and allowed films' tags, as words
 
     def __post_init__(self) -> None:
         for item in (*self.slate, *self.allowed):
@@ -108,6 +109,7 @@ class ScanContext:
             self.ok_first_words.update(key[:2] if key[:1] and key[0] in ARTICLES else key[:1])
             for fact in (*item.cast, *item.directors, *item.genres):
                 self.safe_words.update(t[0] for t in word_spans(fact))
+            self.tag_keys.update(tuple(t[0] for t in word_spans(tag)) for tag in item.tags)
         self.slate_ids = {i.item_id for i in self.slate}
 
     def slate_id(self, item: Item) -> str | None:
@@ -292,8 +294,9 @@ def scan_unmarked(ctx: ScanContext, sentence: str, mentions: list[TitleMention])
 
     A run of two or more capitalised words (small connectors allowed inside) that is not a
     catalogue title, not a sequence of people's or genre names from the catalogue joined by
-    connectors ("Al Pacino and Robert De Niro"), and not
-    inside a mention already found, is treated as an invented title: replaced by a slate item
+    connectors ("Al Pacino and Robert De Niro"), not a tag of a slate or allowed film ("the Marvel
+    Cinematic Universe" for a film the catalogue tags so; known limit: the tag of one slate film passes
+    in a sentence about another), and not inside a mention already found, is treated as an invented title: replaced by a slate item
     when it is a near miss, else removed. This trades a few dropped sentences about places or
     studios ("New York") for the guarantee that no invented title reaches a user.
     """
@@ -354,6 +357,8 @@ def scan_unmarked(ctx: ScanContext, sentence: str, mentions: list[TitleMention])
             mentions.append(_resolve(ctx, known, None, start, end, sentence[start:end]))
         elif all(t[0] in _NOT_TITLE_WORDS for t in content):
             continue  # "on Friday or at Christmas", "Netflix or Hulu": days, holidays, services
+        elif key in ctx.tag_keys:
+            continue  # "the Marvel Cinematic Universe" for a film the catalogue tags so: what it is, no title
         elif not _names_only(ctx.index.name_keys, key) and not _person_like(ctx.index.first_names, run):
             mentions.append(_invented(ctx, sentence[start:end], start, end))
 
