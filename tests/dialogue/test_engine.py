@@ -417,3 +417,28 @@ def test_asked_count(text, count):
     from workbench.dialogue.understand import asked_count
 
     assert asked_count(text) == count
+
+
+def test_top_n_with_a_slate_on_screen_keeps_its_best_n(engine):
+    """"top 2 please" after a slate of three: the first two of that slate, not two new films."""
+    state = engine.new_state("s")
+    first = engine.respond(state, "a thriller please")
+    assert len(first.recommendations) == 3
+    top = engine.respond(state, "top 2 please")
+    assert [r.item.item_id for r in top.recommendations] == [r.item.item_id for r in first.recommendations[:2]]
+    assert "top 2" in top.reply
+
+
+def test_every_film_of_a_person_shown_says_so(tiny_catalog, hash_embedder):
+    """Ridley Scott has one film in the tiny catalogue: asking for more says that, not "no film fits"."""
+    engine = tiny_engine(tiny_catalog, hash_embedder, questions=False)
+    state = engine.new_state("s")
+    assert [r.item.title for r in engine.respond(state, "films directed by Ridley Scott").recommendations] == ["Alien"]
+    more = engine.respond(state, "more by Ridley Scott")
+    assert more.recommendations == ()
+    assert "every film with Ridley Scott" in more.reply and "loosening" not in more.reply
+
+
+def test_asking_whether_a_film_is_held_says_yes(engine):
+    result = engine.respond(engine.new_state("s"), "do you have Collateral?")
+    assert result.intent == "ask_fact" and "yes, it is in my catalogue" in result.reply.lower()

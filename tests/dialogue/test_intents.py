@@ -287,6 +287,7 @@ def test_live_action_rules_out_cartoons_and_asks_no_action(u, text):
     ("i never got around to Alien", SLATE, "not_seen"),
     ("my kids have seen Toy Story like 50 times", SLATE, "seen"),  # "like" before an amount is no liking
     ("who voices the main character in the third one", SLATE, "ask_fact"),
+    ("who else is in the second one?", SLATE, "ask_fact"),
     ("is Heat r rated or what", SLATE, "ask_fact"),
     ("can we go newer than these", SLATE, "refine"),
     ("who won the game last night?", [], "chitchat"),

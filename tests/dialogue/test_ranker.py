@@ -97,3 +97,14 @@ def test_the_attribute_source_prefers_films_with_every_asked_genre(tiny_catalog)
     f = CatalogFeatures(tiny_catalog, {})
     scores = f.attribute(ItemFilter(genres=frozenset({"comedy", "romance"})))
     assert scores[f.row_of("12")] == 1.0 and scores[f.row_of("1")] == 0.5 and scores[f.row_of("3")] == 0.0
+
+
+def test_small_talk_earlier_in_the_conversation_is_no_search(ranker):
+    """"im sad today" then "maybe something uplifting": the search reads the request, not the mood
+    remark (its "sad" found a film titled "Sad Movie"); an earlier request is still read."""
+    state, u = _replayed(ranker, ("user", "im sad today"), ("assistant", "A good film might help."),
+                         ("user", "maybe something uplifting"))
+    assert "sad" not in ranker.query_text(state, u)
+    state, u = _replayed(ranker, ("user", "a heist with a twist"), ("assistant", "Here you go."),
+                         ("user", "maybe something uplifting"))
+    assert "heist" in ranker.query_text(state, u)

@@ -183,7 +183,7 @@ _NOT_TOPICS = frozenset("""
     those these them they there that this then what when where which while with would watch watching
     really very much many just only even still also again ever never anyone anything something someone
     please though thanks tonight either seen watched heights favorites favourites favorite favourite
-    mentioning chick
+    mentioning chick laugh laughs
     """.split())
 
 _DECADE_RE = re.compile(
@@ -365,7 +365,10 @@ def read_topics(low: str) -> frozenset[str]:
     found: set[str] = set()
     for m in _TOPIC_NEG_RE.finditer(low):
         for word in re.findall(r"[a-z]{4,}", m.group(1)):
-            if (word in ("and", "nor") or word in _NOT_TOPICS or word in MOODS or word in NEGATED_MOODS
+            # a mood that is a plural noun ("aliens", "vampires", "robots") is a topic too: "sci-fi but nothing
+            # with aliens" keeps science fiction (the genre named wins over the mood) yet must lose Paul
+            mood = (word in MOODS or word in NEGATED_MOODS) and not word.endswith("s")
+            if (word in ("and", "nor") or word in _NOT_TOPICS or mood
                     or word in GENRE_WORDS or genre_keys(word) or genre_keys(typo_genre(word))
                     or word.endswith(("ous", "ful", "ive", "ic", "ish", "ed", "ly", "est"))
                     or (word.endswith("y") and not word.endswith("ey"))):

@@ -61,7 +61,7 @@ from workbench.errors import DialogueError
 from workbench.filters import ItemFilter
 from workbench.limits import MAX_SLATE_ITEMS, MAX_TEXT_CHARS
 from workbench.scored import ScoredItems
-from workbench.text import check_message
+from workbench.text import check_message, norm_person
 
 #: Intents that produce a new slate.
 #: The note of a turn whose reply left out the catalogue's answer to the user's question.
@@ -318,6 +318,13 @@ class ChatEngine:
     def _slate(self, state: ConversationState, work: ConversationState, u: Understanding, k: int,
                filters: ItemFilter | None, notes: list[str]) -> tuple[tuple[Recommendation, ...], ScoredItems]:
         """Rank and explain: the turn's recommendations and the candidates they were cut from."""
+        if (u.intent == "refine" and u.count and not u.constraint_fields and len(state.last_slate) > u.count
+                and list(u.refs) in ([], state.last_slate[: u.count])):
+            # "top 3 please" with five films on screen: the best three of them, as ranked then
+            kept = tuple(r for i in state.last_slate[: u.count] for r in self.explainer.earlier(state, i))
+            if len(kept) == u.count:
+                notes.append(f"Here are the top {u.count} of them.")
+                return kept, ScoredItems()
         if u.intent in SLATE_INTENTS:
             pool = max(k, LOGGED_CANDIDATES, self.questions.pool if self.questions else 0)
             gathered = self._answers_filter(work, self.ranker.gather(work, u, filters=filters))
@@ -326,7 +333,8 @@ class ChatEngine:
             if not recs:
                 recs, candidates = self._other_years(work, u, gathered, filters, k, pool, notes)
             if not recs:
-                notes.append(nothing_fits(filters if filters is not None else work.constraints))
+                flt = filters if filters is not None else work.constraints
+                notes.append(self._all_shown(work, flt) or nothing_fits(flt))
             return recs, candidates
         if u.intent == "why" and u.target:
             return self.explainer.earlier(state, u.target), ScoredItems()
@@ -353,6 +361,20 @@ class ChatEngine:
             notes.append(f"Nothing {years_in_words(flt.year_min, flt.year_max)} fits the rest of what you asked, "
                          "so these are from other years")
         return recs, candidates
+
+    def _all_shown(self, work: ConversationState, flt: ItemFilter) -> str:
+        """The note for an empty slate when the people asked for have no film left that the user has not
+        already been shown, named or judged ("more from that director" after their only film): that, not
+        "no film fits", is why ("" when it is not so)."""
+        if not flt.people:
+            return ""
+        theirs = ItemFilter(people=flt.people).allowed_ids(self.catalog)
+        if not theirs or not theirs <= {self.catalog.canonical_id(i) for i in work.excluded() if i in self.catalog}:
+            return ""
+        names = sorted({n for i in theirs for n in (*self.catalog[i].directors, *self.catalog[i].cast)
+                        if norm_person(n) in flt.people})
+        return (f"That was every film with {' and '.join(names)} in my catalogue: you have seen, named or been "
+                "shown all of them. Tell me another film, person or genre and I will look again.")
 
     def _question(self, work: ConversationState, u: Understanding, recs: Sequence[Recommendation],
                   candidates: ScoredItems) -> Question | None:

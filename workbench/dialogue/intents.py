@@ -135,6 +135,8 @@ _LOW_MOOD_RE = re.compile(r"\b(?:bad|rough|long|terrible|awful|hard|tough|crappy
                           r"|\bfeeling\s+(?:down|low|sad|blue|tired|sick)\b", re.I)
 NO_OPINION_NOTE = ("I don't watch films myself, so I have no favourites of my own, but I know what thousands of "
                    "film fans have loved.")
+#: The note of "is Heat in your list?" when it is: the answer says yes before what the catalogue holds.
+IN_CATALOGUE_NOTE = "So yes, it is in my catalogue."
 NO_VIEWING_NOTE = "I don't watch films myself, so that is what my catalogue says about it, not an opinion of mine."
 #: Questions about the assistant's own taste: small talk, however many film words they hold
 _OPINION_RE = re.compile(r"\byour\s+(?:(?:all[\s-]+time\s+)?favou?rite|fave|top\s+(?:pick|film|movie)|opinion)\b"
@@ -196,7 +198,8 @@ _DIRECTOR_RE = re.compile(
 )
 _CAST_RE = re.compile(
     r"\bwho(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+(?:in|starring|starred)\b|\bwho\s+(?:stars?|starred|acts?|acted|plays?|played)\b"
-    r"|\bcast\b|\bactors?\b|\bactress(?:es)?\b|\bstarring\b|\bwho\s+(?:voices?|voiced)\b|\bvoice\s+(?:actors?|cast)\b|\bstars?\s+in\b|\bwho\s+stars\b|\bthe\s+(?:lead|stars)\b"
+    r"|\bcast\b|\bactors?\b|\bactress(?:es)?\b|\bstarring\b|\bwho\s+(?:voices?|voiced)\b"
+    r"|\bwho\s+else\s+(?:is\s+|was\s+|'s\s+)?(?:in|stars?|starred|acts?|plays?)\b|\bvoice\s+(?:actors?|cast)\b|\bstars?\s+in\b|\bwho\s+stars\b|\bthe\s+(?:lead|stars)\b"
     r"|\bwho(?:'s|\s+is)\s+the\s+(?:star|lead)\b|\bwhat\s+actors?\b|\bwho\s+(?:are|were)\s+the\s+(?:actors|stars)\b",
     re.I,
 )
@@ -530,7 +533,7 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     known_q = _IN_CATALOGUE_RE.search(text) and not _WHY_WORD_RE.search(text)
     if known_q and firm_mentions(mentions):  # "is Lady Bird in your list?": yes, and what the catalogue says of it
         target = firm_mentions(mentions)[0].item_id
-        return Reading("ask_fact", target, "neutral", (target,), "about")
+        return Reading("ask_fact", target, "neutral", (target,), "about", note=IN_CATALOGUE_NOTE)
     if slate and _WHY_EXTRA_RE.search(text):
         target = pointed[0] if pointed else slate[0]
         return Reading("why", target, "neutral", pointed or (target,))

@@ -38,6 +38,8 @@ from workbench.text import COMMON_WORDS, STOPWORDS, fold, norm_person
 CANDIDATE_POOL = 100
 #: Candidates taken from the retriever (semantic + lexical search) before merging.
 SEARCH_POOL = 50
+#: Earlier messages of these intents say nothing the search should read (greetings, small talk, thanks).
+_TALK_INTENTS = frozenset({"greeting", "chitchat", "thanks_bye", "capabilities", "other"})
 #: Per-scorer parts of the recommender's score kept with each ranked item.
 _RECOMMENDER_PARTS = ("cf", "knn", "content", "popularity")
 #: A topic ruled out ("no boxing") also rules out the films whose embedding sits nearest the topic's
@@ -248,9 +250,11 @@ class Ranker:
         n_prev = max(self.weights.query_turns - (1 if u is not None else 0), 0)
         if n_prev:
             for text in reversed(previous[-n_prev:]):
-                q = self.understander.understand(text, second_opinion=False).query
-                if q.strip():
-                    parts.append(q)
+                earlier = self.understander.understand(text, second_opinion=False)
+                if earlier.intent in _TALK_INTENTS:
+                    continue  # "im sad today" is no search: its "sad" would bring "Sad Movie" to an uplifting request
+                if earlier.query.strip():
+                    parts.append(earlier.query)
         return " ".join(" ".join(parts).split())
 
     def gather(self, state: ConversationState, u: Understanding | None = None, *,

@@ -268,9 +268,14 @@ _COUNT_RE = re.compile(
     r"(?:films?|movies?|picks?|suggestions?|recommendations?|options?|titles?|ones?)\b", re.IGNORECASE)
 
 
+#: "top 3 please", "just two", "only 4!": a count with no film word after it
+_BARE_COUNT_RE = re.compile(r"\b(?:top|just|only|your\s+best)\s+(?P<n>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
+                            r"(?=\s*(?:please|pls|plz|only|then|of\s+(?:them|these|those)|[.!?,]|$))", re.IGNORECASE)
+
+
 def asked_count(text: str) -> int | None:
     """How many films ``text`` asks for (1-10), or ``None`` when it does not say."""
-    m = _COUNT_RE.search(text)
+    m = _COUNT_RE.search(text) or _BARE_COUNT_RE.search(text)
     if m is None:
         return None
     raw = " ".join(m.group("n").lower().split())

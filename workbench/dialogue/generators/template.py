@@ -300,7 +300,8 @@ class TemplateGenerator:
             parts.append(_sentence(request.question) if request.question.strip() else rng.choice(_CLOSERS))
         elif intent in ("feedback", "seen", "not_seen"):
             parts.append(rng.choice(_PROMPTS))
-        else:
+        elif not (request.notes and request.notes[-1].rstrip().endswith(("?", "look again."))):
+            # (a note that already says how to go on, the engine's "every film with X was shown", needs no hint)
             parts.append(rng.choice(_EMPTY) if request.notes else _EMPTY_ALONE)
         return " ".join(p for p in parts if p)
 
