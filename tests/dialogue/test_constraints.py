@@ -246,3 +246,26 @@ def test_a_topic_ruled_out_also_drops_the_films_nearest_it(tiny_catalog, hash_em
     kept = ranker.gather(state).soft_allowed
     assert not kept[row]
     assert int(np.sum(~kept)) < len(tiny_catalog) // 2
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("what about something with dogs?", {"dogs"}), ("movies about dinosaurs", {"dinosaurs"}),
+    ("he loves horses", {"horses"}), ("she is really into sharks", {"sharks"}), ("something with robots", {"robots"}),
+    # the viewer, the length, a genre, a mood and what is ruled out are no topics asked for
+    ("something with my wife", set()), ("about 2 hours long", set()), ("something with a lot of action", set()),
+    ("something about space", set()), ("no movies about dogs", set()), ("i like it", set()),
+])
+def test_topics_asked_for(text, expected):
+    from workbench.dialogue.constraints import read_wanted_topics
+
+    assert read_wanted_topics(text) == expected
+
+
+def test_a_topic_asked_for_weighs_in_without_filtering(tiny_catalog, hash_embedder):
+    """"something with balloons" puts Up (tagged "balloons") first; the other films stay on the slate."""
+    engine = tiny_engine(tiny_catalog, hash_embedder, questions=False)
+    state = engine.new_state("s")
+    engine.respond(state, "I loved Heat")
+    result = engine.respond(state, "what about something with balloons?")
+    titles = [r.item.title for r in result.recommendations]
+    assert titles[0] == "Up" and len(titles) > 1

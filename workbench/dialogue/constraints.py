@@ -395,6 +395,45 @@ def years_than_slate(text: str, slate_years: Sequence[int]) -> tuple[int | None,
     return (median + 1, None) if m.group(1) else (None, median - 1)
 
 
+#: A topic asked for: a noun after "with", "about", "involving", or a taste ("he loves dinosaurs", "she's into
+#: horses"). It weighs in the ranking (the films whose title, tags or embedding name it come first); it never
+#: filters, because the catalogue's tags miss most films of a topic.
+_TOPIC_WANT_RE = re.compile(
+    r"\b(?:with|about|involving|featuring|starring|loves?|likes?|adores?|(?:is|are|'s|'re)\s+(?:really\s+|very\s+)?into"
+    r"|obsessed\s+with|crazy\s+about|fan\s+of)\s+(?:a\s+|an\s+|some\s+|lots\s+of\s+|lot\s+of\s+|the\s+|talking\s+|big\s+"
+    r"|giant\s+|cute\s+|little\s+)*([a-z]{4,})\b")
+
+
+def read_wanted_topics(low: str) -> frozenset[str]:
+    """The topics folded text asks for ("something with dogs": ``{"dogs"}``), outside any negation;
+    never a genre, a mood, a word of :data:`_NOT_TOPICS` or an everyday word ("with my wife")."""
+    scope = negation_scope(low)
+    found: set[str] = set()
+    for m in _TOPIC_WANT_RE.finditer(low):
+        word = m.group(1)
+        mood = (word in MOODS or word in NEGATED_MOODS) and not word.endswith("s")  # "robots", "aliens" stay topics
+        if scope.of(m.start(1)) or word in _NOT_TOPICS or mood \
+                or word in GENRE_WORDS or genre_keys(word) or genre_keys(typo_genre(word)) or word in _NOT_WANTED_TOPICS \
+                or word.endswith(("ous", "ful", "ive", "ic", "ish", "ed", "ly", "est")) \
+                or (word.endswith("y") and not word.endswith("ey")):
+            continue
+        found.add(word)
+    return frozenset(found)
+
+
+#: Words after "with" / "about" that are no topic of a film ("with my wife", "about two hours", "with a twist
+#: ending" is kept: twist is a topic the tags know).
+_NOT_WANTED_TOPICS = frozenset("""
+    wife husband partner girlfriend boyfriend kids kid children child family friends friend parents
+    mom dad mum brother sister daughter son baby grandma grandpa grandparents teen teens teenager
+    hours hour minutes half tonight today weekend evening night something anything everything nothing
+    people person someone somebody actors actress actor director directors character characters cast
+    plot story stories ending endings lead leads star stars twist twists good great best bad nice fine
+    cool same similar different other others another more less least most lots plenty style vibe feel
+    tone theme themes message meaning substance heart soul depth humor humour music songs soundtrack
+    """.split())
+
+
 def _decade_start(dec: re.Match[str]) -> int:
     """The first year of a :data:`_DECADE_RE` match ("the 80s": 1980, "nineties": 1990, "2010s": 2010)."""
     if dec.group(3):

@@ -30,7 +30,7 @@ from workbench.catalog import Catalog
 from workbench.dialogue.state import ConversationState
 from workbench.dialogue.understand import Understander, Understanding
 from workbench.errors import DialogueError
-from workbench.filters import ItemFilter, item_excluded_keys, item_genre_keys
+from workbench.filters import ItemFilter, has_topic, item_excluded_keys, item_genre_keys
 from workbench.scored import ScoredItems
 from workbench.text import COMMON_WORDS, STOPWORDS, fold, norm_person
 
@@ -70,6 +70,8 @@ class EngineWeights:
         dense: semantic similarity of what the user wrote to the item text.
         lexical: BM25 match of what the user wrote (titles, people, tags).
         attribute: share of the requested genres / people / years an item has.
+        topic: whether an item is about a topic the message asks for ("something with dogs"): its
+            title or tags name it, or its embedding is among the nearest the topic's.
         facts: catalogue facts shared with the liked / mentioned items (directors, cast, genres).
         prior: the popularity prior.
         history_dense: embedding similarity, over the whole catalogue, to the mentioned / liked
@@ -89,6 +91,7 @@ class EngineWeights:
     dense: float = 0.4
     lexical: float = 0.1
     attribute: float = 0.6
+    topic: float = 0.6
     facts: float = 0.5
     prior: float = 0.15
     hard_constraints: bool = True
@@ -291,6 +294,8 @@ class Ranker:
                               constraints.people)
         if not attr_flt.is_empty:
             sources["attribute"] = f.attribute(attr_flt)
+        if u is not None and u.topics and w.topic:
+            sources["topic"] = np.max([self._about(t) for t in u.topics], axis=0).astype(float)
         sources["prior"] = f.prior
         return Candidates(sources, allowed, soft, raw)
 
@@ -313,6 +318,17 @@ class Ranker:
         hard_flt = replace(constraints, exclude_ids=frozenset())
         allowed = soft & f.filter_mask(hard_flt) if not hard_flt.is_empty else soft.copy()
         return soft, allowed
+
+    def _about(self, topic: str) -> np.ndarray:
+        """The films about ``topic``: its title or tags name it, or its embedding is among the nearest."""
+        key = "about:" + topic
+        cached = self._topic_cache.get(key)
+        if cached is None:
+            named = np.fromiter((has_topic(item, topic) for item in self.catalog), dtype=bool, count=len(self.features.ids))
+            cached = named | self._topic_neighbours(topic)
+            if len(self._topic_cache) < 256:
+                self._topic_cache[key] = cached
+        return cached
 
     def _topic_neighbours(self, topic: str) -> np.ndarray:
         """The films nearest ``topic`` in the retriever's embedding space (see :data:`TOPIC_NEIGHBOURS`);

@@ -19,7 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from workbench.catalog import Catalog
-from workbench.dialogue.constraints import read_constraints, without_ruled_out, years_than_slate
+from workbench.dialogue.constraints import (
+    read_constraints,
+    read_wanted_topics,
+    without_ruled_out,
+    years_than_slate,
+)
 from workbench.dialogue.cues import asks_reset, mask, request_sentences, stance_of, with_stances
 from workbench.dialogue.intent_model import DEFAULT_OUTCOMES, IntentGuesser
 from workbench.dialogue.intent_model import second_opinion as with_second_opinion
@@ -35,7 +40,7 @@ from workbench.dialogue.linking import (
 )
 from workbench.dialogue.titles import TitleIndex
 from workbench.filters import ItemFilter
-from workbench.text import Intent, normalize_title
+from workbench.text import Intent, fold, normalize_title
 
 #: Words after a name that make it a person ("I'd like to see Jackie Chan in it").
 _PERSON_AFTER_RE = re.compile(r"\s+in (?:it|the lead|a (?:movie|film)|one)\b", re.IGNORECASE)
@@ -85,6 +90,9 @@ class Understanding:
     disliked_people: tuple[str, ...] = ()
     #: how many films the message asks for ("recommend me 3 films", "top 5"), if it says
     count: int | None = None
+    #: topics the message asks for ("something with dogs", "he loves dinosaurs"): they weigh in the
+    #: ranking, never filter (see :func:`workbench.dialogue.constraints.read_wanted_topics`)
+    topics: tuple[str, ...] = ()
 
     @property
     def liked(self) -> list[str]:
@@ -254,6 +262,7 @@ class Understander:
             liked_people=liked_people,
             disliked_people=tuple(dict.fromkeys(p.name for p in people if p.name in ruled_out)),
             count=asked_count(masked),
+            topics=tuple(sorted(read_wanted_topics(fold(masked).replace("-", " ")))),
         )
 
 
