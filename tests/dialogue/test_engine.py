@@ -442,3 +442,22 @@ def test_every_film_of_a_person_shown_says_so(tiny_catalog, hash_embedder):
 def test_asking_whether_a_film_is_held_says_yes(engine):
     result = engine.respond(engine.new_state("s"), "do you have Collateral?")
     assert result.intent == "ask_fact" and "yes, it is in my catalogue" in result.reply.lower()
+
+
+def test_an_empty_slate_is_explained_by_the_template_not_the_model(tiny_catalog, hash_embedder):
+    """The model never sees why nothing was found ("every film with Ridley Scott was shown"): the
+    template's reply, which says it, is shown, not whatever true-but-beside-the-point words the model writes."""
+
+    class Chatty:
+        name = "fake:chatty"
+
+        def stream(self, request: GenerationRequest) -> Iterator[str]:
+            yield "You loved Alien (1979), a science fiction film."
+
+        def generate(self, request: GenerationRequest) -> str:
+            return "".join(self.stream(request))
+
+    engine = tiny_engine(tiny_catalog, hash_embedder, questions=False, generator=Chatty())
+    more = engine.respond(engine.new_state("s"), "I loved Alien, what else is directed by Ridley Scott?")
+    assert more.recommendations == () and "every film with Ridley Scott" in more.reply
+    assert "You loved Alien" not in more.reply
