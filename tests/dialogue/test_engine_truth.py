@@ -63,10 +63,11 @@ def test_links_shops_and_notes_never_reach_the_screen_and_are_counted(engine):
 
 
 def test_a_reply_about_no_film_is_replaced_by_the_template_reply(engine):
-    """"I'm sorry for your loss. Please go ahead and relax." after small talk: the template reply is shown,
-    none of the generated text is, and the result, notes and log say so. (After "thanks" the template
-    writes the reply without asking the LLM: tests/dialogue/test_engine.py.)"""
-    shown, result, state = _turn(engine, "how was your weekend?", "I'm sorry for your loss. Please go ahead and relax.")
+    """"I'm sorry for your loss. Please go ahead and relax." for a slate: the template reply is shown,
+    none of the generated text is, and the result, notes and log say so. (Small talk, "thanks" and any
+    turn with no film and no answer are written by the template without asking the LLM:
+    tests/dialogue/test_engine.py.)"""
+    shown, result, state = _turn(engine, "I want a tense crime film", "I'm sorry for your loss. Please go ahead and relax.")
     assert "loss" not in shown and "relax" not in shown and shown.strip() == result.reply
     assert result.fell_back and result.fallback_reason == "grounding"
     assert result.generator == engine.fallback.name

@@ -240,9 +240,10 @@ class ChatEngine:
                                     notes=tuple(notes), question=question.text if question else "",
                                     answer=answer, act=act)
         writer = self.generator if generator is None else self._guarded(generator)
-        if act in _TEMPLATE_ACTS or (ranked.intent in SLATE_INTENTS and not recs):
-            # a greeting, a goodbye, "what can you do", "why": the template's own words; and an empty slate,
-            # whose note (what found nothing, or that every film of a person was shown) a model never sees
+        if act in _TEMPLATE_ACTS or (not recs and answer is None):
+            # a greeting, a goodbye, "what can you do", "why": the template's own words; and any reply with
+            # no film and no answer to give (an empty slate, whose note the model never sees; small talk,
+            # where a small model wrote "I'm sorry for your loss" or "I am glad of your interest")
             writer = self._guarded(self.fallback)
         reply = writer.stream(request)
         # the films the conversation talked about, and those this message points at ("more like that one":
