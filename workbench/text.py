@@ -227,7 +227,7 @@ EVERYDAY_WORDS = frozenset(
 #: nouns and a few titles that are everyday phrases ("heat", "prisoners", "get out").
 COMMON_WORDS = EVERYDAY_WORDS | frozenset(
     """
-    ago air angel angels bell ring drop release released animal animals arrival beginning blue boat body breakfast came car cars cat
+    ago air angel angels bell ring grown drop release released animal animals arrival beginning blue boat body breakfast came car cars cat
     cats coming cool crash days dead death devil dinner dog earth eight end ending enjoyed eyes face
     feel feeling fight fire five food found four friday games ghosts given god gold got green hand
     hate hated head hear heard heart heat heaven hell hereditary horse ice job kept kid kill killer

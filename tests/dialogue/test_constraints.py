@@ -56,6 +56,8 @@ def genres(text: str) -> tuple[set[str], set[str]]:
     ("a movie the kids will love", {"family"}, set()),
     ("my kids have seen it like 50 times", set(), set()),
     ("the kids are asleep, something scary", {"horror"}, set()),
+    ("what's good on a rainy day with the family", {"family"}, set()),
+    ("something a little more grown up", set(), {"family"}),
 ])
 def test_negation_scope(text, wanted, excluded):
     assert genres(text) == (wanted, excluded)

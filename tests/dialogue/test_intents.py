@@ -291,6 +291,11 @@ def test_live_action_rules_out_cartoons_and_asks_no_action(u, text):
     ("is Heat r rated or what", SLATE, "ask_fact"),
     ("can we go newer than these", SLATE, "refine"),
     ("who won the game last night?", [], "chitchat"),
+    ("like Heat but newer", SLATE, "more_like"),
+    ("do you give recommendations?", [], "capabilities"), ("how good are your suggestions", [], "capabilities"),
+    ("how do i get better recommendations from you", [], "capabilities"),
+    ("i thought it was ok", SLATE, "feedback"), ("it was alright i guess", SLATE, "feedback"),
+    ("I didn't like Heat", SLATE, "feedback"),
 ])
 def test_fresh_phrasings(u, text, slate, intent):
     """Phrasings written after the rules were tuned (a probe set, not the labelled set): each failure
@@ -308,3 +313,16 @@ def test_newer_than_these_is_after_most_of_the_films_on_screen(u):
     assert (got.constraints.year_min, got.constraints.year_max) == (1996, None)
     got = u.understand("anything older than those?", last_slate=SLATE)
     assert (got.constraints.year_min, got.constraints.year_max) == (None, 1994)
+
+
+@pytest.mark.parametrize("text,asks", [
+    ("can i get a recommendation", True), ("what's good on a rainy day with the family", True),
+    ("what should we watch", True), ("give me something", True),
+    ("how was your weekend?", False), ("what's up with you", False), ("i had a long day", False),
+])
+def test_a_request_in_so_many_words_anchors_against_the_intent_model(text, asks):
+    """The intent model may not turn these into capabilities or small talk (it did: "can i get a
+    recommendation" became capabilities)."""
+    from workbench.dialogue.intents import asks_for_something
+
+    assert asks_for_something(text) is asks

@@ -42,6 +42,8 @@ MOODS: dict[str, tuple[str, ...]] = {
     "space": ("science fiction",), "aliens": ("science fiction",), "heist": ("crime",), "mafia": ("crime",),
     "gangster": ("crime",), "gangsters": ("crime",), "family friendly": ("family",), "kid friendly": ("family",),
     "kids friendly": ("family",), "whole family": ("family",), "for the family": ("family",),
+    "with the family": ("family",), "with my family": ("family",), "with our family": ("family",),
+    "with family": ("family",), "family movie night": ("family",),
     "superheroes": ("superhero",), "marvel": ("superhero",), "dc": ("superhero",), "true story": ("biography",),
     # cheering up, crying, tension: everyday ways of asking for a comedy, a drama or a thriller
     "cheer me up": ("comedy",), "cheer up": ("comedy",), "cheering up": ("comedy",), "pick me up": ("comedy",),
@@ -76,6 +78,9 @@ NEGATED_MOODS: dict[str, tuple[str, ...]] = {
 }
 #: Phrases that rule genres out on their own ("I scare easily").
 AVERSIONS: dict[str, tuple[str, ...]] = {
+    # "something a little more grown up" after a slate of cartoons, "animated films for adults": not family fare
+    "grown up": ("family",), "more grown up": ("family",), "for adults": ("family",), "for grown ups": ("family",),
+    "more mature": ("family",), "adults only": ("family",),
     "easily scared": ("horror",), "scare easily": ("horror",), "get scared": ("horror",),
     "nightmares": ("horror",), "live_acts__": ("animation",),
 }

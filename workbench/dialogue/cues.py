@@ -29,6 +29,9 @@ _LIKE_CUES = (
     r"(?:sounds?|looks?|seems?) (?:\w+ )?(?:interesting|intriguing|promising|nice|fun|great|good|amazing|awesome"
     r"|perfect|wonderful|fantastic|excellent|brilliant|fascinating|cool|lovely|right up my (?:alley|street))",
     r"right up my (?:alley|street)", r"(?:just|exactly) my (?:kind of|sort of|type of|cup of)",
+    # a lukewarm verdict on a film watched ("i thought it was ok", "it was alright i guess"): a mild liking
+    r"(?:thought|found) (?:it|that|that one|this one|this) (?:was )?(?:ok|okay|alright|all right|decent|fine|not bad)",
+    r"(?:it|that|that one|this one) was (?:ok|okay|alright|all right|decent|not bad)",
 )
 _DISLIKE_CUES = (
     r"hat(?:e|ed|es)", r"dislik(?:e|ed|es)", r"(?:did ?n[o']?t|do ?n[o']?t|does ?n[o']?t|never) "
@@ -222,6 +225,11 @@ def detect_intent(
         # "anything similar?" right after a question about one film: more like that film
         if ordinal or (slate and (_THAT_ONE_RE.search(low) or _POINTER_RE.search(low))) or (focus and not has_constraints):
             return "more_like", ordinal or focus or slate[0], "neutral"
+    if mentions and all(m.compared for m in mentions) and re.match(r"^\s*(?:just\s+|more\s+|kind\s+of\s+)?like\b", low) \
+            and stance_of(masked) in ("neutral", "liked"):
+        # a message that opens with its yardstick ("like the departed but newer"; the title is masked, so
+        # _MORE_LIKE_RE's "like the ..." does not see it)
+        return "more_like", mentions[0].item_id, "neutral"
     # feedback on a recommended item
     if slate:
         stance_here = stance_of(masked)

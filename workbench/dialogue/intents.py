@@ -57,6 +57,14 @@ _CAPABILITIES_RE = re.compile(
     rf"|\bwhat\s+do\s+{_YOU}\s+know\s*\??\s*$|^\s*help\s*[!.?]*\s*$|\bwhat\s+is\s+your\s+(?:purpose|job)\b"
     rf"|\bwhat\s+kinds?\s+of\s+(?:things|stuff|questions)\b|\byour\s+capabilities\b|\bwhat\s+(?:are|r)\s+{_YOU}\s+able\b"
     rf"|\bcan\s+{_YOU}\s+(?:also\s+)?(?:\w+\s+)?(?:tv|shows|series|books?|music|songs?|tickets?|games?|trailers?|clips?|anime\s+series)\b"
+    # questions about the recommending itself, not a request for films now
+    rf"|\b(?:do|does|can|could|will|would)\s+{_YOU}\s+(?:give|make|do|offer|provide)\s+(?:\w+\s+)?(?:recommendations?|suggestions?|recs)\b"
+    rf"|\b(?:are|is)\s+(?:your|the|these|those)\s+(?:recommendations?|suggestions?|picks?)\s+(?:personali[sz]ed|random|accurate|any\s+good|based)\b"
+    rf"|\bhow\s+(?:good|accurate|reliable|smart)\s+(?:are|is)\s+(?:your|the|these)\s+(?:recommendations?|suggestions?|picks?)\b"
+    rf"|\bwhat\s+(?:kinds?|sorts?|types?)\s+of\s+(?:recommendations?|suggestions?)\b"
+    rf"|\bhow\s+(?:do|can|could|should)\s+i\s+(?:get|make)\s+(?:\w+\s+)?(?:recommendations?|suggestions?|picks?)\b"
+    rf"|\b(?:recommend|suggest)\s+(?:movies?|films?)\s+based\s+on\s+(?:what|my)\b.*\?\s*$"
+    rf"|^\s*is\s+this\s+(?:like|similar\s+to)\s+\w+"
     rf"|\bcan\s+{_YOU}\s+(?:also\s+)?\w+\s+(?:a\s+|any\s+|some\s+)?show\b"
     rf"|\bcan\s+{_YOU}\b[^?]*\b(?:too|as\s+well|also)\s*\?|\bcan\s+{_YOU}\s+tell\s+me\s+(?:who|what|when)\b[^?]*\ba\s+(?:movie|film)\b"
     rf"|\bwhat\s+(?:movies|films)\s+do\s+{_YOU}\s+(?:know|have)\b|\bhow\s+many\s+(?:movies|films)\b"
@@ -118,9 +126,16 @@ def asks_in_catalogue(text: str) -> bool:
     return bool(_IN_CATALOGUE_RE.search(text))
 
 
+#: Requests in so many words that :data:`_WANTS_RE` leaves to the rules ("can i get a recommendation",
+#: "what's good on a rainy day"): they anchor a request against the intent model's second opinion only.
+_REQUEST_WORDS_RE = re.compile(r"\b(?:recommend(?:ation)?s?|suggest(?:ion)?s?|recs)\b|\bwhat'?s\s+good\b|\bwhat\s+(?:is\s+)?good\b"
+                               r"|\bwhat\s+(?:should|can|could|shall)\s+(?:we|i)\s+(?:watch|see|put\s+on)\b|\bwhat\s+to\s+watch\b", re.I)
+
+
 def asks_for_something(text: str) -> bool:
-    """Whether ``text`` asks for films in so many words ("something about nature", "give me ...")."""
-    return bool(_WANTS_RE.search(text))
+    """Whether ``text`` asks for films in so many words ("something about nature", "give me ...",
+    "can i get a recommendation")."""
+    return bool(_WANTS_RE.search(text) or _REQUEST_WORDS_RE.search(text))
 
 
 def _small_talk(text: str, constraints: ItemFilter | None = None) -> bool:
