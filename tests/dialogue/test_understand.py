@@ -75,6 +75,25 @@ COMMON_WORD_LINKING = [
 ]
 
 
+@pytest.fixture(scope="module")
+def u_times():
+    """The tiny catalogue plus titles a time phrase is close to: The Last, The Last Knight."""
+    from tests.conftest import TINY_ITEMS
+    from workbench.catalog import Catalog, Item
+
+    extra = [Item("l1", "The Last", 2014, ("Drama",), mentions=4), Item("k1", "The Last Knight", 2017, ("Action",), mentions=9)]
+    return Understander(Catalog([*TINY_ITEMS, *extra], source="tiny+times"))
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("watched Collateral last night, amazing", ["5"]), ("i saw a great movie last night", []),
+    ("watched it last night", []), ("I loved The Last Knight", ["k1"]),
+])
+def test_a_time_phrase_is_no_title(u_times, text, expected):
+    """"last night" was linked as The Last Knight (fuzzy) and "a great movie last" as The Last."""
+    assert [m.item_id for m in u_times.understand(text).mentions] == expected
+
+
 @pytest.mark.parametrize("text,expected", COMMON_WORD_LINKING)
 def test_common_words_need_a_cue_to_be_titles(u_common, text, expected):
     """Guards issue 16.8: "lighter" became Fighter (typo repair), "heist movies" became Heist (2015)."""
@@ -113,6 +132,10 @@ def test_ambiguity_follows_the_given_popularity(tiny_catalog):
     ("I loved Inception, Alien and Up", ["liked", "liked", "liked"]),
     ("not a fan of Toy Story", ["disliked"]),
     ("I didn't like Amelie", ["disliked"]),
+    ("couldn't stand Alien", ["disliked"]),
+    ("I enjoyed Inception a lot, but not Alien", ["liked", "disliked"]),
+    ("Collateral is a guilty pleasure of mine", ["liked"]), ("Toy Story cracked me up", ["liked"]),
+    ("Amelie was cute", ["liked"]), ("i can watch Inception over and over", ["liked"]),
 ])
 def test_stance_per_mention(u, text, stances):
     """Guards per-mention stance, including contrast clauses and questions."""

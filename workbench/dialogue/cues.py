@@ -32,11 +32,14 @@ _LIKE_CUES = (
     # a lukewarm verdict on a film watched ("i thought it was ok", "it was alright i guess"): a mild liking
     r"(?:thought|found) (?:it|that|that one|this one|this) (?:was )?(?:ok|okay|alright|all right|decent|fine|not bad)",
     r"(?:it|that|that one|this one) was (?:ok|okay|alright|all right|decent|not bad)",
+    r"guilty pleasure", r"cracked me up", r"made me laugh", r"(?:had|kept) me laughing", r"over and over",
+    r"again and again", r"never get tired of", r"cute", r"adorable", r"charming", r"beautiful", r"touching",
+    r"incredible", r"wonderful", r"superb", r"underrated", r"blew my mind", r"mind[- ]blowing",
 )
 _DISLIKE_CUES = (
     r"hat(?:e|ed|es)", r"dislik(?:e|ed|es)", r"(?:did ?n[o']?t|do ?n[o']?t|does ?n[o']?t|never) "
     r"(?:really )?(?:like|enjoy|love|care for)", r"not (?:a|much of a|really a|the biggest) fan",
-    r"not (?:really )?into", r"can'?t stand", r"boring", r"awful", r"terrible", r"horrible",
+    r"not (?:really )?into", r"(?:can'?t|cannot|can not|couldn'?t|could not) stand", r"boring", r"awful", r"terrible", r"horrible",
     r"the worst", r"worst", r"overrated", r"stupid", r"dumb", r"meh", r"not (?:that |very |so )?good",
     r"was(?:n'?t| not) (?:that |very |so )?good", r"disappoint(?:ing|ed)?", r"sucked", r"sucks",
     r"not for me", r"too scary", r"too slow", r"annoying", r"bad", r"not great", r"a waste",
@@ -180,7 +183,11 @@ def with_stances(text: str, mentions: list[Mention]) -> list[Mention]:
     clauses = [(bounds[j], bounds[j + 1]) for j in range(0, len(bounds) - 1, 2)]
     clause_stance: list[Stance] = []
     for s, e in clauses:
-        clause_stance.append(stance_of(masked[s:e]))
+        stance = stance_of(masked[s:e])
+        if stance == "neutral" and clause_stance and clause_stance[-1] == "liked" \
+                and re.match(r"\W*(?:(?:but|and)\s+)?(?:not|never|definitely\s+not|except)\b", masked[s:e], re.I):
+            stance = "disliked"  # "I enjoyed Superbad a lot, but not The Hangover"
+        clause_stance.append(stance)
     out = []
     for m in mentions:
         if m.span == (0, 0):

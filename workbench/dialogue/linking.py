@@ -125,6 +125,11 @@ class Token:
     raw: str
 
 
+#: A time word after "last" / "next" / "this" ("last night", "next week"): the pair is a time, not a title.
+_TIME_AFTER_RE = re.compile(r"\s*(?:night|nite|week|weekend|year|month|time|summer|winter|spring|fall|autumn|christmas"
+                            r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|evening|morning)\b", re.I)
+
+
 def tokens(text: str) -> list[Token]:
     """The tokens of ``text``: words normalised by :func:`~workbench.text.norm_token`; ``@id`` kept."""
     out = []
@@ -361,16 +366,21 @@ class MentionLinker:
         all_stop = all(w in STOPWORDS for w in words)
         # "heist", "lighter": the catalogue's everyday vocabulary, so "heist movies" is no title
         all_common = all(w in STOPWORDS or self._is_common(w) or w.isdigit() for w in words)
-        before = text[:start]
-        cue = bool(_LINK_CUE_RE.search(before))
-        capitalised = _title_case_ok(text, toks)
         if all(w.isdigit() for w in words):
             # "2012", "300": only as a clear reference, never a year in passing
             return bool(re.search(r"(?:\bseen|\bsaw|\bwatched|\bloved|\bliked|\bhated|\bmovie|\bfilm)\s*$",
                                   text[:start], re.IGNORECASE))
+        before = text[:start]
+        cue = bool(_LINK_CUE_RE.search(before))
+        capitalised = _title_case_ok(text, toks)
+        typed_common = all(t.norm in STOPWORDS or self._is_common(t.norm) or t.norm.isdigit() for t in toks)
+        if all_common and toks[-1].norm in ("last", "next", "this") and _TIME_AFTER_RE.match(text[toks[-1].end:]) \
+                and not (capitalised and not _sentence_initial(text, start)):
+            return False  # "a great movie last night": a time, not The Last
         if how != "exact":
-            # repaired or fuzzy: only for distinctive titles of some length
-            return not all_common and len(key) >= 6
+            # repaired or fuzzy: only for distinctive titles of some length, typed in words that are not
+            # all everyday words ("last night" is never a typo of The Last Knight)
+            return not all_common and not typed_common and len(key) >= 6
         if not all_common:
             if len(words) == 1 and len(key) <= 3:
                 return capitalised or cue
