@@ -31,6 +31,8 @@ CANONICAL_GENRES = (
 _WORD_SYNONYMS = {
     "animated": "animation", "cartoon": "animation", "cartoons": "animation",
     "children": "family", "childrens": "family", "kids": "family", "kid": "family",
+    "nephews": "family", "nieces": "family", "nephew": "family", "niece": "family", "grandkids": "family",
+    "grandchildren": "family", "kiddos": "family", "kiddies": "family",
     "romantic": "romance", "romcom": "romance comedy",
     "scifi": "science fiction", "sci": "science", "sf": "science fiction",
     "biographical": "biography", "biopic": "biography",

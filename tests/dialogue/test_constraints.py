@@ -57,6 +57,7 @@ def genres(text: str) -> tuple[set[str], set[str]]:
     ("my kids have seen it like 50 times", set(), set()),
     ("the kids are asleep, something scary", {"horror"}, set()),
     ("what's good on a rainy day with the family", {"family"}, set()),
+    ("something fun for my nephews, nothing too frightening please", {"family"}, {"horror"}),
     ("something a little more grown up", set(), {"family"}),
 ])
 def test_negation_scope(text, wanted, excluded):

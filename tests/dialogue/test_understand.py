@@ -71,6 +71,7 @@ COMMON_WORD_LINKING = [
     ("have you seen heist?", ["h1"]),  # a cue
     ("heist (2015) was fun", ["h1"]),  # a year
     ("the film fighter was great", ["f1"]),  # "the film X"
+    ("who's the director of heist?", ["h1"]), ("when was fighter made?", ["f1"]),  # a question about one film
     ("inceptoin was great", ["10"]),  # a typo of a title word that is no everyday word is still repaired
 ]
 

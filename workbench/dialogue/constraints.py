@@ -91,7 +91,8 @@ _BARE_NEG_RE = re.compile(r"\b(?:no|without|no more)\s+$")
 #: "kids" / "children" ask for family films when the films are for them ("for my kids", "with the kids",
 #: "my kids will love", "our kids are scared of ghosts"), not when the kids are only the subject of a
 #: remark ("my kids have seen it like 50 times")
-_KIDS = frozenset({"kids", "children", "childrens"})
+_KIDS = frozenset({"kids", "children", "childrens", "nephews", "nieces", "nephew", "niece", "grandkids", "grandchildren",
+                   "kiddos", "kiddies"})
 _KIDS_BEFORE_RE = re.compile(r"\b(?:for|with|to|and)\s+(?:(?:the|my|our|your|his|her|their|little|young|small|two|three)\s+)*$")
 _KIDS_AFTER_RE = re.compile(r"\s*(?:will|would|can|could|might|to|love|loves|like|likes|enjoy|want|wants|are\s+(?:into|scared"
                             r"|afraid|terrified|frightened|young|little|small)|(?:'re|are)\s+\d|aged?|ages|under|of\s+all\s+ages"

@@ -51,7 +51,10 @@ _PERSON_CUE_RE = re.compile(
 _PARTICLES = frozenset({"de", "di", "da", "del", "della", "van", "von", "der", "den", "le", "la", "du", "mc", "mac", "o"})
 _LINK_CUE_RE = re.compile(
     r"(?:\bseen|\bsaw|\bwatched|\bwatch|\bwatching|\blove|\bloved|\blike|\bliked|\benjoyed|\bhated|"
-    r"\bhate|\bdisliked|\bmovie|\bfilm|\bthe film|\bthe movie)\s*$",
+    r"\bhate|\bdisliked|\bmovie|\bfilm|\bthe film|\bthe movie"
+    # a question about one film: "who's the director of alien?", "who directed jaws", "when was heat made"
+    r"|\b(?:director|directors|cast|stars?|plot|year|ending)\s+of|\bwho\s+(?:directed|made|stars\s+in|is\s+in|'s\s+in)"
+    r"|\bwhen\s+(?:was|did|is)|\bwhat\s+year\s+(?:was|did|is))\s*$",
     re.IGNORECASE,
 )
 

@@ -297,7 +297,8 @@ def asked_count(text: str) -> int | None:
 #: Love My Wife* (the constraints they state, "for my kids", are read from the whole message)
 _QUERY_NOISE_RE = re.compile(
     r"\b(?:my|our|the)\s+(?:wife|husband|partner|girlfriend|boyfriend|gf|bf|kids?|son|daughter|children|family"
-    r"|parents|mom|mum|dad|friends?|sister|brother|teens?|boss)\b|\b(?:for\s+)?(?:tonight|today|tomorrow"
+    r"|parents|mom|mum|dad|friends?|sister|brother|teens?|boss|nephews?|nieces?|grandkids|grandchildren|kiddos"
+    r"|grandparents|in-laws|roommates?|class|students)\b|\b(?:for\s+)?(?:tonight|today|tomorrow"
     r"|this\s+(?:weekend|evening|afternoon|morning)|the\s+weekend)\b|\blive[\s-]action\b", re.IGNORECASE)
 #: The note for a film the user named that no catalogue title matched (no name repeated: grounding
 #: rightly drops a title the catalogue cannot check, even the user's own).
