@@ -164,6 +164,10 @@ CASES = [
                  {"off_task": 1}, id="vague-if-you-liked-it"),
     pytest.param("You might enjoy Heat (1995) if you liked that kind of humor", "You might enjoy Heat (1995)",
                  {"off_task": 1}, id="vague-if-you-liked-that-kind"),
+    pytest.param("You might enjoy Heat (1995) if you liked the direction of the series.", "You might enjoy Heat (1995).",
+                 {"off_task": 1}, id="vague-if-you-liked-the-direction-of-anything"),
+    pytest.param("You might enjoy Heat (1995) if you liked that kind of storytelling.", "You might enjoy Heat (1995).",
+                 {"off_task": 1}, id="vague-if-you-liked-that-kind-of-anything"),
     pytest.param("You might enjoy Heat (1995) if you're into that sort of thing too.", "You might enjoy Heat (1995).",
                  {"off_task": 1}, id="vague-if-youre-into-that-too"),
     # ...but a hedge in the present tense is about the kind of film recommended, as people say it: it stays

@@ -196,8 +196,8 @@ RULES: tuple[SentenceRule, ...] = (
                      r"|(?:['’]re|\s+are)\s+(?:really\s+)?into)\s+"
                      r"(?:it|that|this|them|those|these|the\s+(?:direction|directing|music|acting|story|plot|soundtrack|cast"
                      r"|characters|visuals|style|humou?r|ending|movie|film|first\s+one)"
-                     r"(?:\s+of\s+(?:the|its|this|that)\s+(?:director|film|movie|cast|story))?"
-                     r"|that\s+(?:kind|sort|type|style)\s+of\s+(?:humou?r|thing|things|movie|movies|film|films|stuff|story))"
+                     r"(?:\s+of\s+(?:the|its|this|that)\s+[a-z]+)?"
+                     r"|that\s+(?:kind|sort|type|style)\s+of\s+[a-z]+)"
                      r"(?:\s+(?:too|as\s+well|also|a\s+lot))?(?=\s*[.!?]*\s*$)"),
                  "strip"),
 )
