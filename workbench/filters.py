@@ -52,7 +52,7 @@ _WORD_SYNONYMS = {
 @lru_cache(maxsize=4096)
 def genre_keys(text: str) -> frozenset[str]:
     """The canonical genres named by ``text`` (a raw catalogue genre or a user's words)."""
-    low = text.lower().replace("sci-fi", "science fiction").replace("rom-com", "romance comedy")
+    low = re.sub(r"\brom[\s-]?coms?\b", "romance comedy", text.lower().replace("sci-fi", "science fiction"))
     words = re.findall(r"[a-z]+", low.replace("'", ""))
     expanded: list[str] = []
     for w in words:

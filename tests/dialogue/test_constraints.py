@@ -59,6 +59,7 @@ def genres(text: str) -> tuple[set[str], set[str]]:
     ("what's good on a rainy day with the family", {"family"}, set()),
     ("something fun for my nephews, nothing too frightening please", {"family"}, {"horror"}),
     ("something a little more grown up", set(), {"family"}),
+    ("romcoms from the 2000s please", {"romance", "comedy"}, set()), ("no rom coms", set(), {"romance"}),
 ])
 def test_negation_scope(text, wanted, excluded):
     assert genres(text) == (wanted, excluded)
@@ -69,6 +70,7 @@ def test_negation_scope(text, wanted, excluded):
     ("not from the 2000s", None, 1999),
     ("nothing too long ago", 2000, None),
     ("something older", None, 1979),
+    ("old school kung fu movies", None, 1979),
     ("which of these is older?", None, None),  # a comparison, not a request
     ("the 90s would be better", 1990, 1999),
     # several decades, open ends, "the last N years" (MAX_YEAR 2022)

@@ -78,17 +78,19 @@ COMMON_WORD_LINKING = [
 
 @pytest.fixture(scope="module")
 def u_times():
-    """The tiny catalogue plus titles a time phrase is close to: The Last, The Last Knight."""
+    """The tiny catalogue plus titles everyday phrases are close to: The Last, The Last Knight, To."""
     from tests.conftest import TINY_ITEMS
     from workbench.catalog import Catalog, Item
 
-    extra = [Item("l1", "The Last", 2014, ("Drama",), mentions=4), Item("k1", "The Last Knight", 2017, ("Action",), mentions=9)]
+    extra = [Item("l1", "The Last", 2014, ("Drama",), mentions=4), Item("k1", "The Last Knight", 2017, ("Action",), mentions=9),
+             Item("t1", "To", 2005, ("Drama",), mentions=2)]
     return Understander(Catalog([*TINY_ITEMS, *extra], source="tiny+times"))
 
 
 @pytest.mark.parametrize("text,expected", [
     ("watched Collateral last night, amazing", ["5"]), ("i saw a great movie last night", []),
     ("watched it last night", []), ("I loved The Last Knight", ["k1"]),
+    ("films from 1995 to 2005", []), ("I loved To (2005)", ["t1"]),  # "to 2005" is no title "To" of 2005
 ])
 def test_a_time_phrase_is_no_title(u_times, text, expected):
     """"last night" was linked as The Last Knight (fuzzy) and "a great movie last" as The Last."""

@@ -211,7 +211,7 @@ _YEARS_COUNT = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7
 _LAST_YEARS_RE = re.compile(r"\b(?:last|past)\s+(?:(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|few|couple(?: of)?)"
                             r"\s+years|(decade))\b", re.IGNORECASE)
 _RECENT_RE = re.compile(r"\b(recent|newer|latest|new releases?|this year|current)\b", re.IGNORECASE)
-_OLD_RE = re.compile(r"\b(old(?:er)? (?:movies?|films?|ones?|stuff|classics?)|(?:something|somethin|sth|smth|anything) older|"
+_OLD_RE = re.compile(r"\b(old(?:er)? (?:movies?|films?|ones?|stuff|classics?)|old[\s-]school|(?:something|somethin|sth|smth|anything) older|"
                      r"older (?:please|pls|would|instead)|classics?|oldies|golden age|long ago|"
                      r"(?:something|somethin|nothing|anything|too|so|very) old)\b"
                      r"|^\W*(?:(?:maybe|ok|okay|hmm|and|but|now|then|something|somethin)\W+)?older\W*(?:then|please|pls|maybe)?\W*$",

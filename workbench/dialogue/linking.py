@@ -364,9 +364,11 @@ class MentionLinker:
         words = key.split()
         quoted = start > 0 and text[start - 1] in "\"“'*" and toks[-1].end < len(text) and \
             text[toks[-1].end] in "\"”'*"
+        all_stop = all(w in STOPWORDS for w in words)
+        if year is not None and all_stop and not _title_case_ok(text, toks):
+            return False  # "films from 1995 to 2005": a word like "to" before a year is no title "To (2005)"
         if quoted or year is not None:
             return True
-        all_stop = all(w in STOPWORDS for w in words)
         # "heist", "lighter": the catalogue's everyday vocabulary, so "heist movies" is no title
         all_common = all(w in STOPWORDS or self._is_common(w) or w.isdigit() for w in words)
         if all(w.isdigit() for w in words):
