@@ -462,3 +462,14 @@ def test_an_empty_slate_is_explained_by_the_template_not_the_model(tiny_catalog,
     more = engine.respond(engine.new_state("s"), "I loved Alien, what else is directed by Ridley Scott?")
     assert more.recommendations == () and "every film with Ridley Scott" in more.reply
     assert "You loved Alien" not in more.reply
+
+
+def test_loved_it_after_a_question_about_one_film_judges_that_film(engine):
+    """"the second one, is it good?" asks (the catalogue has no ratings, and says so); "i loved it" then
+    likes the second film, not the top pick."""
+    state = engine.new_state("s")
+    slate = [r.item.item_id for r in engine.respond(state, "a thriller please").recommendations]
+    asked = engine.respond(state, "the second one, is it good?")
+    assert asked.intent == "ask_fact" and asked.answer.attribute == "rating" and "no ratings" in asked.reply
+    engine.respond(state, "i loved it actually")
+    assert state.liked == [slate[1]]

@@ -292,6 +292,7 @@ def test_live_action_rules_out_cartoons_and_asks_no_action(u, text):
     ("can we go newer than these", SLATE, "refine"),
     ("who won the game last night?", [], "chitchat"),
     ("like Heat but newer", SLATE, "more_like"),
+    ("the third one, is it good?", SLATE, "ask_fact"), ("is the first one worth watching?", SLATE, "ask_fact"),
     ("do you give recommendations?", [], "capabilities"), ("how good are your suggestions", [], "capabilities"),
     ("how do i get better recommendations from you", [], "capabilities"),
     ("i thought it was ok", SLATE, "feedback"), ("it was alright i guess", SLATE, "feedback"),

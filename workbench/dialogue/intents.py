@@ -246,7 +246,11 @@ _RUNTIME_RE = re.compile(r"\b(?:longest|shortest|how\s+long|running\s+time|run\s
 _RATING_RE = re.compile(r"\b(?:best|highest|top|better|well|worst|lowest)[\s-]+rated\b|\bratings?\b|\bscores?\b"
                         r"|\brated\s+(?:r|pg(?:[\s-]?13)?|g|nc[\s-]?17|x)\b|\b(?:r|pg(?:[\s-]?13)?|nc[\s-]?17)[\s-]+rated\b|\bmpaa\b|\bage\s+rating\b|\bcertificat\w*\b"
                         r"|\breviews?\b|\bimdb\b|\brotten\s+tomatoes\b|\bmetacritic\b|\boscars?\b|\bawards?\b"
-                        r"|\bcritics?\b", re.I)
+                        r"|\bcritics?\b"
+                        # "the third one, is it good?", "is that one any good?", "worth watching?": a verdict the
+                        # catalogue cannot give (no ratings or reviews), not the user's liking
+                        r"|\b(?:is|was|are)\s+(?:it|that|this|they|those|these|that\s+one|this\s+one|the\s+\w+(?:\s+one)?)\s+"
+                        r"(?:any\s+|really\s+|actually\s+|even\s+)?good\s*\?|\bworth\s+(?:watching|seeing|a\s+watch)\b", re.I)
 #: "is it based on a book?", "adapted from a comic?": what a film was adapted from (not in the catalogue;
 #: "a true story" is the biography genre, which the catalogue has)
 _SOURCE_RE = re.compile(r"\bbased\s+on\s+(?:an?\s+|the\s+)?(?:books?|novels?|comics?|graphic\s+novels?|plays?|video\s*games?"
@@ -526,6 +530,9 @@ def classify(
                         (base, base_target, base_stance))
     if reading.intent in QUESTION_INTENTS and base_stance in ("liked", "disliked"):
         judged = None  # "is the third one any good?" asks; it does not judge (but "never saw it, what's it about?" says)
+    if judged is not None and reading.intent == "feedback" and reading.target is not None \
+            and reading.target != judged[0] and all(m.item_id != judged[0] for m in mentions):
+        judged = (reading.target, judged[1])  # "loved it" right after a question about the third one judges that one
     return replace(reading, judged=judged)
 
 
