@@ -327,3 +327,11 @@ def test_a_request_in_so_many_words_anchors_against_the_intent_model(text, asks)
     from workbench.dialogue.intents import asks_for_something
 
     assert asks_for_something(text) is asks
+
+
+@pytest.mark.parametrize("text", ["i don't know, any", "no one in particular", "doesn't matter", "whatever you think",
+                                  "up to you", "i don't care"])
+def test_no_preference_in_answer_to_a_question_goes_on_with_films(u, text):
+    """An answer to the engine's question with no preference gets other films, never "I only know films"."""
+    assert u.understand(text, last_slate=SLATE).intent == "refine"
+    assert u.understand(text).intent == "recommend"

@@ -480,6 +480,14 @@ _ACK_PHRASE_RE = re.compile(
 
 
 #: "not sure", "no idea", "idk": with a slate shown, an answer that carries the search on (refine)
+#: A whole message saying the user has no preference, as an answer to the engine's question ("i don't know,
+#: any", "no one in particular", "doesn't matter", "whatever you think"): go on with other films, no steer.
+_NO_PREFERENCE_RE = re.compile(
+    r"^\W*(?:(?:um+|hm+|well|honestly|i\s+guess|idk|dunno|i\s+(?:do\s*n[o']?t|dont)\s+(?:know|mind|care)|not\s+sure|no\s+idea)\W*)*"
+    r"(?:any(?:one|body|thing)?(?:\s+(?:really|works|is\s+fine|will\s+do|of\s+them))?|whatever(?:\s+you\s+(?:think|like|want))?"
+    r"|either(?:\s+(?:one|way))?|whichever|no\s+preference|no\s+one(?:\s+in\s+particular)?|nobody(?:\s+in\s+particular)?"
+    r"|not\s+really|nothing\s+in\s+particular|(?:it\s+)?does\s*n[o']?t\s+matter|up\s+to\s+you|you\s+(?:choose|pick|decide)"
+    r"|i\s+(?:do\s*n[o']?t|dont)\s+(?:mind|care))\W*$", re.I)
 _UNSURE_RE = re.compile(r"\b(?:idk|dunno|i\s+(?:do\s*n[o']?t|dont)\s+know|not\s+sure|no\s+idea)\b", re.I)
 
 
@@ -586,6 +594,8 @@ def _classify(text: str, masked: str, mentions: Sequence[Mention], people: Seque
     if _NOT_SEEN_EXTRA_RE.search(masked) and stance in ("seen", "neutral"):
         stance = "not_seen"
     intent, target, st = base
+    if not mentions and not people and constraints.is_empty and _NO_PREFERENCE_RE.match(_folded(text)):
+        return Reading("refine" if slate else "recommend")  # "i don't know, any": other films, no steer
     if intent in ("refine", "other", "chitchat", "recommend") and not firm_mentions(mentions) and not people \
             and constraints.is_empty and _is_ack(text, slate):
         return Reading("other")  # "hmm", "not sure", "i see": nothing to act on, even with a slate shown
