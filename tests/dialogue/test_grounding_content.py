@@ -164,6 +164,10 @@ CASES = [
                  {"off_task": 1}, id="vague-if-you-liked-it"),
     pytest.param("You might enjoy Heat (1995) if you liked that kind of humor", "You might enjoy Heat (1995)",
                  {"off_task": 1}, id="vague-if-you-liked-that-kind"),
+    pytest.param("You might enjoy Heat (1995) but not Collateral (2004).", "You might enjoy Heat (1995).",
+                 {"off_task": 1}, id="but-not-a-slate-title"),
+    pytest.param("Heat (1995) is tense but not violent.", "Heat (1995) is tense but not violent.", {},
+                 id="but-not-an-adjective-stays"),
     pytest.param("You might enjoy Heat (1995) if you liked the direction of the series.", "You might enjoy Heat (1995).",
                  {"off_task": 1}, id="vague-if-you-liked-the-direction-of-anything"),
     pytest.param("You might enjoy Heat (1995) if you liked that kind of storytelling.", "You might enjoy Heat (1995).",
@@ -241,6 +245,9 @@ def test_every_rule_in_the_table_fires_on_some_case() -> None:
                                                   user_text=USER_TEXT)[1]}
     # the rule that reads the user's last message has its own table (tests/dialogue/test_grounding_plot.py)
     fired |= {h.name for h in apply_rules("Have you seen it?", message="cool")[1]}
+    # "but not <title>" reads titles blanked, which the loop above does for one title only
+    sentence = "You might enjoy Heat (1995) but not Collateral (2004)."
+    fired |= {h.name for h in apply_rules(sentence, masked=mask_spans(sentence, ["Heat (1995)", "Collateral (2004)"]))[1]}
     # a "keep" row leaves no hit: it fires when its pattern reads one of the cases
     fired |= {r.name for r in RULES if r.action == "keep" and any(r.pattern.search(p.values[0]) for p in CASES)}
     assert {r.name for r in RULES} - fired == set()

@@ -188,6 +188,12 @@ RULES: tuple[SentenceRule, ...] = (
     # tense, "if you're into that sort of thing", "if you like that kind of movie", is about the kind of
     # film recommended, as people say it, and stays; "if you liked that kind of humor" points back at a
     # taste nobody showed and goes.
+    # "You might enjoy Moana (2016) but not The Greatest Showman (2017)": a film of the slate advised against
+    # in the same breath as it is offered; the clause goes, the recommendation stays
+    SentenceRule("off_task", "but-not-a-title",
+                 # (the patterns read titles blanked to "_": "but not" then only a blanked title, to the end)
+                 _rx(r"\s*,?\s+but\s+not\s+(?:the\s+)?_+(?:\s*\(\d{4}\))?(?=\s*[.!?]*\s*$)"),
+                 "strip"),
     SentenceRule("off_task", "vague-if-you-liked",
                  _rx(r"\s*,?\s+(?:if|since)\s+you(?:\s+(?:really|also))?"
                      r"(?!(?:\s+(?:like|enjoy|love)|(?:['’]re|\s+are)\s+(?:really\s+)?into)\s+that\s+(?:kind|sort|type)\s+of"

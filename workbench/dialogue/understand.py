@@ -243,6 +243,8 @@ class Understander:
                                      *([UNKNOWN_FILM_NOTE] if unknown else [])]))
         # the sentences that ask, not the user's day, and not the words of what they rule out
         query = _QUERY_NOISE_RE.sub(" ", without_ruled_out(" ".join(request_sentences(masked).split())))
+        if constraints.genres:  # the mood is a genre filter now; its words are no search
+            query = _AFFECT_QUERY_RE.sub(" ", query)
         query = " ".join(query.split())
         return Understanding(
             text=text,
@@ -295,6 +297,13 @@ def asked_count(text: str) -> int | None:
 #: Words of a request that describe the viewer's evening, not the film ("for tonight", "my wife doesn't
 #: like ..."): left out of the search query, where "tonight" found *Nightcrawler* and "wife" *I Think I
 #: Love My Wife* (the constraints they state, "for my kids", are read from the whole message)
+#: Mood words whose whole meaning is the genre they ask for ("uplifting": comedy): the constraint holds
+#: them, and as search words they found titles that share a word's sense, not the mood (*Super High Me*
+#: for "uplifting", *Sad Movie* for "sad"). Topic moods ("heist", "vampires", "time travel") stay searched.
+_AFFECT_QUERY_RE = re.compile(
+    r"\b(?:uplifting|feel[\s-]?good|light[\s-]?hearted|lighter|hilarious|funnier|funny|scarier|scary|creepy|spooky"
+    r"|frightening|terrifying|emotional|heartwarming|suspenseful|tense|nail[\s-]biting|tear[\s-]?jerker|weepy|sad|happy"
+    r"|cheer\s+(?:me\s+)?up|pick\s+me\s+up|make\s+me\s+(?:laugh|cry)|good\s+(?:mood|laugh|cry))\b", re.IGNORECASE)
 _QUERY_NOISE_RE = re.compile(
     r"\b(?:my|our|the)\s+(?:wife|husband|partner|girlfriend|boyfriend|gf|bf|kids?|son|daughter|children|family"
     r"|parents|mom|mum|dad|friends?|sister|brother|teens?|boss|nephews?|nieces?|grandkids|grandchildren|kiddos"
