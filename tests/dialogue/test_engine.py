@@ -473,3 +473,13 @@ def test_loved_it_after_a_question_about_one_film_judges_that_film(engine):
     assert asked.intent == "ask_fact" and asked.answer.attribute == "rating" and "no ratings" in asked.reply
     engine.respond(state, "i loved it actually")
     assert state.liked == [slate[1]]
+
+
+def test_an_acknowledgement_is_the_templates_without_a_fallback_flag(engine):
+    """"hmm" after a slate: the template writes the reply (no film, no answer), and grounding does not
+    then call it a failed reply about no film ("fell back: grounding" with the same words)."""
+    state = engine.new_state("s")
+    engine.respond(state, "a thriller please", generator=OnlyInventionsGenerator())
+    result = engine.respond(state, "hmm", generator=OnlyInventionsGenerator())
+    assert result.recommendations == () and result.generator == engine.fallback.name
+    assert not result.fell_back and result.grounding_fixes == 0 and not result.notes

@@ -240,7 +240,8 @@ class ChatEngine:
                                     notes=tuple(notes), question=question.text if question else "",
                                     answer=answer, act=act)
         writer = self.generator if generator is None else self._guarded(generator)
-        if act in _TEMPLATE_ACTS or (not recs and answer is None):
+        template_turn = act in _TEMPLATE_ACTS or (not recs and answer is None)
+        if template_turn:
             # a greeting, a goodbye, "what can you do", "why": the template's own words; and any reply with
             # no film and no answer to give (an empty slate, whose note the model never sees; small talk,
             # where a small model wrote "I'm sorry for your loss" or "I am glad of your interest")
@@ -253,7 +254,7 @@ class ChatEngine:
         allowed += list(answer.items) if answer is not None else []
         grounded = RestartingGrounding(reply, lambda text: self.grounder.stream(
             text, recs, allowed=allowed, user_text=" ".join(t.text for t in work.turns),  # earlier replies were grounded
-            message=message, nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=True, complete=True,
+            message=message, nothing_found=u.intent in SLATE_INTENTS and not recs, require_films=not template_turn, complete=True,
             answer_for=[i.item_id for i in answer.items] if answer is not None else ()))
         pieces: list[str] = []
         for piece in grounded:
