@@ -83,7 +83,7 @@ def u_times():
     from workbench.catalog import Catalog, Item
 
     extra = [Item("l1", "The Last", 2014, ("Drama",), mentions=4), Item("k1", "The Last Knight", 2017, ("Action",), mentions=9),
-             Item("t1", "To", 2005, ("Drama",), mentions=2)]
+             Item("t1", "To", 2005, ("Drama",), mentions=2), Item("dk", "The Dark Knight", 2008, ("Action",), mentions=90)]
     return Understander(Catalog([*TINY_ITEMS, *extra], source="tiny+times"))
 
 
@@ -91,6 +91,7 @@ def u_times():
     ("watched Collateral last night, amazing", ["5"]), ("i saw a great movie last night", []),
     ("watched it last night", []), ("I loved The Last Knight", ["k1"]),
     ("films from 1995 to 2005", []), ("I loved To (2005)", ["t1"]),  # "to 2005" is no title "To" of 2005
+    ("i loved the dark night", ["dk"]),  # a typo in everyday words is still repaired; only a time phrase is not
 ])
 def test_a_time_phrase_is_no_title(u_times, text, expected):
     """"last night" was linked as The Last Knight (fuzzy) and "a great movie last" as The Last."""

@@ -378,14 +378,16 @@ class MentionLinker:
         before = text[:start]
         cue = bool(_LINK_CUE_RE.search(before))
         capitalised = _title_case_ok(text, toks)
-        typed_common = all(t.norm in STOPWORDS or self._is_common(t.norm) or t.norm.isdigit() for t in toks)
+        typed = [t.norm for t in toks]
+        time_phrase = any(a in ("last", "next", "this") and _TIME_AFTER_RE.fullmatch(" " + b)
+                          for a, b in zip(typed, typed[1:], strict=False))
         if all_common and toks[-1].norm in ("last", "next", "this") and _TIME_AFTER_RE.match(text[toks[-1].end:]) \
                 and not (capitalised and not _sentence_initial(text, start)):
             return False  # "a great movie last night": a time, not The Last
         if how != "exact":
-            # repaired or fuzzy: only for distinctive titles of some length, typed in words that are not
-            # all everyday words ("last night" is never a typo of The Last Knight)
-            return not all_common and not typed_common and len(key) >= 6
+            # repaired or fuzzy: only for distinctive titles of some length, and never from a time phrase
+            # ("last night" is no typo of The Last Knight; "the dark night" still is one of The Dark Knight)
+            return not all_common and not time_phrase and len(key) >= 6
         if not all_common:
             if len(words) == 1 and len(key) <= 3:
                 return capitalised or cue
