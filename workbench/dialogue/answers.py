@@ -77,7 +77,8 @@ def build_answer(attribute: str, items: Sequence[Item], *, genres: Iterable[str]
                       asked, matches)
     if attribute == "has_year":
         lo, hi = years
-        asked = _years_phrase(lo, hi)
+        asked = "" if lo is None and hi is None else years_in_words(lo, hi)
+        asked = "from " + asked if asked.startswith("before") else asked  # "... are from before 1990"
         matches = tuple(i for i in items if asked and i.year and (lo is None or i.year >= lo) and (hi is None or i.year <= hi))
         return Answer(matches[0] if matches else None, attribute, tuple(i.item_id for i in matches), items,
                       asked, matches)
@@ -92,15 +93,11 @@ def build_answer(attribute: str, items: Sequence[Item], *, genres: Iterable[str]
     return Answer(first, attribute, values, items, asked, matches)
 
 
-def _years_phrase(lo: int | None, hi: int | None) -> str:
-    """"from the 1990s", "from 2000 to 2009", "from 2010 on", "before 1980" ("": no bound)."""
-    if lo is not None and hi is not None:
-        if hi - lo == 9 and lo % 10 == 0:
-            return f"from the {lo}s"
-        return f"from {lo}" if lo == hi else f"from {lo} to {hi}"
-    if lo is not None:
-        return f"from {lo} on"
-    return f"from before {hi + 1}" if hi is not None else ""
+def years_in_words(year_min: int | None, year_max: int | None) -> str:
+    """"from 2018 on", "before 1980", "from 1990 to 1999" (the engine's notes and ``has_year`` answers)."""
+    if year_min is not None and year_max is not None:
+        return f"from {year_min}" if year_min == year_max else f"from {year_min} to {year_max}"
+    return f"from {year_min} on" if year_min is not None else f"before {(year_max or 0) + 1}"
 
 
 def fact_values(item: Item, attribute: str) -> tuple[str, ...]:

@@ -365,22 +365,22 @@ def read_constraints(masked: str, people: Sequence[PersonMention], max_year: int
     return flt, frozenset(fields), frozenset(ruled_out)
 
 
+def _topic_word(word: str) -> bool:
+    """Whether ``word`` can name a topic: a noun that is no genre, no adjective-like mood and no word of
+    :data:`_NOT_TOPICS`. A mood that is a plural noun ("aliens", "vampires", "robots") is a topic too:
+    "sci-fi but nothing with aliens" keeps science fiction (the genre named wins over the mood) yet must
+    lose Paul."""
+    mood = (word in MOODS or word in NEGATED_MOODS) and not word.endswith("s")
+    return not (word in _NOT_TOPICS or mood or word in GENRE_WORDS or genre_keys(word) or genre_keys(typo_genre(word))
+                or word.endswith(("ous", "ful", "ive", "ic", "ish", "ed", "ly", "est"))
+                or (word.endswith("y") and not word.endswith("ey")))
+
+
 def read_topics(low: str) -> frozenset[str]:
     """The topics folded text rules out ("no boxing though": ``{"boxing"}``): nouns right after a
-    negation that takes an object, never a genre, a mood or a word of :data:`_NOT_TOPICS`."""
-    found: set[str] = set()
-    for m in _TOPIC_NEG_RE.finditer(low):
-        for word in re.findall(r"[a-z]{4,}", m.group(1)):
-            # a mood that is a plural noun ("aliens", "vampires", "robots") is a topic too: "sci-fi but nothing
-            # with aliens" keeps science fiction (the genre named wins over the mood) yet must lose Paul
-            mood = (word in MOODS or word in NEGATED_MOODS) and not word.endswith("s")
-            if (word in ("and", "nor") or word in _NOT_TOPICS or mood
-                    or word in GENRE_WORDS or genre_keys(word) or genre_keys(typo_genre(word))
-                    or word.endswith(("ous", "ful", "ive", "ic", "ish", "ed", "ly", "est"))
-                    or (word.endswith("y") and not word.endswith("ey"))):
-                continue
-            found.add(word)
-    return frozenset(found)
+    negation that takes an object (see :func:`_topic_word`)."""
+    return frozenset(word for m in _TOPIC_NEG_RE.finditer(low) for word in re.findall(r"[a-z]{4,}", m.group(1))
+                     if word not in ("and", "nor") and _topic_word(word))
 
 
 #: "newer than these", "older than those ones": years relative to the films on screen
@@ -412,19 +412,10 @@ _TOPIC_WANT_RE = re.compile(
 
 def read_wanted_topics(low: str) -> frozenset[str]:
     """The topics folded text asks for ("something with dogs": ``{"dogs"}``), outside any negation;
-    never a genre, a mood, a word of :data:`_NOT_TOPICS` or an everyday word ("with my wife")."""
+    never an everyday word after "with" ("with my wife", :data:`_NOT_WANTED_TOPICS`)."""
     scope = negation_scope(low)
-    found: set[str] = set()
-    for m in _TOPIC_WANT_RE.finditer(low):
-        word = m.group(1)
-        mood = (word in MOODS or word in NEGATED_MOODS) and not word.endswith("s")  # "robots", "aliens" stay topics
-        if scope.of(m.start(1)) or word in _NOT_TOPICS or mood \
-                or word in GENRE_WORDS or genre_keys(word) or genre_keys(typo_genre(word)) or word in _NOT_WANTED_TOPICS \
-                or word.endswith(("ous", "ful", "ive", "ic", "ish", "ed", "ly", "est")) \
-                or (word.endswith("y") and not word.endswith("ey")):
-            continue
-        found.add(word)
-    return frozenset(found)
+    return frozenset(m.group(1) for m in _TOPIC_WANT_RE.finditer(low)
+                     if not scope.of(m.start(1)) and m.group(1) not in _NOT_WANTED_TOPICS and _topic_word(m.group(1)))
 
 
 #: Words after "with" / "about" that are no topic of a film ("with my wife", "about two hours", "with a twist

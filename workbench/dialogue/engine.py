@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from workbench.catalog import Catalog
-from workbench.dialogue.answers import build_answer, states_answer
+from workbench.dialogue.answers import build_answer, states_answer, years_in_words
 from workbench.dialogue.explain import Explainer, slate_summary
 from workbench.dialogue.generators.base import GenerationRequest, Generator
 from workbench.dialogue.generators.fallback import FallbackGenerator
@@ -440,13 +440,6 @@ def nothing_fits(flt: ItemFilter) -> str:
     if not parts:
         return "No film in the catalogue fits every constraint"
     return "No film in the catalogue fits all of this: " + ", ".join(parts)
-
-
-def years_in_words(year_min: int | None, year_max: int | None) -> str:
-    """"from 2018 on", "before 1980", "from 1990 to 1999"."""
-    if year_min is not None and year_max is not None:
-        return f"from {year_min}" if year_min == year_max else f"from {year_min} to {year_max}"
-    return f"from {year_min} on" if year_min is not None else f"before {(year_max or 0) + 1}"
 
 
 def default_engine(

@@ -129,8 +129,9 @@ class Token:
 
 
 #: A time word after "last" / "next" / "this" ("last night", "next week"): the pair is a time, not a title.
-_TIME_AFTER_RE = re.compile(r"\s*(?:night|nite|week|weekend|year|month|time|summer|winter|spring|fall|autumn|christmas"
-                            r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|evening|morning)\b", re.I)
+_TIME_WORDS = frozenset("""night nite week weekend year month time summer winter spring fall autumn christmas
+    monday tuesday wednesday thursday friday saturday sunday evening morning""".split())
+_TIME_AFTER_RE = re.compile(r"\s*(?:" + "|".join(sorted(_TIME_WORDS)) + r")\b", re.I)
 
 
 def tokens(text: str) -> list[Token]:
@@ -379,8 +380,7 @@ class MentionLinker:
         cue = bool(_LINK_CUE_RE.search(before))
         capitalised = _title_case_ok(text, toks)
         typed = [t.norm for t in toks]
-        time_phrase = any(a in ("last", "next", "this") and _TIME_AFTER_RE.fullmatch(" " + b)
-                          for a, b in zip(typed, typed[1:], strict=False))
+        time_phrase = any(a in ("last", "next", "this") and b in _TIME_WORDS for a, b in zip(typed, typed[1:], strict=False))
         if all_common and toks[-1].norm in ("last", "next", "this") and _TIME_AFTER_RE.match(text[toks[-1].end:]) \
                 and not (capitalised and not _sentence_initial(text, start)):
             return False  # "a great movie last night": a time, not The Last
